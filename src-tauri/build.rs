@@ -1,0 +1,29 @@
+//! Generates the Tauri context and one permission per command (`allow-<command>`), so that
+//! `capabilities/default.json` can grant the window exactly the commands the UI uses.
+
+/// Every command of `rota_desktop::specta_builder`; a test keeps the three lists in step.
+const COMMANDS: &[&str] = &[
+    "open_saved_connection",
+    "connection_status",
+    "open_local",
+    "connect_postgres",
+    "set_execution",
+    "switch_mode",
+    "list_tenants",
+    "create_tenant",
+    "update_tenant",
+    "list_jobs",
+    "get_job",
+    "create_job",
+    "update_job",
+    "preview_schedule",
+    "list_time_zones",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build failed");
+}

@@ -1,0 +1,308 @@
+//! The console's state: which database is open (Local or Connected mode), the core API over it,
+//! and the engine when this app executes jobs. Commands borrow a [`rota::api::Rota`] from here
+//! and never hold the lock across a database call.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rota::api::Rota;
+use rota::clock::Clock;
+use rota::engine::{Engine, EngineConfig};
+use rota::store::{AnyStore, Store};
+use tokio::sync::RwLock;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{CommandError, ErrorCode};
+use crate::settings::{split_password, with_password, PasswordVault, Paths, SavedMode, Settings};
+
+/// How long running jobs may take to finish when the app closes or the mode changes, before
+/// they are handed back to the queue.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Jobs the app executes at once.
+const WORKERS: u32 = 4;
+
+/// The engine running inside the app.
+struct RunningEngine {
+    engine: Engine<AnyStore>,
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl RunningEngine {
+    fn start(store: AnyStore, clock: Arc<dyn Clock>) -> RunningEngine {
+        let node_id = format!("console-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        let mut config = EngineConfig::new(node_id);
+        config.workers = WORKERS;
+        config.shutdown_grace = SHUTDOWN_GRACE;
+        let engine = Engine::new(store, clock, config);
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn({
+            let engine = engine.clone();
+            let shutdown = shutdown.clone();
+            async move {
+                if let Err(error) = engine.run(shutdown).await {
+                    tracing::error!(%error, "the engine stopped");
+                }
+            }
+        });
+        RunningEngine { engine, shutdown, task }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// An open database.
+struct Session {
+    rota: Rota<AnyStore>,
+    mode: SavedMode,
+    /// Where the database is, for people: the file, or the URL without its password.
+    location: String,
+    engine: Option<RunningEngine>,
+}
+
+#[derive(Default)]
+struct State {
+    session: Option<Session>,
+    /// Connected mode's password for this session, when the keyring cannot keep it.
+    session_password: Option<String>,
+}
+
+/// What the UI shows about the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// First start (or after "switch mode"): the user picks Local or Connected.
+    Setup,
+    /// Connected mode was chosen before, but this session has no (working) password for it.
+    /// `problem` says why the last attempt failed, if one was made.
+    PasswordRequired {
+        url: String,
+        problem: Option<String>,
+    },
+    Open {
+        mode: SavedMode,
+        location: String,
+        executing: bool,
+    },
+}
+
+/// What a first start (no mode saved yet) does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FirstStart {
+    /// Show the mode picker.
+    #[default]
+    Ask,
+    /// Open Local mode with the demo data, as `cargo xtask app` asks (`--local-demo`).
+    LocalWithDemo,
+}
+
+pub struct Console {
+    paths: Paths,
+    vault: PasswordVault,
+    clock: Arc<dyn Clock>,
+    first_start: FirstStart,
+    state: RwLock<State>,
+}
+
+impl Console {
+    pub fn new(paths: Paths, vault: PasswordVault, clock: Arc<dyn Clock>) -> Console {
+        Console {
+            paths,
+            vault,
+            clock,
+            first_start: FirstStart::Ask,
+            state: RwLock::new(State::default()),
+        }
+    }
+
+    pub fn with_first_start(mut self, first_start: FirstStart) -> Console {
+        self.first_start = first_start;
+        self
+    }
+
+    /// The console's clock (the wall clock, except in tests).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// The core API over the open database.
+    pub async fn rota(&self) -> Result<Rota<AnyStore>, CommandError> {
+        let state = self.state.read().await;
+        state
+            .session
+            .as_ref()
+            .map(|session| session.rota.clone())
+            .ok_or_else(CommandError::not_connected)
+    }
+
+    /// Tells the engine running in this app, if any, that schedules changed.
+    pub async fn schedules_changed(&self) {
+        let state = self.state.read().await;
+        if let Some(engine) = state.session.as_ref().and_then(|session| session.engine.as_ref()) {
+            engine.engine.notify_schedule_changed();
+        }
+    }
+
+    pub async fn status(&self) -> Result<Status, CommandError> {
+        {
+            let state = self.state.read().await;
+            if let Some(session) = &state.session {
+                return Ok(Status::Open {
+                    mode: session.mode.clone(),
+                    location: session.location.clone(),
+                    executing: session.engine.is_some(),
+                });
+            }
+        }
+        Ok(match Settings::load(&self.paths.settings)?.mode {
+            None | Some(SavedMode::Local) => Status::Setup,
+            Some(SavedMode::Connected { url, .. }) => {
+                Status::PasswordRequired { url, problem: None }
+            }
+        })
+    }
+
+    /// Opens what the settings name, if it can be opened without asking anything.
+    pub async fn open_saved(&self) -> Result<Status, CommandError> {
+        if self.state.read().await.session.is_some() {
+            return self.status().await;
+        }
+        match Settings::load(&self.paths.settings)?.mode {
+            None if self.first_start == FirstStart::LocalWithDemo => self.open_local(true).await,
+            None => Ok(Status::Setup),
+            Some(SavedMode::Local) => self.open_local(false).await,
+            Some(SavedMode::Connected { url, execute }) => {
+                let saved = self.state.read().await.session_password.clone();
+                // Without a saved password, try none: trust and peer authentication need none.
+                let password = saved.or_else(|| self.vault.load(&url));
+                match self.connect(&url, password.as_deref(), false, execute).await {
+                    Ok(status) => Ok(status),
+                    Err(error) if error.code == ErrorCode::Database => {
+                        Ok(Status::PasswordRequired { url, problem: Some(error.message) })
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+        }
+    }
+
+    /// Local mode: opens (creating and migrating) the SQLite file, seeds the demo data into an
+    /// empty database when asked, and starts the engine.
+    pub async fn open_local(&self, demo: bool) -> Result<Status, CommandError> {
+        let path = &self.paths.local_database;
+        let url = format!("sqlite://{}", path.display());
+        let store = AnyStore::connect(&url).await?;
+        store.migrate().await?;
+        let rota = Rota::new(store.clone(), self.clock.clone());
+        if demo {
+            rota::demo::seed_if_empty(&rota).await?;
+        }
+        let engine = RunningEngine::start(store, self.clock.clone());
+        let session = Session {
+            rota,
+            mode: SavedMode::Local,
+            location: path.display().to_string(),
+            engine: Some(engine),
+        };
+        self.replace_session(Some(session), None).await;
+        Settings { mode: Some(SavedMode::Local) }.save(&self.paths.settings)?;
+        self.status().await
+    }
+
+    /// Connected mode: connects to the Postgres URL (its password, if any, moves to the keyring
+    /// or to this session's memory), migrates, and runs the engine only when `execute` is set.
+    pub async fn connect(
+        &self,
+        url: &str,
+        password: Option<&str>,
+        remember: bool,
+        execute: bool,
+    ) -> Result<Status, CommandError> {
+        let (url, url_password) = split_password(url)?;
+        let password =
+            password.filter(|password| !password.is_empty()).map(str::to_owned).or(url_password);
+        let full_url = with_password(&url, password.as_deref())?;
+        let store = AnyStore::connect(&full_url).await.map_err(|error| {
+            // The driver's message may quote the URL; say what failed without it.
+            let mut converted = CommandError::from(error);
+            converted.field = Some("url".into());
+            converted
+        })?;
+        store.migrate().await?;
+        let rota = Rota::new(store.clone(), self.clock.clone());
+        let engine = execute.then(|| RunningEngine::start(store, self.clock.clone()));
+        let session = Session {
+            rota,
+            mode: SavedMode::Connected { url: url.clone(), execute },
+            location: url.clone(),
+            engine,
+        };
+        if let Some(password) = &password {
+            if remember {
+                self.vault.save(&url, password);
+            }
+        }
+        self.replace_session(Some(session), password).await;
+        Settings { mode: Some(SavedMode::Connected { url, execute }) }
+            .save(&self.paths.settings)?;
+        self.status().await
+    }
+
+    /// Turns executing jobs in this app on or off (Connected mode; Local mode always executes).
+    pub async fn set_execution(&self, execute: bool) -> Result<Status, CommandError> {
+        let mut state = self.state.write().await;
+        let session = state.session.as_mut().ok_or_else(CommandError::not_connected)?;
+        let SavedMode::Connected { url, .. } = &session.mode else {
+            return Err(CommandError::invalid(
+                "execute",
+                "in Local mode the app always executes its jobs while it is open",
+            ));
+        };
+        let url = url.clone();
+        match (execute, session.engine.take()) {
+            (true, None) => {
+                session.engine =
+                    Some(RunningEngine::start(session.rota.store().clone(), self.clock.clone()));
+            }
+            (false, Some(engine)) => engine.stop().await,
+            (_, engine) => session.engine = engine,
+        }
+        session.mode = SavedMode::Connected { url: url.clone(), execute };
+        drop(state);
+        Settings { mode: Some(SavedMode::Connected { url, execute }) }
+            .save(&self.paths.settings)?;
+        self.status().await
+    }
+
+    /// Closes the database and forgets the choice (and a saved password), back to Setup.
+    pub async fn forget(&self) -> Result<Status, CommandError> {
+        if let Some(SavedMode::Connected { url, .. }) = Settings::load(&self.paths.settings)?.mode {
+            self.vault.forget(&url);
+        }
+        self.replace_session(None, None).await;
+        Settings::default().save(&self.paths.settings)?;
+        self.status().await
+    }
+
+    /// Stops the engine (letting running jobs finish within the grace) and closes the database.
+    pub async fn shutdown(&self) {
+        self.replace_session(None, None).await;
+    }
+
+    async fn replace_session(&self, session: Option<Session>, password: Option<String>) {
+        let previous = {
+            let mut state = self.state.write().await;
+            state.session_password = password;
+            std::mem::replace(&mut state.session, session)
+        };
+        if let Some(previous) = previous {
+            if let Some(engine) = previous.engine {
+                engine.stop().await;
+            }
+            previous.rota.store().close().await;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Rota's desktop console: a Tauri shell over [`rota::api`].
+//!
+//! Map of the crate:
+//! - [`commands`]: the commands the UI calls, one module per screen, each with its transport
+//!   types. They translate and call the core; validation and every rule live in `rota`.
+//! - [`console`]: the open database (Local or Connected mode) and the engine running in the app.
+//! - [`settings`]: the saved mode (a JSON file) and the Connected mode password (OS keyring).
+//! - [`error`]: [`error::CommandError`], the typed error every command returns.
+//!
+//! The TypeScript bindings (`ui/src/bindings.ts`) are generated from [`specta_builder`] by the
+//! `export_bindings` test and committed; `cargo xtask test` fails when they are stale.
+//!
+//! Architecture invariant: this crate calls the core only through `rota::api` (and the types it
+//! returns); it never touches the store or SQL.
+
+pub mod commands;
+pub mod console;
+pub mod error;
+pub mod settings;
+
+use std::sync::Arc;
+
+use rota::clock::SystemClock;
+use tauri::{Manager, RunEvent, Runtime};
+use tauri_specta::{collect_commands, Builder, ErrorHandlingMode};
+
+use crate::console::{Console, FirstStart};
+use crate::settings::{PasswordVault, Paths};
+
+/// The keyring service name Connected mode passwords are saved under.
+pub const KEYRING_SERVICE: &str = "rota-console";
+
+/// Every command, for the invoke handler and the bindings. Keep in step with `build.rs` (the
+/// permission list) and `capabilities/default.json`; a test checks all three.
+pub fn specta_builder<R: Runtime>() -> Builder<R> {
+    Builder::<R>::new()
+        .error_handling(ErrorHandlingMode::Result)
+        // Every transport type goes one way only; one TypeScript type per Rust type.
+        .disable_serde_phases()
+        .commands(collect_commands![
+            commands::connection::open_saved_connection,
+            commands::connection::connection_status,
+            commands::connection::open_local,
+            commands::connection::connect_postgres,
+            commands::connection::set_execution,
+            commands::connection::switch_mode,
+            commands::tenants::list_tenants,
+            commands::tenants::create_tenant,
+            commands::tenants::update_tenant,
+            commands::jobs::list_jobs,
+            commands::jobs::get_job,
+            commands::jobs::create_job,
+            commands::jobs::update_job,
+            commands::schedule::preview_schedule,
+            commands::schedule::list_time_zones,
+        ])
+}
+
+/// Starts the app: one window on the UI in `../ui/dist`, the console state managed for the
+/// commands, and a graceful engine shutdown when the app exits.
+///
+/// `--local-demo`: on a first start, open Local mode with the demo data instead of asking.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let builder = specta_builder::<tauri::Wry>();
+    let paths = Paths::for_user().expect("the user has no home directory");
+    let console = Console::new(
+        paths,
+        PasswordVault::Keyring { service: KEYRING_SERVICE.to_owned() },
+        Arc::new(SystemClock),
+    )
+    .with_first_start(if std::env::args().any(|arg| arg == "--local-demo") {
+        FirstStart::LocalWithDemo
+    } else {
+        FirstStart::Ask
+    });
+    let app = tauri::Builder::default()
+        .invoke_handler(builder.invoke_handler())
+        .manage(console)
+        .build(tauri::generate_context!())
+        .expect("cannot start the Rota console");
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            let console = handle.state::<Console>();
+            tauri::async_runtime::block_on(console.shutdown());
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    /// Writes `ui/src/bindings.ts` from the builder. `cargo xtask test` runs it and then fails
+    /// if the committed file changed (stale bindings).
+    #[test]
+    fn export_bindings() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/bindings.ts");
+        super::specta_builder::<tauri::Wry>()
+            .export(specta_typescript::Typescript::default(), path)
+            .expect("cannot write the TypeScript bindings");
+    }
+}

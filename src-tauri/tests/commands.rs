@@ -1,0 +1,470 @@
+//! The console's commands through Tauri's real IPC (a mock runtime instead of a window, the
+//! app's own capabilities), over a real SQLite file and a real Postgres database.
+//!
+//! Each test drives the commands as the UI does, with JSON arguments, and checks the JSON that
+//! comes back, so the transport types and the typed errors are tested as the UI sees them.
+//! Postgres is the server at `ROTA_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each test makes and drops its own database.
+//! Without a server the Postgres test skips with a notice, unless `CI` or
+//! `ROTA_REQUIRE_POSTGRES` is set.
+
+use std::sync::Arc;
+
+use rota::clock::SystemClock;
+use rota_desktop::console::Console;
+use rota_desktop::settings::{PasswordVault, Paths};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindow, WebviewWindowBuilder};
+
+struct Harness {
+    app: tauri::App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = Paths {
+            settings: dir.path().join("config").join("console.json"),
+            local_database: dir.path().join("data").join("rota.sqlite"),
+        };
+        let console = Console::new(paths, PasswordVault::SessionOnly, Arc::new(SystemClock));
+        let builder = rota_desktop::specta_builder::<MockRuntime>();
+        // The app's real context: its capabilities decide which commands the window may call.
+        let app = mock_builder()
+            .invoke_handler(builder.invoke_handler())
+            .manage(console)
+            .build(tauri::generate_context!())
+            .expect("app");
+        let window =
+            WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window");
+        Harness { app, window, _dir: dir }
+    }
+
+    /// Invokes `cmd` with `args` as the UI does; `Err` holds the command's error value.
+    fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().expect("url"),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_owned(),
+        };
+        get_ipc_response(&self.window, request)
+            .map(|body| body.deserialize::<Value>().expect("json body"))
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        self.call(cmd, args).unwrap_or_else(|error| panic!("{cmd} failed: {error}"))
+    }
+
+    fn err(&self, cmd: &str, args: Value) -> Value {
+        match self.call(cmd, args) {
+            Ok(value) => panic!("{cmd} succeeded but should fail: {value}"),
+            Err(error) => error,
+        }
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let console = self.app.state::<Console>();
+        tauri::async_runtime::block_on(console.shutdown());
+    }
+}
+
+fn job_input(name: &str, schedule: &str, timezone: &str) -> Value {
+    json!({
+        "name": name,
+        "schedule": schedule,
+        "timezone": timezone,
+        "handler": { "type": "command", "program": "/bin/true", "args": [], "env": [], "workingDir": null, "shell": false },
+        "payload": "{\"kind\": \"daily\"}",
+        "timeoutSeconds": 60,
+    })
+}
+
+fn query(overrides: Value) -> Value {
+    let mut query = json!({
+        "search": null, "tenant": null, "state": null, "handler": null,
+        "sort": "name", "descending": false, "offset": 0, "limit": 50,
+    });
+    for (key, value) in overrides.as_object().expect("object") {
+        query[key] = value.clone();
+    }
+    json!({ "query": query })
+}
+
+/// Everything the first screens do, on whichever database is open.
+fn editing_scenario(harness: &Harness) {
+    // Tenants: create, refuse a duplicate and a bad limit (naming the field), pause.
+    let created = harness.ok(
+        "create_tenant",
+        json!({ "input": { "name": "acme", "maxConcurrent": 3, "weight": 2 } }),
+    );
+    assert_eq!(created["name"], "acme");
+    assert_eq!(created["running"], 0);
+    let duplicate = harness.err(
+        "create_tenant",
+        json!({ "input": { "name": "acme", "maxConcurrent": 3, "weight": 2 } }),
+    );
+    assert_eq!(duplicate["code"], "already_exists");
+    let invalid = harness.err(
+        "create_tenant",
+        json!({ "input": { "name": "zeta", "maxConcurrent": 0, "weight": 1 } }),
+    );
+    assert_eq!(invalid["code"], "invalid");
+    assert_eq!(invalid["field"], "maxConcurrent");
+    let paused = harness.ok("update_tenant", json!({ "name": "acme", "changes": { "maxConcurrent": 5, "weight": null, "paused": true } }));
+    assert_eq!(paused["paused"], true);
+    assert_eq!(paused["maxConcurrent"], 5);
+    assert_eq!(paused["weight"], 2);
+
+    // The schedule editor: a daylight-saving schedule is explained, a bad field is pointed at.
+    let preview = harness.ok(
+        "preview_schedule",
+        json!({ "expression": "30 2 * * *", "timezone": "Europe/Berlin", "viewerTimezone": "America/New_York" }),
+    );
+    assert_eq!(preview["runs"].as_array().expect("runs").len(), 10);
+    assert_eq!(preview["kind"], "fixed_time");
+    assert!(preview["description"].as_str().expect("text").contains("Europe/Berlin"), "{preview}");
+    let warnings = preview["dstWarnings"].as_array().expect("warnings");
+    assert!(!warnings.is_empty(), "a 02:30 job in Berlin meets daylight saving within a year");
+    assert!(warnings.iter().any(|warning| warning["kind"] == "moved_to_transition"), "{preview}");
+    let bad = harness.err(
+        "preview_schedule",
+        json!({ "expression": "30 25 * * *", "timezone": "Europe/Berlin", "viewerTimezone": "UTC" }),
+    );
+    assert_eq!(bad["code"], "invalid");
+    assert_eq!(bad["field"], "schedule");
+    assert_eq!(bad["cronField"], "hour");
+    assert_eq!(bad["span"], json!({ "start": 3, "end": 5 }));
+    let bad_zone = harness.err(
+        "preview_schedule",
+        json!({ "expression": "30 2 * * *", "timezone": "Mars/Olympus", "viewerTimezone": "UTC" }),
+    );
+    assert_eq!(bad_zone["field"], "timezone");
+    let zones = harness.ok("list_time_zones", json!({}));
+    assert!(zones.as_array().expect("zones").iter().any(|zone| zone == "Europe/Berlin"));
+
+    // Jobs: create, reject bad input next to its field, read back.
+    let job = harness.ok(
+        "create_job",
+        json!({ "tenant": "acme", "input": job_input("nightly", "30 2 * * *", "Europe/Berlin") }),
+    );
+    assert_eq!(job["version"], "1");
+    assert_eq!(job["definition"]["schedule"], "30 2 * * *");
+    assert_eq!(job["state"], "enabled");
+    assert!(job["nextRunAt"].is_string());
+    let mut broken = job_input("broken", "30 2 * * *", "UTC");
+    broken["payload"] = json!("{\"kind\": ");
+    let payload_error = harness.err("create_job", json!({ "tenant": "acme", "input": broken }));
+    assert_eq!(payload_error["field"], "payload");
+    let schedule_error = harness.err(
+        "create_job",
+        json!({ "tenant": "acme", "input": job_input("broken", "61 * * * *", "UTC") }),
+    );
+    assert_eq!(schedule_error["field"], "schedule");
+    assert_eq!(schedule_error["cronField"], "minute");
+    let missing_tenant = harness.err(
+        "create_job",
+        json!({ "tenant": "nobody", "input": job_input("x", "* * * * *", "UTC") }),
+    );
+    assert_eq!(missing_tenant["code"], "not_found");
+    let id = job["id"].as_str().expect("id").to_owned();
+    let read = harness.ok("get_job", json!({ "id": id }));
+    assert_eq!(read["definition"], job["definition"]);
+
+    // Optimistic concurrency: two editors start from version 1; the second save is refused and
+    // says which version is stored now; nothing is overwritten.
+    let first = harness.ok(
+        "update_job",
+        json!({ "id": id, "expectedVersion": "1", "input": job_input("nightly", "45 2 * * *", "Europe/Berlin") }),
+    );
+    assert_eq!(first["version"], "2");
+    let stale = harness.err(
+        "update_job",
+        json!({ "id": id, "expectedVersion": "1", "input": job_input("nightly", "0 3 * * *", "Europe/Berlin") }),
+    );
+    assert_eq!(stale["code"], "stale_version");
+    assert_eq!(stale["currentVersion"], "2");
+    assert_eq!(harness.ok("get_job", json!({ "id": id }))["definition"]["schedule"], "45 2 * * *");
+
+    // The jobs table: paged, sorted, filtered and counted by the database.
+    harness.ok(
+        "create_tenant",
+        json!({ "input": { "name": "globex", "maxConcurrent": 2, "weight": 1 } }),
+    );
+    for index in 0..12 {
+        let tenant = if index % 2 == 0 { "acme" } else { "globex" };
+        let mut input = job_input(&format!("batch-{index:02}"), "*/5 * * * *", "UTC");
+        if index % 3 == 0 {
+            input["handler"] = json!({ "type": "http", "method": "POST", "url": "https://example.test/hook", "headers": [] });
+        }
+        harness.ok("create_job", json!({ "tenant": tenant, "input": input }));
+    }
+    let page = harness.ok("list_jobs", query(json!({ "limit": 5 })));
+    assert_eq!(page["total"], 13);
+    let names: Vec<&str> = page["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| row["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["batch-00", "batch-01", "batch-02", "batch-03", "batch-04"]);
+    let last = harness.ok("list_jobs", query(json!({ "limit": 5, "offset": 10 })));
+    assert_eq!(last["rows"].as_array().expect("rows").len(), 3);
+    let descending = harness.ok("list_jobs", query(json!({ "limit": 1, "descending": true })));
+    assert_eq!(descending["rows"][0]["name"], "nightly");
+    let globex = harness.ok("list_jobs", query(json!({ "tenant": "globex" })));
+    assert_eq!(globex["total"], 6);
+    let http = harness.ok("list_jobs", query(json!({ "handler": "http" })));
+    assert_eq!(http["total"], 4);
+    let searched = harness.ok("list_jobs", query(json!({ "search": "NIGHT" })));
+    assert_eq!(searched["total"], 1);
+    let wildcard = harness.ok("list_jobs", query(json!({ "search": "%" })));
+    assert_eq!(wildcard["total"], 0, "LIKE wildcards in a search are literal");
+    let disabled = harness.ok("list_jobs", query(json!({ "state": "auto_disabled" })));
+    assert_eq!(disabled["total"], 0);
+    let too_big = harness.err("list_jobs", query(json!({ "limit": 100_000 })));
+    assert_eq!(too_big["field"], "limit");
+
+    // Live counts.
+    let tenants = harness.ok("list_tenants", json!({}));
+    let acme = tenants
+        .as_array()
+        .expect("tenants")
+        .iter()
+        .find(|row| row["name"] == "acme")
+        .expect("acme")
+        .clone();
+    assert_eq!(acme["jobs"], 7);
+    assert_eq!(acme["autoDisabledJobs"], 0);
+}
+
+#[test]
+fn local_mode_opens_sqlite_seeds_demo_data_and_edits() {
+    let harness = Harness::new();
+    let status = harness.ok("open_saved_connection", json!({}));
+    assert_eq!(status["state"], "setup", "a first start asks for a mode");
+    assert_eq!(harness.err("list_tenants", json!({}))["code"], "not_connected");
+
+    let status = harness.ok("open_local", json!({ "demo": true }));
+    assert_eq!(status["state"], "open");
+    assert_eq!(status["mode"], "local");
+    assert_eq!(status["executing"], true);
+    let tenants = harness.ok("list_tenants", json!({}));
+    assert_eq!(tenants.as_array().expect("tenants").len(), 3, "demo data: {tenants}");
+    let demo_jobs = harness.ok("list_jobs", query(json!({})));
+    assert!(demo_jobs["total"].as_u64().expect("total") >= 5, "{demo_jobs}");
+
+    // Switching mode closes the database and forgets the choice.
+    assert_eq!(harness.ok("switch_mode", json!({}))["state"], "setup");
+    // Opening again does not seed twice (the database is not empty).
+    harness.ok("open_local", json!({ "demo": true }));
+    assert_eq!(harness.ok("list_tenants", json!({})).as_array().expect("tenants").len(), 3);
+}
+
+#[test]
+fn local_mode_edits_tenants_and_jobs() {
+    let harness = Harness::new();
+    harness.ok("open_local", json!({ "demo": false }));
+    editing_scenario(&harness);
+}
+
+#[test]
+fn local_mode_is_reopened_from_the_saved_settings() {
+    let dir = tempfile::tempdir().expect("dir");
+    let paths = Paths {
+        settings: dir.path().join("console.json"),
+        local_database: dir.path().join("rota.sqlite"),
+    };
+    let console = Console::new(paths.clone(), PasswordVault::SessionOnly, Arc::new(SystemClock));
+    tauri::async_runtime::block_on(async {
+        console.open_local(false).await.expect("open");
+        console.shutdown().await;
+        let again = Console::new(paths, PasswordVault::SessionOnly, Arc::new(SystemClock));
+        let status = again.open_saved().await.expect("reopen");
+        assert!(matches!(status, rota_desktop::console::Status::Open { .. }), "{status:?}");
+        again.shutdown().await;
+    });
+}
+
+#[test]
+fn commands_and_capabilities_agree() {
+    // build.rs, the builder and capabilities/console.json list the same commands.
+    let build = include_str!("../build.rs");
+    let capability: Value = serde_json::from_str(include_str!("../capabilities/console.json"))
+        .expect("capability json");
+    let granted: Vec<String> = capability["permissions"]
+        .as_array()
+        .expect("permissions")
+        .iter()
+        .map(|permission| {
+            permission.as_str().expect("text").trim_start_matches("allow-").replace('-', "_")
+        })
+        .collect();
+    let bindings =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/bindings.ts"))
+            .expect("ui/src/bindings.ts (cargo test -p rota-desktop export_bindings writes it)");
+    for command in &granted {
+        assert!(
+            build.contains(&format!("\"{command}\"")),
+            "{command} is granted but not in build.rs"
+        );
+        assert!(
+            bindings.contains(&format!("(\"{command}\"")),
+            "{command} is granted but not in the bindings"
+        );
+    }
+    let invoked =
+        bindings.matches("__TAURI_INVOKE(\"").count() + bindings.matches("__TAURI_INVOKE<").count();
+    assert_eq!(invoked, granted.len(), "every command in the bindings is granted, and only those");
+}
+
+#[test]
+fn connected_mode_over_postgres() {
+    let Some(database) = PostgresDatabase::create() else { return };
+    let harness = Harness::new();
+    let status = harness.ok(
+        "connect_postgres",
+        json!({ "request": { "url": database.url, "password": null, "rememberPassword": false, "executeJobs": false } }),
+    );
+    assert_eq!(status["state"], "open");
+    assert_eq!(status["mode"], "connected");
+    assert_eq!(status["executing"], false, "a console unless asked to execute");
+    editing_scenario(&harness);
+    assert_eq!(harness.ok("set_execution", json!({ "enabled": true }))["executing"], true);
+    assert_eq!(harness.ok("set_execution", json!({ "enabled": false }))["executing"], false);
+    let wrong = harness.err(
+        "connect_postgres",
+        json!({ "request": { "url": "mysql://root:hunter2@db/x", "password": null, "rememberPassword": false, "executeJobs": false } }),
+    );
+    assert_eq!(wrong["field"], "url");
+    assert!(!wrong["message"].as_str().expect("text").contains("hunter2"));
+    drop(harness);
+}
+
+/// A database of its own on the test server, dropped afterwards.
+struct PostgresDatabase {
+    url: String,
+    admin: String,
+    name: String,
+}
+
+impl PostgresDatabase {
+    fn create() -> Option<PostgresDatabase> {
+        let admin = std::env::var("ROTA_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let name = format!("rota_desktop_test_{}", uuid::Uuid::new_v4().simple());
+        let created = tauri::async_runtime::block_on(admin_statement(
+            &admin,
+            &format!("CREATE DATABASE {name}"),
+        ));
+        if let Err(error) = created {
+            let required = std::env::var_os("CI").is_some()
+                || std::env::var_os("ROTA_REQUIRE_POSTGRES").is_some();
+            assert!(!required, "Postgres at {admin} is required but unavailable: {error}");
+            eprintln!("SKIPPED: Postgres at {admin} is unavailable ({error})");
+            return None;
+        }
+        let (base, _) = admin.rsplit_once('/').expect("the admin URL names a database");
+        Some(PostgresDatabase { url: format!("{base}/{name}"), admin, name })
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let _ = tauri::async_runtime::block_on(admin_statement(&self.admin, &statement));
+    }
+}
+
+/// Runs one statement on the admin database. Identifiers cannot be bound; the names here are
+/// generated, never input.
+async fn admin_statement(admin: &str, statement: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(admin).await?;
+    sqlx::query(statement).execute(&mut connection).await?;
+    connection.close().await
+}
+
+/// The jobs table over 100,000 jobs: every page, sort and filter answers quickly. Ignored by
+/// default (it inserts 100,000 rows); run with
+/// `cargo test -p rota-desktop --release --test commands -- --ignored --nocapture`.
+#[test]
+#[ignore = "inserts 100,000 jobs; run on demand to measure"]
+fn jobs_table_with_100k_jobs() {
+    let harness = Harness::new();
+    harness.ok("open_local", json!({ "demo": false }));
+    for tenant in ["acme", "globex", "initech", "umbrella"] {
+        harness.ok("create_tenant", json!({ "input": { "name": tenant, "maxConcurrent": 3, "weight": 1 } }));
+    }
+    let started = std::time::Instant::now();
+    let database = harness._dir.path().join("data").join("rota.sqlite");
+    bulk_insert_jobs(&database, 100_000);
+    eprintln!("inserted 100,000 jobs in {:?}", started.elapsed());
+    let queries = [
+        json!({}),
+        json!({ "offset": 99_950 }),
+        json!({ "sort": "next_run" }),
+        json!({ "sort": "next_run", "descending": true, "offset": 50_000 }),
+        json!({ "sort": "tenant" }),
+        json!({ "sort": "updated", "descending": true }),
+        json!({ "search": "job-0999" }),
+        json!({ "tenant": "globex", "sort": "name" }),
+        json!({ "handler": "http" }),
+        json!({ "state": "auto_disabled" }),
+    ];
+    for overrides in queries {
+        let started = std::time::Instant::now();
+        let page = harness.ok("list_jobs", query(overrides.clone()));
+        eprintln!("{overrides}: {} of {} in {:?}", page["rows"].as_array().expect("rows").len(), page["total"], started.elapsed());
+    }
+    let started = std::time::Instant::now();
+    harness.ok("list_tenants", json!({}));
+    eprintln!("tenant overview in {:?}", started.elapsed());
+}
+
+/// Inserts jobs straight into the SQLite file (the API would take minutes for 100,000).
+fn bulk_insert_jobs(database: &std::path::Path, count: usize) {
+    use sqlx::Connection;
+    tauri::async_runtime::block_on(async {
+        let mut connection =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display())).await.expect("connect");
+        let tenants: Vec<Vec<u8>> = sqlx::query_scalar("SELECT id FROM tenants ORDER BY name")
+            .fetch_all(&mut connection)
+            .await
+            .expect("tenants");
+        let mut transaction = connection.begin().await.expect("begin");
+        for index in 0..count {
+            let handler = if index % 3 == 0 {
+                r#"{"type":"http","method":"POST","url":"https://example.test/hook"}"#
+            } else {
+                r#"{"type":"command","program":"/bin/true"}"#
+            };
+            let next = 1_900_000_000_000_i64 + (index as i64 * 7919) % 10_000_000;
+            sqlx::query(
+                "INSERT INTO jobs (id, tenant_id, name, schedule, timezone, handler, payload, timeout_ms, \
+                 enabled, next_run_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, '*/5 * * * *', 'UTC', $4, '{}', 60000, 1, $5, $6, $6)",
+            )
+            .bind(uuid::Uuid::new_v4())
+            .bind(&tenants[index % tenants.len()])
+            .bind(format!("job-{index:06}"))
+            .bind(handler)
+            .bind(next)
+            .bind(1_800_000_000_000_i64 + index as i64)
+            .execute(&mut *transaction)
+            .await
+            .expect("insert");
+        }
+        transaction.commit().await.expect("commit");
+    });
+}

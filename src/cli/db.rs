@@ -1,0 +1,67 @@
+//! Choosing and opening the database from `--database`, `ROTA_DATABASE_URL`, or the default
+//! local SQLite file in the user's data directory.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use rota::api::Rota;
+use rota::clock::{Clock, SystemClock};
+use rota::store::{AnyStore, Store};
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: postgres://… for a team, sqlite://PATH for a standalone instance.
+    /// Default: a SQLite file in the user's data directory.
+    #[arg(long = "database", env = "ROTA_DATABASE_URL", global = true, hide_env_values = true)]
+    pub url: Option<String>,
+}
+
+impl DatabaseArgs {
+    pub fn url(&self) -> anyhow::Result<String> {
+        match &self.url {
+            Some(url) => Ok(url.clone()),
+            None => Ok(format!("sqlite://{}", default_sqlite_path()?.display())),
+        }
+    }
+
+    /// Connects and applies pending migrations, so every command works on a fresh file.
+    pub async fn open(&self) -> anyhow::Result<Rota<AnyStore>> {
+        let url = self.url()?;
+        let store = AnyStore::connect(&url)
+            .await
+            .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
+        store.migrate().await.context("cannot migrate the database")?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Ok(Rota::new(store, clock))
+    }
+}
+
+/// `~/.local/share/rota/rota.sqlite` on Linux.
+pub fn default_sqlite_path() -> anyhow::Result<PathBuf> {
+    let base = dirs::data_dir().context("no user data directory; pass --database")?;
+    Ok(base.join("rota").join("rota.sqlite"))
+}
+
+/// A URL fit for logs and error messages: the password, if any, is replaced.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redact_url("postgres://rota:s3cret@db:5432/rota"), "postgres://rota:***@db:5432/rota");
+        assert_eq!(redact_url("postgres://rota@db/rota"), "postgres://rota@db/rota");
+        assert_eq!(redact_url("sqlite:///tmp/x.sqlite"), "sqlite:///tmp/x.sqlite");
+    }
+}

@@ -1,0 +1,140 @@
+//! Argument parsing and dispatch for the `rota` binary. Each subcommand has its own module;
+//! modules translate between text and the library's API and hold no scheduling logic.
+
+mod cron;
+mod db;
+mod demo;
+mod job;
+mod output;
+mod runs;
+mod serve;
+mod tenant;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status for bad input (invalid expression, unknown zone, bad flag value).
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status for everything else that failed (database down, I/O error).
+pub const EXIT_FAILURE: u8 = 1;
+
+/// An error caused by what the user typed: printed to stderr, exit status 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+#[derive(Debug, Parser)]
+#[command(name = "rota", version, about = "Rota: a tenant-aware, durable job scheduler")]
+struct Cli {
+    #[command(flatten)]
+    database: db::DatabaseArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate and explain cron expressions.
+    #[command(subcommand)]
+    Cron(cron::CronCommand),
+    /// Create or update the database schema.
+    #[command(after_help = "Example:\n  rota migrate --database postgres://postgres@127.0.0.1/rota")]
+    Migrate,
+    /// Run the scheduler daemon.
+    Serve(serve::ServeArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
+    /// Manage jobs.
+    #[command(subcommand)]
+    Job(job::JobCommand),
+    /// Manage named handler definitions.
+    #[command(subcommand)]
+    Handler(job::HandlerCommand),
+    /// Demo data for a first start.
+    #[command(subcommand)]
+    Demo(demo::DemoCommand),
+    /// Inspect runs.
+    #[command(subcommand)]
+    Runs(runs::RunsCommand),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        Command::Cron(command) => cron::run(command),
+        command => run_async(command, cli.database),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if is_bad_input(&error) {
+                eprintln!("error: {error}");
+                ExitCode::from(EXIT_BAD_INPUT)
+            } else {
+                eprintln!("error: {error:#}");
+                ExitCode::from(EXIT_FAILURE)
+            }
+        }
+    }
+}
+
+/// Input errors (exit 2) versus failures (exit 1): the library's error codes decide, never text.
+fn is_bad_input(error: &anyhow::Error) -> bool {
+    if error.downcast_ref::<BadInput>().is_some() {
+        return true;
+    }
+    match error.downcast_ref::<rota::Error>() {
+        Some(error) => matches!(
+            error.code(),
+            rota::ErrorCode::Invalid
+                | rota::ErrorCode::NotFound
+                | rota::ErrorCode::AlreadyExists
+                | rota::ErrorCode::StaleVersion
+        ),
+        None => false,
+    }
+}
+
+fn run_async(command: Command, database: db::DatabaseArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match command {
+            Command::Cron(_) => unreachable!("handled synchronously"),
+            Command::Migrate => {
+                let url = database.url()?;
+                database.open().await?;
+                println!("database {} is up to date", db::redact_url(&url));
+                Ok(())
+            }
+            Command::Serve(args) => serve::run(args, &database).await,
+            Command::Tenant(command) => tenant::run(command, &database).await,
+            Command::Job(command) => job::run(command, &database).await,
+            Command::Handler(command) => job::run_handler(command, &database).await,
+            Command::Runs(command) => runs::run(command, &database).await,
+            Command::Demo(command) => demo::run(command, &database).await,
+        }
+    })
+}
+
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".to_owned())
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ROTA_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // Logs go to stderr so that stdout stays machine-readable for scripts.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

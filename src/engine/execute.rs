@@ -1,0 +1,82 @@
+//! Executing one claimed run: resolve its handler, build the envelope, run it under the job's
+//! timeout, and turn the outcome into a result to record.
+
+use tracing::{info, warn};
+
+use super::Engine;
+use crate::handler::{Envelope, HandlerSpec, Outcome, OutcomeStatus, ResolvedSpec};
+use crate::run::RunStatus;
+use crate::store::{ClaimedRun, RunResult, Store};
+
+/// Runs `claimed` and returns the result to record, or `None` when the run was interrupted by
+/// shutdown: it is then handed back to the queue instead of being recorded as cancelled.
+pub(super) async fn execute<S: Store>(engine: &Engine<S>, claimed: ClaimedRun) -> Option<RunResult> {
+    let run = &claimed.run;
+    let envelope = Envelope {
+        run_id: run.id,
+        job_id: run.job_id,
+        job: run.job.clone(),
+        tenant_id: run.tenant_id,
+        tenant: run.tenant.clone(),
+        scheduled_for: run.scheduled_at,
+        attempt: run.attempt,
+        trigger: run.trigger,
+        payload: run.payload.clone().unwrap_or_else(|| claimed.job_payload.clone()),
+    };
+    let started = engine.clock().now();
+    let cancel = engine.hard_stop().child_token();
+    let outcome = match resolve(engine, &claimed.handler).await {
+        Ok(spec) => engine.executor().execute(&spec, &envelope, claimed.timeout, cancel).await,
+        Err(message) => Outcome::failed(message),
+    };
+    if outcome.status == OutcomeStatus::Cancelled && engine.hard_stop().is_cancelled() {
+        return None;
+    }
+    let finished = engine.clock().now();
+    let status = match outcome.status {
+        OutcomeStatus::Succeeded => RunStatus::Succeeded,
+        OutcomeStatus::Failed => RunStatus::Failed,
+        OutcomeStatus::TimedOut => RunStatus::TimedOut,
+        OutcomeStatus::Cancelled => RunStatus::Cancelled,
+    };
+    if status == RunStatus::Succeeded {
+        info!(duration_ms = outcome.duration.as_millis() as u64, "run succeeded");
+    } else {
+        warn!(%status, error = outcome.error.as_deref().unwrap_or(""), "run did not succeed");
+    }
+    Some(RunResult {
+        run_id: run.id,
+        node_id: engine.config().node_id.clone(),
+        fencing_token: run.fencing_token,
+        status,
+        finished_at: finished.max(started),
+        duration_ms: i64::try_from(outcome.duration.as_millis()).unwrap_or(i64::MAX),
+        exit_code: outcome.exit_code,
+        http_status: outcome.http_status.map(i32::from),
+        output: outcome.output,
+        error: outcome.error,
+        retry_at: None,
+    })
+}
+
+/// Named handlers resolve to an in-process Rust handler first, then to a stored definition.
+async fn resolve<S: Store>(engine: &Engine<S>, spec: &HandlerSpec) -> Result<ResolvedSpec, String> {
+    match spec {
+        HandlerSpec::Http(http) => Ok(ResolvedSpec::Http(http.clone())),
+        HandlerSpec::Command(command) => Ok(ResolvedSpec::Command(command.clone())),
+        HandlerSpec::Named { name } => {
+            if let Some(handler) = engine.registry().get(name) {
+                return Ok(ResolvedSpec::InProcess(handler));
+            }
+            match engine.store().named_handler(name).await {
+                Ok(Some(HandlerSpec::Http(http))) => Ok(ResolvedSpec::Http(http)),
+                Ok(Some(HandlerSpec::Command(command))) => Ok(ResolvedSpec::Command(command)),
+                Ok(Some(HandlerSpec::Named { name: inner })) => {
+                    Err(format!("named handler {name:?} refers to another named handler {inner:?}"))
+                }
+                Ok(None) => Err(format!("unknown handler {name:?}: no in-process handler and no stored definition")),
+                Err(error) => Err(format!("cannot load handler {name:?}: {error}")),
+            }
+        }
+    }
+}

@@ -1,0 +1,539 @@
+//! The scheduler engine: it turns due schedules into queued runs, claims runs fairly, executes
+//! them and records their results, keeps leases alive and recovers the runs of dead nodes.
+//!
+//! Each step is a method that tests call directly on virtual time ([`Engine::tick_once`],
+//! [`Engine::dispatch_once`], [`Engine::reap_once`], [`Engine::maintain_once`]); [`Engine::run`]
+//! only loops over them, sleeping until the next due instant rather than polling.
+//!
+//! Architecture invariant: the engine never imports `sqlx`; it speaks to the database through
+//! [`Store`] only, so the same engine runs on Postgres and on SQLite.
+
+mod execute;
+mod plan;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use crate::clock::Clock;
+use crate::cron::Schedule;
+use crate::error::Result;
+use crate::handler::{Executor, HandlerRegistry};
+use crate::store::{ClaimedRun, NodeInfo, RunResult, Store, TickReport};
+
+pub use plan::plan_tick;
+
+/// How one scheduler process behaves.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Unique per process; it owns leases.
+    pub node_id: String,
+    /// Runs this node executes at once.
+    pub workers: u32,
+    /// How long a claimed run stays ours without renewal; a crashed node's runs are recovered
+    /// after this much time.
+    pub lease_ttl: Duration,
+    /// Due jobs handled per tick transaction.
+    pub tick_batch: u32,
+    /// Upper bound on runs claimed per claim statement.
+    pub claim_batch: u32,
+    /// Longest the loops sleep before looking at the database again, for work created by other
+    /// nodes or edits made by other processes.
+    pub idle_recheck: Duration,
+    /// On shutdown, how long running work may take to finish before it is handed back.
+    pub shutdown_grace: Duration,
+    /// Whether this process claims and executes runs (a console may only tick, or do nothing).
+    pub execute: bool,
+}
+
+impl EngineConfig {
+    pub fn new(node_id: impl Into<String>) -> Self {
+        EngineConfig {
+            node_id: node_id.into(),
+            workers: 8,
+            lease_ttl: Duration::from_secs(30),
+            tick_batch: 500,
+            claim_batch: 32,
+            idle_recheck: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(30),
+            execute: true,
+        }
+    }
+}
+
+/// Counters the engine keeps for `/metrics` and for tests.
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    pub ticks: std::sync::atomic::AtomicU64,
+    pub enqueued: std::sync::atomic::AtomicU64,
+    pub claimed: std::sync::atomic::AtomicU64,
+    pub succeeded: std::sync::atomic::AtomicU64,
+    pub failed: std::sync::atomic::AtomicU64,
+    pub fenced_out: std::sync::atomic::AtomicU64,
+    pub recovered: std::sync::atomic::AtomicU64,
+    pub running: std::sync::atomic::AtomicU64,
+}
+
+/// One scheduler process's engine. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct Engine<S: Store> {
+    inner: Arc<Inner<S>>,
+}
+
+struct Inner<S: Store> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+    executor: Executor,
+    registry: HandlerRegistry,
+    /// Worker slots; a permit is held for the whole execution of a run.
+    slots: Arc<Semaphore>,
+    /// Woken when runs were enqueued locally or a slot was freed.
+    dispatch_wake: Notify,
+    /// Woken when a job was created or edited in this process.
+    schedule_changed: Notify,
+    /// Parsed schedules by (expression, zone): parsing is cheap but not free at 100k jobs.
+    schedules: Mutex<HashMap<(String, String), Schedule>>,
+    results: mpsc::UnboundedSender<RunResult>,
+    results_rx: Mutex<Option<mpsc::UnboundedReceiver<RunResult>>>,
+    in_flight: tokio::sync::Mutex<JoinSet<()>>,
+    /// Cancelled when the shutdown grace has passed: running handlers stop, runs are released.
+    hard_stop: CancellationToken,
+    stats: EngineStats,
+}
+
+impl<S: Store> Engine<S> {
+    pub fn new(store: S, clock: Arc<dyn Clock>, config: EngineConfig) -> Self {
+        Self::with_registry(store, clock, config, HandlerRegistry::default())
+    }
+
+    /// An engine that can also run in-process Rust handlers registered by name.
+    pub fn with_registry(
+        store: S,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+        registry: HandlerRegistry,
+    ) -> Self {
+        let (results, results_rx) = mpsc::unbounded_channel();
+        let slots = Arc::new(Semaphore::new(config.workers as usize));
+        Engine {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                executor: Executor::new(),
+                registry,
+                slots,
+                dispatch_wake: Notify::new(),
+                schedule_changed: Notify::new(),
+                schedules: Mutex::new(HashMap::new()),
+                results,
+                results_rx: Mutex::new(Some(results_rx)),
+                in_flight: tokio::sync::Mutex::new(JoinSet::new()),
+                hard_stop: CancellationToken::new(),
+                stats: EngineStats::default(),
+                config,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub fn stats(&self) -> &EngineStats {
+        &self.inner.stats
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Tells the ticker that schedules changed (a job was added or edited in this process).
+    pub fn notify_schedule_changed(&self) {
+        self.inner.schedule_changed.notify_one();
+    }
+
+    /// Tells the dispatcher that runs were queued in this process (a manual trigger).
+    pub fn notify_runs_queued(&self) {
+        self.inner.dispatch_wake.notify_one();
+    }
+
+    /// One tick: every due job becomes queued runs and its next run instant advances, in one
+    /// transaction per batch. Returns what was done across all batches.
+    pub async fn tick_once(&self) -> Result<TickReport> {
+        let now = self.now();
+        let mut total = TickReport::default();
+        loop {
+            let plan = |due: &crate::store::DueJob| {
+                let schedule = self.schedule_for(&due.schedule, &due.timezone);
+                plan_tick(due, schedule.as_ref(), now)
+            };
+            let report = self.inner.store.enqueue_due(now, self.inner.config.tick_batch, &plan).await?;
+            total.jobs += report.jobs;
+            total.enqueued += report.enqueued;
+            if report.jobs < u64::from(self.inner.config.tick_batch) {
+                break;
+            }
+        }
+        let stats = &self.inner.stats;
+        stats.ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        stats.enqueued.fetch_add(total.enqueued, std::sync::atomic::Ordering::Relaxed);
+        if total.enqueued > 0 {
+            debug!(jobs = total.jobs, enqueued = total.enqueued, "tick enqueued runs");
+            self.inner.dispatch_wake.notify_one();
+        }
+        Ok(total)
+    }
+
+    fn schedule_for(&self, expression: &str, timezone: &str) -> Option<Schedule> {
+        let key = (expression.to_owned(), timezone.to_owned());
+        let mut cache = self.inner.schedules.lock().unwrap_or_else(|poison| poison.into_inner());
+        if let Some(schedule) = cache.get(&key) {
+            return Some(schedule.clone());
+        }
+        match Schedule::parse(expression, timezone) {
+            Ok(schedule) => {
+                // Bounded so a stream of distinct edits cannot grow the cache without limit.
+                if cache.len() > 100_000 {
+                    cache.clear();
+                }
+                cache.insert(key, schedule.clone());
+                Some(schedule)
+            }
+            Err(error) => {
+                warn!(%expression, %timezone, %error, "stored schedule does not parse; job will not fire");
+                None
+            }
+        }
+    }
+
+    /// Claims as many runs as there are free worker slots and starts executing them. Returns
+    /// the number started. The runs finish in the background; their results are recorded by
+    /// [`Engine::record_results_once`] (or the completion loop inside [`Engine::run`]).
+    pub async fn dispatch_once(&self) -> Result<usize> {
+        let free = self.inner.slots.available_permits();
+        if free == 0 || self.inner.hard_stop.is_cancelled() {
+            return Ok(0);
+        }
+        let limit = free.min(self.inner.config.claim_batch as usize) as u32;
+        let now = self.now();
+        let claimed = self
+            .inner
+            .store
+            .claim(&self.inner.config.node_id, now, limit, self.inner.config.lease_ttl)
+            .await?;
+        let started = claimed.len();
+        self.inner.stats.claimed.fetch_add(started as u64, std::sync::atomic::Ordering::Relaxed);
+        let mut in_flight = self.inner.in_flight.lock().await;
+        // Reap finished tasks so the set does not grow with history.
+        while in_flight.try_join_next().is_some() {}
+        for run in claimed {
+            let permit = match self.inner.slots.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                // Cannot happen while only the dispatcher acquires slots; if it does, wait.
+                Err(_) => self.inner.slots.clone().acquire_owned().await.expect("semaphore is never closed"),
+            };
+            let engine = self.clone();
+            let span = info_span!("run", run_id = %run.run.id, job = %run.run.job, tenant = %run.run.tenant, attempt = run.run.attempt);
+            in_flight.spawn(
+                async move {
+                    engine.inner.stats.running.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let result = engine.execute_claimed(run).await;
+                    engine.inner.stats.running.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                    drop(permit);
+                    if let Some(result) = result {
+                        // The receiver lives as long as the engine; a send error means shutdown.
+                        let _ = engine.inner.results.send(result);
+                    }
+                    engine.inner.dispatch_wake.notify_one();
+                }
+                .instrument(span),
+            );
+        }
+        Ok(started)
+    }
+
+    /// Records every result that finished executing so far, in one batch. Returns how many.
+    pub async fn record_results_once(&self) -> Result<usize> {
+        let mut receiver = self.take_results_receiver();
+        let mut batch = Vec::new();
+        if let Some(receiver) = receiver.as_mut() {
+            while let Ok(result) = receiver.try_recv() {
+                batch.push(result);
+            }
+        }
+        self.put_results_receiver(receiver);
+        self.record(&batch).await?;
+        Ok(batch.len())
+    }
+
+    fn take_results_receiver(&self) -> Option<mpsc::UnboundedReceiver<RunResult>> {
+        self.inner.results_rx.lock().unwrap_or_else(|poison| poison.into_inner()).take()
+    }
+
+    fn put_results_receiver(&self, receiver: Option<mpsc::UnboundedReceiver<RunResult>>) {
+        if receiver.is_some() {
+            *self.inner.results_rx.lock().unwrap_or_else(|poison| poison.into_inner()) = receiver;
+        }
+    }
+
+    async fn record(&self, batch: &[RunResult]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let accepted = self.inner.store.complete(batch).await?;
+        let stats = &self.inner.stats;
+        for (result, accepted) in batch.iter().zip(accepted) {
+            if !accepted {
+                warn!(run_id = %result.run_id, "result discarded: this node's claim was superseded (fenced out)");
+                stats.fenced_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            } else if result.status == crate::run::RunStatus::Succeeded {
+                stats.succeeded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            } else {
+                stats.failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until every run started by this engine has finished executing (tests use this on
+    /// virtual time; the results still need [`Engine::record_results_once`]).
+    pub async fn wait_idle(&self) {
+        let mut in_flight = self.inner.in_flight.lock().await;
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    /// Marks runs whose lease expired as lost and queues their next attempt.
+    pub async fn reap_once(&self) -> Result<usize> {
+        let lost = self.inner.store.recover_expired(self.now()).await?;
+        if !lost.is_empty() {
+            for run in &lost {
+                warn!(run_id = %run.id, job = %run.job, owner = ?run.lease_owner, "run lost: its node stopped renewing the lease; queued again");
+            }
+            self.inner.stats.recovered.fetch_add(lost.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            self.inner.dispatch_wake.notify_one();
+        }
+        Ok(lost.len())
+    }
+
+    /// Renews this node's leases and heartbeat.
+    pub async fn maintain_once(&self) -> Result<()> {
+        let now = self.now();
+        let config = &self.inner.config;
+        self.inner.store.renew_leases(&config.node_id, now, config.lease_ttl).await?;
+        self.inner.store.heartbeat(&config.node_id, now).await
+    }
+
+    /// Registers this node in the `nodes` table.
+    pub async fn register(&self) -> Result<()> {
+        let now = self.now();
+        let config = &self.inner.config;
+        let node = NodeInfo {
+            id: config.node_id.clone(),
+            host: host_name(),
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            workers: config.workers,
+            started_at: now,
+            heartbeat_at: now,
+            stopped_at: None,
+        };
+        self.inner.store.register_node(&node).await
+    }
+
+    async fn execute_claimed(&self, claimed: ClaimedRun) -> Option<RunResult> {
+        execute::execute(self, claimed).await
+    }
+
+    /// Runs the engine until `shutdown` is cancelled, then stops claiming, lets running work
+    /// finish within the grace, hands back what is left and marks the node stopped.
+    pub async fn run(&self, shutdown: CancellationToken) -> Result<()> {
+        self.register().await?;
+        info!(node = %self.inner.config.node_id, workers = self.inner.config.workers, "engine started");
+        let mut loops = JoinSet::new();
+        loops.spawn(self.clone().ticker_loop(shutdown.clone()));
+        loops.spawn(self.clone().maintenance_loop(shutdown.clone()));
+        if self.inner.config.execute {
+            loops.spawn(self.clone().dispatcher_loop(shutdown.clone()));
+        }
+        let stop_completer = CancellationToken::new();
+        let completer = tokio::spawn(self.clone().completion_loop(stop_completer.clone()));
+        while let Some(joined) = loops.join_next().await {
+            if let Ok(Err(error)) = joined {
+                warn!(%error, "engine loop stopped with an error");
+            }
+        }
+        self.drain(completer, stop_completer).await
+    }
+
+    async fn drain(&self, completer: tokio::task::JoinHandle<Result<()>>, stop_completer: CancellationToken) -> Result<()> {
+        let grace = self.inner.config.shutdown_grace;
+        let finished = tokio::time::timeout(grace, self.wait_idle()).await.is_ok();
+        if !finished {
+            warn!(
+                grace_s = grace.as_secs(),
+                "shutdown grace passed; stopping running handlers and handing their runs back"
+            );
+            self.inner.hard_stop.cancel();
+            self.wait_idle().await;
+        }
+        // Every run has sent its result by now; the completion loop records them and returns.
+        stop_completer.cancel();
+        match completer.await {
+            Ok(result) => result?,
+            Err(error) => warn!(%error, "completion loop panicked"),
+        }
+        let now = self.now();
+        let released = self.inner.store.release(&self.inner.config.node_id, now).await?;
+        if released > 0 {
+            info!(released, "handed unfinished runs back to the queue");
+        }
+        self.inner.store.mark_node_stopped(&self.inner.config.node_id, now).await?;
+        info!("engine stopped");
+        Ok(())
+    }
+
+    async fn ticker_loop(self, shutdown: CancellationToken) -> Result<()> {
+        while !shutdown.is_cancelled() {
+            if let Err(error) = self.tick_once().await {
+                warn!(%error, "tick failed; retrying");
+            }
+            let now = self.now();
+            let recheck = now + chrono_duration(self.inner.config.idle_recheck);
+            let wake_at = match self.inner.store.next_due_at().await {
+                Ok(Some(next)) => next.min(recheck),
+                Ok(None) => recheck,
+                Err(error) => {
+                    warn!(%error, "cannot read the next due instant");
+                    recheck
+                }
+            };
+            let sleep = (wake_at - self.now()).to_std().unwrap_or(Duration::ZERO);
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = self.inner.schedule_changed.notified() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn dispatcher_loop(self, shutdown: CancellationToken) -> Result<()> {
+        while !shutdown.is_cancelled() {
+            let started = match self.dispatch_once().await {
+                Ok(started) => started,
+                Err(error) => {
+                    warn!(%error, "claim failed; retrying");
+                    0
+                }
+            };
+            // A full claim means more may be ready: claim again at once if a slot is free.
+            if started > 0 && self.inner.slots.available_permits() > 0 {
+                continue;
+            }
+            let sleep = self.next_dispatch_sleep().await;
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = self.inner.dispatch_wake.notified() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Until the earliest retry becomes ready, bounded by the idle recheck (runs queued by other
+    /// nodes are found then).
+    async fn next_dispatch_sleep(&self) -> Duration {
+        let recheck = self.inner.config.idle_recheck.min(Duration::from_millis(250));
+        match self.inner.store.next_ready_at().await {
+            Ok(Some(ready)) => {
+                (ready - self.now()).to_std().unwrap_or(Duration::ZERO).min(recheck).max(Duration::from_millis(5))
+            }
+            _ => recheck,
+        }
+    }
+
+    async fn maintenance_loop(self, shutdown: CancellationToken) -> Result<()> {
+        let period = (self.inner.config.lease_ttl / 3).max(Duration::from_millis(100));
+        while !shutdown.is_cancelled() {
+            if let Err(error) = self.maintain_once().await {
+                warn!(%error, "lease renewal failed");
+            }
+            if let Err(error) = self.reap_once().await {
+                warn!(%error, "recovery of expired leases failed");
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(period) => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn completion_loop(self, stop: CancellationToken) -> Result<()> {
+        let Some(mut receiver) = self.take_results_receiver() else { return Ok(()) };
+        loop {
+            let first = tokio::select! {
+                biased;
+                received = receiver.recv() => received,
+                () = stop.cancelled() => None,
+            };
+            let mut batch: Vec<RunResult> = first.into_iter().collect();
+            while batch.len() < 256 {
+                match receiver.try_recv() {
+                    Ok(result) => batch.push(result),
+                    Err(_) => break,
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            // A failed write is retried: losing a result would run the occurrence again later.
+            let mut delay = Duration::from_millis(50);
+            while let Err(error) = self.record(&batch).await {
+                warn!(%error, results = batch.len(), "recording results failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+        self.put_results_receiver(Some(receiver));
+        Ok(())
+    }
+
+    pub(crate) fn executor(&self) -> &Executor {
+        &self.inner.executor
+    }
+
+    pub(crate) fn registry(&self) -> &HandlerRegistry {
+        &self.inner.registry
+    }
+
+    pub(crate) fn hard_stop(&self) -> &CancellationToken {
+        &self.inner.hard_stop
+    }
+
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+}
+
+pub(crate) fn chrono_duration(duration: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned())
+}

@@ -1,0 +1,170 @@
+//! HTTP handlers: one request with the envelope as its JSON body.
+//!
+//! A 2xx response is a success; anything else is a failure saying `HTTP <code> <reason>`. The
+//! first [`OUTPUT_LIMIT`] bytes of the response body become the output, and reading stops there.
+//! On timeout or cancellation the request future is dropped, which closes the connection.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
+use reqwest::{Client, Method, Response};
+use tokio_util::sync::CancellationToken;
+
+use super::outcome::{head_text, human_duration};
+use super::spec::{looks_secret, redact_url};
+use super::{Envelope, HttpSpec, Outcome, OutcomeStatus, OUTPUT_LIMIT};
+
+/// `rota/<version>`, sent unless the spec sets its own `User-Agent`.
+pub(crate) const USER_AGENT_VALUE: &str = concat!("rota/", env!("CARGO_PKG_VERSION"));
+
+/// Runs `spec` to completion, timeout or cancellation. `duration` is left to the caller.
+pub(super) async fn run(
+    client: &Client,
+    spec: &HttpSpec,
+    envelope: &Envelope,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Outcome {
+    let (request, url) = match build(client, spec, envelope) {
+        Ok(built) => built,
+        Err(error) => return Outcome::new(OutcomeStatus::Failed, String::new(), Some(error)),
+    };
+    tracing::debug!(%url, method = %request.method(), "sending request");
+
+    let mut received = Received::default();
+    let ending = tokio::select! {
+        biased;
+        result = call(client, request, &mut received) => Ok(result),
+        () = cancel.cancelled() => Err((OutcomeStatus::Cancelled, "cancelled".to_owned())),
+        () = tokio::time::sleep(timeout) => {
+            Err((OutcomeStatus::TimedOut, format!("timed out after {}", human_duration(timeout))))
+        }
+    };
+    let (status, error) = match ending {
+        Ok(Ok(())) => match received.status {
+            Some(code) if code.is_success() => (OutcomeStatus::Succeeded, None),
+            Some(code) => (OutcomeStatus::Failed, Some(format!("HTTP {code}"))),
+            None => (OutcomeStatus::Failed, Some("no response".to_owned())),
+        },
+        Ok(Err(error)) => (OutcomeStatus::Failed, Some(describe_error(&error, &url))),
+        Err((status, reason)) => (status, Some(format!("{reason} waiting for {url}"))),
+    };
+    Outcome {
+        http_status: received.status.map(|code| code.as_u16()),
+        ..Outcome::new(status, received.body_text(), error)
+    }
+}
+
+/// The request and the URL as it may be shown (password hidden).
+fn build(
+    client: &Client,
+    spec: &HttpSpec,
+    envelope: &Envelope,
+) -> Result<(reqwest::Request, String), String> {
+    let invalid = |error: super::HandlerSpecError| format!("invalid handler: {error}");
+    let method = spec.parsed_method().map_err(invalid)?;
+    let url = spec.parsed_url().map_err(invalid)?;
+    let shown = redact_url(&url);
+
+    let mut headers = HeaderMap::new();
+    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    for (name, value) in &spec.headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            invalid(super::HandlerSpecError::InvalidHeaderName { name: name.clone() })
+        })?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| {
+            invalid(super::HandlerSpecError::InvalidHeaderValue { name: name.to_string() })
+        })?;
+        value.set_sensitive(looks_secret(name.as_str()));
+        headers.insert(name, value);
+    }
+    let key = HeaderValue::from_str(&envelope.idempotency_key())
+        .expect("a uuid and a timestamp make a valid header value");
+    headers.insert(HeaderName::from_static("idempotency-key"), key);
+
+    let mut request = client.request(method.clone(), url);
+    if method != Method::GET && method != Method::HEAD {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        request = request.body(envelope.to_json());
+    }
+    let request =
+        request.headers(headers).build().map_err(|error| describe_error(&error, &shown))?;
+    Ok((request, shown))
+}
+
+/// What arrived before the call ended (or was dropped).
+#[derive(Default)]
+struct Received {
+    status: Option<reqwest::StatusCode>,
+    body: Vec<u8>,
+    /// The body's full length when known: read to the end, or announced by `Content-Length`.
+    /// `None` while reading, and when reading stopped early without an announced length.
+    total: Option<u64>,
+}
+
+impl Received {
+    fn body_text(&self) -> String {
+        if self.body.is_empty() {
+            return String::new();
+        }
+        head_text(&self.body, OUTPUT_LIMIT, self.total)
+    }
+}
+
+/// Sends the request and reads at most [`OUTPUT_LIMIT`] + 1 bytes of the body into `received`.
+async fn call(
+    client: &Client,
+    request: reqwest::Request,
+    received: &mut Received,
+) -> reqwest::Result<()> {
+    let mut response: Response = client.execute(request).await?;
+    received.status = Some(response.status());
+    let announced = response.content_length();
+    while let Some(chunk) = response.chunk().await? {
+        let room = (OUTPUT_LIMIT + 1).saturating_sub(received.body.len());
+        received.body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if received.body.len() > OUTPUT_LIMIT {
+            // Enough to show; stop reading (the connection is closed, not drained).
+            received.total = announced;
+            return Ok(());
+        }
+    }
+    received.total = Some(received.body.len() as u64);
+    Ok(())
+}
+
+/// A readable account of a failed request that names the URL (never a header value).
+fn describe_error(error: &reqwest::Error, url: &str) -> String {
+    let io_kind = sources(error)
+        .find_map(|source| source.downcast_ref::<std::io::Error>().map(|io| io.kind()));
+    if error.is_connect() {
+        return match io_kind {
+            Some(std::io::ErrorKind::ConnectionRefused) => format!("connection refused: {url}"),
+            _ => format!("cannot connect to {url}: {}", innermost(error)),
+        };
+    }
+    if error.is_redirect() {
+        return format!("redirect failed for {url}: {}", innermost(error));
+    }
+    if error.is_body() || error.is_decode() {
+        return format!("reading the response from {url} failed: {}", innermost(error));
+    }
+    format!("request to {url} failed: {}", innermost(error))
+}
+
+fn sources<'a>(
+    error: &'a reqwest::Error,
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(error.source(), |&source| source.source())
+}
+
+/// The deepest cause's message, which is the specific one (`Connection reset by peer`, `dns
+/// error: ...`), with any `(os error N)` suffix dropped.
+fn innermost(error: &reqwest::Error) -> String {
+    let text = sources(error).last().map_or_else(|| error.to_string(), ToString::to_string);
+    match text.find(" (os error ") {
+        Some(index) => text[..index].to_owned(),
+        None => text,
+    }
+}

@@ -1,0 +1,133 @@
+//! What a job runs: an HTTP call, a child process, or an in-process Rust handler.
+//!
+//! The engine claims a run, resolves the job's [`HandlerSpec`] to a [`ResolvedSpec`] and asks an
+//! [`Executor`] to run it with an [`Envelope`], a timeout and a cancellation token. The executor
+//! always returns an [`Outcome`]; it never fails, because every way a run can end (exit status,
+//! HTTP status, connection error, timeout, cancellation, a panic) is something to record.
+//!
+//! Map of the module:
+//! - [`envelope`]: the JSON document every handler receives, and the idempotency key.
+//! - [`spec`]: the stored description of what to run, and its validation.
+//! - [`outcome`]: how a run ended, with bounded output and error text.
+//! - [`executor`]: runs a resolved spec under a timeout and a cancellation token.
+//! - `http` and `command`: the two built-in kinds of handler.
+//! - [`registry`]: in-process handlers registered by name, for embedding Rota as a library.
+//!
+//! Invariants:
+//! - Output is bounded everywhere: a job printing a gigabyte costs the daemon at most
+//!   [`OUTPUT_LIMIT`] bytes per stream buffer, never the whole stream.
+//! - A timeout or cancellation really stops the work: HTTP requests are dropped (closing the
+//!   connection), child process groups are sent SIGTERM and then SIGKILL, and in-process handlers
+//!   are aborted after the grace period.
+//! - Secrets never reach `Debug` output or error text: header values and environment values
+//!   whose names look sensitive are redacted.
+
+mod command;
+pub mod envelope;
+pub mod executor;
+mod http;
+pub mod outcome;
+pub mod registry;
+pub mod spec;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+pub use envelope::Envelope;
+pub use executor::{Executor, ResolvedSpec, DEFAULT_KILL_GRACE};
+pub use outcome::{Outcome, OutcomeStatus, ERROR_LIMIT, OUTPUT_LIMIT};
+pub use registry::{HandlerRegistry, RegistryError};
+pub use spec::{CommandSpec, HandlerSpec, HandlerSpecError, HttpSpec};
+
+/// How a run came about. Stored with each run; mirrored by a SQL `CHECK` constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The schedule came due.
+    Schedule,
+    /// Someone asked for a run now.
+    Manual,
+    /// A new attempt after a failed one.
+    Retry,
+    /// A new attempt after the node running the previous one was lost.
+    Recovery,
+    /// A past occurrence run late on purpose (catch-up after downtime, or an explicit backfill).
+    Backfill,
+}
+
+impl Trigger {
+    /// Every trigger, in declaration order.
+    pub const ALL: [Trigger; 5] =
+        [Trigger::Schedule, Trigger::Manual, Trigger::Retry, Trigger::Recovery, Trigger::Backfill];
+
+    /// The stored and serialized name: `schedule`, `manual`, `retry`, `recovery`, `backfill`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Manual => "manual",
+            Trigger::Retry => "retry",
+            Trigger::Recovery => "recovery",
+            Trigger::Backfill => "backfill",
+        }
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A text that names no [`Trigger`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown trigger {0:?}; allowed: schedule, manual, retry, recovery, backfill")]
+pub struct ParseTriggerError(pub String);
+
+impl FromStr for Trigger {
+    type Err = ParseTriggerError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Trigger::ALL
+            .into_iter()
+            .find(|trigger| trigger.as_str() == text)
+            .ok_or_else(|| ParseTriggerError(text.to_owned()))
+    }
+}
+
+/// An in-process handler: the seam for embedding Rota as a library.
+///
+/// The handler should watch `cancel`: it fires when the run times out or is cancelled. The
+/// executor then waits up to its kill grace for `run` to return and aborts the task after that,
+/// so a handler that ignores the token is still stopped at its next `.await`. The executor
+/// measures the duration and bounds the output and error itself, so implementations may leave
+/// [`Outcome::duration`] at zero (as [`Outcome::succeeded`] and [`Outcome::failed`] do).
+#[async_trait::async_trait]
+pub trait Handler: Send + Sync + 'static {
+    async fn run(&self, envelope: &Envelope, cancel: CancellationToken) -> Outcome;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_round_trips_through_text_and_json() {
+        for trigger in Trigger::ALL {
+            assert_eq!(trigger.as_str().parse::<Trigger>(), Ok(trigger));
+            assert_eq!(trigger.to_string(), trigger.as_str());
+            let json = serde_json::to_string(&trigger).unwrap();
+            assert_eq!(json, format!("\"{}\"", trigger.as_str()));
+            assert_eq!(serde_json::from_str::<Trigger>(&json).unwrap(), trigger);
+        }
+    }
+
+    #[test]
+    fn unknown_trigger_names_the_value() {
+        let error = "Schedule".parse::<Trigger>().unwrap_err();
+        assert_eq!(error, ParseTriggerError("Schedule".into()));
+        assert!(error.to_string().contains("\"Schedule\""), "{error}");
+    }
+}

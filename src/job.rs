@@ -1,0 +1,76 @@
+//! Jobs: a schedule in a time zone plus what to run, owned by a tenant.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::cron::Schedule;
+use crate::error::{Error, Result};
+use crate::handler::HandlerSpec;
+use crate::tenant::validate_name;
+
+/// Default timeout when a job does not set one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// Longest timeout a job may have; a run that needs longer is a different kind of workload.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// The owning tenant's name, joined in for display.
+    pub tenant: String,
+    pub name: String,
+    pub schedule: String,
+    pub timezone: String,
+    pub handler: HandlerSpec,
+    pub payload: serde_json::Value,
+    pub timeout: Duration,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub consecutive_failures: u32,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Incremented by every change; an edit based on an older version is refused.
+    pub version: i64,
+}
+
+impl Job {
+    /// The parsed schedule. Stored jobs were validated on the way in, so an error here means the
+    /// row was edited behind Rota's back (or the time-zone database lost a zone).
+    pub fn parsed_schedule(&self) -> Result<Schedule> {
+        Ok(Schedule::parse(&self.schedule, &self.timezone)?)
+    }
+}
+
+/// The editable definition of a job: what `rota job add` and the console's editor provide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobDefinition {
+    pub name: String,
+    pub schedule: String,
+    pub timezone: String,
+    pub handler: HandlerSpec,
+    pub payload: serde_json::Value,
+    pub timeout: Duration,
+}
+
+impl JobDefinition {
+    /// Checks every field and returns the parsed schedule; the error names the field.
+    pub fn validate(&self) -> Result<Schedule> {
+        validate_name("job name", &self.name)?;
+        let schedule = Schedule::parse(&self.schedule, &self.timezone)?;
+        self.handler.validate().map_err(|error| Error::invalid("handler", "", error.to_string()))?;
+        if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
+            return Err(Error::invalid(
+                "timeout",
+                format!("{}s", self.timeout.as_secs_f64()),
+                format!("allowed 1s-{}s", MAX_TIMEOUT.as_secs()),
+            ));
+        }
+        Ok(schedule)
+    }
+}

@@ -1,0 +1,28 @@
+//! Rota: a tenant-aware, durable job scheduler.
+//!
+//! Map of the crate (see `ARCHITECTURE.md` for the data flow and invariants):
+//! - [`clock`]: the only place that reads the wall clock; everything else takes a [`clock::Clock`].
+//! - [`cron`]: the time engine: parsing cron expressions, finding fire instants in an IANA zone
+//!   with Debian cron's daylight-saving rules, and explaining schedules to people.
+//! - [`tenant`], [`job`], [`run`]: the records Rota keeps and their validation.
+//! - [`handler`]: what a job runs (HTTP calls, child processes, in-process Rust handlers).
+//! - [`store`]: the storage seam, with Postgres and SQLite backends.
+//! - [`engine`]: the scheduler loop: tick (due jobs become queued runs), dispatch (fair claims,
+//!   execution, results), leases and recovery.
+//! - [`api`]: the operations the CLI and the desktop console call; validation happens here.
+//! - [`demo`]: demo tenants and jobs for a first start.
+//! - [`error`]: the library's error type with stable codes.
+
+pub mod api;
+pub mod clock;
+pub mod cron;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod handler;
+pub mod job;
+pub mod run;
+pub mod store;
+pub mod tenant;
+
+pub use error::{Error, ErrorCode, Result};

@@ -1,0 +1,402 @@
+//! Between Rota's types and column values, written once for both backends: instants as epoch
+//! milliseconds, ids as time-ordered UUIDs, statuses and triggers as text, JSON documents, and
+//! rows decoded into records. Stored data that does not decode is an error naming the column,
+//! never a panic.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use sqlx::types::Json;
+use sqlx::Row;
+use uuid::{Timestamp, Uuid};
+
+use super::{trigger_from_db, ClaimedRun, DueJob, JobSort, NodeInfo, TenantOverview};
+use crate::error::{Error, Result};
+use crate::handler::outcome::{head_text, TailBuffer};
+use crate::handler::{ERROR_LIMIT, OUTPUT_LIMIT};
+use crate::job::Job;
+use crate::run::Run;
+use crate::tenant::Tenant;
+
+/// An instant as stored: milliseconds since the Unix epoch.
+pub(crate) fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+pub(crate) fn opt_ms(at: Option<DateTime<Utc>>) -> Option<i64> {
+    at.map(ms)
+}
+
+/// A duration as stored: whole milliseconds, saturating (no duration Rota uses comes close).
+pub(crate) fn duration_ms(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// `now + ttl` as stored.
+pub(crate) fn expiry_ms(now: DateTime<Utc>, ttl: Duration) -> i64 {
+    ms(now).saturating_add(duration_ms(ttl))
+}
+
+/// A new id: a version 7 UUID whose time part is `now` (the caller's clock, so ids sort in
+/// virtual time too) and whose remaining 74 bits are random.
+pub(crate) fn new_id(now: DateTime<Utc>) -> Uuid {
+    let millis = u64::try_from(ms(now)).unwrap_or(0);
+    let nanos = u32::try_from(millis % 1000).unwrap_or(0) * 1_000_000;
+    Uuid::new_v7(Timestamp::from_unix_time(millis / 1000, nanos, 0, 0))
+}
+
+/// Rows per statement in batched inserts and updates: far below both backends' limits on bound
+/// parameters (65,535 on Postgres, 32,766 on SQLite) at 9 parameters a row.
+pub(crate) const INSERT_BATCH: usize = 1000;
+/// `list_jobs` returns at most this many jobs unless asked for another number.
+pub(crate) const DEFAULT_JOB_LIMIT: u32 = 1000;
+/// `list_runs` returns at most this many runs unless asked for another number.
+pub(crate) const DEFAULT_RUN_LIMIT: u32 = 100;
+/// No list returns more than this many rows, whatever is asked.
+pub(crate) const MAX_LIST_LIMIT: u32 = 10_000;
+/// Milliseconds `enqueue_manual` tries after `now` before giving up (1,000 manual runs of one job
+/// in one second is not a real workload).
+pub(crate) const MANUAL_SLOT_ATTEMPTS: u32 = 1000;
+
+/// A list's limit: the requested one or `default`, never more than [`MAX_LIST_LIMIT`].
+pub(crate) fn bounded_limit(requested: Option<u32>, default: u32) -> i64 {
+    i64::from(requested.unwrap_or(default).min(MAX_LIST_LIMIT))
+}
+
+/// An optional stored instant (from an aggregate such as `MIN`).
+pub(crate) fn opt_instant_value(
+    column: &str,
+    millis: Option<i64>,
+) -> Result<Option<DateTime<Utc>>> {
+    match millis {
+        None => Ok(None),
+        Some(millis) => DateTime::from_timestamp_millis(millis)
+            .map(Some)
+            .ok_or_else(|| Error::invalid(column, millis, "not a representable instant")),
+    }
+}
+
+/// A count or limit as stored (`INTEGER`).
+pub(crate) fn to_i32(field: &str, value: u32) -> Result<i32> {
+    i32::try_from(value).map_err(|_| Error::invalid(field, value, "must be at most 2147483647"))
+}
+
+/// Output keeps its last [`OUTPUT_LIMIT`] bytes (the end of a log says how it ended). Postgres
+/// text cannot hold NUL, so NUL bytes become U+FFFD on both backends.
+pub(crate) fn bound_output(output: &str) -> String {
+    let output = without_nul(output);
+    if output.len() <= OUTPUT_LIMIT {
+        return output;
+    }
+    let mut tail = TailBuffer::new(OUTPUT_LIMIT);
+    tail.push(output.as_bytes());
+    tail.render()
+}
+
+/// An error keeps its first [`ERROR_LIMIT`] bytes (the start says what went wrong).
+pub(crate) fn bound_error(error: &str) -> String {
+    let error = without_nul(error);
+    if error.len() <= ERROR_LIMIT {
+        return error;
+    }
+    head_text(error.as_bytes(), ERROR_LIMIT, Some(error.len() as u64))
+}
+
+fn without_nul(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
+/// Whether a database error is a unique-key violation.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error.as_database_error().is_some_and(|error| error.is_unique_violation())
+}
+
+/// Whether a database error is a foreign-key violation (the referenced row does not exist).
+pub(crate) fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
+    error.as_database_error().is_some_and(|error| error.is_foreign_key_violation())
+}
+
+/// Maps a unique violation to [`Error::AlreadyExists`] and anything else to a database error.
+pub(crate) fn already_exists(what: &'static str, key: &str) -> impl FnOnce(sqlx::Error) -> Error {
+    let key = key.to_owned();
+    move |error| {
+        if is_unique_violation(&error) {
+            Error::AlreadyExists { what, key }
+        } else {
+            Error::Database(error)
+        }
+    }
+}
+
+pub(crate) fn not_found(what: &'static str, key: impl ToString) -> Error {
+    Error::NotFound { what, key: key.to_string() }
+}
+
+/// Typed column access, implemented for both backends' rows by [`impl_row_access!`] so that
+/// every decoder below is written once. `INTEGER` columns are `i32` and `BIGINT` columns `i64`
+/// (Postgres decodes strictly by width; SQLite accepts both).
+pub(crate) trait RowAccess {
+    fn uuid(&self, column: &str) -> Result<Uuid>;
+    fn int(&self, column: &str) -> Result<i32>;
+    fn opt_int(&self, column: &str) -> Result<Option<i32>>;
+    fn bigint(&self, column: &str) -> Result<i64>;
+    fn opt_bigint(&self, column: &str) -> Result<Option<i64>>;
+    fn text(&self, column: &str) -> Result<String>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>>;
+    fn flag(&self, column: &str) -> Result<bool>;
+    fn opt_json(&self, column: &str) -> Result<Option<serde_json::Value>>;
+}
+
+macro_rules! impl_row_access {
+    ($row:ty) => {
+        impl RowAccess for $row {
+            fn uuid(&self, column: &str) -> Result<Uuid> {
+                Ok(self.try_get(column)?)
+            }
+            fn int(&self, column: &str) -> Result<i32> {
+                Ok(self.try_get(column)?)
+            }
+            fn opt_int(&self, column: &str) -> Result<Option<i32>> {
+                Ok(self.try_get(column)?)
+            }
+            fn bigint(&self, column: &str) -> Result<i64> {
+                Ok(self.try_get(column)?)
+            }
+            fn opt_bigint(&self, column: &str) -> Result<Option<i64>> {
+                Ok(self.try_get(column)?)
+            }
+            fn text(&self, column: &str) -> Result<String> {
+                Ok(self.try_get(column)?)
+            }
+            fn opt_text(&self, column: &str) -> Result<Option<String>> {
+                Ok(self.try_get(column)?)
+            }
+            fn flag(&self, column: &str) -> Result<bool> {
+                Ok(self.try_get(column)?)
+            }
+            fn opt_json(&self, column: &str) -> Result<Option<serde_json::Value>> {
+                let value: Option<Json<serde_json::Value>> = self.try_get(column)?;
+                Ok(value.map(|Json(value)| value))
+            }
+        }
+    };
+}
+
+impl_row_access!(sqlx::postgres::PgRow);
+impl_row_access!(sqlx::sqlite::SqliteRow);
+
+fn instant(row: &impl RowAccess, column: &str) -> Result<DateTime<Utc>> {
+    let millis = row.bigint(column)?;
+    DateTime::from_timestamp_millis(millis)
+        .ok_or_else(|| Error::invalid(column, millis, "not a representable instant"))
+}
+
+fn opt_instant(row: &impl RowAccess, column: &str) -> Result<Option<DateTime<Utc>>> {
+    opt_instant_value(column, row.opt_bigint(column)?)
+}
+
+fn unsigned(row: &impl RowAccess, column: &str) -> Result<u32> {
+    let value = row.int(column)?;
+    u32::try_from(value).map_err(|_| Error::invalid(column, value, "must not be negative"))
+}
+
+fn millis_duration(row: &impl RowAccess, column: &str) -> Result<Duration> {
+    let value = row.bigint(column)?;
+    u64::try_from(value)
+        .map(Duration::from_millis)
+        .map_err(|_| Error::invalid(column, value, "must not be negative"))
+}
+
+fn json(row: &impl RowAccess, column: &str) -> Result<serde_json::Value> {
+    row.opt_json(column)?.ok_or_else(|| Error::invalid(column, "NULL", "must not be NULL"))
+}
+
+/// A stored JSON document as a typed value (a handler spec).
+pub(crate) fn document<T: DeserializeOwned>(column: &str, value: serde_json::Value) -> Result<T> {
+    serde_json::from_value(value)
+        .map_err(|error| Error::invalid(column, "(stored JSON)", error.to_string()))
+}
+
+pub(crate) fn tenant(row: &impl RowAccess) -> Result<Tenant> {
+    Ok(Tenant {
+        id: row.uuid("id")?,
+        name: row.text("name")?,
+        max_concurrent: unsigned(row, "max_concurrent")?,
+        weight: unsigned(row, "weight")?,
+        paused: row.flag("paused")?,
+        created_at: instant(row, "created_at")?,
+        updated_at: instant(row, "updated_at")?,
+    })
+}
+
+/// A `COUNT(*)` column (BIGINT on Postgres, INTEGER on SQLite: both decode as i64).
+pub(crate) fn count(row: &impl RowAccess, column: &str) -> Result<u64> {
+    let value = row.bigint(column)?;
+    u64::try_from(value).map_err(|_| Error::invalid(column, value, "must not be negative"))
+}
+
+pub(crate) fn tenant_overview(row: &impl RowAccess) -> Result<TenantOverview> {
+    Ok(TenantOverview {
+        tenant: tenant(row)?,
+        jobs: count(row, "jobs")?,
+        running: count(row, "running")?,
+        queued: count(row, "queued")?,
+        failed_since: count(row, "failed_since")?,
+        auto_disabled_jobs: count(row, "auto_disabled_jobs")?,
+    })
+}
+
+/// A `LIKE` pattern (with `ESCAPE '\'`) matching text that contains `needle`, lower-cased as
+/// SQL's `LOWER` does on both backends (ASCII only on SQLite).
+pub(crate) fn contains_pattern(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for character in needle.to_ascii_lowercase().chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The `ORDER BY` of a job page. Instants that are unset sort last in both directions; ties are
+/// broken by tenant, name and id so that pages never overlap.
+pub(crate) fn job_order(sort: JobSort, descending: bool) -> String {
+    let direction = if descending { "DESC" } else { "ASC" };
+    let key = match sort {
+        JobSort::Name => format!("j.name {direction}, t.name"),
+        JobSort::Tenant => format!("t.name {direction}, j.name"),
+        JobSort::NextRun => {
+            format!("(j.next_run_at IS NULL), j.next_run_at {direction}, t.name, j.name")
+        }
+        JobSort::LastRun => {
+            format!("(j.last_run_at IS NULL), j.last_run_at {direction}, t.name, j.name")
+        }
+        JobSort::Failures => format!("j.consecutive_failures {direction}, t.name, j.name"),
+        JobSort::Updated => format!("j.updated_at {direction}, t.name, j.name"),
+    };
+    format!(" ORDER BY {key}, j.id")
+}
+
+pub(crate) fn job(row: &impl RowAccess) -> Result<Job> {
+    Ok(Job {
+        id: row.uuid("id")?,
+        tenant_id: row.uuid("tenant_id")?,
+        tenant: row.text("tenant")?,
+        name: row.text("name")?,
+        schedule: row.text("schedule")?,
+        timezone: row.text("timezone")?,
+        handler: document("jobs.handler", json(row, "handler")?)?,
+        payload: json(row, "payload")?,
+        timeout: millis_duration(row, "timeout_ms")?,
+        enabled: row.flag("enabled")?,
+        disabled_reason: row.opt_text("disabled_reason")?,
+        consecutive_failures: unsigned(row, "consecutive_failures")?,
+        next_run_at: opt_instant(row, "next_run_at")?,
+        last_run_at: opt_instant(row, "last_run_at")?,
+        created_at: instant(row, "created_at")?,
+        updated_at: instant(row, "updated_at")?,
+        version: row.bigint("version")?,
+    })
+}
+
+pub(crate) fn due_job(row: &impl RowAccess) -> Result<DueJob> {
+    Ok(DueJob {
+        job_id: row.uuid("id")?,
+        tenant_id: row.uuid("tenant_id")?,
+        schedule: row.text("schedule")?,
+        timezone: row.text("timezone")?,
+        next_run_at: instant(row, "next_run_at")?,
+    })
+}
+
+pub(crate) fn run(row: &impl RowAccess) -> Result<Run> {
+    Ok(Run {
+        id: row.uuid("id")?,
+        job_id: row.uuid("job_id")?,
+        job: row.text("job")?,
+        tenant_id: row.uuid("tenant_id")?,
+        tenant: row.text("tenant")?,
+        scheduled_at: instant(row, "scheduled_at")?,
+        trigger: trigger_from_db(&row.text("trigger")?)?,
+        attempt: unsigned(row, "attempt")?,
+        status: row.text("status")?.parse()?,
+        payload: row.opt_json("payload")?,
+        queued_at: instant(row, "queued_at")?,
+        not_before: instant(row, "not_before")?,
+        started_at: opt_instant(row, "started_at")?,
+        finished_at: opt_instant(row, "finished_at")?,
+        duration_ms: row.opt_bigint("duration_ms")?,
+        lease_owner: row.opt_text("lease_owner")?,
+        lease_expires_at: opt_instant(row, "lease_expires_at")?,
+        fencing_token: row.bigint("fencing_token")?,
+        exit_code: row.opt_int("exit_code")?,
+        http_status: row.opt_int("http_status")?,
+        output: row.opt_text("output")?,
+        error: row.opt_text("error")?,
+    })
+}
+
+pub(crate) fn claimed_run(row: &impl RowAccess) -> Result<ClaimedRun> {
+    Ok(ClaimedRun {
+        run: run(row)?,
+        handler: document("jobs.handler", json(row, "handler")?)?,
+        job_payload: json(row, "job_payload")?,
+        timeout: millis_duration(row, "timeout_ms")?,
+    })
+}
+
+pub(crate) fn node(row: &impl RowAccess) -> Result<NodeInfo> {
+    let pid = row.bigint("pid")?;
+    Ok(NodeInfo {
+        id: row.text("id")?,
+        host: row.text("host")?,
+        pid: u32::try_from(pid)
+            .map_err(|_| Error::invalid("nodes.pid", pid, "not a process id"))?,
+        version: row.text("version")?,
+        workers: unsigned(row, "workers")?,
+        started_at: instant(row, "started_at")?,
+        heartbeat_at: instant(row, "heartbeat_at")?,
+        stopped_at: opt_instant(row, "stopped_at")?,
+    })
+}
+
+/// `($first, $first+1, ...)`: a list of `count` numbered placeholders for an `IN` clause, for
+/// statements that also use numbered placeholders before it (sqlx's query builder numbers its
+/// own placeholders on Postgres but writes `?` on SQLite, and the two cannot be mixed).
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    let list: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
+    format!("({})", list.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_the_given_instant() {
+        let early = DateTime::from_timestamp_millis(1_800_000_000_000).unwrap();
+        let late = DateTime::from_timestamp_millis(1_800_000_000_001).unwrap();
+        assert!(new_id(early) < new_id(late));
+        assert_eq!(new_id(early).get_version_num(), 7);
+        assert_ne!(new_id(early), new_id(early));
+    }
+
+    #[test]
+    fn text_is_bounded_and_nul_free() {
+        let output = bound_output(&format!("{}\0end", "x".repeat(OUTPUT_LIMIT * 2)));
+        assert!(output.len() <= OUTPUT_LIMIT);
+        assert!(output.ends_with("\u{FFFD}end"), "{}", &output[output.len() - 10..]);
+        let error = bound_error(&"é".repeat(ERROR_LIMIT));
+        assert!(error.len() <= ERROR_LIMIT && error.starts_with('é'));
+        assert_eq!(bound_error("short"), "short");
+    }
+
+    #[test]
+    fn placeholders_are_numbered_from_first() {
+        assert_eq!(placeholders(4, 3), "($4, $5, $6)");
+    }
+}

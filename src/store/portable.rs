@@ -1,0 +1,696 @@
+//! The [`Store`](super::Store) methods whose SQL is portable, written once and expanded into each
+//! backend's `impl Store` by [`portable_store_methods!`] (in the spirit of Oban's SQLite engine
+//! delegating to the Postgres one wherever the SQL is the same).
+//!
+//! A macro rather than generic functions: sqlx's executor, argument and row types differ per
+//! database, and spelling the bounds for every type bound here would be longer than the bodies.
+//! Expanded for a concrete database, each body is type-checked on its own.
+//!
+//! The backend provides, as inherent items:
+//! - `fn reader(&self) -> &Pool<DB>` for reads and `fn writer(&self) -> &Pool<DB>` for
+//!   single-statement writes (on SQLite, a separate one-connection pool: writers queue in the
+//!   pool instead of spinning on `SQLITE_BUSY`);
+//! - `async fn begin_write(&self) -> Result<Transaction<'static, DB>>` for write transactions
+//!   (`BEGIN IMMEDIATE` on SQLite, so the write lock is taken up front and a transaction never
+//!   has to upgrade a read lock);
+//! - the dialect module in [`super::sql`] holding its statements that differ.
+
+/// Expands the portable `Store` methods. `$db` is the sqlx database type, `$dialect` the module
+/// of `sql` with that backend's own statements.
+macro_rules! portable_store_methods {
+    ($db:ty, $dialect:ident) => {
+        async fn create_tenant(
+            &self,
+            tenant: &$crate::tenant::NewTenant,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<$crate::tenant::Tenant> {
+            use $crate::store::{codec, sql};
+            let row = ::sqlx::query(sql::INSERT_TENANT)
+                .bind(codec::new_id(now))
+                .bind(&tenant.name)
+                .bind(codec::to_i32("max_concurrent", tenant.max_concurrent)?)
+                .bind(codec::to_i32("weight", tenant.weight)?)
+                .bind(codec::ms(now))
+                .fetch_one(self.writer())
+                .await
+                .map_err(codec::already_exists("tenant", &tenant.name))?;
+            codec::tenant(&row)
+        }
+
+        async fn tenant_by_name(
+            &self,
+            name: &str,
+        ) -> $crate::error::Result<$crate::tenant::Tenant> {
+            use $crate::store::{codec, sql};
+            let row = ::sqlx::query(sql::TENANT_BY_NAME)
+                .bind(name)
+                .fetch_optional(self.reader())
+                .await?
+                .ok_or_else(|| codec::not_found("tenant", name))?;
+            codec::tenant(&row)
+        }
+
+        async fn list_tenants(&self) -> $crate::error::Result<Vec<$crate::tenant::Tenant>> {
+            use $crate::store::{codec, sql};
+            let rows = ::sqlx::query(sql::LIST_TENANTS).fetch_all(self.reader()).await?;
+            rows.iter().map(codec::tenant).collect()
+        }
+
+        async fn update_tenant(
+            &self,
+            name: &str,
+            update: &$crate::store::TenantUpdate,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<$crate::tenant::Tenant> {
+            use $crate::store::{codec, sql};
+            let max_concurrent = update
+                .max_concurrent
+                .map(|value| codec::to_i32("max_concurrent", value))
+                .transpose()?;
+            let weight = update.weight.map(|value| codec::to_i32("weight", value)).transpose()?;
+            let row = ::sqlx::query(sql::UPDATE_TENANT)
+                .bind(name)
+                .bind(max_concurrent)
+                .bind(weight)
+                .bind(update.paused)
+                .bind(codec::ms(now))
+                .fetch_optional(self.writer())
+                .await?
+                .ok_or_else(|| codec::not_found("tenant", name))?;
+            codec::tenant(&row)
+        }
+
+        async fn upsert_named_handler(
+            &self,
+            name: &str,
+            spec: &$crate::handler::HandlerSpec,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<()> {
+            use $crate::store::{codec, sql};
+            ::sqlx::query(sql::UPSERT_NAMED_HANDLER)
+                .bind(codec::new_id(now))
+                .bind(name)
+                .bind(::sqlx::types::Json(spec))
+                .bind(codec::ms(now))
+                .execute(self.writer())
+                .await?;
+            Ok(())
+        }
+
+        async fn named_handler(
+            &self,
+            name: &str,
+        ) -> $crate::error::Result<Option<$crate::handler::HandlerSpec>> {
+            use $crate::store::codec::{self, RowAccess};
+            use $crate::store::sql;
+            let row =
+                ::sqlx::query(sql::NAMED_HANDLER).bind(name).fetch_optional(self.reader()).await?;
+            match row {
+                None => Ok(None),
+                Some(row) => match row.opt_json("spec")? {
+                    None => Ok(None),
+                    Some(spec) => codec::document("named_handlers.spec", spec).map(Some),
+                },
+            }
+        }
+
+        async fn create_job(
+            &self,
+            tenant_id: ::uuid::Uuid,
+            definition: &$crate::job::JobDefinition,
+            next_run_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::store::{codec, sql};
+            let id = codec::new_id(now);
+            ::sqlx::query(sql::INSERT_JOB)
+                .bind(id)
+                .bind(tenant_id)
+                .bind(&definition.name)
+                .bind(&definition.schedule)
+                .bind(&definition.timezone)
+                .bind(::sqlx::types::Json(&definition.handler))
+                .bind(::sqlx::types::Json(&definition.payload))
+                .bind(codec::duration_ms(definition.timeout))
+                .bind(codec::opt_ms(next_run_at))
+                .bind(codec::ms(now))
+                .execute(self.writer())
+                .await
+                .map_err(|error| {
+                    if codec::is_foreign_key_violation(&error) {
+                        codec::not_found("tenant", tenant_id)
+                    } else {
+                        codec::already_exists("job", &definition.name)(error)
+                    }
+                })?;
+            self.job(id).await
+        }
+
+        async fn job(&self, id: ::uuid::Uuid) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::store::{codec, sql};
+            let row = ::sqlx::query(sql::JOB_BY_ID)
+                .bind(id)
+                .fetch_optional(self.reader())
+                .await?
+                .ok_or_else(|| codec::not_found("job", id))?;
+            codec::job(&row)
+        }
+
+        async fn job_by_name(
+            &self,
+            tenant: &str,
+            name: &str,
+        ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::store::{codec, sql};
+            let row = ::sqlx::query(sql::JOB_BY_NAME)
+                .bind(tenant)
+                .bind(name)
+                .fetch_optional(self.reader())
+                .await?
+                .ok_or_else(|| codec::not_found("job", format!("{tenant}/{name}")))?;
+            codec::job(&row)
+        }
+
+        async fn list_jobs(
+            &self,
+            filter: &$crate::store::JobFilter,
+        ) -> $crate::error::Result<Vec<$crate::job::Job>> {
+            use $crate::store::{codec, sql};
+            let limit = codec::bounded_limit(filter.limit, codec::DEFAULT_JOB_LIMIT);
+            let mut query = ::sqlx::QueryBuilder::<$db>::new(sql::SELECT_JOBS);
+            query.push(" WHERE 1 = 1");
+            if let Some(tenant) = &filter.tenant {
+                query.push(" AND t.name = ").push_bind(tenant.as_str());
+            }
+            if let Some(enabled) = filter.enabled {
+                query.push(" AND j.enabled = ").push_bind(enabled);
+            }
+            query.push(" ORDER BY j.created_at DESC, j.id DESC LIMIT ").push_bind(limit);
+            let rows = query.build().fetch_all(self.reader()).await?;
+            rows.iter().map(codec::job).collect()
+        }
+
+        async fn update_job(
+            &self,
+            id: ::uuid::Uuid,
+            expected_version: i64,
+            definition: &$crate::job::JobDefinition,
+            next_run_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::store::{codec, sql};
+            let updated = ::sqlx::query(sql::UPDATE_JOB)
+                .bind(id)
+                .bind(expected_version)
+                .bind(&definition.name)
+                .bind(&definition.schedule)
+                .bind(&definition.timezone)
+                .bind(::sqlx::types::Json(&definition.handler))
+                .bind(::sqlx::types::Json(&definition.payload))
+                .bind(codec::duration_ms(definition.timeout))
+                .bind(codec::opt_ms(next_run_at))
+                .bind(codec::ms(now))
+                .execute(self.writer())
+                .await
+                .map_err(codec::already_exists("job", &definition.name))?
+                .rows_affected();
+            if updated == 0 {
+                let current: Option<i64> = ::sqlx::query_scalar(sql::JOB_VERSION)
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                return Err(match current {
+                    None => codec::not_found("job", id),
+                    Some(current) => $crate::error::Error::StaleVersion {
+                        what: "job",
+                        key: definition.name.clone(),
+                        expected: expected_version,
+                        current,
+                    },
+                });
+            }
+            self.job(id).await
+        }
+
+        async fn set_job_enabled(
+            &self,
+            id: ::uuid::Uuid,
+            enabled: bool,
+            reason: Option<&str>,
+            next_run_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::store::{codec, sql};
+            let reason = if enabled { None } else { reason.map(codec::bound_error) };
+            let updated = ::sqlx::query(sql::SET_JOB_ENABLED)
+                .bind(id)
+                .bind(enabled)
+                .bind(reason)
+                .bind(codec::opt_ms(next_run_at))
+                .bind(codec::ms(now))
+                .execute(self.writer())
+                .await?
+                .rows_affected();
+            if updated == 0 {
+                return Err(codec::not_found("job", id));
+            }
+            self.job(id).await
+        }
+
+        async fn enqueue_manual(
+            &self,
+            job_id: ::uuid::Uuid,
+            payload: Option<&::serde_json::Value>,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<$crate::run::Run> {
+            use $crate::store::{codec, sql};
+            let job = self.job(job_id).await?;
+            // The occurrence key is (job, scheduled_at, attempt). Scheduled occurrences fall on
+            // whole seconds (cron has no finer unit, and zone offsets are whole seconds), so a
+            // manual run never takes a whole second: it could take the key of a scheduled
+            // occurrence that the tick has not enqueued yet, and that occurrence would be lost.
+            // A millisecond already taken (by another manual run) moves on by one millisecond.
+            let mut scheduled_at = codec::ms(now);
+            for _ in 0..codec::MANUAL_SLOT_ATTEMPTS {
+                if scheduled_at.rem_euclid(1000) == 0 {
+                    scheduled_at += 1;
+                }
+                let id = codec::new_id(now);
+                let inserted = ::sqlx::query(sql::INSERT_RUN)
+                    .bind(id)
+                    .bind(job_id)
+                    .bind(job.tenant_id)
+                    .bind(scheduled_at)
+                    .bind($crate::run::Trigger::Manual.as_str())
+                    .bind(payload.map(::sqlx::types::Json))
+                    .bind(codec::ms(now))
+                    .execute(self.writer())
+                    .await
+                    .map_err(|error| {
+                        if codec::is_foreign_key_violation(&error) {
+                            codec::not_found("job", job_id)
+                        } else {
+                            $crate::error::Error::Database(error)
+                        }
+                    })?
+                    .rows_affected();
+                if inserted == 1 {
+                    return self.run(id).await;
+                }
+                scheduled_at += 1;
+            }
+            Err($crate::error::Error::invalid(
+                "scheduled_at",
+                now,
+                "too many manual runs of this job were queued in the same second",
+            ))
+        }
+
+        async fn run(&self, id: ::uuid::Uuid) -> $crate::error::Result<$crate::run::Run> {
+            use $crate::store::{codec, sql};
+            let row = ::sqlx::query(sql::RUN_BY_ID)
+                .bind(id)
+                .fetch_optional(self.reader())
+                .await?
+                .ok_or_else(|| codec::not_found("run", id))?;
+            codec::run(&row)
+        }
+
+        async fn list_runs(
+            &self,
+            filter: &$crate::store::RunFilter,
+        ) -> $crate::error::Result<Vec<$crate::run::Run>> {
+            use $crate::store::{codec, sql};
+            let limit = codec::bounded_limit(filter.limit, codec::DEFAULT_RUN_LIMIT);
+            let mut query = ::sqlx::QueryBuilder::<$db>::new(sql::SELECT_RUNS);
+            query.push(" WHERE 1 = 1");
+            if let Some(tenant) = &filter.tenant {
+                query.push(" AND t.name = ").push_bind(tenant.as_str());
+            }
+            if let Some(job) = &filter.job {
+                query.push(" AND j.name = ").push_bind(job.as_str());
+            }
+            if let Some(job_id) = filter.job_id {
+                query.push(" AND r.job_id = ").push_bind(job_id);
+            }
+            if let Some(status) = filter.status {
+                query.push(" AND r.status = ").push_bind(status.as_str());
+            }
+            query
+                .push(" ORDER BY r.scheduled_at DESC, r.attempt DESC, r.id DESC LIMIT ")
+                .push_bind(limit);
+            let rows = query.build().fetch_all(self.reader()).await?;
+            rows.iter().map(codec::run).collect()
+        }
+
+        async fn enqueue_due(
+            &self,
+            now: ::chrono::DateTime<::chrono::Utc>,
+            limit: u32,
+            plan: &(dyn Fn(&$crate::store::DueJob) -> $crate::store::TickPlan + Send + Sync),
+        ) -> $crate::error::Result<$crate::store::TickReport> {
+            use $crate::store::{codec, sql};
+            let now_ms = codec::ms(now);
+            let mut tx = self.begin_write().await?;
+            let due = ::sqlx::query(sql::$dialect::DUE_JOBS)
+                .bind(now_ms)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+            // (job, tenant, scheduled instant) to insert, and (job, next_run_at) to write.
+            let mut occurrences: Vec<(::uuid::Uuid, ::uuid::Uuid, i64)> = Vec::new();
+            let mut advances: Vec<(::uuid::Uuid, Option<i64>)> = Vec::with_capacity(due.len());
+            for row in &due {
+                let job = codec::due_job(row)?;
+                let planned = plan(&job);
+                occurrences.extend(
+                    planned.enqueue.iter().map(|at| (job.job_id, job.tenant_id, codec::ms(*at))),
+                );
+                advances.push((job.job_id, codec::opt_ms(planned.next_run_at)));
+            }
+            let mut report = $crate::store::TickReport { jobs: advances.len() as u64, enqueued: 0 };
+            // Batched: a tick of 10,000 due jobs is a few dozen statements, not 20,000.
+            for chunk in occurrences.chunks(codec::INSERT_BATCH) {
+                let mut insert = ::sqlx::QueryBuilder::<$db>::new(sql::INSERT_RUNS);
+                insert.push_values(chunk, |mut values, &(job_id, tenant_id, scheduled_at)| {
+                    values
+                        .push_bind(codec::new_id(now))
+                        .push_bind(job_id)
+                        .push_bind(tenant_id)
+                        .push_bind(scheduled_at)
+                        .push_bind($crate::run::Trigger::Schedule.as_str())
+                        .push_bind(1_i32)
+                        .push_bind($crate::run::RunStatus::Queued.as_str())
+                        .push_bind(now_ms)
+                        // A planned occurrence in the future does not start early.
+                        .push_bind(scheduled_at);
+                });
+                insert.push(sql::ON_OCCURRENCE_CONFLICT);
+                report.enqueued += insert.build().execute(&mut *tx).await?.rows_affected();
+            }
+            for chunk in advances.chunks(codec::INSERT_BATCH) {
+                let mut advance = ::sqlx::QueryBuilder::<$db>::new(sql::ADVANCE_JOBS_HEAD);
+                advance.push_values(chunk, |mut values, &(job_id, next_run_at)| {
+                    values.push_bind(job_id).push_bind(next_run_at);
+                });
+                advance.push(sql::ADVANCE_JOBS_TAIL);
+                advance.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(report)
+        }
+
+        async fn next_due_at(
+            &self,
+        ) -> $crate::error::Result<Option<::chrono::DateTime<::chrono::Utc>>> {
+            use $crate::store::{codec, sql};
+            let next: Option<i64> =
+                ::sqlx::query_scalar(sql::NEXT_DUE_AT).fetch_one(self.reader()).await?;
+            codec::opt_instant_value("jobs.next_run_at", next)
+        }
+
+        async fn next_ready_at(
+            &self,
+        ) -> $crate::error::Result<Option<::chrono::DateTime<::chrono::Utc>>> {
+            use $crate::store::{codec, sql};
+            let next: Option<i64> =
+                ::sqlx::query_scalar(sql::NEXT_READY_AT).fetch_one(self.reader()).await?;
+            codec::opt_instant_value("runs.not_before", next)
+        }
+
+        async fn complete(
+            &self,
+            results: &[$crate::store::RunResult],
+        ) -> $crate::error::Result<Vec<bool>> {
+            use $crate::run::RunStatus;
+            use $crate::store::codec::{self, RowAccess};
+            use $crate::store::sql;
+            if let Some(result) = results.iter().find(|result| !result.status.is_final()) {
+                return Err($crate::error::Error::invalid(
+                    "status",
+                    result.status,
+                    "a result must be final: succeeded, failed, timed_out, cancelled or lost",
+                ));
+            }
+            let mut accepted = vec![false; results.len()];
+            if results.is_empty() {
+                return Ok(accepted);
+            }
+            // Rows are locked in a fixed order (runs by id, then jobs by id), so that two
+            // batches completing at once can never wait for each other in a cycle.
+            let mut order: Vec<usize> = (0..results.len()).collect();
+            order.sort_by_key(|&index| results[index].run_id);
+            let mut tx = self.begin_write().await?;
+            let mut finished_jobs: Vec<(::uuid::Uuid, usize)> = Vec::new();
+            for &index in &order {
+                let result = &results[index];
+                let row = ::sqlx::query(sql::COMPLETE_RUN)
+                    .bind(result.run_id)
+                    .bind(&result.node_id)
+                    .bind(result.fencing_token)
+                    .bind(result.status.as_str())
+                    .bind(codec::ms(result.finished_at))
+                    .bind(result.duration_ms)
+                    .bind(result.exit_code)
+                    .bind(result.http_status)
+                    .bind(codec::bound_output(&result.output))
+                    .bind(result.error.as_deref().map(codec::bound_error))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(row) = row {
+                    accepted[index] = true;
+                    finished_jobs.push((row.uuid("job_id")?, index));
+                }
+            }
+            finished_jobs.sort_by_key(|&(job_id, index)| (job_id, results[index].finished_at));
+            for &(job_id, index) in &finished_jobs {
+                let result = &results[index];
+                let statement = match (result.status, result.retry_at) {
+                    (RunStatus::Succeeded, _) => sql::JOB_SUCCEEDED,
+                    (RunStatus::Failed | RunStatus::TimedOut | RunStatus::Lost, None) => {
+                        sql::JOB_FAILED
+                    }
+                    _ => sql::JOB_FINISHED,
+                };
+                ::sqlx::query(statement)
+                    .bind(job_id)
+                    .bind(codec::ms(result.finished_at))
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(retry_at) = result.retry_at {
+                    ::sqlx::query(sql::INSERT_NEXT_ATTEMPT)
+                        .bind(codec::new_id(result.finished_at))
+                        .bind($crate::run::Trigger::Retry.as_str())
+                        .bind(codec::ms(result.finished_at))
+                        .bind(codec::ms(retry_at))
+                        .bind(result.run_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(accepted)
+        }
+
+        async fn renew_leases(
+            &self,
+            node_id: &str,
+            now: ::chrono::DateTime<::chrono::Utc>,
+            lease_ttl: ::std::time::Duration,
+        ) -> $crate::error::Result<u64> {
+            use $crate::store::{codec, sql};
+            let renewed = ::sqlx::query(sql::$dialect::RENEW_LEASES)
+                .bind(node_id)
+                .bind(codec::expiry_ms(now, lease_ttl))
+                .execute(self.writer())
+                .await?
+                .rows_affected();
+            Ok(renewed)
+        }
+
+        async fn recover_expired(
+            &self,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<Vec<$crate::run::Run>> {
+            use $crate::store::{codec, sql};
+            let now_ms = codec::ms(now);
+            let mut tx = self.begin_write().await?;
+            let expired: Vec<::uuid::Uuid> = ::sqlx::query_scalar(sql::$dialect::EXPIRED_LEASES)
+                .bind(now_ms)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut lost = Vec::with_capacity(expired.len());
+            for id in expired {
+                let marked = ::sqlx::query(sql::MARK_LOST)
+                    .bind(id)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if marked == 0 {
+                    continue;
+                }
+                ::sqlx::query(sql::INSERT_NEXT_ATTEMPT)
+                    .bind(codec::new_id(now))
+                    .bind($crate::run::Trigger::Recovery.as_str())
+                    .bind(now_ms)
+                    .bind(now_ms)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let row = ::sqlx::query(sql::RUN_BY_ID).bind(id).fetch_one(&mut *tx).await?;
+                lost.push(codec::run(&row)?);
+            }
+            tx.commit().await?;
+            Ok(lost)
+        }
+
+        async fn release(
+            &self,
+            node_id: &str,
+            _now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<u64> {
+            // `not_before` and `queued_at` are left alone: released runs keep their place at the
+            // front of their tenant's queue.
+            let released = ::sqlx::query($crate::store::sql::RELEASE)
+                .bind(node_id)
+                .execute(self.writer())
+                .await?
+                .rows_affected();
+            Ok(released)
+        }
+
+        async fn register_node(&self, node: &$crate::store::NodeInfo) -> $crate::error::Result<()> {
+            use $crate::store::{codec, sql};
+            ::sqlx::query(sql::REGISTER_NODE)
+                .bind(&node.id)
+                .bind(&node.host)
+                .bind(i64::from(node.pid))
+                .bind(&node.version)
+                .bind(codec::to_i32("workers", node.workers)?)
+                .bind(codec::ms(node.started_at))
+                .bind(codec::ms(node.heartbeat_at))
+                .bind(codec::opt_ms(node.stopped_at))
+                .execute(self.writer())
+                .await?;
+            Ok(())
+        }
+
+        async fn heartbeat(
+            &self,
+            node_id: &str,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<()> {
+            self.touch_node($crate::store::sql::HEARTBEAT, node_id, now).await
+        }
+
+        async fn mark_node_stopped(
+            &self,
+            node_id: &str,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<()> {
+            self.touch_node($crate::store::sql::MARK_NODE_STOPPED, node_id, now).await
+        }
+
+        async fn list_nodes(&self) -> $crate::error::Result<Vec<$crate::store::NodeInfo>> {
+            use $crate::store::{codec, sql};
+            let rows = ::sqlx::query(sql::LIST_NODES).fetch_all(self.reader()).await?;
+            rows.iter().map(codec::node).collect()
+        }
+
+        async fn tenant_overview(
+            &self,
+            since: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<Vec<$crate::store::TenantOverview>> {
+            use $crate::store::{codec, sql};
+            let auto_disabled = format!("{}%", $crate::store::AUTO_DISABLED_REASON_PREFIX);
+            let rows = ::sqlx::query(sql::TENANT_OVERVIEW)
+                .bind(codec::ms(since))
+                .bind(auto_disabled)
+                .fetch_all(self.reader())
+                .await?;
+            rows.iter().map(codec::tenant_overview).collect()
+        }
+
+        async fn job_page(
+            &self,
+            query: &$crate::store::JobQuery,
+        ) -> $crate::error::Result<$crate::store::JobPage> {
+            use $crate::store::{codec, sql};
+            let mut count = ::sqlx::QueryBuilder::<$db>::new(sql::COUNT_JOBS);
+            let mut select = ::sqlx::QueryBuilder::<$db>::new(sql::SELECT_JOBS);
+            // The same filters on both statements.
+            for builder in [&mut count, &mut select] {
+                builder.push(" WHERE 1 = 1");
+                if let Some(tenant) = &query.tenant {
+                    builder.push(" AND t.name = ").push_bind(tenant.clone());
+                }
+                if let Some(search) = &query.search {
+                    let pattern = codec::contains_pattern(search);
+                    builder
+                        .push(" AND (LOWER(j.name) LIKE ")
+                        .push_bind(pattern.clone())
+                        .push(" ESCAPE '\\' OR LOWER(t.name) LIKE ")
+                        .push_bind(pattern)
+                        .push(" ESCAPE '\\')");
+                }
+                let auto_disabled = format!("{}%", $crate::store::AUTO_DISABLED_REASON_PREFIX);
+                match query.state {
+                    None => {}
+                    Some($crate::store::JobState::Enabled) => {
+                        builder.push(" AND j.enabled");
+                    }
+                    Some($crate::store::JobState::Disabled) => {
+                        builder
+                            .push(" AND NOT j.enabled AND (j.disabled_reason IS NULL OR j.disabled_reason NOT LIKE ")
+                            .push_bind(auto_disabled)
+                            .push(")");
+                    }
+                    Some($crate::store::JobState::AutoDisabled) => {
+                        builder.push(" AND NOT j.enabled AND j.disabled_reason LIKE ").push_bind(auto_disabled);
+                    }
+                }
+                if let Some(kind) = query.handler_kind {
+                    // `->>` reads a JSON member on both backends (JSONB on Postgres, JSON text
+                    // on SQLite 3.38 and later).
+                    builder.push(" AND j.handler ->> 'type' = ").push_bind(kind);
+                }
+            }
+            let total = codec::count(&count.build().fetch_one(self.reader()).await?, "total")?;
+            select.push(codec::job_order(query.sort, query.descending));
+            let limit = codec::bounded_limit(Some(query.limit), codec::DEFAULT_JOB_LIMIT);
+            select.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(i64::from(query.offset));
+            let rows = select.build().fetch_all(self.reader()).await?;
+            let jobs = rows.iter().map(codec::job).collect::<$crate::error::Result<_>>()?;
+            Ok($crate::store::JobPage { jobs, total })
+        }
+    };
+}
+
+/// Expands the backend's inherent helpers used by [`portable_store_methods!`] that are the same
+/// for every backend.
+macro_rules! portable_store_helpers {
+    () => {
+        /// Runs `statement` (`$1` node id, `$2` instant) and reports a missing node.
+        async fn touch_node(
+            &self,
+            statement: &'static str,
+            node_id: &str,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<()> {
+            use $crate::store::codec;
+            let updated = ::sqlx::query(statement)
+                .bind(node_id)
+                .bind(codec::ms(now))
+                .execute(self.writer())
+                .await?
+                .rows_affected();
+            if updated == 0 {
+                return Err(codec::not_found("node", node_id));
+            }
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use {portable_store_helpers, portable_store_methods};

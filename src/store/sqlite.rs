@@ -1,0 +1,238 @@
+//! The SQLite backend: one scheduler process (or a few sharing a file) on one machine.
+//!
+//! SQLite allows one writer at a time. Write transactions start with `BEGIN IMMEDIATE`, taking
+//! the write lock up front: a deferred transaction that reads first and writes later would have
+//! to upgrade its lock, and two such transactions deadlock (one gets `SQLITE_BUSY` at once,
+//! whatever the busy timeout). Inside the process, writes go through a one-connection pool, so
+//! writers wait in line in the pool instead of polling the file lock; reads use their own pool
+//! and, thanks to WAL, never wait for the writer. Other processes on the same file wait up to
+//! [`BUSY_TIMEOUT`] for the lock.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::codec::{self, RowAccess};
+use super::portable::{portable_store_helpers, portable_store_methods};
+use super::{sql, ClaimedRun, Store};
+use crate::error::{Error, Result};
+
+/// How long a writer from another process waits for the write lock before failing.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Reader connections per process.
+const READERS: u32 = 4;
+
+/// A [`Store`] on a SQLite file (or in memory, for tests and demos).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// Queries that only read. WAL gives each a consistent snapshot without blocking the writer.
+    reader: SqlitePool,
+    /// One connection: every write of this process, one at a time.
+    writer: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it, and its parent directories, if missing) the database at `url`:
+    /// `sqlite://path`, `sqlite:path`, or `sqlite::memory:` for a private in-memory database
+    /// that lives as long as the store.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .synchronous(SqliteSynchronous::Normal);
+        if is_in_memory(url) {
+            // One connection that never closes: the database disappears with its last one,
+            // and a shared-cache database has table locks that ignore the busy timeout.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await?;
+            return Ok(SqliteStore { reader: pool.clone(), writer: pool });
+        }
+        let options = options.create_if_missing(true).journal_mode(SqliteJournalMode::Wal);
+        create_parent_dirs(options.get_filename())?;
+        // The writer connects first: it creates the file and switches it to WAL.
+        let writer =
+            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let reader =
+            SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await?;
+        Ok(SqliteStore { reader, writer })
+    }
+
+    /// Closes every connection; later calls fail.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// `BEGIN IMMEDIATE`: see the module documentation.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    portable_store_helpers!();
+}
+
+impl Store for SqliteStore {
+    portable_store_methods!(Sqlite, sqlite);
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
+        Ok(())
+    }
+
+    /// The same choice as on Postgres, in steps inside one IMMEDIATE transaction (SQLite has no
+    /// `LATERAL` and no row locks; holding the only write lock makes the steps atomic). Cost:
+    /// one statement for the eligible tenants, one bounded index range scan per eligible tenant,
+    /// three statements for the claimed runs; never a scan of the queue.
+    async fn claim(
+        &self,
+        node_id: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_ttl: Duration,
+    ) -> Result<Vec<ClaimedRun>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let now_ms = codec::ms(now);
+        let mut tx = self.begin_write().await?;
+        let tenants = sqlx::query(sql::sqlite::ELIGIBLE_TENANTS)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut queues = Vec::with_capacity(tenants.len());
+        for tenant in &tenants {
+            let id = tenant.uuid("id")?;
+            let take = i64::from(tenant.int("weight")?).min(tenant.bigint("room")?).max(0);
+            let ready: Vec<Uuid> = sqlx::query_scalar(sql::sqlite::READY_RUNS_OF_TENANT)
+                .bind(id)
+                .bind(now_ms)
+                .bind(take)
+                .fetch_all(&mut *tx)
+                .await?;
+            queues.push((id, ready));
+        }
+        let chosen = round_robin(&queues, limit);
+        if chosen.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+
+        let start = format!("{}{}", sql::sqlite::START_RUNS, codec::placeholders(4, chosen.len()));
+        let mut query =
+            sqlx::query(&start).bind(now_ms).bind(node_id).bind(codec::expiry_ms(now, lease_ttl));
+        for id in &chosen {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *tx).await?;
+
+        let served: Vec<Uuid> = queues
+            .iter()
+            .filter(|(_, ready)| ready.iter().any(|id| chosen.contains(id)))
+            .map(|(id, _)| *id)
+            .collect();
+        let mark = format!("{}{}", sql::sqlite::MARK_SERVED, codec::placeholders(2, served.len()));
+        let mut query = sqlx::query(&mark).bind(now_ms);
+        for id in &served {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *tx).await?;
+
+        let read = format!("{}{}", sql::sqlite::CLAIMED_RUNS, codec::placeholders(1, chosen.len()));
+        let mut query = sqlx::query(&read);
+        for id in &chosen {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+
+        let mut claimed: HashMap<Uuid, ClaimedRun> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let run = codec::claimed_run(row)?;
+            claimed.insert(run.run.id, run);
+        }
+        chosen
+            .iter()
+            .map(|id| claimed.remove(id).ok_or_else(|| codec::not_found("run", id)))
+            .collect()
+    }
+}
+
+/// Interleaves per-tenant queues (already in serving order, each already cut to what the tenant
+/// may take): every tenant's first run, then every tenant's second run, and so on, up to
+/// `limit` runs. The same order as `row_number()` in the Postgres claim.
+fn round_robin(queues: &[(Uuid, Vec<Uuid>)], limit: u32) -> Vec<Uuid> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let longest = queues.iter().map(|(_, ready)| ready.len()).max().unwrap_or(0);
+    (0..longest)
+        .flat_map(|turn| queues.iter().filter_map(move |(_, ready)| ready.get(turn).copied()))
+        .take(limit)
+        .collect()
+}
+
+/// Whether `url` names an in-memory database (`sqlite::memory:`, `sqlite://:memory:`,
+/// `sqlite://?mode=memory`).
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+fn create_parent_dirs(file: &Path) -> Result<()> {
+    match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                Error::invalid(
+                    "database url",
+                    file.display(),
+                    format!("cannot create its directory: {error}"),
+                )
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_robin_serves_every_tenant_before_anyone_twice() {
+        let id = |n: u128| Uuid::from_u128(n);
+        let queues = vec![
+            (id(100), vec![id(1), id(2), id(3)]),
+            (id(200), vec![id(4)]),
+            (id(300), vec![id(5), id(6)]),
+        ];
+        assert_eq!(round_robin(&queues, 10), vec![id(1), id(4), id(5), id(2), id(6), id(3)]);
+        assert_eq!(round_robin(&queues, 2), vec![id(1), id(4)]);
+        assert_eq!(round_robin(&[], 2), Vec::<Uuid>::new());
+    }
+
+    #[test]
+    fn in_memory_urls_are_recognised() {
+        assert!(is_in_memory("sqlite::memory:"));
+        assert!(is_in_memory("sqlite://?mode=memory"));
+        assert!(!is_in_memory("sqlite:///var/lib/rota/rota.db"));
+    }
+}

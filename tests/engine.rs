@@ -1,0 +1,211 @@
+//! The engine on both backends, on virtual time: firing, catch-up after downtime, fairness, and
+//! several engines sharing one database without double runs or exceeded limits.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rota::api::Rota;
+use rota::clock::{Clock, ManualClock};
+use rota::engine::{Engine, EngineConfig};
+use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome};
+use rota::job::JobDefinition;
+use rota::run::{RunStatus, Trigger};
+use rota::store::{AnyStore, RunFilter, Store};
+use rota::tenant::NewTenant;
+use tokio_util::sync::CancellationToken;
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+/// An in-process handler that measures what the engine did: how many runs of each tenant were
+/// executing at once (the real concurrency, not what the database claims), and every
+/// occurrence it executed.
+#[derive(Default)]
+struct Probe {
+    running: Mutex<HashMap<String, u32>>,
+    max_running: Mutex<HashMap<String, u32>>,
+    executed: Mutex<Vec<(String, DateTime<Utc>, Trigger, u32)>>,
+    calls: AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl Handler for Probe {
+    async fn run(&self, envelope: &Envelope, _cancel: CancellationToken) -> Outcome {
+        {
+            let mut running = self.running.lock().unwrap();
+            let now = running.entry(envelope.tenant.clone()).or_default();
+            *now += 1;
+            let mut max = self.max_running.lock().unwrap();
+            let max = max.entry(envelope.tenant.clone()).or_default();
+            *max = (*max).max(*now);
+        }
+        // Long enough for runs of one tenant to overlap if the engine let them.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        self.executed.lock().unwrap().push((
+            envelope.job.clone(),
+            envelope.scheduled_for,
+            envelope.trigger,
+            envelope.attempt,
+        ));
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        *self.running.lock().unwrap().get_mut(&envelope.tenant).unwrap() -= 1;
+        Outcome::succeeded("ok")
+    }
+}
+
+fn registry(probe: &Arc<Probe>) -> HandlerRegistry {
+    let mut registry = HandlerRegistry::new();
+    registry.register("probe", probe.clone()).unwrap();
+    registry
+}
+
+fn job(name: &str, schedule: &str) -> JobDefinition {
+    JobDefinition {
+        name: name.into(),
+        schedule: schedule.into(),
+        timezone: "UTC".into(),
+        handler: HandlerSpec::Named { name: "probe".into() },
+        payload: serde_json::json!({"job": name}),
+        timeout: Duration::from_secs(30),
+    }
+}
+
+fn engine(store: &AnyStore, clock: &ManualClock, node: &str, workers: u32, probe: &Arc<Probe>) -> Engine<AnyStore> {
+    let mut config = EngineConfig::new(node);
+    config.workers = workers;
+    let clock: Arc<dyn Clock> = Arc::new(clock.clone());
+    Engine::with_registry(store.clone(), clock, config, registry(probe))
+}
+
+/// Claims, executes and records until `engines` find nothing more to run at this instant.
+async fn run_until_quiet(engines: &[Engine<AnyStore>]) {
+    loop {
+        let started: usize = futures::future::join_all(engines.iter().map(|engine| async move {
+            let started = engine.dispatch_once().await.unwrap();
+            engine.wait_idle().await;
+            engine.record_results_once().await.unwrap();
+            started
+        }))
+        .await
+        .into_iter()
+        .sum();
+        if started == 0 {
+            break;
+        }
+    }
+}
+
+backend_test!(fires_on_time_and_catches_up_once_after_downtime, |db| {
+    let store = db.store().await;
+    let clock = ManualClock::new(at("2027-01-01T10:00:00Z"));
+    let probe = Arc::new(Probe::default());
+    let rota = Rota::new(store.clone(), Arc::new(clock.clone())).with_registry(registry(&probe));
+    rota.add_tenant(&NewTenant::named("acme")).await.unwrap();
+    let created = rota.add_job("acme", &job("every-five", "*/5 * * * *")).await.unwrap();
+    assert_eq!(created.next_run_at, Some(at("2027-01-01T10:05:00Z")));
+    let engine = engine(&store, &clock, "node-a", 4, &probe);
+
+    // Nothing is due before the first occurrence.
+    clock.set(at("2027-01-01T10:04:59Z"));
+    assert_eq!(engine.tick_once().await.unwrap().enqueued, 0);
+
+    clock.set(at("2027-01-01T10:05:00Z"));
+    assert_eq!(engine.tick_once().await.unwrap().enqueued, 1);
+    // A second tick at the same instant finds nothing new.
+    assert_eq!(engine.tick_once().await.unwrap().enqueued, 0);
+    run_until_quiet(std::slice::from_ref(&engine)).await;
+    let runs = rota.list_runs(&RunFilter::default()).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    assert_eq!(runs[0].scheduled_at, at("2027-01-01T10:05:00Z"));
+    assert_eq!(runs[0].trigger, Trigger::Schedule);
+
+    // A three-hour outage: one catch-up run for the latest occurrence, then back on schedule.
+    clock.set(at("2027-01-01T13:07:30Z"));
+    assert_eq!(engine.tick_once().await.unwrap().enqueued, 1);
+    run_until_quiet(std::slice::from_ref(&engine)).await;
+    let job = rota.job("acme", "every-five").await.unwrap();
+    assert_eq!(job.next_run_at, Some(at("2027-01-01T13:10:00Z")));
+    let executed = probe.executed.lock().unwrap().clone();
+    let scheduled: Vec<_> = executed.iter().map(|(_, at, _, _)| *at).collect();
+    assert_eq!(scheduled, vec![at("2027-01-01T10:05:00Z"), at("2027-01-01T13:05:00Z")]);
+});
+
+backend_test!(a_flooding_tenant_does_not_delay_another_tenants_run, |db| {
+    let store = db.store().await;
+    let clock = ManualClock::new(at("2027-01-01T10:00:00Z"));
+    let probe = Arc::new(Probe::default());
+    let rota = Rota::new(store.clone(), Arc::new(clock.clone())).with_registry(registry(&probe));
+    rota.add_tenant(&NewTenant { name: "flood".into(), max_concurrent: 100, weight: 1 }).await.unwrap();
+    rota.add_tenant(&NewTenant::named("light")).await.unwrap();
+    rota.add_job("flood", &job("bulk", "0 0 1 1 *")).await.unwrap();
+    rota.add_job("light", &job("report", "0 0 1 1 *")).await.unwrap();
+    for _ in 0..300 {
+        rota.trigger("flood", "bulk", None).await.unwrap();
+    }
+    clock.advance(chrono::Duration::seconds(1));
+    rota.trigger("light", "report", None).await.unwrap();
+
+    // The light tenant's single run is in the very first dispatch round of a small engine.
+    let engine = engine(&store, &clock, "node-a", 4, &probe);
+    assert_eq!(engine.dispatch_once().await.unwrap(), 4);
+    engine.wait_idle().await;
+    engine.record_results_once().await.unwrap();
+    let first_round: Vec<_> = probe.executed.lock().unwrap().iter().map(|(job, ..)| job.clone()).collect();
+    assert!(first_round.contains(&"report".to_owned()), "first round was {first_round:?}");
+});
+
+backend_test!(several_engines_run_every_occurrence_exactly_once_within_limits, |db| {
+    let store = db.store().await;
+    let start = at("2027-01-01T00:00:00Z");
+    let clock = ManualClock::new(start);
+    let probe = Arc::new(Probe::default());
+    let rota = Rota::new(store.clone(), Arc::new(clock.clone())).with_registry(registry(&probe));
+    let limits = [("alpha", 1), ("beta", 2), ("gamma", 3)];
+    let jobs_per_tenant = 6;
+    for (tenant, max_concurrent) in limits {
+        rota.add_tenant(&NewTenant { name: tenant.into(), max_concurrent, weight: 1 }).await.unwrap();
+        for index in 0..jobs_per_tenant {
+            // Every second (six-field expression), so each step of the clock makes work.
+            rota.add_job(tenant, &job(&format!("{tenant}-{index}"), "* * * * * *")).await.unwrap();
+        }
+    }
+    // Four engines, each with its own connection pool, as four processes would have.
+    let mut engines = Vec::new();
+    for node in 0..4 {
+        let store = AnyStore::connect(&db.url).await.unwrap();
+        engines.push(engine(&store, &clock, &format!("node-{node}"), 3, &probe));
+    }
+    let seconds = 120;
+    for _ in 0..seconds {
+        clock.advance(chrono::Duration::seconds(1));
+        futures::future::join_all(engines.iter().map(|engine| engine.tick_once())).await;
+        run_until_quiet(&engines).await;
+    }
+
+    let executed = probe.executed.lock().unwrap().clone();
+    let expected = limits.len() * jobs_per_tenant * seconds;
+    let mut seen = HashMap::new();
+    for (job, scheduled, _, _) in &executed {
+        *seen.entry((job.clone(), *scheduled)).or_insert(0u32) += 1;
+    }
+    let repeated: Vec<_> = seen.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(repeated.is_empty(), "occurrences run more than once: {repeated:?}");
+    assert_eq!(seen.len(), expected, "every occurrence runs");
+    let max_running = probe.max_running.lock().unwrap().clone();
+    for (tenant, limit) in limits {
+        let observed = max_running.get(tenant).copied().unwrap_or(0);
+        assert!(observed <= limit, "{tenant} ran {observed} at once, limit {limit}");
+    }
+    let succeeded = rota
+        .list_runs(&RunFilter { status: Some(RunStatus::Succeeded), limit: Some(100_000), ..RunFilter::default() })
+        .await
+        .unwrap();
+    assert_eq!(succeeded.len(), expected);
+});

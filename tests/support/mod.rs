@@ -1,0 +1,126 @@
+//! Shared by the integration tests: a fresh database per test on SQLite or Postgres.
+//!
+//! Postgres is the server on 127.0.0.1:5432 (`ROTA_TEST_POSTGRES_URL` overrides the admin URL).
+//! Each test gets its own database, dropped when the guard is dropped. When the server does not
+//! answer, tests skip with a notice, unless `CI` or `ROTA_REQUIRE_POSTGRES` is set: then they fail.
+#![allow(dead_code)] // Each test binary uses a different part of this module.
+
+use rota::store::{AnyStore, Store};
+
+pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: Backend,
+    // Keeps the SQLite directory alive; deleted on drop.
+    _dir: Option<tempfile::TempDir>,
+    postgres_name: Option<String>,
+}
+
+pub fn admin_url() -> String {
+    std::env::var("ROTA_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+}
+
+pub fn postgres_required() -> bool {
+    std::env::var_os("CI").is_some() || std::env::var_os("ROTA_REQUIRE_POSTGRES").is_some()
+}
+
+impl TestDatabase {
+    /// A fresh database, or `None` when Postgres is unavailable and not required.
+    pub async fn create(backend: Backend) -> Option<TestDatabase> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("rota.sqlite").display());
+                Some(TestDatabase { url, backend, _dir: Some(dir), postgres_name: None })
+            }
+            Backend::Postgres => {
+                let admin = admin_url();
+                let pool = match sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(std::time::Duration::from_secs(5))
+                    .connect(&admin)
+                    .await
+                {
+                    Ok(pool) => pool,
+                    Err(error) if !postgres_required() => {
+                        eprintln!("SKIPPED: Postgres at {admin} is unavailable ({error}); set CI=1 to fail instead");
+                        return None;
+                    }
+                    Err(error) => panic!("Postgres at {admin} is required (CI) but unavailable: {error}"),
+                };
+                let name = format!("rota_test_{}", uuid::Uuid::new_v4().simple());
+                // Identifiers cannot be bound as parameters; the name is generated above, never input.
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create database");
+                pool.close().await;
+                let (base, _) = admin.rsplit_once('/').expect("admin URL names a database");
+                Some(TestDatabase {
+                    url: format!("{base}/{name}"),
+                    backend,
+                    _dir: None,
+                    postgres_name: Some(name),
+                })
+            }
+        }
+    }
+
+    /// A migrated store on this database.
+    pub async fn store(&self) -> AnyStore {
+        let store = AnyStore::connect(&self.url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        store
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else { return };
+        // Drop runs outside async context (or inside a runtime that is shutting down): use a
+        // private runtime on a plain thread.
+        let admin = admin_url();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async move {
+                    if let Ok(pool) = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&admin).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await;
+                        pool.close().await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+/// Runs a test body once per backend, as two test functions `<name>_sqlite` and `<name>_postgres`.
+#[macro_export]
+macro_rules! backend_test {
+    ($name:ident, |$db:ident| $body:block) => {
+        mod $name {
+            use super::*;
+
+            async fn body($db: $crate::support::TestDatabase) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let db = $crate::support::TestDatabase::create($crate::support::Backend::Sqlite).await.unwrap();
+                body(db).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(db) = $crate::support::TestDatabase::create($crate::support::Backend::Postgres).await {
+                    body(db).await;
+                }
+            }
+        }
+    };
+}

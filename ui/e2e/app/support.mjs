@@ -1,0 +1,103 @@
+// Drives the real desktop app: tauri-driver (from crates.io) in front of Debian's
+// WebKitWebDriver, webdriverio's `remote()` with classic WebDriver. Run under `xvfb-run`.
+//
+// ROTA_DESKTOP_BIN names the app binary (built with `--features custom-protocol`, so it serves
+// ../ui/dist); each session gets fresh XDG config and data folders, so the app starts as on a
+// new machine and never touches the user's own database.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { remote } from "webdriverio";
+
+export const REPOSITORY = fileURLToPath(new URL("../../../", import.meta.url));
+export const SCREENSHOTS = process.env.ROTA_SCREENSHOTS ?? join(REPOSITORY, "artifacts", "screenshots");
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForDriver(port, child) {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`tauri-driver exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/status`);
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error("tauri-driver did not start within 20 s");
+}
+
+/** Starts tauri-driver and the app; returns the webdriverio browser and a `stop()`. */
+export async function startApp() {
+  const application = process.env.ROTA_DESKTOP_BIN;
+  if (!application) throw new Error("set ROTA_DESKTOP_BIN to the rota-desktop binary (cargo xtask test does)");
+  const home = mkdtempSync(join(tmpdir(), "rota-e2e-"));
+  for (const dir of ["config", "data", "cache", "runtime"]) mkdirSync(join(home, dir), { mode: 0o700 });
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, "config"),
+    XDG_DATA_HOME: join(home, "data"),
+    XDG_CACHE_HOME: join(home, "cache"),
+    XDG_RUNTIME_DIR: join(home, "runtime"),
+    // No desktop session bus here: the keyring is unavailable, as on a bare server.
+    DBUS_SESSION_BUS_ADDRESS: "disabled:",
+  };
+  const port = await freePort();
+  const nativePort = await freePort();
+  const driver = spawn(
+    process.env.TAURI_DRIVER ?? "tauri-driver",
+    ["--port", String(port), "--native-port", String(nativePort), "--native-driver", "/usr/bin/WebKitWebDriver"],
+    { env, stdio: ["ignore", "inherit", "inherit"] },
+  );
+  try {
+    await waitForDriver(port, driver);
+    const browser = await remote({
+      hostname: "127.0.0.1",
+      port,
+      logLevel: "error",
+      connectionRetryCount: 0,
+      capabilities: {
+        "tauri:options": { application },
+        "wdio:enforceWebDriverClassic": true,
+      },
+    });
+    const stop = async () => {
+      await browser.deleteSession().catch(() => {});
+      driver.kill("SIGTERM");
+      rmSync(home, { recursive: true, force: true });
+    };
+    return { browser, stop, home };
+  } catch (error) {
+    driver.kill("SIGTERM");
+    rmSync(home, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Saves a screenshot of the window as artifacts/screenshots/<name>.png. */
+export async function screenshot(browser, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  // From the top of the page, after the last change has been painted.
+  await browser.execute(() => new Promise((resolve) => {
+    window.scrollTo(0, 0);
+    requestAnimationFrame(() => requestAnimationFrame(resolve));
+  }));
+  await browser.saveScreenshot(join(SCREENSHOTS, `${name}.png`));
+}

@@ -1,0 +1,3 @@
+// Query keys shared by several screens.
+export const TENANTS_KEY = ["tenants"] as const;
+export const JOBS_KEY = ["jobs"] as const;

@@ -1,0 +1,315 @@
+// An in-page fake of the console's commands, for the headless-browser UI tests (`--mode mock`).
+// It answers through Tauri's own IPC mock, so the app runs its real bindings and screens. It is
+// a stand-in for forms and tables only: schedules are checked crudely here, and the real cron
+// engine is tested in Rust and end to end.
+import { mockIPC } from "@tauri-apps/api/mocks";
+
+import type {
+  CommandError,
+  ConnectionStatus,
+  JobDetail,
+  JobInput,
+  JobQuery,
+  JobRow,
+  SchedulePreview,
+  TenantChanges,
+  TenantInput,
+  TenantRow,
+} from "../bindings";
+
+interface Options {
+  /** Start with a database open (Local mode) instead of the mode picker. */
+  open?: boolean;
+  /** Extra generated jobs, for paging tests. */
+  jobs?: number;
+}
+
+interface MockControl {
+  /** Saves a change to the job as "someone else", bumping its version. */
+  touchJob: (name: string, schedule: string) => void;
+  calls: { cmd: string; args: unknown }[];
+}
+
+declare global {
+  interface Window {
+    __ROTA_MOCK_OPTIONS__?: Options;
+    __rotaMock?: MockControl;
+  }
+}
+
+const ZONES = ["UTC", "America/Chicago", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Europe/Berlin", "Europe/London"];
+const NOW = Date.parse("2026-03-20T12:00:00Z");
+
+class Failure extends Error {
+  constructor(readonly error: CommandError) {
+    super(error.message);
+  }
+}
+
+function fail(code: CommandError["code"], message: string, extra: Partial<CommandError> = {}): never {
+  throw new Failure({ code, message, field: null, cronField: null, span: null, currentVersion: null, ...extra });
+}
+
+interface StoredJob {
+  id: string;
+  tenant: string;
+  version: number;
+  input: JobInput;
+  updatedAt: string;
+}
+
+const FIELDS = [
+  { name: "minute", min: 0, max: 59 },
+  { name: "hour", min: 0, max: 23 },
+  { name: "day-of-month", min: 1, max: 31 },
+  { name: "month", min: 1, max: 12 },
+  { name: "day-of-week", min: 0, max: 7 },
+];
+
+/** A crude five-field check that reports the first out-of-range number with its span. */
+function checkExpression(expression: string): void {
+  if (expression.startsWith("@")) return;
+  const parts = [...expression.matchAll(/\S+/g)];
+  if (parts.length !== 5) {
+    fail("invalid", `schedule: expression: "${expression}" has ${parts.length} fields; allowed 5 fields`, {
+      field: "schedule",
+      cronField: "expression",
+      span: { start: 0, end: expression.length },
+    });
+  }
+  parts.forEach((part, index) => {
+    const field = FIELDS[index];
+    if (field === undefined) return;
+    for (const number of part[0].matchAll(/\d+/g)) {
+      const value = Number(number[0]);
+      if (value < field.min || value > field.max) {
+        const start = part.index + number.index;
+        fail("invalid", `schedule: ${field.name} field: "${number[0]}" is out of range; allowed ${field.min}-${field.max}`, {
+          field: "schedule",
+          cronField: field.name,
+          span: { start, end: start + number[0].length },
+        });
+      }
+    }
+  });
+}
+
+function preview(expression: string, timezone: string, viewer: string): SchedulePreview {
+  checkExpression(expression);
+  if (!ZONES.includes(timezone)) {
+    fail("invalid", `schedule: time zone: "${timezone}" is not a time zone of the IANA database`, {
+      field: "timezone",
+      span: { start: 0, end: timezone.length },
+    });
+  }
+  const hour = expression.split(/\s+/)[1];
+  const dst = timezone === "Europe/Berlin" && hour === "2";
+  return {
+    description: `Fake description of ${expression} (${timezone})`,
+    kind: "fixed_time",
+    timezone,
+    viewerTimezone: viewer,
+    runs: Array.from({ length: 10 }, (_, index) => {
+      const at = new Date(NOW + (index + 1) * 86_400_000).toISOString().replace(".000Z", "Z");
+      return { at, jobZone: `${at} (${timezone})`, viewerZone: `${at} (${viewer})`, note: null };
+    }),
+    dstWarnings: dst
+      ? [{ date: "2026-03-29", kind: "moved_to_transition", message: "2026-03-29: 02:30 does not exist, runs at 03:00 CEST", transitionAt: "2026-03-29T01:00:00Z" }]
+      : [],
+  };
+}
+
+export function installMockBackend(): void {
+  const options = window.__ROTA_MOCK_OPTIONS__ ?? {};
+  let status: ConnectionStatus = options.open
+    ? { state: "open", mode: "local", location: "/home/test/.local/share/rota/rota.sqlite", executing: true, problem: null }
+    : { state: "setup", mode: null, location: null, executing: false, problem: null };
+  const tenants: TenantRow[] = [];
+  const jobs: StoredJob[] = [];
+  let ids = 0;
+  const nextId = () => `00000000-0000-7000-8000-${String(++ids).padStart(12, "0")}`;
+
+  const addTenant = (input: TenantInput): TenantRow => {
+    if (input.name.trim() === "") fail("invalid", 'tenant name: "" is invalid: must not be empty', { field: "name" });
+    if (input.maxConcurrent < 1 || input.maxConcurrent > 100_000) {
+      fail("invalid", `max_concurrent: "${input.maxConcurrent}" is invalid: allowed 1-100000`, { field: "maxConcurrent" });
+    }
+    if (tenants.some((tenant) => tenant.name === input.name)) fail("already_exists", `tenant "${input.name}" already exists`, { field: "name" });
+    const row: TenantRow = { id: nextId(), ...input, paused: false, jobs: 0, running: 0, queued: 0, failed24h: 0, autoDisabledJobs: 0, updatedAt: "2026-03-20T12:00:00Z" };
+    tenants.push(row);
+    return row;
+  };
+  const row = (job: StoredJob): JobRow => ({
+    id: job.id,
+    tenant: job.tenant,
+    name: job.input.name,
+    schedule: job.input.schedule,
+    timezone: job.input.timezone,
+    handler: job.input.handler.type,
+    state: "enabled",
+    disabledReason: null,
+    consecutiveFailures: 0,
+    nextRunAt: "2026-03-21T02:30:00Z",
+    lastRunAt: null,
+    updatedAt: job.updatedAt,
+  });
+  const detail = (job: StoredJob): JobDetail => ({
+    id: job.id,
+    tenant: job.tenant,
+    version: String(job.version),
+    definition: structuredClone(job.input),
+    state: "enabled",
+    disabledReason: null,
+    consecutiveFailures: 0,
+    nextRunAt: "2026-03-21T02:30:00Z",
+    lastRunAt: null,
+    createdAt: "2026-03-20T12:00:00Z",
+    updatedAt: job.updatedAt,
+  });
+  const validateJob = (input: JobInput) => {
+    if (input.name.trim() === "") fail("invalid", 'job name: "" is invalid: must not be empty', { field: "name" });
+    checkExpression(input.schedule);
+    try {
+      JSON.parse(input.payload);
+    } catch {
+      fail("invalid", "payload: not valid JSON", { field: "payload" });
+    }
+    if (input.handler.type === "http" && !/^https?:\/\/./.test(input.handler.url)) {
+      fail("invalid", `handler: "" is invalid: url: "${input.handler.url}" is not a valid URL`, { field: "handler" });
+    }
+  };
+  const seed = () => {
+    addTenant({ name: "acme", maxConcurrent: 3, weight: 2 });
+    addTenant({ name: "globex", maxConcurrent: 2, weight: 1 });
+    const base: JobInput = {
+      name: "nightly-report",
+      schedule: "30 2 * * *",
+      timezone: "Europe/Berlin",
+      handler: { type: "http", method: "POST", url: "https://reports.internal/run", headers: [] },
+      payload: '{\n  "report": "daily"\n}',
+      timeoutSeconds: 60,
+    };
+    jobs.push({ id: nextId(), tenant: "acme", version: 1, input: base, updatedAt: "2026-03-20T12:00:00Z" });
+    for (let index = 0; index < (options.jobs ?? 0); index++) {
+      const tenant = index % 2 === 0 ? "acme" : "globex";
+      jobs.push({
+        id: nextId(),
+        tenant,
+        version: 1,
+        input: { ...base, name: `job-${String(index).padStart(5, "0")}`, handler: index % 3 === 0 ? { type: "named", name: "reports.daily" } : base.handler },
+        updatedAt: "2026-03-20T12:00:00Z",
+      });
+    }
+  };
+  if (options.open) seed();
+
+  const control: MockControl = {
+    calls: [],
+    touchJob: (name, schedule) => {
+      const job = jobs.find((candidate) => candidate.input.name === name);
+      if (job === undefined) throw new Error(`no job ${name}`);
+      job.input = { ...job.input, schedule };
+      job.version += 1;
+      job.updatedAt = "2026-03-20T12:30:00Z";
+    },
+  };
+  window.__rotaMock = control;
+
+  const handle = (cmd: string, args: Record<string, unknown>): unknown => {
+    control.calls.push({ cmd, args });
+    switch (cmd) {
+      case "open_saved_connection":
+      case "connection_status":
+        return status;
+      case "open_local":
+        if (tenants.length === 0 && args.demo === true) seed();
+        status = { state: "open", mode: "local", location: "/home/test/.local/share/rota/rota.sqlite", executing: true, problem: null };
+        return status;
+      case "connect_postgres": {
+        const request = args.request as { url: string; executeJobs: boolean };
+        if (!request.url.startsWith("postgres://")) fail("invalid", "not a Postgres URL; allowed: postgres://, postgresql://", { field: "url" });
+        status = { state: "open", mode: "connected", location: request.url, executing: request.executeJobs, problem: null };
+        return status;
+      }
+      case "set_execution":
+        status = { ...status, executing: args.enabled === true };
+        return status;
+      case "switch_mode":
+        status = { state: "setup", mode: null, location: null, executing: false, problem: null };
+        return status;
+      case "list_tenants":
+        return tenants.map((tenant) => ({ ...tenant, jobs: jobs.filter((job) => job.tenant === tenant.name).length }));
+      case "create_tenant":
+        return addTenant(args.input as TenantInput);
+      case "update_tenant": {
+        const tenant = tenants.find((candidate) => candidate.name === args.name);
+        if (tenant === undefined) fail("not_found", `tenant "${String(args.name)}" does not exist`);
+        const changes = args.changes as TenantChanges;
+        if (changes.maxConcurrent !== null && (changes.maxConcurrent < 1 || changes.maxConcurrent > 100_000)) {
+          fail("invalid", `max_concurrent: "${changes.maxConcurrent}" is invalid: allowed 1-100000`, { field: "maxConcurrent" });
+        }
+        tenant.maxConcurrent = changes.maxConcurrent ?? tenant.maxConcurrent;
+        tenant.weight = changes.weight ?? tenant.weight;
+        tenant.paused = changes.paused ?? tenant.paused;
+        return tenant;
+      }
+      case "list_jobs": {
+        const query = args.query as JobQuery;
+        const search = query.search?.toLowerCase() ?? "";
+        let rows = jobs
+          .filter((job) => query.tenant === null || job.tenant === query.tenant)
+          .filter((job) => query.handler === null || job.input.handler.type === query.handler)
+          .filter(() => query.state === null || query.state === "enabled")
+          .filter((job) => search === "" || job.input.name.includes(search) || job.tenant.includes(search))
+          .map(row);
+        const key = query.sort === "tenant" ? "tenant" : "name";
+        rows = rows.sort((a, b) => a[key].localeCompare(b[key]) || a.name.localeCompare(b.name));
+        if (query.descending) rows.reverse();
+        return { rows: rows.slice(query.offset, query.offset + query.limit), total: rows.length };
+      }
+      case "get_job": {
+        const job = jobs.find((candidate) => candidate.id === args.id);
+        if (job === undefined) fail("not_found", `job "${String(args.id)}" does not exist`);
+        return detail(job);
+      }
+      case "create_job": {
+        const input = args.input as JobInput;
+        validateJob(input);
+        if (!tenants.some((tenant) => tenant.name === args.tenant)) fail("not_found", `tenant "${String(args.tenant)}" does not exist`, { field: "tenant" });
+        const job: StoredJob = { id: nextId(), tenant: String(args.tenant), version: 1, input, updatedAt: "2026-03-20T12:00:00Z" };
+        jobs.push(job);
+        return detail(job);
+      }
+      case "update_job": {
+        const job = jobs.find((candidate) => candidate.id === args.id);
+        if (job === undefined) fail("not_found", `job "${String(args.id)}" does not exist`);
+        if (String(job.version) !== args.expectedVersion) {
+          fail("stale_version", `job "${job.input.name}" was changed by someone else (you edited version ${String(args.expectedVersion)}, it is now version ${job.version}); reload it and apply your change again`, {
+            currentVersion: String(job.version),
+          });
+        }
+        const input = args.input as JobInput;
+        validateJob(input);
+        job.input = input;
+        job.version += 1;
+        return detail(job);
+      }
+      case "preview_schedule":
+        return preview(String(args.expression), String(args.timezone), String(args.viewerTimezone));
+      case "list_time_zones":
+        return ZONES;
+      default:
+        throw new Error(`the mock backend has no command ${cmd}`);
+    }
+  };
+
+  mockIPC((cmd, args) => {
+    try {
+      return Promise.resolve(handle(cmd, (args ?? {}) as Record<string, unknown>));
+    } catch (thrown) {
+      // Commands reject with their typed error, as the real IPC does.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the real IPC rejects with the plain error object
+      return Promise.reject(thrown instanceof Failure ? thrown.error : thrown);
+    }
+  });
+}

@@ -1,0 +1,112 @@
+import { useFieldArray, useFormContext } from "react-hook-form";
+
+import { FieldError } from "../components/FieldError";
+import type { JobForm } from "./jobForm";
+
+const METHODS = ["POST", "PUT", "PATCH", "GET", "DELETE", "HEAD"] as const;
+
+/** What the job runs: an HTTP call, a command, or a named handler. */
+export function HandlerFields() {
+  const { register, watch, control, formState } = useFormContext<JobForm>();
+  const errors = formState.errors;
+  const type = watch("handlerType");
+  const headers = useFieldArray({ control, name: "httpHeaders" });
+  const env = useFieldArray({ control, name: "env" });
+  return (
+    <fieldset className="handler">
+      <legend>Handler</legend>
+      <div className="segmented" role="radiogroup" aria-label="Handler type" aria-describedby="job-handler-error">
+        <label><input type="radio" value="http" {...register("handlerType")} /> HTTP</label>
+        <label><input type="radio" value="command" {...register("handlerType")} /> Command</label>
+        <label><input type="radio" value="named" {...register("handlerType")} /> Named handler</label>
+      </div>
+      <FieldError id="job-handler-error" message={errors.handlerType?.message} />
+
+      {type === "http" && (
+        <>
+          <div className="row">
+            <div className="field">
+              <label htmlFor="job-http-method">Method</label>
+              <select id="job-http-method" {...register("httpMethod")}>
+                {METHODS.map((method) => <option key={method}>{method}</option>)}
+              </select>
+              <FieldError id="job-http-method-error" message={errors.httpMethod?.message} />
+            </div>
+            <div className="field grow">
+              <label htmlFor="job-http-url">URL</label>
+              <input id="job-http-url" placeholder="https://reports.internal/run" aria-invalid={errors.httpUrl ? true : undefined} aria-describedby="job-http-url-error" {...register("httpUrl")} />
+              <FieldError id="job-http-url-error" message={errors.httpUrl?.message} />
+            </div>
+          </div>
+          <NameValueList label="Headers" add="Add header" list={headers} prefix="httpHeaders" />
+        </>
+      )}
+
+      {type === "command" && (
+        <>
+          <div className="row">
+            <div className="field grow">
+              <label htmlFor="job-program">{watch("shell") ? "Script (run by /bin/sh -c)" : "Program"}</label>
+              <input id="job-program" className="mono" aria-invalid={errors.program ? true : undefined} aria-describedby="job-program-error" {...register("program")} />
+              <FieldError id="job-program-error" message={errors.program?.message} />
+            </div>
+            <label className="check">
+              <input type="checkbox" {...register("shell")} /> Shell script
+            </label>
+          </div>
+          <div className="row">
+            <div className="field grow">
+              <label htmlFor="job-args">Arguments (one per line)</label>
+              <textarea id="job-args" rows={3} className="mono" spellCheck={false} {...register("args")} />
+            </div>
+            <div className="field grow">
+              <label htmlFor="job-workdir">Working directory</label>
+              <input id="job-workdir" className="mono" placeholder="(the scheduler's own)" aria-describedby="job-workdir-error" {...register("workingDir")} />
+              <FieldError id="job-workdir-error" message={errors.workingDir?.message} />
+            </div>
+          </div>
+          <NameValueList label="Environment" add="Add variable" list={env} prefix="env" />
+        </>
+      )}
+
+      {type === "named" && (
+        <div className="field">
+          <label htmlFor="job-named">Handler name</label>
+          <input id="job-named" placeholder="reports.daily" aria-invalid={errors.namedHandler ? true : undefined} aria-describedby="job-named-error" {...register("namedHandler")} />
+          <FieldError id="job-named-error" message={errors.namedHandler?.message} />
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
+function NameValueList({
+  label,
+  add,
+  list,
+  prefix,
+}: {
+  label: string;
+  add: string;
+  list: ReturnType<typeof useFieldArray<JobForm, "httpHeaders" | "env">>;
+  prefix: "httpHeaders" | "env";
+}) {
+  const { register } = useFormContext<JobForm>();
+  return (
+    <div className="name-values">
+      <span className="label">{label}</span>
+      {list.fields.map((item, index) => (
+        <div className="row" key={item.id}>
+          <input aria-label={`${label} ${index + 1} name`} placeholder="name" {...register(`${prefix}.${index}.name` as const)} />
+          <input aria-label={`${label} ${index + 1} value`} placeholder="value" {...register(`${prefix}.${index}.value` as const)} />
+          <button type="button" onClick={() => { list.remove(index); }} aria-label={`Remove ${label.toLowerCase()} ${index + 1}`}>
+            Remove
+          </button>
+        </div>
+      ))}
+      <button type="button" onClick={() => { list.append({ name: "", value: "" }); }}>
+        {add}
+      </button>
+    </div>
+  );
+}

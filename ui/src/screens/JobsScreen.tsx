@@ -1,0 +1,223 @@
+import { useMemo, useState } from "react";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import {
+  createColumnHelper,
+  flexRender,
+  getCoreRowModel,
+  useReactTable,
+  type SortingState,
+} from "@tanstack/react-table";
+
+import type { HandlerKind, JobQuery, JobRow, JobSort, JobState } from "../bindings";
+import { commands, describeFailure, unwrap } from "../lib/commands";
+import { shortInstant, viewerTimeZone } from "../lib/time";
+import { useDebounced } from "../lib/useDebounced";
+import { sortMark, sortState } from "../components/sorting";
+import { JOBS_KEY, TENANTS_KEY } from "../lib/keys";
+
+const PAGE_SIZE = 50;
+const REFRESH_MS = 5_000;
+
+const column = createColumnHelper<JobRow>();
+
+/** Columns the database sorts by; the others are not sortable. */
+const SORTS: Partial<Record<string, JobSort>> = {
+  name: "name",
+  tenant: "tenant",
+  nextRunAt: "next_run",
+  lastRunAt: "last_run",
+  consecutiveFailures: "failures",
+  updatedAt: "updated",
+};
+
+export const STATE_LABEL: Record<JobState, string> = {
+  enabled: "enabled",
+  disabled: "disabled",
+  auto_disabled: "auto-disabled",
+};
+
+/** The jobs table: searched, filtered, sorted and paged by the database. */
+export function JobsScreen({
+  initialTenant,
+  onOpen,
+  onNew,
+}: {
+  initialTenant?: string | undefined;
+  onOpen: (id: string) => void;
+  onNew: (tenant: string | undefined) => void;
+}) {
+  const zone = viewerTimeZone();
+  const [search, setSearch] = useState("");
+  const [tenant, setTenant] = useState(initialTenant ?? "");
+  const [state, setState] = useState<JobState | "">("");
+  const [handler, setHandler] = useState<HandlerKind | "">("");
+  const [sorting, setSorting] = useState<SortingState>([{ id: "name", desc: false }]);
+  const [page, setPage] = useState(0);
+  const debouncedSearch = useDebounced(search, 250);
+
+  const sort = sorting[0];
+  const query: JobQuery = {
+    search: debouncedSearch === "" ? null : debouncedSearch,
+    tenant: tenant === "" ? null : tenant,
+    state: state === "" ? null : state,
+    handler: handler === "" ? null : handler,
+    sort: (sort && SORTS[sort.id]) ?? "name",
+    descending: sort?.desc ?? false,
+    offset: page * PAGE_SIZE,
+    limit: PAGE_SIZE,
+  };
+  const jobs = useQuery({
+    queryKey: [...JOBS_KEY, query],
+    queryFn: () => unwrap(commands.listJobs(query)),
+    placeholderData: keepPreviousData,
+    refetchInterval: REFRESH_MS,
+  });
+  const tenants = useQuery({ queryKey: TENANTS_KEY, queryFn: () => unwrap(commands.listTenants()) });
+
+  const columns = useMemo(
+    () => [
+      column.accessor("name", {
+        header: "Job",
+        cell: (info) => (
+          <button type="button" className="link" onClick={() => { onOpen(info.row.original.id); }}>
+            {info.getValue()}
+          </button>
+        ),
+      }),
+      column.accessor("tenant", { header: "Tenant" }),
+      column.accessor("schedule", { header: "Schedule", enableSorting: false, cell: (info) => <code>{info.getValue()}</code> }),
+      column.accessor("timezone", { header: "Zone", enableSorting: false }),
+      column.accessor("handler", { header: "Handler", enableSorting: false }),
+      column.accessor("state", {
+        header: "State",
+        enableSorting: false,
+        cell: (info) => (
+          <span className={`badge ${info.getValue() === "enabled" ? "ok" : "warn"}`} title={info.row.original.disabledReason ?? undefined}>
+            {STATE_LABEL[info.getValue()]}
+          </span>
+        ),
+      }),
+      column.accessor("consecutiveFailures", { header: "Failures", meta: { numeric: true } }),
+      column.accessor("nextRunAt", { header: `Next run (${zone})`, cell: (info) => shortInstant(info.getValue(), zone) }),
+      column.accessor("lastRunAt", { header: "Last run", cell: (info) => shortInstant(info.getValue(), zone) }),
+      column.accessor("updatedAt", { header: "Updated", cell: (info) => shortInstant(info.getValue(), zone) }),
+    ],
+    [onOpen, zone],
+  );
+
+  const total = jobs.data?.total ?? 0;
+  const table = useReactTable({
+    data: jobs.data?.rows ?? [],
+    columns,
+    state: { sorting },
+    manualSorting: true,
+    manualPagination: true,
+    enableSortingRemoval: false,
+    rowCount: total,
+    onSortingChange: (updater) => {
+      setSorting(updater);
+      setPage(0);
+    },
+    getCoreRowModel: getCoreRowModel(),
+    getRowId: (row) => row.id,
+  });
+
+  const filter = (apply: () => void) => {
+    apply();
+    setPage(0);
+  };
+  const first = total === 0 ? 0 : page * PAGE_SIZE + 1;
+  const last = Math.min(total, (page + 1) * PAGE_SIZE);
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+
+  return (
+    <section className="panel">
+      <div className="panel-head">
+        <h1>Jobs</h1>
+        <button type="button" className="primary" onClick={() => { onNew(tenant === "" ? undefined : tenant); }}>
+          New job
+        </button>
+      </div>
+      <div className="filters" role="search">
+        <input
+          type="search"
+          aria-label="Search jobs"
+          placeholder="Search job or tenant names"
+          value={search}
+          onChange={(event) => { filter(() => { setSearch(event.target.value); }); }}
+        />
+        <select aria-label="Tenant" value={tenant} onChange={(event) => { filter(() => { setTenant(event.target.value); }); }}>
+          <option value="">All tenants</option>
+          {tenants.data?.map((row) => (
+            <option key={row.id} value={row.name}>
+              {row.name}
+            </option>
+          ))}
+        </select>
+        <select aria-label="State" value={state} onChange={(event) => { filter(() => { setState(event.target.value as JobState | ""); }); }}>
+          <option value="">Any state</option>
+          <option value="enabled">Enabled</option>
+          <option value="disabled">Disabled</option>
+          <option value="auto_disabled">Auto-disabled</option>
+        </select>
+        <select aria-label="Handler" value={handler} onChange={(event) => { filter(() => { setHandler(event.target.value as HandlerKind | ""); }); }}>
+          <option value="">Any handler</option>
+          <option value="http">HTTP</option>
+          <option value="command">Command</option>
+          <option value="named">Named</option>
+        </select>
+      </div>
+      {jobs.isError && <p className="form-error" role="alert">{describeFailure(jobs.error)}</p>}
+      <table className="grid" data-testid="jobs-table" aria-busy={jobs.isFetching}>
+        <thead>
+          {table.getHeaderGroups().map((group) => (
+            <tr key={group.id}>
+              {group.headers.map((header) => (
+                <th key={header.id} aria-sort={sortState(header.column.getIsSorted())}>
+                  {header.column.getCanSort() ? (
+                    <button type="button" className="sort" onClick={header.column.getToggleSortingHandler()}>
+                      {flexRender(header.column.columnDef.header, header.getContext())}
+                      {sortMark(header.column.getIsSorted())}
+                    </button>
+                  ) : (
+                    flexRender(header.column.columnDef.header, header.getContext())
+                  )}
+                </th>
+              ))}
+            </tr>
+          ))}
+        </thead>
+        <tbody>
+          {table.getRowModel().rows.map((row) => (
+            <tr key={row.id} data-job={row.original.name}>
+              {row.getVisibleCells().map((cell) => (
+                <td key={cell.id}>{flexRender(cell.column.columnDef.cell, cell.getContext())}</td>
+              ))}
+            </tr>
+          ))}
+          {jobs.data?.rows.length === 0 && (
+            <tr>
+              <td colSpan={columns.length} className="empty">
+                No jobs match.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <div className="pager">
+        <span data-testid="jobs-range">
+          {first}–{last} of {total.toLocaleString("en")}
+        </span>
+        <button type="button" disabled={page === 0} onClick={() => { setPage(page - 1); }}>
+          Previous
+        </button>
+        <span>
+          page {page + 1} of {pages}
+        </span>
+        <button type="button" disabled={last >= total} onClick={() => { setPage(page + 1); }}>
+          Next
+        </button>
+      </div>
+    </section>
+  );
+}
