@@ -106,7 +106,8 @@ pub async fn seed<S: Store>(rota: &Rota<S>) -> Result<DemoReport> {
 /// Seeds only a database without tenants or jobs; returns `None` when it already had data.
 pub async fn seed_if_empty<S: Store>(rota: &Rota<S>) -> Result<Option<DemoReport>> {
     let has_tenants = !rota.list_tenants().await?.is_empty();
-    let has_jobs = !rota.list_jobs(&JobFilter { limit: Some(1), ..JobFilter::default() }).await?.is_empty();
+    let has_jobs =
+        !rota.list_jobs(&JobFilter { limit: Some(1), ..JobFilter::default() }).await?.is_empty();
     if has_tenants || has_jobs {
         return Ok(None);
     }

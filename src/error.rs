@@ -46,7 +46,11 @@ pub enum Error {
 
 impl Error {
     /// Shorthand for a validation error.
-    pub fn invalid(field: impl Into<String>, value: impl ToString, reason: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: impl Into<String>,
+        value: impl ToString,
+        reason: impl Into<String>,
+    ) -> Self {
         Error::Invalid { field: field.into(), value: value.to_string(), reason: reason.into() }
     }
 

@@ -63,7 +63,9 @@ impl JobDefinition {
     pub fn validate(&self) -> Result<Schedule> {
         validate_name("job name", &self.name)?;
         let schedule = Schedule::parse(&self.schedule, &self.timezone)?;
-        self.handler.validate().map_err(|error| Error::invalid("handler", "", error.to_string()))?;
+        self.handler
+            .validate()
+            .map_err(|error| Error::invalid("handler", "", error.to_string()))?;
         if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
             return Err(Error::invalid(
                 "timeout",

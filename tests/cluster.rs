@@ -28,9 +28,14 @@ struct Receiver {
     deliveries: BTreeMap<String, Vec<(String, u64)>>,
 }
 
-async fn hook(State(state): State<Arc<Mutex<Receiver>>>, headers: HeaderMap, Json(body): Json<serde_json::Value>) -> &'static str {
+async fn hook(
+    State(state): State<Arc<Mutex<Receiver>>>,
+    headers: HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> &'static str {
     let tenant = body["tenant"].as_str().unwrap_or_default().to_owned();
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let key =
+        headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     {
         let mut state = state.lock().unwrap();
         let now = state.in_flight.entry(tenant.clone()).or_default();
@@ -42,14 +47,35 @@ async fn hook(State(state): State<Arc<Mutex<Receiver>>>, headers: HeaderMap, Jso
         let attempt = body["attempt"].as_u64().unwrap_or_default();
         state.deliveries.entry(key).or_default().push((trigger, attempt));
     }
+    // The server drops this future when the client disconnects (the killed node's requests),
+    // so the in-flight count is decremented by a guard, not by code after the await.
+    let _in_flight = InFlight { state: state.clone(), tenant };
     // Each call takes a while, so runs are in flight when a node is killed.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    *state.lock().unwrap().in_flight.get_mut(&tenant).unwrap() -= 1;
     "ok"
 }
 
+struct InFlight {
+    state: Arc<Mutex<Receiver>>,
+    tenant: String,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
+        if let Some(count) = state.in_flight.get_mut(&self.tenant) {
+            *count -= 1;
+        }
+    }
+}
+
 fn rota(url: &str, args: &[&str]) -> std::process::Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_rota")).arg("--database").arg(url).args(args).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_rota"))
+        .arg("--database")
+        .arg(url)
+        .args(args)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "rota {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     output
 }
@@ -57,7 +83,19 @@ fn rota(url: &str, args: &[&str]) -> std::process::Output {
 fn serve(url: &str, node: &str, logs: &std::path::Path) -> Child {
     let log = std::fs::File::create(logs.join(format!("{node}.log"))).unwrap();
     Command::new(env!("CARGO_BIN_EXE_rota"))
-        .args(["--database", url, "serve", "--node-id", node, "--workers", "4", "--lease-ttl", "2", "--shutdown-grace", "10"])
+        .args([
+            "--database",
+            url,
+            "serve",
+            "--node-id",
+            node,
+            "--workers",
+            "4",
+            "--lease-ttl",
+            "2",
+            "--shutdown-grace",
+            "10",
+        ])
         .env("ROTA_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log)
@@ -91,30 +129,57 @@ async fn killed_node_loses_no_occurrence_and_repeats_only_its_in_flight_runs() {
     let server = {
         let app = Router::new().route("/hook", post(hook)).with_state(state.clone());
         let stop = stop.clone();
-        tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await })
+        tokio::spawn(async move {
+            axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await
+        })
     };
 
     let limits = [("t1", 2u32), ("t2", 1), ("t3", 3)];
     for (tenant, limit) in limits {
         rota(&db.url, &["tenant", "add", tenant, "--max-concurrent", &limit.to_string()]);
         for index in 0..3 {
-            rota(&db.url, &[
-                "job", "add", "--tenant", tenant, "--name", &format!("job{index}"),
-                "--schedule", "*/2 * * * * *", "--timeout", "10",
-                "--http-url", &format!("http://{addr}/hook"),
-            ]);
+            rota(
+                &db.url,
+                &[
+                    "job",
+                    "add",
+                    "--tenant",
+                    tenant,
+                    "--name",
+                    &format!("job{index}"),
+                    "--schedule",
+                    "*/2 * * * * *",
+                    "--timeout",
+                    "10",
+                    "--http-url",
+                    &format!("http://{addr}/hook"),
+                ],
+            );
         }
     }
 
-    let mut nodes = vec![serve(&db.url, "n0", logs.path()), serve(&db.url, "n1", logs.path()), serve(&db.url, "n2", logs.path())];
+    let mut nodes = vec![
+        serve(&db.url, "n0", logs.path()),
+        serve(&db.url, "n1", logs.path()),
+        serve(&db.url, "n2", logs.path()),
+    ];
     let started = Instant::now();
 
     // Kill n0 while it has runs in flight.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         assert!(Instant::now() < deadline, "n0 never had a run in flight");
-        let running = store.list_runs(&RunFilter { status: Some(RunStatus::Running), limit: Some(1000), ..RunFilter::default() }).await.unwrap();
-        if started.elapsed() > Duration::from_secs(3) && running.iter().any(|run| run.lease_owner.as_deref() == Some("n0")) {
+        let running = store
+            .list_runs(&RunFilter {
+                status: Some(RunStatus::Running),
+                limit: Some(1000),
+                ..RunFilter::default()
+            })
+            .await
+            .unwrap();
+        if started.elapsed() > Duration::from_secs(3)
+            && running.iter().any(|run| run.lease_owner.as_deref() == Some("n0"))
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -132,7 +197,8 @@ async fn killed_node_loses_no_occurrence_and_repeats_only_its_in_flight_runs() {
     stop.cancel();
     server.await.unwrap().unwrap();
 
-    let runs = store.list_runs(&RunFilter { limit: Some(100_000), ..RunFilter::default() }).await.unwrap();
+    let runs =
+        store.list_runs(&RunFilter { limit: Some(100_000), ..RunFilter::default() }).await.unwrap();
     let lost: Vec<_> = runs.iter().filter(|run| run.status == RunStatus::Lost).collect();
     assert!(!lost.is_empty(), "the kill happened mid-run, so some run must be lost");
     assert!(lost.iter().all(|run| run.lease_owner.as_deref().is_none_or(|owner| owner == "n0")));
@@ -148,7 +214,10 @@ async fn killed_node_loses_no_occurrence_and_repeats_only_its_in_flight_runs() {
     while expected <= cutoff {
         for (tenant, _) in limits {
             for index in 0..3 {
-                let times = succeeded.get(&(tenant.to_owned(), format!("job{index}"))).cloned().unwrap_or_default();
+                let times = succeeded
+                    .get(&(tenant.to_owned(), format!("job{index}")))
+                    .cloned()
+                    .unwrap_or_default();
                 let count = times.iter().filter(|at| **at == expected).count();
                 assert_eq!(count, 1, "{tenant}/job{index} at {expected}: {count} successful runs");
             }
@@ -161,12 +230,21 @@ async fn killed_node_loses_no_occurrence_and_repeats_only_its_in_flight_runs() {
     let state = state.lock().unwrap();
     let lost_keys: Vec<String> = lost
         .iter()
-        .map(|run| format!("{}:{}", run.job_id, run.scheduled_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+        .map(|run| {
+            format!(
+                "{}:{}",
+                run.job_id,
+                run.scheduled_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        })
         .collect();
     for (key, deliveries) in &state.deliveries {
         if deliveries.len() > 1 {
             assert!(lost_keys.contains(key), "{key} delivered {deliveries:?} but was not lost");
-            assert!(deliveries.iter().skip(1).all(|(trigger, _)| trigger == Trigger::Recovery.as_str()), "{key}: {deliveries:?}");
+            assert!(
+                deliveries.iter().skip(1).all(|(trigger, _)| trigger == Trigger::Recovery.as_str()),
+                "{key}: {deliveries:?}"
+            );
         }
     }
     for (tenant, limit) in limits {
@@ -178,11 +256,19 @@ async fn killed_node_loses_no_occurrence_and_repeats_only_its_in_flight_runs() {
     let mut lateness: Vec<i64> = runs
         .iter()
         .filter(|run| run.trigger == Trigger::Schedule)
-        .filter_map(|run| run.started_at.map(|started| (started - run.scheduled_at).num_milliseconds()))
+        .filter_map(|run| {
+            run.started_at.map(|started| (started - run.scheduled_at).num_milliseconds())
+        })
         .collect();
     lateness.sort_unstable();
     if !lateness.is_empty() {
         let pick = |q: f64| lateness[((lateness.len() - 1) as f64 * q) as usize];
-        eprintln!("fire lateness over {} scheduled runs: p50 {} ms, p99 {} ms, max {} ms", lateness.len(), pick(0.5), pick(0.99), lateness[lateness.len() - 1]);
+        eprintln!(
+            "fire lateness over {} scheduled runs: p50 {} ms, p99 {} ms, max {} ms",
+            lateness.len(),
+            pick(0.5),
+            pick(0.99),
+            lateness[lateness.len() - 1]
+        );
     }
 }

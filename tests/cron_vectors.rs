@@ -250,7 +250,7 @@ fn errors_name_field_text_and_what_is_allowed() {
 
 #[test]
 fn unknown_time_zone_is_a_time_zone_error() {
-    let error = Schedule::parse("0 0 * * *", "Mars/Olympus_Mons").err().expect("rejected");
+    let error = Schedule::parse("0 0 * * *", "Mars/Olympus_Mons").expect_err("rejected");
     assert_eq!(error.field(), Field::TimeZone);
     assert_eq!(error.kind(), &CronErrorKind::UnknownTimeZone);
     assert_eq!(error.text(), "Mars/Olympus_Mons");

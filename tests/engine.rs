@@ -76,7 +76,13 @@ fn job(name: &str, schedule: &str) -> JobDefinition {
     }
 }
 
-fn engine(store: &AnyStore, clock: &ManualClock, node: &str, workers: u32, probe: &Arc<Probe>) -> Engine<AnyStore> {
+fn engine(
+    store: &AnyStore,
+    clock: &ManualClock,
+    node: &str,
+    workers: u32,
+    probe: &Arc<Probe>,
+) -> Engine<AnyStore> {
     let mut config = EngineConfig::new(node);
     config.workers = workers;
     let clock: Arc<dyn Clock> = Arc::new(clock.clone());
@@ -142,7 +148,9 @@ backend_test!(a_flooding_tenant_does_not_delay_another_tenants_run, |db| {
     let clock = ManualClock::new(at("2027-01-01T10:00:00Z"));
     let probe = Arc::new(Probe::default());
     let rota = Rota::new(store.clone(), Arc::new(clock.clone())).with_registry(registry(&probe));
-    rota.add_tenant(&NewTenant { name: "flood".into(), max_concurrent: 100, weight: 1 }).await.unwrap();
+    rota.add_tenant(&NewTenant { name: "flood".into(), max_concurrent: 100, weight: 1 })
+        .await
+        .unwrap();
     rota.add_tenant(&NewTenant::named("light")).await.unwrap();
     rota.add_job("flood", &job("bulk", "0 0 1 1 *")).await.unwrap();
     rota.add_job("light", &job("report", "0 0 1 1 *")).await.unwrap();
@@ -157,7 +165,8 @@ backend_test!(a_flooding_tenant_does_not_delay_another_tenants_run, |db| {
     assert_eq!(engine.dispatch_once().await.unwrap(), 4);
     engine.wait_idle().await;
     engine.record_results_once().await.unwrap();
-    let first_round: Vec<_> = probe.executed.lock().unwrap().iter().map(|(job, ..)| job.clone()).collect();
+    let first_round: Vec<_> =
+        probe.executed.lock().unwrap().iter().map(|(job, ..)| job.clone()).collect();
     assert!(first_round.contains(&"report".to_owned()), "first round was {first_round:?}");
 });
 
@@ -170,7 +179,9 @@ backend_test!(several_engines_run_every_occurrence_exactly_once_within_limits, |
     let limits = [("alpha", 1), ("beta", 2), ("gamma", 3)];
     let jobs_per_tenant = 6;
     for (tenant, max_concurrent) in limits {
-        rota.add_tenant(&NewTenant { name: tenant.into(), max_concurrent, weight: 1 }).await.unwrap();
+        rota.add_tenant(&NewTenant { name: tenant.into(), max_concurrent, weight: 1 })
+            .await
+            .unwrap();
         for index in 0..jobs_per_tenant {
             // Every second (six-field expression), so each step of the clock makes work.
             rota.add_job(tenant, &job(&format!("{tenant}-{index}"), "* * * * * *")).await.unwrap();
@@ -204,7 +215,11 @@ backend_test!(several_engines_run_every_occurrence_exactly_once_within_limits, |
         assert!(observed <= limit, "{tenant} ran {observed} at once, limit {limit}");
     }
     let succeeded = rota
-        .list_runs(&RunFilter { status: Some(RunStatus::Succeeded), limit: Some(100_000), ..RunFilter::default() })
+        .list_runs(&RunFilter {
+            status: Some(RunStatus::Succeeded),
+            limit: Some(100_000),
+            ..RunFilter::default()
+        })
         .await
         .unwrap();
     assert_eq!(succeeded.len(), expected);

@@ -551,11 +551,7 @@ async fn paused_tenant_is_not_claimed(store: AnyStore) {
         )
         .await
         .unwrap();
-    assert_eq!(
-        store.claim(NODE, t(1), 10, TTL).await.unwrap().len(),
-        1,
-        "weight 1: one run per claim"
-    );
+    assert_eq!(store.claim(NODE, t(1), 10, TTL).await.unwrap().len(), 2, "resumed: both runs");
 }
 
 async fn future_not_before_is_not_claimed(store: AnyStore) {
@@ -586,19 +582,22 @@ async fn claim_serves_a_small_tenant_next_to_a_big_one(store: AnyStore) {
 async fn claim_gives_each_tenant_up_to_its_weight(store: AnyStore) {
     tenant_with_runs(&store, "heavy", 100, 3, 20).await;
     tenant_with_runs(&store, "light", 100, 1, 20).await;
+    // Weighted rounds: per round the heavy tenant takes three runs, the light one one.
     for round in 0..3 {
-        let claimed = store.claim(NODE, t(round), 10, TTL).await.unwrap();
+        let claimed = store.claim(NODE, t(round), 8, TTL).await.unwrap();
         let counts = count_by_tenant(&claimed);
         assert_eq!(
             (counts.get("heavy"), counts.get("light")),
-            (Some(&3), Some(&1)),
+            (Some(&6), Some(&2)),
             "round {round}: {counts:?}"
         );
     }
-    // A small claim interleaves: every tenant's first run before anyone's second.
-    let claimed = store.claim(NODE, t(3), 2, TTL).await.unwrap();
+    // Once the heavy tenant runs dry, the light one fills the rest of the claim.
+    let claimed = store.claim(NODE, t(3), 100, TTL).await.unwrap();
     let counts = count_by_tenant(&claimed);
-    assert_eq!((counts.get("heavy"), counts.get("light")), (Some(&1), Some(&1)), "{counts:?}");
+    assert_eq!((counts.get("heavy"), counts.get("light")), (Some(&2), Some(&14)), "{counts:?}");
+    let claimed = store.claim(NODE, t(4), 10, TTL).await.unwrap();
+    assert!(claimed.is_empty(), "both queues are empty: {}", claimed.len());
 }
 
 async fn claim_rotates_between_tenants(store: AnyStore) {

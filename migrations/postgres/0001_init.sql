@@ -86,10 +86,14 @@ CREATE INDEX runs_queued_ready ON runs (not_before) WHERE status = 'queued';
 -- Concurrency checks count a tenant's running rows; the reaper scans expiring leases.
 CREATE INDEX runs_running_by_tenant ON runs (tenant_id) WHERE status = 'running';
 CREATE INDEX runs_running_lease ON runs (lease_expires_at) WHERE status = 'running';
--- Run lists, newest first: all runs, or one tenant's (also serves the foreign key). A job's
--- runs are listed through the unique key (job_id, scheduled_at, attempt).
+-- Run lists, newest first (a tenant's too, filtering as it walks); a job's runs are listed
+-- through the unique key (job_id, scheduled_at, attempt). There is deliberately no plain index
+-- on runs (tenant_id): without statistics SQLite preferred one to runs_running_by_tenant for
+-- counting running runs, a count that then grew with the tenant's whole history.
 CREATE INDEX runs_recent ON runs (scheduled_at);
-CREATE INDEX runs_by_tenant ON runs (tenant_id, scheduled_at);
+-- The console's tenant overview counts each tenant's recent failures.
+CREATE INDEX runs_failures_by_tenant ON runs (tenant_id, finished_at)
+    WHERE status IN ('failed', 'timed_out', 'lost');
 
 CREATE TABLE nodes (
     id           TEXT PRIMARY KEY,

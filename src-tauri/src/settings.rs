@@ -10,7 +10,7 @@ use crate::error::{CommandError, ErrorCode};
 
 /// The mode chosen at first start, as saved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SavedMode {
     /// The local SQLite file; the engine runs inside the app.
     Local,
@@ -197,6 +197,7 @@ mod tests {
         settings.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), settings);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("\"mode\": \"connected\""), "{text}");
+        assert!(text.contains("\"kind\": \"connected\""), "{text}");
+        assert!(!text.contains("password"), "{text}");
     }
 }

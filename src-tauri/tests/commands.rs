@@ -22,7 +22,7 @@ use tauri::{Manager, WebviewWindow, WebviewWindowBuilder};
 struct Harness {
     app: tauri::App<MockRuntime>,
     window: WebviewWindow<MockRuntime>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Harness {
@@ -42,7 +42,7 @@ impl Harness {
             .expect("app");
         let window =
             WebviewWindowBuilder::new(&app, "main", Default::default()).build().expect("window");
-        Harness { app, window, _dir: dir }
+        Harness { app, window, dir }
     }
 
     /// Invokes `cmd` with `args` as the UI does; `Err` holds the command's error value.
@@ -297,6 +297,28 @@ fn local_mode_is_reopened_from_the_saved_settings() {
 }
 
 #[test]
+fn a_first_start_can_open_local_mode_with_demo_data() {
+    // What `cargo xtask app` asks for (`--local-demo`).
+    let dir = tempfile::tempdir().expect("dir");
+    let paths = Paths {
+        settings: dir.path().join("console.json"),
+        local_database: dir.path().join("rota.sqlite"),
+    };
+    let console = Console::new(paths, PasswordVault::SessionOnly, Arc::new(SystemClock))
+        .with_first_start(rota_desktop::console::FirstStart::LocalWithDemo);
+    tauri::async_runtime::block_on(async {
+        let status = console.open_saved().await.expect("open");
+        assert!(
+            matches!(status, rota_desktop::console::Status::Open { executing: true, .. }),
+            "{status:?}"
+        );
+        let tenants = console.rota().await.expect("rota").list_tenants().await.expect("tenants");
+        assert_eq!(tenants.len(), 3);
+        console.shutdown().await;
+    });
+}
+
+#[test]
 fn commands_and_capabilities_agree() {
     // build.rs, the builder and capabilities/console.json list the same commands.
     let build = include_str!("../build.rs");
@@ -404,10 +426,13 @@ fn jobs_table_with_100k_jobs() {
     let harness = Harness::new();
     harness.ok("open_local", json!({ "demo": false }));
     for tenant in ["acme", "globex", "initech", "umbrella"] {
-        harness.ok("create_tenant", json!({ "input": { "name": tenant, "maxConcurrent": 3, "weight": 1 } }));
+        harness.ok(
+            "create_tenant",
+            json!({ "input": { "name": tenant, "maxConcurrent": 3, "weight": 1 } }),
+        );
     }
     let started = std::time::Instant::now();
-    let database = harness._dir.path().join("data").join("rota.sqlite");
+    let database = harness.dir.path().join("data").join("rota.sqlite");
     bulk_insert_jobs(&database, 100_000);
     eprintln!("inserted 100,000 jobs in {:?}", started.elapsed());
     let queries = [
@@ -425,7 +450,12 @@ fn jobs_table_with_100k_jobs() {
     for overrides in queries {
         let started = std::time::Instant::now();
         let page = harness.ok("list_jobs", query(overrides.clone()));
-        eprintln!("{overrides}: {} of {} in {:?}", page["rows"].as_array().expect("rows").len(), page["total"], started.elapsed());
+        eprintln!(
+            "{overrides}: {} of {} in {:?}",
+            page["rows"].as_array().expect("rows").len(),
+            page["total"],
+            started.elapsed()
+        );
     }
     let started = std::time::Instant::now();
     harness.ok("list_tenants", json!({}));
@@ -437,7 +467,9 @@ fn bulk_insert_jobs(database: &std::path::Path, count: usize) {
     use sqlx::Connection;
     tauri::async_runtime::block_on(async {
         let mut connection =
-            sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display())).await.expect("connect");
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display()))
+                .await
+                .expect("connect");
         let tenants: Vec<Vec<u8>> = sqlx::query_scalar("SELECT id FROM tenants ORDER BY name")
             .fetch_all(&mut connection)
             .await

@@ -60,7 +60,10 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_messages() {
-        assert_eq!(redact_url("postgres://rota:s3cret@db:5432/rota"), "postgres://rota:***@db:5432/rota");
+        assert_eq!(
+            redact_url("postgres://rota:s3cret@db:5432/rota"),
+            "postgres://rota:***@db:5432/rota"
+        );
         assert_eq!(redact_url("postgres://rota@db/rota"), "postgres://rota@db/rota");
         assert_eq!(redact_url("sqlite:///tmp/x.sqlite"), "sqlite:///tmp/x.sqlite");
     }

@@ -18,9 +18,15 @@ pub enum DemoCommand {
 pub async fn run(command: DemoCommand, database: &DatabaseArgs) -> anyhow::Result<()> {
     let DemoCommand::Seed { if_empty } = command;
     let rota = database.open().await?;
-    let report = if if_empty { rota::demo::seed_if_empty(&rota).await? } else { Some(rota::demo::seed(&rota).await?) };
+    let report = if if_empty {
+        rota::demo::seed_if_empty(&rota).await?
+    } else {
+        Some(rota::demo::seed(&rota).await?)
+    };
     match report {
-        Some(report) => println!("demo data created: {} tenants, {} jobs", report.tenants, report.jobs),
+        Some(report) => {
+            println!("demo data created: {} tenants, {} jobs", report.tenants, report.jobs)
+        }
         None => println!("the database already has data; no demo data added"),
     }
     Ok(())

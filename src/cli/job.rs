@@ -42,7 +42,9 @@ pub enum JobCommand {
         json: bool,
     },
     /// Run a job now (counts against the tenant's limits; trigger `manual`).
-    #[command(after_help = "Example:\n  rota job trigger --tenant acme --name nightly-report --payload '{\"dry_run\":true}'")]
+    #[command(
+        after_help = "Example:\n  rota job trigger --tenant acme --name nightly-report --payload '{\"dry_run\":true}'"
+    )]
     Trigger {
         #[arg(long)]
         tenant: String,
@@ -156,7 +158,8 @@ impl HandlerArgs {
 }
 
 pub fn parse_payload(flag: &str, text: &str) -> Result<serde_json::Value, BadInput> {
-    serde_json::from_str(text).map_err(|error| BadInput(format!("{flag}: {text:?} is not valid JSON: {error}")))
+    serde_json::from_str(text)
+        .map_err(|error| BadInput(format!("{flag}: {text:?} is not valid JSON: {error}")))
 }
 
 pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result<()> {
@@ -174,11 +177,18 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
             definition.validate()?;
             let rota = database.open().await?;
             let job = rota.add_job(&args.tenant, &definition).await?;
-            println!("created job {}/{} ({}); next run {}", job.tenant, job.name, job.id, instant(job.next_run_at));
+            println!(
+                "created job {}/{} ({}); next run {}",
+                job.tenant,
+                job.name,
+                job.id,
+                instant(job.next_run_at)
+            );
         }
         JobCommand::List { tenant, limit, json } => {
             let rota = database.open().await?;
-            let jobs = rota.list_jobs(&JobFilter { tenant, enabled: None, limit: Some(limit) }).await?;
+            let jobs =
+                rota.list_jobs(&JobFilter { tenant, enabled: None, limit: Some(limit) }).await?;
             if json {
                 return print_json(&jobs);
             }
@@ -231,7 +241,11 @@ fn print_job(job: &Job, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()
     println!("  handler:   {}", serde_json::to_string(&job.handler)?);
     println!("  payload:   {}", job.payload);
     println!("  timeout:   {} s", job.timeout.as_secs());
-    println!("  enabled:   {}{}", job.enabled, job.disabled_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default());
+    println!(
+        "  enabled:   {}{}",
+        job.enabled,
+        job.disabled_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+    );
     println!("  failures:  {} in a row", job.consecutive_failures);
     println!("  last run:  {}", instant(job.last_run_at));
     println!("  next runs:");
@@ -245,7 +259,9 @@ fn print_job(job: &Job, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()
 #[derive(Debug, Subcommand)]
 pub enum HandlerCommand {
     /// Define (or redefine) a named handler that jobs refer to with --handler NAME.
-    #[command(after_help = "Example:\n  rota handler set reports.daily --http-url http://127.0.0.1:8080/reports")]
+    #[command(
+        after_help = "Example:\n  rota handler set reports.daily --http-url http://127.0.0.1:8080/reports"
+    )]
     Set {
         name: String,
         #[command(flatten)]

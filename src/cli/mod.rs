@@ -46,7 +46,9 @@ enum Command {
     #[command(subcommand)]
     Cron(cron::CronCommand),
     /// Create or update the database schema.
-    #[command(after_help = "Example:\n  rota migrate --database postgres://postgres@127.0.0.1/rota")]
+    #[command(
+        after_help = "Example:\n  rota migrate --database postgres://postgres@127.0.0.1/rota"
+    )]
     Migrate,
     /// Run the scheduler daemon.
     Serve(serve::ServeArgs),
@@ -134,7 +136,9 @@ pub fn host_name() -> String {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("ROTA_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter =
+        EnvFilter::try_from_env("ROTA_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     // Logs go to stderr so that stdout stays machine-readable for scripts.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

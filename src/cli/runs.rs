@@ -53,6 +53,9 @@ pub async fn run(command: RunsCommand, database: &DatabaseArgs) -> anyhow::Resul
             ]
         })
         .collect();
-    print_table(&["RUN", "JOB", "SCHEDULED", "TRIGGER", "ATTEMPT", "STATUS", "DURATION", "ERROR"], rows);
+    print_table(
+        &["RUN", "JOB", "SCHEDULED", "TRIGGER", "ATTEMPT", "STATUS", "DURATION", "ERROR"],
+        rows,
+    );
     Ok(())
 }

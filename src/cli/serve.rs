@@ -17,7 +17,9 @@ use tracing::info;
 use super::db::{redact_url, DatabaseArgs};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  rota serve --database postgres://rota@db/rota --workers 16 --metrics 127.0.0.1:9464")]
+#[command(
+    after_help = "Example:\n  rota serve --database postgres://rota@db/rota --workers 16 --metrics 127.0.0.1:9464"
+)]
 pub struct ServeArgs {
     /// Unique id of this scheduler process (default: host name and process id).
     #[arg(long)]
@@ -38,15 +40,26 @@ pub struct ServeArgs {
 
 pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()> {
     if args.workers == 0 || args.workers > 10_000 {
-        return Err(super::BadInput(format!("--workers: {} is out of range; allowed 1-10000", args.workers)).into());
+        return Err(super::BadInput(format!(
+            "--workers: {} is out of range; allowed 1-10000",
+            args.workers
+        ))
+        .into());
     }
     if args.lease_ttl == 0 || args.lease_ttl > 3600 {
-        return Err(super::BadInput(format!("--lease-ttl: {} is out of range; allowed 1-3600 seconds", args.lease_ttl)).into());
+        return Err(super::BadInput(format!(
+            "--lease-ttl: {} is out of range; allowed 1-3600 seconds",
+            args.lease_ttl
+        ))
+        .into());
     }
     let url = database.url()?;
-    let store = AnyStore::connect(&url).await.with_context(|| format!("cannot open {}", redact_url(&url)))?;
+    let store = AnyStore::connect(&url)
+        .await
+        .with_context(|| format!("cannot open {}", redact_url(&url)))?;
     store.migrate().await.context("cannot migrate the database")?;
-    let node_id = args.node_id.unwrap_or_else(|| format!("{}-{}", super::host_name(), std::process::id()));
+    let node_id =
+        args.node_id.unwrap_or_else(|| format!("{}-{}", super::host_name(), std::process::id()));
     let mut config = EngineConfig::new(node_id);
     config.workers = args.workers;
     config.lease_ttl = Duration::from_secs(args.lease_ttl);
@@ -56,7 +69,9 @@ pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()>
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(shutdown.clone()));
     if let Some(addr) = args.metrics {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
         info!(%addr, "serving /metrics and /healthz");
         let app = metrics_router(engine.clone());
         let stop = shutdown.clone();
@@ -71,7 +86,9 @@ pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()>
 
 async fn wait_for_signal(shutdown: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut terminate), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut terminate), Ok(mut interrupt)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
         return;
     };
     tokio::select! {
@@ -82,12 +99,13 @@ async fn wait_for_signal(shutdown: CancellationToken) {
 }
 
 fn metrics_router<S: Store>(engine: Engine<S>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(move || {
+    Router::new().route("/healthz", get(|| async { "ok\n" })).route(
+        "/metrics",
+        get(move || {
             let engine = engine.clone();
             async move { render_metrics(&engine) }
-        }))
+        }),
+    )
 }
 
 /// Prometheus text exposition format, version 0.0.4.
@@ -96,16 +114,42 @@ fn render_metrics<S: Store>(engine: &Engine<S>) -> String {
     let node = &engine.config().node_id;
     let counters = [
         ("rota_ticks_total", "Tick passes over due jobs.", stats.ticks.load(Ordering::Relaxed)),
-        ("rota_runs_enqueued_total", "Runs queued by this node's ticks.", stats.enqueued.load(Ordering::Relaxed)),
-        ("rota_runs_claimed_total", "Runs claimed by this node.", stats.claimed.load(Ordering::Relaxed)),
-        ("rota_runs_succeeded_total", "Runs this node recorded as succeeded.", stats.succeeded.load(Ordering::Relaxed)),
-        ("rota_runs_failed_total", "Runs this node recorded as failed, timed out or cancelled.", stats.failed.load(Ordering::Relaxed)),
-        ("rota_results_fenced_out_total", "Results discarded because the claim was superseded.", stats.fenced_out.load(Ordering::Relaxed)),
-        ("rota_runs_recovered_total", "Runs of dead nodes recovered by this node.", stats.recovered.load(Ordering::Relaxed)),
+        (
+            "rota_runs_enqueued_total",
+            "Runs queued by this node's ticks.",
+            stats.enqueued.load(Ordering::Relaxed),
+        ),
+        (
+            "rota_runs_claimed_total",
+            "Runs claimed by this node.",
+            stats.claimed.load(Ordering::Relaxed),
+        ),
+        (
+            "rota_runs_succeeded_total",
+            "Runs this node recorded as succeeded.",
+            stats.succeeded.load(Ordering::Relaxed),
+        ),
+        (
+            "rota_runs_failed_total",
+            "Runs this node recorded as failed, timed out or cancelled.",
+            stats.failed.load(Ordering::Relaxed),
+        ),
+        (
+            "rota_results_fenced_out_total",
+            "Results discarded because the claim was superseded.",
+            stats.fenced_out.load(Ordering::Relaxed),
+        ),
+        (
+            "rota_runs_recovered_total",
+            "Runs of dead nodes recovered by this node.",
+            stats.recovered.load(Ordering::Relaxed),
+        ),
     ];
     let mut text = String::new();
     for (name, help, value) in counters {
-        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name}{{node=\"{node}\"}} {value}\n"));
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{node=\"{node}\"}} {value}\n"
+        ));
     }
     let running = stats.running.load(Ordering::Relaxed);
     text.push_str(&format!(

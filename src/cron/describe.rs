@@ -142,22 +142,20 @@ fn time_phrase(fields: &CronFields) -> String {
         }
         return format!("At {}", join_words(&times, "and"));
     }
-    let second_prefix = match second {
-        Some(second) => format!("At second {second} of "),
-        None => String::new(),
-    };
     let body = minute_hour_phrase(fields, &minutes, &hours, all_minutes, all_hours);
-    if second_prefix.is_empty() {
-        body
-    } else {
-        // "At second 30 of every minute" reads better with the body in lower case.
-        let mut chars = body.chars();
-        let lowered = match chars.next() {
-            Some(first) => first.to_lowercase().collect::<String>() + chars.as_str(),
-            None => body,
-        };
-        format!("{second_prefix}{lowered}")
-    }
+    let Some(second) = second else { return body };
+    // "At second 30 of every minute", "At second 30 of minute 9 past every hour".
+    let rest = match body.strip_prefix("At ") {
+        Some(rest) => rest.to_owned(),
+        None => {
+            let mut chars = body.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().collect::<String>() + chars.as_str(),
+                None => body.clone(),
+            }
+        }
+    };
+    format!("At second {second} of {rest}")
 }
 
 /// " past minutes 5,20 past hours 1-3" and its simpler forms, for the sub-minute fallback.
@@ -416,6 +414,22 @@ mod tests {
             ("*/7 * * * *", "At minutes 0,7,14,21,28,35,42,49,56 past every hour (UTC)"),
             ("*/15 9-17 * * *", "Every 15 minutes from 09:00 through 17:45 (UTC)"),
             ("30 0 9 * * *", "At 09:00:30 (UTC)"),
+            ("30 9 * * * *", "At second 30 of minute 9 past every hour (UTC)"),
+            ("30 * * * * *", "At second 30 of every minute (UTC)"),
+            ("15 */5 * * * *", "At second 15 of every 5 minutes (UTC)"),
+            ("*/10 0 9 * * *", "At seconds 0,10,20,30,40,50 past minute 0 past hour 9 (UTC)"),
+            ("0 0 1-31 * 5", "At 00:00 (UTC)"),
+            ("0 0 * * 5-7", "At 00:00, Friday through Sunday (UTC)"),
+            ("0 0 * * */2", "At 00:00 on Tuesday, Thursday, Saturday and Sunday (UTC)"),
+            (
+                "0 0 13 * 5#3",
+                "At 00:00 on day 13 of the month or on the 3rd Friday of the month (UTC)",
+            ),
+            ("0 0 L-1 * *", "At 00:00 on the day before the last day of the month (UTC)"),
+            ("0 0 1 3-5 *", "At 00:00 on day 1 of the month from March through May (UTC)"),
+            ("* 9-17 * * *", "Every minute from 09:00 through 17:59 (UTC)"),
+            ("*/45 * * * *", "At minutes 0,45 past every hour (UTC)"),
+            ("0 1-3,20-23/2 * * *", "At minute 0 past hours 1-3,20,22 (UTC)"),
             ("0 0 LW * *", "At 00:00 on the last weekday of the month (UTC)"),
             ("0 0 * * 5L", "At 00:00 on the last Friday of the month (UTC)"),
             ("0 0 15W * *", "At 00:00 on the weekday nearest day 15 of the month (UTC)"),

@@ -111,7 +111,8 @@ pub(crate) fn effects(engine: &Engine<'_>, from: i64, to: i64) -> Vec<DstEffect>
         ) else {
             continue;
         };
-        let date = if forward { start.date() } else { end.date().min(start.date()) };
+        // The first skipped or repeated wall time names the day.
+        let date = start.date();
         found.push(DstEffect {
             date,
             kind,

@@ -76,8 +76,17 @@ pub(crate) struct Engine<'a> {
     pub(crate) fixed: bool,
 }
 
-/// Remembers the matcher's last forward answer: for any lower bound in
-/// `[lower, answer)` the answer is the same.
+/// Questions the engine asks the matcher at a transition tick, answered from a cache.
+trait MatchOracle {
+    /// Whether `wall` matches.
+    fn matches(&mut self, wall: i64) -> bool;
+    /// The first matching wall time in `(lower, upper]`.
+    fn first_between(&mut self, lower: i64, upper: i64) -> Option<i64>;
+}
+
+/// Remembers the matcher's last forward answer: it stays the answer for any lower bound in
+/// `[lower, answer)`. When the lower bound moves back (the wall clock went back), only the
+/// stretch between the new and the old lower bound needs searching.
 struct NextMatch<'m> {
     matcher: &'m Matcher,
     lower: i64,
@@ -91,11 +100,21 @@ impl<'m> NextMatch<'m> {
     }
 
     fn after(&mut self, lower: i64) -> Option<i64> {
-        if self.valid && lower >= self.lower {
-            match self.answer {
-                Some(answer) if lower < answer => return Some(answer),
-                None => return None,
-                Some(_) => {}
+        if self.valid {
+            if lower >= self.lower {
+                match self.answer {
+                    Some(answer) if lower < answer => return Some(answer),
+                    None => return None,
+                    Some(_) => {}
+                }
+            } else {
+                // Nothing matches in (self.lower, answer), so the answer changes only if
+                // something matches in (lower, self.lower].
+                if let Some(found) = self.matcher.next_within(lower, self.lower) {
+                    self.answer = Some(found);
+                }
+                self.lower = lower;
+                return self.answer;
             }
         }
         self.lower = lower;
@@ -105,8 +124,18 @@ impl<'m> NextMatch<'m> {
     }
 }
 
-/// The backward counterpart of [`NextMatch`]: for any upper bound in `[answer, upper]` the
-/// answer is the same.
+impl MatchOracle for NextMatch<'_> {
+    fn matches(&mut self, wall: i64) -> bool {
+        self.after(wall - 1) == Some(wall)
+    }
+
+    fn first_between(&mut self, lower: i64, upper: i64) -> Option<i64> {
+        self.after(lower).filter(|&wall| wall <= upper)
+    }
+}
+
+/// The backward counterpart of [`NextMatch`]: the answer stays the answer for any upper bound
+/// in `[answer, upper]`.
 struct LastMatch<'m> {
     matcher: &'m Matcher,
     upper: i64,
@@ -120,17 +149,40 @@ impl<'m> LastMatch<'m> {
     }
 
     fn at_or_before(&mut self, upper: i64) -> Option<i64> {
-        if self.valid && upper <= self.upper {
-            match self.answer {
-                Some(answer) if upper >= answer => return Some(answer),
-                None => return None,
-                Some(_) => {}
+        if self.valid {
+            if upper <= self.upper {
+                match self.answer {
+                    Some(answer) if upper >= answer => return Some(answer),
+                    None => return None,
+                    Some(_) => {}
+                }
+            } else {
+                if let Some(found) = self.matcher.last_within(upper, self.upper) {
+                    self.answer = Some(found);
+                }
+                self.upper = upper;
+                return self.answer;
             }
         }
         self.upper = upper;
         self.answer = self.matcher.last_at_or_before(upper);
         self.valid = true;
         self.answer
+    }
+}
+
+impl MatchOracle for LastMatch<'_> {
+    fn matches(&mut self, wall: i64) -> bool {
+        self.at_or_before(wall) == Some(wall)
+    }
+
+    fn first_between(&mut self, lower: i64, upper: i64) -> Option<i64> {
+        // The cache answers whether anything matches; the first match itself is only needed
+        // when the transition fires.
+        match self.at_or_before(upper) {
+            Some(last) if last > lower => self.matcher.next_after(lower),
+            _ => None,
+        }
     }
 }
 
@@ -158,7 +210,7 @@ impl Engine<'_> {
         step: Step,
         virtual_before: i64,
         wall_now: i64,
-        next: &mut NextMatch<'_>,
+        oracle: &mut impl MatchOracle,
     ) -> Option<Fire> {
         let fire = |wall: i64| Fire {
             at: self.zone.start(index),
@@ -166,14 +218,13 @@ impl Engine<'_> {
             segment: index,
             cause: Cause::Transition { step, virtual_before, wall_now },
         };
-        // Whether some wall time in (virtual_before, wall_now] matches; the first one if so.
-        let mut missed = || next.after(virtual_before).filter(|&wall| wall <= wall_now);
         match step {
-            Step::Normal | Step::Jump => self.matcher.matches(wall_now).then(|| fire(wall_now)),
-            Step::Repeat => (!self.fixed && self.matcher.matches(wall_now)).then(|| fire(wall_now)),
-            Step::SmallGap => missed().map(fire),
-            Step::Gap if self.fixed => missed().map(fire),
-            Step::Gap => self.matcher.matches(wall_now).then(|| fire(wall_now)),
+            Step::Normal | Step::Jump => oracle.matches(wall_now).then(|| fire(wall_now)),
+            Step::Repeat => (!self.fixed && oracle.matches(wall_now)).then(|| fire(wall_now)),
+            // Every wall time in (virtual_before, wall_now] is due; the run carries the first.
+            Step::SmallGap => oracle.first_between(virtual_before, wall_now).map(fire),
+            Step::Gap if self.fixed => oracle.first_between(virtual_before, wall_now).map(fire),
+            Step::Gap => oracle.matches(wall_now).then(|| fire(wall_now)),
         }
     }
 
@@ -225,7 +276,6 @@ impl Engine<'_> {
         let mut index = zone.index_of(latest);
         let mut upper = self.floor(latest.checked_add(zone.offset(index))?);
         let mut last = LastMatch::new(self.matcher);
-        let mut next = NextMatch::new(self.matcher);
         loop {
             let start = zone.start(index);
             let offset = zone.offset(index);
@@ -250,7 +300,7 @@ impl Engine<'_> {
                 let wall_now = self.floor(start + offset);
                 let step = Step::classify(wall_now.saturating_sub(virtual_before), unit);
                 if let Some(fire) =
-                    self.transition_fire(index, step, virtual_before, wall_now, &mut next)
+                    self.transition_fire(index, step, virtual_before, wall_now, &mut last)
                 {
                     return Some(fire);
                 }

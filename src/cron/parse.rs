@@ -379,13 +379,8 @@ fn parse_fields(
         DayCombination::Either
     };
     let days = day_spec(&dom, &dow, combination);
-    let matcher = Matcher {
-        seconds: second.bits,
-        minutes: minute_field.bits,
-        hours: hour_field.bits,
-        months: month_field.bits,
-        days,
-    };
+    let matcher =
+        Matcher::new(second.bits, minute_field.bits, hour_field.bits, month_field.bits, days);
     if !matcher.fires_ever() {
         // Blame the day field that restricts; with `*` in day-of-month it is day-of-week.
         let (rules, (text, span)) = if dom.starts_with_star() {
@@ -620,6 +615,16 @@ fn parse_item(
 
     let (base_text, step) = match element.split_once('/') {
         Some((base_text, step_text)) => {
+            let base_upper = base_text.to_ascii_uppercase();
+            let is_extension = (is_day_of_month
+                && (base_upper.starts_with('L') || base_upper.ends_with('W')))
+                || (is_day_of_week && (base_upper.contains('#') || base_upper.ends_with('L')));
+            if is_extension {
+                return Err(context.syntax(span, "puts a step after L, W or #, which take none"));
+            }
+            if step_text.is_empty() {
+                return Err(context.syntax(span, "has no step after /"));
+            }
             let step_span = span.start + base_text.len() + 1..span.end;
             let step = digits_value(step_text).ok_or_else(|| {
                 context.syntax(step_span.clone(), "is not a step; a step is a whole number")

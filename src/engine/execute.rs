@@ -10,7 +10,10 @@ use crate::store::{ClaimedRun, RunResult, Store};
 
 /// Runs `claimed` and returns the result to record, or `None` when the run was interrupted by
 /// shutdown: it is then handed back to the queue instead of being recorded as cancelled.
-pub(super) async fn execute<S: Store>(engine: &Engine<S>, claimed: ClaimedRun) -> Option<RunResult> {
+pub(super) async fn execute<S: Store>(
+    engine: &Engine<S>,
+    claimed: ClaimedRun,
+) -> Option<RunResult> {
     let run = &claimed.run;
     let envelope = Envelope {
         run_id: run.id,
@@ -74,7 +77,9 @@ async fn resolve<S: Store>(engine: &Engine<S>, spec: &HandlerSpec) -> Result<Res
                 Ok(Some(HandlerSpec::Named { name: inner })) => {
                     Err(format!("named handler {name:?} refers to another named handler {inner:?}"))
                 }
-                Ok(None) => Err(format!("unknown handler {name:?}: no in-process handler and no stored definition")),
+                Ok(None) => Err(format!(
+                    "unknown handler {name:?}: no in-process handler and no stored definition"
+                )),
                 Err(error) => Err(format!("cannot load handler {name:?}: {error}")),
             }
         }

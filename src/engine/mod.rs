@@ -178,7 +178,8 @@ impl<S: Store> Engine<S> {
                 let schedule = self.schedule_for(&due.schedule, &due.timezone);
                 plan_tick(due, schedule.as_ref(), now)
             };
-            let report = self.inner.store.enqueue_due(now, self.inner.config.tick_batch, &plan).await?;
+            let report =
+                self.inner.store.enqueue_due(now, self.inner.config.tick_batch, &plan).await?;
             total.jobs += report.jobs;
             total.enqueued += report.enqueued;
             if report.jobs < u64::from(self.inner.config.tick_batch) {
@@ -241,7 +242,13 @@ impl<S: Store> Engine<S> {
             let permit = match self.inner.slots.clone().try_acquire_owned() {
                 Ok(permit) => permit,
                 // Cannot happen while only the dispatcher acquires slots; if it does, wait.
-                Err(_) => self.inner.slots.clone().acquire_owned().await.expect("semaphore is never closed"),
+                Err(_) => self
+                    .inner
+                    .slots
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("semaphore is never closed"),
             };
             let engine = self.clone();
             let span = info_span!("run", run_id = %run.run.id, job = %run.run.job, tenant = %run.run.tenant, attempt = run.run.attempt);
@@ -320,7 +327,10 @@ impl<S: Store> Engine<S> {
             for run in &lost {
                 warn!(run_id = %run.id, job = %run.job, owner = ?run.lease_owner, "run lost: its node stopped renewing the lease; queued again");
             }
-            self.inner.stats.recovered.fetch_add(lost.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            self.inner
+                .stats
+                .recovered
+                .fetch_add(lost.len() as u64, std::sync::atomic::Ordering::Relaxed);
             self.inner.dispatch_wake.notify_one();
         }
         Ok(lost.len())
@@ -376,7 +386,11 @@ impl<S: Store> Engine<S> {
         self.drain(completer, stop_completer).await
     }
 
-    async fn drain(&self, completer: tokio::task::JoinHandle<Result<()>>, stop_completer: CancellationToken) -> Result<()> {
+    async fn drain(
+        &self,
+        completer: tokio::task::JoinHandle<Result<()>>,
+        stop_completer: CancellationToken,
+    ) -> Result<()> {
         let grace = self.inner.config.shutdown_grace;
         let finished = tokio::time::timeout(grace, self.wait_idle()).await.is_ok();
         if !finished {
@@ -456,9 +470,10 @@ impl<S: Store> Engine<S> {
     async fn next_dispatch_sleep(&self) -> Duration {
         let recheck = self.inner.config.idle_recheck.min(Duration::from_millis(250));
         match self.inner.store.next_ready_at().await {
-            Ok(Some(ready)) => {
-                (ready - self.now()).to_std().unwrap_or(Duration::ZERO).min(recheck).max(Duration::from_millis(5))
-            }
+            // A ready instant in the past means the ready runs belong to tenants at their
+            // limit: a local completion wakes the dispatcher, other nodes' within the recheck.
+            Ok(Some(ready)) if ready <= self.now() => recheck,
+            Ok(Some(ready)) => (ready - self.now()).to_std().unwrap_or(Duration::ZERO).min(recheck),
             _ => recheck,
         }
     }

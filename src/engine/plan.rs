@@ -63,7 +63,8 @@ mod tests {
     #[test]
     fn on_time_tick_enqueues_the_due_occurrence() {
         let schedule = Schedule::parse("*/5 * * * *", "UTC").unwrap();
-        let plan = plan_tick(&due("2027-01-01T10:05:00Z"), Some(&schedule), at("2027-01-01T10:05:00Z"));
+        let plan =
+            plan_tick(&due("2027-01-01T10:05:00Z"), Some(&schedule), at("2027-01-01T10:05:00Z"));
         assert_eq!(plan.enqueue, vec![at("2027-01-01T10:05:00Z")]);
         assert_eq!(plan.next_run_at, Some(at("2027-01-01T10:10:00Z")));
     }
@@ -71,7 +72,8 @@ mod tests {
     #[test]
     fn after_downtime_only_the_latest_occurrence_runs() {
         let schedule = Schedule::parse("*/5 * * * *", "UTC").unwrap();
-        let plan = plan_tick(&due("2027-01-01T10:05:00Z"), Some(&schedule), at("2027-01-01T13:07:30Z"));
+        let plan =
+            plan_tick(&due("2027-01-01T10:05:00Z"), Some(&schedule), at("2027-01-01T13:07:30Z"));
         assert_eq!(plan.enqueue, vec![at("2027-01-01T13:05:00Z")]);
         assert_eq!(plan.next_run_at, Some(at("2027-01-01T13:10:00Z")));
     }
@@ -79,10 +81,16 @@ mod tests {
     #[test]
     fn a_short_stall_runs_every_occurrence() {
         let schedule = Schedule::parse("*/5 * * * * *", "UTC").unwrap();
-        let plan = plan_tick(&due("2027-01-01T10:00:05Z"), Some(&schedule), at("2027-01-01T10:00:21Z"));
+        let plan =
+            plan_tick(&due("2027-01-01T10:00:05Z"), Some(&schedule), at("2027-01-01T10:00:21Z"));
         assert_eq!(
             plan.enqueue,
-            vec![at("2027-01-01T10:00:05Z"), at("2027-01-01T10:00:10Z"), at("2027-01-01T10:00:15Z"), at("2027-01-01T10:00:20Z")]
+            vec![
+                at("2027-01-01T10:00:05Z"),
+                at("2027-01-01T10:00:10Z"),
+                at("2027-01-01T10:00:15Z"),
+                at("2027-01-01T10:00:20Z")
+            ]
         );
         assert_eq!(plan.next_run_at, Some(at("2027-01-01T10:00:25Z")));
     }

@@ -301,23 +301,28 @@ pub mod postgres {
     pub const LOCK_ELIGIBLE_TENANTS: &str =
         concat!(eligible_tenants!(), " FOR NO KEY UPDATE OF t SKIP LOCKED");
 
-    /// Claim, step 2 of 2: for each locked tenant (`$1`), take up to `LEAST(weight, room)` of its
+    /// Claim, step 2 of 2: for each locked tenant (`$1`), read up to `LEAST(limit, room)` of its
     /// oldest ready runs with one bounded index range scan each (`LATERAL ... LIMIT`), so the
-    /// cost grows with the tenants served, never with the queue. Runs are then interleaved
-    /// round robin (every tenant's first run, then every tenant's second run, ...) and cut at
-    /// `$3`, started under lease for node `$4` until `$5`, and the served tenants move to the
-    /// back of the line. Binds: `$1` tenant ids, `$2` now, `$3` limit, `$4` node, `$5` lease
-    /// expiry.
+    /// cost grows with the tenants served, never with the queue. Runs are then interleaved in
+    /// weighted rounds (each tenant takes `weight` runs per round: everyone's first round before
+    /// anyone's second), cut at `$3`, started under lease for node `$4` until `$5`, and the served
+    /// tenants move to the back of the line. A lone busy tenant therefore fills the whole claim,
+    /// while a tenant with one ready run is served in the first round. The runs need no row
+    /// locks of their own: every transition into `running` happens under the tenant row lock
+    /// taken in step 1, which this transaction holds. Binds: `$1` tenant ids, `$2` now, `$3`
+    /// limit, `$4` node, `$5` lease expiry.
     pub const CLAIM_RUNS: &str = concat!(
         "WITH locked AS ( \
-             SELECT t.id, t.last_claimed_at, \
-                    LEAST(t.weight, t.max_concurrent - (SELECT count(*) FROM runs c \
+             SELECT t.id, t.weight, t.last_claimed_at, \
+                    LEAST($3, t.max_concurrent - (SELECT count(*) FROM runs c \
                           WHERE c.tenant_id = t.id AND c.status = 'running')) AS room \
              FROM tenants t WHERE t.id = ANY($1) \
          ), \
          picked AS ( \
              SELECT q.id, l.id AS tenant_id, \
-                    row_number() OVER (PARTITION BY l.id ORDER BY q.not_before, q.id) AS turn, \
+                    (row_number() OVER (PARTITION BY l.id ORDER BY q.not_before, q.id) - 1) \
+                        / l.weight AS turn, \
+                    q.not_before, \
                     l.last_claimed_at \
              FROM locked l \
              CROSS JOIN LATERAL ( \
@@ -325,15 +330,14 @@ pub mod postgres {
                  WHERE r.tenant_id = l.id AND r.status = 'queued' AND r.not_before <= $2 \
                  ORDER BY r.not_before, r.id \
                  LIMIT GREATEST(l.room, 0) \
-                 FOR NO KEY UPDATE SKIP LOCKED \
              ) q \
-             ORDER BY turn, l.last_claimed_at, l.id \
+             ORDER BY turn, l.last_claimed_at, l.id, q.not_before, q.id \
              LIMIT $3 \
          ), \
          claimed AS ( \
              UPDATE runs r SET status = 'running', started_at = $2, lease_owner = $4, \
                     lease_expires_at = $5, fencing_token = r.fencing_token + 1 \
-             FROM picked p WHERE r.id = p.id \
+             FROM picked p WHERE r.id = p.id AND r.status = 'queued' \
              RETURNING r.*, p.turn, p.last_claimed_at AS served_after \
          ), \
          served AS ( \

@@ -124,14 +124,15 @@ impl Store for SqliteStore {
         let mut queues = Vec::with_capacity(tenants.len());
         for tenant in &tenants {
             let id = tenant.uuid("id")?;
-            let take = i64::from(tenant.int("weight")?).min(tenant.bigint("room")?).max(0);
+            let weight = usize::try_from(tenant.int("weight")?).unwrap_or(1).max(1);
+            let take = i64::from(limit).min(tenant.bigint("room")?).max(0);
             let ready: Vec<Uuid> = sqlx::query_scalar(sql::sqlite::READY_RUNS_OF_TENANT)
                 .bind(id)
                 .bind(now_ms)
                 .bind(take)
                 .fetch_all(&mut *tx)
                 .await?;
-            queues.push((id, ready));
+            queues.push((id, weight, ready));
         }
         let chosen = round_robin(&queues, limit);
         if chosen.is_empty() {
@@ -149,8 +150,8 @@ impl Store for SqliteStore {
 
         let served: Vec<Uuid> = queues
             .iter()
-            .filter(|(_, ready)| ready.iter().any(|id| chosen.contains(id)))
-            .map(|(id, _)| *id)
+            .filter(|(_, _, ready)| ready.iter().any(|id| chosen.contains(id)))
+            .map(|(id, _, _)| *id)
             .collect();
         let mark = format!("{}{}", sql::sqlite::MARK_SERVED, codec::placeholders(2, served.len()));
         let mut query = sqlx::query(&mark).bind(now_ms);
@@ -180,13 +181,21 @@ impl Store for SqliteStore {
 }
 
 /// Interleaves per-tenant queues (already in serving order, each already cut to what the tenant
-/// may take): every tenant's first run, then every tenant's second run, and so on, up to
-/// `limit` runs. The same order as `row_number()` in the Postgres claim.
-fn round_robin(queues: &[(Uuid, Vec<Uuid>)], limit: u32) -> Vec<Uuid> {
+/// may take) in weighted rounds: in each round every tenant takes up to `weight` runs; every
+/// tenant's first round comes before anyone's second, up to `limit` runs. The same order as
+/// the `turn` column in the Postgres claim.
+fn round_robin(queues: &[(Uuid, usize, Vec<Uuid>)], limit: u32) -> Vec<Uuid> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let longest = queues.iter().map(|(_, ready)| ready.len()).max().unwrap_or(0);
-    (0..longest)
-        .flat_map(|turn| queues.iter().filter_map(move |(_, ready)| ready.get(turn).copied()))
+    let rounds =
+        queues.iter().map(|(_, weight, ready)| ready.len().div_ceil(*weight)).max().unwrap_or(0);
+    (0..rounds)
+        .flat_map(|round| {
+            queues.iter().flat_map(move |(_, weight, ready)| {
+                let start = (round * weight).min(ready.len());
+                let end = (start + weight).min(ready.len());
+                ready[start..end].iter().copied()
+            })
+        })
         .take(limit)
         .collect()
 }
@@ -220,13 +229,21 @@ mod tests {
     fn round_robin_serves_every_tenant_before_anyone_twice() {
         let id = |n: u128| Uuid::from_u128(n);
         let queues = vec![
-            (id(100), vec![id(1), id(2), id(3)]),
-            (id(200), vec![id(4)]),
-            (id(300), vec![id(5), id(6)]),
+            (id(100), 1, vec![id(1), id(2), id(3)]),
+            (id(200), 1, vec![id(4)]),
+            (id(300), 1, vec![id(5), id(6)]),
         ];
         assert_eq!(round_robin(&queues, 10), vec![id(1), id(4), id(5), id(2), id(6), id(3)]);
         assert_eq!(round_robin(&queues, 2), vec![id(1), id(4)]);
         assert_eq!(round_robin(&[], 2), Vec::<Uuid>::new());
+    }
+
+    #[test]
+    fn weights_give_that_many_runs_per_round() {
+        let id = |n: u128| Uuid::from_u128(n);
+        let queues =
+            vec![(id(100), 3, vec![id(1), id(2), id(3), id(4)]), (id(200), 1, vec![id(5), id(6)])];
+        assert_eq!(round_robin(&queues, 10), vec![id(1), id(2), id(3), id(5), id(4), id(6)]);
     }
 
     #[test]

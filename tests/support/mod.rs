@@ -54,11 +54,16 @@ impl TestDatabase {
                         eprintln!("SKIPPED: Postgres at {admin} is unavailable ({error}); set CI=1 to fail instead");
                         return None;
                     }
-                    Err(error) => panic!("Postgres at {admin} is required (CI) but unavailable: {error}"),
+                    Err(error) => {
+                        panic!("Postgres at {admin} is required (CI) but unavailable: {error}")
+                    }
                 };
                 let name = format!("rota_test_{}", uuid::Uuid::new_v4().simple());
                 // Identifiers cannot be bound as parameters; the name is generated above, never input.
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create database");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&pool)
+                    .await
+                    .expect("create database");
                 pool.close().await;
                 let (base, _) = admin.rsplit_once('/').expect("admin URL names a database");
                 Some(TestDatabase {
@@ -89,8 +94,15 @@ impl Drop for TestDatabase {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             if let Ok(runtime) = runtime {
                 runtime.block_on(async move {
-                    if let Ok(pool) = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&admin).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await;
+                    if let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
+                        .max_connections(1)
+                        .connect(&admin)
+                        .await
+                    {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&pool)
+                                .await;
                         pool.close().await;
                     }
                 });

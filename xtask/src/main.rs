@@ -39,7 +39,10 @@ fn main() -> ExitCode {
 type Result<T = ()> = std::result::Result<T, String>;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 fn step(title: &str) {
@@ -79,10 +82,9 @@ fn apt_install(packages: &[&str]) -> Result {
         .iter()
         .copied()
         .filter(|package| {
-            !Command::new("dpkg-query")
-                .args(["-W", "-f=${Status}", package])
-                .output()
-                .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("install ok installed"))
+            !Command::new("dpkg-query").args(["-W", "-f=${Status}", package]).output().is_ok_and(
+                |out| String::from_utf8_lossy(&out.stdout).contains("install ok installed"),
+            )
         })
         .collect();
     if missing.is_empty() {
