@@ -15,13 +15,16 @@ use rota::engine::{Engine, EngineConfig};
 use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome};
 use rota::job::JobDefinition;
 use rota::run::{RunStatus, Trigger};
-use rota::store::{AnyStore, RunFilter, Store};
+use rota::store::{AnyStore, RunFilter};
 use rota::tenant::NewTenant;
 use tokio_util::sync::CancellationToken;
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
 }
+
+/// One execution as the handler saw it: job, scheduled instant, trigger, attempt.
+type Execution = (String, DateTime<Utc>, Trigger, u32);
 
 /// An in-process handler that measures what the engine did: how many runs of each tenant were
 /// executing at once (the real concurrency, not what the database claims), and every
@@ -30,7 +33,7 @@ fn at(text: &str) -> DateTime<Utc> {
 struct Probe {
     running: Mutex<HashMap<String, u32>>,
     max_running: Mutex<HashMap<String, u32>>,
-    executed: Mutex<Vec<(String, DateTime<Utc>, Trigger, u32)>>,
+    executed: Mutex<Vec<Execution>>,
     calls: AtomicU32,
 }
 
