@@ -22,8 +22,9 @@ fn main() -> ExitCode {
         Some("app") => desktop::app(),
         Some("serve") => app(&args[1..]),
         Some("deb") => desktop::deb(),
+        Some("bench") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <app|test|serve|deb>\n  app    open the Rota console on a local SQLite database (with demo data)\n  test   run every check and test (starts Postgres)\n  serve  run the scheduler alone (CLI) on the local SQLite database\n  deb    build the console's Debian package");
+            eprintln!("usage: cargo xtask <app|test|serve|deb|bench>\n  app    open the Rota console on a local SQLite database (with demo data)\n  test   run every check and test (starts Postgres)\n  serve  run the scheduler alone (CLI) on the local SQLite database\n  deb    build the console's Debian package\n  bench  run the cron and engine benchmarks (--quick for a short engine run)");
             return ExitCode::from(2);
         }
     };
@@ -144,6 +145,21 @@ fn test() -> Result {
     desktop::checks()?;
     eprintln!("\nall checks passed");
     Ok(())
+}
+
+/// The benchmarks, side by side in one run each: the cron engine against croner, cron and a
+/// minute scan (criterion), then the scheduler engine on SQLite and Postgres.
+fn bench(args: &[String]) -> Result {
+    ensure_postgres()?;
+    let quick = args.iter().any(|arg| arg == "--quick");
+    step("cron benchmark (cargo bench --bench cron)");
+    run("cargo", &["bench", "--bench", "cron"])?;
+    step("engine benchmark (cargo bench --bench engine)");
+    let mut engine = vec!["bench", "--bench", "engine", "--"];
+    if quick {
+        engine.push("--quick");
+    }
+    run("cargo", &engine)
 }
 
 fn app(args: &[String]) -> Result {
