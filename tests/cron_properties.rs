@@ -255,7 +255,7 @@ fn field(min: u32, max: u32, names: bool, star_weight: u32) -> impl Strategy<Val
     })
 }
 
-fn day_of_month() -> impl Strategy<Value = FieldSpec> {
+fn day_of_month(star_weight: u32) -> impl Strategy<Value = FieldSpec> {
     let special = prop_oneof![
         Just(Item::LastDay),
         Just(Item::LastWeekday),
@@ -263,7 +263,7 @@ fn day_of_month() -> impl Strategy<Value = FieldSpec> {
         (0..=6u32).prop_map(Item::BeforeLast),
     ];
     prop_oneof![
-        8 => field(1, 31, false, 60),
+        8 => field(1, 31, false, star_weight),
         1 => Just(FieldSpec { min: 1, max: 31, items: vec![Item::Question], use_names: false }),
         2 => (special, prop::collection::vec(plain_item(1, 31), 0..2)).prop_map(|(first, rest)| {
             let mut items = vec![first];
@@ -273,13 +273,13 @@ fn day_of_month() -> impl Strategy<Value = FieldSpec> {
     ]
 }
 
-fn day_of_week() -> impl Strategy<Value = FieldSpec> {
+fn day_of_week(star_weight: u32) -> impl Strategy<Value = FieldSpec> {
     let special = prop_oneof![
         (0..=7u32, 1..=5u32).prop_map(|(weekday, nth)| Item::NthWeekday(weekday, nth)),
         (0..=7u32).prop_map(Item::LastOfWeekday),
     ];
     prop_oneof![
-        8 => field(0, 7, true, 60),
+        8 => field(0, 7, true, star_weight),
         1 => Just(FieldSpec { min: 0, max: 7, items: vec![Item::Question], use_names: false }),
         2 => (special, any::<bool>()).prop_map(|(item, use_names)| FieldSpec {
             min: 0,
@@ -298,9 +298,32 @@ fn expression() -> impl Strategy<Value = Expression> {
     let six = (field(0, 59, false, 5), field(0, 59, false, 20), field(0, 23, false, 20))
         .prop_map(|(seconds, minute, hour)| (Some(seconds), minute, hour));
     let time = prop_oneof![4 => five, 1 => six];
-    (time, day_of_month(), field(1, 12, true, 60), day_of_week()).prop_map(
+    (time, day_of_month(60), field(1, 12, true, 60), day_of_week(60)).prop_map(
         |((seconds, minute, hour), day_of_month, month, day_of_week)| Expression {
             seconds,
+            minute,
+            hour,
+            day_of_month,
+            month,
+            day_of_week,
+        },
+    )
+}
+
+/// Expressions at one time of day with restrictive day and month fields: rare matches, to
+/// exercise the matcher's month and year skipping.
+fn sparse_expression() -> impl Strategy<Value = Expression> {
+    let single = |min: u32, max: u32| {
+        (min..=max).prop_map(move |value| FieldSpec {
+            min,
+            max,
+            items: vec![Item::Range(value, value, 1)],
+            use_names: false,
+        })
+    };
+    (single(0, 59), single(0, 23), day_of_month(2), field(1, 12, true, 2), day_of_week(3)).prop_map(
+        |(minute, hour, day_of_month, month, day_of_week)| Expression {
+            seconds: None,
             minute,
             hour,
             day_of_month,
@@ -465,6 +488,39 @@ proptest! {
         if let Some(next) = actual {
             let previous = schedule.prev_before(utc(next)).map(|at| at.timestamp());
             prop_assert!(previous.is_some_and(|previous| previous <= after), "`{}` in {}: prev_before({}) = {:?} > {}", text, ZONES[zone], utc(next), previous.map(utc), utc(after));
+        }
+    }
+
+    #[test]
+    fn sparse_expressions_agree_with_a_day_by_day_reference(
+        expression in sparse_expression(),
+        start_day in 0i64..146_097,
+        second_of_day in 0i64..86_400,
+    ) {
+        let text = expression.text();
+        let Ok(schedule) = Schedule::parse(&text, "UTC") else { return Ok(()) };
+        // Any day of a 400-year cycle starting in 1900.
+        let start = Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0).unwrap().timestamp();
+        let after = start + start_day * 86_400 + second_of_day;
+        let (hour, minute) = match (&expression.hour.items[0], &expression.minute.items[0]) {
+            (Item::Range(hour, _, _), Item::Range(minute, _, _)) => (i64::from(*hour), i64::from(*minute)),
+            _ => unreachable!("sparse expressions have one hour and one minute"),
+        };
+        let fire_on = |day: i64| day * 86_400 + hour * 3_600 + minute * 60;
+        let matches = |instant: i64| expression.matches(utc(instant).naive_utc());
+        let today = after.div_euclid(86_400);
+        const HORIZON_DAYS: i64 = 3 * 366;
+        let expected_next = (today..today + HORIZON_DAYS).map(fire_on).find(|&at| at > after && matches(at));
+        let actual_next = schedule.next_after(utc(after)).map(|at| at.timestamp());
+        match expected_next {
+            Some(expected) => prop_assert_eq!(actual_next, Some(expected), "next of `{}` after {}", text, utc(after)),
+            None => prop_assert!(actual_next.is_none_or(|at| at >= fire_on(today + HORIZON_DAYS)), "`{}`", text),
+        }
+        let expected_previous = (today - HORIZON_DAYS..=today).rev().map(fire_on).find(|&at| at < after && matches(at));
+        let actual_previous = schedule.prev_before(utc(after)).map(|at| at.timestamp());
+        match expected_previous {
+            Some(expected) => prop_assert_eq!(actual_previous, Some(expected), "previous of `{}` before {}", text, utc(after)),
+            None => prop_assert!(actual_previous.is_none_or(|at| at <= fire_on(today - HORIZON_DAYS)), "`{}`", text),
         }
     }
 
