@@ -22,6 +22,7 @@ use rota::clock::{Clock, SystemClock};
 use rota::engine::{Engine, EngineConfig};
 use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome};
 use rota::job::JobDefinition;
+use rota::policy::JobPolicy;
 use rota::run::RunStatus;
 use rota::store::{AnyStore, DueJob, RunResult, Store, TickPlan};
 use rota::tenant::NewTenant;
@@ -129,6 +130,7 @@ async fn seed_queue(
                 .create_job(
                     tenant.id,
                     &noop_job(&format!("job-{job_index}"), "0 0 1 1 *"),
+                    &JobPolicy::default(),
                     Some(now),
                     now,
                 )
@@ -138,10 +140,9 @@ async fn seed_queue(
         }
     }
     let per_job = runs.div_ceil(job_ids.len());
-    let plan = move |_: &DueJob| TickPlan {
-        enqueue: (0..per_job).map(|i| now - chrono::Duration::seconds(i as i64 + 1)).collect(),
-        next_run_at: None,
-    };
+    let occurrences: Vec<_> =
+        (0..per_job).map(|i| now - chrono::Duration::seconds(i as i64 + 1)).collect();
+    let plan = move |_: &DueJob| TickPlan::enqueue(&occurrences, None);
     let report = store.enqueue_due(now, 100_000, &plan).await.unwrap();
     assert!(report.enqueued as usize >= runs, "seeded {} runs", report.enqueued);
 }
@@ -307,6 +308,7 @@ async fn bench_backend(
                 .create_job(
                     tenant.id,
                     &definition,
+                    &JobPolicy::default(),
                     schedule.next_after(now + chrono::Duration::seconds(2)),
                     now,
                 )
@@ -410,8 +412,10 @@ async fn seed_light(store: &AnyStore, tenants: usize) {
             )
             .await
             .unwrap();
-        let job =
-            store.create_job(tenant.id, &noop_job("tick", "0 0 1 1 *"), None, now).await.unwrap();
+        let job = store
+            .create_job(tenant.id, &noop_job("tick", "0 0 1 1 *"), &JobPolicy::default(), None, now)
+            .await
+            .unwrap();
         store.enqueue_manual(job.id, None, now).await.unwrap();
     }
 }

@@ -18,6 +18,19 @@ const COMMANDS: &[&str] = &[
     "update_job",
     "preview_schedule",
     "list_time_zones",
+    "list_job_runs",
+    "get_occurrence",
+    "run_job_now",
+    "timeline",
+    "list_auto_disabled",
+    "operator_name",
+    "pause_job",
+    "resume_job",
+    "enable_job",
+    "disable_job",
+    "preview_backfill",
+    "backfill_job",
+    "overview",
 ];
 
 fn main() {

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::cron::Schedule;
 use crate::error::{Error, Result};
 use crate::handler::HandlerSpec;
+use crate::policy::JobPolicy;
 use crate::tenant::validate_name;
 
 /// Default timeout when a job does not set one.
@@ -29,8 +30,22 @@ pub struct Job {
     pub payload: serde_json::Value,
     pub timeout: Duration,
     pub enabled: bool,
+    /// Why the job is disabled: [`crate::store::AUTO_DISABLED_REASON`] when Rota disabled it
+    /// after failures (see `last_error`), else what the person who disabled it wrote.
     pub disabled_reason: Option<String>,
+    /// Failed occurrences (retries exhausted) in a row.
     pub consecutive_failures: u32,
+    /// The error of the last failed occurrence.
+    pub last_error: Option<String>,
+    /// Who enabled the job last (`rota job enable --operator`).
+    pub enabled_by: Option<String>,
+    /// Re-enabled on probation: the next failed occurrence disables it again.
+    pub on_probation: bool,
+    /// A paused job is not due; what it missed is recorded per its missed policy on resume.
+    pub paused: bool,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub resumed_at: Option<DateTime<Utc>>,
+    pub policy: JobPolicy,
     pub next_run_at: Option<DateTime<Utc>>,
     pub last_run_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,

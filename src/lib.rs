@@ -5,11 +5,16 @@
 //! - [`cron`]: the time engine: parsing cron expressions, finding fire instants in an IANA zone
 //!   with Debian cron's daylight-saving rules, and explaining schedules to people.
 //! - [`tenant`], [`job`], [`run`]: the records Rota keeps and their validation.
+//! - [`policy`]: run-lifecycle policies (retries, overlap, missed runs, auto-disable, rate
+//!   limits, jitter), pure and table-tested.
 //! - [`handler`]: what a job runs (HTTP calls, child processes, in-process Rust handlers).
 //! - [`store`]: the storage seam, with Postgres and SQLite backends.
 //! - [`engine`]: the scheduler loop: tick (due jobs become queued runs), dispatch (fair claims,
 //!   execution, results), leases and recovery.
 //! - [`api`]: the operations the CLI and the desktop console call; validation happens here.
+//! - [`import`]: crontab import, and schedules as YAML files (export, apply with a diff).
+//! - [`timeline`]: runs in time for the console: windows of runs, projected runs, throughput,
+//!   and the change feed a live view follows.
 //! - [`demo`]: demo tenants and jobs for a first start.
 //! - [`error`]: the library's error type with stable codes.
 
@@ -20,9 +25,12 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod handler;
+pub mod import;
 pub mod job;
+pub mod policy;
 pub mod run;
 pub mod store;
 pub mod tenant;
+pub mod timeline;
 
 pub use error::{Error, ErrorCode, Result};

@@ -1,11 +1,16 @@
 //! Runs: one row per attempt of an occurrence, and the state machine they follow.
 //!
 //! ```text
-//!   queued ──claim──▶ running ──▶ succeeded | failed | timed_out | cancelled
-//!     ▲                  │
-//!     │ release          └── lease expired ──▶ lost ──▶ (new attempt, trigger recovery) queued
-//!     └──────────────────┘   (graceful shutdown hands unfinished work back)
+//!   (tick) ──▶ skipped | missed            occurrences that did not run, with the reason
+//!   (tick) ──▶ queued ──claim──▶ running ──▶ succeeded | failed | timed_out | cancelled
+//!                │  ▲               │
+//!                │  │ release       └── lease expired ──▶ lost ──▶ (attempt + 1, recovery) queued
+//!                │  └───────────────┘   (graceful shutdown hands unfinished work back)
+//!                └── superseded (overlap cancel_previous) ──▶ cancelled
 //! ```
+//!
+//! A failed or timed-out attempt with retries left is followed by a new row (attempt + 1,
+//! trigger `retry`) that waits in `queued` until its `not_before`, holding no slot.
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use crate::handler::Trigger;
+pub use crate::policy::WaitedFor;
 
 /// Where a run is in its life. Mirrored by a SQL `CHECK` constraint in both migrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -28,10 +34,16 @@ pub enum RunStatus {
     Cancelled,
     /// The node running it stopped renewing its lease (crashed or cut off).
     Lost,
+    /// The occurrence was not run because of a policy (overlap `skip`, `queue_one`, or the
+    /// missed policy `skip`); `reason` says which.
+    Skipped,
+    /// The occurrence fell in a gap (no scheduler running, or the job paused) and the missed
+    /// policy did not run it; `reason` says why.
+    Missed,
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 7] = [
+    pub const ALL: [RunStatus; 9] = [
         RunStatus::Queued,
         RunStatus::Running,
         RunStatus::Succeeded,
@@ -39,6 +51,8 @@ impl RunStatus {
         RunStatus::TimedOut,
         RunStatus::Cancelled,
         RunStatus::Lost,
+        RunStatus::Skipped,
+        RunStatus::Missed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +64,8 @@ impl RunStatus {
             RunStatus::TimedOut => "timed_out",
             RunStatus::Cancelled => "cancelled",
             RunStatus::Lost => "lost",
+            RunStatus::Skipped => "skipped",
+            RunStatus::Missed => "missed",
         }
     }
 
@@ -73,7 +89,8 @@ impl FromStr for RunStatus {
             crate::error::Error::invalid(
                 "status",
                 text,
-                "allowed: queued, running, succeeded, failed, timed_out, cancelled, lost",
+                "allowed: queued, running, succeeded, failed, timed_out, cancelled, lost, skipped, \
+                 missed",
             )
         })
     }
@@ -105,4 +122,10 @@ pub struct Run {
     pub http_status: Option<i32>,
     pub output: Option<String>,
     pub error: Option<String>,
+    /// Why the run was skipped, missed, cancelled or queued late (a catch-up), for people.
+    pub reason: Option<String>,
+    /// What kept the run from starting when it was ready, if anything did.
+    pub waited_for: Option<WaitedFor>,
+    /// The tick asked the node running it to stop (overlap `cancel_previous`).
+    pub cancel_requested: bool,
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::policy::TenantPolicy;
 
 /// Default for [`Tenant::max_concurrent`]: never more of a tenant's runs at once, across nodes.
 pub const DEFAULT_MAX_CONCURRENT: u32 = 3;
@@ -20,6 +21,8 @@ pub struct Tenant {
     /// Share of dispatch capacity relative to other tenants with ready work.
     pub weight: u32,
     pub paused: bool,
+    /// Rate limit and defaults for the tenant's jobs.
+    pub policy: TenantPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -62,7 +65,8 @@ pub(crate) fn validate_name(field: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn validate_limit(field: &str, value: u32) -> Result<()> {
+/// A limit typed by a person (`max_concurrent`, `weight`): 1 to 100,000.
+pub fn validate_limit(field: &str, value: u32) -> Result<()> {
     if value == 0 || value > MAX_LIMIT {
         return Err(Error::invalid(field, value, format!("allowed 1-{MAX_LIMIT}")));
     }

@@ -151,6 +151,11 @@ async fn killed_node_loses_no_occurrence_and_repeats_only_its_in_flight_runs() {
                     "*/2 * * * * *",
                     "--timeout",
                     "10",
+                    // Every occurrence must run, even one due while a killed node's run of the
+                    // same job still counts as running (until its lease expires): no overlap
+                    // policy may skip it.
+                    "--overlap",
+                    "allow",
                     "--http-url",
                     &format!("http://{addr}/hook"),
                 ],

@@ -18,10 +18,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rota::handler::HandlerSpec;
 use rota::job::{Job, JobDefinition};
+use rota::policy::{
+    Backoff, JobPolicy, MissedPolicy, OverlapPolicy, RateLimit, TenantPolicy, WaitedFor,
+};
 use rota::run::{RunStatus, Trigger};
 use rota::store::{
-    AnyStore, Backend, ClaimedRun, DueJob, JobFilter, NodeInfo, RunFilter, RunResult, Store,
-    TenantUpdate, TickPlan, TickReport,
+    AnyStore, Backend, ClaimedRun, DueJob, JobFilter, NodeInfo, PlannedRun, RunFilter, RunResult,
+    Store, TenantUpdate, TickPlan, TickReport,
 };
 use rota::tenant::{NewTenant, Tenant};
 use rota::ErrorCode;
@@ -75,6 +78,11 @@ store_tests!(
     list_runs_filters_and_orders,
     concurrent_claims_never_exceed_max_concurrent,
     nodes_register_heartbeat_and_stop,
+    claim_respects_the_rate_limit,
+    exclusive_jobs_run_one_at_a_time,
+    tick_records_occurrences_that_do_not_run_and_supersedes,
+    complete_auto_disables_once_with_an_outbox_event,
+    job_policies_round_trip,
 );
 
 /// Measurements, not tests: `#[ignore]`d, run with
@@ -168,7 +176,10 @@ async fn tenant(store: &AnyStore, name: &str, max_concurrent: u32, weight: u32) 
 
 /// A job due at `t(0)`.
 async fn job(store: &AnyStore, tenant: &Tenant, name: &str) -> Job {
-    store.create_job(tenant.id, &definition(name), Some(t(0)), t(0)).await.unwrap()
+    store
+        .create_job(tenant.id, &definition(name), &JobPolicy::default(), Some(t(0)), t(0))
+        .await
+        .unwrap()
 }
 
 /// Runs the tick at `now` with a plan that enqueues the given occurrences of the given jobs and
@@ -179,9 +190,8 @@ async fn enqueue(
     occurrences: &[(Uuid, Vec<DateTime<Utc>>)],
 ) -> TickReport {
     let planned: HashMap<Uuid, Vec<DateTime<Utc>>> = occurrences.iter().cloned().collect();
-    let plan = move |due: &DueJob| TickPlan {
-        enqueue: planned.get(&due.job_id).cloned().unwrap_or_default(),
-        next_run_at: None,
+    let plan = move |due: &DueJob| {
+        TickPlan::enqueue(&planned.get(&due.job_id).cloned().unwrap_or_default(), None)
     };
     store.enqueue_due(now, 10_000, &plan).await.unwrap()
 }
@@ -302,13 +312,19 @@ async fn jobs_are_unique_per_tenant(store: AnyStore) {
     assert_eq!(store.job(created.id).await.unwrap(), created);
     assert_eq!(store.job_by_name("acme", "nightly").await.unwrap(), created);
 
-    let error = store.create_job(acme.id, &definition("nightly"), None, t(1)).await.unwrap_err();
+    let error = store
+        .create_job(acme.id, &definition("nightly"), &JobPolicy::default(), None, t(1))
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), ErrorCode::AlreadyExists, "{error}");
     // The same name in another tenant is another job.
     let other = job(&store, &beta, "nightly").await;
     assert_ne!(other.id, created.id);
 
-    let error = store.create_job(Uuid::nil(), &definition("orphan"), None, t(1)).await.unwrap_err();
+    let error = store
+        .create_job(Uuid::nil(), &definition("orphan"), &JobPolicy::default(), None, t(1))
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), ErrorCode::NotFound, "{error}");
     assert_eq!(store.job(Uuid::nil()).await.unwrap_err().code(), ErrorCode::NotFound);
     assert_eq!(store.job_by_name("beta", "weekly").await.unwrap_err().code(), ErrorCode::NotFound);
@@ -396,24 +412,23 @@ async fn enqueue_due_enqueues_each_occurrence_once(store: AnyStore) {
     let acme = tenant(&store, "acme", 3, 1).await;
     let nightly = job(&store, &acme, "nightly").await;
     assert_eq!(store.next_due_at().await.unwrap(), Some(t(0)));
-    let plan = |due: &DueJob| TickPlan {
-        enqueue: vec![due.next_run_at],
-        next_run_at: Some(due.next_run_at + chrono::Duration::minutes(5)),
+    let plan = |due: &DueJob| {
+        TickPlan::enqueue(&[due.next_run_at], Some(due.next_run_at + chrono::Duration::minutes(5)))
     };
 
     // Not due yet.
     assert_eq!(
         store.enqueue_due(t(-1), 100, &plan).await.unwrap(),
-        TickReport { jobs: 0, enqueued: 0 }
+        TickReport { jobs: 0, enqueued: 0, recorded: 0 }
     );
     assert_eq!(
         store.enqueue_due(t(0), 100, &plan).await.unwrap(),
-        TickReport { jobs: 1, enqueued: 1 }
+        TickReport { jobs: 1, enqueued: 1, recorded: 0 }
     );
     // A second tick at the same instant finds nothing due: next_run_at moved on.
     assert_eq!(
         store.enqueue_due(t(0), 100, &plan).await.unwrap(),
-        TickReport { jobs: 0, enqueued: 0 }
+        TickReport { jobs: 0, enqueued: 0, recorded: 0 }
     );
     assert_eq!(store.job(nightly.id).await.unwrap().next_run_at, Some(t(300)));
     assert_eq!(store.next_due_at().await.unwrap(), Some(t(300)));
@@ -423,7 +438,7 @@ async fn enqueue_due_enqueues_each_occurrence_once(store: AnyStore) {
     store.set_job_enabled(nightly.id, true, None, Some(t(0)), t(1)).await.unwrap();
     assert_eq!(
         store.enqueue_due(t(1), 100, &plan).await.unwrap(),
-        TickReport { jobs: 1, enqueued: 0 }
+        TickReport { jobs: 1, enqueued: 0, recorded: 0 }
     );
 
     let runs = store.list_runs(&RunFilter::default()).await.unwrap();
@@ -438,10 +453,10 @@ async fn enqueue_due_enqueues_each_occurrence_once(store: AnyStore) {
     assert_eq!((run.payload.clone(), run.started_at, run.fencing_token), (None, None, 0));
 
     // A plan with no next instant leaves the job enabled but never due.
-    let last = |_: &DueJob| TickPlan { enqueue: vec![t(2)], next_run_at: None };
+    let last = |_: &DueJob| TickPlan::enqueue(&[t(2)], None);
     assert_eq!(
         store.enqueue_due(t(300), 100, &last).await.unwrap(),
-        TickReport { jobs: 1, enqueued: 1 }
+        TickReport { jobs: 1, enqueued: 1, recorded: 0 }
     );
     let ended = store.job(nightly.id).await.unwrap();
     assert_eq!((ended.enabled, ended.next_run_at), (true, None));
@@ -453,21 +468,29 @@ async fn enqueue_due_batches_many_jobs(store: AnyStore) {
     let acme = tenant(&store, "acme", 3, 1).await;
     for n in 0..1_200 {
         store
-            .create_job(acme.id, &definition(&format!("job-{n:04}")), Some(t(-n)), t(0))
+            .create_job(
+                acme.id,
+                &definition(&format!("job-{n:04}")),
+                &JobPolicy::default(),
+                Some(t(-n)),
+                t(0),
+            )
             .await
             .unwrap();
     }
-    let plan = |due: &DueJob| TickPlan {
-        enqueue: vec![due.next_run_at, due.next_run_at + chrono::Duration::seconds(1)],
-        next_run_at: Some(t(3600)),
+    let plan = |due: &DueJob| {
+        TickPlan::enqueue(
+            &[due.next_run_at, due.next_run_at + chrono::Duration::seconds(1)],
+            Some(t(3600)),
+        )
     };
     let first = store.enqueue_due(t(0), 1_100, &plan).await.unwrap();
-    assert_eq!(first, TickReport { jobs: 1_100, enqueued: 2_200 });
+    assert_eq!(first, TickReport { jobs: 1_100, enqueued: 2_200, recorded: 0 });
     // The longest overdue jobs went first.
     assert_eq!(store.job_by_name("acme", "job-1199").await.unwrap().next_run_at, Some(t(3600)));
     assert_eq!(store.job_by_name("acme", "job-0099").await.unwrap().next_run_at, Some(t(-99)));
     let second = store.enqueue_due(t(0), 1_100, &plan).await.unwrap();
-    assert_eq!(second, TickReport { jobs: 100, enqueued: 200 });
+    assert_eq!(second, TickReport { jobs: 100, enqueued: 200, recorded: 0 });
     assert_eq!(store.next_due_at().await.unwrap(), Some(t(3600)));
     let all = RunFilter { limit: Some(5_000), ..RunFilter::default() };
     assert_eq!(store.list_runs(&all).await.unwrap().len(), 2_400);
@@ -758,7 +781,11 @@ async fn retry_queues_the_next_attempt(store: AnyStore) {
         (first.status, first.finished_at, first.exit_code),
         (RunStatus::Failed, Some(t(2)), Some(1))
     );
-    assert_eq!((first.lease_owner, first.error.as_deref()), (None, Some("exit status 1")));
+    // The node that ran it stays on the run, for people (the console's run details).
+    assert_eq!(
+        (first.lease_owner.as_deref(), first.lease_expires_at, first.error.as_deref()),
+        (Some(NODE), None, Some("exit status 1"))
+    );
     assert!(store.claim(NODE, t(61), 10, TTL).await.unwrap().is_empty(), "backing off");
     assert_eq!(store.next_ready_at().await.unwrap(), Some(t(62)));
     let retried = store.claim(NODE, t(62), 10, TTL).await.unwrap();
@@ -814,7 +841,10 @@ async fn complete_bounds_output_and_error(store: AnyStore) {
 async fn list_runs_filters_and_orders(store: AnyStore) {
     let (_, a) = tenant_with_runs(&store, "a", 3, 1, 3).await;
     let b_tenant = tenant(&store, "b", 3, 1).await;
-    let b = store.create_job(b_tenant.id, &definition("b-job"), None, t(0)).await.unwrap();
+    let b = store
+        .create_job(b_tenant.id, &definition("b-job"), &JobPolicy::default(), None, t(0))
+        .await
+        .unwrap();
     store.enqueue_manual(b.id, None, t(10)).await.unwrap();
 
     let all = store.list_runs(&RunFilter::default()).await.unwrap();
@@ -926,6 +956,172 @@ async fn nodes_register_heartbeat_and_stop(store: AnyStore) {
     store.register_node(&restarted).await.unwrap();
     assert_eq!(store.list_nodes().await.unwrap(), vec![restarted]);
     assert_eq!(store.heartbeat("node-z", t(40)).await.unwrap_err().code(), ErrorCode::NotFound);
+}
+
+/// A rate limit holds over a sliding window of starts, finished or not, and runs that then
+/// start late record that they waited for it.
+async fn claim_respects_the_rate_limit(store: AnyStore) {
+    tenant_with_runs(&store, "acme", 10, 1, 5).await;
+    let limit = RateLimit { count: 2, window: Duration::from_secs(60) };
+    let policy = TenantPolicy { rate_limit: Some(limit), ..TenantPolicy::default() };
+    let acme = store.set_tenant_policy("acme", &policy, t(0)).await.unwrap();
+    assert_eq!(acme.policy, policy);
+    let first = store.claim(NODE, t(0), 10, TTL).await.unwrap();
+    assert_eq!(first.len(), 2);
+    let done: Vec<RunResult> =
+        first.iter().map(|run| result(run, RunStatus::Succeeded, t(1))).collect();
+    store.complete(&done).await.unwrap();
+    assert!(store.claim(NODE, t(59), 10, TTL).await.unwrap().is_empty(), "finished runs count");
+    let second = store.claim(NODE, t(60), 10, TTL).await.unwrap();
+    assert_eq!(second.len(), 2, "the starts at t(0) left the window");
+    assert!(second.iter().all(|run| run.run.waited_for == Some(WaitedFor::RateLimit)));
+    assert!(first.iter().all(|run| run.run.waited_for.is_none()));
+    // Removing the limit lets the rest start.
+    store.set_tenant_policy("acme", &TenantPolicy::default(), t(60)).await.unwrap();
+    assert_eq!(store.claim(NODE, t(61), 10, TTL).await.unwrap().len(), 1);
+}
+
+/// A job whose overlap policy is exclusive gets one run per claim and none while one runs.
+async fn exclusive_jobs_run_one_at_a_time(store: AnyStore) {
+    let acme = tenant(&store, "acme", 10, 1).await;
+    let sync = job(&store, &acme, "sync").await;
+    let queue_one = JobPolicy { overlap: OverlapPolicy::QueueOne, ..JobPolicy::default() };
+    store.update_job_policy(sync.id, sync.version, &queue_one, t(0)).await.unwrap();
+    let other = job(&store, &acme, "other").await;
+    for second in 0..3 {
+        store.enqueue_manual(sync.id, None, t(second)).await.unwrap();
+        store.enqueue_manual(other.id, None, t(second)).await.unwrap();
+    }
+    let claimed = store.claim(NODE, t(3), 10, TTL).await.unwrap();
+    let count = |job: &str| claimed.iter().filter(|run| run.run.job == job).count();
+    assert_eq!((count("sync"), count("other")), (1, 3), "other jobs are not held back");
+    assert!(store.claim(NODE, t(4), 10, TTL).await.unwrap().is_empty(), "none while one runs");
+    let sync_run = claimed.iter().find(|run| run.run.job == "sync").unwrap();
+    store.complete(&[result(sync_run, RunStatus::Succeeded, t(5))]).await.unwrap();
+    assert_eq!(store.claim(NODE, t(6), 10, TTL).await.unwrap().len(), 1);
+}
+
+/// The tick writes skipped and missed rows with their reasons, and `supersede` cancels the
+/// job's queued runs and asks its running ones to stop (which are then never retried).
+async fn tick_records_occurrences_that_do_not_run_and_supersedes(store: AnyStore) {
+    let acme = tenant(&store, "acme", 10, 1).await;
+    let nightly = job(&store, &acme, "nightly").await;
+    store.enqueue_manual(nightly.id, None, t(-10)).await.unwrap();
+    store.enqueue_manual(nightly.id, None, t(-9)).await.unwrap();
+    let running = store.claim(NODE, t(-9), 2, TTL).await.unwrap();
+    assert_eq!(running.len(), 2);
+    let queued = store.enqueue_manual(nightly.id, None, t(-5)).await.unwrap();
+    let plan = |due: &DueJob| {
+        assert_eq!((due.running, due.queued), (2, 1));
+        TickPlan {
+            runs: vec![
+                PlannedRun::recorded(t(-60), RunStatus::Missed, "in a gap".into()),
+                PlannedRun::recorded(t(-30), RunStatus::Skipped, "overlap".into()),
+                PlannedRun { not_before: t(30), ..PlannedRun::queued(t(0)) },
+            ],
+            next_run_at: None,
+            supersede: Some("newer".into()),
+        }
+    };
+    let report = store.enqueue_due(t(0), 10, &plan).await.unwrap();
+    assert_eq!(report, TickReport { jobs: 1, enqueued: 1, recorded: 2 });
+    let runs = store.list_runs(&RunFilter::default()).await.unwrap();
+    let row = |at: DateTime<Utc>| runs.iter().find(|run| run.scheduled_at == at).unwrap();
+    let missed = row(t(-60));
+    assert_eq!((missed.status, missed.reason.as_deref()), (RunStatus::Missed, Some("in a gap")));
+    assert_eq!((missed.finished_at, missed.started_at), (Some(t(0)), None));
+    assert_eq!(row(t(-30)).status, RunStatus::Skipped);
+    assert_eq!(row(t(0)).not_before, t(30));
+    let cancelled = store.run(queued.id).await.unwrap();
+    assert_eq!(
+        (cancelled.status, cancelled.reason.as_deref()),
+        (RunStatus::Cancelled, Some("newer"))
+    );
+    let stopping = store.run(running[0].run.id).await.unwrap();
+    assert_eq!((stopping.status, stopping.cancel_requested), (RunStatus::Running, true));
+    let mut requested = store.cancel_requested(NODE).await.unwrap();
+    requested.sort();
+    let mut expected = vec![running[0].run.id, running[1].run.id];
+    expected.sort();
+    assert_eq!(requested, expected);
+    let other = result(&running[1], RunStatus::Succeeded, t(1));
+    let mut failed = result(&running[0], RunStatus::Failed, t(1));
+    failed.retry_at = Some(t(2));
+    store.complete(&[failed]).await.unwrap();
+    // Handed back at shutdown, a run asked to stop ends instead of queueing again.
+    assert_eq!(store.release(NODE, t(3)).await.unwrap(), 1);
+    let released = store.run(running[1].run.id).await.unwrap();
+    assert_eq!((released.status, released.finished_at), (RunStatus::Cancelled, Some(t(3))));
+    assert_eq!(store.complete(&[other]).await.unwrap(), [false], "it is over");
+    let attempts = store
+        .list_runs(&RunFilter { status: Some(RunStatus::Queued), ..RunFilter::default() })
+        .await
+        .unwrap();
+    assert_eq!(attempts.len(), 1, "only the new occurrence: a superseded run is not retried");
+}
+
+/// Failed occurrences past the threshold (here the tenant's default) disable the job once, with
+/// one outbox event, even when they are recorded in one batch.
+async fn complete_auto_disables_once_with_an_outbox_event(store: AnyStore) {
+    let (_, nightly) = tenant_with_runs(&store, "acme", 10, 1, 3).await;
+    let defaults = TenantPolicy {
+        default_auto_disable_after: Some(2),
+        default_max_retries: Some(4),
+        ..TenantPolicy::default()
+    };
+    store.set_tenant_policy("acme", &defaults, t(0)).await.unwrap();
+    let claimed = store.claim(NODE, t(0), 10, TTL).await.unwrap();
+    assert_eq!(claimed[0].retry.max_retries, 4, "the tenant's default applies");
+    let failures: Vec<RunResult> =
+        claimed.iter().map(|run| result(run, RunStatus::Failed, t(1))).collect();
+    assert_eq!(store.complete(&failures).await.unwrap(), [true, true, true]);
+    let job = store.job(nightly.id).await.unwrap();
+    assert_eq!((job.enabled, job.disabled_reason.as_deref()), (false, Some("auto")));
+    assert_eq!((job.consecutive_failures, job.last_error.as_deref()), (3, Some("exit status 1")));
+    let events = store.list_outbox(10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].kind.as_str(), events[0].job_id),
+        ("job.auto_disabled", Some(nightly.id))
+    );
+    assert_eq!(events[0].data["consecutive_failures"], 2);
+    let enabled = store.enable_job(nightly.id, "alice", false, Some(t(60)), t(2)).await.unwrap();
+    assert_eq!((enabled.enabled, enabled.consecutive_failures), (true, 0));
+    assert_eq!(store.list_outbox(10).await.unwrap().len(), 2);
+}
+
+/// Every policy field survives the round trip through the columns, and stale edits are refused.
+async fn job_policies_round_trip(store: AnyStore) {
+    let acme = tenant(&store, "acme", 3, 1).await;
+    let policy = JobPolicy {
+        max_retries: Some(7),
+        backoff: Backoff::Fixed { delay: Duration::from_millis(2500) },
+        retry_jitter: 0.25,
+        overlap: OverlapPolicy::CancelPrevious,
+        missed: MissedPolicy::RunAll { max_runs: 12 },
+        catch_up_window: Some(Duration::from_secs(7200)),
+        auto_disable_after: Some(0),
+        probation: true,
+        jitter_window: Some(Duration::from_secs(90)),
+    };
+    let created =
+        store.create_job(acme.id, &definition("nightly"), &policy, None, t(0)).await.unwrap();
+    assert_eq!(created.policy, policy);
+    let defaults =
+        store.create_job(acme.id, &definition("plain"), &JobPolicy::default(), None, t(0)).await;
+    assert_eq!(defaults.unwrap().policy, JobPolicy::default());
+    let edited = JobPolicy { overlap: OverlapPolicy::Allow, ..policy.clone() };
+    let updated = store.update_job_policy(created.id, 1, &edited, t(1)).await.unwrap();
+    assert_eq!((updated.policy.overlap, updated.version), (OverlapPolicy::Allow, 2));
+    let stale = store.update_job_policy(created.id, 1, &policy, t(2)).await.unwrap_err();
+    assert_eq!(stale.code(), ErrorCode::StaleVersion);
+    let paused = store.set_job_paused(created.id, true, t(3)).await.unwrap();
+    assert_eq!((paused.paused, paused.paused_at), (true, Some(t(3))));
+    let resumed = store.set_job_paused(created.id, false, t(4)).await.unwrap();
+    assert_eq!(
+        (resumed.paused, resumed.paused_at, resumed.resumed_at),
+        (false, Some(t(3)), Some(t(4)))
+    );
 }
 
 /// Claims of 32 from 100,000 queued runs over 1,000 tenants, each followed by completing the

@@ -67,6 +67,8 @@ struct Session {
 #[derive(Default)]
 struct State {
     session: Option<Session>,
+    /// Counts opened sessions, so that followers of the change feed notice a new database.
+    generation: u64,
     /// Connected mode's password for this session, when the keyring cannot keep it.
     session_password: Option<String>,
 }
@@ -136,6 +138,13 @@ impl Console {
             .as_ref()
             .map(|session| session.rota.clone())
             .ok_or_else(CommandError::not_connected)
+    }
+
+    /// The core API over the open database with the session's number (it changes whenever
+    /// another database is opened), or `None` without one.
+    pub async fn session(&self) -> Option<(u64, Rota<AnyStore>)> {
+        let state = self.state.read().await;
+        state.session.as_ref().map(|session| (state.generation, session.rota.clone()))
     }
 
     /// Tells the engine running in this app, if any, that schedules changed.
@@ -296,6 +305,7 @@ impl Console {
         let previous = {
             let mut state = self.state.write().await;
             state.session_password = password;
+            state.generation += 1;
             std::mem::replace(&mut state.session, session)
         };
         if let Some(previous) = previous {

@@ -6,6 +6,8 @@
 //! - [`console`]: the open database (Local or Connected mode) and the engine running in the app.
 //! - [`settings`]: the saved mode (a JSON file) and the Connected mode password (OS keyring).
 //! - [`error`]: [`error::CommandError`], the typed error every command returns.
+//! - [`live`]: the live updates: the core's change feed, read every second, emitted as the
+//!   typed event [`live::ConsoleChanged`].
 //!
 //! The TypeScript bindings (`ui/src/bindings.ts`) are generated from [`specta_builder`] by the
 //! `export_bindings` test and committed; `cargo xtask test` fails when they are stale.
@@ -16,13 +18,14 @@
 pub mod commands;
 pub mod console;
 pub mod error;
+pub mod live;
 pub mod settings;
 
 use std::sync::Arc;
 
 use rota::clock::SystemClock;
 use tauri::{Manager, RunEvent, Runtime};
-use tauri_specta::{collect_commands, Builder, ErrorHandlingMode};
+use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
 use crate::console::{Console, FirstStart};
 use crate::settings::{PasswordVault, Paths};
@@ -53,7 +56,21 @@ pub fn specta_builder<R: Runtime>() -> Builder<R> {
             commands::jobs::update_job,
             commands::schedule::preview_schedule,
             commands::schedule::list_time_zones,
+            commands::runs::list_job_runs,
+            commands::runs::get_occurrence,
+            commands::runs::run_job_now,
+            commands::runs::timeline,
+            commands::operations::list_auto_disabled,
+            commands::operations::operator_name,
+            commands::operations::pause_job,
+            commands::operations::resume_job,
+            commands::operations::enable_job,
+            commands::operations::disable_job,
+            commands::operations::preview_backfill,
+            commands::operations::backfill_job,
+            commands::overview::overview,
         ])
+        .events(collect_events![live::ConsoleChanged])
 }
 
 /// Starts the app: one window on the UI in `../ui/dist`, the console state managed for the
@@ -81,6 +98,11 @@ pub fn run() {
     });
     let app = tauri::Builder::default()
         .invoke_handler(builder.invoke_handler())
+        .setup(move |app| {
+            builder.mount_events(app);
+            live::start(app.handle().clone());
+            Ok(())
+        })
         .manage(console)
         .build(tauri::generate_context!())
         .expect("cannot start the Rota console");

@@ -1,12 +1,18 @@
-//! `rota job add|list|show|trigger` and `rota handler set`.
+//! `rota job add|set|list|show|trigger|pause|resume|enable|disable|backfill` and
+//! `rota handler set`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use rota::handler::{CommandSpec, HandlerSpec, HttpSpec};
 use rota::job::{Job, JobDefinition};
+use rota::policy::{
+    human_duration, seconds, Backoff, BackoffKind, JobPolicy, MissedKind, MissedPolicy,
+    OverlapPolicy, MAX_CATCH_UP_WINDOW, MAX_RETRY_DELAY,
+};
 use rota::store::JobFilter;
 
 use super::db::DatabaseArgs;
@@ -20,7 +26,68 @@ pub enum JobCommand {
         rota job add --tenant acme --name nightly-report --schedule '30 2 * * *' --tz Europe/Berlin \\\n      \
         --http-url https://reports.internal/run --header 'Authorization: Bearer …' --payload '{\"kind\":\"daily\"}'\n  \
         rota job add --tenant acme --name cleanup --schedule '@hourly' --command /usr/local/bin/cleanup --arg --verbose")]
-    Add(JobAddArgs),
+    // Boxed: the argument structs are large and an enum is as large as its largest variant.
+    Add(Box<JobAddArgs>),
+    /// Change a job's policies; flags not given stay as they are.
+    #[command(after_help = "Examples:\n  \
+        rota job set --tenant acme --name nightly-report --max-retries 3 --backoff exponential \\\n      \
+        --backoff-initial 30 --backoff-max 900 --auto-disable-after 10\n  \
+        rota job set --tenant acme --name sync --overlap queue_one --missed run_all --missed-max-runs 24")]
+    Set(Box<JobSetArgs>),
+    /// Stop a job's schedule; what it misses is recorded (and caught up) per its missed policy
+    /// when it is resumed.
+    #[command(after_help = "Example:\n  rota job pause --tenant acme --name nightly-report")]
+    Pause(JobRef),
+    /// Resume a paused job.
+    #[command(after_help = "Example:\n  rota job resume --tenant acme --name nightly-report")]
+    Resume(JobRef),
+    /// Enable a disabled job: its failure streak restarts and its next run is computed from now.
+    #[command(
+        after_help = "Example:\n  rota job enable --tenant acme --name nightly-report --probation --operator alice"
+    )]
+    Enable {
+        #[command(flatten)]
+        job: JobRef,
+        /// Disable it again on its first failed occurrence.
+        #[arg(long)]
+        probation: bool,
+        #[command(flatten)]
+        operator: OperatorArg,
+    },
+    /// Disable a job.
+    #[command(
+        after_help = "Example:\n  rota job disable --tenant acme --name nightly-report --reason 'endpoint retired'"
+    )]
+    Disable {
+        #[command(flatten)]
+        job: JobRef,
+        /// Why, for the people who read it later.
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        operator: OperatorArg,
+    },
+    /// Queue a run (trigger `backfill`) for every occurrence in a past range that did not run.
+    #[command(after_help = "Example:\n  \
+        rota job backfill --tenant acme --name nightly-report --from 2027-03-01T00:00:00Z --to 2027-03-08T00:00:00Z --dry-run\n\n\
+        Occurrences that ran (or are queued) are left alone, so repeating a backfill adds nothing.\n\
+        A range with more occurrences than --max is refused.")]
+    Backfill {
+        #[command(flatten)]
+        job: JobRef,
+        /// Start of the range (RFC 3339), inclusive.
+        #[arg(long)]
+        from: String,
+        /// End of the range (RFC 3339), inclusive; not in the future.
+        #[arg(long)]
+        to: String,
+        /// Refuse ranges with more occurrences than this.
+        #[arg(long, default_value_t = rota::api::DEFAULT_BACKFILL_MAX)]
+        max: u32,
+        /// Only list the occurrences.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// List jobs.
     #[command(after_help = "Example:\n  rota job list --tenant acme --json")]
     List {
@@ -76,6 +143,224 @@ pub struct JobAddArgs {
     payload: String,
     #[command(flatten)]
     handler: HandlerArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+/// A job, by tenant and name.
+#[derive(Debug, Args)]
+pub struct JobRef {
+    #[arg(long)]
+    tenant: String,
+    #[arg(long)]
+    name: String,
+}
+
+/// Who does it, recorded with the change.
+#[derive(Debug, Args)]
+pub struct OperatorArg {
+    /// Who does it (default: $ROTA_OPERATOR, else $USER).
+    #[arg(long)]
+    operator: Option<String>,
+}
+
+impl OperatorArg {
+    fn name(&self) -> String {
+        self.operator
+            .clone()
+            .or_else(|| std::env::var("ROTA_OPERATOR").ok())
+            .or_else(|| std::env::var("USER").ok())
+            .filter(|name| !name.trim().is_empty())
+            .unwrap_or_else(|| "cli".to_owned())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct JobSetArgs {
+    #[command(flatten)]
+    job: JobRef,
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+/// The policy flags of `rota job add` and `rota job set`. Values are checked by the library
+/// (`JobPolicy::validate`), whose errors name the field, the value and the allowed range.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Policies")]
+pub struct PolicyArgs {
+    /// Retries of a failed attempt (default: the tenant's default, else 0).
+    #[arg(long, value_name = "N")]
+    max_retries: Option<u32>,
+    /// How retries back off: fixed or exponential.
+    #[arg(long, value_name = "KIND")]
+    backoff: Option<String>,
+    /// Seconds before the first retry (with --backoff fixed: before every retry).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    backoff_initial: Option<f64>,
+    /// Factor between consecutive exponential delays (1-10).
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    backoff_multiplier: Option<f64>,
+    /// Longest exponential delay, in seconds.
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    backoff_max: Option<f64>,
+    /// Shorten each retry delay by up to this fraction (0-1), stable per attempt.
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    retry_jitter: Option<f64>,
+    /// When the previous run is still running: skip, queue_one, allow or cancel_previous.
+    #[arg(long, value_name = "POLICY")]
+    overlap: Option<String>,
+    /// Occurrences missed while no scheduler ran or the job was paused: run_once, run_all or
+    /// skip.
+    #[arg(long, value_name = "POLICY")]
+    missed: Option<String>,
+    /// With --missed run_all: at most this many catch-up runs.
+    #[arg(long, value_name = "N")]
+    missed_max_runs: Option<u32>,
+    /// Catch up only occurrences this recent, in seconds (at least the schedule's period).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    catch_up_window: Option<f64>,
+    /// Disable the job after this many failed occurrences in a row (0: never; default: the
+    /// tenant's default, else 5).
+    #[arg(long, value_name = "N")]
+    auto_disable_after: Option<u32>,
+    /// Put the job on probation whenever it is re-enabled.
+    #[arg(long, overrides_with = "no_probation")]
+    probation: bool,
+    /// No probation on re-enable.
+    #[arg(long, overrides_with = "probation")]
+    no_probation: bool,
+    /// Spread the job's runs over this many seconds after each scheduled instant, by an offset
+    /// stable per job (0: none).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    jitter_window: Option<f64>,
+}
+
+impl PolicyArgs {
+    /// Changes what the flags say in `policy`.
+    pub fn apply(&self, policy: &mut JobPolicy) -> Result<(), rota::Error> {
+        if let Some(retries) = self.max_retries {
+            policy.max_retries = Some(retries);
+        }
+        let (mut kind, mut initial, mut multiplier, mut max) = policy.backoff.parts();
+        if let Some(text) = &self.backoff {
+            let new: BackoffKind = text.parse()?;
+            if new == BackoffKind::Exponential && kind == BackoffKind::Fixed {
+                let (_, _, default_multiplier, default_max) = Backoff::default().parts();
+                multiplier = default_multiplier;
+                max = default_max.max(initial);
+            }
+            kind = new;
+        }
+        if let Some(value) = self.backoff_initial {
+            initial = seconds("backoff_initial", value, MAX_RETRY_DELAY)?;
+        }
+        for (field, value) in
+            [("backoff_multiplier", self.backoff_multiplier), ("backoff_max", self.backoff_max)]
+        {
+            if let (Some(value), BackoffKind::Fixed) = (value, kind) {
+                return Err(rota::Error::invalid(
+                    field,
+                    value,
+                    "only applies to --backoff exponential",
+                ));
+            }
+        }
+        if let Some(value) = self.backoff_multiplier {
+            multiplier = value;
+        }
+        if let Some(value) = self.backoff_max {
+            max = seconds("backoff_max", value, MAX_RETRY_DELAY)?;
+        }
+        policy.backoff = Backoff::from_parts(kind, initial, multiplier, max);
+        if let Some(jitter) = self.retry_jitter {
+            policy.retry_jitter = jitter;
+        }
+        if let Some(text) = &self.overlap {
+            policy.overlap = text.parse::<OverlapPolicy>()?;
+        }
+        let missed = match &self.missed {
+            Some(text) => text.parse::<MissedKind>()?,
+            None => policy.missed.kind(),
+        };
+        if let Some(runs) = self.missed_max_runs {
+            if missed != MissedKind::RunAll {
+                return Err(rota::Error::invalid(
+                    "missed_max_runs",
+                    runs,
+                    "only applies to --missed run_all",
+                ));
+            }
+        }
+        policy.missed =
+            MissedPolicy::from_parts(missed, self.missed_max_runs.or(policy.missed.max_runs()));
+        if let Some(value) = self.catch_up_window {
+            policy.catch_up_window = Some(seconds("catch_up_window", value, MAX_CATCH_UP_WINDOW)?);
+        }
+        if let Some(after) = self.auto_disable_after {
+            policy.auto_disable_after = Some(after);
+        }
+        if self.probation {
+            policy.probation = true;
+        }
+        if self.no_probation {
+            policy.probation = false;
+        }
+        if let Some(value) = self.jitter_window {
+            let window = seconds("jitter_window", value, MAX_RETRY_DELAY)?;
+            policy.jitter_window = (!window.is_zero()).then_some(window);
+        }
+        Ok(())
+    }
+}
+
+/// One line per policy, for `rota job show` and `rota job set`.
+fn policy_lines(job: &Job) -> Vec<(&'static str, String)> {
+    let policy = &job.policy;
+    let retries = match policy.max_retries {
+        Some(retries) => retries.to_string(),
+        None => "tenant default".to_owned(),
+    };
+    let backoff = match policy.backoff {
+        Backoff::Fixed { delay } => format!("fixed {}", human_duration(delay)),
+        Backoff::Exponential { initial, multiplier, max } => format!(
+            "exponential {} x{multiplier} up to {}",
+            human_duration(initial),
+            human_duration(max)
+        ),
+    };
+    let missed = match policy.missed {
+        MissedPolicy::RunAll { max_runs } => format!("run_all (at most {max_runs})"),
+        other => other.kind().to_string(),
+    };
+    let window = policy
+        .catch_up_window
+        .map_or_else(|| "default (1d or the period)".to_owned(), human_duration);
+    let auto_disable = match policy.auto_disable_after {
+        Some(0) => "never".to_owned(),
+        Some(after) => format!("after {after} failed occurrences"),
+        None => "tenant default".to_owned(),
+    };
+    vec![
+        ("retries", format!("{retries}, backoff {backoff}, jitter {}", policy.retry_jitter)),
+        ("overlap", policy.overlap.to_string()),
+        ("missed", format!("{missed}, catch-up window {window}")),
+        (
+            "disable",
+            format!(
+                "{auto_disable}{}",
+                if policy.probation { ", probation on re-enable" } else { "" }
+            ),
+        ),
+        ("jitter", policy.jitter_window.map_or_else(|| "none".to_owned(), human_duration)),
+    ]
+}
+
+fn parse_instant(flag: &str, text: &str) -> Result<DateTime<Utc>, BadInput> {
+    DateTime::parse_from_rfc3339(text).map(|at| at.to_utc()).map_err(|error| {
+        BadInput(format!(
+            "{flag}: {text:?} is not an RFC 3339 instant ({error}), e.g. 2027-03-01T00:00:00Z"
+        ))
+    })
 }
 
 /// Exactly one kind of handler.
@@ -173,10 +458,12 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
                 payload: parse_payload("--payload", &args.payload)?,
                 timeout: Duration::from_secs(args.timeout),
             };
+            let mut policy = JobPolicy::default();
+            args.policy.apply(&mut policy)?;
             // Validate before connecting, so bad input never touches the database.
-            definition.validate()?;
+            policy.validate(&definition.validate()?)?;
             let rota = database.open().await?;
-            let job = rota.add_job(&args.tenant, &definition).await?;
+            let job = rota.add_job_with_policy(&args.tenant, &definition, &policy).await?;
             println!(
                 "created job {}/{} ({}); next run {}",
                 job.tenant,
@@ -205,6 +492,81 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
             }
             print_job(&job, rota.now())?;
         }
+        JobCommand::Set(args) => {
+            let rota = database.open().await?;
+            let job = rota.job(&args.job.tenant, &args.job.name).await?;
+            let mut policy = job.policy.clone();
+            args.policy.apply(&mut policy)?;
+            // The version read above: a concurrent change makes this fail instead of being lost.
+            let job = rota.set_job_policy(job.id, job.version, &policy).await?;
+            println!("updated job {}/{}", job.tenant, job.name);
+            for (label, value) in policy_lines(&job) {
+                println!("  {label:<9}{value}");
+            }
+        }
+        JobCommand::Pause(job) => {
+            let rota = database.open().await?;
+            let job = rota.pause_job(&job.tenant, &job.name).await?;
+            println!("paused job {}/{}", job.tenant, job.name);
+        }
+        JobCommand::Resume(job) => {
+            let rota = database.open().await?;
+            let job = rota.resume_job(&job.tenant, &job.name).await?;
+            println!(
+                "resumed job {}/{} (missed occurrences are handled per its missed policy: {})",
+                job.tenant,
+                job.name,
+                job.policy.missed.kind()
+            );
+        }
+        JobCommand::Enable { job, probation, operator } => {
+            let rota = database.open().await?;
+            let job = rota.enable_job(&job.tenant, &job.name, &operator.name(), probation).await?;
+            println!(
+                "enabled job {}/{}{}; next run {}",
+                job.tenant,
+                job.name,
+                if job.on_probation { " on probation" } else { "" },
+                instant(job.next_run_at)
+            );
+        }
+        JobCommand::Disable { job, reason, operator } => {
+            let rota = database.open().await?;
+            let job = rota
+                .disable_job(&job.tenant, &job.name, &operator.name(), reason.as_deref())
+                .await?;
+            println!(
+                "disabled job {}/{} ({})",
+                job.tenant,
+                job.name,
+                job.disabled_reason.unwrap_or_default()
+            );
+        }
+        JobCommand::Backfill { job, from, to, max, dry_run } => {
+            let from = parse_instant("--from", &from)?;
+            let to = parse_instant("--to", &to)?;
+            let rota = database.open().await?;
+            if dry_run {
+                let (job, occurrences) =
+                    rota.backfill_occurrences(&job.tenant, &job.name, from, to, Some(max)).await?;
+                for at in &occurrences {
+                    println!("{}", instant(Some(*at)));
+                }
+                println!(
+                    "{} occurrences of {}/{} (dry run: nothing queued)",
+                    occurrences.len(),
+                    job.tenant,
+                    job.name
+                );
+            } else {
+                let report = rota.backfill(&job.tenant, &job.name, from, to, Some(max)).await?;
+                println!(
+                    "backfill of {}/{}: {} occurrences, {} runs queued, {} left alone (they ran or \
+                     are queued)",
+                    job.tenant, job.name, report.occurrences, report.queued, report.already_present
+                );
+            }
+        }
         JobCommand::Trigger { tenant, name, payload } => {
             let payload = payload.map(|text| parse_payload("--payload", &text)).transpose()?;
             let rota = database.open().await?;
@@ -217,6 +579,7 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
 
 fn job_row(job: Job) -> Vec<String> {
     let state = match (&job.enabled, &job.disabled_reason) {
+        (true, _) if job.paused => "paused".to_owned(),
         (true, _) => "enabled".to_owned(),
         (false, Some(reason)) => format!("disabled ({reason})"),
         (false, None) => "disabled".to_owned(),
@@ -246,7 +609,22 @@ fn print_job(job: &Job, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()
         job.enabled,
         job.disabled_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
     );
+    if job.paused {
+        println!("  paused:    since {}", instant(job.paused_at));
+    }
+    if job.on_probation {
+        println!("  probation: the next failed occurrence disables the job");
+    }
+    if let Some(operator) = &job.enabled_by {
+        println!("  enabled by {operator}");
+    }
     println!("  failures:  {} in a row", job.consecutive_failures);
+    if let Some(error) = &job.last_error {
+        println!("  last error: {}", error.lines().next().unwrap_or_default());
+    }
+    for (label, value) in policy_lines(job) {
+        println!("  {:<11}{value}", format!("{label}:"));
+    }
     println!("  last run:  {}", instant(job.last_run_at));
     println!("  next runs:");
     for at in schedule.occurrences_after(now).take(5) {

@@ -4,11 +4,14 @@
 mod cron;
 mod db;
 mod demo;
+mod export;
+mod import;
 mod job;
 mod output;
 mod runs;
 mod serve;
 mod tenant;
+mod tenant_settings;
 
 use std::process::ExitCode;
 
@@ -67,6 +70,13 @@ enum Command {
     /// Inspect runs.
     #[command(subcommand)]
     Runs(runs::RunsCommand),
+    /// Import schedules from elsewhere (crontabs).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Write tenants, named handlers and jobs as YAML (no secrets).
+    Export(export::ExportArgs),
+    /// Create and update tenants, named handlers and jobs from a YAML file, showing the diff.
+    Apply(export::ApplyArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -124,6 +134,9 @@ fn run_async(command: Command, database: db::DatabaseArgs) -> anyhow::Result<()>
             Command::Handler(command) => job::run_handler(command, &database).await,
             Command::Runs(command) => runs::run(command, &database).await,
             Command::Demo(command) => demo::run(command, &database).await,
+            Command::Import(command) => import::run(command, &database).await,
+            Command::Export(args) => export::export(args, &database).await,
+            Command::Apply(args) => export::apply(args, &database).await,
         }
     })
 }

@@ -36,6 +36,14 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics and a health check at /healthz.
     #[arg(long)]
     metrics: Option<SocketAddr>,
+    /// Command handlers of tenant T run in DIR/T unless the job or tenant sets a directory
+    /// (default: `work` in Rota's data directory, such as ~/.local/share/rota/work).
+    #[arg(long, value_name = "DIR")]
+    work_root: Option<std::path::PathBuf>,
+    /// Also pass this variable from the daemon's environment to commands (repeatable; PATH,
+    /// HOME, LANG, LC_ALL, TZ, TMPDIR, USER and LOGNAME always are).
+    #[arg(long = "env-allow", value_name = "NAME")]
+    env_allow: Vec<String>,
 }
 
 pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()> {
@@ -64,6 +72,7 @@ pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()>
     config.workers = args.workers;
     config.lease_ttl = Duration::from_secs(args.lease_ttl);
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace);
+    config.command_policy = command_policy(args.work_root, args.env_allow)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let engine = Engine::new(store, clock, config);
     let shutdown = CancellationToken::new();
@@ -82,6 +91,31 @@ pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()>
     info!(database = %redact_url(&url), "rota serve starting");
     engine.run(shutdown).await?;
     Ok(())
+}
+
+/// Commands run through this executable's `rota __exec` to get their limits and run-as user.
+fn command_policy(
+    work_root: Option<std::path::PathBuf>,
+    env_allow: Vec<String>,
+) -> anyhow::Result<rota::handler::CommandPolicy> {
+    let exec_wrapper =
+        std::env::current_exe().context("cannot find the rota executable for `rota __exec`")?;
+    let work_root = match work_root {
+        Some(dir) => dir,
+        None => dirs::data_dir()
+            .context("no user data directory; pass --work-root")?
+            .join("rota")
+            .join("work"),
+    };
+    let defaults = rota::handler::CommandPolicy::default();
+    let mut env_allow_list = defaults.env_allow.clone();
+    env_allow_list.extend(env_allow);
+    Ok(rota::handler::CommandPolicy {
+        env_allow: env_allow_list,
+        work_root: Some(work_root),
+        exec_wrapper: Some(exec_wrapper),
+        ..defaults
+    })
 }
 
 async fn wait_for_signal(shutdown: CancellationToken) {

@@ -27,11 +27,17 @@ pub(super) async fn execute<S: Store>(
         payload: run.payload.clone().unwrap_or_else(|| claimed.job_payload.clone()),
     };
     let started = engine.clock().now();
-    let cancel = engine.hard_stop().child_token();
+    let cancel = engine.register_run(run.id);
     let outcome = match resolve(engine, &claimed.handler).await {
-        Ok(spec) => engine.executor().execute(&spec, &envelope, claimed.timeout, cancel).await,
+        Ok(spec) => {
+            engine
+                .executor()
+                .execute_in(&spec, &envelope, &claimed.context, claimed.timeout, cancel)
+                .await
+        }
         Err(message) => Outcome::failed(message),
     };
+    engine.unregister_run(run.id);
     if outcome.status == OutcomeStatus::Cancelled && engine.hard_stop().is_cancelled() {
         return None;
     }
@@ -47,18 +53,28 @@ pub(super) async fn execute<S: Store>(
     } else {
         warn!(%status, error = outcome.error.as_deref().unwrap_or(""), "run did not succeed");
     }
+    let finished_at = finished.max(started);
+    // A failed or timed-out attempt with attempts left is followed by the next one after the
+    // backoff; it waits queued, holding no slot. (Cancelled runs are never retried.)
+    let retry_at = match status {
+        RunStatus::Failed | RunStatus::TimedOut => claimed
+            .retry
+            .next_delay(run.attempt, run.job_id, run.scheduled_at)
+            .map(|delay| finished_at + super::chrono_duration(delay)),
+        _ => None,
+    };
     Some(RunResult {
         run_id: run.id,
         node_id: engine.config().node_id.clone(),
         fencing_token: run.fencing_token,
         status,
-        finished_at: finished.max(started),
+        finished_at,
         duration_ms: i64::try_from(outcome.duration.as_millis()).unwrap_or(i64::MAX),
         exit_code: outcome.exit_code,
         http_status: outcome.http_status.map(i32::from),
         output: outcome.output,
         error: outcome.error,
-        retry_at: None,
+        retry_at,
     })
 }
 

@@ -50,6 +50,9 @@ pub struct EngineConfig {
     pub shutdown_grace: Duration,
     /// Whether this process claims and executes runs (a console may only tick, or do nothing).
     pub execute: bool,
+    /// How command handlers are isolated (environment allow-list, tenants' working
+    /// directories, default limits, and the `rota __exec` wrapper that applies limits).
+    pub command_policy: crate::handler::CommandPolicy,
 }
 
 impl EngineConfig {
@@ -63,6 +66,7 @@ impl EngineConfig {
             idle_recheck: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(30),
             execute: true,
+            command_policy: crate::handler::CommandPolicy::default(),
         }
     }
 }
@@ -105,6 +109,10 @@ struct Inner<S: Store> {
     in_flight: tokio::sync::Mutex<JoinSet<()>>,
     /// Cancelled when the shutdown grace has passed: running handlers stop, runs are released.
     hard_stop: CancellationToken,
+    /// The cancellation token of each run executing here, so that a run whose cancellation was
+    /// requested (overlap `cancel_previous`) can be stopped. A std mutex: never held across an
+    /// await.
+    cancels: Mutex<HashMap<uuid::Uuid, CancellationToken>>,
     stats: EngineStats,
 }
 
@@ -125,8 +133,10 @@ impl<S: Store> Engine<S> {
         Engine {
             inner: Arc::new(Inner {
                 store,
+                executor: Executor::new()
+                    .with_command_policy(config.command_policy.clone())
+                    .with_clock(Arc::clone(&clock)),
                 clock,
-                executor: Executor::new(),
                 registry,
                 slots,
                 dispatch_wake: Notify::new(),
@@ -136,6 +146,7 @@ impl<S: Store> Engine<S> {
                 results_rx: Mutex::new(Some(results_rx)),
                 in_flight: tokio::sync::Mutex::new(JoinSet::new()),
                 hard_stop: CancellationToken::new(),
+                cancels: Mutex::new(HashMap::new()),
                 stats: EngineStats::default(),
                 config,
             }),
@@ -182,6 +193,7 @@ impl<S: Store> Engine<S> {
                 self.inner.store.enqueue_due(now, self.inner.config.tick_batch, &plan).await?;
             total.jobs += report.jobs;
             total.enqueued += report.enqueued;
+            total.recorded += report.recorded;
             if report.jobs < u64::from(self.inner.config.tick_batch) {
                 break;
             }
@@ -189,6 +201,12 @@ impl<S: Store> Engine<S> {
         let stats = &self.inner.stats;
         stats.ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         stats.enqueued.fetch_add(total.enqueued, std::sync::atomic::Ordering::Relaxed);
+        if total.recorded > 0 {
+            info!(
+                recorded = total.recorded,
+                "tick recorded occurrences that do not run (skipped or missed)"
+            );
+        }
         if total.enqueued > 0 {
             debug!(jobs = total.jobs, enqueued = total.enqueued, "tick enqueued runs");
             self.inner.dispatch_wake.notify_one();
@@ -336,12 +354,37 @@ impl<S: Store> Engine<S> {
         Ok(lost.len())
     }
 
-    /// Renews this node's leases and heartbeat.
+    /// Renews this node's leases and heartbeat, and stops the runs whose cancellation was
+    /// requested (overlap `cancel_previous`): they end `cancelled`.
     pub async fn maintain_once(&self) -> Result<()> {
         let now = self.now();
         let config = &self.inner.config;
         self.inner.store.renew_leases(&config.node_id, now, config.lease_ttl).await?;
-        self.inner.store.heartbeat(&config.node_id, now).await
+        self.inner.store.heartbeat(&config.node_id, now).await?;
+        let requested = self.inner.store.cancel_requested(&config.node_id).await?;
+        if !requested.is_empty() {
+            let cancels = self.inner.cancels.lock().unwrap_or_else(|poison| poison.into_inner());
+            for run_id in requested {
+                if let Some(token) = cancels.get(&run_id) {
+                    info!(%run_id, "cancelling run: a newer occurrence replaces it");
+                    token.cancel();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A cancellation token for a run about to execute here (a child of the hard stop).
+    pub(crate) fn register_run(&self, run_id: uuid::Uuid) -> CancellationToken {
+        let token = self.inner.hard_stop.child_token();
+        let mut cancels = self.inner.cancels.lock().unwrap_or_else(|poison| poison.into_inner());
+        cancels.insert(run_id, token.clone());
+        token
+    }
+
+    pub(crate) fn unregister_run(&self, run_id: uuid::Uuid) {
+        let mut cancels = self.inner.cancels.lock().unwrap_or_else(|poison| poison.into_inner());
+        cancels.remove(&run_id);
     }
 
     /// Registers this node in the `nodes` table.

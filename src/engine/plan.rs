@@ -1,90 +1,450 @@
 //! What the tick does with a due job: pure policy, no I/O, table-tested.
+//!
+//! The occurrences from the job's `next_run_at` up to now split in two. Those at most
+//! [`MISFIRE_THRESHOLD`] old are on time: they run. Older ones fell in a gap (no scheduler was
+//! running, or the job was paused) and follow the job's missed policy; every one of them gets a
+//! row, so the history shows what did not run and why. The runs this leaves are then checked
+//! against the overlap policy, given the job's runs still queued or running.
 
 use chrono::{DateTime, Utc};
 
 use crate::cron::Schedule;
-use crate::store::{DueJob, TickPlan};
+use crate::policy::{human_duration, MissedPolicy, OverlapPolicy, WaitedFor};
+use crate::run::RunStatus;
+use crate::store::{DueJob, PlannedRun, TickPlan};
 
 /// Occurrences at most this late are not "missed": a busy or briefly stalled engine runs each
-/// of them (as Quartz's misfire threshold). Older ones fall under the catch-up policy.
+/// of them (as Quartz's misfire threshold). Older ones fall under the missed policy.
 pub const MISFIRE_THRESHOLD: chrono::Duration = chrono::Duration::seconds(60);
 
-/// Bound on occurrences enqueued for one job in one tick (a six-field schedule firing every
-/// second after a 60-second stall is 60).
-const MAX_ENQUEUE_PER_TICK: usize = 1000;
+/// Bound on the rows written for one job in one tick (a six-field schedule firing every second
+/// after three hours of downtime has 10,800 occurrences). Beyond it, the oldest row recorded
+/// says that earlier occurrences were not recorded one by one.
+pub const MAX_ROWS_PER_TICK: usize = 1000;
 
-/// Decides which occurrences of a due job to enqueue at `now` and where its next run moves.
-///
-/// Every occurrence within [`MISFIRE_THRESHOLD`] of `now` runs. After longer downtime, when no
-/// occurrence is that recent, only the latest missed one runs (one catch-up run for the whole
-/// gap). The next run is computed from `now`, so a restart never causes a burst of backlog.
+/// Why occurrences in a gap did not run at their time.
+const SCHEDULER_DOWN: &str = "no scheduler was running";
+const JOB_PAUSED: &str = "the job was paused";
+
+/// Decides what to write for a due job at `now`: a row per occurrence since its `next_run_at`
+/// (queued, `missed` or `skipped`, with reasons), whether previous runs are superseded, and its
+/// next run instant, which is computed from `now` so that a restart never causes a burst.
 pub fn plan_tick(due: &DueJob, schedule: Option<&Schedule>, now: DateTime<Utc>) -> TickPlan {
     let Some(schedule) = schedule else {
         // An unparseable stored schedule never fires; the engine logs it.
-        return TickPlan { enqueue: Vec::new(), next_run_at: None };
+        return TickPlan::default();
     };
-    let one_ms = chrono::Duration::milliseconds(1);
-    let from = due.next_run_at.max(now - MISFIRE_THRESHOLD);
-    let mut enqueue = Vec::new();
-    let mut next = schedule.next_after(from - one_ms);
-    while let Some(occurrence) = next.filter(|occurrence| *occurrence <= now) {
-        enqueue.push(occurrence);
-        if enqueue.len() >= MAX_ENQUEUE_PER_TICK {
-            break;
+    let (occurrences, truncated) = occurrences_since(schedule, due.next_run_at, now);
+    let split = occurrences.partition_point(|at| *at < now - MISFIRE_THRESHOLD);
+    let (gap, on_time) = occurrences.split_at(split);
+
+    let mut rows = Vec::with_capacity(occurrences.len());
+    // Occurrences that should run, oldest first, with the reason for a late one.
+    let mut candidates: Vec<(DateTime<Utc>, Option<String>)> = Vec::new();
+    if !gap.is_empty() {
+        plan_gap(
+            due,
+            schedule,
+            gap,
+            on_time.is_empty(),
+            truncated,
+            now,
+            &mut rows,
+            &mut candidates,
+        );
+    }
+    candidates.extend(on_time.iter().map(|at| (*at, None)));
+    let supersede = apply_overlap(due, candidates, &mut rows);
+    rows.sort_by_key(|row| row.scheduled_at);
+    TickPlan { runs: rows, next_run_at: schedule.next_after(now), supersede }
+}
+
+/// The occurrences in `[from, now]`, oldest first: at most [`MAX_ROWS_PER_TICK`], the most
+/// recent ones, and whether older ones were left out. Walking back from `now` bounds the work
+/// by the rows written, however long the gap.
+fn occurrences_since(
+    schedule: &Schedule,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (Vec<DateTime<Utc>>, bool) {
+    let mut newest_first = Vec::new();
+    let mut cursor = now + chrono::Duration::milliseconds(1);
+    while let Some(at) = schedule.prev_before(cursor).filter(|at| *at >= from) {
+        if newest_first.len() == MAX_ROWS_PER_TICK {
+            return (reversed(newest_first), true);
         }
-        next = schedule.next_after(occurrence);
+        newest_first.push(at);
+        cursor = at;
     }
-    if enqueue.is_empty() {
-        let latest_due = schedule.prev_before(now + one_ms);
-        enqueue.extend(latest_due.filter(|latest| *latest >= due.next_run_at));
+    (reversed(newest_first), false)
+}
+
+fn reversed(mut occurrences: Vec<DateTime<Utc>>) -> Vec<DateTime<Utc>> {
+    occurrences.reverse();
+    occurrences
+}
+
+/// Applies the missed policy to the occurrences of a gap (oldest first): rows for those that do
+/// not run, candidates for those that do.
+#[allow(clippy::too_many_arguments)]
+fn plan_gap(
+    due: &DueJob,
+    schedule: &Schedule,
+    gap: &[DateTime<Utc>],
+    nothing_on_time: bool,
+    truncated: bool,
+    now: DateTime<Utc>,
+    rows: &mut Vec<PlannedRun>,
+    candidates: &mut Vec<(DateTime<Utc>, Option<String>)>,
+) {
+    let window = due.policy.catch_up_window_for(schedule);
+    let window_start = now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    let in_window = |at: &DateTime<Utc>| *at >= window_start;
+    let cause = |at: DateTime<Utc>| match due.paused_between {
+        Some((from, to)) if from <= at && at <= to => JOB_PAUSED,
+        _ => SCHEDULER_DOWN,
+    };
+    let missed_count =
+        if truncated { format!("more than {}", gap.len()) } else { gap.len().to_string() };
+    // The occurrences of the gap that run.
+    let run: Vec<DateTime<Utc>> = match due.policy.missed {
+        // With an on-time run this tick, that run is the catch-up.
+        MissedPolicy::RunOnce => gap
+            .iter()
+            .rev()
+            .find(|at| in_window(at))
+            .filter(|_| nothing_on_time)
+            .copied()
+            .into_iter()
+            .collect(),
+        MissedPolicy::RunAll { max_runs } => {
+            let within: Vec<DateTime<Utc>> = gap.iter().copied().filter(in_window).collect();
+            let keep = within.len().saturating_sub(max_runs as usize);
+            within[keep..].to_vec()
+        }
+        MissedPolicy::Skip => Vec::new(),
+    };
+    for (index, &at) in gap.iter().enumerate() {
+        let cause = cause(at);
+        let mut reason = if run.contains(&at) {
+            match due.policy.missed {
+                MissedPolicy::RunOnce => format!("catch-up for {missed_count} missed occurrences"),
+                _ => format!("late: {cause} (missed policy run_all)"),
+            }
+        } else if due.policy.missed == MissedPolicy::Skip {
+            format!("{cause}; missed policy skip")
+        } else if !in_window(&at) {
+            format!("{cause}; older than the catch-up window of {}", human_duration(window))
+        } else {
+            match due.policy.missed {
+                MissedPolicy::RunAll { max_runs } => {
+                    format!("{cause}; missed policy run_all: at most {max_runs} catch-up runs")
+                }
+                _ => format!("{cause}; missed policy run_once: one catch-up run for the gap"),
+            }
+        };
+        if index == 0 && truncated {
+            reason.push_str(&format!(
+                "; earlier occurrences since {} are not recorded one by one",
+                due.next_run_at.to_rfc3339()
+            ));
+        }
+        if run.contains(&at) {
+            candidates.push((at, Some(reason)));
+        } else {
+            let status = if due.policy.missed == MissedPolicy::Skip {
+                RunStatus::Skipped
+            } else {
+                RunStatus::Missed
+            };
+            rows.push(PlannedRun::recorded(at, status, reason));
+        }
     }
-    TickPlan { enqueue, next_run_at: schedule.next_after(now) }
+}
+
+/// Applies the overlap policy to the occurrences that should run (oldest first), given the
+/// job's runs still running and queued: queued rows or `skipped` ones go to `rows`. Returns the
+/// reason to supersede the previous runs with (`cancel_previous`).
+fn apply_overlap(
+    due: &DueJob,
+    candidates: Vec<(DateTime<Utc>, Option<String>)>,
+    rows: &mut Vec<PlannedRun>,
+) -> Option<String> {
+    let offset = chrono::Duration::from_std(due.policy.start_offset(due.job_id))
+        .unwrap_or(chrono::Duration::zero());
+    let queue = |at: DateTime<Utc>, reason: Option<String>, waited_for: Option<WaitedFor>| {
+        PlannedRun { not_before: at + offset, reason, waited_for, ..PlannedRun::queued(at) }
+    };
+    let skip =
+        |at: DateTime<Utc>, reason: String| PlannedRun::recorded(at, RunStatus::Skipped, reason);
+    let (running, mut queued) = (due.running, due.queued);
+    match due.policy.overlap {
+        OverlapPolicy::Allow => {
+            rows.extend(candidates.into_iter().map(|(at, reason)| queue(at, reason, None)));
+            None
+        }
+        OverlapPolicy::Skip => {
+            for (at, reason) in candidates {
+                if running > 0 {
+                    rows.push(skip(at, "previous run still running".to_owned()));
+                } else if queued > 0 {
+                    rows.push(skip(at, "previous run still queued".to_owned()));
+                } else {
+                    rows.push(queue(at, reason, None));
+                    queued += 1;
+                }
+            }
+            None
+        }
+        OverlapPolicy::QueueOne => {
+            for (at, reason) in candidates {
+                if queued > 0 {
+                    let reason = "a run of this job is already waiting (overlap queue_one)";
+                    rows.push(skip(at, reason.to_owned()));
+                } else {
+                    rows.push(queue(at, reason, (running > 0).then_some(WaitedFor::Overlap)));
+                    queued += 1;
+                }
+            }
+            None
+        }
+        OverlapPolicy::CancelPrevious => {
+            let (latest, _) = *candidates.last()?;
+            let superseded = format!(
+                "superseded by the occurrence at {} (overlap cancel_previous)",
+                latest.to_rfc3339()
+            );
+            let count = candidates.len();
+            for (index, (at, reason)) in candidates.into_iter().enumerate() {
+                if index + 1 < count {
+                    rows.push(skip(at, superseded.clone()));
+                } else {
+                    rows.push(queue(at, reason, (running > 0).then_some(WaitedFor::Overlap)));
+                }
+            }
+            (running + queued > 0).then_some(superseded)
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::policy::JobPolicy;
     use uuid::Uuid;
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().to_utc()
     }
 
-    fn due(next_run_at: &str) -> DueJob {
+    fn due(next_run_at: &str, policy: JobPolicy) -> DueJob {
         DueJob {
             job_id: Uuid::nil(),
             tenant_id: Uuid::nil(),
             schedule: "*/5 * * * *".into(),
             timezone: "UTC".into(),
             next_run_at: at(next_run_at),
+            policy,
+            running: 0,
+            queued: 0,
+            paused_between: None,
         }
+    }
+
+    fn every_five() -> Schedule {
+        Schedule::parse("*/5 * * * *", "UTC").unwrap()
+    }
+
+    /// (instant, status, reason) of every row, for compact assertions.
+    fn rows(plan: &TickPlan) -> Vec<(DateTime<Utc>, RunStatus, Option<String>)> {
+        plan.runs.iter().map(|run| (run.scheduled_at, run.status, run.reason.clone())).collect()
+    }
+
+    fn count(plan: &TickPlan, status: RunStatus) -> usize {
+        plan.runs.iter().filter(|run| run.status == status).count()
     }
 
     #[test]
     fn on_time_tick_enqueues_the_due_occurrence() {
-        let schedule = Schedule::parse("*/5 * * * *", "UTC").unwrap();
-        let plan =
-            plan_tick(&due("2027-01-01T10:05:00Z"), Some(&schedule), at("2027-01-01T10:05:00Z"));
-        assert_eq!(plan.enqueue, vec![at("2027-01-01T10:05:00Z")]);
+        let job = due("2027-01-01T10:05:00Z", JobPolicy::default());
+        let plan = plan_tick(&job, Some(&every_five()), at("2027-01-01T10:05:00Z"));
+        assert_eq!(plan.queued(), vec![at("2027-01-01T10:05:00Z")]);
+        assert_eq!(plan.runs.len(), 1);
         assert_eq!(plan.next_run_at, Some(at("2027-01-01T10:10:00Z")));
+        assert_eq!(plan.supersede, None);
     }
 
     #[test]
-    fn after_downtime_only_the_latest_occurrence_runs() {
-        let schedule = Schedule::parse("*/5 * * * *", "UTC").unwrap();
-        let plan =
-            plan_tick(&due("2027-01-01T10:05:00Z"), Some(&schedule), at("2027-01-01T13:07:30Z"));
-        assert_eq!(plan.enqueue, vec![at("2027-01-01T13:05:00Z")]);
+    fn after_downtime_run_once_runs_the_latest_and_records_the_rest() {
+        let job = due("2027-01-01T10:05:00Z", JobPolicy::default());
+        let plan = plan_tick(&job, Some(&every_five()), at("2027-01-01T13:07:30Z"));
+        assert_eq!(plan.queued(), vec![at("2027-01-01T13:05:00Z")]);
+        // 10:05 to 13:05 is 37 occurrences: one catch-up, 36 missed.
+        assert_eq!(count(&plan, RunStatus::Missed), 36);
+        let catch_up = plan.runs.last().unwrap();
+        assert_eq!(catch_up.reason.as_deref(), Some("catch-up for 37 missed occurrences"));
+        assert_eq!(
+            plan.runs[0].reason.as_deref(),
+            Some("no scheduler was running; missed policy run_once: one catch-up run for the gap")
+        );
         assert_eq!(plan.next_run_at, Some(at("2027-01-01T13:10:00Z")));
     }
 
     #[test]
-    fn a_short_stall_runs_every_occurrence() {
-        let schedule = Schedule::parse("*/5 * * * * *", "UTC").unwrap();
-        let plan =
-            plan_tick(&due("2027-01-01T10:00:05Z"), Some(&schedule), at("2027-01-01T10:00:21Z"));
+    fn an_on_time_occurrence_is_the_catch_up() {
+        let job = due("2027-01-01T10:05:00Z", JobPolicy::default());
+        let plan = plan_tick(&job, Some(&every_five()), at("2027-01-01T13:05:20Z"));
+        assert_eq!(plan.queued(), vec![at("2027-01-01T13:05:00Z")]);
+        assert_eq!(plan.runs[0].status, RunStatus::Missed);
+        assert_eq!(count(&plan, RunStatus::Missed), 36);
+        assert_eq!(plan.runs.last().unwrap().reason, None, "an on-time run needs no reason");
+    }
+
+    #[test]
+    fn missed_policies_over_a_three_hour_gap() {
+        let now = at("2027-01-01T13:07:30Z");
+        let table: [(MissedPolicy, usize, usize, usize); 4] = [
+            (MissedPolicy::RunOnce, 1, 36, 0),
+            (MissedPolicy::RunAll { max_runs: 1000 }, 37, 0, 0),
+            (MissedPolicy::RunAll { max_runs: 5 }, 5, 32, 0),
+            (MissedPolicy::Skip, 0, 0, 37),
+        ];
+        for (missed, queued, recorded_missed, skipped) in table {
+            let policy =
+                JobPolicy { missed, overlap: OverlapPolicy::Allow, ..JobPolicy::default() };
+            let plan = plan_tick(&due("2027-01-01T10:05:00Z", policy), Some(&every_five()), now);
+            assert_eq!(count(&plan, RunStatus::Queued), queued, "{missed:?}");
+            assert_eq!(count(&plan, RunStatus::Missed), recorded_missed, "{missed:?}");
+            assert_eq!(count(&plan, RunStatus::Skipped), skipped, "{missed:?}");
+        }
+        // run_all keeps the most recent ones.
+        let policy = JobPolicy {
+            missed: MissedPolicy::RunAll { max_runs: 2 },
+            overlap: OverlapPolicy::Allow,
+            ..JobPolicy::default()
+        };
+        let plan = plan_tick(&due("2027-01-01T10:05:00Z", policy), Some(&every_five()), now);
+        assert_eq!(plan.queued(), vec![at("2027-01-01T13:00:00Z"), at("2027-01-01T13:05:00Z")]);
         assert_eq!(
-            plan.enqueue,
+            plan.runs[0].reason.as_deref(),
+            Some("no scheduler was running; missed policy run_all: at most 2 catch-up runs")
+        );
+    }
+
+    #[test]
+    fn the_catch_up_window_bounds_what_runs() {
+        let policy = JobPolicy {
+            catch_up_window: Some(Duration::from_secs(3600)),
+            missed: MissedPolicy::RunAll { max_runs: 100 },
+            overlap: OverlapPolicy::Allow,
+            ..JobPolicy::default()
+        };
+        let plan = plan_tick(
+            &due("2027-01-01T10:05:00Z", policy),
+            Some(&every_five()),
+            at("2027-01-01T13:07:30Z"),
+        );
+        // 12:10 to 13:05 are within the hour.
+        assert_eq!(count(&plan, RunStatus::Queued), 12);
+        assert_eq!(
+            plan.runs[0].reason.as_deref(),
+            Some("no scheduler was running; older than the catch-up window of 1h")
+        );
+        // run_once with nothing in the window runs nothing.
+        let policy =
+            JobPolicy { catch_up_window: Some(Duration::from_secs(3600)), ..JobPolicy::default() };
+        let daily = Schedule::parse("0 3 * * *", "UTC").unwrap();
+        let job = DueJob {
+            next_run_at: at("2027-01-01T03:00:00Z"),
+            ..due("2027-01-01T03:00:00Z", policy)
+        };
+        let plan = plan_tick(&job, Some(&daily), at("2027-01-01T09:00:00Z"));
+        assert_eq!(rows(&plan).len(), 1);
+        assert_eq!(plan.runs[0].status, RunStatus::Missed);
+    }
+
+    #[test]
+    fn a_paused_gap_says_so() {
+        let mut job = due(
+            "2027-01-01T10:05:00Z",
+            JobPolicy { missed: MissedPolicy::Skip, ..JobPolicy::default() },
+        );
+        job.paused_between = Some((at("2027-01-01T10:00:00Z"), at("2027-01-01T10:12:00Z")));
+        let plan = plan_tick(&job, Some(&every_five()), at("2027-01-01T10:20:30Z"));
+        let reasons: Vec<_> =
+            plan.runs.iter().map(|run| run.reason.clone().unwrap_or_default()).collect();
+        assert_eq!(
+            reasons[..3],
+            [
+                "the job was paused; missed policy skip",
+                "the job was paused; missed policy skip",
+                "no scheduler was running; missed policy skip"
+            ]
+        );
+        assert_eq!(plan.queued(), vec![at("2027-01-01T10:20:00Z")]);
+    }
+
+    #[test]
+    fn overlap_policies_with_a_run_still_running() {
+        let now = at("2027-01-01T10:05:00Z");
+        let table: [(OverlapPolicy, RunStatus, Option<&str>, bool); 4] = [
+            (OverlapPolicy::Skip, RunStatus::Skipped, Some("previous run still running"), false),
+            (OverlapPolicy::QueueOne, RunStatus::Queued, None, false),
+            (OverlapPolicy::Allow, RunStatus::Queued, None, false),
+            (OverlapPolicy::CancelPrevious, RunStatus::Queued, None, true),
+        ];
+        for (overlap, status, reason, supersedes) in table {
+            let mut job =
+                due("2027-01-01T10:05:00Z", JobPolicy { overlap, ..JobPolicy::default() });
+            job.running = 1;
+            let plan = plan_tick(&job, Some(&every_five()), now);
+            assert_eq!(rows(&plan), vec![(now, status, reason.map(str::to_owned))], "{overlap}");
+            assert_eq!(plan.supersede.is_some(), supersedes, "{overlap}");
+            let waits = plan.runs[0].waited_for == Some(WaitedFor::Overlap);
+            assert_eq!(waits, overlap.exclusive(), "{overlap}");
+        }
+    }
+
+    #[test]
+    fn queue_one_keeps_one_waiting_and_skip_counts_queued_runs() {
+        let now = at("2027-01-01T10:05:00Z");
+        let mut job = due(
+            "2027-01-01T10:05:00Z",
+            JobPolicy { overlap: OverlapPolicy::QueueOne, ..JobPolicy::default() },
+        );
+        job.running = 1;
+        job.queued = 1;
+        let plan = plan_tick(&job, Some(&every_five()), now);
+        assert_eq!(
+            rows(&plan),
+            vec![(
+                now,
+                RunStatus::Skipped,
+                Some("a run of this job is already waiting (overlap queue_one)".into())
+            )]
+        );
+        let mut job = due("2027-01-01T10:05:00Z", JobPolicy::default());
+        job.queued = 1;
+        let plan = plan_tick(&job, Some(&every_five()), now);
+        assert_eq!(
+            rows(&plan),
+            vec![(now, RunStatus::Skipped, Some("previous run still queued".into()))]
+        );
+    }
+
+    #[test]
+    fn a_short_stall_runs_every_occurrence_unless_they_overlap() {
+        let schedule = Schedule::parse("*/5 * * * * *", "UTC").unwrap();
+        let now = at("2027-01-01T10:00:21Z");
+        let allow = due(
+            "2027-01-01T10:00:05Z",
+            JobPolicy { overlap: OverlapPolicy::Allow, ..JobPolicy::default() },
+        );
+        let plan = plan_tick(&allow, Some(&schedule), now);
+        assert_eq!(
+            plan.queued(),
             vec![
                 at("2027-01-01T10:00:05Z"),
                 at("2027-01-01T10:00:10Z"),
@@ -93,12 +453,61 @@ mod tests {
             ]
         );
         assert_eq!(plan.next_run_at, Some(at("2027-01-01T10:00:25Z")));
+        // With the default (skip), the first queues and the others would overlap it.
+        let plan =
+            plan_tick(&due("2027-01-01T10:00:05Z", JobPolicy::default()), Some(&schedule), now);
+        assert_eq!(plan.queued(), vec![at("2027-01-01T10:00:05Z")]);
+        assert_eq!(count(&plan, RunStatus::Skipped), 3);
+        // cancel_previous keeps the latest only.
+        let cancel = due(
+            "2027-01-01T10:00:05Z",
+            JobPolicy { overlap: OverlapPolicy::CancelPrevious, ..JobPolicy::default() },
+        );
+        let plan = plan_tick(&cancel, Some(&schedule), now);
+        assert_eq!(plan.queued(), vec![at("2027-01-01T10:00:20Z")]);
+        assert_eq!(plan.supersede, None, "nothing earlier is active");
+    }
+
+    #[test]
+    fn rows_are_bounded_per_tick() {
+        let schedule = Schedule::parse("* * * * * *", "UTC").unwrap();
+        let job = due("2027-01-01T10:00:00Z", JobPolicy::default());
+        let plan = plan_tick(&job, Some(&schedule), at("2027-01-01T13:00:00Z"));
+        assert_eq!(plan.runs.len(), MAX_ROWS_PER_TICK);
+        let oldest = plan.runs[0].reason.clone().unwrap();
+        assert!(
+            oldest.ends_with(
+                "earlier occurrences since 2027-01-01T10:00:00+00:00 are not recorded one by one"
+            ),
+            "{oldest}"
+        );
+        // The last minute is on time: its first occurrence runs, the others would overlap it.
+        assert_eq!(plan.queued(), vec![at("2027-01-01T12:59:00Z")]);
+        assert_eq!(count(&plan, RunStatus::Skipped), 60);
+    }
+
+    #[test]
+    fn jitter_delays_readiness_but_not_the_occurrence() {
+        let policy =
+            JobPolicy { jitter_window: Some(Duration::from_secs(120)), ..JobPolicy::default() };
+        let mut job = due("2027-01-01T10:05:00Z", policy.clone());
+        job.job_id = Uuid::from_u128(7);
+        let plan = plan_tick(&job, Some(&every_five()), at("2027-01-01T10:05:00Z"));
+        let run = &plan.runs[0];
+        assert_eq!(run.scheduled_at, at("2027-01-01T10:05:00Z"));
+        let offset = chrono::Duration::from_std(policy.start_offset(job.job_id)).unwrap();
+        assert_eq!(run.not_before, run.scheduled_at + offset);
+        assert!(offset > chrono::Duration::zero() && offset < chrono::Duration::seconds(120));
     }
 
     #[test]
     fn unparseable_schedule_never_fires() {
-        let plan = plan_tick(&due("2027-01-01T10:05:00Z"), None, at("2027-01-01T10:05:00Z"));
-        assert!(plan.enqueue.is_empty());
+        let plan = plan_tick(
+            &due("2027-01-01T10:05:00Z", JobPolicy::default()),
+            None,
+            at("2027-01-01T10:05:00Z"),
+        );
+        assert!(plan.runs.is_empty());
         assert_eq!(plan.next_run_at, None);
     }
 }

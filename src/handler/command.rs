@@ -2,9 +2,12 @@
 //!
 //! How a run goes:
 //! 1. The program starts in a new process group (its pid is the group id), with the envelope
-//!    JSON on stdin (written, then closed; a child that does not read it is fine), the spec's
-//!    environment plus the `ROTA_*` variables in [`ENV_NAMES`] (`ROTA_PAYLOAD` only up to
-//!    [`ENV_PAYLOAD_LIMIT`]), and piped stdout and stderr.
+//!    JSON on stdin (written, then closed; a child that does not read it is fine) unless the
+//!    spec gives its own `stdin` text, a cleared environment with the policy's allow-list, the
+//!    spec's variables and the `ROTA_*` variables in [`ENV_NAMES`] (`ROTA_PAYLOAD` only up to
+//!    [`ENV_PAYLOAD_LIMIT`]), the tenant's working directory, and piped stdout and stderr.
+//!    With resource limits or a run-as user it starts through the `rota __exec` wrapper
+//!    ([`super::isolation`]), which applies them and then becomes the program.
 //! 2. stdout and stderr are read concurrently into one [`TailBuffer`], in arrival order, each
 //!    stderr line prefixed with `[stderr] ` (a line cut by the other stream is ended first).
 //!    Memory is bounded by [`OUTPUT_LIMIT`] however much the job prints.
@@ -34,6 +37,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::envelope::format_instant;
+use super::isolation::{self, CommandLimits, CommandPolicy, RunAs, RunContext};
 use super::outcome::{human_duration, TailBuffer};
 use super::{CommandSpec, Envelope, Outcome, OutcomeStatus, OUTPUT_LIMIT};
 
@@ -63,6 +67,52 @@ pub(crate) const OUTPUT_DRAIN: Duration = Duration::from_secs(1);
 /// for "a process group became empty", so this one wait polls.
 const GROUP_POLL: Duration = Duration::from_millis(20);
 
+/// How a command is started, once the policy, the tenant's defaults and the spec are combined.
+struct Launch {
+    limits: CommandLimits,
+    run_as: Option<RunAs>,
+    working_dir: Option<std::path::PathBuf>,
+    wrapper: Option<std::path::PathBuf>,
+}
+
+/// Combines the spec with the tenant's defaults and the policy; an error is the run's failure.
+fn plan_launch(
+    spec: &CommandSpec,
+    envelope: &Envelope,
+    policy: &CommandPolicy,
+    context: &RunContext,
+) -> Result<Launch, String> {
+    let limits =
+        spec.limits.clone().unwrap_or_default().or(&context.limits).or(&policy.default_limits);
+    let run_as = match spec.run_as.as_ref().or(context.run_as.as_ref()) {
+        Some(name) => isolation::resolve_run_as(name)?,
+        None => None,
+    };
+    let working_dir = match (&spec.working_dir, &context.work_dir, &policy.work_root) {
+        (Some(dir), _, _) => Some(dir.clone()),
+        (None, Some(dir), _) => {
+            isolation::prepare_work_dir(dir, run_as.as_ref())?;
+            Some(dir.clone())
+        }
+        (None, None, Some(root)) => {
+            let dir = root.join(isolation::tenant_dir_name(&envelope.tenant));
+            isolation::prepare_work_dir(&dir, run_as.as_ref())?;
+            Some(dir)
+        }
+        (None, None, None) => None,
+    };
+    let wrapper = if limits.is_empty() && run_as.is_none() {
+        None
+    } else {
+        Some(policy.exec_wrapper.clone().ok_or_else(|| {
+            "this command has resource limits or a run-as user, but the executor has no \
+             `rota __exec` wrapper to apply them (Executor::with_exec_wrapper)"
+                .to_owned()
+        })?)
+    };
+    Ok(Launch { limits, run_as, working_dir, wrapper })
+}
+
 /// Runs `spec` to completion, timeout or cancellation. `duration` is left to the caller.
 pub(super) async fn run(
     spec: &CommandSpec,
@@ -70,14 +120,20 @@ pub(super) async fn run(
     timeout: Duration,
     cancel: &CancellationToken,
     grace: Duration,
+    policy: &CommandPolicy,
+    context: &RunContext,
 ) -> Outcome {
-    let mut child = match build(spec, envelope).spawn() {
+    let launch = match plan_launch(spec, envelope, policy, context) {
+        Ok(launch) => launch,
+        Err(error) => return Outcome::new(OutcomeStatus::Failed, String::new(), Some(error)),
+    };
+    let mut child = match build(spec, envelope, policy, &launch).spawn() {
         Ok(child) => child,
         Err(error) => {
             return Outcome::new(
                 OutcomeStatus::Failed,
                 String::new(),
-                Some(spawn_error(spec, &error)),
+                Some(spawn_error(spec, &launch, &error)),
             )
         }
     };
@@ -100,7 +156,7 @@ pub(super) async fn run(
     )));
     let _feeder = AbortOnDrop(tokio::spawn(feed(
         child.stdin.take().expect("stdin is piped"),
-        envelope.to_json(),
+        spec.stdin.clone().unwrap_or_else(|| envelope.to_json()),
     )));
 
     let deadline = tokio::time::sleep(timeout);
@@ -113,6 +169,7 @@ pub(super) async fn run(
 
     // Said after the output, which is read to the end first.
     let mut note = None;
+    let mut ended_by_itself = None;
     let mut outcome = match stopped {
         Ending::Exited(Err(error)) => {
             // Waiting failed (it should not): make sure nothing is left running.
@@ -124,6 +181,7 @@ pub(super) async fn run(
             )
         }
         Ending::Exited(Ok(status)) => {
+            ended_by_itself = Some(std::os::unix::process::ExitStatusExt::signal(&status));
             let (status, exit_code, error) = describe_exit(status);
             if group.has_members() {
                 let how = group.terminate(&mut child, grace).await;
@@ -167,7 +225,27 @@ pub(super) async fn run(
         output.note(&note);
     }
     outcome.output = output.tail.render();
+    if let (Some(signal), OutcomeStatus::Failed) = (ended_by_itself, outcome.status) {
+        explain_failure(&mut outcome, signal, &launch);
+    }
     outcome
+}
+
+/// For a command that failed by itself: says so when the wrapper could not start the program,
+/// or which resource limit the program most likely ran into.
+fn explain_failure(outcome: &mut Outcome, signal: Option<i32>, launch: &Launch) {
+    if launch.wrapper.is_some() && matches!(outcome.exit_code, Some(126 | 127)) {
+        if let Some(message) = isolation::wrapper_failure(&outcome.output) {
+            outcome.error = Some(message.to_owned());
+            return;
+        }
+    }
+    if let Some(reason) =
+        isolation::diagnose(&launch.limits, signal, outcome.exit_code, &outcome.output)
+    {
+        let how = outcome.error.take().unwrap_or_default();
+        outcome.error = Some(if how.is_empty() { reason } else { format!("{reason} ({how})") });
+    }
 }
 
 enum Ending {
@@ -175,24 +253,40 @@ enum Ending {
     Stopped(OutcomeStatus),
 }
 
-/// The command for `spec`: argument vector (or `/bin/sh -c`), environment, directory, pipes and
-/// a process group of its own.
-fn build(spec: &CommandSpec, envelope: &Envelope) -> Command {
-    let mut command = if spec.shell {
+/// The command for `spec`: argument vector (or `/bin/sh -c`), behind the wrapper when limits
+/// or a user switch apply; environment, directory, pipes and a process group of its own.
+fn build(
+    spec: &CommandSpec,
+    envelope: &Envelope,
+    policy: &CommandPolicy,
+    launch: &Launch,
+) -> Command {
+    let argv: Vec<&str> = if spec.shell {
         // `sh -c SCRIPT NAME ARGS...`: the script sees `args` as $1, $2, ...
-        let mut command = Command::new("/bin/sh");
-        command.arg("-c").arg(&spec.program).arg("sh").args(&spec.args);
-        command
+        ["/bin/sh", "-c", spec.program.as_str(), "sh"]
+            .into_iter()
+            .chain(spec.args.iter().map(String::as_str))
+            .collect()
     } else {
-        let mut command = Command::new(&spec.program);
-        command.args(&spec.args);
-        command
+        std::iter::once(spec.program.as_str()).chain(spec.args.iter().map(String::as_str)).collect()
     };
-    // The environment is inherited from the daemon for now. A `CommandPolicy` (clear the
-    // environment, keep an allow list, set rlimits) belongs here, before the job's variables.
-    command.envs(&spec.env);
+    let mut command = match &launch.wrapper {
+        Some(wrapper) => {
+            let mut command = Command::new(wrapper);
+            command.args(isolation::wrapper_args(&launch.limits, launch.run_as.as_ref()));
+            command.args(&argv);
+            command
+        }
+        None => {
+            let mut command = Command::new(argv[0]);
+            command.args(&argv[1..]);
+            command
+        }
+    };
+    command.env_clear();
+    command.envs(isolation::base_env(policy, launch.run_as.as_ref(), &spec.env));
     command.envs(run_env(envelope));
-    if let Some(dir) = &spec.working_dir {
+    if let Some(dir) = &launch.working_dir {
         command.current_dir(dir);
     }
     command
@@ -231,9 +325,14 @@ fn run_env(envelope: &Envelope) -> impl Iterator<Item = (&'static str, String)> 
     })
 }
 
-fn spawn_error(spec: &CommandSpec, error: &std::io::Error) -> String {
-    let program = if spec.shell { "/bin/sh" } else { spec.program.as_str() };
-    if let Some(dir) = &spec.working_dir {
+fn spawn_error(spec: &CommandSpec, launch: &Launch, error: &std::io::Error) -> String {
+    let wrapper = launch.wrapper.as_ref().map(|path| path.display().to_string());
+    let program = match &wrapper {
+        Some(wrapper) => wrapper.as_str(),
+        None if spec.shell => "/bin/sh",
+        None => spec.program.as_str(),
+    };
+    if let Some(dir) = &launch.working_dir {
         if !dir.is_dir() {
             return format!(
                 "cannot start `{program}`: working directory {} does not exist",

@@ -9,8 +9,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::isolation::{CommandPolicy, RunContext};
 use super::outcome::human_duration;
 use super::{command, http, CommandSpec, Envelope, Handler, HttpSpec, Outcome, OutcomeStatus};
+use crate::clock::{Clock, SystemClock};
 
 /// How long a stopped run gets to finish after SIGTERM (commands) or after its token fires
 /// (in-process handlers) before it is killed or aborted.
@@ -68,6 +70,10 @@ impl From<Arc<dyn Handler>> for ResolvedSpec {
 pub struct Executor {
     http: reqwest::Client,
     kill_grace: Duration,
+    /// How commands are isolated (environment, working directories, limits, the wrapper).
+    policy: CommandPolicy,
+    /// The time written into request signatures.
+    clock: Arc<dyn Clock>,
 }
 
 impl Default for Executor {
@@ -87,7 +93,35 @@ impl Executor {
 
     /// An executor that sends HTTP requests with `http` (proxies, TLS roots, pool settings).
     pub fn with_http_client(http: reqwest::Client) -> Self {
-        Executor { http, kill_grace: DEFAULT_KILL_GRACE }
+        Executor {
+            http,
+            kill_grace: DEFAULT_KILL_GRACE,
+            policy: CommandPolicy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Sets how commands are isolated.
+    pub fn with_command_policy(mut self, policy: CommandPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sets the `rota` binary that applies resource limits and switches user (`rota __exec`):
+    /// `std::env::current_exe()` in the daemon, `env!("CARGO_BIN_EXE_rota")` in tests.
+    pub fn with_exec_wrapper(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.policy.exec_wrapper = Some(path.into());
+        self
+    }
+
+    /// Sets the clock whose time request signatures carry.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn command_policy(&self) -> &CommandPolicy {
+        &self.policy
     }
 
     /// Sets the grace between SIGTERM and SIGKILL (and between cancelling an in-process
@@ -111,6 +145,19 @@ impl Executor {
         timeout: Duration,
         cancel: CancellationToken,
     ) -> Outcome {
+        self.execute_in(spec, envelope, &RunContext::default(), timeout, cancel).await
+    }
+
+    /// [`Executor::execute`] for a run of a tenant with `context`: its signing secret and the
+    /// defaults of its commands.
+    pub async fn execute_in(
+        &self,
+        spec: &ResolvedSpec,
+        envelope: &Envelope,
+        context: &RunContext,
+        timeout: Duration,
+        cancel: CancellationToken,
+    ) -> Outcome {
         let span = tracing::info_span!(
             "handler",
             run_id = %envelope.run_id,
@@ -131,10 +178,23 @@ impl Executor {
             } else {
                 match spec {
                     ResolvedSpec::Http(spec) => {
-                        http::run(&self.http, spec, envelope, timeout, &cancel).await
+                        let signing = context
+                            .signing_secret
+                            .as_ref()
+                            .map(|secret| (secret, self.clock.now().timestamp()));
+                        http::run(&self.http, spec, envelope, signing, timeout, &cancel).await
                     }
                     ResolvedSpec::Command(spec) => {
-                        command::run(spec, envelope, timeout, &cancel, self.kill_grace).await
+                        command::run(
+                            spec,
+                            envelope,
+                            timeout,
+                            &cancel,
+                            self.kill_grace,
+                            &self.policy,
+                            context,
+                        )
+                        .await
                     }
                     ResolvedSpec::InProcess(handler) => {
                         run_in_process(

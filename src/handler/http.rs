@@ -12,21 +12,25 @@ use reqwest::{Client, Method, Response};
 use tokio_util::sync::CancellationToken;
 
 use super::outcome::{head_text, human_duration};
+use super::signature::{sign, SigningSecret};
 use super::spec::{looks_secret, redact_url};
 use super::{Envelope, HttpSpec, Outcome, OutcomeStatus, OUTPUT_LIMIT};
 
 /// `rota/<version>`, sent unless the spec sets its own `User-Agent`.
 pub(crate) const USER_AGENT_VALUE: &str = concat!("rota/", env!("CARGO_PKG_VERSION"));
 
-/// Runs `spec` to completion, timeout or cancellation. `duration` is left to the caller.
+/// Runs `spec` to completion, timeout or cancellation. `duration` is left to the caller. With
+/// `signing` (the tenant's secret and the time in Unix seconds) the request carries a
+/// `Rota-Signature` header.
 pub(super) async fn run(
     client: &Client,
     spec: &HttpSpec,
     envelope: &Envelope,
+    signing: Option<(&SigningSecret, i64)>,
     timeout: Duration,
     cancel: &CancellationToken,
 ) -> Outcome {
-    let (request, url) = match build(client, spec, envelope) {
+    let (request, url) = match build(client, spec, envelope, signing) {
         Ok(built) => built,
         Err(error) => return Outcome::new(OutcomeStatus::Failed, String::new(), Some(error)),
     };
@@ -61,6 +65,7 @@ fn build(
     client: &Client,
     spec: &HttpSpec,
     envelope: &Envelope,
+    signing: Option<(&SigningSecret, i64)>,
 ) -> Result<(reqwest::Request, String), String> {
     let invalid = |error: super::HandlerSpecError| format!("invalid handler: {error}");
     let method = spec.parsed_method().map_err(invalid)?;
@@ -84,9 +89,20 @@ fn build(
     headers.insert(HeaderName::from_static("idempotency-key"), key);
 
     let mut request = client.request(method.clone(), url);
-    if method != Method::GET && method != Method::HEAD {
+    let body = if method != Method::GET && method != Method::HEAD {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        request = request.body(envelope.to_json());
+        envelope.to_json()
+    } else {
+        String::new()
+    };
+    if let Some((secret, timestamp)) = signing {
+        let mut value = HeaderValue::from_str(&sign(secret, timestamp, body.as_bytes()))
+            .expect("a signature is ASCII");
+        value.set_sensitive(true);
+        headers.insert(HeaderName::from_static("rota-signature"), value);
+    }
+    if !body.is_empty() {
+        request = request.body(body);
     }
     let request =
         request.headers(headers).build().map_err(|error| describe_error(&error, &shown))?;

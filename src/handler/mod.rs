@@ -11,6 +11,9 @@
 //! - [`outcome`]: how a run ended, with bounded output and error text.
 //! - [`executor`]: runs a resolved spec under a timeout and a cancellation token.
 //! - `http` and `command`: the two built-in kinds of handler.
+//! - [`isolation`]: what a command may see and use (environment, working directory, resource
+//!   limits, run-as user), and the `rota __exec` wrapper that applies limits.
+//! - [`signature`]: the `Rota-Signature` header on HTTP requests (and on notifications).
 //! - [`registry`]: in-process handlers registered by name, for embedding Rota as a library.
 //!
 //! Invariants:
@@ -26,8 +29,10 @@ mod command;
 pub mod envelope;
 pub mod executor;
 mod http;
+pub mod isolation;
 pub mod outcome;
 pub mod registry;
+pub mod signature;
 pub mod spec;
 
 use std::fmt;
@@ -38,8 +43,10 @@ use tokio_util::sync::CancellationToken;
 
 pub use envelope::Envelope;
 pub use executor::{Executor, ResolvedSpec, DEFAULT_KILL_GRACE};
+pub use isolation::{CommandLimits, CommandPolicy, RunContext};
 pub use outcome::{Outcome, OutcomeStatus, ERROR_LIMIT, OUTPUT_LIMIT};
 pub use registry::{HandlerRegistry, RegistryError};
+pub use signature::SigningSecret;
 pub use spec::{CommandSpec, HandlerSpec, HandlerSpecError, HttpSpec};
 
 /// How a run came about. Stored with each run; mirrored by a SQL `CHECK` constraint.

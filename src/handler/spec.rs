@@ -11,6 +11,7 @@ use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 
 use super::command::ENV_NAMES;
+use super::isolation::CommandLimits;
 
 /// What a job runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,8 +51,9 @@ impl HandlerSpec {
 pub const HTTP_METHODS: [&str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 
 /// Headers that Rota sets itself on every call; a spec may not override them. (`User-Agent` is
-/// set too, but a spec may replace it.)
-pub const RESERVED_HEADERS: [&str; 6] = [
+/// set too, but a spec may replace it.) `Rota-Signature` is set when the tenant has a secret.
+pub const RESERVED_HEADERS: [&str; 7] = [
+    "rota-signature",
     "content-type",
     "content-length",
     "idempotency-key",
@@ -178,6 +180,16 @@ pub struct CommandSpec {
     /// Run `program` as a `/bin/sh -c` script. Off unless the user asks for it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shell: bool,
+    /// Resource limits; unset ones come from the tenant's defaults (see
+    /// [`super::isolation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<CommandLimits>,
+    /// Run as this user (Rota must run as root); the tenant's default when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<String>,
+    /// Text for standard input instead of the envelope JSON (a crontab line's `%` input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<String>,
 }
 
 impl CommandSpec {
@@ -193,6 +205,9 @@ impl CommandSpec {
             env: BTreeMap::new(),
             working_dir: None,
             shell: false,
+            limits: None,
+            run_as: None,
+            stdin: None,
         }
     }
 
@@ -227,7 +242,42 @@ impl CommandSpec {
                 return Err(HandlerSpecError::RelativeWorkingDir { path: dir.clone() });
             }
         }
+        if let Some(limits) = &self.limits {
+            limits.validate()?;
+        }
+        if let Some(user) = &self.run_as {
+            validate_user_name(user)?;
+        }
+        if let Some(stdin) = &self.stdin {
+            if stdin.contains('\0') {
+                return Err(HandlerSpecError::NulByte { field: "stdin".into() });
+            }
+            if stdin.len() > STDIN_LIMIT {
+                return Err(HandlerSpecError::StdinTooLong { bytes: stdin.len() });
+            }
+        }
         Ok(())
+    }
+}
+
+/// Largest `stdin` text a command spec may carry.
+pub const STDIN_LIMIT: usize = 64 * 1024;
+
+/// A user name for `run_as`: what `useradd` accepts (letters, digits, `_`, `-`, `.`, a final
+/// `$`), at most 32 characters, not starting with `-`.
+pub fn validate_user_name(name: &str) -> Result<(), HandlerSpecError> {
+    let valid = !name.is_empty()
+        && name.len() <= 32
+        && !name.starts_with('-')
+        && name.char_indices().all(|(index, c)| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '_' | '-' | '.')
+                || (c == '$' && index == name.len() - 1)
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(HandlerSpecError::InvalidUserName { name: name.to_owned() })
     }
 }
 
@@ -239,6 +289,9 @@ impl fmt::Debug for CommandSpec {
             .field("env", &Redacted(&self.env))
             .field("working_dir", &self.working_dir)
             .field("shell", &self.shell)
+            .field("limits", &self.limits)
+            .field("run_as", &self.run_as)
+            .field("stdin", &self.stdin.as_ref().map(|text| format!("({} bytes)", text.len())))
             .finish()
     }
 }
@@ -291,6 +344,12 @@ pub enum HandlerSpecError {
     RelativeWorkingDir { path: PathBuf },
     #[error("name: {name:?} is not a valid handler name: {reason}")]
     InvalidName { name: String, reason: &'static str },
+    #[error("limits: {name} {value} is out of range; allowed {allowed}")]
+    InvalidLimit { name: &'static str, value: u64, allowed: String },
+    #[error("run_as: {name:?} is not a valid user name")]
+    InvalidUserName { name: String },
+    #[error("stdin: {bytes} bytes is too long; at most 65536")]
+    StdinTooLong { bytes: usize },
 }
 
 impl HandlerSpecError {
@@ -310,8 +369,12 @@ impl HandlerSpecError {
             HandlerSpecError::NulByte { field } => match field.split('[').next() {
                 Some("args") => "args",
                 Some("env") => "env",
+                Some("stdin") => "stdin",
                 _ => "program",
             },
+            HandlerSpecError::InvalidLimit { .. } => "limits",
+            HandlerSpecError::InvalidUserName { .. } => "run_as",
+            HandlerSpecError::StdinTooLong { .. } => "stdin",
             HandlerSpecError::InvalidEnvName { .. } | HandlerSpecError::ReservedEnvName { .. } => {
                 "env"
             }

@@ -8,12 +8,13 @@ use uuid::Uuid;
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
 use super::{
-    ClaimedRun, DueJob, JobFilter, JobPage, JobQuery, NodeInfo, RunFilter, RunResult, Store,
-    TenantOverview, TenantUpdate, TickPlan, TickReport,
+    BackfillReport, ClaimedRun, DueJob, JobFilter, JobPage, JobQuery, NodeInfo, OutboxEvent,
+    RunFilter, RunResult, Store, TenantOverview, TenantUpdate, TickPlan, TickReport,
 };
 use crate::error::{Error, Result};
 use crate::handler::HandlerSpec;
 use crate::job::{Job, JobDefinition};
+use crate::policy::{JobPolicy, TenantPolicy};
 use crate::run::Run;
 use crate::tenant::{NewTenant, Tenant};
 
@@ -114,6 +115,12 @@ impl Store for AnyStore {
             update: &TenantUpdate,
             now: DateTime<Utc>,
         ) -> Result<Tenant>;
+        fn set_tenant_policy(
+            &self,
+            name: &str,
+            policy: &TenantPolicy,
+            now: DateTime<Utc>,
+        ) -> Result<Tenant>;
         fn upsert_named_handler(
             &self,
             name: &str,
@@ -125,6 +132,7 @@ impl Store for AnyStore {
             &self,
             tenant_id: Uuid,
             definition: &JobDefinition,
+            policy: &JobPolicy,
             next_run_at: Option<DateTime<Utc>>,
             now: DateTime<Utc>,
         ) -> Result<Job>;
@@ -147,6 +155,22 @@ impl Store for AnyStore {
             next_run_at: Option<DateTime<Utc>>,
             now: DateTime<Utc>,
         ) -> Result<Job>;
+        fn update_job_policy(
+            &self,
+            id: Uuid,
+            expected_version: i64,
+            policy: &JobPolicy,
+            now: DateTime<Utc>,
+        ) -> Result<Job>;
+        fn set_job_paused(&self, id: Uuid, paused: bool, now: DateTime<Utc>) -> Result<Job>;
+        fn enable_job(
+            &self,
+            id: Uuid,
+            operator: &str,
+            probation: bool,
+            next_run_at: Option<DateTime<Utc>>,
+            now: DateTime<Utc>,
+        ) -> Result<Job>;
         fn enqueue_manual(
             &self,
             job_id: Uuid,
@@ -154,6 +178,14 @@ impl Store for AnyStore {
             now: DateTime<Utc>,
         ) -> Result<Run>;
         fn run(&self, id: Uuid) -> Result<Run>;
+        fn backfill(
+            &self,
+            job_id: Uuid,
+            occurrences: &[DateTime<Utc>],
+            now: DateTime<Utc>,
+        ) -> Result<BackfillReport>;
+        fn prune_runs(&self, before: DateTime<Utc>, keep_last: u32, batch: u32) -> Result<u64>;
+        fn list_outbox(&self, limit: u32) -> Result<Vec<OutboxEvent>>;
         fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>>;
         fn enqueue_due(
             &self,
@@ -171,6 +203,7 @@ impl Store for AnyStore {
             lease_ttl: Duration,
         ) -> Result<Vec<ClaimedRun>>;
         fn complete(&self, results: &[RunResult]) -> Result<Vec<bool>>;
+        fn cancel_requested(&self, node_id: &str) -> Result<Vec<Uuid>>;
         fn renew_leases(
             &self,
             node_id: &str,
@@ -185,5 +218,42 @@ impl Store for AnyStore {
         fn list_nodes(&self) -> Result<Vec<NodeInfo>>;
         fn tenant_overview(&self, since: DateTime<Utc>) -> Result<Vec<TenantOverview>>;
         fn job_page(&self, query: &JobQuery) -> Result<JobPage>;
+        fn tenant_settings(&self, name: &str) -> Result<super::TenantSettings>;
+        fn update_tenant_settings(
+            &self,
+            name: &str,
+            update: &super::TenantSettingsUpdate,
+            now: DateTime<Utc>,
+        ) -> Result<super::TenantSettings>;
+        fn list_named_handlers(&self) -> Result<Vec<(String, HandlerSpec)>>;
+        fn delete_job(&self, id: Uuid) -> Result<()>;
+        fn occurrence_runs(&self, job_id: Uuid, scheduled_at: DateTime<Utc>) -> Result<Vec<Run>>;
+        fn run_spans(
+            &self,
+            query: &crate::timeline::SpanQuery,
+        ) -> Result<Vec<crate::timeline::RunSpan>>;
+        fn changed_runs(
+            &self,
+            created_since: DateTime<Utc>,
+            finished_since: DateTime<Utc>,
+            also: &[Uuid],
+            limit: u32,
+        ) -> Result<Vec<crate::timeline::RunSpan>>;
+        fn run_buckets(
+            &self,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+            bucket: Duration,
+        ) -> Result<Vec<crate::timeline::RunBucket>>;
+        fn average_durations(&self, since: DateTime<Utc>) -> Result<Vec<(Uuid, f64)>>;
+        fn jobs_due_before(
+            &self,
+            before: DateTime<Utc>,
+            tenant: Option<&str>,
+            job_id: Option<Uuid>,
+            limit: u32,
+        ) -> Result<Vec<Job>>;
+        fn running_by_node(&self) -> Result<Vec<(String, u64)>>;
+        fn change_marks(&self) -> Result<crate::timeline::ChangeMarks>;
     }
 }

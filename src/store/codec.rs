@@ -11,11 +11,15 @@ use sqlx::types::Json;
 use sqlx::Row;
 use uuid::{Timestamp, Uuid};
 
-use super::{trigger_from_db, ClaimedRun, DueJob, JobSort, NodeInfo, TenantOverview};
+use super::{trigger_from_db, ClaimedRun, DueJob, JobSort, NodeInfo, OutboxEvent, TenantOverview};
 use crate::error::{Error, Result};
 use crate::handler::outcome::{head_text, TailBuffer};
 use crate::handler::{ERROR_LIMIT, OUTPUT_LIMIT};
 use crate::job::Job;
+use crate::policy::{
+    Backoff, BackoffKind, JobPolicy, MissedKind, MissedPolicy, OverlapPolicy, RateLimit,
+    RetryPolicy, TenantPolicy, WaitedFor, DEFAULT_MAX_RETRIES,
+};
 use crate::run::Run;
 use crate::tenant::Tenant;
 
@@ -138,6 +142,7 @@ pub(crate) fn not_found(what: &'static str, key: impl ToString) -> Error {
 /// (Postgres decodes strictly by width; SQLite accepts both).
 pub(crate) trait RowAccess {
     fn uuid(&self, column: &str) -> Result<Uuid>;
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>>;
     fn int(&self, column: &str) -> Result<i32>;
     fn opt_int(&self, column: &str) -> Result<Option<i32>>;
     fn bigint(&self, column: &str) -> Result<i64>;
@@ -145,6 +150,8 @@ pub(crate) trait RowAccess {
     fn text(&self, column: &str) -> Result<String>;
     fn opt_text(&self, column: &str) -> Result<Option<String>>;
     fn flag(&self, column: &str) -> Result<bool>;
+    fn float(&self, column: &str) -> Result<f64>;
+    fn opt_float(&self, column: &str) -> Result<Option<f64>>;
     fn opt_json(&self, column: &str) -> Result<Option<serde_json::Value>>;
 }
 
@@ -152,6 +159,9 @@ macro_rules! impl_row_access {
     ($row:ty) => {
         impl RowAccess for $row {
             fn uuid(&self, column: &str) -> Result<Uuid> {
+                Ok(self.try_get(column)?)
+            }
+            fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>> {
                 Ok(self.try_get(column)?)
             }
             fn int(&self, column: &str) -> Result<i32> {
@@ -173,6 +183,12 @@ macro_rules! impl_row_access {
                 Ok(self.try_get(column)?)
             }
             fn flag(&self, column: &str) -> Result<bool> {
+                Ok(self.try_get(column)?)
+            }
+            fn float(&self, column: &str) -> Result<f64> {
+                Ok(self.try_get(column)?)
+            }
+            fn opt_float(&self, column: &str) -> Result<Option<f64>> {
                 Ok(self.try_get(column)?)
             }
             fn opt_json(&self, column: &str) -> Result<Option<serde_json::Value>> {
@@ -225,8 +241,114 @@ pub(crate) fn tenant(row: &impl RowAccess) -> Result<Tenant> {
         max_concurrent: unsigned(row, "max_concurrent")?,
         weight: unsigned(row, "weight")?,
         paused: row.flag("paused")?,
+        policy: tenant_policy(row)?,
         created_at: instant(row, "created_at")?,
         updated_at: instant(row, "updated_at")?,
+    })
+}
+
+fn tenant_policy(row: &impl RowAccess) -> Result<TenantPolicy> {
+    let rate_limit =
+        match (row.opt_int("rate_limit_count")?, row.opt_bigint("rate_limit_window_ms")?) {
+            (Some(count), Some(window)) => Some(RateLimit {
+                count: u32::try_from(count).map_err(|_| {
+                    Error::invalid("tenants.rate_limit_count", count, "must be positive")
+                })?,
+                window: Duration::from_millis(u64::try_from(window).map_err(|_| {
+                    Error::invalid("tenants.rate_limit_window_ms", window, "must be positive")
+                })?),
+            }),
+            _ => None,
+        };
+    Ok(TenantPolicy {
+        rate_limit,
+        default_max_retries: opt_unsigned(row, "default_max_retries")?,
+        default_auto_disable_after: opt_unsigned(row, "default_auto_disable_after")?,
+    })
+}
+
+/// A job's policy columns (see `policy_columns!` in `sql.rs`).
+pub(crate) fn job_policy(row: &impl RowAccess) -> Result<JobPolicy> {
+    let missed: MissedKind = parse_text(row, "missed")?;
+    Ok(JobPolicy {
+        max_retries: opt_unsigned(row, "max_retries")?,
+        backoff: backoff(row)?,
+        retry_jitter: row.float("retry_jitter")?,
+        overlap: parse_text::<OverlapPolicy>(row, "overlap")?,
+        missed: MissedPolicy::from_parts(missed, opt_unsigned(row, "missed_max_runs")?),
+        catch_up_window: opt_millis_duration(row, "catch_up_window_ms")?,
+        auto_disable_after: opt_unsigned(row, "auto_disable_after")?,
+        probation: row.flag("probation")?,
+        jitter_window: opt_millis_duration(row, "jitter_window_ms")?,
+    })
+}
+
+fn backoff(row: &impl RowAccess) -> Result<Backoff> {
+    Ok(Backoff::from_parts(
+        parse_text::<BackoffKind>(row, "retry_backoff")?,
+        millis_duration(row, "retry_initial_ms")?,
+        row.float("retry_multiplier")?,
+        millis_duration(row, "retry_max_ms")?,
+    ))
+}
+
+/// A stored enum; text that names no variant is an error naming the column.
+fn parse_text<T: std::str::FromStr<Err = Error>>(row: &impl RowAccess, column: &str) -> Result<T> {
+    row.text(column)?.parse()
+}
+
+fn opt_unsigned(row: &impl RowAccess, column: &str) -> Result<Option<u32>> {
+    row.opt_int(column)?
+        .map(|value| {
+            u32::try_from(value).map_err(|_| Error::invalid(column, value, "must not be negative"))
+        })
+        .transpose()
+}
+
+fn opt_millis_duration(row: &impl RowAccess, column: &str) -> Result<Option<Duration>> {
+    row.opt_bigint(column)?
+        .map(|value| {
+            u64::try_from(value)
+                .map(Duration::from_millis)
+                .map_err(|_| Error::invalid(column, value, "must not be negative"))
+        })
+        .transpose()
+}
+
+/// A job's policy as column values, in the order of `policy_column_names!` in `sql.rs`.
+pub(crate) struct PolicyValues {
+    pub max_retries: Option<i32>,
+    pub retry_backoff: &'static str,
+    pub retry_initial_ms: i64,
+    pub retry_multiplier: f64,
+    pub retry_max_ms: i64,
+    pub retry_jitter: f64,
+    pub overlap: &'static str,
+    pub missed: &'static str,
+    pub missed_max_runs: Option<i32>,
+    pub catch_up_window_ms: Option<i64>,
+    pub auto_disable_after: Option<i32>,
+    pub probation: bool,
+    pub jitter_window_ms: Option<i64>,
+}
+
+pub(crate) fn policy_values(policy: &JobPolicy) -> Result<PolicyValues> {
+    let (kind, initial, multiplier, max) = policy.backoff.parts();
+    let opt_i32 = |field: &str, value: Option<u32>| value.map(|v| to_i32(field, v)).transpose();
+    Ok(PolicyValues {
+        max_retries: opt_i32("max_retries", policy.max_retries)?,
+        retry_backoff: kind.as_str(),
+        retry_initial_ms: duration_ms(initial),
+        retry_multiplier: multiplier,
+        retry_max_ms: duration_ms(max),
+        retry_jitter: policy.retry_jitter,
+        overlap: policy.overlap.as_str(),
+        missed: policy.missed.kind().as_str(),
+        missed_max_runs: opt_i32("missed_max_runs", policy.missed.max_runs())?,
+        catch_up_window_ms: policy.catch_up_window.map(duration_ms),
+        auto_disable_after: opt_i32("auto_disable_after", policy.auto_disable_after)?,
+        probation: policy.probation,
+        jitter_window_ms: policy.jitter_window.map(duration_ms),
     })
 }
 
@@ -295,6 +417,13 @@ pub(crate) fn job(row: &impl RowAccess) -> Result<Job> {
         enabled: row.flag("enabled")?,
         disabled_reason: row.opt_text("disabled_reason")?,
         consecutive_failures: unsigned(row, "consecutive_failures")?,
+        last_error: row.opt_text("last_error")?,
+        enabled_by: row.opt_text("enabled_by")?,
+        on_probation: row.flag("on_probation")?,
+        paused: row.flag("paused")?,
+        paused_at: opt_instant(row, "paused_at")?,
+        resumed_at: opt_instant(row, "resumed_at")?,
+        policy: job_policy(row)?,
         next_run_at: opt_instant(row, "next_run_at")?,
         last_run_at: opt_instant(row, "last_run_at")?,
         created_at: instant(row, "created_at")?,
@@ -310,6 +439,13 @@ pub(crate) fn due_job(row: &impl RowAccess) -> Result<DueJob> {
         schedule: row.text("schedule")?,
         timezone: row.text("timezone")?,
         next_run_at: instant(row, "next_run_at")?,
+        policy: job_policy(row)?,
+        running: count(row, "running")?,
+        queued: count(row, "queued")?,
+        paused_between: match (opt_instant(row, "paused_at")?, opt_instant(row, "resumed_at")?) {
+            (Some(from), Some(to)) if from <= to => Some((from, to)),
+            _ => None,
+        },
     })
 }
 
@@ -337,6 +473,12 @@ pub(crate) fn run(row: &impl RowAccess) -> Result<Run> {
         http_status: row.opt_int("http_status")?,
         output: row.opt_text("output")?,
         error: row.opt_text("error")?,
+        reason: row.opt_text("reason")?,
+        waited_for: row
+            .opt_text("waited_for")?
+            .map(|text| text.parse::<WaitedFor>())
+            .transpose()?,
+        cancel_requested: row.flag("cancel_requested")?,
     })
 }
 
@@ -346,6 +488,54 @@ pub(crate) fn claimed_run(row: &impl RowAccess) -> Result<ClaimedRun> {
         handler: document("jobs.handler", json(row, "handler")?)?,
         job_payload: json(row, "job_payload")?,
         timeout: millis_duration(row, "timeout_ms")?,
+        retry: RetryPolicy {
+            max_retries: opt_unsigned(row, "max_retries")?.unwrap_or(DEFAULT_MAX_RETRIES),
+            backoff: backoff(row)?,
+            jitter: row.float("retry_jitter")?,
+        },
+        context: run_context(row)?,
+    })
+}
+
+/// What the executor needs from the run's tenant: its signing secret and command defaults.
+/// Reads `webhook_secret`, `command_limits`, `run_as` and `work_dir`.
+pub(crate) fn run_context(row: &impl RowAccess) -> Result<crate::handler::RunContext> {
+    let limits = match row.opt_json("command_limits")? {
+        Some(value) => document("tenants.command_limits", value)?,
+        None => crate::handler::CommandLimits::default(),
+    };
+    Ok(crate::handler::RunContext {
+        signing_secret: row
+            .opt_text("webhook_secret")?
+            .and_then(crate::handler::SigningSecret::new),
+        limits,
+        run_as: row.opt_text("run_as")?,
+        work_dir: row.opt_text("work_dir")?.map(std::path::PathBuf::from),
+    })
+}
+
+pub(crate) fn tenant_settings(row: &impl RowAccess) -> Result<super::TenantSettings> {
+    let context = run_context(row)?;
+    Ok(super::TenantSettings {
+        webhook_url: row.opt_text("webhook_url")?,
+        webhook_secret: context.signing_secret,
+        notify_email: row.opt_text("notify_email")?,
+        command_limits: context.limits,
+        run_as: context.run_as,
+        work_dir: context.work_dir,
+    })
+}
+
+pub(crate) fn outbox_event(row: &impl RowAccess) -> Result<OutboxEvent> {
+    Ok(OutboxEvent {
+        id: row.uuid("id")?,
+        kind: row.text("type")?,
+        tenant_id: row.uuid("tenant_id")?,
+        job_id: row.opt_uuid("job_id")?,
+        occurred_at: instant(row, "occurred_at")?,
+        data: json(row, "data")?,
+        created_at: instant(row, "created_at")?,
+        delivered_at: opt_instant(row, "delivered_at")?,
     })
 }
 
@@ -370,6 +560,51 @@ pub(crate) fn node(row: &impl RowAccess) -> Result<NodeInfo> {
 pub(crate) fn placeholders(first: usize, count: usize) -> String {
     let list: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
     format!("({})", list.join(", "))
+}
+
+/// A run as the timeline draws it (`span_columns!` in `sql.rs`).
+pub(crate) fn run_span(row: &impl RowAccess) -> Result<crate::timeline::RunSpan> {
+    Ok(crate::timeline::RunSpan {
+        id: row.uuid("id")?,
+        job_id: row.uuid("job_id")?,
+        job: row.text("job")?,
+        tenant_id: row.uuid("tenant_id")?,
+        tenant: row.text("tenant")?,
+        scheduled_at: instant(row, "scheduled_at")?,
+        not_before: instant(row, "not_before")?,
+        trigger: trigger_from_db(&row.text("trigger")?)?,
+        attempt: unsigned(row, "attempt")?,
+        status: row.text("status")?.parse()?,
+        started_at: opt_instant(row, "started_at")?,
+        finished_at: opt_instant(row, "finished_at")?,
+    })
+}
+
+/// One bucket of `RUN_BUCKETS`, whose first instant is `from` plus `bucket` times its number.
+pub(crate) fn run_bucket(
+    row: &impl RowAccess,
+    from: DateTime<Utc>,
+    bucket: Duration,
+) -> Result<crate::timeline::RunBucket> {
+    let number = row.bigint("bucket")?;
+    let offset = number.saturating_mul(duration_ms(bucket));
+    Ok(crate::timeline::RunBucket {
+        start: from + chrono::TimeDelta::milliseconds(offset),
+        started: count(row, "started")?,
+        failed: count(row, "failed")?,
+        late_avg_ms: row.opt_float("late_avg_ms")?,
+        late_max_ms: row.opt_bigint("late_max_ms")?,
+    })
+}
+
+/// The marks of `CHANGE_MARKS`.
+pub(crate) fn change_marks(row: &impl RowAccess) -> Result<crate::timeline::ChangeMarks> {
+    Ok(crate::timeline::ChangeMarks {
+        jobs: opt_instant(row, "jobs")?,
+        tenants: opt_instant(row, "tenants")?,
+        nodes: opt_instant(row, "nodes")?,
+        node_count: count(row, "node_count")?,
+    })
 }
 
 #[cfg(test)]

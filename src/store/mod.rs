@@ -28,6 +28,7 @@ use uuid::Uuid;
 use crate::error::Result;
 use crate::handler::HandlerSpec;
 use crate::job::{Job, JobDefinition};
+use crate::policy::{JobPolicy, RetryPolicy, TenantPolicy, WaitedFor};
 use crate::run::{Run, RunStatus, Trigger};
 use crate::tenant::{NewTenant, Tenant};
 
@@ -43,25 +44,125 @@ pub struct DueJob {
     pub schedule: String,
     pub timezone: String,
     pub next_run_at: DateTime<Utc>,
+    pub policy: JobPolicy,
+    /// The job's runs running and queued (retries waiting included) when the tick read it.
+    pub running: u64,
+    pub queued: u64,
+    /// The job's last pause, once it was resumed: occurrences in it were missed because of it.
+    pub paused_between: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
-/// What the tick decided for one due job: which occurrences to enqueue (attempt 1, trigger
-/// `schedule`) and where the job's next run instant moves. Decided by the engine, written by the
-/// store in the same transaction that read the job.
+/// One row the tick writes for an occurrence (attempt 1, trigger `schedule`): a run to queue,
+/// or an occurrence recorded as `skipped` or `missed` with its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRun {
+    pub scheduled_at: DateTime<Utc>,
+    /// When a queued run becomes ready (after the job's jitter offset); ignored otherwise.
+    pub not_before: DateTime<Utc>,
+    /// `Queued`, `Skipped` or `Missed`.
+    pub status: RunStatus,
+    pub reason: Option<String>,
+    pub waited_for: Option<WaitedFor>,
+}
+
+impl PlannedRun {
+    /// A run of `scheduled_at`, ready at once.
+    pub fn queued(scheduled_at: DateTime<Utc>) -> Self {
+        PlannedRun {
+            scheduled_at,
+            not_before: scheduled_at,
+            status: RunStatus::Queued,
+            reason: None,
+            waited_for: None,
+        }
+    }
+
+    /// An occurrence that did not run.
+    pub fn recorded(scheduled_at: DateTime<Utc>, status: RunStatus, reason: String) -> Self {
+        PlannedRun {
+            scheduled_at,
+            not_before: scheduled_at,
+            status,
+            reason: Some(reason),
+            waited_for: None,
+        }
+    }
+}
+
+/// What the tick decided for one due job: which rows to write for its occurrences and where the
+/// job's next run instant moves. Decided by the engine, written by the store in the same
+/// transaction that read the job.
 #[derive(Debug, Clone, Default)]
 pub struct TickPlan {
-    pub enqueue: Vec<DateTime<Utc>>,
+    pub runs: Vec<PlannedRun>,
     /// `None` means the schedule never fires again; the job stays enabled but is never due.
     pub next_run_at: Option<DateTime<Utc>>,
+    /// Overlap `cancel_previous`: before inserting, cancel the job's queued runs and ask its
+    /// running ones to stop, with this reason.
+    pub supersede: Option<String>,
+}
+
+impl TickPlan {
+    /// A plan that queues each of `occurrences`, ready at its instant.
+    pub fn enqueue(occurrences: &[DateTime<Utc>], next_run_at: Option<DateTime<Utc>>) -> Self {
+        TickPlan {
+            runs: occurrences.iter().copied().map(PlannedRun::queued).collect(),
+            next_run_at,
+            supersede: None,
+        }
+    }
+
+    /// The instants of the runs it queues.
+    pub fn queued(&self) -> Vec<DateTime<Utc>> {
+        self.runs
+            .iter()
+            .filter(|run| run.status == RunStatus::Queued)
+            .map(|run| run.scheduled_at)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TickReport {
     /// Due jobs read and advanced.
     pub jobs: u64,
-    /// Runs inserted; an occurrence another node enqueued first is not counted.
+    /// Runs queued; an occurrence another node enqueued first is not counted.
     pub enqueued: u64,
+    /// Occurrences recorded as `skipped` or `missed`.
+    pub recorded: u64,
 }
+
+/// How a backfill went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillReport {
+    /// Occurrences in the range.
+    pub occurrences: u64,
+    /// Runs queued (trigger `backfill`).
+    pub queued: u64,
+    /// Occurrences left alone: they ran, are running or are queued already.
+    pub already_present: u64,
+}
+
+/// An event for a tenant, written to the outbox in the same transaction as the change it
+/// reports (`job.auto_disabled`, `job.re_enabled`). Delivering it is another component's job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEvent {
+    pub id: Uuid,
+    /// `job.auto_disabled` or `job.re_enabled`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub tenant_id: Uuid,
+    pub job_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// The outbox event written when Rota disables a job after failures.
+pub const EVENT_JOB_AUTO_DISABLED: &str = "job.auto_disabled";
+/// The outbox event written when a person enables a disabled job again.
+pub const EVENT_JOB_RE_ENABLED: &str = "job.re_enabled";
 
 /// A run handed to a node by a claim, with everything needed to execute it.
 #[derive(Debug, Clone)]
@@ -71,6 +172,10 @@ pub struct ClaimedRun {
     /// The job's payload; `run.payload` overrides it when set.
     pub job_payload: serde_json::Value,
     pub timeout: Duration,
+    /// The retry policy in effect (the job's, with its tenant's default number of retries).
+    pub retry: RetryPolicy,
+    /// The tenant's signing secret and command defaults, for the executor.
+    pub context: crate::handler::RunContext,
 }
 
 /// The result of executing a claimed run, to be recorded.
@@ -111,14 +216,45 @@ pub struct TenantUpdate {
     pub max_concurrent: Option<u32>,
     pub weight: Option<u32>,
     /// A paused tenant's runs stay queued (none is claimed) until it is resumed; its schedules
-    /// keep enqueueing.
+    /// keep ticking (under the default overlap policy, `skip`, an occurrence behind a queued run
+    /// of the same job is recorded `skipped`, so the queue does not pile up).
     pub paused: Option<bool>,
 }
 
-/// The text a disabled job's `disabled_reason` starts with when Rota (not a person) switched it
-/// off after too many consecutive failures. [`JobState::AutoDisabled`] and the console's counts
-/// rely on it.
-pub const AUTO_DISABLED_REASON_PREFIX: &str = "auto-disabled";
+/// A tenant's notification channels and the defaults of its commands (`rota tenant set`). The
+/// webhook secret never shows: `Debug` redacts it and this type is not serialized.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantSettings {
+    /// Where the tenant's notifications are posted.
+    pub webhook_url: Option<String>,
+    /// Signs the tenant's webhooks and its HTTP handlers' requests (`Rota-Signature`).
+    pub webhook_secret: Option<crate::handler::SigningSecret>,
+    pub notify_email: Option<String>,
+    /// Defaults for the limits the tenant's jobs do not set.
+    pub command_limits: crate::handler::CommandLimits,
+    /// Default run-as user of the tenant's commands.
+    pub run_as: Option<String>,
+    /// Working directory of the tenant's commands, instead of `<work root>/<tenant>`.
+    pub work_dir: Option<std::path::PathBuf>,
+}
+
+/// A change to [`TenantSettings`]: `None` leaves a field as it is, `Some(None)` clears it.
+/// `command_limits` replaces the whole set (an empty set clears it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantSettingsUpdate {
+    pub webhook_url: Option<Option<String>>,
+    pub webhook_secret: Option<Option<crate::handler::SigningSecret>>,
+    pub notify_email: Option<Option<String>>,
+    pub command_limits: Option<crate::handler::CommandLimits>,
+    pub run_as: Option<Option<String>>,
+    pub work_dir: Option<Option<std::path::PathBuf>>,
+}
+
+/// A disabled job's `disabled_reason` when Rota (not a person) switched it off after too many
+/// consecutive failed occurrences, or after a failure on probation (the job's `last_error` and
+/// the `job.auto_disabled` outbox event say more). [`JobState::AutoDisabled`] and the console's
+/// counts rely on it; a person's reason may not be this text.
+pub const AUTO_DISABLED_REASON: &str = "auto";
 
 /// Whether a job runs on its schedule, for people and for filtering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -127,8 +263,8 @@ pub enum JobState {
     Enabled,
     /// Switched off by a person.
     Disabled,
-    /// Switched off by Rota after too many consecutive failures (the reason starts with
-    /// [`AUTO_DISABLED_REASON_PREFIX`]).
+    /// Switched off by Rota after too many consecutive failures (the reason is
+    /// [`AUTO_DISABLED_REASON`]).
     AutoDisabled,
 }
 
@@ -136,9 +272,7 @@ impl JobState {
     pub fn of(job: &Job) -> JobState {
         match (&job.enabled, &job.disabled_reason) {
             (true, _) => JobState::Enabled,
-            (false, Some(reason)) if reason.starts_with(AUTO_DISABLED_REASON_PREFIX) => {
-                JobState::AutoDisabled
-            }
+            (false, Some(reason)) if reason == AUTO_DISABLED_REASON => JobState::AutoDisabled,
             (false, _) => JobState::Disabled,
         }
     }
@@ -235,6 +369,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         update: &TenantUpdate,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Tenant>> + Send;
+    /// Replaces the rate limit and job defaults of tenant `name`.
+    fn set_tenant_policy(
+        &self,
+        name: &str,
+        policy: &TenantPolicy,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Tenant>> + Send;
 
     // Named handlers.
     fn upsert_named_handler(
@@ -251,6 +392,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         tenant_id: Uuid,
         definition: &JobDefinition,
+        policy: &JobPolicy,
         next_run_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Job>> + Send;
@@ -278,6 +420,33 @@ pub trait Store: Clone + Send + Sync + 'static {
         next_run_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Job>> + Send;
+    /// Replaces the job's policies if the stored version is `expected_version`, else
+    /// [`crate::Error::StaleVersion`] and nothing changes.
+    fn update_job_policy(
+        &self,
+        id: Uuid,
+        expected_version: i64,
+        policy: &JobPolicy,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Job>> + Send;
+    /// Pauses or resumes a job (the pause's start and end are kept for the tick's reasons).
+    fn set_job_paused(
+        &self,
+        id: Uuid,
+        paused: bool,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Job>> + Send;
+    /// Enables a disabled job again: forgets its failure streak, records `operator`, puts it on
+    /// probation if asked, sets its next run, and writes a `job.re_enabled` outbox event, in one
+    /// transaction. An enabled job is left as it is.
+    fn enable_job(
+        &self,
+        id: Uuid,
+        operator: &str,
+        probation: bool,
+        next_run_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Job>> + Send;
 
     // Runs.
     /// Queues a run of `job_id` now (trigger `manual`), with an optional payload override. Its
@@ -291,12 +460,31 @@ pub trait Store: Clone + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Run>> + Send;
     fn run(&self, id: Uuid) -> impl Future<Output = Result<Run>> + Send;
+    /// Queues a run (trigger `backfill`) of each of `occurrences` of `job_id` that has no row
+    /// yet or whose latest row is `missed` or `skipped`, in one transaction; idempotent.
+    fn backfill(
+        &self,
+        job_id: Uuid,
+        occurrences: &[DateTime<Utc>],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<BackfillReport>> + Send;
+    /// Deletes finished runs scheduled before `before`, except the last `keep_last` of each job,
+    /// in batches of `batch` (each its own transaction); returns how many.
+    fn prune_runs(
+        &self,
+        before: DateTime<Utc>,
+        keep_last: u32,
+        batch: u32,
+    ) -> impl Future<Output = Result<u64>> + Send;
+    /// The outbox's events, oldest first.
+    fn list_outbox(&self, limit: u32) -> impl Future<Output = Result<Vec<OutboxEvent>>> + Send;
     fn list_runs(&self, filter: &RunFilter) -> impl Future<Output = Result<Vec<Run>>> + Send;
 
     // The engine's steps.
-    /// Reads up to `limit` enabled jobs with `next_run_at <= now` (skipping jobs another node is
-    /// ticking), asks `plan` what to do with each, inserts the planned runs (an occurrence that
-    /// already exists is left alone) and advances `next_run_at`, all in one transaction.
+    /// Reads up to `limit` enabled, unpaused jobs with `next_run_at <= now` (skipping jobs
+    /// another node is ticking), asks `plan` what to do with each, supersedes previous runs if
+    /// planned, inserts the planned rows (an occurrence that already exists is left alone) and
+    /// advances `next_run_at`, all in one transaction.
     fn enqueue_due(
         &self,
         now: DateTime<Utc>,
@@ -308,8 +496,11 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// The earliest `not_before` of a queued run (a retry waiting for its backoff).
     fn next_ready_at(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send;
     /// Claims up to `limit` ready runs for `node_id`: tenants with ready work share the claim
-    /// (least recently served first, up to `weight` runs each), paused tenants are skipped, and a
-    /// tenant's running count never exceeds `max_concurrent` across all nodes.
+    /// (least recently served first, up to `weight` runs each), paused tenants are skipped, a
+    /// tenant's running count never exceeds `max_concurrent` and its starts within its rate
+    /// limit's window never exceed the limit, across all nodes; a run of a job whose overlap
+    /// policy is exclusive waits while another run of the job is running. A run that starts late
+    /// records the limit it waited for.
     fn claim(
         &self,
         node_id: &str,
@@ -318,8 +509,11 @@ pub trait Store: Clone + Send + Sync + 'static {
         lease_ttl: Duration,
     ) -> impl Future<Output = Result<Vec<ClaimedRun>>> + Send;
     /// Records results; returns for each whether it was accepted (false: fenced out). A retry
-    /// attempt and the job's failure streak are written in the same transaction.
+    /// attempt, the job's failure streak and last error, and an auto-disable (with its outbox
+    /// event) are written in the same transaction.
     fn complete(&self, results: &[RunResult]) -> impl Future<Output = Result<Vec<bool>>> + Send;
+    /// The running runs of `node_id` that were asked to stop (overlap `cancel_previous`).
+    fn cancel_requested(&self, node_id: &str) -> impl Future<Output = Result<Vec<Uuid>>> + Send;
     /// Extends the leases of `node_id`'s running runs to `now + lease_ttl`.
     fn renew_leases(
         &self,
@@ -359,6 +553,72 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<TenantOverview>>> + Send;
     /// One page of jobs matching `query`, and how many match in all.
     fn job_page(&self, query: &JobQuery) -> impl Future<Output = Result<JobPage>> + Send;
+
+    // Tenant settings, named handler listing and job deletion (schedules as files, isolation,
+    // signing).
+    /// The channels and command defaults of tenant `name`.
+    fn tenant_settings(&self, name: &str) -> impl Future<Output = Result<TenantSettings>> + Send;
+    /// Changes the settings of tenant `name`; [`crate::Error::NotFound`] if there is none.
+    fn update_tenant_settings(
+        &self,
+        name: &str,
+        update: &TenantSettingsUpdate,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<TenantSettings>> + Send;
+    /// Every stored named handler definition, by name.
+    fn list_named_handlers(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, HandlerSpec)>>> + Send;
+    /// Deletes a job and its runs; [`crate::Error::NotFound`] if there is no such job.
+    fn delete_job(&self, id: Uuid) -> impl Future<Output = Result<()>> + Send;
+
+    // The console's run views (issue 7): run details, the timeline, throughput, the change feed
+    // (see `crate::timeline`).
+    /// Every attempt of the occurrence of `job_id` at `scheduled_at`, first attempt first.
+    fn occurrence_runs(
+        &self,
+        job_id: Uuid,
+        scheduled_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Run>>> + Send;
+    /// The runs of a window, earliest occurrence first (see [`crate::timeline::SpanQuery`]).
+    fn run_spans(
+        &self,
+        query: &crate::timeline::SpanQuery,
+    ) -> impl Future<Output = Result<Vec<crate::timeline::RunSpan>>> + Send;
+    /// Runs created at or after `created_since`, finished at or after `finished_since`, running
+    /// now, or listed in `also`; oldest first, at most `limit`.
+    fn changed_runs(
+        &self,
+        created_since: DateTime<Utc>,
+        finished_since: DateTime<Utc>,
+        also: &[Uuid],
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<crate::timeline::RunSpan>>> + Send;
+    /// Runs started in `[from, to)` in buckets of `bucket` from `from` (empty buckets left out).
+    fn run_buckets(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        bucket: Duration,
+    ) -> impl Future<Output = Result<Vec<crate::timeline::RunBucket>>> + Send;
+    /// Each job's average duration (ms) over its successful runs started since `since`.
+    fn average_durations(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<(Uuid, f64)>>> + Send;
+    /// Enabled, unpaused jobs due before `before`, soonest first, at most `limit`; optionally
+    /// of one tenant (by name) or one job.
+    fn jobs_due_before(
+        &self,
+        before: DateTime<Utc>,
+        tenant: Option<&str>,
+        job_id: Option<Uuid>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Job>>> + Send;
+    /// How many runs each node is running.
+    fn running_by_node(&self) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send;
+    /// The latest job and tenant edits and node heartbeat.
+    fn change_marks(&self) -> impl Future<Output = Result<crate::timeline::ChangeMarks>> + Send;
 }
 
 /// A trigger is stored as text; keep the mapping next to the seam that stores it.

@@ -15,6 +15,27 @@
 //!   has to upgrade a read lock);
 //! - the dialect module in [`super::sql`] holding its statements that differ.
 
+/// Binds a job's policy columns ([`super::codec::PolicyValues`]) to `$query`, in the order of
+/// `policy_column_names!` in `sql.rs`.
+macro_rules! bind_policy {
+    ($query:expr, $values:expr) => {
+        $query
+            .bind($values.max_retries)
+            .bind($values.retry_backoff)
+            .bind($values.retry_initial_ms)
+            .bind($values.retry_multiplier)
+            .bind($values.retry_max_ms)
+            .bind($values.retry_jitter)
+            .bind($values.overlap)
+            .bind($values.missed)
+            .bind($values.missed_max_runs)
+            .bind($values.catch_up_window_ms)
+            .bind($values.auto_disable_after)
+            .bind($values.probation)
+            .bind($values.jitter_window_ms)
+    };
+}
+
 /// Expands the portable `Store` methods. `$db` is the sqlx database type, `$dialect` the module
 /// of `sql` with that backend's own statements.
 macro_rules! portable_store_methods {
@@ -80,6 +101,36 @@ macro_rules! portable_store_methods {
             codec::tenant(&row)
         }
 
+        async fn set_tenant_policy(
+            &self,
+            name: &str,
+            policy: &$crate::policy::TenantPolicy,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<$crate::tenant::Tenant> {
+            use $crate::store::{codec, sql};
+            let (count, window) = match &policy.rate_limit {
+                Some(limit) => (
+                    Some(codec::to_i32("rate_limit", limit.count)?),
+                    Some(codec::duration_ms(limit.window)),
+                ),
+                None => (None, None),
+            };
+            let opt_i32 = |field: &str, value: Option<u32>| {
+                value.map(|value| codec::to_i32(field, value)).transpose()
+            };
+            let row = ::sqlx::query(sql::SET_TENANT_POLICY)
+                .bind(name)
+                .bind(count)
+                .bind(window)
+                .bind(opt_i32("default_max_retries", policy.default_max_retries)?)
+                .bind(opt_i32("default_auto_disable_after", policy.default_auto_disable_after)?)
+                .bind(codec::ms(now))
+                .fetch_optional(self.writer())
+                .await?
+                .ok_or_else(|| codec::not_found("tenant", name))?;
+            codec::tenant(&row)
+        }
+
         async fn upsert_named_handler(
             &self,
             name: &str,
@@ -118,12 +169,14 @@ macro_rules! portable_store_methods {
             &self,
             tenant_id: ::uuid::Uuid,
             definition: &$crate::job::JobDefinition,
+            policy: &$crate::policy::JobPolicy,
             next_run_at: Option<::chrono::DateTime<::chrono::Utc>>,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::job::Job> {
             use $crate::store::{codec, sql};
             let id = codec::new_id(now);
-            ::sqlx::query(sql::INSERT_JOB)
+            let policy = codec::policy_values(policy)?;
+            let query = ::sqlx::query(sql::INSERT_JOB)
                 .bind(id)
                 .bind(tenant_id)
                 .bind(&definition.name)
@@ -133,7 +186,8 @@ macro_rules! portable_store_methods {
                 .bind(::sqlx::types::Json(&definition.payload))
                 .bind(codec::duration_ms(definition.timeout))
                 .bind(codec::opt_ms(next_run_at))
-                .bind(codec::ms(now))
+                .bind(codec::ms(now));
+            $crate::store::portable::bind_policy!(query, policy)
                 .execute(self.writer())
                 .await
                 .map_err(|error| {
@@ -215,20 +269,90 @@ macro_rules! portable_store_methods {
                 .map_err(codec::already_exists("job", &definition.name))?
                 .rows_affected();
             if updated == 0 {
-                let current: Option<i64> = ::sqlx::query_scalar(sql::JOB_VERSION)
-                    .bind(id)
-                    .fetch_optional(self.reader())
-                    .await?;
-                return Err(match current {
-                    None => codec::not_found("job", id),
-                    Some(current) => $crate::error::Error::StaleVersion {
-                        what: "job",
-                        key: definition.name.clone(),
-                        expected: expected_version,
-                        current,
-                    },
-                });
+                return Err(self.version_conflict(id, expected_version, &definition.name).await);
             }
+            self.job(id).await
+        }
+
+        async fn update_job_policy(
+            &self,
+            id: ::uuid::Uuid,
+            expected_version: i64,
+            policy: &$crate::policy::JobPolicy,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::store::{codec, sql};
+            let values = codec::policy_values(policy)?;
+            let query = ::sqlx::query(sql::UPDATE_JOB_POLICY).bind(id).bind(expected_version);
+            let updated = $crate::store::portable::bind_policy!(query, values)
+                .bind(codec::ms(now))
+                .execute(self.writer())
+                .await?
+                .rows_affected();
+            if updated == 0 {
+                return Err(self.version_conflict(id, expected_version, &id.to_string()).await);
+            }
+            self.job(id).await
+        }
+
+        async fn set_job_paused(
+            &self,
+            id: ::uuid::Uuid,
+            paused: bool,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::store::{codec, sql};
+            let updated = ::sqlx::query(sql::SET_JOB_PAUSED)
+                .bind(id)
+                .bind(paused)
+                .bind(codec::ms(now))
+                .execute(self.writer())
+                .await?
+                .rows_affected();
+            if updated == 0 {
+                return Err(codec::not_found("job", id));
+            }
+            self.job(id).await
+        }
+
+        async fn enable_job(
+            &self,
+            id: ::uuid::Uuid,
+            operator: &str,
+            probation: bool,
+            next_run_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::store::codec::{self, RowAccess};
+            use $crate::store::sql;
+            let mut tx = self.begin_write().await?;
+            let enabled = ::sqlx::query(sql::ENABLE_JOB)
+                .bind(id)
+                .bind(operator)
+                .bind(probation)
+                .bind(codec::opt_ms(next_run_at))
+                .bind(codec::ms(now))
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(row) = enabled {
+                let data = ::serde_json::json!({
+                    "job": row.text("name")?,
+                    "operator": operator,
+                    "probation": probation,
+                    "next_run_at": next_run_at,
+                });
+                ::sqlx::query(sql::INSERT_OUTBOX)
+                    .bind(codec::new_id(now))
+                    .bind($crate::store::EVENT_JOB_RE_ENABLED)
+                    .bind(row.uuid("tenant_id")?)
+                    .bind(Some(id))
+                    .bind(codec::ms(now))
+                    .bind(::sqlx::types::Json(data))
+                    .bind(codec::ms(now))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
             self.job(id).await
         }
 
@@ -316,6 +440,73 @@ macro_rules! portable_store_methods {
             codec::run(&row)
         }
 
+        async fn backfill(
+            &self,
+            job_id: ::uuid::Uuid,
+            occurrences: &[::chrono::DateTime<::chrono::Utc>],
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<$crate::store::BackfillReport> {
+            use $crate::store::{codec, sql};
+            let job = self.job(job_id).await?;
+            let mut report = $crate::store::BackfillReport {
+                occurrences: occurrences.len() as u64,
+                ..Default::default()
+            };
+            let mut tx = self.begin_write().await?;
+            for at in occurrences {
+                report.queued += ::sqlx::query(sql::BACKFILL_RUN)
+                    .bind(codec::new_id(now))
+                    .bind(job_id)
+                    .bind(job.tenant_id)
+                    .bind(codec::ms(*at))
+                    .bind(codec::ms(now))
+                    .bind(None::<&str>)
+                    .bind($crate::run::Trigger::Backfill.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            tx.commit().await?;
+            report.already_present = report.occurrences - report.queued;
+            Ok(report)
+        }
+
+        async fn prune_runs(
+            &self,
+            before: ::chrono::DateTime<::chrono::Utc>,
+            keep_last: u32,
+            batch: u32,
+        ) -> $crate::error::Result<u64> {
+            use $crate::store::{codec, sql};
+            let batch = batch.max(1);
+            let mut total = 0;
+            loop {
+                let deleted = ::sqlx::query(sql::PRUNE_RUNS)
+                    .bind(codec::ms(before))
+                    .bind(i64::from(keep_last))
+                    .bind(i64::from(batch))
+                    .execute(self.writer())
+                    .await?
+                    .rows_affected();
+                total += deleted;
+                if deleted < u64::from(batch) {
+                    return Ok(total);
+                }
+            }
+        }
+
+        async fn list_outbox(
+            &self,
+            limit: u32,
+        ) -> $crate::error::Result<Vec<$crate::store::OutboxEvent>> {
+            use $crate::store::{codec, sql};
+            let rows = ::sqlx::query(sql::LIST_OUTBOX)
+                .bind(codec::bounded_limit(Some(limit), codec::DEFAULT_RUN_LIMIT))
+                .fetch_all(self.reader())
+                .await?;
+            rows.iter().map(codec::outbox_event).collect()
+        }
+
         async fn list_runs(
             &self,
             filter: &$crate::store::RunFilter,
@@ -357,36 +548,71 @@ macro_rules! portable_store_methods {
                 .bind(i64::from(limit))
                 .fetch_all(&mut *tx)
                 .await?;
-            // (job, tenant, scheduled instant) to insert, and (job, next_run_at) to write.
-            let mut occurrences: Vec<(::uuid::Uuid, ::uuid::Uuid, i64)> = Vec::new();
+            // Rows to insert per job, and (job, next_run_at) to write.
+            let mut queued: Vec<(::uuid::Uuid, ::uuid::Uuid, $crate::store::PlannedRun)> =
+                Vec::new();
+            let mut recorded: Vec<(::uuid::Uuid, ::uuid::Uuid, $crate::store::PlannedRun)> =
+                Vec::new();
+            let mut supersede: Vec<(::uuid::Uuid, String)> = Vec::new();
             let mut advances: Vec<(::uuid::Uuid, Option<i64>)> = Vec::with_capacity(due.len());
             for row in &due {
                 let job = codec::due_job(row)?;
                 let planned = plan(&job);
-                occurrences.extend(
-                    planned.enqueue.iter().map(|at| (job.job_id, job.tenant_id, codec::ms(*at))),
-                );
+                if let Some(reason) = planned.supersede {
+                    supersede.push((job.job_id, reason));
+                }
+                for run in planned.runs {
+                    if run.status == $crate::run::RunStatus::Queued {
+                        queued.push((job.job_id, job.tenant_id, run));
+                    } else {
+                        recorded.push((job.job_id, job.tenant_id, run));
+                    }
+                }
                 advances.push((job.job_id, codec::opt_ms(planned.next_run_at)));
             }
-            let mut report = $crate::store::TickReport { jobs: advances.len() as u64, enqueued: 0 };
+            let mut report = $crate::store::TickReport {
+                jobs: advances.len() as u64,
+                ..Default::default()
+            };
+            // Before the inserts, so that the new run is not among the superseded ones.
+            for (job_id, reason) in &supersede {
+                let reason = codec::bound_error(reason);
+                ::sqlx::query(sql::SUPERSEDE_QUEUED)
+                    .bind(job_id)
+                    .bind(now_ms)
+                    .bind(&reason)
+                    .execute(&mut *tx)
+                    .await?;
+                ::sqlx::query(sql::REQUEST_CANCEL)
+                    .bind(job_id)
+                    .bind(&reason)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             // Batched: a tick of 10,000 due jobs is a few dozen statements, not 20,000.
-            for chunk in occurrences.chunks(codec::INSERT_BATCH) {
-                let mut insert = ::sqlx::QueryBuilder::<$db>::new(sql::INSERT_RUNS);
-                insert.push_values(chunk, |mut values, &(job_id, tenant_id, scheduled_at)| {
-                    values
-                        .push_bind(codec::new_id(now))
-                        .push_bind(job_id)
-                        .push_bind(tenant_id)
-                        .push_bind(scheduled_at)
-                        .push_bind($crate::run::Trigger::Schedule.as_str())
-                        .push_bind(1_i32)
-                        .push_bind($crate::run::RunStatus::Queued.as_str())
-                        .push_bind(now_ms)
-                        // A planned occurrence in the future does not start early.
-                        .push_bind(scheduled_at);
-                });
-                insert.push(sql::ON_OCCURRENCE_CONFLICT);
-                report.enqueued += insert.build().execute(&mut *tx).await?.rows_affected();
+            for (rows, counter) in [(&queued, &mut report.enqueued), (&recorded, &mut report.recorded)] {
+                for chunk in rows.chunks(codec::INSERT_BATCH) {
+                    let mut insert = ::sqlx::QueryBuilder::<$db>::new(sql::INSERT_RUNS);
+                    insert.push_values(chunk, |mut values, (job_id, tenant_id, run)| {
+                        let is_queued = run.status == $crate::run::RunStatus::Queued;
+                        values
+                            .push_bind(codec::new_id(now))
+                            .push_bind(*job_id)
+                            .push_bind(*tenant_id)
+                            .push_bind(codec::ms(run.scheduled_at))
+                            .push_bind($crate::run::Trigger::Schedule.as_str())
+                            .push_bind(1_i32)
+                            .push_bind(run.status.as_str())
+                            .push_bind(now_ms)
+                            // A planned occurrence in the future does not start early.
+                            .push_bind(codec::ms(run.not_before))
+                            .push_bind((!is_queued).then_some(now_ms))
+                            .push_bind(run.reason.as_deref().map(codec::bound_error))
+                            .push_bind(run.waited_for.map(|waited| waited.as_str()));
+                    });
+                    insert.push(sql::ON_OCCURRENCE_CONFLICT);
+                    *counter += insert.build().execute(&mut *tx).await?.rows_affected();
+                }
             }
             for chunk in advances.chunks(codec::INSERT_BATCH) {
                 let mut advance = ::sqlx::QueryBuilder::<$db>::new(sql::ADVANCE_JOBS_HEAD);
@@ -465,18 +691,60 @@ macro_rules! portable_store_methods {
             finished_jobs.sort_by_key(|&(job_id, index)| (job_id, results[index].finished_at));
             for &(job_id, index) in &finished_jobs {
                 let result = &results[index];
-                let statement = match (result.status, result.retry_at) {
-                    (RunStatus::Succeeded, _) => sql::JOB_SUCCEEDED,
-                    (RunStatus::Failed | RunStatus::TimedOut | RunStatus::Lost, None) => {
-                        sql::JOB_FAILED
-                    }
-                    _ => sql::JOB_FINISHED,
+                // An occurrence failed when its last attempt did: no retry follows.
+                let failed_occurrence = result.retry_at.is_none()
+                    && matches!(
+                        result.status,
+                        RunStatus::Failed | RunStatus::TimedOut | RunStatus::Lost
+                    );
+                let statement = if result.status == RunStatus::Succeeded {
+                    sql::JOB_SUCCEEDED
+                } else if failed_occurrence {
+                    sql::JOB_FAILED
+                } else {
+                    sql::JOB_FINISHED
                 };
-                ::sqlx::query(statement)
+                let query = ::sqlx::query(statement)
                     .bind(job_id)
-                    .bind(codec::ms(result.finished_at))
-                    .execute(&mut *tx)
-                    .await?;
+                    .bind(codec::ms(result.finished_at));
+                if failed_occurrence {
+                    let error = result.error.as_deref().unwrap_or(result.status.as_str());
+                    query.bind(codec::bound_error(error)).execute(&mut *tx).await?;
+                    // Exactly one transition and one event, whatever the number of nodes: see
+                    // `AUTO_DISABLE_JOB`.
+                    let disabled = ::sqlx::query(sql::AUTO_DISABLE_JOB)
+                        .bind(job_id)
+                        .bind(codec::ms(result.finished_at))
+                        .bind($crate::store::AUTO_DISABLED_REASON)
+                        .bind(codec::to_i32(
+                            "auto_disable_after",
+                            $crate::policy::DEFAULT_AUTO_DISABLE_AFTER,
+                        )?)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some(row) = disabled {
+                        let data = ::serde_json::json!({
+                            "job": row.text("name")?,
+                            "reason": $crate::store::AUTO_DISABLED_REASON,
+                            "consecutive_failures": row.int("consecutive_failures")?,
+                            "probation": row.flag("on_probation")?,
+                            "last_error": row.opt_text("last_error")?,
+                            "run_id": result.run_id,
+                        });
+                        ::sqlx::query(sql::INSERT_OUTBOX)
+                            .bind(codec::new_id(result.finished_at))
+                            .bind($crate::store::EVENT_JOB_AUTO_DISABLED)
+                            .bind(row.uuid("tenant_id")?)
+                            .bind(Some(job_id))
+                            .bind(codec::ms(result.finished_at))
+                            .bind(::sqlx::types::Json(data))
+                            .bind(codec::ms(result.finished_at))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                } else {
+                    query.execute(&mut *tx).await?;
+                }
                 if let Some(retry_at) = result.retry_at {
                     ::sqlx::query(sql::INSERT_NEXT_ATTEMPT)
                         .bind(codec::new_id(result.finished_at))
@@ -490,6 +758,16 @@ macro_rules! portable_store_methods {
             }
             tx.commit().await?;
             Ok(accepted)
+        }
+
+        async fn cancel_requested(
+            &self,
+            node_id: &str,
+        ) -> $crate::error::Result<Vec<::uuid::Uuid>> {
+            Ok(::sqlx::query_scalar($crate::store::sql::CANCEL_REQUESTED_RUNS)
+                .bind(node_id)
+                .fetch_all(self.reader())
+                .await?)
         }
 
         async fn renew_leases(
@@ -548,12 +826,13 @@ macro_rules! portable_store_methods {
         async fn release(
             &self,
             node_id: &str,
-            _now: ::chrono::DateTime<::chrono::Utc>,
+            now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<u64> {
             // `not_before` and `queued_at` are left alone: released runs keep their place at the
             // front of their tenant's queue.
             let released = ::sqlx::query($crate::store::sql::RELEASE)
                 .bind(node_id)
+                .bind($crate::store::codec::ms(now))
                 .execute(self.writer())
                 .await?
                 .rows_affected();
@@ -603,10 +882,9 @@ macro_rules! portable_store_methods {
             since: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<Vec<$crate::store::TenantOverview>> {
             use $crate::store::{codec, sql};
-            let auto_disabled = format!("{}%", $crate::store::AUTO_DISABLED_REASON_PREFIX);
             let rows = ::sqlx::query(sql::TENANT_OVERVIEW)
                 .bind(codec::ms(since))
-                .bind(auto_disabled)
+                .bind($crate::store::AUTO_DISABLED_REASON)
                 .fetch_all(self.reader())
                 .await?;
             rows.iter().map(codec::tenant_overview).collect()
@@ -634,7 +912,7 @@ macro_rules! portable_store_methods {
                         .push_bind(pattern)
                         .push(" ESCAPE '\\')");
                 }
-                let auto_disabled = format!("{}%", $crate::store::AUTO_DISABLED_REASON_PREFIX);
+                let auto_disabled = $crate::store::AUTO_DISABLED_REASON;
                 match query.state {
                     None => {}
                     Some($crate::store::JobState::Enabled) => {
@@ -642,12 +920,12 @@ macro_rules! portable_store_methods {
                     }
                     Some($crate::store::JobState::Disabled) => {
                         builder
-                            .push(" AND NOT j.enabled AND (j.disabled_reason IS NULL OR j.disabled_reason NOT LIKE ")
+                            .push(" AND NOT j.enabled AND (j.disabled_reason IS NULL OR j.disabled_reason <> ")
                             .push_bind(auto_disabled)
                             .push(")");
                     }
                     Some($crate::store::JobState::AutoDisabled) => {
-                        builder.push(" AND NOT j.enabled AND j.disabled_reason LIKE ").push_bind(auto_disabled);
+                        builder.push(" AND NOT j.enabled AND j.disabled_reason = ").push_bind(auto_disabled);
                     }
                 }
                 if let Some(kind) = query.handler_kind {
@@ -664,6 +942,215 @@ macro_rules! portable_store_methods {
             let jobs = rows.iter().map(codec::job).collect::<$crate::error::Result<_>>()?;
             Ok($crate::store::JobPage { jobs, total })
         }
+
+        async fn tenant_settings(
+            &self,
+            name: &str,
+        ) -> $crate::error::Result<$crate::store::TenantSettings> {
+            use $crate::store::{codec, sql};
+            let row = ::sqlx::query(sql::TENANT_SETTINGS)
+                .bind(name)
+                .fetch_optional(self.reader())
+                .await?
+                .ok_or_else(|| codec::not_found("tenant", name))?;
+            codec::tenant_settings(&row)
+        }
+
+        async fn update_tenant_settings(
+            &self,
+            name: &str,
+            update: &$crate::store::TenantSettingsUpdate,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<$crate::store::TenantSettings> {
+            use $crate::store::{codec, sql};
+            let secret = update
+                .webhook_secret
+                .as_ref()
+                .map(|secret| secret.as_ref().map(|secret| secret.expose().to_owned()));
+            let limits = update.command_limits.as_ref().map(|limits| {
+                (!limits.is_empty()).then(|| ::sqlx::types::Json(limits.clone()))
+            });
+            let work_dir = update.work_dir.as_ref().map(|dir| {
+                dir.as_ref().map(|dir| dir.to_string_lossy().into_owned())
+            });
+            let row = ::sqlx::query(sql::UPDATE_TENANT_SETTINGS)
+                .bind(name)
+                .bind(update.webhook_url.is_some())
+                .bind(update.webhook_url.clone().flatten())
+                .bind(secret.is_some())
+                .bind(secret.flatten())
+                .bind(update.notify_email.is_some())
+                .bind(update.notify_email.clone().flatten())
+                .bind(limits.is_some())
+                .bind(limits.flatten())
+                .bind(update.run_as.is_some())
+                .bind(update.run_as.clone().flatten())
+                .bind(work_dir.is_some())
+                .bind(work_dir.flatten())
+                .bind(codec::ms(now))
+                .fetch_optional(self.writer())
+                .await?
+                .ok_or_else(|| codec::not_found("tenant", name))?;
+            codec::tenant_settings(&row)
+        }
+
+        async fn list_named_handlers(
+            &self,
+        ) -> $crate::error::Result<Vec<(String, $crate::handler::HandlerSpec)>> {
+            use $crate::store::codec::{self, RowAccess};
+            use $crate::store::sql;
+            let rows = ::sqlx::query(sql::LIST_NAMED_HANDLERS).fetch_all(self.reader()).await?;
+            rows.iter()
+                .map(|row| {
+                    let spec = row.opt_json("spec")?.unwrap_or_default();
+                    Ok((row.text("name")?, codec::document("named_handlers.spec", spec)?))
+                })
+                .collect()
+        }
+
+        async fn delete_job(&self, id: ::uuid::Uuid) -> $crate::error::Result<()> {
+            use $crate::store::{codec, sql};
+            let deleted =
+                ::sqlx::query(sql::DELETE_JOB).bind(id).execute(self.writer()).await?.rows_affected();
+            if deleted == 0 {
+                return Err(codec::not_found("job", id));
+            }
+            Ok(())
+        }
+
+        // The console's run views (issue 7; see `crate::timeline`).
+
+        async fn occurrence_runs(
+            &self,
+            job_id: ::uuid::Uuid,
+            scheduled_at: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<Vec<$crate::run::Run>> {
+            use $crate::store::{codec, sql};
+            let rows = ::sqlx::query(sql::OCCURRENCE_RUNS)
+                .bind(job_id)
+                .bind(codec::ms(scheduled_at))
+                .fetch_all(self.reader())
+                .await?;
+            rows.iter().map(codec::run).collect()
+        }
+
+        async fn run_spans(
+            &self,
+            query: &$crate::timeline::SpanQuery,
+        ) -> $crate::error::Result<Vec<$crate::timeline::RunSpan>> {
+            use $crate::store::{codec, sql};
+            let limit = i64::from(query.limit.clamp(1, $crate::timeline::MAX_SPANS + 1));
+            let rows = ::sqlx::query(sql::RUN_SPANS)
+                .bind(codec::ms(query.from - $crate::timeline::SPAN_LOOKBACK))
+                .bind(codec::ms(query.from))
+                .bind(codec::ms(query.to))
+                .bind(query.tenant.as_deref())
+                .bind(query.job_id)
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await?;
+            rows.iter().map(codec::run_span).collect()
+        }
+
+        async fn changed_runs(
+            &self,
+            created_since: ::chrono::DateTime<::chrono::Utc>,
+            finished_since: ::chrono::DateTime<::chrono::Utc>,
+            also: &[::uuid::Uuid],
+            limit: u32,
+        ) -> $crate::error::Result<Vec<$crate::timeline::RunSpan>> {
+            use $crate::store::{codec, sql};
+            let rows = ::sqlx::query(sql::CHANGED_RUNS)
+                .bind($crate::timeline::first_id_at(created_since))
+                .bind(codec::ms(finished_since))
+                .bind(i64::from(limit.max(1)))
+                .fetch_all(self.reader())
+                .await?;
+            let mut spans = rows.iter().map(codec::run_span).collect::<$crate::error::Result<Vec<_>>>()?;
+            // Runs the caller saw running that are in none of the ranges (handed back to the
+            // queue): a few primary-key reads.
+            for id in also {
+                if spans.iter().any(|span| span.id == *id) {
+                    continue;
+                }
+                let row = ::sqlx::query(sql::RUN_SPAN_BY_ID)
+                    .bind(*id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                if let Some(row) = row {
+                    spans.push(codec::run_span(&row)?);
+                }
+            }
+            Ok(spans)
+        }
+
+        async fn run_buckets(
+            &self,
+            from: ::chrono::DateTime<::chrono::Utc>,
+            to: ::chrono::DateTime<::chrono::Utc>,
+            bucket: ::std::time::Duration,
+        ) -> $crate::error::Result<Vec<$crate::timeline::RunBucket>> {
+            use $crate::store::{codec, sql};
+            let rows = ::sqlx::query(sql::RUN_BUCKETS)
+                .bind(codec::ms(from))
+                .bind(codec::ms(to))
+                .bind(codec::duration_ms(bucket).max(1))
+                .fetch_all(self.reader())
+                .await?;
+            rows.iter().map(|row| codec::run_bucket(row, from, bucket)).collect()
+        }
+
+        async fn average_durations(
+            &self,
+            since: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<Vec<(::uuid::Uuid, f64)>> {
+            use $crate::store::codec::{self, RowAccess};
+            use $crate::store::sql;
+            let rows = ::sqlx::query(sql::AVERAGE_DURATIONS)
+                .bind(codec::ms(since))
+                .fetch_all(self.reader())
+                .await?;
+            rows.iter()
+                .filter_map(|row| match (row.uuid("job_id"), row.opt_float("avg_ms")) {
+                    (Ok(id), Ok(Some(avg))) => Some(Ok((id, avg))),
+                    (Ok(_), Ok(None)) => None,
+                    (Err(error), _) | (_, Err(error)) => Some(Err(error)),
+                })
+                .collect()
+        }
+
+        async fn jobs_due_before(
+            &self,
+            before: ::chrono::DateTime<::chrono::Utc>,
+            tenant: Option<&str>,
+            job_id: Option<::uuid::Uuid>,
+            limit: u32,
+        ) -> $crate::error::Result<Vec<$crate::job::Job>> {
+            use $crate::store::{codec, sql};
+            let rows = ::sqlx::query(sql::JOBS_DUE_BEFORE)
+                .bind(codec::ms(before))
+                .bind(tenant)
+                .bind(job_id)
+                .bind(i64::from(limit.max(1)))
+                .fetch_all(self.reader())
+                .await?;
+            rows.iter().map(codec::job).collect()
+        }
+
+        async fn running_by_node(&self) -> $crate::error::Result<Vec<(String, u64)>> {
+            use $crate::store::codec::{self, RowAccess};
+            use $crate::store::sql;
+            let rows = ::sqlx::query(sql::RUNNING_BY_NODE).fetch_all(self.reader()).await?;
+            rows.iter()
+                .map(|row| Ok((row.text("lease_owner")?, codec::count(row, "running")?)))
+                .collect()
+        }
+
+        async fn change_marks(&self) -> $crate::error::Result<$crate::timeline::ChangeMarks> {
+            use $crate::store::{codec, sql};
+            let row = ::sqlx::query(sql::CHANGE_MARKS).fetch_one(self.reader()).await?;
+            codec::change_marks(&row)
+        }
     };
 }
 
@@ -671,6 +1158,29 @@ macro_rules! portable_store_methods {
 /// for every backend.
 macro_rules! portable_store_helpers {
     () => {
+        /// The error for an optimistic update of job `id` that matched no row: it is gone, or
+        /// someone changed it since `expected` (`key` names it for people).
+        async fn version_conflict(
+            &self,
+            id: ::uuid::Uuid,
+            expected: i64,
+            key: &str,
+        ) -> $crate::error::Error {
+            use $crate::store::{codec, sql};
+            let current: ::std::result::Result<Option<i64>, _> =
+                ::sqlx::query_scalar(sql::JOB_VERSION).bind(id).fetch_optional(self.reader()).await;
+            match current {
+                Err(error) => $crate::error::Error::Database(error),
+                Ok(None) => codec::not_found("job", id),
+                Ok(Some(current)) => $crate::error::Error::StaleVersion {
+                    what: "job",
+                    key: key.to_owned(),
+                    expected,
+                    current,
+                },
+            }
+        }
+
         /// Runs `statement` (`$1` node id, `$2` instant) and reports a missing node.
         async fn touch_node(
             &self,
@@ -693,4 +1203,4 @@ macro_rules! portable_store_helpers {
     };
 }
 
-pub(crate) use {portable_store_helpers, portable_store_methods};
+pub(crate) use {bind_policy, portable_store_helpers, portable_store_methods};

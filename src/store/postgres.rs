@@ -98,6 +98,7 @@ impl Store for PgStore {
             .bind(i64::from(limit))
             .bind(node_id)
             .bind(codec::expiry_ms(now, lease_ttl))
+            .bind(codec::duration_ms(crate::policy::LATE_START))
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -12,16 +12,40 @@
 /// Columns of a tenant row, in the order [`super::codec::tenant`] reads them by name.
 macro_rules! tenant_columns {
     () => {
-        "id, name, max_concurrent, weight, paused, created_at, updated_at"
+        "id, name, max_concurrent, weight, paused, rate_limit_count, rate_limit_window_ms, \
+         default_max_retries, default_auto_disable_after, created_at, updated_at"
+    };
+}
+
+/// A job's policy columns, as [`super::codec::job_policy`] reads them by name (unprefixed, for
+/// inserts). Their order is the order [`INSERT_JOB`] and [`UPDATE_JOB_POLICY`] bind them in.
+macro_rules! policy_column_names {
+    () => {
+        "max_retries, retry_backoff, retry_initial_ms, retry_multiplier, retry_max_ms, \
+         retry_jitter, overlap, missed, missed_max_runs, catch_up_window_ms, auto_disable_after, \
+         probation, jitter_window_ms"
+    };
+}
+
+/// The same policy columns of a job aliased `j`, for reads.
+macro_rules! policy_columns {
+    () => {
+        "j.max_retries, j.retry_backoff, j.retry_initial_ms, j.retry_multiplier, j.retry_max_ms, \
+         j.retry_jitter, j.overlap, j.missed, j.missed_max_runs, j.catch_up_window_ms, \
+         j.auto_disable_after, j.probation, j.jitter_window_ms"
     };
 }
 
 /// Columns of a job (alias `j`) joined with its tenant (alias `t`).
 macro_rules! job_columns {
     () => {
-        "j.id, j.tenant_id, t.name AS tenant, j.name, j.schedule, j.timezone, j.handler, \
-         j.payload, j.timeout_ms, j.enabled, j.disabled_reason, j.consecutive_failures, \
-         j.next_run_at, j.last_run_at, j.created_at, j.updated_at, j.version"
+        concat!(
+            "j.id, j.tenant_id, t.name AS tenant, j.name, j.schedule, j.timezone, j.handler, \
+             j.payload, j.timeout_ms, j.enabled, j.disabled_reason, j.consecutive_failures, \
+             j.last_error, j.enabled_by, j.on_probation, j.paused, j.paused_at, j.resumed_at, \
+             j.next_run_at, j.last_run_at, j.created_at, j.updated_at, j.version, ",
+            policy_columns!()
+        )
     };
 }
 
@@ -31,14 +55,23 @@ macro_rules! run_columns {
         "r.id, r.job_id, j.name AS job, r.tenant_id, t.name AS tenant, r.scheduled_at, \
          r.trigger, r.attempt, r.status, r.payload, r.queued_at, r.not_before, r.started_at, \
          r.finished_at, r.duration_ms, r.lease_owner, r.lease_expires_at, r.fencing_token, \
-         r.exit_code, r.http_status, r.output, r.error"
+         r.exit_code, r.http_status, r.output, r.error, r.reason, r.waited_for, \
+         r.cancel_requested"
     };
 }
 
-/// A run's columns plus what executing it needs from the job: a claimed run.
+/// A run's columns plus what executing it needs from the job: a claimed run. The tenant's
+/// signing secret and command defaults come along (see [`super::codec::run_context`]).
 macro_rules! claimed_columns {
     () => {
-        concat!(run_columns!(), ", j.handler, j.payload AS job_payload, j.timeout_ms")
+        concat!(
+            run_columns!(),
+            ", j.handler, j.payload AS job_payload, j.timeout_ms",
+            // The retry policy in effect: the job's, with its tenant's default number of retries.
+            ", COALESCE(j.max_retries, t.default_max_retries) AS max_retries, j.retry_backoff, \
+             j.retry_initial_ms, j.retry_multiplier, j.retry_max_ms, j.retry_jitter",
+            ", t.webhook_secret, t.command_limits, t.run_as, t.work_dir"
+        )
     };
 }
 
@@ -54,18 +87,116 @@ macro_rules! node_columns {
     };
 }
 
-/// Enabled jobs whose next run instant has come, oldest first. The partial index `jobs_due`
-/// makes the cost depend on the due jobs only. Completed per backend (locking).
+/// Enabled jobs that are not paused whose next run instant has come, oldest first, with their
+/// policies and how many of their runs are running and queued (for the overlap policy). The
+/// partial index `jobs_due` makes the cost depend on the due jobs only; the counts read the
+/// partial indexes `runs_running_by_job` and `runs_queued_by_job`. Completed per backend
+/// (locking).
+///
+/// On Postgres the counts are read in the statement's snapshot: a previous run that completes
+/// while this statement waits for the job's row lock may still be counted as running, so an
+/// occurrence racing with its predecessor's end may be skipped as overlapping. That race exists
+/// whatever the implementation (the end could as well come a millisecond later).
 macro_rules! due_jobs {
     () => {
-        "SELECT id, tenant_id, schedule, timezone, next_run_at FROM jobs \
-         WHERE enabled AND next_run_at <= $1 ORDER BY next_run_at, id LIMIT $2"
+        concat!(
+            "SELECT j.id, j.tenant_id, j.schedule, j.timezone, j.next_run_at, j.paused_at, \
+             j.resumed_at, ",
+            policy_columns!(),
+            ", (SELECT count(*) FROM runs a WHERE a.job_id = j.id AND a.status = 'running') \
+                 AS running, \
+             (SELECT count(*) FROM runs a WHERE a.job_id = j.id AND a.status = 'queued') \
+                 AS queued \
+             FROM jobs j WHERE j.enabled AND NOT j.paused AND j.next_run_at <= $1 \
+             ORDER BY j.next_run_at, j.id LIMIT $2"
+        )
+    };
+}
+
+/// The number of running runs of tenant `$t` (a bounded count over `runs_running_by_tenant`).
+macro_rules! running_of {
+    ($t:literal) => {
+        concat!(
+            "(SELECT count(*) FROM runs c WHERE c.tenant_id = ",
+            $t,
+            ".id AND c.status = 'running')"
+        )
+    };
+}
+
+/// How many more runs tenant `$t` may start at `$now` under its rate limit (NULL: no limit):
+/// the limit minus its starts within the sliding window, counted over `runs_starts_by_tenant`
+/// (at most about the limit's count of rows).
+macro_rules! rate_room_of {
+    ($t:literal, $now:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $t,
+            ".rate_limit_count IS NOT NULL THEN ",
+            $t,
+            ".rate_limit_count - (SELECT count(*) FROM runs s WHERE s.tenant_id = ",
+            $t,
+            ".id AND s.started_at > ",
+            $now,
+            " - ",
+            $t,
+            ".rate_limit_window_ms) END"
+        )
+    };
+}
+
+/// Up to `$limit` ready runs of tenant `$tenant` at `$now`, oldest first: one bounded range scan
+/// of `runs_queued_by_tenant`. A run of a job whose overlap policy is exclusive (`queue_one` or
+/// `cancel_previous`, as [`crate::policy::OverlapPolicy::exclusive`]) is passed over while
+/// another run of that job is running (one probe of `runs_running_by_job`); `exclusive` tells the
+/// claim to start at most one run of such a job at once.
+macro_rules! ready_runs {
+    ($tenant:literal, $now:literal, $limit:literal) => {
+        concat!(
+            "SELECT r.id, r.job_id, r.not_before, \
+                    j.overlap IN ('queue_one', 'cancel_previous') AS exclusive \
+             FROM runs r JOIN jobs j ON j.id = r.job_id \
+             WHERE r.tenant_id = ",
+            $tenant,
+            " AND r.status = 'queued' AND r.not_before <= ",
+            $now,
+            " AND (j.overlap NOT IN ('queue_one', 'cancel_previous') \
+                  OR NOT EXISTS (SELECT 1 FROM runs x \
+                                 WHERE x.job_id = r.job_id AND x.status = 'running')) \
+             ORDER BY r.not_before, r.id LIMIT ",
+            $limit
+        )
+    };
+}
+
+/// What a run that starts now waited for: kept if the tick already said (overlap), else, when
+/// it starts more than `$threshold` ms after it became ready, the limit its tenant's previous
+/// claim used up (`tenants.limited_by`, read before this claim changes it). A tenant that used
+/// up its room stays unserved until a claim finds room again, so a run that became ready in
+/// between waited for that limit. (After downtime a late run may be attributed to a limit the
+/// tenant reached before it; the record is a hint for people, not an accounting.)
+macro_rules! waited_for_on_start {
+    ($run:literal, $now:literal, $threshold:literal) => {
+        concat!(
+            "COALESCE(",
+            $run,
+            ".waited_for, CASE WHEN ",
+            $run,
+            ".not_before < ",
+            $now,
+            " - ",
+            $threshold,
+            " THEN (SELECT lt.limited_by FROM tenants lt WHERE lt.id = ",
+            $run,
+            ".tenant_id) END)"
+        )
     };
 }
 
 /// Tenants that may be served by a claim: not paused, whose next queued run is ready (one probe
-/// into the partial index `runs_queued_by_tenant`), and with room under `max_concurrent` (a
-/// count over the partial index `runs_running_by_tenant`). Least recently served first: with
+/// into the partial index `runs_queued_by_tenant`), with room under `max_concurrent` (a
+/// count over the partial index `runs_running_by_tenant`) and under the rate limit if any (a
+/// count over `runs_starts_by_tenant`). Least recently served first: with
 /// `last_claimed_at` moved to `now` on every claim that serves a tenant, this is round robin,
 /// and the index `tenants_claim_order` lets the scan stop after `$2` tenants.
 ///
@@ -73,21 +204,29 @@ macro_rules! due_jobs {
 /// `EXISTS` into a semi-join driven by all ready runs (it did, without statistics, right after
 /// a bulk enqueue: 230 ms per claim with 100,000 ready runs), and a scalar subquery is never
 /// flattened, so the cost stays one index probe per tenant looked at, whatever the queue holds.
-/// Columns: `id` (first, for `query_scalar`), `weight`, and `room` (`max_concurrent` minus the
-/// running count). Completed per backend (locking).
+/// Columns: `id` (first, for `query_scalar`), `weight`, `room` (`max_concurrent` minus the
+/// running count) and `rate_room` (NULL without a rate limit). Completed per backend (locking).
 macro_rules! eligible_tenants {
     () => {
-        "SELECT t.id, t.weight, \
-                t.max_concurrent - (SELECT count(*) FROM runs c \
-                                    WHERE c.tenant_id = t.id AND c.status = 'running') AS room \
-         FROM tenants t \
-         WHERE NOT t.paused \
-           AND (SELECT q.not_before FROM runs q WHERE q.tenant_id = t.id AND q.status = 'queued' \
-                ORDER BY q.not_before LIMIT 1) <= $1 \
-           AND (SELECT count(*) FROM runs c \
-                WHERE c.tenant_id = t.id AND c.status = 'running') < t.max_concurrent \
-         ORDER BY t.last_claimed_at, t.id \
-         LIMIT $2"
+        concat!(
+            "SELECT t.id, t.weight, t.max_concurrent - ",
+            running_of!("t"),
+            " AS room, ",
+            rate_room_of!("t", "$1"),
+            " AS rate_room \
+             FROM tenants t \
+             WHERE NOT t.paused \
+               AND (SELECT q.not_before FROM runs q \
+                    WHERE q.tenant_id = t.id AND q.status = 'queued' \
+                    ORDER BY q.not_before LIMIT 1) <= $1 \
+               AND ",
+            running_of!("t"),
+            " < t.max_concurrent AND COALESCE(",
+            rate_room_of!("t", "$1"),
+            ", 1) > 0 \
+             ORDER BY t.last_claimed_at, t.id \
+             LIMIT $2"
+        )
     };
 }
 
@@ -101,6 +240,13 @@ pub const INSERT_TENANT: &str = concat!(
 pub const TENANT_BY_NAME: &str =
     concat!("SELECT ", tenant_columns!(), " FROM tenants WHERE name = $1");
 pub const LIST_TENANTS: &str = concat!("SELECT ", tenant_columns!(), " FROM tenants ORDER BY name");
+/// Replaces the tenant's policy (rate limit and job defaults; `NULL` clears a value).
+pub const SET_TENANT_POLICY: &str = concat!(
+    "UPDATE tenants SET rate_limit_count = $2, rate_limit_window_ms = $3, \
+     default_max_retries = $4, default_auto_disable_after = $5, updated_at = $6 \
+     WHERE name = $1 RETURNING ",
+    tenant_columns!()
+);
 /// `NULL` leaves a field as it is.
 pub const UPDATE_TENANT: &str = concat!(
     "UPDATE tenants SET max_concurrent = COALESCE($2, max_concurrent), \
@@ -118,9 +264,13 @@ pub const NAMED_HANDLER: &str = "SELECT spec FROM named_handlers WHERE name = $1
 
 // Jobs.
 
-pub const INSERT_JOB: &str = "INSERT INTO jobs (id, tenant_id, name, schedule, timezone, handler, \
-     payload, timeout_ms, enabled, consecutive_failures, next_run_at, created_at, updated_at, \
-     version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, 0, $9, $10, $10, 1)";
+pub const INSERT_JOB: &str = concat!(
+    "INSERT INTO jobs (id, tenant_id, name, schedule, timezone, handler, payload, timeout_ms, \
+     enabled, consecutive_failures, next_run_at, created_at, updated_at, version, ",
+    policy_column_names!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, 0, $9, $10, $10, 1, \
+     $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+);
 pub const SELECT_JOBS: &str =
     concat!("SELECT ", job_columns!(), " FROM jobs j JOIN tenants t ON t.id = j.tenant_id");
 pub const JOB_BY_ID: &str = concat!(
@@ -138,18 +288,47 @@ pub const UPDATE_JOB: &str = "UPDATE jobs SET name = $3, schedule = $4, timezone
      handler = $6, payload = $7, timeout_ms = $8, next_run_at = $9, updated_at = $10, \
      version = version + 1 WHERE id = $1 AND version = $2";
 pub const JOB_VERSION: &str = "SELECT version FROM jobs WHERE id = $1";
+/// Replaces the job's policies, with the same optimistic check as [`UPDATE_JOB`]; binds the
+/// columns of `policy_column_names!` in order from `$3`.
+pub const UPDATE_JOB_POLICY: &str = "UPDATE jobs SET max_retries = $3, retry_backoff = $4, \
+     retry_initial_ms = $5, retry_multiplier = $6, retry_max_ms = $7, retry_jitter = $8, \
+     overlap = $9, missed = $10, missed_max_runs = $11, catch_up_window_ms = $12, \
+     auto_disable_after = $13, probation = $14, jitter_window_ms = $15, updated_at = $16, \
+     version = version + 1 WHERE id = $1 AND version = $2";
+/// Pauses (`$2` true) or resumes a job. The pause's start and end are kept: the tick labels the
+/// occurrences in between as missed because the job was paused. (`SET` expressions read the row
+/// as it was, on both backends.)
+pub const SET_JOB_PAUSED: &str = "UPDATE jobs SET paused = $2, \
+     paused_at = CASE WHEN $2 AND NOT paused THEN $3 ELSE paused_at END, \
+     resumed_at = CASE WHEN NOT $2 AND paused THEN $3 ELSE resumed_at END, \
+     updated_at = $3, version = version + 1 WHERE id = $1";
+/// Re-enables a disabled job: forgets its failure streak, records who did it, puts it on
+/// probation if asked, and restarts its schedule from `$4` (computed from now, so the time it
+/// was disabled causes no burst). Matches nothing if the job is enabled already.
+pub const ENABLE_JOB: &str = "UPDATE jobs SET enabled = TRUE, disabled_reason = NULL, \
+     consecutive_failures = 0, enabled_by = $2, on_probation = $3, next_run_at = $4, \
+     updated_at = $5, version = version + 1 WHERE id = $1 AND NOT enabled \
+     RETURNING tenant_id, name";
 /// Enabling a job again also forgets its failure streak (it was usually disabled because of it).
 pub const SET_JOB_ENABLED: &str = "UPDATE jobs SET enabled = $2, disabled_reason = $3, \
      next_run_at = $4, updated_at = $5, version = version + 1, \
      consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures END WHERE id = $1";
-pub const NEXT_DUE_AT: &str = "SELECT MIN(next_run_at) FROM jobs WHERE enabled";
+pub const NEXT_DUE_AT: &str = "SELECT MIN(next_run_at) FROM jobs WHERE enabled AND NOT paused";
 
 // The tick.
 
-/// Head of the batched insert of scheduled occurrences; the builder appends `VALUES (...), ...`
-/// with the columns in this order, then [`ON_OCCURRENCE_CONFLICT`].
+/// Head of the batched insert of scheduled occurrences (queued runs, and occurrences recorded
+/// as skipped or missed); the builder appends `VALUES (...), ...` with the columns in this
+/// order, then [`ON_OCCURRENCE_CONFLICT`].
 pub const INSERT_RUNS: &str = "INSERT INTO runs (id, job_id, tenant_id, scheduled_at, trigger, \
-     attempt, status, queued_at, not_before) ";
+     attempt, status, queued_at, not_before, finished_at, reason, waited_for) ";
+/// Overlap `cancel_previous`, step 1: the job's queued runs are cancelled with reason `$3`.
+pub const SUPERSEDE_QUEUED: &str = "UPDATE runs SET status = 'cancelled', finished_at = $2, \
+     reason = $3 WHERE job_id = $1 AND status = 'queued'";
+/// Overlap `cancel_previous`, step 2: the job's running runs are asked to stop; their nodes see
+/// the flag when they renew their leases ([`CANCEL_REQUESTED_RUNS`]).
+pub const REQUEST_CANCEL: &str = "UPDATE runs SET cancel_requested = TRUE, reason = $2 \
+     WHERE job_id = $1 AND status = 'running' AND NOT cancel_requested";
 /// An occurrence (job, instant, attempt) that already exists was enqueued by someone else:
 /// leave it alone and do not count it.
 pub const ON_OCCURRENCE_CONFLICT: &str = " ON CONFLICT (job_id, scheduled_at, attempt) DO NOTHING";
@@ -169,22 +348,49 @@ pub const INSERT_RUN: &str = "INSERT INTO runs (id, job_id, tenant_id, scheduled
      VALUES ($1, $2, $3, $4, $5, 1, 'queued', $6, $7, $7) \
      ON CONFLICT (job_id, scheduled_at, attempt) DO NOTHING";
 /// The next attempt of run `$5` (same job, occurrence and payload), with trigger `$2`, queued at
-/// `$3` and ready at `$4`. (SQLite needs the `WHERE` to parse `INSERT ... SELECT ... ON
-/// CONFLICT`; it is there anyway.)
+/// `$3` and ready at `$4`; none for a run that was asked to stop (a newer occurrence replaced
+/// it). (SQLite needs the `WHERE` to parse `INSERT ... SELECT ... ON CONFLICT`; it is there
+/// anyway.)
 pub const INSERT_NEXT_ATTEMPT: &str = "INSERT INTO runs (id, job_id, tenant_id, scheduled_at, \
      trigger, attempt, status, payload, queued_at, not_before) \
      SELECT $1, job_id, tenant_id, scheduled_at, $2, attempt + 1, 'queued', payload, $3, $4 \
-     FROM runs WHERE id = $5 \
+     FROM runs WHERE id = $5 AND NOT cancel_requested \
      ON CONFLICT (job_id, scheduled_at, attempt) DO NOTHING";
+/// A backfill run (trigger `$7`, reason `$6`) of occurrence `$4` of job `$2`, queued and ready at
+/// `$5`: attempt 1 if the occurrence has no row yet, the next attempt if its latest row says it
+/// did not run (`missed` or `skipped`), nothing if it ran or is running. So a backfill repeated
+/// over the same range adds nothing: idempotent through the occurrence key.
+pub const BACKFILL_RUN: &str = "INSERT INTO runs (id, job_id, tenant_id, scheduled_at, trigger, \
+     attempt, status, queued_at, not_before, reason) \
+     SELECT $1, $2, $3, $4, $7, COALESCE(p.attempt, 0) + 1, 'queued', $5, $5, $6 \
+     FROM (SELECT 1 AS one) AS o LEFT JOIN ( \
+         SELECT attempt, status FROM runs WHERE job_id = $2 AND scheduled_at = $4 \
+         ORDER BY attempt DESC LIMIT 1) AS p ON TRUE \
+     WHERE p.attempt IS NULL OR p.status IN ('missed', 'skipped') \
+     ON CONFLICT (job_id, scheduled_at, attempt) DO NOTHING";
+/// Retention, one batch: up to `$3` finished runs scheduled before `$1`, oldest first, each
+/// only if its job has at least `$2` newer runs (so the last `$2` of every job stay). Each
+/// candidate costs at most `$2` steps of the occurrence key's index.
+pub const PRUNE_RUNS: &str = "DELETE FROM runs WHERE id IN ( \
+     SELECT r.id FROM runs r \
+     WHERE r.scheduled_at < $1 AND r.status NOT IN ('queued', 'running') \
+       AND (SELECT count(*) FROM ( \
+              SELECT 1 FROM runs n WHERE n.job_id = r.job_id \
+                AND (n.scheduled_at > r.scheduled_at \
+                     OR (n.scheduled_at = r.scheduled_at AND n.attempt > r.attempt)) \
+              LIMIT $2) AS newer) >= $2 \
+     ORDER BY r.scheduled_at, r.id LIMIT $3)";
 /// The earliest instant a queued run of a tenant that is not paused becomes ready.
 pub const NEXT_READY_AT: &str = "SELECT MIN(r.not_before) FROM runs r \
      JOIN tenants t ON t.id = r.tenant_id WHERE r.status = 'queued' AND NOT t.paused";
 
 /// The claimed run's result is accepted only if it is still running under the same claim: the
 /// same node and the same fencing token. A claim that was superseded (the lease expired and the
-/// run was recovered, then maybe claimed again) matches no row.
+/// run was recovered, then maybe claimed again) matches no row. `lease_owner` stays: it tells
+/// people which node ran the run (every statement that reads it for leases also requires
+/// `status = 'running'`).
 pub const COMPLETE_RUN: &str = "UPDATE runs SET status = $4, finished_at = $5, duration_ms = $6, \
-     exit_code = $7, http_status = $8, output = $9, error = $10, lease_owner = NULL, \
+     exit_code = $7, http_status = $8, output = $9, error = $10, \
      lease_expires_at = NULL \
      WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND fencing_token = $3 \
      RETURNING job_id";
@@ -199,8 +405,23 @@ macro_rules! job_finished {
         )
     };
 }
-pub const JOB_SUCCEEDED: &str = job_finished!(", consecutive_failures = 0");
-pub const JOB_FAILED: &str = job_finished!(", consecutive_failures = consecutive_failures + 1");
+/// A success ends the streak and the probation.
+pub const JOB_SUCCEEDED: &str = job_finished!(", consecutive_failures = 0, on_probation = FALSE");
+/// A failed occurrence (retries exhausted): `$3` is its error.
+pub const JOB_FAILED: &str =
+    job_finished!(", consecutive_failures = consecutive_failures + 1, last_error = $3");
+/// After [`JOB_FAILED`], in the same transaction: disables the job (reason `$3`) if it is on
+/// probation or its streak reached its threshold (the job's, else its tenant's default, else
+/// `$4`; 0 means never). `AND enabled` under the row lock that [`JOB_FAILED`] took makes the
+/// transition happen once, however many nodes record failures of the job at once: the caller
+/// writes the outbox event only when this returns a row.
+pub const AUTO_DISABLE_JOB: &str = "UPDATE jobs SET enabled = FALSE, disabled_reason = $3, \
+     updated_at = $2, version = version + 1 \
+     WHERE id = $1 AND enabled AND (on_probation OR consecutive_failures >= NULLIF(COALESCE( \
+         auto_disable_after, \
+         (SELECT t.default_auto_disable_after FROM tenants t WHERE t.id = jobs.tenant_id), \
+         $4), 0)) \
+     RETURNING tenant_id, name, consecutive_failures, on_probation, last_error";
 /// Cancelled, or failed with a retry planned: the streak waits for the final outcome.
 pub const JOB_FINISHED: &str = job_finished!("");
 
@@ -220,6 +441,10 @@ macro_rules! expired_leases {
          ORDER BY lease_expires_at, id LIMIT 500"
     };
 }
+/// The running runs of node `$1` whose cancellation was requested (overlap `cancel_previous`).
+pub const CANCEL_REQUESTED_RUNS: &str =
+    "SELECT id FROM runs WHERE status = 'running' AND lease_owner = $1 AND cancel_requested";
+
 /// Re-checks the expiry: a node that renewed in the meantime keeps its run. (The `SET`
 /// expressions read the row as it was, so the error names the owner before it is cleared.)
 pub const MARK_LOST: &str = "UPDATE runs SET status = 'lost', finished_at = $2, \
@@ -227,8 +452,30 @@ pub const MARK_LOST: &str = "UPDATE runs SET status = 'lost', finished_at = $2, 
      error = 'lease expired: node ' || lease_owner || ' stopped renewing', \
      lease_owner = NULL, lease_expires_at = NULL \
      WHERE id = $1 AND status = 'running' AND lease_expires_at < $2";
-pub const RELEASE: &str = "UPDATE runs SET status = 'queued', started_at = NULL, \
+/// Hands node `$1`'s running runs back to the queue, except those asked to stop (a newer
+/// occurrence replaced them): they end `cancelled` at `$2`. (`SET` expressions read the row as
+/// it was.)
+pub const RELEASE: &str = "UPDATE runs SET \
+     status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END, \
+     started_at = CASE WHEN cancel_requested THEN started_at END, \
+     finished_at = CASE WHEN cancel_requested THEN $2 END, \
      lease_owner = NULL, lease_expires_at = NULL WHERE status = 'running' AND lease_owner = $1";
+
+// The outbox.
+
+macro_rules! outbox_columns {
+    () => {
+        "id, type, tenant_id, job_id, occurred_at, data, created_at, delivered_at"
+    };
+}
+pub const INSERT_OUTBOX: &str = concat!(
+    "INSERT INTO outbox (",
+    outbox_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"
+);
+/// Oldest first, up to `$1` events.
+pub const LIST_OUTBOX: &str =
+    concat!("SELECT ", outbox_columns!(), " FROM outbox ORDER BY created_at, id LIMIT $1");
 
 // Nodes.
 
@@ -249,14 +496,13 @@ pub const LIST_NODES: &str =
 // The console's views.
 /// Tenants with live counts. Each count is a bounded scan of an index: `jobs (tenant_id, name)`,
 /// the partial indexes on running and queued runs, and `runs_by_tenant` for recent failures.
-/// `$1`: failures count from this instant; `$2`: the auto-disabled reason's prefix as a `LIKE`
-/// pattern.
+/// `$1`: failures count from this instant; `$2`: the auto-disabled reason.
 pub const TENANT_OVERVIEW: &str = concat!(
     "SELECT ",
     tenant_columns!(),
     ", (SELECT COUNT(*) FROM jobs j WHERE j.tenant_id = tenants.id) AS jobs, \
      (SELECT COUNT(*) FROM jobs j WHERE j.tenant_id = tenants.id AND NOT j.enabled \
-        AND j.disabled_reason LIKE $2) AS auto_disabled_jobs, \
+        AND j.disabled_reason = $2) AS auto_disabled_jobs, \
      (SELECT COUNT(*) FROM runs r WHERE r.tenant_id = tenants.id AND r.status = 'running') AS running, \
      (SELECT COUNT(*) FROM runs r WHERE r.tenant_id = tenants.id AND r.status = 'queued') AS queued, \
      (SELECT COUNT(*) FROM runs r WHERE r.tenant_id = tenants.id \
@@ -266,6 +512,133 @@ pub const TENANT_OVERVIEW: &str = concat!(
 /// The job page's count; the store appends the same filters as to [`SELECT_JOBS`].
 pub const COUNT_JOBS: &str =
     "SELECT COUNT(*) AS total FROM jobs j JOIN tenants t ON t.id = j.tenant_id";
+
+// Tenant settings (channels and command defaults), named handler listing, job deletion.
+
+/// Columns of a tenant's settings, as [`super::codec::tenant_settings`] reads them.
+macro_rules! tenant_settings_columns {
+    () => {
+        "webhook_url, webhook_secret, notify_email, command_limits, run_as, work_dir"
+    };
+}
+pub const TENANT_SETTINGS: &str =
+    concat!("SELECT ", tenant_settings_columns!(), " FROM tenants WHERE name = $1");
+/// Each field has a flag: `$N` true writes the value `$N+1` (which may be NULL, clearing the
+/// field); false leaves the field as it is.
+pub const UPDATE_TENANT_SETTINGS: &str = concat!(
+    "UPDATE tenants SET \
+     webhook_url = CASE WHEN $2 THEN $3 ELSE webhook_url END, \
+     webhook_secret = CASE WHEN $4 THEN $5 ELSE webhook_secret END, \
+     notify_email = CASE WHEN $6 THEN $7 ELSE notify_email END, \
+     command_limits = CASE WHEN $8 THEN $9 ELSE command_limits END, \
+     run_as = CASE WHEN $10 THEN $11 ELSE run_as END, \
+     work_dir = CASE WHEN $12 THEN $13 ELSE work_dir END, \
+     updated_at = $14 WHERE name = $1 RETURNING ",
+    tenant_settings_columns!()
+);
+pub const LIST_NAMED_HANDLERS: &str = "SELECT name, spec FROM named_handlers ORDER BY name";
+/// Runs of the job go with it (`ON DELETE CASCADE`).
+pub const DELETE_JOB: &str = "DELETE FROM jobs WHERE id = $1";
+
+// The console's run views (issue 7): run details, the timeline, throughput and the change
+// feed. See `crate::timeline` for what each answers; every statement reads indexes and is
+// bounded.
+
+/// Columns of a run as a timeline draws it (alias `r`, joined with `j` and `t`).
+macro_rules! span_columns {
+    () => {
+        "r.id, r.job_id, j.name AS job, r.tenant_id, t.name AS tenant, r.scheduled_at, \
+         r.not_before, r.trigger, r.attempt, r.status, r.started_at, r.finished_at"
+    };
+}
+
+/// Every attempt of one occurrence (job `$1`, instant `$2`), first attempt first: a range of
+/// the occurrence key's unique index.
+pub const OCCURRENCE_RUNS: &str = concat!(
+    "SELECT ",
+    run_columns!(),
+    from_runs!(),
+    " WHERE r.job_id = $1 AND r.scheduled_at = $2 ORDER BY r.attempt"
+);
+
+/// The runs of a window `[$2, $3)`, earliest occurrence first, at most `$6`: runs that started
+/// in it or up to the lookback before it (`$1`) and were still running at `$2`
+/// (`runs_started`); runs running since before the lookback (a partial index); queued runs ready
+/// before its end (`runs_queued_ready`: a waiting run is drawn until now); and occurrences in it
+/// that never started (`runs_recent`). `$4` narrows to a tenant (by name), `$5` to a job (NULL:
+/// all). The branches are disjoint, and each is one index range.
+pub const RUN_SPANS: &str = concat!(
+    "SELECT ",
+    span_columns!(),
+    " FROM ( \
+         SELECT id FROM runs WHERE started_at >= $1 AND started_at < $3 \
+             AND (finished_at IS NULL OR finished_at >= $2) \
+         UNION ALL SELECT id FROM runs WHERE status = 'running' AND started_at < $1 \
+         UNION ALL SELECT id FROM runs WHERE status = 'queued' AND not_before < $3 \
+         UNION ALL SELECT id FROM runs WHERE scheduled_at >= $2 AND scheduled_at < $3 \
+             AND started_at IS NULL AND status <> 'queued' \
+     ) AS w JOIN runs r ON r.id = w.id JOIN jobs j ON j.id = r.job_id \
+     JOIN tenants t ON t.id = r.tenant_id \
+     WHERE ($4 IS NULL OR t.name = $4) AND ($5 IS NULL OR r.job_id = $5) \
+     ORDER BY r.scheduled_at, r.attempt, r.id LIMIT $6"
+);
+
+/// The change feed: runs created since `$1` (the first id of an instant: ids are time-ordered),
+/// finished since `$2` (`runs_finished`), and every running run, oldest first, at most `$3`.
+pub const CHANGED_RUNS: &str = concat!(
+    "SELECT ",
+    span_columns!(),
+    " FROM ( \
+         SELECT id FROM runs WHERE id >= $1 \
+         UNION SELECT id FROM runs WHERE finished_at >= $2 \
+         UNION SELECT id FROM runs WHERE status = 'running' \
+     ) AS w JOIN runs r ON r.id = w.id JOIN jobs j ON j.id = r.job_id \
+     JOIN tenants t ON t.id = r.tenant_id \
+     ORDER BY r.id LIMIT $3"
+);
+
+/// One run as a span, by id.
+pub const RUN_SPAN_BY_ID: &str =
+    concat!("SELECT ", span_columns!(), from_runs!(), " WHERE r.id = $1");
+
+/// Runs started in `[$1, $2)` grouped in buckets of `$3` ms from `$1` (`runs_started`):
+/// how many, how many failed, and the lateness (started minus scheduled) of scheduled first
+/// attempts. `AVG` is cast because Postgres averages BIGINTs as NUMERIC.
+pub const RUN_BUCKETS: &str = "SELECT (r.started_at - $1) / $3 AS bucket, COUNT(*) AS started, \
+     SUM(CASE WHEN r.status IN ('failed', 'timed_out', 'lost') THEN 1 ELSE 0 END) AS failed, \
+     CAST(AVG(CASE WHEN r.attempt = 1 AND r.trigger = 'schedule' \
+                   THEN r.started_at - r.scheduled_at END) AS DOUBLE PRECISION) AS late_avg_ms, \
+     MAX(CASE WHEN r.attempt = 1 AND r.trigger = 'schedule' \
+              THEN r.started_at - r.scheduled_at END) AS late_max_ms \
+     FROM runs r WHERE r.started_at >= $1 AND r.started_at < $2 GROUP BY 1 ORDER BY 1";
+
+/// The average duration of each job's successful runs started since `$1` (`runs_started`: one
+/// range over the recent runs, whatever the number of jobs).
+pub const AVERAGE_DURATIONS: &str = "SELECT job_id, \
+     CAST(AVG(duration_ms) AS DOUBLE PRECISION) AS avg_ms FROM runs \
+     WHERE started_at >= $1 AND status = 'succeeded' AND duration_ms IS NOT NULL GROUP BY job_id";
+
+/// Enabled, unpaused jobs whose next run is before `$1`, soonest first, at most `$4` (the
+/// partial index `jobs_due`); `$2` narrows to a tenant, `$3` to a job (NULL: all).
+pub const JOBS_DUE_BEFORE: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs j JOIN tenants t ON t.id = j.tenant_id \
+     WHERE j.enabled AND NOT j.paused AND j.next_run_at < $1 \
+       AND ($2 IS NULL OR t.name = $2) AND ($3 IS NULL OR j.id = $3) \
+     ORDER BY j.next_run_at, j.id LIMIT $4"
+);
+
+/// Running runs per node (a partial index on running runs).
+pub const RUNNING_BY_NODE: &str = "SELECT lease_owner, COUNT(*) AS running FROM runs \
+     WHERE status = 'running' AND lease_owner IS NOT NULL GROUP BY lease_owner";
+
+/// What moves when something other than a run changes: the latest job edit (`jobs_updated`),
+/// tenant edit and node heartbeat (small tables).
+pub const CHANGE_MARKS: &str = "SELECT (SELECT MAX(updated_at) FROM jobs) AS jobs, \
+     (SELECT MAX(updated_at) FROM tenants) AS tenants, \
+     (SELECT MAX(heartbeat_at) FROM nodes) AS nodes, \
+     (SELECT COUNT(*) FROM nodes) AS node_count";
 
 pub mod postgres {
     /// Postgres: several scheduler nodes tick at once. `SKIP LOCKED` lets each take a disjoint
@@ -301,48 +674,67 @@ pub mod postgres {
     pub const LOCK_ELIGIBLE_TENANTS: &str =
         concat!(eligible_tenants!(), " FOR NO KEY UPDATE OF t SKIP LOCKED");
 
-    /// Claim, step 2 of 2: for each locked tenant (`$1`), read up to `LEAST(limit, room)` of its
-    /// oldest ready runs with one bounded index range scan each (`LATERAL ... LIMIT`), so the
-    /// cost grows with the tenants served, never with the queue. Runs are then interleaved in
-    /// weighted rounds (each tenant takes `weight` runs per round: everyone's first round before
-    /// anyone's second), cut at `$3`, started under lease for node `$4` until `$5`, and the served
-    /// tenants move to the back of the line. A lone busy tenant therefore fills the whole claim,
-    /// while a tenant with one ready run is served in the first round. The runs need no row
-    /// locks of their own: every transition into `running` happens under the tenant row lock
-    /// taken in step 1, which this transaction holds. Binds: `$1` tenant ids, `$2` now, `$3`
-    /// limit, `$4` node, `$5` lease expiry.
+    /// Claim, step 2 of 2: for each locked tenant (`$1`), read up to its room of its oldest
+    /// ready runs with one bounded index range scan each (`LATERAL ... LIMIT`), so the cost grows
+    /// with the tenants served, never with the queue. The room is the least of the claim's limit
+    /// `$3`, the room under `max_concurrent` and the room under the rate limit. A job whose
+    /// overlap policy is exclusive gets at most one run per claim (`nth_of_job`). Runs are then
+    /// interleaved in weighted rounds (each tenant takes `weight` runs per round: everyone's
+    /// first round before anyone's second), cut at `$3`, started under lease for node `$4` until
+    /// `$5` (a run starting more than `$6` ms late records what it waited for), and the served
+    /// tenants move to the back of the line, remembering which limit this claim used up
+    /// (`limited_by`, as [`crate::policy::limit_reached`]). A lone busy tenant therefore fills
+    /// the whole claim, while a tenant with one ready run is served in the first round. The runs
+    /// need no row locks of their own: every transition into `running` happens under the tenant
+    /// row lock taken in step 1, which this transaction holds; so do the rate limit's counts.
+    /// Binds: `$1` tenant ids, `$2` now, `$3` limit, `$4` node, `$5` lease expiry, `$6` the
+    /// lateness threshold.
     pub const CLAIM_RUNS: &str = concat!(
         "WITH locked AS ( \
-             SELECT t.id, t.weight, t.last_claimed_at, \
-                    LEAST($3, t.max_concurrent - (SELECT count(*) FROM runs c \
-                          WHERE c.tenant_id = t.id AND c.status = 'running')) AS room \
+             SELECT t.id, t.weight, t.last_claimed_at, t.max_concurrent - ",
+        running_of!("t"),
+        " AS concurrency_room, ",
+        rate_room_of!("t", "$2"),
+        " AS rate_room \
              FROM tenants t WHERE t.id = ANY($1) \
          ), \
-         picked AS ( \
-             SELECT q.id, l.id AS tenant_id, \
-                    (row_number() OVER (PARTITION BY l.id ORDER BY q.not_before, q.id) - 1) \
-                        / l.weight AS turn, \
-                    q.not_before, \
-                    l.last_claimed_at \
+         candidates AS ( \
+             SELECT q.id, q.job_id, q.exclusive, q.not_before, l.id AS tenant_id, l.weight, \
+                    l.last_claimed_at, \
+                    row_number() OVER (PARTITION BY q.job_id ORDER BY q.not_before, q.id) \
+                        AS nth_of_job \
              FROM locked l \
-             CROSS JOIN LATERAL ( \
-                 SELECT r.id, r.not_before FROM runs r \
-                 WHERE r.tenant_id = l.id AND r.status = 'queued' AND r.not_before <= $2 \
-                 ORDER BY r.not_before, r.id \
-                 LIMIT GREATEST(l.room, 0) \
-             ) q \
-             ORDER BY turn, l.last_claimed_at, l.id, q.not_before, q.id \
+             CROSS JOIN LATERAL (",
+        ready_runs!("l.id", "$2", "GREATEST(LEAST($3, l.concurrency_room, l.rate_room), 0)"),
+        ") q \
+         ), \
+         picked AS ( \
+             SELECT c.id, c.tenant_id, \
+                    (row_number() OVER (PARTITION BY c.tenant_id ORDER BY c.not_before, c.id) - 1) \
+                        / c.weight AS turn, \
+                    c.not_before, \
+                    c.last_claimed_at \
+             FROM candidates c WHERE NOT c.exclusive OR c.nth_of_job = 1 \
+             ORDER BY turn, c.last_claimed_at, c.tenant_id, c.not_before, c.id \
              LIMIT $3 \
          ), \
          claimed AS ( \
              UPDATE runs r SET status = 'running', started_at = $2, lease_owner = $4, \
-                    lease_expires_at = $5, fencing_token = r.fencing_token + 1 \
-             FROM picked p WHERE r.id = p.id AND r.status = 'queued' \
+                    lease_expires_at = $5, fencing_token = r.fencing_token + 1, \
+                    waited_for = ",
+        waited_for_on_start!("r", "$2", "$6"),
+        " FROM picked p WHERE r.id = p.id AND r.status = 'queued' \
              RETURNING r.*, p.turn, p.last_claimed_at AS served_after \
          ), \
+         taken AS ( \
+             SELECT tenant_id, count(*) AS took FROM claimed GROUP BY tenant_id \
+         ), \
          served AS ( \
-             UPDATE tenants SET last_claimed_at = $2 \
-             WHERE id IN (SELECT tenant_id FROM claimed) \
+             UPDATE tenants SET last_claimed_at = $2, \
+                    limited_by = CASE WHEN k.took >= l.concurrency_room THEN 'tenant_limit' \
+                                      WHEN k.took >= l.rate_room THEN 'rate_limit' END \
+             FROM taken k JOIN locked l ON l.id = k.tenant_id \
+             WHERE tenants.id = k.tenant_id \
          ) \
          SELECT ",
         claimed_columns!(),
@@ -371,20 +763,25 @@ pub mod sqlite {
     /// Claim, step 2, once per eligible tenant: SQLite has no `LATERAL`, and a window function
     /// over all ready runs would read the whole queue. One bounded range scan of the partial
     /// index `runs_queued_by_tenant` per tenant costs the same as Postgres's `LATERAL` (and
-    /// in-process statements cost no round trip). `$3` is `MIN(weight, room)`.
-    pub const READY_RUNS_OF_TENANT: &str = "SELECT id FROM runs \
-         WHERE tenant_id = $1 AND status = 'queued' AND not_before <= $2 \
-         ORDER BY not_before, id LIMIT $3";
+    /// in-process statements cost no round trip). `$3` is the tenant's room (the least of the
+    /// claim's limit and the rooms under `max_concurrent` and the rate limit).
+    pub const READY_RUNS_OF_TENANT: &str = ready_runs!("$1", "$2", "$3");
 
-    /// Claim, step 3: start the chosen runs. Binds: `$1` now, `$2` node, `$3` lease expiry, and
-    /// the caller appends the list of run ids `($4, $5, ...)`.
-    pub const START_RUNS: &str = "UPDATE runs SET status = 'running', started_at = $1, \
-         lease_owner = $2, lease_expires_at = $3, fencing_token = fencing_token + 1 \
-         WHERE status = 'queued' AND id IN ";
+    /// Claim, step 3: start the chosen runs. Binds: `$1` now, `$2` node, `$3` lease expiry, `$4`
+    /// the lateness threshold, and the caller appends the list of run ids `($5, $6, ...)`. Runs
+    /// before [`MARK_SERVED`], so that a late run reads its tenant's previous `limited_by`.
+    pub const START_RUNS: &str = concat!(
+        "UPDATE runs SET status = 'running', started_at = $1, \
+         lease_owner = $2, lease_expires_at = $3, fencing_token = fencing_token + 1, \
+         waited_for = ",
+        waited_for_on_start!("runs", "$1", "$4"),
+        " WHERE status = 'queued' AND id IN "
+    );
 
-    /// Claim, step 4: the served tenants move to the back of the line. Bind: `$1` now, and the
-    /// caller appends the list of tenant ids `($2, $3, ...)`.
-    pub const MARK_SERVED: &str = "UPDATE tenants SET last_claimed_at = $1 WHERE id IN ";
+    /// Claim, step 4, once per served tenant: it moves to the back of the line and remembers
+    /// which limit this claim used up (`$2`). Binds: `$1` now, `$2` limit, `$3` tenant.
+    pub const MARK_SERVED: &str =
+        "UPDATE tenants SET last_claimed_at = $1, limited_by = $2 WHERE id = $3";
 
     /// Claim, step 5: read back what was claimed (the caller appends the ids `($1, $2, ...)`).
     pub const CLAIMED_RUNS: &str =

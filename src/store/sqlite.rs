@@ -8,7 +8,7 @@
 //! and, thanks to WAL, never wait for the writer. Other processes on the same file wait up to
 //! [`BUSY_TIMEOUT`] for the lock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -122,17 +122,31 @@ impl Store for SqliteStore {
             .fetch_all(&mut *tx)
             .await?;
         let mut queues = Vec::with_capacity(tenants.len());
+        // (tenant, room under max_concurrent, room under the rate limit)
+        let mut rooms = Vec::with_capacity(tenants.len());
+        // Jobs whose overlap policy is exclusive get at most one run per claim.
+        let mut exclusive_jobs = HashSet::new();
         for tenant in &tenants {
             let id = tenant.uuid("id")?;
             let weight = usize::try_from(tenant.int("weight")?).unwrap_or(1).max(1);
-            let take = i64::from(limit).min(tenant.bigint("room")?).max(0);
-            let ready: Vec<Uuid> = sqlx::query_scalar(sql::sqlite::READY_RUNS_OF_TENANT)
+            let room = tenant.bigint("room")?;
+            let rate_room = tenant.opt_bigint("rate_room")?;
+            let take = i64::from(limit).min(room).min(rate_room.unwrap_or(i64::MAX)).max(0);
+            let rows = sqlx::query(sql::sqlite::READY_RUNS_OF_TENANT)
                 .bind(id)
                 .bind(now_ms)
                 .bind(take)
                 .fetch_all(&mut *tx)
                 .await?;
+            let mut ready = Vec::with_capacity(rows.len());
+            for row in &rows {
+                if row.flag("exclusive")? && !exclusive_jobs.insert(row.uuid("job_id")?) {
+                    continue;
+                }
+                ready.push(row.uuid("id")?);
+            }
             queues.push((id, weight, ready));
+            rooms.push((id, room, rate_room));
         }
         let chosen = round_robin(&queues, limit);
         if chosen.is_empty() {
@@ -140,25 +154,30 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
 
-        let start = format!("{}{}", sql::sqlite::START_RUNS, codec::placeholders(4, chosen.len()));
-        let mut query =
-            sqlx::query(&start).bind(now_ms).bind(node_id).bind(codec::expiry_ms(now, lease_ttl));
+        let start = format!("{}{}", sql::sqlite::START_RUNS, codec::placeholders(5, chosen.len()));
+        let mut query = sqlx::query(&start)
+            .bind(now_ms)
+            .bind(node_id)
+            .bind(codec::expiry_ms(now, lease_ttl))
+            .bind(codec::duration_ms(crate::policy::LATE_START));
         for id in &chosen {
             query = query.bind(*id);
         }
         query.execute(&mut *tx).await?;
 
-        let served: Vec<Uuid> = queues
-            .iter()
-            .filter(|(_, _, ready)| ready.iter().any(|id| chosen.contains(id)))
-            .map(|(id, _, _)| *id)
-            .collect();
-        let mark = format!("{}{}", sql::sqlite::MARK_SERVED, codec::placeholders(2, served.len()));
-        let mut query = sqlx::query(&mark).bind(now_ms);
-        for id in &served {
-            query = query.bind(*id);
+        for ((tenant, _, ready), (_, room, rate_room)) in queues.iter().zip(&rooms) {
+            let took = ready.iter().filter(|id| chosen.contains(id)).count() as i64;
+            if took == 0 {
+                continue;
+            }
+            let reached = crate::policy::limit_reached(took, *room, *rate_room);
+            sqlx::query(sql::sqlite::MARK_SERVED)
+                .bind(now_ms)
+                .bind(reached.map(|limit| limit.as_str()))
+                .bind(*tenant)
+                .execute(&mut *tx)
+                .await?;
         }
-        query.execute(&mut *tx).await?;
 
         let read = format!("{}{}", sql::sqlite::CLAIMED_RUNS, codec::placeholders(1, chosen.len()));
         let mut query = sqlx::query(&read);

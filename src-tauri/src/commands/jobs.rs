@@ -149,6 +149,14 @@ pub struct JobDetail {
     pub last_run_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// A paused job is not due until resumed.
+    pub paused: bool,
+    /// The error of the last failed occurrence.
+    pub last_error: Option<String>,
+    /// Re-enabled on probation: the next failed occurrence disables it again.
+    pub on_probation: bool,
+    /// Who enabled it last.
+    pub enabled_by: Option<String>,
 }
 
 fn handler_kind(spec: &HandlerSpec) -> HandlerKind {
@@ -219,6 +227,11 @@ impl HandlerInput {
                         .filter(|dir| !dir.trim().is_empty())
                         .map(PathBuf::from),
                     shell,
+                    // Not edited in the console yet: limits, run-as user and stdin text are
+                    // set with `rota apply` or the CLI.
+                    limits: None,
+                    run_as: None,
+                    stdin: None,
                 })
             }
             HandlerInput::Named { name } => HandlerSpec::Named { name },
@@ -253,6 +266,10 @@ impl From<Job> for JobDetail {
             last_run_at: optional_instant(job.last_run_at),
             created_at: instant(job.created_at),
             updated_at: instant(job.updated_at),
+            paused: job.paused,
+            last_error: job.last_error,
+            on_probation: job.on_probation,
+            enabled_by: job.enabled_by,
             definition: JobInput {
                 name: job.name,
                 schedule: job.schedule,

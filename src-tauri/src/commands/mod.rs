@@ -3,6 +3,9 @@
 
 pub mod connection;
 pub mod jobs;
+pub mod operations;
+pub mod overview;
+pub mod runs;
 pub mod schedule;
 pub mod tenants;
 

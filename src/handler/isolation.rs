@@ -1,0 +1,641 @@
+//! Command isolation: what a command handler's process may see and use.
+//!
+//! Every command starts with:
+//! - a **cleared environment**: only the variables named by [`CommandPolicy::env_allow`] are
+//!   passed through from the daemon (by default [`DEFAULT_ENV_ALLOW`]: `PATH`, `HOME`, `LANG`,
+//!   `LC_ALL`, `TZ`, `TMPDIR`, `USER`, `LOGNAME`), then the job's own variables, then the
+//!   `ROTA_*` variables describing the run. `PATH` falls back to [`DEFAULT_PATH`] when the daemon
+//!   has none; a run-as user gets its own `HOME`, `USER` and `LOGNAME`.
+//! - a **working directory per tenant**: the job's `working_dir` if it sets one, else the
+//!   tenant's (`rota tenant set --work-dir`), else `<work root>/<tenant>` under
+//!   [`CommandPolicy::work_root`], created on demand (mode 0700, owned by the run-as user).
+//! - **resource limits** ([`CommandLimits`]): CPU seconds, address space, open files and number
+//!   of processes, each taken from the job, else the tenant's defaults, else the policy's.
+//! - an optional **run-as user** (the job's `run_as`, else the tenant's), when Rota runs as
+//!   root.
+//!
+//! Limits and the user switch are applied by re-executing the `rota` binary (`rota __exec`,
+//! [`exec_main`]) rather than in a `pre_exec` hook, which would need `unsafe` code: the wrapper
+//! sets its own limits with `setrlimit`, drops privileges (`initgroups`, `setgid`, `setuid`) and
+//! replaces itself with the job's program (`execvp`). The limits survive `exec` and are inherited
+//! by everything the job starts. The executor needs the wrapper's path
+//! ([`CommandPolicy::exec_wrapper`]); `rota serve` uses its own executable. Commands that need
+//! neither limits nor a user switch start directly.
+//!
+//! How each limit behaves, and how a run that hits it is reported:
+//! - `cpu_seconds` (`RLIMIT_CPU`, per process): SIGXCPU at the limit, SIGKILL one second later;
+//!   "CPU time limit (10 s) exceeded".
+//! - `address_space_bytes` (`RLIMIT_AS`, per process): allocations beyond it fail; the program
+//!   usually reports "out of memory" or aborts; "address-space limit (256 MiB) exceeded" when
+//!   the exit and the output show it (best effort).
+//! - `open_files` (`RLIMIT_NOFILE`, per process): `EMFILE`; "open-files limit (64) exceeded"
+//!   when the output shows "Too many open files".
+//! - `processes` (`RLIMIT_NPROC`): counts **every process of the job's real user**, so it bounds
+//!   a fork bomb only when the job runs as its own user (`run_as`, ideally one user per
+//!   tenant). The kernel does not apply it to root, and for a user shared with the daemon it
+//!   would count the daemon's threads too. A fork bomb is in any case stopped by the job's
+//!   timeout, which kills the whole process group. "process limit (32) reached" when the
+//!   output shows a failed `fork`.
+
+use std::ffi::{CString, OsString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::signature::SigningSecret;
+
+/// Variables passed through from the daemon's environment unless the policy says otherwise.
+pub const DEFAULT_ENV_ALLOW: [&str; 8] =
+    ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME"];
+
+/// `PATH` for commands when the daemon has none.
+pub const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// The hidden subcommand of the `rota` binary that applies limits and switches user.
+pub const EXEC_SUBCOMMAND: &str = "__exec";
+
+/// How the wrapper's own error lines start on stderr, so the executor can tell a failed start
+/// from the program's own output.
+pub(crate) const WRAPPER_PREFIX: &str = "rota __exec: ";
+
+/// Exit status of the wrapper when the program does not exist (as a shell's).
+const EXIT_NOT_FOUND: u8 = 127;
+/// Exit status of the wrapper when it could not set up or start the program.
+const EXIT_CANNOT_START: u8 = 126;
+
+/// Resource limits for a command's processes. An unset limit is taken from the tenant's
+/// defaults, then the daemon's; unset everywhere means no limit.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandLimits {
+    /// CPU time of each process, in seconds (`RLIMIT_CPU`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<u64>,
+    /// Virtual memory of each process, in bytes (`RLIMIT_AS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_space_bytes: Option<u64>,
+    /// Open file descriptors of each process (`RLIMIT_NOFILE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_files: Option<u64>,
+    /// Processes of the job's user (`RLIMIT_NPROC`); see the module documentation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<u64>,
+}
+
+/// Bounds people may set, to catch typos (`--address-space 64` meant as megabytes).
+const MIN_ADDRESS_SPACE: u64 = 16 * 1024 * 1024;
+const MAX_CPU_SECONDS: u64 = 7 * 24 * 3600;
+const MIN_OPEN_FILES: u64 = 8;
+const MAX_OPEN_FILES: u64 = 1 << 20;
+const MAX_PROCESSES: u64 = 1 << 22;
+
+impl CommandLimits {
+    pub fn is_empty(&self) -> bool {
+        self == &CommandLimits::default()
+    }
+
+    /// These limits, with each unset one taken from `defaults`.
+    pub fn or(&self, defaults: &CommandLimits) -> CommandLimits {
+        CommandLimits {
+            cpu_seconds: self.cpu_seconds.or(defaults.cpu_seconds),
+            address_space_bytes: self.address_space_bytes.or(defaults.address_space_bytes),
+            open_files: self.open_files.or(defaults.open_files),
+            processes: self.processes.or(defaults.processes),
+        }
+    }
+
+    /// Checks each set limit against its allowed range; the error names the limit.
+    pub fn validate(&self) -> Result<(), super::HandlerSpecError> {
+        let check = |name: &'static str, value: Option<u64>, low: u64, high: u64| match value {
+            Some(value) if value < low || value > high => {
+                Err(super::HandlerSpecError::InvalidLimit {
+                    name,
+                    value,
+                    allowed: format!("{low}-{high}"),
+                })
+            }
+            _ => Ok(()),
+        };
+        check("cpu_seconds", self.cpu_seconds, 1, MAX_CPU_SECONDS)?;
+        check("address_space_bytes", self.address_space_bytes, MIN_ADDRESS_SPACE, u64::MAX / 2)?;
+        check("open_files", self.open_files, MIN_OPEN_FILES, MAX_OPEN_FILES)?;
+        check("processes", self.processes, 1, MAX_PROCESSES)
+    }
+}
+
+/// What the executor needs to know about the tenant of a run: its signing secret and the
+/// defaults for its commands. The engine gets it with each claimed run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunContext {
+    /// Signs the tenant's HTTP requests (`Rota-Signature`) when set.
+    pub signing_secret: Option<SigningSecret>,
+    /// Defaults for the limits a job does not set.
+    pub limits: CommandLimits,
+    /// Default run-as user of the tenant's commands.
+    pub run_as: Option<String>,
+    /// The tenant's working directory, instead of `<work root>/<tenant>`.
+    pub work_dir: Option<PathBuf>,
+}
+
+/// How the executor isolates every command, whoever it belongs to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CommandPolicy {
+    /// Variables passed through from the daemon's environment.
+    pub env_allow: Vec<String>,
+    /// Tenants' working directories are `<work_root>/<tenant>`; unset: commands without a
+    /// working directory of their own run in the daemon's.
+    pub work_root: Option<PathBuf>,
+    /// Limits for every command, under the job's and the tenant's.
+    pub default_limits: CommandLimits,
+    /// The `rota` binary that applies limits and switches user (`rota __exec`). Unset: a command
+    /// that needs either fails with a message saying so.
+    pub exec_wrapper: Option<PathBuf>,
+}
+
+impl Default for CommandPolicy {
+    fn default() -> Self {
+        CommandPolicy {
+            env_allow: DEFAULT_ENV_ALLOW.iter().map(|name| (*name).to_owned()).collect(),
+            work_root: None,
+            default_limits: CommandLimits::default(),
+            exec_wrapper: None,
+        }
+    }
+}
+
+impl fmt::Debug for CommandPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommandPolicy")
+            .field("env_allow", &self.env_allow)
+            .field("work_root", &self.work_root)
+            .field("default_limits", &self.default_limits)
+            .field("exec_wrapper", &self.exec_wrapper)
+            .finish()
+    }
+}
+
+/// A user to run as, resolved from the password database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RunAs {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: PathBuf,
+}
+
+/// Looks up `name`; `None` when the switch is not needed (it is the daemon's own user). Fails
+/// when there is no such user, or when Rota is not root and the user is another.
+pub(crate) fn resolve_run_as(name: &str) -> Result<Option<RunAs>, String> {
+    let user = nix::unistd::User::from_name(name)
+        .map_err(|error| format!("run_as: cannot look up user {name:?}: {}", error.desc()))?
+        .ok_or_else(|| format!("run_as: there is no user {name:?}"))?;
+    let me = nix::unistd::geteuid();
+    if user.uid == me {
+        return Ok(None);
+    }
+    if !me.is_root() {
+        return Err(format!(
+            "run_as: Rota runs as uid {me}, not as root, so it cannot run commands as {name:?}"
+        ));
+    }
+    Ok(Some(RunAs {
+        name: name.to_owned(),
+        uid: user.uid.as_raw(),
+        gid: user.gid.as_raw(),
+        home: user.dir,
+    }))
+}
+
+/// The environment of a command: allowed variables of the daemon, the run-as user's identity,
+/// then the job's variables (the `ROTA_*` ones are added by the caller).
+pub(crate) fn base_env(
+    policy: &CommandPolicy,
+    run_as: Option<&RunAs>,
+    job_env: &std::collections::BTreeMap<String, String>,
+) -> Vec<(OsString, OsString)> {
+    let mut env: std::collections::BTreeMap<OsString, OsString> = policy
+        .env_allow
+        .iter()
+        .filter_map(|name| std::env::var_os(name).map(|value| (OsString::from(name), value)))
+        .collect();
+    env.entry("PATH".into()).or_insert_with(|| DEFAULT_PATH.into());
+    if let Some(user) = run_as {
+        env.insert("HOME".into(), user.home.clone().into_os_string());
+        env.insert("USER".into(), user.name.clone().into());
+        env.insert("LOGNAME".into(), user.name.clone().into());
+    }
+    for (name, value) in job_env {
+        env.insert(name.into(), value.into());
+    }
+    env.into_iter().collect()
+}
+
+/// The directory name of a tenant under the work root: its name with every byte other than
+/// ASCII letters, digits, `-`, `_` and `.` written as `%XX` (and a leading `.` too), so that
+/// no tenant name can point outside the root (`..`, `a/b`).
+pub fn tenant_dir_name(tenant: &str) -> String {
+    let mut name = String::with_capacity(tenant.len());
+    for (index, byte) in tenant.bytes().enumerate() {
+        let keep = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'_')
+            || (byte == b'.' && index > 0);
+        if keep {
+            name.push(char::from(byte));
+        } else {
+            name.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    name
+}
+
+/// Creates the tenant's working directory if missing (mode 0700, owned by the run-as user).
+pub(crate) fn prepare_work_dir(dir: &Path, run_as: Option<&RunAs>) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let existed = dir.is_dir();
+    std::fs::create_dir_all(dir).map_err(|error| {
+        format!("cannot create the working directory {}: {error}", dir.display())
+    })?;
+    if !existed {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|error| {
+            format!("cannot set the mode of the working directory {}: {error}", dir.display())
+        })?;
+    }
+    if let Some(user) = run_as {
+        nix::unistd::chown(
+            dir,
+            Some(nix::unistd::Uid::from_raw(user.uid)),
+            Some(nix::unistd::Gid::from_raw(user.gid)),
+        )
+        .map_err(|error| {
+            format!(
+                "cannot give the working directory {} to {}: {}",
+                dir.display(),
+                user.name,
+                error.desc()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The wrapper's arguments after `__exec`, up to and including `--`.
+pub(crate) fn wrapper_args(limits: &CommandLimits, run_as: Option<&RunAs>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![EXEC_SUBCOMMAND.into()];
+    let mut push = |flag: &str, value: Option<u64>| {
+        if let Some(value) = value {
+            args.push(flag.into());
+            args.push(value.to_string().into());
+        }
+    };
+    push("--cpu", limits.cpu_seconds);
+    push("--as", limits.address_space_bytes);
+    push("--nofile", limits.open_files);
+    push("--nproc", limits.processes);
+    if let Some(user) = run_as {
+        args.extend(
+            ["--user".into(), user.name.clone().into()]
+                .into_iter()
+                .chain(["--uid".into(), user.uid.to_string().into()])
+                .chain(["--gid".into(), user.gid.to_string().into()]),
+        );
+    }
+    args.push("--".into());
+    args
+}
+
+/// What `rota __exec` was asked to do.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct WrapperRequest {
+    limits: CommandLimits,
+    user: Option<(String, u32, u32)>,
+    program: Vec<OsString>,
+}
+
+fn parse_wrapper_args(args: &[OsString]) -> Result<WrapperRequest, String> {
+    let mut request = WrapperRequest::default();
+    let (mut name, mut uid, mut gid) = (None, None, None);
+    let mut iter = args.iter();
+    while let Some(flag) = iter.next() {
+        let flag = flag.to_str().ok_or("arguments before `--` must be text")?;
+        if flag == "--" {
+            request.program = iter.cloned().collect();
+            break;
+        }
+        let value = iter
+            .next()
+            .and_then(|value| value.to_str())
+            .ok_or_else(|| format!("{flag} needs a value"))?;
+        let number =
+            || value.parse::<u64>().map_err(|_| format!("{flag}: {value:?} is not a number"));
+        match flag {
+            "--cpu" => request.limits.cpu_seconds = Some(number()?),
+            "--as" => request.limits.address_space_bytes = Some(number()?),
+            "--nofile" => request.limits.open_files = Some(number()?),
+            "--nproc" => request.limits.processes = Some(number()?),
+            "--user" => name = Some(value.to_owned()),
+            "--uid" => uid = Some(u32::try_from(number()?).map_err(|_| "--uid is too large")?),
+            "--gid" => gid = Some(u32::try_from(number()?).map_err(|_| "--gid is too large")?),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    match (name, uid, gid) {
+        (Some(name), Some(uid), Some(gid)) => request.user = Some((name, uid, gid)),
+        (None, None, None) => {}
+        _ => return Err("--user, --uid and --gid go together".into()),
+    }
+    if request.program.is_empty() {
+        return Err("no program after `--`".into());
+    }
+    Ok(request)
+}
+
+/// `rota __exec [--cpu S] [--as BYTES] [--nofile N] [--nproc N] [--user NAME --uid U --gid G]
+/// -- PROGRAM ARGS...`: sets the limits on this process, switches user, and becomes `PROGRAM`.
+/// Returns only on failure, with the exit status to use (126, or 127 when the program does not
+/// exist), after printing one line starting with `rota __exec: ` to stderr.
+pub fn exec_main(args: &[OsString]) -> u8 {
+    match exec_wrapped(args) {
+        Ok(never) => match never {},
+        Err((status, message)) => {
+            eprintln!("{WRAPPER_PREFIX}{message}");
+            status
+        }
+    }
+}
+
+enum Never {}
+
+fn exec_wrapped(args: &[OsString]) -> Result<Never, (u8, String)> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let fail = |message: String| (EXIT_CANNOT_START, message);
+    let request = parse_wrapper_args(args).map_err(fail)?;
+    let limits = &request.limits;
+    let set = |resource: Resource, what: &str, soft: Option<u64>, extra: u64| {
+        let Some(soft) = soft else { return Ok(()) };
+        // An unprivileged daemon cannot raise its hard limits: stay within them.
+        let (_, current_hard) = getrlimit(resource).unwrap_or((u64::MAX, u64::MAX));
+        let hard = soft.saturating_add(extra).min(current_hard);
+        setrlimit(resource, soft.min(hard), hard).map_err(|error| {
+            fail(format!("cannot set the {what} limit to {soft}: {}", error.desc()))
+        })
+    };
+    // The CPU hard limit is a second above the soft one: SIGXCPU first (the reason is then
+    // clear), SIGKILL if the program ignores it.
+    set(Resource::RLIMIT_CPU, "CPU time", limits.cpu_seconds, 1)?;
+    set(Resource::RLIMIT_AS, "address-space", limits.address_space_bytes, 0)?;
+    set(Resource::RLIMIT_NOFILE, "open-files", limits.open_files, 0)?;
+    set(Resource::RLIMIT_NPROC, "process", limits.processes, 0)?;
+    if let Some((name, uid, gid)) = &request.user {
+        let gid = nix::unistd::Gid::from_raw(*gid);
+        let c_name = CString::new(name.as_bytes())
+            .map_err(|_| fail(format!("user name {name:?} contains a NUL byte")))?;
+        nix::unistd::initgroups(&c_name, gid).map_err(|error| {
+            fail(format!("cannot set the groups of {name:?}: {}", error.desc()))
+        })?;
+        nix::unistd::setgid(gid)
+            .map_err(|error| fail(format!("cannot switch to group {gid}: {}", error.desc())))?;
+        nix::unistd::setuid(nix::unistd::Uid::from_raw(*uid))
+            .map_err(|error| fail(format!("cannot switch to user {name:?}: {}", error.desc())))?;
+    }
+    let argv: Vec<CString> = request
+        .program
+        .iter()
+        .map(|arg| CString::new(std::os::unix::ffi::OsStrExt::as_bytes(arg.as_os_str())))
+        .collect::<Result<_, _>>()
+        .map_err(|_| fail("an argument contains a NUL byte".into()))?;
+    let program = request.program[0].to_string_lossy().into_owned();
+    let error = match nix::unistd::execvp(&argv[0], &argv) {
+        Ok(never) => match never {},
+        Err(error) => error,
+    };
+    let status =
+        if error == nix::errno::Errno::ENOENT { EXIT_NOT_FOUND } else { EXIT_CANNOT_START };
+    let reason = if error == nix::errno::Errno::EAGAIN {
+        format!("{} (the user's process limit is reached)", error.desc())
+    } else {
+        error.desc().to_owned()
+    };
+    Err((status, format!("cannot start `{program}`: {reason}")))
+}
+
+/// The wrapper's own error line in a command's combined output, if it failed to start the
+/// program.
+pub(crate) fn wrapper_failure(output: &str) -> Option<&str> {
+    output.lines().find_map(|line| {
+        line.strip_prefix("[stderr] ").unwrap_or(line).strip_prefix(WRAPPER_PREFIX)
+    })
+}
+
+/// Says which limit a run that failed on its own most likely exhausted, from how it ended and
+/// what it printed; `None` when nothing points at a limit.
+pub(crate) fn diagnose(
+    limits: &CommandLimits,
+    signal: Option<i32>,
+    exit_code: Option<i32>,
+    output: &str,
+) -> Option<String> {
+    use nix::sys::signal::Signal;
+    // A shell reports a child killed by signal N as exit status 128 + N.
+    let signal =
+        signal.or_else(|| exit_code.filter(|code| (129..160).contains(code)).map(|c| c - 128));
+    let is = |wanted: Signal| signal == Some(wanted as i32);
+    let said = |needles: &[&str]| needles.iter().any(|needle| output.contains(needle));
+    if let Some(seconds) = limits.cpu_seconds {
+        if is(Signal::SIGXCPU) {
+            return Some(format!("CPU time limit ({seconds} s) exceeded"));
+        }
+        if is(Signal::SIGKILL) {
+            return Some(format!(
+                "CPU time limit ({seconds} s) exceeded (killed at the hard limit, or by the \
+                 kernel's out-of-memory killer)"
+            ));
+        }
+    }
+    if let Some(bytes) = limits.address_space_bytes {
+        let memory = said(&[
+            "Cannot allocate memory",
+            "out of memory",
+            "Out of memory",
+            "MemoryError",
+            "memory allocation of",
+            "bad_alloc",
+            "failed to allocate",
+        ]);
+        if memory || is(Signal::SIGABRT) && said(&["alloc"]) {
+            return Some(format!("address-space limit ({}) exceeded", human_bytes(bytes)));
+        }
+    }
+    if let Some(files) = limits.open_files {
+        if said(&["Too many open files", "EMFILE"]) {
+            return Some(format!("open-files limit ({files}) exceeded"));
+        }
+    }
+    if let Some(processes) = limits.processes {
+        if said(&["Resource temporarily unavailable", "Cannot fork", "can't fork", "fork: retry"]) {
+            return Some(format!("process limit ({processes}) reached"));
+        }
+    }
+    None
+}
+
+/// `256 MiB`, `2 GiB`, or `1000000 bytes`.
+pub fn human_bytes(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    const GIB: u64 = 1024 * MIB;
+    if bytes >= GIB && bytes.is_multiple_of(GIB) {
+        format!("{} GiB", bytes / GIB)
+    } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// Parses a size typed by a person: bytes, or a number with `K`, `M`, `G` (powers of 1024,
+/// optionally followed by `iB` or `B`).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 =
+        number.parse().map_err(|_| format!("{text:?} is not a size (such as 512M or 2G)"))?;
+    let factor: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1024,
+        "M" | "MB" | "MIB" => 1024 * 1024,
+        "G" | "GB" | "GIB" => 1024 * 1024 * 1024,
+        _ => return Err(format!("{text:?}: unknown unit; use K, M or G")),
+    };
+    number.checked_mul(factor).ok_or_else(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_merge_field_by_field() {
+        let job = CommandLimits { cpu_seconds: Some(5), ..CommandLimits::default() };
+        let tenant = CommandLimits {
+            cpu_seconds: Some(60),
+            open_files: Some(64),
+            ..CommandLimits::default()
+        };
+        assert_eq!(
+            job.or(&tenant),
+            CommandLimits {
+                cpu_seconds: Some(5),
+                open_files: Some(64),
+                ..CommandLimits::default()
+            }
+        );
+        assert!(CommandLimits::default().is_empty());
+    }
+
+    #[test]
+    fn limits_outside_their_range_name_the_limit() {
+        let limits = CommandLimits { address_space_bytes: Some(64), ..CommandLimits::default() };
+        let error = limits.validate().unwrap_err().to_string();
+        assert!(error.starts_with("limits: address_space_bytes"), "{error}");
+        CommandLimits { processes: Some(10), ..CommandLimits::default() }.validate().unwrap();
+        assert!(CommandLimits { cpu_seconds: Some(0), ..CommandLimits::default() }
+            .validate()
+            .is_err());
+    }
+
+    #[test]
+    fn wrapper_arguments_round_trip() {
+        let limits = CommandLimits {
+            cpu_seconds: Some(10),
+            address_space_bytes: Some(1 << 28),
+            open_files: Some(64),
+            processes: Some(32),
+        };
+        let user = RunAs { name: "job".into(), uid: 1001, gid: 1002, home: "/home/job".into() };
+        let mut args = wrapper_args(&limits, Some(&user));
+        assert_eq!(args.remove(0), EXEC_SUBCOMMAND);
+        args.extend(["/bin/echo".into(), "--cpu".into()]);
+        let request = parse_wrapper_args(&args).unwrap();
+        assert_eq!(request.limits, limits);
+        assert_eq!(request.user, Some(("job".into(), 1001, 1002)));
+        assert_eq!(request.program, ["/bin/echo", "--cpu"]);
+        assert!(parse_wrapper_args(&["--cpu".into(), "x".into()]).is_err());
+        assert!(parse_wrapper_args(&["--".into()]).is_err());
+        assert!(parse_wrapper_args(&["--uid".into(), "1".into(), "--".into(), "x".into()]).is_err());
+    }
+
+    #[test]
+    fn tenant_directories_cannot_escape_the_root() {
+        assert_eq!(tenant_dir_name("acme"), "acme");
+        assert_eq!(tenant_dir_name("acme.eu-1_x"), "acme.eu-1_x");
+        assert_eq!(tenant_dir_name(".."), "%2E.");
+        assert_eq!(tenant_dir_name("a/b c"), "a%2Fb%20c");
+        assert_eq!(tenant_dir_name("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn environment_is_the_allow_list_plus_the_job() {
+        let policy = CommandPolicy {
+            env_allow: vec!["ROTA_TEST_SURELY_UNSET".into()],
+            ..CommandPolicy::default()
+        };
+        let job = [("MODE".to_owned(), "full".to_owned())].into_iter().collect();
+        let env = base_env(&policy, None, &job);
+        assert_eq!(env, [("MODE".into(), "full".into()), ("PATH".into(), DEFAULT_PATH.into())]);
+        let user = RunAs { name: "job".into(), uid: 1, gid: 1, home: "/home/job".into() };
+        let env = base_env(&policy, Some(&user), &Default::default());
+        assert!(env.contains(&("HOME".into(), "/home/job".into())));
+        assert!(env.contains(&("USER".into(), "job".into())));
+    }
+
+    #[test]
+    fn exhausted_limits_are_named() {
+        let limits = CommandLimits {
+            cpu_seconds: Some(2),
+            address_space_bytes: Some(64 << 20),
+            open_files: Some(16),
+            processes: Some(20),
+        };
+        assert_eq!(
+            diagnose(&limits, Some(24), None, "").as_deref(),
+            Some("CPU time limit (2 s) exceeded")
+        );
+        assert_eq!(
+            diagnose(&limits, None, Some(152), "").as_deref(),
+            Some("CPU time limit (2 s) exceeded")
+        );
+        assert_eq!(
+            diagnose(&limits, None, Some(1), "[stderr] MemoryError\n").as_deref(),
+            Some("address-space limit (64 MiB) exceeded")
+        );
+        assert_eq!(
+            diagnose(&limits, None, Some(1), "OSError: [Errno 24] Too many open files").as_deref(),
+            Some("open-files limit (16) exceeded")
+        );
+        assert_eq!(
+            diagnose(&limits, None, Some(2), "sh: 1: Cannot fork").as_deref(),
+            Some("process limit (20) reached")
+        );
+        assert_eq!(diagnose(&limits, None, Some(1), "plain failure"), None);
+        assert_eq!(diagnose(&CommandLimits::default(), Some(24), None, ""), None);
+    }
+
+    #[test]
+    fn sizes_read_and_print_naturally() {
+        assert_eq!(parse_bytes("256M"), Ok(256 << 20));
+        assert_eq!(parse_bytes("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert!(parse_bytes("12X").is_err());
+        assert_eq!(human_bytes(256 << 20), "256 MiB");
+        assert_eq!(human_bytes(2 << 30), "2 GiB");
+        assert_eq!(human_bytes(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn wrapper_failures_are_found_in_the_output() {
+        let output = "[stderr] rota __exec: cannot start `nope`: No such file or directory\n";
+        assert_eq!(wrapper_failure(output), Some("cannot start `nope`: No such file or directory"));
+        assert_eq!(wrapper_failure("rota __exec is mentioned\n"), None);
+    }
+}

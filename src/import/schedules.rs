@@ -1,0 +1,644 @@
+//! Schedules as files: tenants, named handlers and jobs as one YAML document, so that teams
+//! keep them in git and review changes (`rota export`, `rota apply`).
+//!
+//! ```yaml
+//! handlers:
+//!   reports.daily:
+//!     type: http
+//!     url: https://reports.internal/run
+//!     headers:
+//!       Authorization:
+//!         env: ROTA_SECRET_HANDLER_REPORTS_DAILY_AUTHORIZATION
+//! tenants:
+//!   acme:
+//!     max_concurrent: 5
+//!     weight: 2
+//!     webhook_url: https://acme.example/rota-events
+//!     webhook_secret:
+//!       env: ROTA_SECRET_ACME_WEBHOOK
+//!     commands:
+//!       limits:
+//!         cpu_seconds: 600
+//!         address_space_bytes: 1073741824
+//!       run_as: acme
+//!     jobs:
+//!       nightly-report:
+//!         schedule: 30 2 * * *
+//!         timezone: Europe/Berlin
+//!         timeout_seconds: 300
+//!         handler:
+//!           type: named
+//!           name: reports.daily
+//! ```
+//!
+//! No secret is ever written in plain text. The tenant's webhook secret, and the values of HTTP
+//! headers and command variables whose names look secret (`Authorization`, `*_TOKEN`,
+//! `*PASSWORD*`, ...), are exported as `{env: NAME}` references; `apply` reads them from the
+//! environment and refuses to run when one is missing. Export suggests the names
+//! (`ROTA_SECRET_<TENANT>_WEBHOOK`, `ROTA_SECRET_<TENANT>_<JOB>_<FIELD>`,
+//! `ROTA_SECRET_HANDLER_<NAME>_<FIELD>`); any name works. A literal value in a file is applied as
+//! it is.
+//!
+//! `apply` creates and updates what the file describes and leaves everything else alone, except
+//! that `--prune` deletes the jobs of the file's tenants that the file does not list. Tenants and
+//! named handlers are never deleted. Operational state is not part of the file: whether a
+//! tenant is paused, whether a job is enabled, run history.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::diff::{diff, FieldChange};
+use super::{job_value, stored_definition, tenant_jobs, Action, ImportError};
+use crate::api::Rota;
+use crate::handler::spec::looks_secret;
+use crate::handler::{CommandLimits, HandlerSpec, SigningSecret};
+use crate::job::{JobDefinition, DEFAULT_TIMEOUT};
+use crate::store::{Store, TenantSettings, TenantSettingsUpdate, TenantUpdate};
+use crate::tenant::{NewTenant, DEFAULT_MAX_CONCURRENT};
+
+/// The first lines of every exported file.
+pub const HEADER: &str =
+    "# Rota schedules, written by `rota export`; apply with `rota apply FILE`.\n\
+# Secrets are never written here: `{env: NAME}` values are read from the environment by apply.\n";
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    /// Named handler definitions, by name (jobs refer to them with `type: named`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub handlers: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub tenants: BTreeMap<String, TenantDocument>,
+}
+
+/// A tenant: its limits, channels, command defaults and jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantDocument {
+    #[serde(default = "default_max_concurrent")]
+    pub max_concurrent: u32,
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_email: Option<String>,
+    #[serde(default, skip_serializing_if = "CommandDefaults::is_empty")]
+    pub commands: CommandDefaults,
+    #[serde(default)]
+    pub jobs: BTreeMap<String, JobDocument>,
+}
+
+fn default_max_concurrent() -> u32 {
+    DEFAULT_MAX_CONCURRENT
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+/// A secret: a reference to an environment variable (what export writes) or, discouraged, the
+/// value itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Secret {
+    Env { env: String },
+    Literal(String),
+}
+
+/// Defaults for a tenant's command handlers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandDefaults {
+    #[serde(default, skip_serializing_if = "CommandLimits::is_empty")]
+    pub limits: CommandLimits,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_dir: Option<PathBuf>,
+}
+
+impl CommandDefaults {
+    pub fn is_empty(&self) -> bool {
+        self == &CommandDefaults::default()
+    }
+}
+
+/// A job. The handler is a handler spec in which secret values may be `{env: NAME}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobDocument {
+    pub schedule: String,
+    #[serde(default = "utc")]
+    pub timezone: String,
+    #[serde(default = "default_timeout", with = "seconds")]
+    pub timeout_seconds: Duration,
+    #[serde(default = "empty_object", skip_serializing_if = "is_empty_object")]
+    pub payload: Value,
+    pub handler: Value,
+}
+
+fn utc() -> String {
+    "UTC".to_owned()
+}
+
+fn default_timeout() -> Duration {
+    DEFAULT_TIMEOUT
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+
+fn is_empty_object(value: &Value) -> bool {
+    value.as_object().is_some_and(serde_json::Map::is_empty)
+}
+
+/// Durations as seconds: a whole number when whole, else a decimal.
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        if duration.subsec_nanos() == 0 {
+            serializer.serialize_u64(duration.as_secs())
+        } else {
+            serializer.serialize_f64(duration.as_secs_f64())
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let seconds = f64::deserialize(deserializer)?;
+        Duration::try_from_secs_f64(seconds).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parses a schedules file.
+pub fn from_yaml(text: &str) -> Result<Document, ImportError> {
+    yaml_serde::from_str(text).map_err(|error| ImportError::Document(format!("the file: {error}")))
+}
+
+/// The document as YAML, with [`HEADER`] first.
+pub fn to_yaml(document: &Document) -> String {
+    let body = yaml_serde::to_string(document).expect("a document always serializes to YAML");
+    format!("{HEADER}{body}")
+}
+
+/// `ROTA_SECRET_` and the parts, upper-cased, everything but letters and digits as `_`.
+fn env_name(parts: &[&str]) -> String {
+    let joined: String = parts
+        .join("_")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect();
+    format!("ROTA_SECRET_{joined}")
+}
+
+/// The handler as exported: values of secret-looking headers and variables replaced by
+/// `{env: NAME}` references named after `owner`.
+fn export_handler(spec: &HandlerSpec, owner: &[&str]) -> Value {
+    let mut value = serde_json::to_value(spec).expect("a handler spec serializes");
+    for section in ["headers", "env"] {
+        if let Some(Value::Object(map)) = value.get_mut(section) {
+            for (name, entry) in map.iter_mut() {
+                if looks_secret(name) {
+                    let mut parts = owner.to_vec();
+                    parts.push(name);
+                    *entry = json!({ "env": env_name(&parts) });
+                }
+            }
+        }
+    }
+    value
+}
+
+/// Writes the stored tenants (or one), their jobs and the named handlers as a document.
+pub async fn export<S: Store>(rota: &Rota<S>, tenant: Option<&str>) -> crate::Result<Document> {
+    let tenants = match tenant {
+        Some(name) => vec![rota.tenant(name).await?],
+        None => rota.list_tenants().await?,
+    };
+    let mut document = Document::default();
+    let mut used_handlers = std::collections::BTreeSet::new();
+    for tenant in tenants {
+        let settings = rota.tenant_settings(&tenant.name).await?;
+        let mut jobs = BTreeMap::new();
+        for job in tenant_jobs(rota, &tenant.name).await? {
+            if let HandlerSpec::Named { name } = &job.handler {
+                used_handlers.insert(name.clone());
+            }
+            let handler = export_handler(&job.handler, &[&tenant.name, &job.name]);
+            jobs.insert(
+                job.name.clone(),
+                JobDocument {
+                    schedule: job.schedule,
+                    timezone: job.timezone,
+                    timeout_seconds: job.timeout,
+                    payload: job.payload,
+                    handler,
+                },
+            );
+        }
+        let webhook_secret = settings
+            .webhook_secret
+            .as_ref()
+            .map(|_| Secret::Env { env: env_name(&[&tenant.name, "WEBHOOK"]) });
+        document.tenants.insert(
+            tenant.name.clone(),
+            TenantDocument {
+                max_concurrent: tenant.max_concurrent,
+                weight: tenant.weight,
+                webhook_url: settings.webhook_url,
+                webhook_secret,
+                notify_email: settings.notify_email,
+                commands: CommandDefaults {
+                    limits: settings.command_limits,
+                    run_as: settings.run_as,
+                    work_dir: settings.work_dir,
+                },
+                jobs,
+            },
+        );
+    }
+    for (name, spec) in rota.named_handlers().await? {
+        if tenant.is_none() || used_handlers.contains(&name) {
+            document.handlers.insert(name.clone(), export_handler(&spec, &["HANDLER", &name]));
+        }
+    }
+    Ok(document)
+}
+
+/// One object that `apply` creates, updates or deletes.
+#[derive(Debug, Clone)]
+pub struct ObjectChange {
+    /// `handler`, `tenant` or `job`.
+    pub kind: &'static str,
+    /// The handler's or tenant's name, or `tenant/job`.
+    pub key: String,
+    pub action: Action,
+    pub fields: Vec<FieldChange>,
+}
+
+/// What `apply` would do, in the order it does it.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyPlan {
+    pub changes: Vec<ObjectChange>,
+    /// Objects the file describes exactly as stored.
+    pub unchanged: usize,
+    steps: Vec<Step>,
+}
+
+impl ApplyPlan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+impl fmt::Display for ApplyPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for change in &self.changes {
+            let sign = match change.action {
+                Action::Create => '+',
+                Action::Update => '~',
+                Action::Delete => '-',
+                Action::Unchanged => '=',
+            };
+            writeln!(f, "{sign} {} {} ({})", change.kind, change.key, change.action.as_str())?;
+            for field in &change.fields {
+                writeln!(f, "    {field}")?;
+            }
+        }
+        let count = |action| self.changes.iter().filter(|c| c.action == action).count();
+        write!(
+            f,
+            "{} to create, {} to update, {} to delete, {} unchanged",
+            count(Action::Create),
+            count(Action::Update),
+            count(Action::Delete),
+            self.unchanged
+        )
+    }
+}
+
+/// A write, prepared and validated.
+#[derive(Debug, Clone)]
+enum Step {
+    Handler { name: String, spec: HandlerSpec },
+    CreateTenant(NewTenant),
+    UpdateTenant { name: String, update: TenantUpdate },
+    Settings { tenant: String, update: TenantSettingsUpdate },
+    CreateJob { tenant: String, definition: JobDefinition },
+    UpdateJob { id: uuid::Uuid, version: i64, definition: JobDefinition },
+    DeleteJob { tenant: String, name: String },
+}
+
+fn invalid(path: &str, message: impl fmt::Display) -> ImportError {
+    ImportError::Document(format!("{path}: {message}"))
+}
+
+/// `{env: NAME}` replaced by the variable's value, in the `headers` and `env` of a handler.
+fn resolve_handler(
+    path: &str,
+    value: &Value,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<HandlerSpec, ImportError> {
+    let mut value = value.clone();
+    for section in ["headers", "env"] {
+        if let Some(Value::Object(map)) = value.get_mut(section) {
+            for (name, entry) in map.iter_mut() {
+                if let Some(variable) = entry.get("env").and_then(Value::as_str) {
+                    let resolved = lookup(variable).ok_or_else(|| {
+                        invalid(
+                            &format!("{path}.{section}.{name}"),
+                            format!("the environment variable {variable} is not set"),
+                        )
+                    })?;
+                    *entry = Value::String(resolved);
+                }
+            }
+        }
+    }
+    let spec: HandlerSpec = serde_json::from_value(value).map_err(|error| invalid(path, error))?;
+    spec.validate().map_err(|error| invalid(path, error))?;
+    Ok(spec)
+}
+
+fn resolve_secret(
+    path: &str,
+    secret: &Secret,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<SigningSecret>, ImportError> {
+    let text = match secret {
+        Secret::Env { env } => lookup(env)
+            .ok_or_else(|| invalid(path, format!("the environment variable {env} is not set")))?,
+        Secret::Literal(text) => text.clone(),
+    };
+    Ok(SigningSecret::new(text))
+}
+
+/// The comparable part of a tenant's settings (with the real secret: diffs hide it).
+fn settings_value(max_concurrent: u32, weight: u32, settings: &TenantSettings) -> Value {
+    json!({
+        "max_concurrent": max_concurrent,
+        "weight": weight,
+        "webhook_url": settings.webhook_url,
+        "webhook_secret": settings.webhook_secret.as_ref().map(SigningSecret::expose),
+        "notify_email": settings.notify_email,
+        "commands": {
+            "limits": settings.command_limits,
+            "run_as": settings.run_as,
+            "work_dir": settings.work_dir,
+        },
+    })
+}
+
+/// Validates `document` completely and compares it with what is stored: the plan of what
+/// `apply` writes. `lookup` reads environment variables (`std::env::var` in the CLI).
+pub async fn plan_apply<S: Store>(
+    rota: &Rota<S>,
+    document: &Document,
+    prune: bool,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<ApplyPlan, ImportError> {
+    let mut plan = ApplyPlan::default();
+    let stored_handlers: BTreeMap<String, HandlerSpec> =
+        rota.named_handlers().await?.into_iter().collect();
+    for (name, value) in &document.handlers {
+        let path = format!("handlers.{name}");
+        crate::tenant::validate_name("handler name", name).map_err(|e| invalid(&path, e))?;
+        let spec = resolve_handler(&path, value, lookup)?;
+        if matches!(spec, HandlerSpec::Named { .. }) {
+            return Err(invalid(&path, "a named handler must be an http or command definition"));
+        }
+        let after = serde_json::to_value(&spec).expect("serializes");
+        let (action, fields) = match stored_handlers.get(name) {
+            None => (Action::Create, Vec::new()),
+            Some(stored) => {
+                let fields = diff(&serde_json::to_value(stored).expect("serializes"), &after);
+                (if fields.is_empty() { Action::Unchanged } else { Action::Update }, fields)
+            }
+        };
+        plan.record("handler", name.clone(), action, fields);
+        if action != Action::Unchanged {
+            plan.steps.push(Step::Handler { name: name.clone(), spec });
+        }
+    }
+
+    let stored_tenants: BTreeMap<String, crate::tenant::Tenant> =
+        rota.list_tenants().await?.into_iter().map(|t| (t.name.clone(), t)).collect();
+    for (name, tenant) in &document.tenants {
+        let path = format!("tenants.{name}");
+        let new = NewTenant {
+            name: name.clone(),
+            max_concurrent: tenant.max_concurrent,
+            weight: tenant.weight,
+        };
+        new.validate().map_err(|error| invalid(&path, error))?;
+        let desired = TenantSettings {
+            webhook_url: tenant.webhook_url.clone(),
+            webhook_secret: match &tenant.webhook_secret {
+                Some(secret) => resolve_secret(&format!("{path}.webhook_secret"), secret, lookup)?,
+                None => None,
+            },
+            notify_email: tenant.notify_email.clone(),
+            command_limits: tenant.commands.limits.clone(),
+            run_as: tenant.commands.run_as.clone(),
+            work_dir: tenant.commands.work_dir.clone(),
+        };
+        crate::api::validate_tenant_settings(&desired).map_err(|error| invalid(&path, error))?;
+        let after = settings_value(new.max_concurrent, new.weight, &desired);
+        let stored = stored_tenants.get(name);
+        let (action, fields) = match stored {
+            None => (Action::Create, Vec::new()),
+            Some(stored) => {
+                let settings = rota.tenant_settings(name).await?;
+                let before = settings_value(stored.max_concurrent, stored.weight, &settings);
+                let fields = diff(&before, &after);
+                (if fields.is_empty() { Action::Unchanged } else { Action::Update }, fields)
+            }
+        };
+        plan.record("tenant", name.clone(), action, fields);
+        match action {
+            Action::Create => plan.steps.push(Step::CreateTenant(new)),
+            Action::Update => plan.steps.push(Step::UpdateTenant {
+                name: name.clone(),
+                update: TenantUpdate {
+                    max_concurrent: Some(new.max_concurrent),
+                    weight: Some(new.weight),
+                    ..TenantUpdate::default()
+                },
+            }),
+            _ => {}
+        }
+        if action != Action::Unchanged {
+            plan.steps.push(Step::Settings {
+                tenant: name.clone(),
+                update: TenantSettingsUpdate {
+                    webhook_url: Some(desired.webhook_url.clone()),
+                    webhook_secret: Some(desired.webhook_secret.clone()),
+                    notify_email: Some(desired.notify_email.clone()),
+                    command_limits: Some(desired.command_limits.clone()),
+                    run_as: Some(desired.run_as.clone()),
+                    work_dir: Some(desired.work_dir.clone()),
+                },
+            });
+        }
+
+        let existing = match stored {
+            Some(_) => tenant_jobs(rota, name).await?,
+            None => Vec::new(),
+        };
+        for (job_name, job) in &tenant.jobs {
+            let path = format!("{path}.jobs.{job_name}");
+            let handler = resolve_handler(&format!("{path}.handler"), &job.handler, lookup)?;
+            if let HandlerSpec::Named { name: handler_name } = &handler {
+                let known = document.handlers.contains_key(handler_name)
+                    || stored_handlers.contains_key(handler_name);
+                if !known {
+                    return Err(invalid(
+                        &format!("{path}.handler"),
+                        format!("no named handler {handler_name:?} in the file or the database"),
+                    ));
+                }
+            }
+            let definition = JobDefinition {
+                name: job_name.clone(),
+                schedule: job.schedule.clone(),
+                timezone: job.timezone.clone(),
+                handler,
+                payload: job.payload.clone(),
+                timeout: job.timeout_seconds,
+            };
+            definition.validate().map_err(|error| invalid(&path, error))?;
+            let key = format!("{name}/{job_name}");
+            match existing.iter().find(|stored| &stored.name == job_name) {
+                None => {
+                    plan.record("job", key, Action::Create, Vec::new());
+                    plan.steps.push(Step::CreateJob { tenant: name.clone(), definition });
+                }
+                Some(stored) => {
+                    let fields =
+                        diff(&job_value(&stored_definition(stored)), &job_value(&definition));
+                    if fields.is_empty() {
+                        plan.record("job", key, Action::Unchanged, fields);
+                    } else {
+                        plan.record("job", key, Action::Update, fields);
+                        plan.steps.push(Step::UpdateJob {
+                            id: stored.id,
+                            version: stored.version,
+                            definition,
+                        });
+                    }
+                }
+            }
+        }
+        if prune {
+            for stored in existing.iter().filter(|job| !tenant.jobs.contains_key(&job.name)) {
+                plan.record("job", format!("{name}/{}", stored.name), Action::Delete, Vec::new());
+                plan.steps
+                    .push(Step::DeleteJob { tenant: name.clone(), name: stored.name.clone() });
+            }
+        }
+    }
+    Ok(plan)
+}
+
+impl ApplyPlan {
+    fn record(
+        &mut self,
+        kind: &'static str,
+        key: String,
+        action: Action,
+        fields: Vec<FieldChange>,
+    ) {
+        if action == Action::Unchanged {
+            self.unchanged += 1;
+        } else {
+            self.changes.push(ObjectChange { kind, key, action, fields });
+        }
+    }
+}
+
+/// Writes `plan`: handlers, then tenants and their settings, then jobs, then deletions.
+pub async fn execute<S: Store>(rota: &Rota<S>, plan: &ApplyPlan) -> Result<(), ImportError> {
+    let rank = |step: &Step| match step {
+        Step::Handler { .. } => 0,
+        Step::CreateTenant(_) | Step::UpdateTenant { .. } => 1,
+        Step::Settings { .. } => 2,
+        Step::CreateJob { .. } | Step::UpdateJob { .. } => 3,
+        Step::DeleteJob { .. } => 4,
+    };
+    let mut steps: Vec<&Step> = plan.steps.iter().collect();
+    steps.sort_by_key(|step| rank(step));
+    for step in steps {
+        match step {
+            Step::Handler { name, spec } => rota.set_named_handler(name, spec).await?,
+            Step::CreateTenant(tenant) => {
+                rota.add_tenant(tenant).await?;
+            }
+            Step::UpdateTenant { name, update } => {
+                rota.update_tenant(name, update).await?;
+            }
+            Step::Settings { tenant, update } => {
+                rota.update_tenant_settings(tenant, update).await?;
+            }
+            Step::CreateJob { tenant, definition } => {
+                rota.add_job(tenant, definition).await?;
+            }
+            Step::UpdateJob { id, version, definition } => {
+                rota.update_job(*id, *version, definition).await?;
+            }
+            Step::DeleteJob { tenant, name } => rota.delete_job(tenant, name).await?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_are_exported_as_references() {
+        let spec = HandlerSpec::Http(
+            crate::handler::HttpSpec::post("https://example.com")
+                .with_header("Authorization", "Bearer hunter2")
+                .with_header("X-Mode", "fast"),
+        );
+        let value = export_handler(&spec, &["acme", "nightly-report"]);
+        assert_eq!(
+            value["headers"],
+            json!({"Authorization": {"env": "ROTA_SECRET_ACME_NIGHTLY_REPORT_AUTHORIZATION"},
+                   "X-Mode": "fast"})
+        );
+        let lookup = |name: &str| {
+            (name == "ROTA_SECRET_ACME_NIGHTLY_REPORT_AUTHORIZATION")
+                .then(|| "Bearer hunter2".to_owned())
+        };
+        assert_eq!(resolve_handler("h", &value, &lookup).unwrap(), spec);
+        let error = resolve_handler("h", &value, &|_| None).unwrap_err().to_string();
+        assert!(error.starts_with("h.headers.Authorization: the environment variable"), "{error}");
+    }
+
+    #[test]
+    fn documents_round_trip_through_yaml_and_reject_typos() {
+        let text = "tenants:\n  acme:\n    weight: 2\n    jobs:\n      a:\n        schedule: '*/5 * * * *'\n        timeout_seconds: 1.5\n        handler: {type: command, program: /bin/true}\n";
+        let document = from_yaml(text).unwrap();
+        let job = &document.tenants["acme"].jobs["a"];
+        assert_eq!(job.timeout_seconds, Duration::from_millis(1500));
+        assert_eq!(job.timezone, "UTC");
+        assert_eq!(document.tenants["acme"].max_concurrent, DEFAULT_MAX_CONCURRENT);
+        assert_eq!(from_yaml(&to_yaml(&document)).unwrap(), document);
+        let error = from_yaml("tenants:\n  acme:\n    wieght: 2\n").unwrap_err().to_string();
+        assert!(error.contains("wieght"), "{error}");
+    }
+}

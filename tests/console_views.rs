@@ -1,0 +1,296 @@
+//! The console's run views on both backends (issue 7): an occurrence with all its attempts, a
+//! job's runs, a timeline window with projected runs, the overview, and the change feed. Runs
+//! are made and finished through the store's own steps (enqueue, claim, complete) on fixed
+//! instants, so every assertion is about the SQL, not about timing.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rota::api::{ChangeCursor, Rota, SpanQuery};
+use rota::clock::ManualClock;
+use rota::handler::{CommandSpec, HandlerSpec};
+use rota::job::{Job, JobDefinition};
+use rota::run::{RunStatus, Trigger};
+use rota::store::{AnyStore, ClaimedRun, NodeInfo, RunResult, Store, TickPlan};
+use rota::tenant::NewTenant;
+use serde_json::json;
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+const NODE: &str = "node-a";
+
+struct World {
+    rota: Rota<AnyStore>,
+    store: AnyStore,
+    clock: Arc<ManualClock>,
+}
+
+impl World {
+    async fn new(db: &support::TestDatabase, start: &str) -> World {
+        let store = db.store().await;
+        let clock = Arc::new(ManualClock::new(at(start)));
+        let rota = Rota::new(store.clone(), clock.clone());
+        World { rota, store, clock }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.rota.now()
+    }
+
+    async fn job(&self, tenant: &str, name: &str, schedule: &str) -> Job {
+        if self.rota.tenant(tenant).await.is_err() {
+            self.rota
+                .add_tenant(&NewTenant { max_concurrent: 10, ..NewTenant::named(tenant) })
+                .await
+                .unwrap();
+        }
+        let definition = JobDefinition {
+            name: name.into(),
+            schedule: schedule.into(),
+            timezone: "UTC".into(),
+            handler: HandlerSpec::Command(CommandSpec::new("/bin/true", Vec::<String>::new())),
+            payload: json!({"kind": name}),
+            timeout: Duration::from_secs(60),
+        };
+        self.rota.add_job(tenant, &definition).await.unwrap()
+    }
+
+    /// Queues runs of `job` for the given occurrences (as the tick would), leaving every job's
+    /// next run where its schedule put it.
+    async fn enqueue(&self, job: &Job, occurrences: &[DateTime<Utc>]) {
+        let occurrences = occurrences.to_vec();
+        let job_id = job.id;
+        self.store
+            .enqueue_due(self.now() + TimeDelta::days(400), 100, &move |due| {
+                if due.job_id == job_id {
+                    TickPlan::enqueue(&occurrences, Some(due.next_run_at))
+                } else {
+                    TickPlan {
+                        runs: Vec::new(),
+                        next_run_at: Some(due.next_run_at),
+                        supersede: None,
+                    }
+                }
+            })
+            .await
+            .unwrap();
+    }
+
+    async fn claim(&self) -> Vec<ClaimedRun> {
+        self.store.claim(NODE, self.now(), 100, Duration::from_secs(30)).await.unwrap()
+    }
+
+    async fn finish(
+        &self,
+        claimed: &ClaimedRun,
+        status: RunStatus,
+        retry_at: Option<DateTime<Utc>>,
+    ) {
+        let result = RunResult {
+            run_id: claimed.run.id,
+            node_id: NODE.into(),
+            fencing_token: claimed.run.fencing_token,
+            status,
+            finished_at: self.now(),
+            duration_ms: (self.now() - claimed.run.started_at.unwrap()).num_milliseconds(),
+            exit_code: Some(if status == RunStatus::Succeeded { 0 } else { 1 }),
+            http_status: None,
+            output: "out\n".into(),
+            error: (status != RunStatus::Succeeded).then(|| "exit status 1".into()),
+            retry_at,
+        };
+        assert_eq!(self.store.complete(&[result]).await.unwrap(), vec![true]);
+    }
+}
+
+backend_test!(an_occurrence_lists_every_attempt_with_its_node_and_key, |db| {
+    let world = World::new(&db, "2027-03-14T07:00:00Z").await;
+    let job = world.job("acme", "report", "0 7 * * *").await;
+    let occurrence = at("2027-03-14T07:00:00Z");
+    world.enqueue(&job, &[occurrence]).await;
+    world.clock.advance(TimeDelta::seconds(2));
+    let first = world.claim().await;
+    assert_eq!(first.len(), 1);
+    world.clock.advance(TimeDelta::seconds(3));
+    world.finish(&first[0], RunStatus::Failed, Some(world.now() + TimeDelta::seconds(10))).await;
+    world.clock.advance(TimeDelta::seconds(10));
+    let second = world.claim().await;
+    assert_eq!(second[0].run.attempt, 2);
+    world.clock.advance(TimeDelta::seconds(1));
+    world.finish(&second[0], RunStatus::Succeeded, None).await;
+
+    let seen = world.rota.occurrence(second[0].run.id).await.unwrap();
+    assert_eq!(seen.job.id, job.id);
+    assert_eq!(seen.scheduled_at, occurrence);
+    assert_eq!(seen.idempotency_key, format!("{}:2027-03-14T07:00:00Z", job.id));
+    let attempts: Vec<(u32, Trigger, RunStatus)> =
+        seen.runs.iter().map(|run| (run.attempt, run.trigger, run.status)).collect();
+    assert_eq!(
+        attempts,
+        [(1, Trigger::Schedule, RunStatus::Failed), (2, Trigger::Retry, RunStatus::Succeeded)]
+    );
+    assert_eq!(seen.runs[0].started_at, Some(occurrence + TimeDelta::seconds(2)));
+    assert_eq!(seen.runs[0].error.as_deref(), Some("exit status 1"));
+    assert_eq!(seen.runs[0].lease_owner.as_deref(), Some(NODE), "the node that ran it stays");
+    // The same from the first attempt; and the job's runs, newest first.
+    assert_eq!(world.rota.occurrence(first[0].run.id).await.unwrap().runs, seen.runs);
+    let runs = world.rota.job_runs(job.id, 10).await.unwrap();
+    assert_eq!(runs.iter().map(|run| run.attempt).collect::<Vec<_>>(), [2, 1]);
+    assert_eq!(world.rota.job_runs(job.id, 0).await.unwrap_err().code(), rota::ErrorCode::Invalid);
+});
+
+backend_test!(a_timeline_window_finds_runs_by_when_they_ran_and_projects_the_future, |db| {
+    let world = World::new(&db, "2027-03-14T12:00:00Z").await;
+    let hourly = world.job("acme", "hourly", "0 * * * *").await;
+    let other = world.job("globex", "other", "30 * * * *").await;
+    // Three past occurrences of `hourly`: run at 12:00 (ok), one long ago that only ran now
+    // (a backfill-like late run), and a queued one.
+    world.enqueue(&hourly, &[at("2027-03-10T09:00:00Z"), at("2027-03-14T11:00:00Z")]).await;
+    world.enqueue(&other, &[at("2027-03-14T11:30:00Z")]).await;
+    let claimed = world.claim().await;
+    assert_eq!(claimed.len(), 3);
+    world.clock.advance(TimeDelta::minutes(2));
+    for run in &claimed {
+        world.finish(run, RunStatus::Succeeded, None).await;
+    }
+    world.enqueue(&hourly, &[at("2027-03-14T12:00:00Z")]).await;
+
+    let window = SpanQuery {
+        from: at("2027-03-14T11:00:00Z"),
+        to: at("2027-03-14T15:00:00Z"),
+        tenant: None,
+        job_id: None,
+        limit: 1000,
+    };
+    let timeline = world.rota.timeline(&window).await.unwrap();
+    assert!(!timeline.truncated);
+    let mut seen: Vec<(String, DateTime<Utc>, RunStatus)> = timeline
+        .spans
+        .iter()
+        .map(|span| (span.job.clone(), span.scheduled_at, span.status))
+        .collect();
+    seen.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    assert_eq!(
+        seen,
+        [
+            ("hourly".into(), at("2027-03-10T09:00:00Z"), RunStatus::Succeeded),
+            ("hourly".into(), at("2027-03-14T11:00:00Z"), RunStatus::Succeeded),
+            ("hourly".into(), at("2027-03-14T12:00:00Z"), RunStatus::Queued),
+            ("other".into(), at("2027-03-14T11:30:00Z"), RunStatus::Succeeded),
+        ],
+        "the late run is found by when it ran; the queued one waits in the window"
+    );
+    // Ghosts: the next runs of both schedules until 15:00, with the average duration (2 min).
+    let ghosts: Vec<(String, DateTime<Utc>)> =
+        timeline.projections.iter().map(|ghost| (ghost.job.clone(), ghost.at)).collect();
+    assert!(ghosts.contains(&("hourly".into(), at("2027-03-14T14:00:00Z"))), "{ghosts:?}");
+    assert!(ghosts.contains(&("other".into(), at("2027-03-14T14:30:00Z"))), "{ghosts:?}");
+    assert!(ghosts.iter().all(|(_, ghost)| *ghost >= world.now() && *ghost < window.to));
+    let hourly_ghost = timeline.projections.iter().find(|ghost| ghost.job == "hourly").unwrap();
+    assert_eq!(hourly_ghost.expected, Some(Duration::from_secs(120)));
+
+    // Narrowed to a tenant and to a job; cut at a limit.
+    let globex = SpanQuery { tenant: Some("globex".into()), ..window.clone() };
+    let timeline = world.rota.timeline(&globex).await.unwrap();
+    assert_eq!(timeline.spans.len(), 1);
+    assert!(timeline.projections.iter().all(|ghost| ghost.tenant == "globex"));
+    let one_job = SpanQuery { job_id: Some(hourly.id), limit: 2, ..window.clone() };
+    let timeline = world.rota.timeline(&one_job).await.unwrap();
+    assert_eq!(timeline.spans.len(), 2);
+    assert!(timeline.truncated);
+    // A past window has no ghosts; a bad window is refused naming the field.
+    let past = SpanQuery {
+        from: at("2027-03-10T00:00:00Z"),
+        to: at("2027-03-11T00:00:00Z"),
+        ..window.clone()
+    };
+    let timeline = world.rota.timeline(&past).await.unwrap();
+    assert!(timeline.projections.is_empty() && timeline.spans.is_empty());
+    let backwards = SpanQuery { from: window.to, to: window.from, ..window.clone() };
+    assert_eq!(world.rota.timeline(&backwards).await.unwrap_err().code(), rota::ErrorCode::Invalid);
+});
+
+backend_test!(the_overview_counts_nodes_throughput_and_lateness, |db| {
+    let world = World::new(&db, "2027-03-14T12:00:00Z").await;
+    let job = world.job("acme", "minutely", "* * * * *").await;
+    world
+        .store
+        .register_node(&NodeInfo {
+            id: NODE.into(),
+            host: "host".into(),
+            pid: 42,
+            version: "0.1.0".into(),
+            workers: 4,
+            started_at: world.now(),
+            heartbeat_at: world.now(),
+            stopped_at: None,
+        })
+        .await
+        .unwrap();
+    world.enqueue(&job, &[at("2027-03-14T11:58:00Z"), at("2027-03-14T11:59:00Z")]).await;
+    let claimed = world.claim().await;
+    world.clock.advance(TimeDelta::seconds(5));
+    world.finish(&claimed[0], RunStatus::Failed, None).await;
+
+    let overview = world.rota.overview().await.unwrap();
+    assert_eq!(overview.running.len(), 1);
+    assert_eq!(overview.recent_failures.len(), 1);
+    assert_eq!(overview.nodes.len(), 1);
+    assert_eq!(overview.nodes[0].running, 1);
+    assert_eq!(overview.tenants[0].failed_since, 1);
+    assert_eq!(overview.next_runs[0].id, job.id);
+    let started: u64 = overview.buckets.iter().map(|bucket| bucket.started).sum();
+    let failed: u64 = overview.buckets.iter().map(|bucket| bucket.failed).sum();
+    assert_eq!((started, failed), (2, 1));
+    let bucket = overview.buckets.last().unwrap();
+    assert_eq!(bucket.start, at("2027-03-14T12:00:00Z"), "buckets align to quarter hours");
+    // Started at 12:00:00 for 11:58 and 11:59: 120 s and 60 s late.
+    assert_eq!(bucket.late_max_ms, Some(120_000));
+    assert_eq!(bucket.late_avg_ms, Some(90_000.0));
+});
+
+backend_test!(the_change_feed_reports_created_started_and_finished_runs_once, |db| {
+    let world = World::new(&db, "2027-03-14T12:00:00Z").await;
+    let job = world.job("acme", "report", "0 7 * * *").await;
+    let mut cursor = ChangeCursor::default();
+    assert!(
+        world.rota.changes(&mut cursor).await.unwrap().is_empty(),
+        "the first look only sets the cursor"
+    );
+
+    world.clock.advance(TimeDelta::seconds(1));
+    let manual =
+        world.rota.trigger("acme", "report", Some(&json!({"edited": true}))).await.unwrap();
+    let changes = world.rota.changes(&mut cursor).await.unwrap();
+    assert_eq!(
+        changes.runs.iter().map(|run| (run.id, run.status)).collect::<Vec<_>>(),
+        [(manual.id, RunStatus::Queued)]
+    );
+    assert!(world.rota.changes(&mut cursor).await.unwrap().runs.is_empty(), "reported once");
+
+    world.clock.advance(TimeDelta::seconds(1));
+    let claimed = world.claim().await;
+    let changes = world.rota.changes(&mut cursor).await.unwrap();
+    assert_eq!(changes.runs.iter().map(|run| run.status).collect::<Vec<_>>(), [RunStatus::Running]);
+
+    // Finished a minute later (beyond the margin of re-reading): still seen, by its finish.
+    world.clock.advance(TimeDelta::minutes(1));
+    world.finish(&claimed[0], RunStatus::Succeeded, None).await;
+    let changes = world.rota.changes(&mut cursor).await.unwrap();
+    assert_eq!(
+        changes.runs.iter().map(|run| run.status).collect::<Vec<_>>(),
+        [RunStatus::Succeeded]
+    );
+
+    // A job edit moves the jobs mark.
+    world.clock.advance(TimeDelta::seconds(1));
+    world.rota.pause_job("acme", "report").await.unwrap();
+    let changes = world.rota.changes(&mut cursor).await.unwrap();
+    assert!(changes.jobs && changes.runs.is_empty(), "{changes:?}");
+    assert_eq!(job.tenant, "acme");
+});

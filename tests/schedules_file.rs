@@ -1,0 +1,212 @@
+//! Schedules as files, on both backends: export → apply on an empty database → export gives the
+//! same file; applying twice changes nothing; a changed file shows field-level changes; `--prune`
+//! deletes what the file dropped; secrets never appear in the file; invalid files write nothing.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use rota::api::{Rota, TenantSettingsUpdate};
+use rota::clock::{Clock, ManualClock};
+use rota::handler::{CommandLimits, CommandSpec, HandlerSpec, HttpSpec, SigningSecret};
+use rota::import::schedules::{self, ApplyPlan};
+use rota::import::{Action, ImportError};
+use rota::job::JobDefinition;
+use rota::store::{AnyStore, JobFilter};
+use rota::tenant::NewTenant;
+
+fn rota(store: AnyStore) -> Rota<AnyStore> {
+    let now = Utc.with_ymd_and_hms(2027, 3, 14, 7, 0, 0).unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(now));
+    Rota::new(store, clock)
+}
+
+fn job(name: &str, schedule: &str, handler: HandlerSpec) -> JobDefinition {
+    JobDefinition {
+        name: name.into(),
+        schedule: schedule.into(),
+        timezone: "Europe/Berlin".into(),
+        handler,
+        payload: serde_json::json!({}),
+        timeout: Duration::from_secs(300),
+    }
+}
+
+/// Two tenants with settings, a named handler with a secret header, and jobs of every kind.
+async fn populate(rota: &Rota<AnyStore>) {
+    rota.set_named_handler(
+        "reports.daily",
+        &HandlerSpec::Http(
+            HttpSpec::post("https://reports.internal/run")
+                .with_header("Authorization", "Bearer handler-token"),
+        ),
+    )
+    .await
+    .unwrap();
+    rota.add_tenant(&NewTenant { name: "acme".into(), max_concurrent: 5, weight: 2 })
+        .await
+        .unwrap();
+    rota.add_tenant(&NewTenant::named("globex")).await.unwrap();
+    rota.update_tenant_settings(
+        "acme",
+        &TenantSettingsUpdate {
+            webhook_url: Some(Some("https://acme.example/rota".into())),
+            webhook_secret: Some(SigningSecret::new("whsec_acme_secret")),
+            notify_email: Some(Some("ops@acme.example".into())),
+            command_limits: Some(CommandLimits {
+                cpu_seconds: Some(600),
+                address_space_bytes: Some(1 << 30),
+                ..CommandLimits::default()
+            }),
+            run_as: Some(Some("acme".into())),
+            work_dir: Some(Some("/srv/acme".into())),
+        },
+    )
+    .await
+    .unwrap();
+    let mut backup = CommandSpec::new("/usr/local/bin/backup", ["--full"]);
+    backup.env.insert("DB_PASSWORD".into(), "hunter2".into());
+    backup.env.insert("MODE".into(), "full".into());
+    backup.limits = Some(CommandLimits { open_files: Some(64), ..CommandLimits::default() });
+    let mut nightly =
+        job("nightly-report", "30 2 * * *", HandlerSpec::Named { name: "reports.daily".into() });
+    nightly.payload = serde_json::json!({"kind": "daily", "pages": [1, 2]});
+    nightly.timeout = Duration::from_millis(1500);
+    rota.add_job("acme", &nightly).await.unwrap();
+    rota.add_job("acme", &job("backup", "0 3 * * *", HandlerSpec::Command(backup))).await.unwrap();
+    let hook = HttpSpec::post("https://globex.example/hook").with_header("X-Api-Key", "key-123");
+    rota.add_job("globex", &job("ping", "*/5 * * * *", HandlerSpec::Http(hook))).await.unwrap();
+}
+
+/// The secrets of [`populate`], under the names export suggests.
+fn environment() -> BTreeMap<&'static str, &'static str> {
+    [
+        ("ROTA_SECRET_ACME_WEBHOOK", "whsec_acme_secret"),
+        ("ROTA_SECRET_HANDLER_REPORTS_DAILY_AUTHORIZATION", "Bearer handler-token"),
+        ("ROTA_SECRET_ACME_BACKUP_DB_PASSWORD", "hunter2"),
+        ("ROTA_SECRET_GLOBEX_PING_X_API_KEY", "key-123"),
+    ]
+    .into()
+}
+
+async fn plan(rota: &Rota<AnyStore>, text: &str, prune: bool) -> Result<ApplyPlan, ImportError> {
+    let document = schedules::from_yaml(text)?;
+    let env = environment();
+    let lookup = move |name: &str| env.get(name).map(|value| (*value).to_owned());
+    schedules::plan_apply(rota, &document, prune, &lookup).await
+}
+
+async fn export(rota: &Rota<AnyStore>) -> String {
+    schedules::to_yaml(&schedules::export(rota, None).await.unwrap())
+}
+
+backend_test!(export_apply_export_is_the_same_file_and_apply_twice_changes_nothing, |db| {
+    let original = rota(db.store().await);
+    populate(&original).await;
+    let text = export(&original).await;
+    for secret in environment().values() {
+        assert!(!text.contains(secret), "{secret} is in the file:\n{text}");
+    }
+    assert!(text.contains("env: ROTA_SECRET_ACME_WEBHOOK"), "{text}");
+    assert!(text.contains("timeout_seconds: 1.5"), "{text}");
+
+    let copy_db = support::TestDatabase::create(db.backend).await.unwrap();
+    let copy = rota(copy_db.store().await);
+    let first = plan(&copy, &text, false).await.unwrap();
+    let created: Vec<String> = first
+        .changes
+        .iter()
+        .map(|c| format!("{} {} {}", c.action.as_str(), c.kind, c.key))
+        .collect();
+    assert_eq!(
+        created,
+        [
+            "create handler reports.daily",
+            "create tenant acme",
+            "create job acme/backup",
+            "create job acme/nightly-report",
+            "create tenant globex",
+            "create job globex/ping",
+        ]
+    );
+    schedules::execute(&copy, &first).await.unwrap();
+    assert_eq!(export(&copy).await, text, "export → apply → export must give the same file");
+
+    let second = plan(&copy, &text, true).await.unwrap();
+    assert!(second.is_empty(), "applying twice changes nothing:\n{second}");
+    assert_eq!(second.unchanged, 6);
+    let settings = copy.tenant_settings("acme").await.unwrap();
+    assert_eq!(settings.webhook_secret, SigningSecret::new("whsec_acme_secret"));
+});
+
+backend_test!(a_changed_file_shows_field_changes_and_prune_deletes, |db| {
+    let rota = rota(db.store().await);
+    populate(&rota).await;
+    let text = export(&rota).await;
+    let mut document = schedules::from_yaml(&text).unwrap();
+    let acme = document.tenants.get_mut("acme").unwrap();
+    acme.weight = 3;
+    acme.jobs.get_mut("nightly-report").unwrap().schedule = "45 2 * * *".into();
+    acme.jobs.remove("backup");
+    let changed = schedules::to_yaml(&document);
+
+    let without_prune = plan(&rota, &changed, false).await.unwrap();
+    let shown = without_prune.to_string();
+    assert!(shown.contains("~ tenant acme (update)\n    weight: 2 → 3\n"), "{shown}");
+    assert!(
+        shown.contains(
+            "~ job acme/nightly-report (update)\n    schedule: \"30 2 * * *\" → \"45 2 * * *\"\n"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("backup"), "without --prune nothing is deleted:\n{shown}");
+
+    let with_prune = plan(&rota, &changed, true).await.unwrap();
+    let deletes: Vec<&str> = with_prune
+        .changes
+        .iter()
+        .filter(|change| change.action == Action::Delete)
+        .map(|change| change.key.as_str())
+        .collect();
+    assert_eq!(deletes, ["acme/backup"]);
+    schedules::execute(&rota, &with_prune).await.unwrap();
+    assert_eq!(rota.tenant("acme").await.unwrap().weight, 3);
+    assert_eq!(rota.job("acme", "nightly-report").await.unwrap().schedule, "45 2 * * *");
+    assert!(rota.job("acme", "backup").await.is_err());
+    assert!(plan(&rota, &changed, true).await.unwrap().is_empty());
+
+    // A secret that changed shows as changed, never as its value.
+    let env = BTreeMap::from([
+        ("ROTA_SECRET_ACME_WEBHOOK", "whsec_rotated"),
+        ("ROTA_SECRET_HANDLER_REPORTS_DAILY_AUTHORIZATION", "Bearer handler-token"),
+        ("ROTA_SECRET_GLOBEX_PING_X_API_KEY", "key-123"),
+    ]);
+    let lookup = move |name: &str| env.get(name).map(|value| (*value).to_owned());
+    let rotated = schedules::plan_apply(&rota, &document, false, &lookup).await.unwrap();
+    let shown = rotated.to_string();
+    assert!(shown.contains("webhook_secret: (secret) → (secret)"), "{shown}");
+    assert!(!shown.contains("whsec_"), "{shown}");
+});
+
+backend_test!(an_invalid_file_writes_nothing, |db| {
+    let rota = rota(db.store().await);
+    let text = "tenants:\n  acme:\n    jobs:\n      good:\n        schedule: '0 * * * *'\n        handler: {type: command, program: /bin/true}\n      bad:\n        schedule: '0 25 * * *'\n        handler: {type: command, program: /bin/true}\n";
+    let error = plan(&rota, text, false).await.unwrap_err().to_string();
+    assert!(error.starts_with("tenants.acme.jobs.bad: schedule: hour field: \"25\""), "{error}");
+    assert!(rota.list_tenants().await.unwrap().is_empty());
+
+    let missing = "tenants:\n  acme:\n    webhook_secret: {env: ROTA_TEST_SURELY_UNSET}\n";
+    let error = plan(&rota, missing, false).await.unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "tenants.acme.webhook_secret: the environment variable ROTA_TEST_SURELY_UNSET is not set"
+    );
+    let unknown = "tenants:\n  acme:\n    jobs:\n      x:\n        schedule: '@daily'\n        handler: {type: named, name: nowhere}\n";
+    let error = plan(&rota, unknown, false).await.unwrap_err().to_string();
+    assert!(error.contains("no named handler \"nowhere\""), "{error}");
+    let jobs = rota.list_jobs(&JobFilter::default()).await.unwrap();
+    assert!(jobs.is_empty());
+});
