@@ -401,7 +401,16 @@ impl<S: Store> Engine<S> {
             heartbeat_at: now,
             stopped_at: None,
         };
-        self.inner.store.register_node(&node).await
+        self.inner.store.register_node(&node).await?;
+        // Runs still leased to this id belong to a previous incarnation that died (a restart
+        // reuses `--node-id`): they can never finish, so recover them now instead of renewing
+        // their leases forever.
+        let orphaned = self.inner.store.expire_leases_of_node(&config.node_id, now).await?;
+        if orphaned > 0 {
+            warn!(orphaned, "runs held by a previous incarnation of this node; recovering them");
+            self.reap_once().await?;
+        }
+        Ok(())
     }
 
     async fn execute_claimed(&self, claimed: ClaimedRun) -> Option<RunResult> {

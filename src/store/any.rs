@@ -211,6 +211,7 @@ impl Store for AnyStore {
             lease_ttl: Duration,
         ) -> Result<u64>;
         fn recover_expired(&self, now: DateTime<Utc>) -> Result<Vec<Run>>;
+        fn expire_leases_of_node(&self, node_id: &str, now: DateTime<Utc>) -> Result<u64>;
         fn release(&self, node_id: &str, now: DateTime<Utc>) -> Result<u64>;
         fn register_node(&self, node: &NodeInfo) -> Result<()>;
         fn heartbeat(&self, node_id: &str, now: DateTime<Utc>) -> Result<()>;

@@ -524,6 +524,13 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Marks running runs whose lease expired before `now` as `lost` and queues their next
     /// attempt (trigger `recovery`); returns the lost runs.
     fn recover_expired(&self, now: DateTime<Utc>) -> impl Future<Output = Result<Vec<Run>>> + Send;
+    /// Ends the leases of `node_id`'s running runs now, so the next [`Store::recover_expired`]
+    /// recovers them: used when a node starts with the id of a previous, dead incarnation.
+    fn expire_leases_of_node(
+        &self,
+        node_id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64>> + Send;
     /// Hands `node_id`'s running runs back to the queue (graceful shutdown after the grace).
     fn release(
         &self,

@@ -823,6 +823,20 @@ macro_rules! portable_store_methods {
             Ok(lost)
         }
 
+        async fn expire_leases_of_node(
+            &self,
+            node_id: &str,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<u64> {
+            let expired = ::sqlx::query($crate::store::sql::EXPIRE_LEASES_OF_NODE)
+                .bind(node_id)
+                .bind($crate::store::codec::ms(now) - 1)
+                .execute(self.writer())
+                .await?
+                .rows_affected();
+            Ok(expired)
+        }
+
         async fn release(
             &self,
             node_id: &str,

@@ -455,6 +455,11 @@ pub const MARK_LOST: &str = "UPDATE runs SET status = 'lost', finished_at = $2, 
 /// Hands node `$1`'s running runs back to the queue, except those asked to stop (a newer
 /// occurrence replaced them): they end `cancelled` at `$2`. (`SET` expressions read the row as
 /// it was.)
+/// A restarted node with the same id: the runs its previous incarnation held can never finish,
+/// so their leases end now and the reaper recovers them like any dead node's.
+pub const EXPIRE_LEASES_OF_NODE: &str = "UPDATE runs SET lease_expires_at = $2 \
+     WHERE status = 'running' AND lease_owner = $1";
+
 pub const RELEASE: &str = "UPDATE runs SET \
      status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END, \
      started_at = CASE WHEN cancel_requested THEN started_at END, \
