@@ -337,9 +337,7 @@ fn commands_and_capabilities_agree() {
     let granted: Vec<String> = permissions
         .iter()
         .filter(|permission| !permission.starts_with("core:"))
-        .map(|permission| {
-            permission.trim_start_matches("allow-").replace('-', "_")
-        })
+        .map(|permission| permission.trim_start_matches("allow-").replace('-', "_"))
         .collect();
     let bindings =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/bindings.ts"))
@@ -372,6 +370,7 @@ fn connected_mode_over_postgres() {
     assert_eq!(status["executing"], false, "a console unless asked to execute");
     editing_scenario(&harness);
     assert_eq!(harness.ok("set_execution", json!({ "enabled": true }))["executing"], true);
+    operations_scenario(&harness);
     assert_eq!(harness.ok("set_execution", json!({ "enabled": false }))["executing"], false);
     let wrong = harness.err(
         "connect_postgres",
@@ -380,6 +379,193 @@ fn connected_mode_over_postgres() {
     assert_eq!(wrong["field"], "url");
     assert!(!wrong["message"].as_str().expect("text").contains("hunter2"));
     drop(harness);
+}
+
+/// Polls `probe` until it returns `Some` (the engine in the app works on the wall clock), failing
+/// after `seconds`.
+fn wait_for<T>(seconds: u64, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn now_plus(minutes: i64) -> String {
+    use rota::clock::Clock;
+    (SystemClock.now() + chrono::TimeDelta::minutes(minutes))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Half a minute past the minute `minutes` from now (between two minutely occurrences).
+fn half_past_minute(minutes: i64) -> String {
+    use chrono::{DurationRound, TimeDelta};
+    use rota::clock::Clock;
+    let minute = SystemClock.now().duration_trunc(TimeDelta::minutes(1)).expect("truncate");
+    (minute + TimeDelta::minutes(minutes) + TimeDelta::seconds(30))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The run views and operations (issue 7), with the engine executing jobs in the app: a manual
+/// run with an edited payload followed to its result and its details, the timeline and the
+/// overview, the live feed, pausing, disabling and re-enabling, a backfill with its preview,
+/// and a job auto-disabled after five failures.
+fn operations_scenario(harness: &Harness) {
+    harness.ok(
+        "create_tenant",
+        json!({ "input": { "name": "ops", "maxConcurrent": 5, "weight": 1 } }),
+    );
+    let mut input = job_input("failing", "0 0 1 1 *", "UTC");
+    input["handler"] = json!({ "type": "command", "program": "/bin/sh", "args": ["-c", "cat; echo broken >&2; exit 3"], "env": [], "workingDir": null, "shell": false });
+    let job = harness.ok("create_job", json!({ "tenant": "ops", "input": input }));
+    let id = job["id"].as_str().expect("id").to_owned();
+    let console = harness.app.state::<Console>();
+    let mut feed = rota_desktop::live::LiveFeed::default();
+    assert!(tauri::async_runtime::block_on(feed.poll(&console)).expect("first look").is_none());
+
+    // A bad payload is refused next to its field; a good one is used for this run only.
+    let bad = harness.err("run_job_now", json!({ "jobId": id, "payload": "{\"edited\": " }));
+    assert_eq!((bad["code"].as_str(), bad["field"].as_str()), (Some("invalid"), Some("payload")));
+    let run = harness.ok("run_job_now", json!({ "jobId": id, "payload": "{\"edited\": true}" }));
+    assert_eq!((run["trigger"].as_str(), run["status"].as_str()), (Some("manual"), Some("queued")));
+    let run_id = run["id"].as_str().expect("run id").to_owned();
+    let live = wait_for(20, "the live feed to report the manual run", || {
+        tauri::async_runtime::block_on(feed.poll(&console))
+            .expect("look")
+            .filter(|changed| changed.runs.iter().any(|change| change.id == run_id))
+    });
+    assert_eq!(live.runs.iter().find(|change| change.id == run_id).expect("run").job, "failing");
+    let detail = wait_for(20, "the manual run to finish", || {
+        let detail = harness.ok("get_occurrence", json!({ "runId": run_id }));
+        (detail["attempts"][0]["run"]["status"] == "failed").then_some(detail)
+    });
+    let attempt = &detail["attempts"][0];
+    assert_eq!(detail["idempotencyKey"].as_str().expect("key").split_once(':').expect("key").0, id);
+    assert_eq!(attempt["run"]["exitCode"], 3);
+    assert!(attempt["run"]["node"].as_str().expect("node").starts_with("console-"), "{attempt}");
+    assert!(attempt["run"]["latenessMs"].as_f64().expect("lateness") >= 0.0);
+    assert!(attempt["payloadOverride"].as_str().expect("override").contains("\"edited\": true"));
+    // The command read the envelope on its standard input: the edited payload is what it got.
+    assert!(
+        attempt["output"].as_str().expect("output").contains("\"payload\":{\"edited\":true}"),
+        "{attempt}"
+    );
+    assert!(attempt["output"].as_str().expect("output").contains("[stderr] broken"), "{attempt}");
+    assert_eq!(attempt["error"], "exit status 3");
+    let runs = harness.ok("list_job_runs", json!({ "jobId": id, "limit": 10 }));
+    assert_eq!(runs[0]["id"], run_id.as_str());
+    assert_eq!(harness.err("list_job_runs", json!({ "jobId": id, "limit": 0 }))["field"], "limit");
+
+    // The timeline: the run in its lane; the ghosts of a minutely job of another tenant.
+    harness.ok(
+        "create_job",
+        json!({ "tenant": "ops", "input": job_input("minutely", "* * * * *", "UTC") }),
+    );
+    let window = json!({ "query": { "from": now_plus(-60), "to": now_plus(60), "tenant": "ops", "jobId": null, "limit": 50000 } });
+    let timeline = harness.ok("timeline", window);
+    let index = timeline["spans"]["ids"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .position(|span| span == run_id.as_str())
+        .expect("the run is drawn");
+    let lane = timeline["spans"]["lane"][index].as_u64().expect("lane") as usize;
+    assert_eq!(timeline["lanes"][lane]["job"], "failing");
+    assert_eq!(timeline["spans"]["status"][index], "failed");
+    assert!(
+        timeline["ghosts"]["atMs"].as_array().expect("ghosts").len() >= 59,
+        "{}",
+        timeline["ghosts"]
+    );
+    let backwards = json!({ "query": { "from": now_plus(60), "to": now_plus(-60), "tenant": null, "jobId": null, "limit": 10 } });
+    assert_eq!(harness.err("timeline", backwards)["field"], "from");
+
+    // The overview: the app's own node, the failure.
+    let overview = harness.ok("overview", json!({}));
+    assert!(
+        overview["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .any(|node| node["id"].as_str().expect("id").starts_with("console-")),
+        "{overview}"
+    );
+    assert!(overview["recentFailures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .any(|run| run["id"] == run_id.as_str()));
+    assert!(overview["throughput"]["started"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .any(|count| count.as_u64() > Some(0)));
+
+    // Pause, resume, disable, re-enable on probation (recorded under the operator's name).
+    assert_eq!(harness.ok("pause_job", json!({ "id": id }))["paused"], true);
+    assert_eq!(harness.ok("resume_job", json!({ "id": id }))["paused"], false);
+    let disabled =
+        harness.ok("disable_job", json!({ "id": id, "operator": "dana", "reason": "maintenance" }));
+    assert_eq!(
+        (disabled["state"].as_str(), disabled["disabledReason"].as_str()),
+        (Some("disabled"), Some("maintenance (by dana)"))
+    );
+    let enabled =
+        harness.ok("enable_job", json!({ "id": id, "operator": "dana", "probation": true }));
+    assert_eq!(
+        (
+            enabled["state"].as_str(),
+            enabled["enabledBy"].as_str(),
+            enabled["onProbation"].as_bool()
+        ),
+        (Some("enabled"), Some("dana"), Some(true))
+    );
+    assert_eq!(
+        harness.err("enable_job", json!({ "id": id, "operator": " ", "probation": false }))
+            ["field"],
+        "operator"
+    );
+    assert!(!harness.ok("operator_name", json!({})).as_str().expect("name").is_empty());
+
+    // On probation, the next failure disables it again; it shows in the list with its error.
+    harness.ok("run_job_now", json!({ "jobId": id, "payload": null }));
+    let listed = wait_for(20, "the job to be auto-disabled", || {
+        let list = harness.ok("list_auto_disabled", json!({}));
+        list.as_array().expect("list").iter().find(|row| row["id"] == id.as_str()).cloned()
+    });
+    assert_eq!(listed["lastError"], "exit status 3", "{listed}");
+    assert_eq!(listed["onProbation"], true);
+    let enabled =
+        harness.ok("enable_job", json!({ "id": id, "operator": "dana", "probation": false }));
+    assert_eq!(enabled["state"], "enabled");
+    assert!(harness.ok("list_auto_disabled", json!({})).as_array().expect("list").is_empty());
+
+    // A backfill: previewed (a minutely job over ten past minutes), then queued once.
+    let minutely = harness.ok("list_jobs", query(json!({ "search": "minutely" })))["rows"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let range =
+        json!({ "id": minutely, "from": half_past_minute(-12), "to": half_past_minute(-3) });
+    let preview = harness.ok("preview_backfill", range.clone());
+    assert_eq!(preview["occurrences"], 9, "{preview}");
+    assert_eq!(preview["first"].as_array().expect("first").len(), 5);
+    let report = harness.ok("backfill_job", range.clone());
+    assert_eq!((report["occurrences"].as_u64(), report["queued"].as_u64()), (Some(9), Some(9)));
+    let again = harness.ok("backfill_job", range);
+    assert_eq!((again["queued"].as_u64(), again["alreadyPresent"].as_u64()), (Some(0), Some(9)));
+    let future = json!({ "id": minutely, "from": now_plus(-1), "to": now_plus(10) });
+    assert_eq!(harness.err("preview_backfill", future)["field"], "to");
+}
+
+#[test]
+fn local_mode_runs_views_and_operations() {
+    let harness = Harness::new();
+    harness.ok("open_local", json!({ "demo": false }));
+    operations_scenario(&harness);
 }
 
 /// A database of its own on the test server, dropped afterwards.
