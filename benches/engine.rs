@@ -120,6 +120,7 @@ async fn seed_queue(
         let tenant = store
             .create_tenant(
                 &NewTenant { name: format!("tenant-{tenant_index:04}"), max_concurrent, weight: 1 },
+                "tester",
                 now,
             )
             .await
@@ -132,6 +133,7 @@ async fn seed_queue(
                     &noop_job(&format!("job-{job_index}"), "0 0 1 1 *"),
                     &JobPolicy::default(),
                     Some(now),
+                    "tester",
                     now,
                 )
                 .await
@@ -296,6 +298,7 @@ async fn bench_backend(
         let tenant = store
             .create_tenant(
                 &NewTenant { name: format!("t{tenant_index}"), max_concurrent: 50, weight: 1 },
+                "tester",
                 now,
             )
             .await
@@ -310,6 +313,7 @@ async fn bench_backend(
                     &definition,
                     &JobPolicy::default(),
                     schedule.next_after(now + chrono::Duration::seconds(2)),
+                    "tester",
                     now,
                 )
                 .await
@@ -408,15 +412,23 @@ async fn seed_light(store: &AnyStore, tenants: usize) {
         let tenant = store
             .create_tenant(
                 &NewTenant { name: format!("light-{index:04}"), max_concurrent: 3, weight: 1 },
+                "tester",
                 now,
             )
             .await
             .unwrap();
         let job = store
-            .create_job(tenant.id, &noop_job("tick", "0 0 1 1 *"), &JobPolicy::default(), None, now)
+            .create_job(
+                tenant.id,
+                &noop_job("tick", "0 0 1 1 *"),
+                &JobPolicy::default(),
+                None,
+                "tester",
+                now,
+            )
             .await
             .unwrap();
-        store.enqueue_manual(job.id, None, now).await.unwrap();
+        store.enqueue_manual(job.id, None, "tester", now).await.unwrap();
     }
 }
 

@@ -22,11 +22,32 @@ pub struct Rota<S: Store> {
     clock: Arc<dyn Clock>,
     /// In-process handlers a `named` handler may refer to besides stored definitions.
     registry: HandlerRegistry,
+    /// Who makes the changes, recorded in the audit log with each (see [`crate::audit`]).
+    operator: String,
 }
 
 impl<S: Store> Rota<S> {
+    /// Changes are recorded as made by the operator from the environment (`$ROTA_OPERATOR`,
+    /// else the OS user) until [`Rota::with_operator`] says otherwise.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
-        Rota { store, clock, registry: HandlerRegistry::default() }
+        let operator = crate::audit::resolve_operator(None);
+        Rota { store, clock, registry: HandlerRegistry::default(), operator }
+    }
+
+    /// Records this operator (a `--operator` flag, a desktop setting) with every change made
+    /// through this `Rota`; a blank name keeps the current one. Names are trimmed and cut to
+    /// [`crate::audit::MAX_OPERATOR_LEN`] characters.
+    pub fn with_operator(mut self, name: impl AsRef<str>) -> Self {
+        let name = crate::audit::clean_operator(name.as_ref());
+        if !name.is_empty() {
+            self.operator = name;
+        }
+        self
+    }
+
+    /// Who changes made through this `Rota` are recorded as made by.
+    pub fn operator(&self) -> &str {
+        &self.operator
     }
 
     /// Also accept jobs whose named handler is one of `registry`'s in-process handlers.
@@ -45,7 +66,7 @@ impl<S: Store> Rota<S> {
 
     pub async fn add_tenant(&self, tenant: &NewTenant) -> Result<Tenant> {
         tenant.validate()?;
-        self.store.create_tenant(tenant, self.now()).await
+        self.store.create_tenant(tenant, &self.operator, self.now()).await
     }
 
     pub async fn tenant(&self, name: &str) -> Result<Tenant> {
@@ -67,7 +88,7 @@ impl<S: Store> Rota<S> {
             ));
         }
         spec.validate().map_err(|error| Error::invalid("handler", name, error.to_string()))?;
-        self.store.upsert_named_handler(name, spec, self.now()).await
+        self.store.upsert_named_handler(name, spec, &self.operator, self.now()).await
     }
 
     /// Creates a job with the default policies; its first run is the schedule's next occurrence
@@ -88,7 +109,8 @@ impl<S: Store> Rota<S> {
         self.check_named_handler_exists(&definition.handler).await?;
         let tenant = self.store.tenant_by_name(tenant).await?;
         let now = self.now();
-        self.store.create_job(tenant.id, definition, policy, schedule.next_after(now), now).await
+        let next_run_at = schedule.next_after(now);
+        self.store.create_job(tenant.id, definition, policy, next_run_at, &self.operator, now).await
     }
 
     /// Replaces a job's definition if nobody changed it since `expected_version`; the next run
@@ -103,7 +125,10 @@ impl<S: Store> Rota<S> {
         self.store.job(id).await?.policy.validate(&schedule)?;
         self.check_named_handler_exists(&definition.handler).await?;
         let now = self.now();
-        self.store.update_job(id, expected_version, definition, schedule.next_after(now), now).await
+        let next_run_at = schedule.next_after(now);
+        self.store
+            .update_job(id, expected_version, definition, next_run_at, &self.operator, now)
+            .await
     }
 
     async fn check_named_handler_exists(&self, handler: &HandlerSpec) -> Result<()> {
@@ -136,7 +161,7 @@ impl<S: Store> Rota<S> {
         payload: Option<&serde_json::Value>,
     ) -> Result<Run> {
         let job = self.store.job_by_name(tenant, name).await?;
-        self.store.enqueue_manual(job.id, payload, self.now()).await
+        self.store.enqueue_manual(job.id, payload, &self.operator, self.now()).await
     }
 
     pub async fn run(&self, id: Uuid) -> Result<Run> {
@@ -175,20 +200,20 @@ impl<S: Store> Rota<S> {
     ) -> Result<Job> {
         let job = self.store.job(id).await?;
         policy.validate(&job.parsed_schedule()?)?;
-        self.store.update_job_policy(id, expected_version, policy, self.now()).await
+        self.store.update_job_policy(id, expected_version, policy, &self.operator, self.now()).await
     }
 
     /// Pauses a job: it is not due until resumed. On resume, the occurrences it missed are
     /// recorded (and caught up) per its missed policy.
     pub async fn pause_job(&self, tenant: &str, name: &str) -> Result<Job> {
         let job = self.store.job_by_name(tenant, name).await?;
-        self.store.set_job_paused(job.id, true, self.now()).await
+        self.store.set_job_paused(job.id, true, &self.operator, self.now()).await
     }
 
     /// Resumes a paused job; the next tick handles what it missed.
     pub async fn resume_job(&self, tenant: &str, name: &str) -> Result<Job> {
         let job = self.store.job_by_name(tenant, name).await?;
-        self.store.set_job_paused(job.id, false, self.now()).await
+        self.store.set_job_paused(job.id, false, &self.operator, self.now()).await
     }
 
     /// Enables a disabled job again: its failure streak restarts, `operator` is recorded (on
@@ -227,13 +252,16 @@ impl<S: Store> Rota<S> {
             Some(reason) => format!("{reason} (by {operator})"),
             None => format!("disabled by {operator}"),
         };
-        self.store.set_job_enabled(job.id, false, Some(&reason), job.next_run_at, self.now()).await
+        let now = self.now();
+        self.store
+            .set_job_enabled(job.id, false, Some(&reason), job.next_run_at, operator, now)
+            .await
     }
 
     /// Replaces a tenant's rate limit and job defaults.
     pub async fn set_tenant_policy(&self, name: &str, policy: &TenantPolicy) -> Result<Tenant> {
         policy.validate()?;
-        self.store.set_tenant_policy(name, policy, self.now()).await
+        self.store.set_tenant_policy(name, policy, &self.operator, self.now()).await
     }
 
     /// The occurrences of a job in `[from, to]`, which must lie in the past: what
@@ -294,7 +322,7 @@ impl<S: Store> Rota<S> {
         max: Option<u32>,
     ) -> Result<BackfillReport> {
         let (job, occurrences) = self.backfill_occurrences(tenant, name, from, to, max).await?;
-        self.store.backfill(job.id, &occurrences, self.now()).await
+        self.store.backfill(job.id, &occurrences, &self.operator, self.now()).await
     }
 
     /// Deletes finished runs scheduled more than `older_than_days` ago, always keeping the last
@@ -307,7 +335,8 @@ impl<S: Store> Rota<S> {
         self.store.prune_runs(before, keep_last_per_job, PRUNE_BATCH).await
     }
 
-    /// The outbox's events (`job.auto_disabled`, `job.re_enabled`), oldest first.
+    /// The outbox's events (`job.auto_disabled`, `job.re_enabled`, `run.failed`,
+    /// `tenant.throttled`), oldest first.
     pub async fn outbox_events(&self, limit: u32) -> Result<Vec<OutboxEvent>> {
         self.store.list_outbox(limit).await
     }
@@ -348,7 +377,7 @@ impl<S: Store> Rota<S> {
         if let Some(weight) = update.weight {
             crate::tenant::validate_limit("weight", weight)?;
         }
-        self.store.update_tenant(name, update, self.now()).await
+        self.store.update_tenant(name, update, &self.operator, self.now()).await
     }
 
     pub async fn job_by_id(&self, id: Uuid) -> Result<Job> {
@@ -489,7 +518,7 @@ impl<S: Store> Rota<S> {
             merged.work_dir = dir.clone();
         }
         validate_tenant_settings(&merged)?;
-        self.store.update_tenant_settings(name, update, self.now()).await
+        self.store.update_tenant_settings(name, update, &self.operator, self.now()).await
     }
 
     /// Every stored named handler definition, by name.
@@ -500,7 +529,7 @@ impl<S: Store> Rota<S> {
     /// Deletes a job and its run history.
     pub async fn delete_job(&self, tenant: &str, name: &str) -> Result<()> {
         let job = self.store.job_by_name(tenant, name).await?;
-        self.store.delete_job(job.id).await
+        self.store.delete_job(job.id, &self.operator, self.now()).await
     }
 }
 
@@ -713,5 +742,33 @@ impl<S: Store> Rota<S> {
         runs.truncate(most as usize);
         let marks = self.store.change_marks().await?;
         Ok(crate::timeline::fold_changes(cursor, now, runs, truncated, marks))
+    }
+}
+
+// The audit log and the delivery log (issue 5).
+
+pub use crate::audit::{AuditAction, AuditEntry, AuditFilter};
+pub use crate::notify::{Delivery, DeliveryFilter};
+
+/// The most entries [`Rota::audit_log`] and [`Rota::deliveries`] return at once.
+pub const MAX_LOG_ENTRIES: u32 = 10_000;
+
+impl<S: Store> Rota<S> {
+    /// The audit log, newest first: who changed what, with the record before and after.
+    pub async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        if filter.limit.is_some_and(|limit| limit == 0 || limit > MAX_LOG_ENTRIES) {
+            let limit = filter.limit.unwrap_or_default();
+            return Err(Error::invalid("limit", limit, format!("allowed 1-{MAX_LOG_ENTRIES}")));
+        }
+        self.store.list_audit(filter).await
+    }
+
+    /// The notification delivery log, newest first: every attempt on every channel.
+    pub async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>> {
+        if filter.limit.is_some_and(|limit| limit == 0 || limit > MAX_LOG_ENTRIES) {
+            let limit = filter.limit.unwrap_or_default();
+            return Err(Error::invalid("limit", limit, format!("allowed 1-{MAX_LOG_ENTRIES}")));
+        }
+        self.store.list_deliveries(filter).await
     }
 }

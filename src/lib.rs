@@ -12,6 +12,9 @@
 //! - [`engine`]: the scheduler loop: tick (due jobs become queued runs), dispatch (fair claims,
 //!   execution, results), leases and recovery.
 //! - [`api`]: the operations the CLI and the desktop console call; validation happens here.
+//! - [`audit`]: who changed what: entries written with every change, in its transaction.
+//! - [`notify`]: the delivery worker that tells tenants (signed webhooks, email) about outbox
+//!   events, at least once, with retries and a delivery log.
 //! - [`import`]: crontab import, and schedules as YAML files (export, apply with a diff).
 //! - [`timeline`]: runs in time for the console: windows of runs, projected runs, throughput,
 //!   and the change feed a live view follows.
@@ -19,6 +22,7 @@
 //! - [`error`]: the library's error type with stable codes.
 
 pub mod api;
+pub mod audit;
 pub mod clock;
 pub mod cron;
 pub mod demo;
@@ -27,6 +31,7 @@ pub mod error;
 pub mod handler;
 pub mod import;
 pub mod job;
+pub mod notify;
 pub mod policy;
 pub mod run;
 pub mod store;

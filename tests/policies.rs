@@ -819,6 +819,7 @@ backend_test!(prune_keeps_the_last_runs_of_each_job, |db| {
         .update_tenant(
             "acme",
             &TenantUpdate { paused: Some(true), ..TenantUpdate::default() },
+            "tester",
             world.clock.now(),
         )
         .await

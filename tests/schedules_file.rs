@@ -63,6 +63,7 @@ async fn populate(rota: &Rota<AnyStore>) {
             }),
             run_as: Some(Some("acme".into())),
             work_dir: Some(Some("/srv/acme".into())),
+            ..TenantSettingsUpdate::default()
         },
     )
     .await

@@ -140,7 +140,7 @@ async fn connect_picks_the_backend_from_the_url() {
 
     let memory = AnyStore::connect("sqlite::memory:").await.unwrap();
     memory.migrate().await.unwrap();
-    memory.create_tenant(&NewTenant::named("acme"), t(0)).await.unwrap();
+    memory.create_tenant(&NewTenant::named("acme"), "tester", t(0)).await.unwrap();
     assert_eq!(memory.list_tenants().await.unwrap().len(), 1);
 
     let error = AnyStore::connect("mysql://user:secret@host/db").await.unwrap_err();
@@ -171,13 +171,13 @@ fn definition(name: &str) -> JobDefinition {
 
 async fn tenant(store: &AnyStore, name: &str, max_concurrent: u32, weight: u32) -> Tenant {
     let tenant = NewTenant { name: name.to_owned(), max_concurrent, weight };
-    store.create_tenant(&tenant, t(0)).await.unwrap()
+    store.create_tenant(&tenant, "tester", t(0)).await.unwrap()
 }
 
 /// A job due at `t(0)`.
 async fn job(store: &AnyStore, tenant: &Tenant, name: &str) -> Job {
     store
-        .create_job(tenant.id, &definition(name), &JobPolicy::default(), Some(t(0)), t(0))
+        .create_job(tenant.id, &definition(name), &JobPolicy::default(), Some(t(0)), "tester", t(0))
         .await
         .unwrap()
 }
@@ -261,7 +261,7 @@ async fn tenants_are_unique_by_name(store: AnyStore) {
     assert_eq!(acme.created_at, t(0));
     assert_eq!(store.tenant_by_name("acme").await.unwrap(), acme);
 
-    let error = store.create_tenant(&NewTenant::named("acme"), t(1)).await.unwrap_err();
+    let error = store.create_tenant(&NewTenant::named("acme"), "tester", t(1)).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::AlreadyExists, "{error}");
 
     let error = store.tenant_by_name("nobody").await.unwrap_err();
@@ -279,6 +279,7 @@ async fn tenant_updates_change_only_what_is_given(store: AnyStore) {
         .update_tenant(
             "acme",
             &TenantUpdate { paused: Some(true), ..TenantUpdate::default() },
+            "tester",
             t(10),
         )
         .await
@@ -289,13 +290,15 @@ async fn tenant_updates_change_only_what_is_given(store: AnyStore) {
         .update_tenant(
             "acme",
             &TenantUpdate { max_concurrent: Some(7), weight: Some(3), paused: None },
+            "tester",
             t(20),
         )
         .await
         .unwrap();
     assert_eq!((changed.paused, changed.max_concurrent, changed.weight), (true, 7, 3));
 
-    let error = store.update_tenant("nobody", &TenantUpdate::default(), t(20)).await.unwrap_err();
+    let error =
+        store.update_tenant("nobody", &TenantUpdate::default(), "tester", t(20)).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::NotFound);
 }
 
@@ -313,7 +316,7 @@ async fn jobs_are_unique_per_tenant(store: AnyStore) {
     assert_eq!(store.job_by_name("acme", "nightly").await.unwrap(), created);
 
     let error = store
-        .create_job(acme.id, &definition("nightly"), &JobPolicy::default(), None, t(1))
+        .create_job(acme.id, &definition("nightly"), &JobPolicy::default(), None, "tester", t(1))
         .await
         .unwrap_err();
     assert_eq!(error.code(), ErrorCode::AlreadyExists, "{error}");
@@ -322,7 +325,7 @@ async fn jobs_are_unique_per_tenant(store: AnyStore) {
     assert_ne!(other.id, created.id);
 
     let error = store
-        .create_job(Uuid::nil(), &definition("orphan"), &JobPolicy::default(), None, t(1))
+        .create_job(Uuid::nil(), &definition("orphan"), &JobPolicy::default(), None, "tester", t(1))
         .await
         .unwrap_err();
     assert_eq!(error.code(), ErrorCode::NotFound, "{error}");
@@ -333,7 +336,10 @@ async fn jobs_are_unique_per_tenant(store: AnyStore) {
     assert_eq!(all.len(), 2);
     let filter = JobFilter { tenant: Some("beta".into()), ..JobFilter::default() };
     assert_eq!(store.list_jobs(&filter).await.unwrap(), vec![other.clone()]);
-    store.set_job_enabled(other.id, false, Some("too many failures"), None, t(2)).await.unwrap();
+    store
+        .set_job_enabled(other.id, false, Some("too many failures"), None, "tester", t(2))
+        .await
+        .unwrap();
     let filter = JobFilter { enabled: Some(true), ..JobFilter::default() };
     assert_eq!(store.list_jobs(&filter).await.unwrap(), vec![created]);
     let filter = JobFilter { limit: Some(1), ..JobFilter::default() };
@@ -369,7 +375,8 @@ async fn update_job_with_stale_version_changes_nothing(store: AnyStore) {
     let original = job(&store, &acme, "nightly").await;
     let mut edited = definition("nightly");
     edited.schedule = "0 3 * * *".into();
-    let updated = store.update_job(original.id, 1, &edited, Some(t(3600)), t(5)).await.unwrap();
+    let updated =
+        store.update_job(original.id, 1, &edited, Some(t(3600)), "tester", t(5)).await.unwrap();
     assert_eq!((updated.version, updated.schedule.as_str()), (2, "0 3 * * *"));
     assert_eq!(
         (updated.next_run_at, updated.updated_at, updated.created_at),
@@ -378,7 +385,7 @@ async fn update_job_with_stale_version_changes_nothing(store: AnyStore) {
 
     let mut stale = definition("renamed");
     stale.timeout = Duration::from_secs(1);
-    let error = store.update_job(original.id, 1, &stale, None, t(6)).await.unwrap_err();
+    let error = store.update_job(original.id, 1, &stale, None, "tester", t(6)).await.unwrap_err();
     match &error {
         rota::Error::StaleVersion { expected, current, .. } => {
             assert_eq!((*expected, *current), (1, 2))
@@ -388,23 +395,25 @@ async fn update_job_with_stale_version_changes_nothing(store: AnyStore) {
     assert_eq!(error.code(), ErrorCode::StaleVersion);
     assert_eq!(store.job(original.id).await.unwrap(), updated, "nothing changed");
 
-    let error = store.update_job(Uuid::nil(), 1, &edited, None, t(6)).await.unwrap_err();
+    let error = store.update_job(Uuid::nil(), 1, &edited, None, "tester", t(6)).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::NotFound);
 
     // Renaming onto another job's name is refused.
     job(&store, &acme, "weekly").await;
-    let error =
-        store.update_job(original.id, 2, &definition("weekly"), None, t(7)).await.unwrap_err();
+    let error = store
+        .update_job(original.id, 2, &definition("weekly"), None, "tester", t(7))
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), ErrorCode::AlreadyExists);
 }
 
 async fn named_handlers_upsert(store: AnyStore) {
     assert_eq!(store.named_handler("reports.daily").await.unwrap(), None);
     let first = HandlerSpec::Named { name: "first".into() };
-    store.upsert_named_handler("reports.daily", &first, t(0)).await.unwrap();
+    store.upsert_named_handler("reports.daily", &first, "tester", t(0)).await.unwrap();
     assert_eq!(store.named_handler("reports.daily").await.unwrap(), Some(first));
     let second = HandlerSpec::Named { name: "second".into() };
-    store.upsert_named_handler("reports.daily", &second, t(1)).await.unwrap();
+    store.upsert_named_handler("reports.daily", &second, "tester", t(1)).await.unwrap();
     assert_eq!(store.named_handler("reports.daily").await.unwrap(), Some(second));
 }
 
@@ -435,7 +444,7 @@ async fn enqueue_due_enqueues_each_occurrence_once(store: AnyStore) {
 
     // A plan that returns an occurrence already enqueued (another node's tick, or a rewind)
     // inserts nothing: the occurrence key is unique.
-    store.set_job_enabled(nightly.id, true, None, Some(t(0)), t(1)).await.unwrap();
+    store.set_job_enabled(nightly.id, true, None, Some(t(0)), "tester", t(1)).await.unwrap();
     assert_eq!(
         store.enqueue_due(t(1), 100, &plan).await.unwrap(),
         TickReport { jobs: 1, enqueued: 0, recorded: 0 }
@@ -473,6 +482,7 @@ async fn enqueue_due_batches_many_jobs(store: AnyStore) {
                 &definition(&format!("job-{n:04}")),
                 &JobPolicy::default(),
                 Some(t(-n)),
+                "tester",
                 t(0),
             )
             .await
@@ -500,7 +510,14 @@ async fn disabled_jobs_are_not_due(store: AnyStore) {
     let acme = tenant(&store, "acme", 3, 1).await;
     let nightly = job(&store, &acme, "nightly").await;
     let disabled = store
-        .set_job_enabled(nightly.id, false, Some("failed 5 times in a row"), Some(t(0)), t(1))
+        .set_job_enabled(
+            nightly.id,
+            false,
+            Some("failed 5 times in a row"),
+            Some(t(0)),
+            "tester",
+            t(1),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -510,8 +527,10 @@ async fn disabled_jobs_are_not_due(store: AnyStore) {
     let plan = |_: &DueJob| -> TickPlan { panic!("a disabled job is never planned") };
     assert_eq!(store.enqueue_due(t(10), 100, &plan).await.unwrap(), TickReport::default());
     assert_eq!(store.next_due_at().await.unwrap(), None);
-    let enabled =
-        store.set_job_enabled(nightly.id, true, Some("ignored"), Some(t(0)), t(2)).await.unwrap();
+    let enabled = store
+        .set_job_enabled(nightly.id, true, Some("ignored"), Some(t(0)), "tester", t(2))
+        .await
+        .unwrap();
     assert_eq!((enabled.enabled, enabled.disabled_reason), (true, None));
 }
 
@@ -519,7 +538,7 @@ async fn enqueue_manual_never_takes_a_scheduled_instant(store: AnyStore) {
     let acme = tenant(&store, "acme", 3, 1).await;
     let nightly = job(&store, &acme, "nightly").await;
     let payload = json!({ "override": true });
-    let manual = store.enqueue_manual(nightly.id, Some(&payload), t(0)).await.unwrap();
+    let manual = store.enqueue_manual(nightly.id, Some(&payload), "tester", t(0)).await.unwrap();
     assert_eq!(
         (manual.trigger, manual.attempt, manual.status),
         (Trigger::Manual, 1, RunStatus::Queued)
@@ -528,7 +547,7 @@ async fn enqueue_manual_never_takes_a_scheduled_instant(store: AnyStore) {
     assert_eq!((manual.queued_at, manual.not_before), (t(0), t(0)));
     // Not the whole second, where the schedule's occurrence falls.
     assert_eq!(manual.scheduled_at, t(0) + chrono::Duration::milliseconds(1));
-    let again = store.enqueue_manual(nightly.id, None, t(0)).await.unwrap();
+    let again = store.enqueue_manual(nightly.id, None, "tester", t(0)).await.unwrap();
     assert_eq!(again.scheduled_at, t(0) + chrono::Duration::milliseconds(2));
     assert_eq!(again.payload, None);
 
@@ -536,7 +555,7 @@ async fn enqueue_manual_never_takes_a_scheduled_instant(store: AnyStore) {
     assert_eq!(enqueue(&store, t(0), &[(nightly.id, vec![t(0)])]).await.enqueued, 1);
     assert_eq!(store.list_runs(&RunFilter::default()).await.unwrap().len(), 3);
 
-    let error = store.enqueue_manual(Uuid::nil(), None, t(0)).await.unwrap_err();
+    let error = store.enqueue_manual(Uuid::nil(), None, "tester", t(0)).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::NotFound);
 }
 
@@ -560,6 +579,7 @@ async fn paused_tenant_is_not_claimed(store: AnyStore) {
         .update_tenant(
             "acme",
             &TenantUpdate { paused: Some(true), ..TenantUpdate::default() },
+            "tester",
             t(0),
         )
         .await
@@ -570,6 +590,7 @@ async fn paused_tenant_is_not_claimed(store: AnyStore) {
         .update_tenant(
             "acme",
             &TenantUpdate { paused: Some(false), ..TenantUpdate::default() },
+            "tester",
             t(1),
         )
         .await
@@ -770,7 +791,7 @@ async fn retry_queues_the_next_attempt(store: AnyStore) {
     let acme = tenant(&store, "acme", 3, 1).await;
     let nightly = job(&store, &acme, "nightly").await;
     let payload = json!({ "only": "this run" });
-    store.enqueue_manual(nightly.id, Some(&payload), t(0)).await.unwrap();
+    store.enqueue_manual(nightly.id, Some(&payload), "tester", t(0)).await.unwrap();
     let claimed = store.claim(NODE, t(0), 10, TTL).await.unwrap();
     let mut failed = result(&claimed[0], RunStatus::Failed, t(2));
     failed.retry_at = Some(t(62));
@@ -842,10 +863,10 @@ async fn list_runs_filters_and_orders(store: AnyStore) {
     let (_, a) = tenant_with_runs(&store, "a", 3, 1, 3).await;
     let b_tenant = tenant(&store, "b", 3, 1).await;
     let b = store
-        .create_job(b_tenant.id, &definition("b-job"), &JobPolicy::default(), None, t(0))
+        .create_job(b_tenant.id, &definition("b-job"), &JobPolicy::default(), None, "tester", t(0))
         .await
         .unwrap();
-    store.enqueue_manual(b.id, None, t(10)).await.unwrap();
+    store.enqueue_manual(b.id, None, "tester", t(10)).await.unwrap();
 
     let all = store.list_runs(&RunFilter::default()).await.unwrap();
     let scheduled: Vec<DateTime<Utc>> = all.iter().map(|run| run.scheduled_at).collect();
@@ -964,7 +985,7 @@ async fn claim_respects_the_rate_limit(store: AnyStore) {
     tenant_with_runs(&store, "acme", 10, 1, 5).await;
     let limit = RateLimit { count: 2, window: Duration::from_secs(60) };
     let policy = TenantPolicy { rate_limit: Some(limit), ..TenantPolicy::default() };
-    let acme = store.set_tenant_policy("acme", &policy, t(0)).await.unwrap();
+    let acme = store.set_tenant_policy("acme", &policy, "tester", t(0)).await.unwrap();
     assert_eq!(acme.policy, policy);
     let first = store.claim(NODE, t(0), 10, TTL).await.unwrap();
     assert_eq!(first.len(), 2);
@@ -977,7 +998,7 @@ async fn claim_respects_the_rate_limit(store: AnyStore) {
     assert!(second.iter().all(|run| run.run.waited_for == Some(WaitedFor::RateLimit)));
     assert!(first.iter().all(|run| run.run.waited_for.is_none()));
     // Removing the limit lets the rest start.
-    store.set_tenant_policy("acme", &TenantPolicy::default(), t(60)).await.unwrap();
+    store.set_tenant_policy("acme", &TenantPolicy::default(), "tester", t(60)).await.unwrap();
     assert_eq!(store.claim(NODE, t(61), 10, TTL).await.unwrap().len(), 1);
 }
 
@@ -986,11 +1007,11 @@ async fn exclusive_jobs_run_one_at_a_time(store: AnyStore) {
     let acme = tenant(&store, "acme", 10, 1).await;
     let sync = job(&store, &acme, "sync").await;
     let queue_one = JobPolicy { overlap: OverlapPolicy::QueueOne, ..JobPolicy::default() };
-    store.update_job_policy(sync.id, sync.version, &queue_one, t(0)).await.unwrap();
+    store.update_job_policy(sync.id, sync.version, &queue_one, "tester", t(0)).await.unwrap();
     let other = job(&store, &acme, "other").await;
     for second in 0..3 {
-        store.enqueue_manual(sync.id, None, t(second)).await.unwrap();
-        store.enqueue_manual(other.id, None, t(second)).await.unwrap();
+        store.enqueue_manual(sync.id, None, "tester", t(second)).await.unwrap();
+        store.enqueue_manual(other.id, None, "tester", t(second)).await.unwrap();
     }
     let claimed = store.claim(NODE, t(3), 10, TTL).await.unwrap();
     let count = |job: &str| claimed.iter().filter(|run| run.run.job == job).count();
@@ -1006,11 +1027,11 @@ async fn exclusive_jobs_run_one_at_a_time(store: AnyStore) {
 async fn tick_records_occurrences_that_do_not_run_and_supersedes(store: AnyStore) {
     let acme = tenant(&store, "acme", 10, 1).await;
     let nightly = job(&store, &acme, "nightly").await;
-    store.enqueue_manual(nightly.id, None, t(-10)).await.unwrap();
-    store.enqueue_manual(nightly.id, None, t(-9)).await.unwrap();
+    store.enqueue_manual(nightly.id, None, "tester", t(-10)).await.unwrap();
+    store.enqueue_manual(nightly.id, None, "tester", t(-9)).await.unwrap();
     let running = store.claim(NODE, t(-9), 2, TTL).await.unwrap();
     assert_eq!(running.len(), 2);
-    let queued = store.enqueue_manual(nightly.id, None, t(-5)).await.unwrap();
+    let queued = store.enqueue_manual(nightly.id, None, "tester", t(-5)).await.unwrap();
     let plan = |due: &DueJob| {
         assert_eq!((due.running, due.queued), (2, 1));
         TickPlan {
@@ -1069,7 +1090,7 @@ async fn complete_auto_disables_once_with_an_outbox_event(store: AnyStore) {
         default_max_retries: Some(4),
         ..TenantPolicy::default()
     };
-    store.set_tenant_policy("acme", &defaults, t(0)).await.unwrap();
+    store.set_tenant_policy("acme", &defaults, "tester", t(0)).await.unwrap();
     let claimed = store.claim(NODE, t(0), 10, TTL).await.unwrap();
     assert_eq!(claimed[0].retry.max_retries, 4, "the tenant's default applies");
     let failures: Vec<RunResult> =
@@ -1104,20 +1125,23 @@ async fn job_policies_round_trip(store: AnyStore) {
         probation: true,
         jitter_window: Some(Duration::from_secs(90)),
     };
-    let created =
-        store.create_job(acme.id, &definition("nightly"), &policy, None, t(0)).await.unwrap();
+    let created = store
+        .create_job(acme.id, &definition("nightly"), &policy, None, "tester", t(0))
+        .await
+        .unwrap();
     assert_eq!(created.policy, policy);
-    let defaults =
-        store.create_job(acme.id, &definition("plain"), &JobPolicy::default(), None, t(0)).await;
+    let defaults = store
+        .create_job(acme.id, &definition("plain"), &JobPolicy::default(), None, "tester", t(0))
+        .await;
     assert_eq!(defaults.unwrap().policy, JobPolicy::default());
     let edited = JobPolicy { overlap: OverlapPolicy::Allow, ..policy.clone() };
-    let updated = store.update_job_policy(created.id, 1, &edited, t(1)).await.unwrap();
+    let updated = store.update_job_policy(created.id, 1, &edited, "tester", t(1)).await.unwrap();
     assert_eq!((updated.policy.overlap, updated.version), (OverlapPolicy::Allow, 2));
-    let stale = store.update_job_policy(created.id, 1, &policy, t(2)).await.unwrap_err();
+    let stale = store.update_job_policy(created.id, 1, &policy, "tester", t(2)).await.unwrap_err();
     assert_eq!(stale.code(), ErrorCode::StaleVersion);
-    let paused = store.set_job_paused(created.id, true, t(3)).await.unwrap();
+    let paused = store.set_job_paused(created.id, true, "tester", t(3)).await.unwrap();
     assert_eq!((paused.paused, paused.paused_at), (true, Some(t(3))));
-    let resumed = store.set_job_paused(created.id, false, t(4)).await.unwrap();
+    let resumed = store.set_job_paused(created.id, false, "tester", t(4)).await.unwrap();
     assert_eq!(
         (resumed.paused, resumed.paused_at, resumed.resumed_at),
         (false, Some(t(3)), Some(t(4)))
@@ -1180,7 +1204,7 @@ async fn claim_throughput(store: AnyStore) {
     assert_eq!(enqueue(&store, t(1_000), &[(whale_job.id, many)]).await.enqueued, 100_000);
     let paused = TenantUpdate { paused: Some(true), ..TenantUpdate::default() };
     for n in 0..1_000 {
-        store.update_tenant(&format!("tenant-{n:04}"), &paused, t(1_000)).await.unwrap();
+        store.update_tenant(&format!("tenant-{n:04}"), &paused, "tester", t(1_000)).await.unwrap();
     }
     measure("1 tenant with 100,000 queued, 190,000 in all", 300, 2_000).await;
 }

@@ -35,14 +35,28 @@ impl RunningEngine {
         let mut config = EngineConfig::new(node_id);
         config.workers = WORKERS;
         config.shutdown_grace = SHUTDOWN_GRACE;
+        // Tenants' notifications (webhooks; no SMTP server in the app) go out from here too.
+        let notify = rota::notify::NotifyConfig::new(config.node_id.clone());
+        let notifier = rota::notify::Notifier::new(store.clone(), clock.clone(), notify);
         let engine = Engine::new(store, clock, config);
         let shutdown = CancellationToken::new();
         let task = tokio::spawn({
             let engine = engine.clone();
             let shutdown = shutdown.clone();
             async move {
-                if let Err(error) = engine.run(shutdown).await {
+                let notifications = async {
+                    match notifier {
+                        Ok(notifier) => notifier.run(shutdown.clone()).await,
+                        Err(error) => Err(error),
+                    }
+                };
+                let (engine_result, notify_result) =
+                    tokio::join!(engine.run(shutdown.clone()), notifications);
+                if let Err(error) = engine_result {
                     tracing::error!(%error, "the engine stopped");
+                }
+                if let Err(error) = notify_result {
+                    tracing::error!(%error, "the notification worker stopped");
                 }
             }
         });

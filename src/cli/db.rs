@@ -16,6 +16,11 @@ pub struct DatabaseArgs {
     /// Default: a SQLite file in the user's data directory.
     #[arg(long = "database", env = "ROTA_DATABASE_URL", global = true, hide_env_values = true)]
     pub url: Option<String>,
+    // Kept here because every command that changes something opens the database here.
+    /// Who makes the changes, recorded in the audit log (default: $ROTA_OPERATOR, else the OS
+    /// user).
+    #[arg(long = "operator", env = "ROTA_OPERATOR", global = true)]
+    pub operator: Option<String>,
 }
 
 impl DatabaseArgs {
@@ -34,7 +39,17 @@ impl DatabaseArgs {
             .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
         store.migrate().await.context("cannot migrate the database")?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        Ok(Rota::new(store, clock))
+        Ok(Rota::new(store, clock).with_operator(self.operator()?))
+    }
+
+    /// The operator to record: `--operator`, `$ROTA_OPERATOR`, else the OS user.
+    pub fn operator(&self) -> anyhow::Result<String> {
+        if let Some(name) = &self.operator {
+            if rota::audit::clean_operator(name).is_empty() {
+                return Err(super::BadInput("--operator: must not be empty".to_owned()).into());
+            }
+        }
+        Ok(rota::audit::resolve_operator(self.operator.as_deref()))
     }
 }
 

@@ -51,8 +51,6 @@ pub enum JobCommand {
         /// Disable it again on its first failed occurrence.
         #[arg(long)]
         probation: bool,
-        #[command(flatten)]
-        operator: OperatorArg,
     },
     /// Disable a job.
     #[command(
@@ -64,8 +62,6 @@ pub enum JobCommand {
         /// Why, for the people who read it later.
         #[arg(long)]
         reason: Option<String>,
-        #[command(flatten)]
-        operator: OperatorArg,
     },
     /// Queue a run (trigger `backfill`) for every occurrence in a past range that did not run.
     #[command(after_help = "Example:\n  \
@@ -154,25 +150,6 @@ pub struct JobRef {
     tenant: String,
     #[arg(long)]
     name: String,
-}
-
-/// Who does it, recorded with the change.
-#[derive(Debug, Args)]
-pub struct OperatorArg {
-    /// Who does it (default: $ROTA_OPERATOR, else $USER).
-    #[arg(long)]
-    operator: Option<String>,
-}
-
-impl OperatorArg {
-    fn name(&self) -> String {
-        self.operator
-            .clone()
-            .or_else(|| std::env::var("ROTA_OPERATOR").ok())
-            .or_else(|| std::env::var("USER").ok())
-            .filter(|name| !name.trim().is_empty())
-            .unwrap_or_else(|| "cli".to_owned())
-    }
 }
 
 #[derive(Debug, Args)]
@@ -519,9 +496,12 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
                 job.policy.missed.kind()
             );
         }
-        JobCommand::Enable { job, probation, operator } => {
+        JobCommand::Enable { job, probation } => {
+            // The operator (global --operator, $ROTA_OPERATOR, else the OS user) is recorded on
+            // the job, in the `job.re_enabled` event and in the audit log.
             let rota = database.open().await?;
-            let job = rota.enable_job(&job.tenant, &job.name, &operator.name(), probation).await?;
+            let operator = rota.operator().to_owned();
+            let job = rota.enable_job(&job.tenant, &job.name, &operator, probation).await?;
             println!(
                 "enabled job {}/{}{}; next run {}",
                 job.tenant,
@@ -530,11 +510,11 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
                 instant(job.next_run_at)
             );
         }
-        JobCommand::Disable { job, reason, operator } => {
+        JobCommand::Disable { job, reason } => {
             let rota = database.open().await?;
-            let job = rota
-                .disable_job(&job.tenant, &job.name, &operator.name(), reason.as_deref())
-                .await?;
+            let operator = rota.operator().to_owned();
+            let job =
+                rota.disable_job(&job.tenant, &job.name, &operator, reason.as_deref()).await?;
             println!(
                 "disabled job {}/{} ({})",
                 job.tenant,

@@ -1,12 +1,14 @@
 //! Argument parsing and dispatch for the `rota` binary. Each subcommand has its own module;
 //! modules translate between text and the library's API and hold no scheduling logic.
 
+mod audit;
 mod cron;
 mod db;
 mod demo;
 mod export;
 mod import;
 mod job;
+mod notifications;
 mod output;
 mod runs;
 mod serve;
@@ -77,6 +79,12 @@ enum Command {
     Export(export::ExportArgs),
     /// Create and update tenants, named handlers and jobs from a YAML file, showing the diff.
     Apply(export::ApplyArgs),
+    /// Who changed what: the append-only audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Tenants' notifications: the delivery log.
+    #[command(subcommand)]
+    Notifications(notifications::NotificationsCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -137,6 +145,8 @@ fn run_async(command: Command, database: db::DatabaseArgs) -> anyhow::Result<()>
             Command::Import(command) => import::run(command, &database).await,
             Command::Export(args) => export::export(args, &database).await,
             Command::Apply(args) => export::apply(args, &database).await,
+            Command::Audit(command) => audit::run(command, &database).await,
+            Command::Notifications(command) => notifications::run(command, &database).await,
         }
     })
 }

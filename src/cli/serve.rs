@@ -44,6 +44,77 @@ pub struct ServeArgs {
     /// HOME, LANG, LC_ALL, TZ, TMPDIR, USER and LOGNAME always are).
     #[arg(long = "env-allow", value_name = "NAME")]
     env_allow: Vec<String>,
+    #[command(flatten)]
+    smtp: SmtpArgs,
+}
+
+/// The SMTP server for notification emails. The password is read from `ROTA_SMTP_PASSWORD` or
+/// from the file `--smtp-password-file` names, never from a flag (flags show in `ps`), and is
+/// never logged.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Notification emails")]
+pub struct SmtpArgs {
+    /// SMTP server for notification emails (none: emails fail, and are retried, with a message
+    /// saying so).
+    #[arg(long, env = "ROTA_SMTP_HOST", value_name = "HOST")]
+    smtp_host: Option<String>,
+    /// Port (default: 25 with --smtp-tls none, 587 with starttls, 465 with tls).
+    #[arg(long, env = "ROTA_SMTP_PORT", value_name = "PORT")]
+    smtp_port: Option<u16>,
+    /// none (plain text), starttls (upgrade, required), or tls (TLS from the first byte).
+    #[arg(long, env = "ROTA_SMTP_TLS", value_name = "MODE", default_value = "starttls")]
+    smtp_tls: String,
+    /// Log in as this user (password: $ROTA_SMTP_PASSWORD or --smtp-password-file).
+    #[arg(long, env = "ROTA_SMTP_USER", value_name = "USER")]
+    smtp_user: Option<String>,
+    /// Read the SMTP password from this file (its first line).
+    #[arg(long, env = "ROTA_SMTP_PASSWORD_FILE", value_name = "PATH")]
+    smtp_password_file: Option<std::path::PathBuf>,
+    /// The sender of notification emails.
+    #[arg(
+        long,
+        env = "ROTA_SMTP_FROM",
+        value_name = "ADDRESS",
+        default_value = "Rota <rota@localhost>"
+    )]
+    smtp_from: String,
+}
+
+impl SmtpArgs {
+    /// The configuration, or `None` without `--smtp-host`.
+    pub fn config(&self) -> anyhow::Result<Option<rota::notify::SmtpConfig>> {
+        use rota::notify::{SmtpConfig, SmtpPassword, SmtpTls};
+        let Some(host) = &self.smtp_host else { return Ok(None) };
+        let tls: SmtpTls = self.smtp_tls.parse()?;
+        let password = match (&self.smtp_password_file, std::env::var("ROTA_SMTP_PASSWORD")) {
+            (Some(path), _) => {
+                let text = std::fs::read_to_string(path).map_err(|error| {
+                    super::BadInput(format!(
+                        "--smtp-password-file: cannot read {}: {error}",
+                        path.display()
+                    ))
+                })?;
+                Some(SmtpPassword::new(text.lines().next().unwrap_or_default()))
+            }
+            (None, Ok(text)) if !text.is_empty() => Some(SmtpPassword::new(text)),
+            _ => None,
+        };
+        if password.is_some() && self.smtp_user.is_none() {
+            return Err(super::BadInput(
+                "an SMTP password is set but no --smtp-user to log in with".to_owned(),
+            )
+            .into());
+        }
+        let config = SmtpConfig {
+            port: self.smtp_port.unwrap_or(tls.default_port()),
+            username: self.smtp_user.clone(),
+            password,
+            from: self.smtp_from.clone(),
+            ..SmtpConfig::new(host.clone(), tls)
+        };
+        config.validate()?;
+        Ok(Some(config))
+    }
 }
 
 pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()> {
@@ -61,6 +132,8 @@ pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()>
         ))
         .into());
     }
+    // Checked before connecting: a typo must not start a daemon that cannot send email.
+    let smtp = args.smtp.config()?;
     let url = database.url()?;
     let store = AnyStore::connect(&url)
         .await
@@ -68,12 +141,15 @@ pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()>
     store.migrate().await.context("cannot migrate the database")?;
     let node_id =
         args.node_id.unwrap_or_else(|| format!("{}-{}", super::host_name(), std::process::id()));
+    let mut notify = rota::notify::NotifyConfig::new(node_id.clone());
+    notify.smtp = smtp;
     let mut config = EngineConfig::new(node_id);
     config.workers = args.workers;
     config.lease_ttl = Duration::from_secs(args.lease_ttl);
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace);
     config.command_policy = command_policy(args.work_root, args.env_allow)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let notifier = rota::notify::Notifier::new(store.clone(), Arc::clone(&clock), notify)?;
     let engine = Engine::new(store, clock, config);
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(shutdown.clone()));
@@ -88,8 +164,18 @@ pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()>
             let _ = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await;
         });
     }
-    info!(database = %redact_url(&url), "rota serve starting");
-    engine.run(shutdown).await?;
+    info!(database = %redact_url(&url), smtp = ?notifier.config().smtp, "rota serve starting");
+    // The notification worker runs next to the engine and stops with it.
+    let notifications = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { notifier.run(shutdown).await }
+    });
+    let result = engine.run(shutdown.clone()).await;
+    shutdown.cancel();
+    if let Ok(Err(error)) = notifications.await {
+        tracing::warn!(%error, "the notification worker stopped with an error");
+    }
+    result?;
     Ok(())
 }
 

@@ -26,6 +26,13 @@ pub struct SetArgs {
     /// Where the tenant's notification emails go ('' clears).
     #[arg(long)]
     notify_email: Option<String>,
+    /// Also notify the tenant of every failed occurrence (`run.failed`).
+    #[arg(long, value_name = "BOOL")]
+    notify_run_failed: Option<bool>,
+    /// Also notify the tenant when its rate limit holds runs back (`tenant.throttled`, at most
+    /// once per window).
+    #[arg(long, value_name = "BOOL")]
+    notify_throttled: Option<bool>,
     /// Default CPU seconds per process of the tenant's commands.
     #[arg(long)]
     cpu_seconds: Option<u64>,
@@ -99,7 +106,13 @@ pub async fn run<S: Store>(args: SetArgs, rota: &Rota<S>) -> anyhow::Result<()> 
         command_limits,
         run_as: clearable(args.run_as),
         work_dir: args.work_dir.map(|dir| (!dir.as_os_str().is_empty()).then_some(dir)),
+        notify_run_failed: args.notify_run_failed,
+        notify_throttled: args.notify_throttled,
     };
+    if update == TenantSettingsUpdate::default() {
+        // Only limits were given (`tenant::TenantLimitArgs`): no settings change to record.
+        return Ok(());
+    }
     rota.update_tenant_settings(&args.name, &update).await?;
     println!("updated tenant {}: {}", args.name, summary(rota, &args.name).await?);
     Ok(())
@@ -117,6 +130,16 @@ pub async fn summary<S: Store>(rota: &Rota<S>, tenant: &str) -> anyhow::Result<S
     }
     if let Some(email) = &settings.notify_email {
         parts.push(format!("email {email}"));
+    }
+    let opted: Vec<&str> = [
+        (settings.notify_run_failed, "run.failed"),
+        (settings.notify_throttled, "tenant.throttled"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    if !opted.is_empty() {
+        parts.push(format!("also notify {}", opted.join(", ")));
     }
     let limits = &settings.command_limits;
     let mut set = Vec::new();

@@ -91,10 +91,20 @@ pub struct TenantDocument {
     pub webhook_secret: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_email: Option<String>,
+    /// Opt-in notifications: `run.failed` for every failed occurrence.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub notify_run_failed: bool,
+    /// Opt-in notifications: `tenant.throttled` when the rate limit holds runs back.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub notify_throttled: bool,
     #[serde(default, skip_serializing_if = "CommandDefaults::is_empty")]
     pub commands: CommandDefaults,
     #[serde(default)]
     pub jobs: BTreeMap<String, JobDocument>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 fn default_max_concurrent() -> u32 {
@@ -260,6 +270,8 @@ pub async fn export<S: Store>(rota: &Rota<S>, tenant: Option<&str>) -> crate::Re
                 webhook_url: settings.webhook_url,
                 webhook_secret,
                 notify_email: settings.notify_email,
+                notify_run_failed: settings.notify_run_failed,
+                notify_throttled: settings.notify_throttled,
                 commands: CommandDefaults {
                     limits: settings.command_limits,
                     run_as: settings.run_as,
@@ -393,6 +405,8 @@ fn settings_value(max_concurrent: u32, weight: u32, settings: &TenantSettings) -
         "webhook_url": settings.webhook_url,
         "webhook_secret": settings.webhook_secret.as_ref().map(SigningSecret::expose),
         "notify_email": settings.notify_email,
+        "notify_run_failed": settings.notify_run_failed,
+        "notify_throttled": settings.notify_throttled,
         "commands": {
             "limits": settings.command_limits,
             "run_as": settings.run_as,
@@ -453,6 +467,8 @@ pub async fn plan_apply<S: Store>(
             command_limits: tenant.commands.limits.clone(),
             run_as: tenant.commands.run_as.clone(),
             work_dir: tenant.commands.work_dir.clone(),
+            notify_run_failed: tenant.notify_run_failed,
+            notify_throttled: tenant.notify_throttled,
         };
         crate::api::validate_tenant_settings(&desired).map_err(|error| invalid(&path, error))?;
         let after = settings_value(new.max_concurrent, new.weight, &desired);
@@ -489,6 +505,8 @@ pub async fn plan_apply<S: Store>(
                     command_limits: Some(desired.command_limits.clone()),
                     run_as: Some(desired.run_as.clone()),
                     work_dir: Some(desired.work_dir.clone()),
+                    notify_run_failed: Some(desired.notify_run_failed),
+                    notify_throttled: Some(desired.notify_throttled),
                 },
             });
         }

@@ -106,25 +106,33 @@ macro_rules! delegate {
 impl Store for AnyStore {
     delegate! {
         fn migrate(&self) -> Result<()>;
-        fn create_tenant(&self, tenant: &NewTenant, now: DateTime<Utc>) -> Result<Tenant>;
+        fn create_tenant(
+            &self,
+            tenant: &NewTenant,
+            operator: &str,
+            now: DateTime<Utc>,
+        ) -> Result<Tenant>;
         fn tenant_by_name(&self, name: &str) -> Result<Tenant>;
         fn list_tenants(&self) -> Result<Vec<Tenant>>;
         fn update_tenant(
             &self,
             name: &str,
             update: &TenantUpdate,
+            operator: &str,
             now: DateTime<Utc>,
         ) -> Result<Tenant>;
         fn set_tenant_policy(
             &self,
             name: &str,
             policy: &TenantPolicy,
+            operator: &str,
             now: DateTime<Utc>,
         ) -> Result<Tenant>;
         fn upsert_named_handler(
             &self,
             name: &str,
             spec: &HandlerSpec,
+            operator: &str,
             now: DateTime<Utc>,
         ) -> Result<()>;
         fn named_handler(&self, name: &str) -> Result<Option<HandlerSpec>>;
@@ -134,6 +142,7 @@ impl Store for AnyStore {
             definition: &JobDefinition,
             policy: &JobPolicy,
             next_run_at: Option<DateTime<Utc>>,
+            operator: &str,
             now: DateTime<Utc>,
         ) -> Result<Job>;
         fn job(&self, id: Uuid) -> Result<Job>;
@@ -145,6 +154,7 @@ impl Store for AnyStore {
             expected_version: i64,
             definition: &JobDefinition,
             next_run_at: Option<DateTime<Utc>>,
+            operator: &str,
             now: DateTime<Utc>,
         ) -> Result<Job>;
         fn set_job_enabled(
@@ -153,6 +163,7 @@ impl Store for AnyStore {
             enabled: bool,
             reason: Option<&str>,
             next_run_at: Option<DateTime<Utc>>,
+            operator: &str,
             now: DateTime<Utc>,
         ) -> Result<Job>;
         fn update_job_policy(
@@ -160,9 +171,16 @@ impl Store for AnyStore {
             id: Uuid,
             expected_version: i64,
             policy: &JobPolicy,
+            operator: &str,
             now: DateTime<Utc>,
         ) -> Result<Job>;
-        fn set_job_paused(&self, id: Uuid, paused: bool, now: DateTime<Utc>) -> Result<Job>;
+        fn set_job_paused(
+            &self,
+            id: Uuid,
+            paused: bool,
+            operator: &str,
+            now: DateTime<Utc>,
+        ) -> Result<Job>;
         fn enable_job(
             &self,
             id: Uuid,
@@ -175,6 +193,7 @@ impl Store for AnyStore {
             &self,
             job_id: Uuid,
             payload: Option<&serde_json::Value>,
+            operator: &str,
             now: DateTime<Utc>,
         ) -> Result<Run>;
         fn run(&self, id: Uuid) -> Result<Run>;
@@ -182,6 +201,7 @@ impl Store for AnyStore {
             &self,
             job_id: Uuid,
             occurrences: &[DateTime<Utc>],
+            operator: &str,
             now: DateTime<Utc>,
         ) -> Result<BackfillReport>;
         fn prune_runs(&self, before: DateTime<Utc>, keep_last: u32, batch: u32) -> Result<u64>;
@@ -224,10 +244,11 @@ impl Store for AnyStore {
             &self,
             name: &str,
             update: &super::TenantSettingsUpdate,
+            operator: &str,
             now: DateTime<Utc>,
         ) -> Result<super::TenantSettings>;
         fn list_named_handlers(&self) -> Result<Vec<(String, HandlerSpec)>>;
-        fn delete_job(&self, id: Uuid) -> Result<()>;
+        fn delete_job(&self, id: Uuid, operator: &str, now: DateTime<Utc>) -> Result<()>;
         fn occurrence_runs(&self, job_id: Uuid, scheduled_at: DateTime<Utc>) -> Result<Vec<Run>>;
         fn run_spans(
             &self,
@@ -256,5 +277,24 @@ impl Store for AnyStore {
         ) -> Result<Vec<Job>>;
         fn running_by_node(&self) -> Result<Vec<(String, u64)>>;
         fn change_marks(&self) -> Result<crate::timeline::ChangeMarks>;
+        fn claim_events(
+            &self,
+            node_id: &str,
+            now: DateTime<Utc>,
+            limit: u32,
+            lease: Duration,
+        ) -> Result<Vec<crate::notify::ClaimedEvent>>;
+        fn finish_event(
+            &self,
+            claim: &crate::notify::EventClaim,
+            deliveries: &[crate::notify::DeliveryRecord],
+            outcome: crate::notify::EventOutcome,
+            now: DateTime<Utc>,
+        ) -> Result<bool>;
+        fn list_deliveries(
+            &self,
+            filter: &crate::notify::DeliveryFilter,
+        ) -> Result<Vec<crate::notify::Delivery>>;
+        fn list_audit(&self, filter: &crate::audit::AuditFilter) -> Result<Vec<crate::audit::AuditEntry>>;
     }
 }

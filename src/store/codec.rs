@@ -523,6 +523,104 @@ pub(crate) fn tenant_settings(row: &impl RowAccess) -> Result<super::TenantSetti
         command_limits: context.limits,
         run_as: context.run_as,
         work_dir: context.work_dir,
+        notify_run_failed: row.flag("notify_run_failed")?,
+        notify_throttled: row.flag("notify_throttled")?,
+    })
+}
+
+/// The audit log's document of a tenant's settings: the secret as a marker, never its text.
+/// `replaced`: the change set a new secret (so the marker says so).
+pub(crate) fn settings_document(
+    settings: &super::TenantSettings,
+    replaced: bool,
+) -> serde_json::Value {
+    let secret = settings.webhook_secret.as_ref().map(|_| {
+        if replaced {
+            crate::audit::SECRET_REPLACED
+        } else {
+            crate::audit::SECRET
+        }
+    });
+    serde_json::json!({
+        "webhook_url": settings.webhook_url,
+        "webhook_secret": secret,
+        "notify_email": settings.notify_email,
+        "notify_run_failed": settings.notify_run_failed,
+        "notify_throttled": settings.notify_throttled,
+        "command_limits": settings.command_limits,
+        "run_as": settings.run_as,
+        "work_dir": settings.work_dir,
+    })
+}
+
+/// A claimed outbox event with its tenant's channels (`sql::CLAIMED_EVENTS`).
+pub(crate) fn claimed_event(row: &impl RowAccess) -> Result<crate::notify::ClaimedEvent> {
+    use crate::notify::Channel;
+    let event = outbox_event(row)?;
+    let mut delivered = Vec::new();
+    if row.flag("webhook_done")? {
+        delivered.push(Channel::Webhook);
+    }
+    if row.flag("email_done")? {
+        delivered.push(Channel::Email);
+    }
+    Ok(crate::notify::ClaimedEvent {
+        attempt: unsigned(row, "attempts")?,
+        tenant: row.opt_text("tenant")?.unwrap_or_else(|| event.tenant_id.to_string()),
+        job: row.opt_text("job")?,
+        webhook_url: row.opt_text("webhook_url")?,
+        webhook_secret: row
+            .opt_text("webhook_secret")?
+            .and_then(crate::handler::SigningSecret::new),
+        notify_email: row.opt_text("notify_email")?,
+        delivered,
+        event,
+    })
+}
+
+/// A row of the delivery log (`sql::SELECT_DELIVERIES`).
+pub(crate) fn delivery(row: &impl RowAccess) -> Result<crate::notify::Delivery> {
+    let http_status = row
+        .opt_int("http_status")?
+        .map(|code| {
+            u16::try_from(code)
+                .map_err(|_| Error::invalid("deliveries.http_status", code, "not an HTTP status"))
+        })
+        .transpose()?;
+    Ok(crate::notify::Delivery {
+        id: row.uuid("id")?,
+        event_id: row.uuid("event_id")?,
+        event_type: row.text("event_type")?,
+        tenant_id: row.uuid("tenant_id")?,
+        tenant: row.opt_text("tenant")?,
+        channel: parse_text(row, "channel")?,
+        target: row.text("target")?,
+        attempt: unsigned(row, "attempt")?,
+        status: parse_text(row, "status")?,
+        http_status,
+        smtp_reply: row.opt_text("smtp_reply")?,
+        error: row.opt_text("error")?,
+        node: row.text("node")?,
+        at: instant(row, "at")?,
+        duration_ms: row.bigint("duration_ms")?,
+        next_attempt_at: opt_instant(row, "next_attempt_at")?,
+    })
+}
+
+/// An entry of the audit log (`sql::SELECT_AUDIT`).
+pub(crate) fn audit_entry(row: &impl RowAccess) -> Result<crate::audit::AuditEntry> {
+    Ok(crate::audit::AuditEntry {
+        id: row.uuid("id")?,
+        at: instant(row, "at")?,
+        operator: row.text("operator")?,
+        action: parse_text(row, "action")?,
+        tenant_id: row.opt_uuid("tenant_id")?,
+        tenant: row.opt_text("tenant")?,
+        job_id: row.opt_uuid("job_id")?,
+        job: row.opt_text("job")?,
+        handler: row.opt_text("handler")?,
+        before: row.opt_json("before")?,
+        after: row.opt_json("after")?,
     })
 }
 

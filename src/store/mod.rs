@@ -144,11 +144,12 @@ pub struct BackfillReport {
 }
 
 /// An event for a tenant, written to the outbox in the same transaction as the change it
-/// reports (`job.auto_disabled`, `job.re_enabled`). Delivering it is another component's job.
+/// reports. The notification worker ([`crate::notify`]) delivers it; its id is the stable id
+/// receivers deduplicate with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEvent {
     pub id: Uuid,
-    /// `job.auto_disabled` or `job.re_enabled`.
+    /// `job.auto_disabled`, `job.re_enabled`, `run.failed` or `tenant.throttled`.
     #[serde(rename = "type")]
     pub kind: String,
     pub tenant_id: Uuid,
@@ -163,6 +164,13 @@ pub struct OutboxEvent {
 pub const EVENT_JOB_AUTO_DISABLED: &str = "job.auto_disabled";
 /// The outbox event written when a person enables a disabled job again.
 pub const EVENT_JOB_RE_ENABLED: &str = "job.re_enabled";
+/// The outbox event written when an occurrence failed (its last attempt did), for tenants that
+/// opted in ([`TenantSettings::notify_run_failed`]).
+pub const EVENT_RUN_FAILED: &str = "run.failed";
+/// The outbox event written when a claim finds a tenant's ready runs held back by its rate
+/// limit, at most once per window, for tenants that opted in
+/// ([`TenantSettings::notify_throttled`]).
+pub const EVENT_TENANT_THROTTLED: &str = "tenant.throttled";
 
 /// A run handed to a node by a claim, with everything needed to execute it.
 #[derive(Debug, Clone)]
@@ -236,6 +244,11 @@ pub struct TenantSettings {
     pub run_as: Option<String>,
     /// Working directory of the tenant's commands, instead of `<work root>/<tenant>`.
     pub work_dir: Option<std::path::PathBuf>,
+    /// Opt-in: a `run.failed` notification for every failed occurrence.
+    pub notify_run_failed: bool,
+    /// Opt-in: a `tenant.throttled` notification when the rate limit holds runs back (at most
+    /// one per rate-limit window).
+    pub notify_throttled: bool,
 }
 
 /// A change to [`TenantSettings`]: `None` leaves a field as it is, `Some(None)` clears it.
@@ -248,6 +261,8 @@ pub struct TenantSettingsUpdate {
     pub command_limits: Option<crate::handler::CommandLimits>,
     pub run_as: Option<Option<String>>,
     pub work_dir: Option<Option<std::path::PathBuf>>,
+    pub notify_run_failed: Option<bool>,
+    pub notify_throttled: Option<bool>,
 }
 
 /// A disabled job's `disabled_reason` when Rota (not a person) switched it off after too many
@@ -354,9 +369,12 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
 
     // Tenants.
+    /// Every method that changes something takes the `operator` to record in the audit log,
+    /// and writes the entry in the same transaction as the change (see [`crate::audit`]).
     fn create_tenant(
         &self,
         tenant: &NewTenant,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Tenant>> + Send;
     fn tenant_by_name(&self, name: &str) -> impl Future<Output = Result<Tenant>> + Send;
@@ -367,6 +385,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         name: &str,
         update: &TenantUpdate,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Tenant>> + Send;
     /// Replaces the rate limit and job defaults of tenant `name`.
@@ -374,6 +393,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         name: &str,
         policy: &TenantPolicy,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Tenant>> + Send;
 
@@ -382,6 +402,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         name: &str,
         spec: &HandlerSpec,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<()>> + Send;
     fn named_handler(&self, name: &str)
@@ -394,6 +415,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         definition: &JobDefinition,
         policy: &JobPolicy,
         next_run_at: Option<DateTime<Utc>>,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Job>> + Send;
     fn job(&self, id: Uuid) -> impl Future<Output = Result<Job>> + Send;
@@ -407,6 +429,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         expected_version: i64,
         definition: &JobDefinition,
         next_run_at: Option<DateTime<Utc>>,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Job>> + Send;
 
@@ -418,6 +441,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         enabled: bool,
         reason: Option<&str>,
         next_run_at: Option<DateTime<Utc>>,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Job>> + Send;
     /// Replaces the job's policies if the stored version is `expected_version`, else
@@ -427,6 +451,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         id: Uuid,
         expected_version: i64,
         policy: &JobPolicy,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Job>> + Send;
     /// Pauses or resumes a job (the pause's start and end are kept for the tick's reasons).
@@ -434,6 +459,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         id: Uuid,
         paused: bool,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Job>> + Send;
     /// Enables a disabled job again: forgets its failure streak, records `operator`, puts it on
@@ -457,6 +483,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         job_id: Uuid,
         payload: Option<&serde_json::Value>,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Run>> + Send;
     fn run(&self, id: Uuid) -> impl Future<Output = Result<Run>> + Send;
@@ -466,6 +493,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         job_id: Uuid,
         occurrences: &[DateTime<Utc>],
+        operator: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<BackfillReport>> + Send;
     /// Deletes finished runs scheduled before `before`, except the last `keep_last` of each job,
@@ -570,6 +598,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         name: &str,
         update: &TenantSettingsUpdate,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<TenantSettings>> + Send;
     /// Every stored named handler definition, by name.
@@ -577,7 +606,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
     ) -> impl Future<Output = Result<Vec<(String, HandlerSpec)>>> + Send;
     /// Deletes a job and its runs; [`crate::Error::NotFound`] if there is no such job.
-    fn delete_job(&self, id: Uuid) -> impl Future<Output = Result<()>> + Send;
+    fn delete_job(
+        &self,
+        id: Uuid,
+        operator: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     // The console's run views (issue 7): run details, the timeline, throughput, the change feed
     // (see `crate::timeline`).
@@ -626,6 +660,40 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn running_by_node(&self) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send;
     /// The latest job and tenant edits and node heartbeat.
     fn change_marks(&self) -> impl Future<Output = Result<crate::timeline::ChangeMarks>> + Send;
+
+    // Notifications and the audit log (issue 5; see `crate::notify` and `crate::audit`).
+    /// Claims up to `limit` outbox events that are due (new, or whose backoff has passed) for
+    /// `node_id`, oldest due first, skipping events another node is claiming (Postgres `SKIP
+    /// LOCKED`; SQLite's single writer): each claim counts an attempt and moves the event's
+    /// next attempt to the end of the `lease`, so it is due again only if this node never
+    /// reports back. Returns each with its tenant's channels.
+    fn claim_events(
+        &self,
+        node_id: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Vec<crate::notify::ClaimedEvent>>> + Send;
+    /// Logs the delivery attempts of a claimed event and, if the claim is still this node's
+    /// (the same attempt), marks the event delivered, due again at the retry instant, or given
+    /// up, in one transaction. Returns whether the claim was still this node's.
+    fn finish_event(
+        &self,
+        claim: &crate::notify::EventClaim,
+        deliveries: &[crate::notify::DeliveryRecord],
+        outcome: crate::notify::EventOutcome,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// The delivery log, newest first.
+    fn list_deliveries(
+        &self,
+        filter: &crate::notify::DeliveryFilter,
+    ) -> impl Future<Output = Result<Vec<crate::notify::Delivery>>> + Send;
+    /// The audit log, newest first.
+    fn list_audit(
+        &self,
+        filter: &crate::audit::AuditFilter,
+    ) -> impl Future<Output = Result<Vec<crate::audit::AuditEntry>>> + Send;
 }
 
 /// A trigger is stored as text; keep the mapping next to the seam that stores it.

@@ -43,19 +43,29 @@ macro_rules! portable_store_methods {
         async fn create_tenant(
             &self,
             tenant: &$crate::tenant::NewTenant,
+            operator: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::tenant::Tenant> {
+            use $crate::audit::{AuditAction, NewAuditEntry};
             use $crate::store::{codec, sql};
+            let max_concurrent = codec::to_i32("max_concurrent", tenant.max_concurrent)?;
+            let weight = codec::to_i32("weight", tenant.weight)?;
+            let mut tx = self.begin_write().await?;
             let row = ::sqlx::query(sql::INSERT_TENANT)
                 .bind(codec::new_id(now))
                 .bind(&tenant.name)
-                .bind(codec::to_i32("max_concurrent", tenant.max_concurrent)?)
-                .bind(codec::to_i32("weight", tenant.weight)?)
+                .bind(max_concurrent)
+                .bind(weight)
                 .bind(codec::ms(now))
-                .fetch_one(self.writer())
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(codec::already_exists("tenant", &tenant.name))?;
-            codec::tenant(&row)
+            let created = codec::tenant(&row)?;
+            let entry =
+                NewAuditEntry::tenant(AuditAction::TenantCreated, operator, now, None, Some(&created));
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
+            Ok(created)
         }
 
         async fn tenant_by_name(
@@ -81,32 +91,47 @@ macro_rules! portable_store_methods {
             &self,
             name: &str,
             update: &$crate::store::TenantUpdate,
+            operator: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::tenant::Tenant> {
+            use $crate::audit::{AuditAction, NewAuditEntry};
             use $crate::store::{codec, sql};
             let max_concurrent = update
                 .max_concurrent
                 .map(|value| codec::to_i32("max_concurrent", value))
                 .transpose()?;
             let weight = update.weight.map(|value| codec::to_i32("weight", value)).transpose()?;
+            let mut tx = self.begin_write().await?;
+            let before = Self::lock_tenant(&mut tx, name).await?;
             let row = ::sqlx::query(sql::UPDATE_TENANT)
                 .bind(name)
                 .bind(max_concurrent)
                 .bind(weight)
                 .bind(update.paused)
                 .bind(codec::ms(now))
-                .fetch_optional(self.writer())
-                .await?
-                .ok_or_else(|| codec::not_found("tenant", name))?;
-            codec::tenant(&row)
+                .fetch_one(&mut *tx)
+                .await?;
+            let after = codec::tenant(&row)?;
+            let entry = NewAuditEntry::tenant(
+                AuditAction::TenantUpdated,
+                operator,
+                now,
+                Some(&before),
+                Some(&after),
+            );
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
+            Ok(after)
         }
 
         async fn set_tenant_policy(
             &self,
             name: &str,
             policy: &$crate::policy::TenantPolicy,
+            operator: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::tenant::Tenant> {
+            use $crate::audit::{AuditAction, NewAuditEntry};
             use $crate::store::{codec, sql};
             let (count, window) = match &policy.rate_limit {
                 Some(limit) => (
@@ -118,33 +143,62 @@ macro_rules! portable_store_methods {
             let opt_i32 = |field: &str, value: Option<u32>| {
                 value.map(|value| codec::to_i32(field, value)).transpose()
             };
+            let default_max_retries = opt_i32("default_max_retries", policy.default_max_retries)?;
+            let default_auto_disable_after =
+                opt_i32("default_auto_disable_after", policy.default_auto_disable_after)?;
+            let mut tx = self.begin_write().await?;
+            let before = Self::lock_tenant(&mut tx, name).await?;
             let row = ::sqlx::query(sql::SET_TENANT_POLICY)
                 .bind(name)
                 .bind(count)
                 .bind(window)
-                .bind(opt_i32("default_max_retries", policy.default_max_retries)?)
-                .bind(opt_i32("default_auto_disable_after", policy.default_auto_disable_after)?)
+                .bind(default_max_retries)
+                .bind(default_auto_disable_after)
                 .bind(codec::ms(now))
-                .fetch_optional(self.writer())
-                .await?
-                .ok_or_else(|| codec::not_found("tenant", name))?;
-            codec::tenant(&row)
+                .fetch_one(&mut *tx)
+                .await?;
+            let after = codec::tenant(&row)?;
+            let entry = NewAuditEntry::tenant(
+                AuditAction::TenantPolicySet,
+                operator,
+                now,
+                Some(&before),
+                Some(&after),
+            );
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
+            Ok(after)
         }
 
         async fn upsert_named_handler(
             &self,
             name: &str,
             spec: &$crate::handler::HandlerSpec,
+            operator: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<()> {
-            use $crate::store::{codec, sql};
+            use $crate::store::codec::{self, RowAccess};
+            use $crate::store::sql;
+            let mut tx = self.begin_write().await?;
+            let before = match ::sqlx::query(sql::$dialect::LOCK_NAMED_HANDLER)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                Some(row) => row.opt_json("spec")?,
+                None => None,
+            };
             ::sqlx::query(sql::UPSERT_NAMED_HANDLER)
                 .bind(codec::new_id(now))
                 .bind(name)
                 .bind(::sqlx::types::Json(spec))
                 .bind(codec::ms(now))
-                .execute(self.writer())
+                .execute(&mut *tx)
                 .await?;
+            let after = $crate::audit::snapshot(spec);
+            let entry = $crate::audit::NewAuditEntry::handler(operator, now, name, before, after);
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
             Ok(())
         }
 
@@ -171,8 +225,10 @@ macro_rules! portable_store_methods {
             definition: &$crate::job::JobDefinition,
             policy: &$crate::policy::JobPolicy,
             next_run_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            operator: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::audit::{AuditAction, NewAuditEntry};
             use $crate::store::{codec, sql};
             let id = codec::new_id(now);
             let policy = codec::policy_values(policy)?;
@@ -187,8 +243,9 @@ macro_rules! portable_store_methods {
                 .bind(codec::duration_ms(definition.timeout))
                 .bind(codec::opt_ms(next_run_at))
                 .bind(codec::ms(now));
+            let mut tx = self.begin_write().await?;
             $crate::store::portable::bind_policy!(query, policy)
-                .execute(self.writer())
+                .execute(&mut *tx)
                 .await
                 .map_err(|error| {
                     if codec::is_foreign_key_violation(&error) {
@@ -197,7 +254,11 @@ macro_rules! portable_store_methods {
                         codec::already_exists("job", &definition.name)(error)
                     }
                 })?;
-            self.job(id).await
+            let job = Self::job_in(&mut tx, id).await?;
+            let entry = NewAuditEntry::job(AuditAction::JobCreated, operator, now, None, Some(&job));
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
+            Ok(job)
         }
 
         async fn job(&self, id: ::uuid::Uuid) -> $crate::error::Result<$crate::job::Job> {
@@ -250,9 +311,14 @@ macro_rules! portable_store_methods {
             expected_version: i64,
             definition: &$crate::job::JobDefinition,
             next_run_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            operator: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::audit::{AuditAction, NewAuditEntry};
             use $crate::store::{codec, sql};
+            let mut tx = self.begin_write().await?;
+            let before = Self::lock_job(&mut tx, id).await?;
+            Self::check_version(&before, expected_version, &definition.name)?;
             let updated = ::sqlx::query(sql::UPDATE_JOB)
                 .bind(id)
                 .bind(expected_version)
@@ -264,14 +330,25 @@ macro_rules! portable_store_methods {
                 .bind(codec::duration_ms(definition.timeout))
                 .bind(codec::opt_ms(next_run_at))
                 .bind(codec::ms(now))
-                .execute(self.writer())
+                .execute(&mut *tx)
                 .await
                 .map_err(codec::already_exists("job", &definition.name))?
                 .rows_affected();
             if updated == 0 {
+                drop(tx);
                 return Err(self.version_conflict(id, expected_version, &definition.name).await);
             }
-            self.job(id).await
+            let after = Self::job_in(&mut tx, id).await?;
+            let entry = NewAuditEntry::job(
+                AuditAction::JobUpdated,
+                operator,
+                now,
+                Some(&before),
+                Some(&after),
+            );
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
+            Ok(after)
         }
 
         async fn update_job_policy(
@@ -279,40 +356,61 @@ macro_rules! portable_store_methods {
             id: ::uuid::Uuid,
             expected_version: i64,
             policy: &$crate::policy::JobPolicy,
+            operator: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::audit::{AuditAction, NewAuditEntry};
             use $crate::store::{codec, sql};
             let values = codec::policy_values(policy)?;
+            let mut tx = self.begin_write().await?;
+            let before = Self::lock_job(&mut tx, id).await?;
+            Self::check_version(&before, expected_version, &id.to_string())?;
             let query = ::sqlx::query(sql::UPDATE_JOB_POLICY).bind(id).bind(expected_version);
             let updated = $crate::store::portable::bind_policy!(query, values)
                 .bind(codec::ms(now))
-                .execute(self.writer())
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
             if updated == 0 {
+                drop(tx);
                 return Err(self.version_conflict(id, expected_version, &id.to_string()).await);
             }
-            self.job(id).await
+            let after = Self::job_in(&mut tx, id).await?;
+            let entry = NewAuditEntry::job(
+                AuditAction::JobPolicySet,
+                operator,
+                now,
+                Some(&before),
+                Some(&after),
+            );
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
+            Ok(after)
         }
 
         async fn set_job_paused(
             &self,
             id: ::uuid::Uuid,
             paused: bool,
+            operator: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::audit::{AuditAction, NewAuditEntry};
             use $crate::store::{codec, sql};
-            let updated = ::sqlx::query(sql::SET_JOB_PAUSED)
+            let mut tx = self.begin_write().await?;
+            let before = Self::lock_job(&mut tx, id).await?;
+            ::sqlx::query(sql::SET_JOB_PAUSED)
                 .bind(id)
                 .bind(paused)
                 .bind(codec::ms(now))
-                .execute(self.writer())
-                .await?
-                .rows_affected();
-            if updated == 0 {
-                return Err(codec::not_found("job", id));
-            }
-            self.job(id).await
+                .execute(&mut *tx)
+                .await?;
+            let after = Self::job_in(&mut tx, id).await?;
+            let action = if paused { AuditAction::JobPaused } else { AuditAction::JobResumed };
+            let entry = NewAuditEntry::job(action, operator, now, Some(&before), Some(&after));
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
+            Ok(after)
         }
 
         async fn enable_job(
@@ -323,9 +421,11 @@ macro_rules! portable_store_methods {
             next_run_at: Option<::chrono::DateTime<::chrono::Utc>>,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::audit::{AuditAction, NewAuditEntry};
             use $crate::store::codec::{self, RowAccess};
             use $crate::store::sql;
             let mut tx = self.begin_write().await?;
+            let before = Self::lock_job(&mut tx, id).await?;
             let enabled = ::sqlx::query(sql::ENABLE_JOB)
                 .bind(id)
                 .bind(operator)
@@ -351,9 +451,21 @@ macro_rules! portable_store_methods {
                     .bind(codec::ms(now))
                     .execute(&mut *tx)
                     .await?;
+                let after = Self::job_in(&mut tx, id).await?;
+                let entry = NewAuditEntry::job(
+                    AuditAction::JobEnabled,
+                    operator,
+                    now,
+                    Some(&before),
+                    Some(&after),
+                );
+                Self::write_audit(&mut tx, entry).await?;
+                tx.commit().await?;
+                return Ok(after);
             }
+            // Enabled already: nothing changed, nothing to record.
             tx.commit().await?;
-            self.job(id).await
+            Ok(before)
         }
 
         async fn set_job_enabled(
@@ -362,33 +474,41 @@ macro_rules! portable_store_methods {
             enabled: bool,
             reason: Option<&str>,
             next_run_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            operator: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::audit::{AuditAction, NewAuditEntry};
             use $crate::store::{codec, sql};
             let reason = if enabled { None } else { reason.map(codec::bound_error) };
-            let updated = ::sqlx::query(sql::SET_JOB_ENABLED)
+            let mut tx = self.begin_write().await?;
+            let before = Self::lock_job(&mut tx, id).await?;
+            ::sqlx::query(sql::SET_JOB_ENABLED)
                 .bind(id)
                 .bind(enabled)
                 .bind(reason)
                 .bind(codec::opt_ms(next_run_at))
                 .bind(codec::ms(now))
-                .execute(self.writer())
-                .await?
-                .rows_affected();
-            if updated == 0 {
-                return Err(codec::not_found("job", id));
-            }
-            self.job(id).await
+                .execute(&mut *tx)
+                .await?;
+            let after = Self::job_in(&mut tx, id).await?;
+            let action = if enabled { AuditAction::JobEnabled } else { AuditAction::JobDisabled };
+            let entry = NewAuditEntry::job(action, operator, now, Some(&before), Some(&after));
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
+            Ok(after)
         }
 
         async fn enqueue_manual(
             &self,
             job_id: ::uuid::Uuid,
             payload: Option<&::serde_json::Value>,
+            operator: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::run::Run> {
+            use $crate::audit::{AuditAction, NewAuditEntry};
             use $crate::store::{codec, sql};
             let job = self.job(job_id).await?;
+            let mut tx = self.begin_write().await?;
             // The occurrence key is (job, scheduled_at, attempt). Scheduled occurrences fall on
             // whole seconds (cron has no finer unit, and zone offsets are whole seconds), so a
             // manual run never takes a whole second: it could take the key of a scheduled
@@ -408,7 +528,7 @@ macro_rules! portable_store_methods {
                     .bind($crate::run::Trigger::Manual.as_str())
                     .bind(payload.map(::sqlx::types::Json))
                     .bind(codec::ms(now))
-                    .execute(self.writer())
+                    .execute(&mut *tx)
                     .await
                     .map_err(|error| {
                         if codec::is_foreign_key_violation(&error) {
@@ -419,7 +539,18 @@ macro_rules! portable_store_methods {
                     })?
                     .rows_affected();
                 if inserted == 1 {
-                    return self.run(id).await;
+                    let row = ::sqlx::query(sql::RUN_BY_ID).bind(id).fetch_one(&mut *tx).await?;
+                    let run = codec::run(&row)?;
+                    let after = ::serde_json::json!({
+                        "run_id": run.id,
+                        "scheduled_at": run.scheduled_at,
+                        "payload": payload,
+                    });
+                    let entry =
+                        NewAuditEntry::job_operation(AuditAction::JobTriggered, operator, now, &job, after);
+                    Self::write_audit(&mut tx, entry).await?;
+                    tx.commit().await?;
+                    return Ok(run);
                 }
                 scheduled_at += 1;
             }
@@ -444,6 +575,7 @@ macro_rules! portable_store_methods {
             &self,
             job_id: ::uuid::Uuid,
             occurrences: &[::chrono::DateTime<::chrono::Utc>],
+            operator: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::store::BackfillReport> {
             use $crate::store::{codec, sql};
@@ -466,8 +598,23 @@ macro_rules! portable_store_methods {
                     .await?
                     .rows_affected();
             }
-            tx.commit().await?;
             report.already_present = report.occurrences - report.queued;
+            let after = ::serde_json::json!({
+                "from": occurrences.first(),
+                "to": occurrences.last(),
+                "occurrences": report.occurrences,
+                "queued": report.queued,
+                "already_present": report.already_present,
+            });
+            let entry = $crate::audit::NewAuditEntry::job_operation(
+                $crate::audit::AuditAction::JobBackfilled,
+                operator,
+                now,
+                &job,
+                after,
+            );
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
             Ok(report)
         }
 
@@ -710,6 +857,10 @@ macro_rules! portable_store_methods {
                 if failed_occurrence {
                     let error = result.error.as_deref().unwrap_or(result.status.as_str());
                     query.bind(codec::bound_error(error)).execute(&mut *tx).await?;
+                    Self::write_run_failed(&mut tx, job_id, result).await?;
+                    // The job as the failure left it: the audit log's `before` if the engine
+                    // disables it now.
+                    let before = Self::job_in(&mut tx, job_id).await?;
                     // Exactly one transition and one event, whatever the number of nodes: see
                     // `AUTO_DISABLE_JOB`.
                     let disabled = ::sqlx::query(sql::AUTO_DISABLE_JOB)
@@ -741,6 +892,15 @@ macro_rules! portable_store_methods {
                             .bind(codec::ms(result.finished_at))
                             .execute(&mut *tx)
                             .await?;
+                        let after = Self::job_in(&mut tx, job_id).await?;
+                        let entry = $crate::audit::NewAuditEntry::job(
+                            $crate::audit::AuditAction::JobAutoDisabled,
+                            $crate::audit::ENGINE_OPERATOR,
+                            result.finished_at,
+                            Some(&before),
+                            Some(&after),
+                        );
+                        Self::write_audit(&mut tx, entry).await?;
                     }
                 } else {
                     query.execute(&mut *tx).await?;
@@ -974,9 +1134,19 @@ macro_rules! portable_store_methods {
             &self,
             name: &str,
             update: &$crate::store::TenantSettingsUpdate,
+            operator: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
         ) -> $crate::error::Result<$crate::store::TenantSettings> {
-            use $crate::store::{codec, sql};
+            use $crate::store::codec::{self, RowAccess};
+            use $crate::store::sql;
+            let mut tx = self.begin_write().await?;
+            let locked = ::sqlx::query(sql::$dialect::LOCK_TENANT_SETTINGS)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| codec::not_found("tenant", name))?;
+            let tenant_id = locked.uuid("id")?;
+            let before = codec::tenant_settings(&locked)?;
             let secret = update
                 .webhook_secret
                 .as_ref()
@@ -1002,10 +1172,23 @@ macro_rules! portable_store_methods {
                 .bind(work_dir.is_some())
                 .bind(work_dir.flatten())
                 .bind(codec::ms(now))
-                .fetch_optional(self.writer())
-                .await?
-                .ok_or_else(|| codec::not_found("tenant", name))?;
-            codec::tenant_settings(&row)
+                .bind(update.notify_run_failed)
+                .bind(update.notify_throttled)
+                .fetch_one(&mut *tx)
+                .await?;
+            let after = codec::tenant_settings(&row)?;
+            let replaced = matches!(update.webhook_secret, Some(Some(_)));
+            let entry = $crate::audit::NewAuditEntry::tenant_settings(
+                operator,
+                now,
+                tenant_id,
+                name,
+                codec::settings_document(&before, false),
+                codec::settings_document(&after, replaced),
+            );
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
+            Ok(after)
         }
 
         async fn list_named_handlers(
@@ -1022,13 +1205,20 @@ macro_rules! portable_store_methods {
                 .collect()
         }
 
-        async fn delete_job(&self, id: ::uuid::Uuid) -> $crate::error::Result<()> {
-            use $crate::store::{codec, sql};
-            let deleted =
-                ::sqlx::query(sql::DELETE_JOB).bind(id).execute(self.writer()).await?.rows_affected();
-            if deleted == 0 {
-                return Err(codec::not_found("job", id));
-            }
+        async fn delete_job(
+            &self,
+            id: ::uuid::Uuid,
+            operator: &str,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<()> {
+            use $crate::audit::{AuditAction, NewAuditEntry};
+            use $crate::store::sql;
+            let mut tx = self.begin_write().await?;
+            let before = Self::lock_job(&mut tx, id).await?;
+            ::sqlx::query(sql::DELETE_JOB).bind(id).execute(&mut *tx).await?;
+            let entry = NewAuditEntry::job(AuditAction::JobDeleted, operator, now, Some(&before), None);
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
             Ok(())
         }
 
@@ -1165,6 +1355,316 @@ macro_rules! portable_store_methods {
             let row = ::sqlx::query(sql::CHANGE_MARKS).fetch_one(self.reader()).await?;
             codec::change_marks(&row)
         }
+
+        // Notifications and the audit log (issue 5).
+
+        async fn claim_events(
+            &self,
+            node_id: &str,
+            now: ::chrono::DateTime<::chrono::Utc>,
+            limit: u32,
+            lease: ::std::time::Duration,
+        ) -> $crate::error::Result<Vec<$crate::notify::ClaimedEvent>> {
+            use $crate::store::{codec, sql};
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            let mut tx = self.begin_write().await?;
+            let ids: Vec<::uuid::Uuid> = ::sqlx::query_scalar(sql::$dialect::PENDING_EVENTS)
+                .bind(codec::ms(now))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+            if ids.is_empty() {
+                tx.commit().await?;
+                return Ok(Vec::new());
+            }
+            let claim = format!("{}{}", sql::CLAIM_EVENTS, codec::placeholders(3, ids.len()));
+            let mut query =
+                ::sqlx::query(&claim).bind(node_id).bind(codec::expiry_ms(now, lease));
+            for id in &ids {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *tx).await?;
+            let read = format!("{}{}", sql::CLAIMED_EVENTS, codec::placeholders(1, ids.len()));
+            let mut query = ::sqlx::query(&read);
+            for id in &ids {
+                query = query.bind(*id);
+            }
+            let rows = query.fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            let mut events =
+                rows.iter().map(codec::claimed_event).collect::<$crate::error::Result<Vec<_>>>()?;
+            // In the order they were due.
+            events.sort_by_key(|claimed| ids.iter().position(|id| *id == claimed.event.id));
+            Ok(events)
+        }
+
+        async fn finish_event(
+            &self,
+            claim: &$crate::notify::EventClaim,
+            deliveries: &[$crate::notify::DeliveryRecord],
+            outcome: $crate::notify::EventOutcome,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> $crate::error::Result<bool> {
+            use $crate::notify::EventOutcome;
+            use $crate::store::{codec, sql};
+            let attempt = codec::to_i32("attempt", claim.attempt)?;
+            let mut tx = self.begin_write().await?;
+            // Logged whatever becomes of the claim: the attempts happened.
+            for delivery in deliveries {
+                ::sqlx::query(sql::INSERT_DELIVERY)
+                    .bind(codec::new_id(delivery.at))
+                    .bind(claim.event_id)
+                    .bind(delivery.channel.as_str())
+                    .bind(&delivery.target)
+                    .bind(attempt)
+                    .bind(delivery.status.as_str())
+                    .bind(delivery.http_status.map(i32::from))
+                    .bind(delivery.smtp_reply.as_deref().map(codec::bound_error))
+                    .bind(delivery.error.as_deref().map(codec::bound_error))
+                    .bind(&claim.node_id)
+                    .bind(codec::ms(delivery.at))
+                    .bind(delivery.duration_ms)
+                    .bind(codec::opt_ms(delivery.next_attempt_at))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let now_ms = codec::ms(now);
+            let (delivered_at, failed_at, next_attempt_at) = match outcome {
+                EventOutcome::Delivered => (Some(now_ms), None, None),
+                EventOutcome::GaveUp => (None, Some(now_ms), None),
+                EventOutcome::Retry { at } => (None, None, Some(codec::ms(at))),
+            };
+            let finished = ::sqlx::query(sql::FINISH_EVENT)
+                .bind(claim.event_id)
+                .bind(&claim.node_id)
+                .bind(attempt)
+                .bind(delivered_at)
+                .bind(failed_at)
+                .bind(next_attempt_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(finished == 1)
+        }
+
+        async fn list_deliveries(
+            &self,
+            filter: &$crate::notify::DeliveryFilter,
+        ) -> $crate::error::Result<Vec<$crate::notify::Delivery>> {
+            use $crate::store::{codec, sql};
+            let limit = codec::bounded_limit(filter.limit, codec::DEFAULT_RUN_LIMIT);
+            let mut query = ::sqlx::QueryBuilder::<$db>::new(sql::SELECT_DELIVERIES);
+            query.push(" WHERE 1 = 1");
+            if let Some(tenant) = &filter.tenant {
+                query.push(" AND t.name = ").push_bind(tenant.as_str());
+            }
+            if let Some(event_id) = filter.event_id {
+                query.push(" AND d.event_id = ").push_bind(event_id);
+            }
+            query.push(" ORDER BY d.at DESC, d.id DESC LIMIT ").push_bind(limit);
+            let rows = query.build().fetch_all(self.reader()).await?;
+            rows.iter().map(codec::delivery).collect()
+        }
+
+        async fn list_audit(
+            &self,
+            filter: &$crate::audit::AuditFilter,
+        ) -> $crate::error::Result<Vec<$crate::audit::AuditEntry>> {
+            use $crate::store::{codec, sql};
+            let limit = codec::bounded_limit(filter.limit, codec::DEFAULT_RUN_LIMIT);
+            let mut query = ::sqlx::QueryBuilder::<$db>::new(sql::SELECT_AUDIT);
+            query.push(" WHERE 1 = 1");
+            if let Some(tenant) = &filter.tenant {
+                query.push(" AND tenant = ").push_bind(tenant.as_str());
+            }
+            if let Some(job) = &filter.job {
+                query.push(" AND job = ").push_bind(job.as_str());
+            }
+            if let Some(since) = filter.since {
+                query.push(" AND at >= ").push_bind(codec::ms(since));
+            }
+            query.push(" ORDER BY at DESC, id DESC LIMIT ").push_bind(limit);
+            let rows = query.build().fetch_all(self.reader()).await?;
+            rows.iter().map(codec::audit_entry).collect()
+        }
+    };
+}
+
+/// Expands the backend's inherent helpers that work inside a write transaction, the same for
+/// every backend: `$db` is the sqlx database type, `$dialect` the module of `sql` with that
+/// backend's own statements (locking).
+macro_rules! portable_transaction_helpers {
+    ($db:ty, $dialect:ident) => {
+        /// Writes an audit entry in the transaction of the change it describes.
+        async fn write_audit(
+            tx: &mut ::sqlx::Transaction<'static, $db>,
+            entry: $crate::audit::NewAuditEntry,
+        ) -> $crate::error::Result<()> {
+            use $crate::store::{codec, sql};
+            ::sqlx::query(sql::INSERT_AUDIT)
+                .bind(codec::new_id(entry.at))
+                .bind(codec::ms(entry.at))
+                .bind(&entry.operator)
+                .bind(entry.action.as_str())
+                .bind(entry.tenant_id)
+                .bind(entry.tenant.as_deref())
+                .bind(entry.job_id)
+                .bind(entry.job.as_deref())
+                .bind(entry.handler.as_deref())
+                .bind(entry.before.map(::sqlx::types::Json))
+                .bind(entry.after.map(::sqlx::types::Json))
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        /// Job `id` in the transaction, locked until it ends (see `LOCK_JOB`).
+        async fn lock_job(
+            tx: &mut ::sqlx::Transaction<'static, $db>,
+            id: ::uuid::Uuid,
+        ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::store::{codec, sql};
+            let row = ::sqlx::query(sql::$dialect::LOCK_JOB)
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or_else(|| codec::not_found("job", id))?;
+            codec::job(&row)
+        }
+
+        /// Job `id` as the transaction sees it.
+        async fn job_in(
+            tx: &mut ::sqlx::Transaction<'static, $db>,
+            id: ::uuid::Uuid,
+        ) -> $crate::error::Result<$crate::job::Job> {
+            use $crate::store::{codec, sql};
+            let row = ::sqlx::query(sql::JOB_BY_ID).bind(id).fetch_one(&mut **tx).await?;
+            codec::job(&row)
+        }
+
+        /// Tenant `name` in the transaction, locked until it ends (see `LOCK_TENANT`).
+        async fn lock_tenant(
+            tx: &mut ::sqlx::Transaction<'static, $db>,
+            name: &str,
+        ) -> $crate::error::Result<$crate::tenant::Tenant> {
+            use $crate::store::{codec, sql};
+            let row = ::sqlx::query(sql::$dialect::LOCK_TENANT)
+                .bind(name)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or_else(|| codec::not_found("tenant", name))?;
+            codec::tenant(&row)
+        }
+
+        /// The optimistic check of an update, on the locked row: nothing is written when
+        /// someone changed the job since `expected`.
+        fn check_version(
+            job: &$crate::job::Job,
+            expected: i64,
+            key: &str,
+        ) -> $crate::error::Result<()> {
+            if job.version == expected {
+                return Ok(());
+            }
+            Err($crate::error::Error::StaleVersion {
+                what: "job",
+                key: key.to_owned(),
+                expected,
+                current: job.version,
+            })
+        }
+
+        /// A `run.failed` outbox event for a failed occurrence, if its tenant opted in.
+        async fn write_run_failed(
+            tx: &mut ::sqlx::Transaction<'static, $db>,
+            job_id: ::uuid::Uuid,
+            result: &$crate::store::RunResult,
+        ) -> $crate::error::Result<()> {
+            use $crate::store::codec::{self, RowAccess};
+            use $crate::store::sql;
+            let Some(row) = ::sqlx::query(sql::RUN_FAILED_EVENT)
+                .bind(result.run_id)
+                .bind(job_id)
+                .fetch_optional(&mut **tx)
+                .await?
+            else {
+                return Ok(());
+            };
+            let scheduled_at = ::chrono::DateTime::from_timestamp_millis(row.bigint("scheduled_at")?);
+            let data = ::serde_json::json!({
+                "job": row.text("name")?,
+                "run_id": result.run_id,
+                "status": result.status.as_str(),
+                "attempt": row.int("attempt")?,
+                "trigger": row.text("trigger")?,
+                "scheduled_at": scheduled_at,
+                "error": result.error.as_deref().map(codec::bound_error),
+                "exit_code": result.exit_code,
+                "http_status": result.http_status,
+            });
+            ::sqlx::query(sql::INSERT_OUTBOX)
+                .bind(codec::new_id(result.finished_at))
+                .bind($crate::store::EVENT_RUN_FAILED)
+                .bind(row.uuid("tenant_id")?)
+                .bind(Some(job_id))
+                .bind(codec::ms(result.finished_at))
+                .bind(::sqlx::types::Json(data))
+                .bind(codec::ms(result.finished_at))
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        /// After a claim that started runs, in its transaction: a `tenant.throttled` event for
+        /// each of `tenants` that opted in and whose ready runs its rate limit now holds back,
+        /// at most once per window (see `sql::MARK_THROTTLED`).
+        async fn write_throttled(
+            tx: &mut ::sqlx::Transaction<'static, $db>,
+            now: ::chrono::DateTime<::chrono::Utc>,
+            tenants: &[::uuid::Uuid],
+        ) -> $crate::error::Result<()> {
+            use $crate::store::codec::{self, RowAccess};
+            use $crate::store::sql;
+            if tenants.is_empty() {
+                return Ok(());
+            }
+            let statement = format!(
+                "{}{}{}",
+                sql::MARK_THROTTLED,
+                codec::placeholders(2, tenants.len()),
+                sql::MARK_THROTTLED_RETURNING
+            );
+            let mut query = ::sqlx::query(&statement).bind(codec::ms(now));
+            for id in tenants {
+                query = query.bind(*id);
+            }
+            let rows = query.fetch_all(&mut **tx).await?;
+            for row in &rows {
+                let window_ms = row.bigint("rate_limit_window_ms")?;
+                let data = ::serde_json::json!({
+                    "tenant": row.text("name")?,
+                    "rate_limit": {
+                        "count": row.int("rate_limit_count")?,
+                        "window_ms": window_ms,
+                    },
+                    "window_ends_at": ::chrono::DateTime::from_timestamp_millis(codec::ms(now) + window_ms),
+                });
+                ::sqlx::query(sql::INSERT_OUTBOX)
+                    .bind(codec::new_id(now))
+                    .bind($crate::store::EVENT_TENANT_THROTTLED)
+                    .bind(row.uuid("id")?)
+                    .bind(None::<::uuid::Uuid>)
+                    .bind(codec::ms(now))
+                    .bind(::sqlx::types::Json(data))
+                    .bind(codec::ms(now))
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
+        }
     };
 }
 
@@ -1217,4 +1717,6 @@ macro_rules! portable_store_helpers {
     };
 }
 
-pub(crate) use {bind_policy, portable_store_helpers, portable_store_methods};
+pub(crate) use {
+    bind_policy, portable_store_helpers, portable_store_methods, portable_transaction_helpers,
+};

@@ -9,7 +9,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use super::portable::{portable_store_helpers, portable_store_methods};
+use super::codec::RowAccess;
+use super::portable::{
+    portable_store_helpers, portable_store_methods, portable_transaction_helpers,
+};
 use super::{codec, sql, ClaimedRun, Store};
 use crate::error::Result;
 
@@ -59,6 +62,7 @@ impl PgStore {
     }
 
     portable_store_helpers!();
+    portable_transaction_helpers!(Postgres, postgres);
 }
 
 impl Store for PgStore {
@@ -83,11 +87,21 @@ impl Store for PgStore {
         }
         let now_ms = codec::ms(now);
         let mut tx = self.pool.begin().await?;
-        let tenants: Vec<Uuid> = sqlx::query_scalar(sql::postgres::LOCK_ELIGIBLE_TENANTS)
+        let eligible = sqlx::query(sql::postgres::LOCK_ELIGIBLE_TENANTS)
             .bind(now_ms)
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
             .await?;
+        let mut tenants: Vec<Uuid> = Vec::with_capacity(eligible.len());
+        // Tenants that opted in to `tenant.throttled` (usually none: no extra statement).
+        let mut watched: Vec<Uuid> = Vec::new();
+        for row in &eligible {
+            let id = row.uuid("id")?;
+            tenants.push(id);
+            if row.flag("watch_throttled")? {
+                watched.push(id);
+            }
+        }
         if tenants.is_empty() {
             tx.commit().await?;
             return Ok(Vec::new());
@@ -101,6 +115,9 @@ impl Store for PgStore {
             .bind(codec::duration_ms(crate::policy::LATE_START))
             .fetch_all(&mut *tx)
             .await?;
+        if !rows.is_empty() && !watched.is_empty() {
+            Self::write_throttled(&mut tx, now, &watched).await?;
+        }
         tx.commit().await?;
         rows.iter().map(codec::claimed_run).collect()
     }

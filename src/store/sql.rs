@@ -205,7 +205,9 @@ macro_rules! waited_for_on_start {
 /// a bulk enqueue: 230 ms per claim with 100,000 ready runs), and a scalar subquery is never
 /// flattened, so the cost stays one index probe per tenant looked at, whatever the queue holds.
 /// Columns: `id` (first, for `query_scalar`), `weight`, `room` (`max_concurrent` minus the
-/// running count) and `rate_room` (NULL without a rate limit). Completed per backend (locking).
+/// running count), `rate_room` (NULL without a rate limit) and `watch_throttled` (the tenant
+/// wants `tenant.throttled` events and has a rate limit: only then does the claim look for
+/// throttling, see [`MARK_THROTTLED`]). Completed per backend (locking).
 macro_rules! eligible_tenants {
     () => {
         concat!(
@@ -213,7 +215,8 @@ macro_rules! eligible_tenants {
             running_of!("t"),
             " AS room, ",
             rate_room_of!("t", "$1"),
-            " AS rate_room \
+            " AS rate_room, \
+             t.notify_throttled AND t.rate_limit_count IS NOT NULL AS watch_throttled \
              FROM tenants t \
              WHERE NOT t.paused \
                AND (SELECT q.not_before FROM runs q \
@@ -227,6 +230,34 @@ macro_rules! eligible_tenants {
              ORDER BY t.last_claimed_at, t.id \
              LIMIT $2"
         )
+    };
+}
+
+/// A tenant by name (`$1`). Completed per backend (locking) where a change reads it first.
+macro_rules! tenant_by_name {
+    () => {
+        concat!("SELECT ", tenant_columns!(), " FROM tenants WHERE name = $1")
+    };
+}
+
+/// A job by id (`$1`) with its tenant's name. Completed per backend (locking) where a change
+/// reads it first.
+macro_rules! job_by_id {
+    () => {
+        concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM jobs j JOIN tenants t ON t.id = j.tenant_id WHERE j.id = $1"
+        )
+    };
+}
+
+/// Outbox events due for delivery at `$1`, oldest due first, at most `$2` (the partial index
+/// `outbox_pending`). Completed per backend (locking).
+macro_rules! pending_events {
+    () => {
+        "SELECT id FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL \
+         AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2"
     };
 }
 
@@ -473,10 +504,11 @@ macro_rules! outbox_columns {
         "id, type, tenant_id, job_id, occurred_at, data, created_at, delivered_at"
     };
 }
+/// A new event is due for delivery at once (`next_attempt_at` = its creation).
 pub const INSERT_OUTBOX: &str = concat!(
     "INSERT INTO outbox (",
     outbox_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)"
+    ", next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $7)"
 );
 /// Oldest first, up to `$1` events.
 pub const LIST_OUTBOX: &str =
@@ -523,7 +555,8 @@ pub const COUNT_JOBS: &str =
 /// Columns of a tenant's settings, as [`super::codec::tenant_settings`] reads them.
 macro_rules! tenant_settings_columns {
     () => {
-        "webhook_url, webhook_secret, notify_email, command_limits, run_as, work_dir"
+        "webhook_url, webhook_secret, notify_email, command_limits, run_as, work_dir, \
+         notify_run_failed, notify_throttled"
     };
 }
 pub const TENANT_SETTINGS: &str =
@@ -538,7 +571,8 @@ pub const UPDATE_TENANT_SETTINGS: &str = concat!(
      command_limits = CASE WHEN $8 THEN $9 ELSE command_limits END, \
      run_as = CASE WHEN $10 THEN $11 ELSE run_as END, \
      work_dir = CASE WHEN $12 THEN $13 ELSE work_dir END, \
-     updated_at = $14 WHERE name = $1 RETURNING ",
+     updated_at = $14, notify_run_failed = COALESCE($15, notify_run_failed), \
+     notify_throttled = COALESCE($16, notify_throttled) WHERE name = $1 RETURNING ",
     tenant_settings_columns!()
 );
 pub const LIST_NAMED_HANDLERS: &str = "SELECT name, spec FROM named_handlers ORDER BY name";
@@ -645,7 +679,108 @@ pub const CHANGE_MARKS: &str = "SELECT (SELECT MAX(updated_at) FROM jobs) AS job
      (SELECT MAX(heartbeat_at) FROM nodes) AS nodes, \
      (SELECT COUNT(*) FROM nodes) AS node_count";
 
+// Notifications and the audit log (issue 5).
+
+/// Claim, step 2: count the attempt and hold the events until `$2` (the lease's end) for node
+/// `$1`; the caller appends the ids `($3, $4, ...)` from step 1 (`pending_events!`).
+pub const CLAIM_EVENTS: &str = "UPDATE outbox SET attempts = attempts + 1, claimed_by = $1, \
+     next_attempt_at = $2 WHERE delivered_at IS NULL AND failed_at IS NULL AND id IN ";
+/// Claim, step 3: the claimed events with their tenant's channels, and which channels an
+/// earlier attempt delivered (`deliveries_by_event`); the caller appends the ids `($1, ...)`.
+pub const CLAIMED_EVENTS: &str =
+    "SELECT o.id, o.type, o.tenant_id, o.job_id, o.occurred_at, o.data, o.created_at, \
+     o.delivered_at, o.attempts, t.name AS tenant, j.name AS job, t.webhook_url, \
+     t.webhook_secret, t.notify_email, \
+     EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = o.id AND d.channel = 'webhook' \
+             AND d.status = 'delivered') AS webhook_done, \
+     EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = o.id AND d.channel = 'email' \
+             AND d.status = 'delivered') AS email_done \
+     FROM outbox o LEFT JOIN tenants t ON t.id = o.tenant_id LEFT JOIN jobs j ON j.id = o.job_id \
+     WHERE o.id IN ";
+/// One delivery attempt of event `$2` (its tenant and type copied from the outbox row). Binds:
+/// `$1` id, `$3` channel, `$4` target, `$5` attempt, `$6` status, `$7` HTTP status, `$8` SMTP
+/// reply, `$9` error, `$10` node, `$11` at, `$12` duration, `$13` next attempt.
+pub const INSERT_DELIVERY: &str = "INSERT INTO deliveries (id, event_id, tenant_id, event_type, \
+     channel, target, attempt, status, http_status, smtp_reply, error, node, at, duration_ms, \
+     next_attempt_at) SELECT $1, o.id, o.tenant_id, o.type, $3, $4, $5, $6, $7, $8, $9, $10, \
+     $11, $12, $13 FROM outbox o WHERE o.id = $2";
+/// Ends node `$2`'s claim `$3` of event `$1`: delivered at `$4`, given up at `$5`, or due again
+/// at `$6`. Matches nothing when the claim was taken over (the lease ran out and another node
+/// claimed the event): that node reports instead.
+pub const FINISH_EVENT: &str = "UPDATE outbox SET claimed_by = NULL, delivered_at = $4, \
+     failed_at = $5, next_attempt_at = COALESCE($6, next_attempt_at) \
+     WHERE id = $1 AND claimed_by = $2 AND attempts = $3 \
+     AND delivered_at IS NULL AND failed_at IS NULL";
+/// The delivery log with the tenant's name; the store appends filters and the order.
+pub const SELECT_DELIVERIES: &str = "SELECT d.id, d.event_id, d.tenant_id, t.name AS tenant, \
+     d.event_type, d.channel, d.target, d.attempt, d.status, d.http_status, d.smtp_reply, \
+     d.error, d.node, d.at, d.duration_ms, d.next_attempt_at \
+     FROM deliveries d LEFT JOIN tenants t ON t.id = d.tenant_id";
+
+/// After a claim started runs, in its transaction (under the tenants' row locks on Postgres,
+/// the write lock on SQLite): of the tenants the caller lists (`($2, ...)`, appended), those
+/// that opted in, whose ready runs the rate limit now holds back (no room left in the window
+/// and a queued run ready at `$1`), and that were not told so within the last window, are
+/// marked told at `$1`; the caller writes one `tenant.throttled` event for each row returned.
+/// The `UPDATE ... WHERE` under the row lock makes it once per window whatever the number of
+/// nodes. (A tenant whose rate room is used up is not served until the window frees room, so
+/// runs queued meanwhile are reported at its next claim that leaves runs behind.)
+pub const MARK_THROTTLED: &str = concat!(
+    "UPDATE tenants SET throttled_notified_at = $1 \
+     WHERE notify_throttled AND rate_limit_count IS NOT NULL \
+       AND (throttled_notified_at IS NULL OR throttled_notified_at <= $1 - rate_limit_window_ms) \
+       AND ",
+    rate_room_of!("tenants", "$1"),
+    " <= 0 \
+       AND (SELECT q.not_before FROM runs q WHERE q.tenant_id = tenants.id \
+            AND q.status = 'queued' ORDER BY q.not_before LIMIT 1) <= $1 \
+       AND id IN "
+);
+/// The columns [`MARK_THROTTLED`] returns (appended after its id list).
+pub const MARK_THROTTLED_RETURNING: &str =
+    " RETURNING id, name, rate_limit_count, rate_limit_window_ms";
+
+/// A failed occurrence's run `$1` of job `$2`, if its tenant opted in to `run.failed`.
+pub const RUN_FAILED_EVENT: &str = "SELECT j.name, r.tenant_id, r.attempt, r.scheduled_at, \
+     r.trigger FROM runs r JOIN jobs j ON j.id = r.job_id JOIN tenants t ON t.id = r.tenant_id \
+     WHERE r.id = $1 AND j.id = $2 AND t.notify_run_failed";
+
+/// Tenant `$1`'s id and name with its settings, before a change of them. Completed per backend
+/// (locking).
+macro_rules! tenant_settings_by_name {
+    () => {
+        concat!("SELECT id, name, ", tenant_settings_columns!(), " FROM tenants WHERE name = $1")
+    };
+}
+
+macro_rules! audit_columns {
+    () => {
+        "id, at, operator, action, tenant_id, tenant, job_id, job, handler, before, after"
+    };
+}
+pub const INSERT_AUDIT: &str = concat!(
+    "INSERT INTO audit_log (",
+    audit_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+);
+/// The audit log; the store appends filters and the order (`audit_recent`, `audit_by_tenant`,
+/// `audit_by_job`).
+pub const SELECT_AUDIT: &str = concat!("SELECT ", audit_columns!(), " FROM audit_log");
+
 pub mod postgres {
+    /// Postgres: a change reads the row it changes first (the audit log's `before`); the lock
+    /// keeps another transaction from changing it in between. `NO KEY UPDATE` is what the
+    /// `UPDATE` takes anyway and lets runs that reference the job be inserted meanwhile.
+    pub const LOCK_JOB: &str = concat!(job_by_id!(), " FOR NO KEY UPDATE OF j");
+    pub const LOCK_TENANT: &str = concat!(tenant_by_name!(), " FOR NO KEY UPDATE");
+    pub const LOCK_TENANT_SETTINGS: &str =
+        concat!(tenant_settings_by_name!(), " FOR NO KEY UPDATE");
+    pub const LOCK_NAMED_HANDLER: &str =
+        "SELECT spec FROM named_handlers WHERE name = $1 FOR NO KEY UPDATE";
+
+    /// Postgres: several notification workers claim at once; each takes events nobody holds.
+    pub const PENDING_EVENTS: &str = concat!(pending_events!(), " FOR UPDATE SKIP LOCKED");
+
     /// Postgres: several scheduler nodes tick at once. `SKIP LOCKED` lets each take a disjoint
     /// batch instead of queueing behind another node's transaction; `NO KEY UPDATE` is the lock
     /// the later `UPDATE` of `next_run_at` needs anyway, and does not block inserts of runs that
@@ -750,6 +885,16 @@ pub mod postgres {
 
 /// Statements for SQLite only.
 pub mod sqlite {
+    /// SQLite: changes run in an IMMEDIATE transaction that holds the write lock; a plain read
+    /// of the row first cannot be overtaken.
+    pub const LOCK_JOB: &str = job_by_id!();
+    pub const LOCK_TENANT: &str = tenant_by_name!();
+    pub const LOCK_TENANT_SETTINGS: &str = tenant_settings_by_name!();
+    pub const LOCK_NAMED_HANDLER: &str = "SELECT spec FROM named_handlers WHERE name = $1";
+
+    /// SQLite: the claim's IMMEDIATE transaction excludes other workers; a plain read.
+    pub const PENDING_EVENTS: &str = pending_events!();
+
     /// SQLite has a single writer and no `FOR UPDATE`: the tick runs inside a `BEGIN IMMEDIATE`
     /// transaction, which already excludes every other writer, so a plain read is enough.
     pub const DUE_JOBS: &str = due_jobs!();

@@ -21,7 +21,9 @@ use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::codec::{self, RowAccess};
-use super::portable::{portable_store_helpers, portable_store_methods};
+use super::portable::{
+    portable_store_helpers, portable_store_methods, portable_transaction_helpers,
+};
 use super::{sql, ClaimedRun, Store};
 use crate::error::{Error, Result};
 
@@ -90,6 +92,7 @@ impl SqliteStore {
     }
 
     portable_store_helpers!();
+    portable_transaction_helpers!(Sqlite, sqlite);
 }
 
 impl Store for SqliteStore {
@@ -126,8 +129,13 @@ impl Store for SqliteStore {
         let mut rooms = Vec::with_capacity(tenants.len());
         // Jobs whose overlap policy is exclusive get at most one run per claim.
         let mut exclusive_jobs = HashSet::new();
+        // Tenants that opted in to `tenant.throttled` (usually none: no extra statement).
+        let mut watched = Vec::new();
         for tenant in &tenants {
             let id = tenant.uuid("id")?;
+            if tenant.flag("watch_throttled")? {
+                watched.push(id);
+            }
             let weight = usize::try_from(tenant.int("weight")?).unwrap_or(1).max(1);
             let room = tenant.bigint("room")?;
             let rate_room = tenant.opt_bigint("rate_room")?;
@@ -165,10 +173,15 @@ impl Store for SqliteStore {
         }
         query.execute(&mut *tx).await?;
 
+        // Served tenants that watch for throttling.
+        let mut served = Vec::new();
         for ((tenant, _, ready), (_, room, rate_room)) in queues.iter().zip(&rooms) {
             let took = ready.iter().filter(|id| chosen.contains(id)).count() as i64;
             if took == 0 {
                 continue;
+            }
+            if watched.contains(tenant) {
+                served.push(*tenant);
             }
             let reached = crate::policy::limit_reached(took, *room, *rate_room);
             sqlx::query(sql::sqlite::MARK_SERVED)
@@ -178,6 +191,8 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+
+        Self::write_throttled(&mut tx, now, &served).await?;
 
         let read = format!("{}{}", sql::sqlite::CLAIMED_RUNS, codec::placeholders(1, chosen.len()));
         let mut query = sqlx::query(&read);

@@ -3,19 +3,39 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import type { ConnectionStatus } from "./bindings";
 import { commands, describeFailure, unwrap } from "./lib/commands";
+import { useLiveUpdates } from "./lib/live";
 import { SetupScreen } from "./screens/SetupScreen";
 import { TenantsScreen } from "./screens/TenantsScreen";
 import { JobsScreen } from "./screens/JobsScreen";
 import { JobEditor } from "./screens/JobEditor";
+import { JobView, type JobTab } from "./screens/JobView";
 import { ConnectionScreen } from "./screens/ConnectionScreen";
+import { OverviewScreen } from "./screens/OverviewScreen";
+import { TimelineScreen } from "./screens/TimelineScreen";
+import { RunDetails } from "./screens/RunDetails";
+import { AutoDisabledScreen } from "./screens/AutoDisabledScreen";
 
 /** What the main area shows. */
 export type View =
+  | { screen: "overview" }
+  | { screen: "timeline" }
   | { screen: "tenants" }
   | { screen: "jobs"; tenant?: string }
-  | { screen: "job"; id: string }
+  | { screen: "job"; id: string; tab: JobTab }
+  | { screen: "run"; id: string; back: View }
   | { screen: "new-job"; tenant?: string }
+  | { screen: "auto-disabled" }
   | { screen: "connection" };
+
+/** The navigation's tabs, in order. */
+const TABS: { screen: "overview" | "timeline" | "tenants" | "jobs" | "auto-disabled" | "connection"; label: string }[] = [
+  { screen: "overview", label: "Overview" },
+  { screen: "timeline", label: "Timeline" },
+  { screen: "tenants", label: "Tenants" },
+  { screen: "jobs", label: "Jobs" },
+  { screen: "auto-disabled", label: "Auto-disabled" },
+  { screen: "connection", label: "Connection" },
+];
 
 export const CONNECTION_KEY = ["connection"] as const;
 
@@ -49,26 +69,26 @@ export function App() {
 }
 
 function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (status: ConnectionStatus) => void }) {
-  const [view, setView] = useState<View>({ screen: "tenants" });
+  const queryClient = useQueryClient();
+  useLiveUpdates(queryClient);
+  const [view, setView] = useState<View>({ screen: "overview" });
   const switchMode = useMutation({
     mutationFn: () => unwrap(commands.switchMode()),
     onSuccess: onStatus,
   });
-  const tab = view.screen === "job" || view.screen === "new-job" ? "jobs" : view.screen;
+  const tab = tabOf(view);
+  const openRun = (id: string) => { setView({ screen: "run", id, back: view }); };
+  const openJob = (id: string) => { setView({ screen: "job", id, tab: "runs" }); };
   return (
     <div className="shell">
       <header className="topbar">
         <span className="brand">Rota</span>
         <nav aria-label="Screens">
-          <button type="button" className={tab === "tenants" ? "tab active" : "tab"} onClick={() => { setView({ screen: "tenants" }); }}>
-            Tenants
-          </button>
-          <button type="button" className={tab === "jobs" ? "tab active" : "tab"} onClick={() => { setView({ screen: "jobs" }); }}>
-            Jobs
-          </button>
-          <button type="button" className={tab === "connection" ? "tab active" : "tab"} onClick={() => { setView({ screen: "connection" }); }}>
-            Connection
-          </button>
+          {TABS.map((entry) => (
+            <button key={entry.screen} type="button" className={tab === entry.screen ? "tab active" : "tab"} onClick={() => { setView({ screen: entry.screen }); }}>
+              {entry.label}
+            </button>
+          ))}
         </nav>
         <span className="mode" data-testid="mode-badge" title={status.location ?? undefined}>
           {status.mode === "local" ? "Local" : "Connected"}
@@ -77,24 +97,48 @@ function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (stat
         </span>
       </header>
       <main className="content">
+        {view.screen === "overview" && <OverviewScreen onOpenRun={openRun} onOpenJob={openJob} onShowAutoDisabled={() => { setView({ screen: "auto-disabled" }); }} />}
+        {view.screen === "timeline" && <TimelineScreen onOpenRun={openRun} />}
         {view.screen === "tenants" && <TenantsScreen onOpenJobs={(tenant) => { setView({ screen: "jobs", tenant }); }} />}
         {view.screen === "jobs" && (
           <JobsScreen
             initialTenant={view.tenant}
-            onOpen={(id) => { setView({ screen: "job", id }); }}
+            onOpen={openJob}
             onNew={(tenant) => { setView({ screen: "new-job", tenant }); }}
           />
         )}
         {view.screen === "job" && (
-          <JobEditor key={view.id} jobId={view.id} onClose={() => { setView({ screen: "jobs" }); }} onSaved={(id) => { setView({ screen: "job", id }); }} />
+          <JobView
+            key={view.id}
+            jobId={view.id}
+            tab={view.tab}
+            onTab={(next) => { setView({ screen: "job", id: view.id, tab: next }); }}
+            onClose={() => { setView({ screen: "jobs" }); }}
+            onOpenRun={openRun}
+          />
         )}
+        {view.screen === "run" && <RunDetails key={view.id} runId={view.id} onOpenJob={openJob} onBack={() => { setView(view.back); }} />}
         {view.screen === "new-job" && (
-          <JobEditor key="new" initialTenant={view.tenant} onClose={() => { setView({ screen: "jobs" }); }} onSaved={(id) => { setView({ screen: "job", id }); }} />
+          <JobEditor key="new" initialTenant={view.tenant} onClose={() => { setView({ screen: "jobs" }); }} onSaved={(id) => { setView({ screen: "job", id, tab: "definition" }); }} />
         )}
+        {view.screen === "auto-disabled" && <AutoDisabledScreen onOpenJob={openJob} />}
         {view.screen === "connection" && (
           <ConnectionScreen status={status} onStatus={onStatus} onSwitchMode={() => { switchMode.mutate(); }} switching={switchMode.isPending} />
         )}
       </main>
     </div>
   );
+}
+
+/** The navigation tab a view belongs to. */
+function tabOf(view: View): string {
+  switch (view.screen) {
+    case "job":
+    case "new-job":
+      return "jobs";
+    case "run":
+      return tabOf(view.back);
+    default:
+      return view.screen;
+  }
 }

@@ -20,6 +20,8 @@ const PACKAGES: &[&str] = &[
     "xvfb",
     "webkit2gtk-driver",
     "chromium",
+    // The end-to-end suite seeds a month of run history into the app's database with it.
+    "sqlite3",
 ];
 
 fn ui_dir() -> PathBuf {

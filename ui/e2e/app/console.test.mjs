@@ -44,6 +44,7 @@ it("first start offers the modes and opens Local mode with demo data", async () 
 });
 
 it("creates a tenant", async () => {
+  await (await nav("Tenants")).click();
   await (await byText("button", "New tenant")).click();
   await typeInto("#tenant-name", "e2e-tenant");
   await typeInto("#tenant-max", "0");
@@ -98,6 +99,8 @@ it("reopens the saved job from the jobs table", async () => {
   assert.match(await row.getText(), /e2e-tenant/);
   await (await row.$("button=dst-report")).click();
   await (await byText("h1", "e2e-tenant / dst-report")).waitForDisplayed();
+  // A job opens on its runs; the definition is the second tab.
+  await (await browser.$('nav[aria-label="Job"]')).$("button=Definition").click();
   assert.equal(await (await browser.$("#job-schedule")).getValue(), "30 2 * * *");
   assert.equal(await (await browser.$("#job-timezone")).getAttribute("placeholder"), "Europe/Berlin");
   assert.equal(await (await browser.$("#job-program")).getValue(), "/bin/true");

@@ -4,8 +4,9 @@
 // ROTA_DESKTOP_BIN names the app binary (built with `--features custom-protocol`, so it serves
 // ../ui/dist); each session gets fresh XDG config and data folders, so the app starts as on a
 // new machine and never touches the user's own database.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,4 +101,51 @@ export async function screenshot(browser, name) {
     requestAnimationFrame(() => requestAnimationFrame(resolve));
   }));
   await browser.saveScreenshot(join(SCREENSHOTS, `${name}.png`));
+}
+
+/** A local HTTP receiver on 127.0.0.1 for HTTP jobs: it records every request and answers 500
+ * while `failing`, else 200 with the body it got. It stops by itself after `lifetimeMs` (and
+ * never keeps the test process alive). */
+export async function startReceiver({ lifetimeMs = 300_000 } = {}) {
+  const received = [];
+  let failing = true;
+  const server = createHttpServer((request, response) => {
+    let body = "";
+    request.setEncoding("utf8");
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      received.push({ path: request.url, body, headers: request.headers });
+      if (failing) {
+        response.writeHead(500, { "content-type": "text/plain" }).end("receiver refuses: maintenance");
+      } else {
+        response.writeHead(200, { "content-type": "application/json" }).end(body);
+      }
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref();
+  const timer = setTimeout(() => server.close(), lifetimeMs);
+  timer.unref();
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    received,
+    setFailing: (value) => {
+      failing = value;
+    },
+    close: () => {
+      clearTimeout(timer);
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** The app's SQLite file in a session's fresh home (Local mode). */
+export function localDatabase(home) {
+  return join(home, "data", "rota", "rota.sqlite");
+}
+
+/** Runs SQL on the app's database with Debian's `sqlite3` (waiting for the app's writers). */
+export function sqlite(database, sql) {
+  return execFileSync("sqlite3", ["-cmd", ".timeout 10000", database, sql], { encoding: "utf8" });
 }

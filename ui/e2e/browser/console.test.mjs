@@ -35,6 +35,8 @@ describe("first start", () => {
     await withConsole({}, async (page) => {
       await page.getByRole("heading", { name: "Welcome to Rota" }).waitFor();
       await page.getByRole("button", { name: "Use a local database" }).click();
+      await page.getByRole("heading", { name: "Overview" }).waitFor();
+      await nav(page, "Tenants").click();
       await page.getByRole("heading", { name: "Tenants" }).waitFor();
       await page.locator('tr[data-tenant="acme"]').waitFor();
       assert.equal(await page.locator('tr[data-tenant="globex"]').count(), 1);
@@ -57,6 +59,7 @@ describe("first start", () => {
 describe("tenants", () => {
   it("creates a tenant, refusing a bad limit next to its field", async () => {
     await withConsole({ open: true }, async (page) => {
+      await nav(page, "Tenants").click();
       await page.getByRole("button", { name: "New tenant" }).click();
       await page.getByLabel("Name", { exact: true }).fill("initech");
       await page.getByLabel("Max concurrent runs").fill("0");
@@ -73,6 +76,7 @@ describe("tenants", () => {
 
   it("pauses and resumes a tenant", async () => {
     await withConsole({ open: true }, async (page) => {
+      await nav(page, "Tenants").click();
       const row = page.locator('tr[data-tenant="acme"]');
       await row.getByRole("button", { name: "Pause acme" }).click();
       await row.getByText("paused").waitFor();
@@ -87,15 +91,15 @@ describe("jobs table", () => {
     await withConsole({ open: true, jobs: 120 }, async (page) => {
       await nav(page, "Jobs").click();
       const range = page.getByTestId("jobs-range");
-      await page.waitForFunction(() => document.querySelector('[data-testid="jobs-range"]')?.textContent === "1–50 of 121");
+      await page.waitForFunction(() => document.querySelector('[data-testid="jobs-range"]')?.textContent === "1–50 of 122");
       await page.getByRole("button", { name: "Next", exact: true }).click();
-      await page.waitForFunction(() => document.querySelector('[data-testid="jobs-range"]')?.textContent === "51–100 of 121");
-      assert.equal(await page.locator("tbody tr").first().getAttribute("data-job"), "job-00050");
+      await page.waitForFunction(() => document.querySelector('[data-testid="jobs-range"]')?.textContent === "51–100 of 122");
+      assert.equal(await page.locator("tbody tr").first().getAttribute("data-job"), "job-00049");
 
       // Sorting goes back to the first page, descending.
       await page.getByTestId("jobs-table").getByRole("button", { name: /^Job/ }).click();
       await page.waitForFunction(() => document.querySelector("tbody tr")?.getAttribute("data-job") === "nightly-report");
-      assert.equal(await range.textContent(), "1–50 of 121");
+      assert.equal(await range.textContent(), "1–50 of 122");
 
       await page.getByRole("searchbox", { name: "Search jobs" }).fill("job-0011");
       await page.waitForFunction(() => document.querySelector('[data-testid="jobs-range"]')?.textContent === "1–10 of 10");
@@ -159,6 +163,7 @@ describe("schedule editor", () => {
       await nav(page, "Jobs").click();
       await page.getByRole("button", { name: "nightly-report" }).click();
       await page.getByRole("heading", { name: "acme / nightly-report" }).waitFor();
+      await page.getByRole("navigation", { name: "Job" }).getByRole("button", { name: "Definition" }).click();
       const expression = page.getByLabel("Cron expression");
       await expression.fill("0 4 * * *");
       // Someone else saves meanwhile.
@@ -175,6 +180,150 @@ describe("schedule editor", () => {
       await page.getByRole("button", { name: "Save", exact: true }).click();
       await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
       assert.match(await page.getByTestId("job-meta").textContent(), /version 3/);
+    });
+  });
+});
+
+describe("runs and operations", () => {
+  it("lists a job's runs and shows every attempt of an occurrence", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Jobs").click();
+      await page.getByRole("button", { name: "nightly-report" }).click();
+      const runs = page.getByTestId("job-runs");
+      await runs.locator("tbody tr").nth(2).waitFor();
+      assert.equal(await runs.locator("tbody tr").count(), 3);
+      // The retried occurrence: two attempts, the second waited for the tenant's limit.
+      await runs.locator('tr[data-status="failed"] button.link').click();
+      await page.getByRole("heading", { name: /Run of acme \/ nightly-report/ }).waitFor();
+      const attempts = page.getByTestId("attempt");
+      assert.equal(await attempts.count(), 2);
+      assert.match(await attempts.nth(0).textContent(), /Attempt 1.*failed/s);
+      assert.match(await attempts.nth(1).textContent(), /Attempt 2.*succeeded.*retry/s);
+      assert.match(await attempts.nth(1).textContent(), /concurrency limit/);
+      assert.match(await page.getByTestId("idempotency-key").textContent(), /^00000000-0000-7000-8000-\d{12}:\d{4}-\d{2}-\d{2}T/);
+    });
+  });
+
+  it("runs a job now with an edited payload, once per click, and follows it live", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Jobs").click();
+      await page.getByRole("button", { name: "nightly-report" }).click();
+      await page.getByLabel(/with an edited payload/).check();
+      const payload = page.getByLabel("Payload for this run (JSON)");
+      await payload.fill('{"report": ');
+      await page.locator("#run-payload-error").waitFor();
+      assert.equal(await page.getByTestId("run-now").isDisabled(), true);
+      await payload.fill('{"report": "qa"}');
+      // A double click queues one run.
+      await page.getByTestId("run-now").dblclick();
+      await page.getByTestId("run-queued").waitFor();
+      const calls = await page.evaluate(() => window.__rotaMock.calls.filter((call) => call.cmd === "run_job_now"));
+      assert.equal(calls.length, 1);
+      assert.equal(calls[0].args.payload, '{"report": "qa"}');
+      // The new run appears, then turns running and succeeded through live updates alone.
+      const runs = page.getByTestId("job-runs");
+      await runs.locator('tr[data-status="succeeded"]').nth(2).waitFor({ timeout: 5_000 });
+      const listed = await page.evaluate(() => window.__rotaMock.calls.filter((call) => call.cmd === "list_job_runs").length);
+      await runs.locator("tbody tr").first().locator("button.link").click();
+      await page.getByTestId("attempt-payload").waitFor();
+      assert.equal(await page.getByTestId("attempt-payload").textContent(), '{"report": "qa"}');
+      assert.match(await page.getByTestId("attempt-output").textContent(), /received \{"report": "qa"\}/);
+      assert.ok(listed <= 3, `the list was patched, not reloaded on every change (${listed} reads)`);
+    });
+  });
+
+  it("re-enables an auto-disabled job under the operator's name", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await page.getByTestId("stat-auto-disabled").waitFor();
+      assert.match(await page.getByTestId("stat-auto-disabled").textContent(), /1\s*auto-disabled/);
+      await page.getByTestId("stat-auto-disabled").click();
+      const row = page.locator('[data-testid="auto-disabled-table"] tr[data-job="flaky-export"]');
+      await row.waitFor();
+      assert.match(await row.getByTestId("last-error").textContent(), /upstream returned 503/);
+      assert.match(await row.textContent(), /5/);
+      await row.getByRole("button", { name: "Re-enable flaky-export" }).click();
+      const form = page.getByRole("form", { name: "Re-enable job" });
+      assert.equal(await form.getByLabel("Operator (recorded)").inputValue(), "dana");
+      await form.getByLabel("Operator (recorded)").fill("");
+      await form.getByRole("button", { name: "Re-enable" }).click({ trial: true }).catch(() => {});
+      assert.equal(await form.getByRole("button", { name: "Re-enable" }).isDisabled(), true);
+      await form.getByLabel("Operator (recorded)").fill("qa-lead");
+      await form.getByRole("button", { name: "Re-enable" }).click();
+      await page.getByText("No job is auto-disabled.").waitFor();
+      const call = await page.evaluate(() => window.__rotaMock.calls.filter((entry) => entry.cmd === "enable_job").at(-1).args);
+      assert.deepEqual({ operator: call.operator, probation: call.probation }, { operator: "qa-lead", probation: true });
+      // A job disabled meanwhile shows up without a reload (live update).
+      await page.evaluate(() => window.__rotaMock.autoDisable("nightly-report", "HTTP 500: boom"));
+      await page.locator('[data-testid="auto-disabled-table"] tr[data-job="nightly-report"]').waitFor();
+    });
+  });
+
+  it("previews a backfill before queuing it", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Jobs").click();
+      await page.getByRole("button", { name: "nightly-report" }).click();
+      const preview = page.getByTestId("backfill-preview");
+      await page.waitForFunction(() => /occurrences? in the range/.test(document.querySelector('[data-testid="backfill-preview"]')?.textContent ?? ""));
+      const count = Number((await preview.textContent()).match(/^([\d,]+)/)[1]);
+      assert.ok(count >= 23 && count <= 25, `a day of hourly occurrences: ${count}`);
+      await page.getByRole("button", { name: `Backfill ${count} runs` }).click();
+      await page.getByText(`Queued ${count};`).waitFor();
+    });
+  });
+
+  it("shows the overview with its chart and nodes", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await page.getByTestId("throughput-chart").locator("canvas").first().waitFor();
+      assert.match(await page.getByTestId("overview-nodes").textContent(), /console-1234/);
+      assert.match(await page.getByTestId("overview-tenants").textContent(), /acme/);
+    });
+  });
+});
+
+describe("timeline", () => {
+  it("draws 50,000 runs of a month on a canvas, quickly", async () => {
+    await withConsole({ open: true, timelineRuns: 50_000 }, async (page) => {
+      await nav(page, "Timeline").click();
+      // A lane per tenant: every run of the month is in view at once.
+      await page.getByRole("combobox", { name: "Lanes" }).selectOption("tenant");
+      await page.getByRole("button", { name: "30 days" }).click();
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="timeline-canvas"]')?.dataset.runs ?? 0) >= 50_000, null, { timeout: 60_000 });
+      const summary = await page.getByTestId("timeline-summary").textContent();
+      assert.match(summary, /50,00\d runs/);
+      // Redraws (zooming, filtering) measured in the page.
+      const times = [];
+      for (const zoom of ["7 days", "30 days", "1 day", "30 days"]) {
+        await page.getByRole("button", { name: zoom, exact: true }).click();
+        await page.waitForTimeout(50);
+        times.push(Number(await page.getByTestId("timeline-canvas").getAttribute("data-render-ms")));
+      }
+      const full = Number(await page.getByTestId("timeline-canvas").getAttribute("data-render-ms"));
+      console.log(`timeline (headless Chromium, mock IPC): 50,000 runs of a month drawn in ${full.toFixed(1)} ms; redraws ${times.map((time) => time.toFixed(1)).join(", ")} ms`);
+      assert.ok(full < 250, `drawing 50,000 runs took ${full} ms`);
+      // Filtering a status redraws without the hidden runs.
+      await page.getByRole("group", { name: "Statuses" }).getByLabel("succeeded").uncheck();
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="timeline-canvas"]')?.dataset.runs ?? 0) < 30_000);
+    });
+  });
+
+  it("opens the run under the pointer", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Timeline").click();
+      await page.getByTestId("timeline-canvas").waitFor();
+      const canvas = page.getByTestId("timeline-canvas");
+      // The first lane is acme / nightly-report; find a bar along its row.
+      const box = await canvas.boundingBox();
+      const found = await page.evaluate(() => document.querySelector('[data-testid="timeline-canvas"]')?.dataset.runs);
+      assert.ok(Number(found) >= 1);
+      for (let x = box.x + 215; x < box.x + box.width; x += 2) {
+        await page.mouse.move(x, box.y + 26 + 9);
+        if (await page.locator(".timeline-tip").count()) {
+          await page.mouse.down();
+          await page.mouse.up();
+          break;
+        }
+      }
+      await page.getByRole("heading", { name: /Run of acme \/ nightly-report/ }).waitFor();
     });
   });
 });

@@ -1,3 +1,13 @@
-// Query keys shared by several screens.
+// Query keys shared by several screens (and patched by the live updates, src/lib/live.ts).
 export const TENANTS_KEY = ["tenants"] as const;
 export const JOBS_KEY = ["jobs"] as const;
+/** The job view's header (state, pause, streak); the editor keeps its own `["job", id]`. */
+export const JOB_STATUS_KEY = ["job-status"] as const;
+/** `["job-runs", jobId, limit]`. */
+export const JOB_RUNS_KEY = ["job-runs"] as const;
+/** `["occurrence", runId]`. */
+export const OCCURRENCE_KEY = ["occurrence"] as const;
+/** `["timeline", query]`. */
+export const TIMELINE_KEY = ["timeline"] as const;
+export const OVERVIEW_KEY = ["overview"] as const;
+export const AUTO_DISABLED_KEY = ["auto-disabled"] as const;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { formatInZone, relativeTo, shortInstant } from "./time";
+import { formatInZone, instantFromLocalInput, localInputValue, relativeTo, shortInstant } from "./time";
 
 describe("time formatting", () => {
   it("shows an instant on the wall clock of a zone", () => {
@@ -17,5 +17,14 @@ describe("time formatting", () => {
 
   it("shows a dash for no instant", () => {
     expect(shortInstant(null, "UTC")).toBe("—");
+  });
+});
+
+describe("datetime-local values", () => {
+  it("round-trip through the viewer's zone", () => {
+    const at = new Date("2026-03-29T01:30:00Z");
+    expect(localInputValue(at, "Europe/Berlin")).toBe("2026-03-29T03:30");
+    expect(instantFromLocalInput("2026-03-29T03:30", "Europe/Berlin")).toBe("2026-03-29T01:30:00Z");
+    expect(instantFromLocalInput("", "UTC")).toBeNull();
   });
 });

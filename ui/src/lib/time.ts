@@ -25,3 +25,18 @@ export function relativeTo(instant: string, now: Date): string {
 export function shortInstant(instant: string | null, zone: string): string {
   return instant === null ? "—" : formatInZone(instant, zone);
 }
+
+/** The value of a `datetime-local` input for `instant` in `zone` ("2026-03-29T03:00"). */
+export function localInputValue(instant: Date, zone: string): string {
+  return format(new TZDate(instant.getTime(), zone), "yyyy-MM-dd'T'HH:mm");
+}
+
+/** The instant a `datetime-local` value means in `zone`, as RFC 3339 UTC; null when empty or
+ * not a date. */
+export function instantFromLocalInput(value: string, zone: string): string | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(value);
+  if (match === null) return null;
+  const [, year, month, day, hour, minute] = match.map(Number) as [number, number, number, number, number, number];
+  const at = new TZDate(year, month - 1, day, hour, minute, 0, zone);
+  return Number.isNaN(at.getTime()) ? null : new Date(at.getTime()).toISOString().replace(".000Z", "Z");
+}

@@ -4,6 +4,9 @@
 // engine is tested in Rust and end to end.
 import { mockIPC } from "@tauri-apps/api/mocks";
 
+import { RunsMock, type StoredJob } from "./runs";
+
+import { events } from "../bindings";
 import type {
   CommandError,
   ConnectionStatus,
@@ -15,6 +18,7 @@ import type {
   TenantChanges,
   TenantInput,
   TenantRow,
+  TimelineQuery,
 } from "../bindings";
 
 interface Options {
@@ -22,12 +26,16 @@ interface Options {
   open?: boolean;
   /** Extra generated jobs, for paging tests. */
   jobs?: number;
+  /** Generated runs over the last 30 days, for the timeline's rendering measurement. */
+  timelineRuns?: number;
 }
 
 interface MockControl {
   /** Saves a change to the job as "someone else", bumping its version. */
   touchJob: (name: string, schedule: string) => void;
   calls: { cmd: string; args: unknown }[];
+  /** The job, as the backend would say, failed five times and Rota disabled it. */
+  autoDisable: (name: string, error: string) => void;
 }
 
 declare global {
@@ -48,14 +56,6 @@ class Failure extends Error {
 
 function fail(code: CommandError["code"], message: string, extra: Partial<CommandError> = {}): never {
   throw new Failure({ code, message, field: null, cronField: null, span: null, currentVersion: null, ...extra });
-}
-
-interface StoredJob {
-  id: string;
-  tenant: string;
-  version: number;
-  input: JobInput;
-  updatedAt: string;
 }
 
 const FIELDS = [
@@ -128,6 +128,8 @@ export function installMockBackend(): void {
   const jobs: StoredJob[] = [];
   let ids = 0;
   const nextId = () => `00000000-0000-7000-8000-${String(++ids).padStart(12, "0")}`;
+  const runs = new RunsMock(jobs, tenants, fail);
+  if (options.timelineRuns !== undefined) runs.generate(options.timelineRuns, Date.now());
 
   const addTenant = (input: TenantInput): TenantRow => {
     if (input.name.trim() === "") fail("invalid", 'tenant name: "" is invalid: must not be empty', { field: "name" });
@@ -146,9 +148,9 @@ export function installMockBackend(): void {
     schedule: job.input.schedule,
     timezone: job.input.timezone,
     handler: job.input.handler.type,
-    state: "enabled",
-    disabledReason: null,
-    consecutiveFailures: 0,
+    state: job.state,
+    disabledReason: job.disabledReason,
+    consecutiveFailures: job.failures,
     nextRunAt: "2026-03-21T02:30:00Z",
     lastRunAt: null,
     updatedAt: job.updatedAt,
@@ -158,13 +160,21 @@ export function installMockBackend(): void {
     tenant: job.tenant,
     version: String(job.version),
     definition: structuredClone(job.input),
-    state: "enabled",
-    disabledReason: null,
-    consecutiveFailures: 0,
+    state: job.state,
+    disabledReason: job.disabledReason,
+    consecutiveFailures: job.failures,
     nextRunAt: "2026-03-21T02:30:00Z",
     lastRunAt: null,
     createdAt: "2026-03-20T12:00:00Z",
     updatedAt: job.updatedAt,
+    paused: job.paused,
+    lastError: job.lastError,
+    onProbation: job.onProbation,
+    enabledBy: job.enabledBy,
+  });
+  const newJob = (tenant: string, input: JobInput): StoredJob => ({
+    id: nextId(), tenant, version: 1, input, updatedAt: "2026-03-20T12:00:00Z",
+    state: "enabled", disabledReason: null, paused: false, lastError: null, failures: 0, onProbation: false, enabledBy: null,
   });
   const validateJob = (input: JobInput) => {
     if (input.name.trim() === "") fail("invalid", 'job name: "" is invalid: must not be empty', { field: "name" });
@@ -189,16 +199,22 @@ export function installMockBackend(): void {
       payload: '{\n  "report": "daily"\n}',
       timeoutSeconds: 60,
     };
-    jobs.push({ id: nextId(), tenant: "acme", version: 1, input: base, updatedAt: "2026-03-20T12:00:00Z" });
+    const nightly = newJob("acme", base);
+    jobs.push(nightly);
+    // Its history: yesterday's run, and today's that failed once and succeeded on retry.
+    const today = Date.now() - 3 * 3_600_000;
+    runs.addRun(nightly, today - 86_400_000, "succeeded");
+    runs.addRun(nightly, today, "failed", 1, {}, "connecting to reports.internal\n");
+    runs.addRun(nightly, today, "succeeded", 2, { startedAt: new Date(today + 60_000).toISOString(), latenessMs: 60_000, waitedFor: "tenant_limit" });
+    const flaky = newJob("globex", { ...base, name: "flaky-export", schedule: "*/3 * * * *", timezone: "UTC" });
+    flaky.state = "auto_disabled";
+    flaky.disabledReason = "auto";
+    flaky.failures = 5;
+    flaky.lastError = "HTTP 503: upstream returned 503";
+    jobs.push(flaky);
     for (let index = 0; index < (options.jobs ?? 0); index++) {
       const tenant = index % 2 === 0 ? "acme" : "globex";
-      jobs.push({
-        id: nextId(),
-        tenant,
-        version: 1,
-        input: { ...base, name: `job-${String(index).padStart(5, "0")}`, handler: index % 3 === 0 ? { type: "named", name: "reports.daily" } : base.handler },
-        updatedAt: "2026-03-20T12:00:00Z",
-      });
+      jobs.push(newJob(tenant, { ...base, name: `job-${String(index).padStart(5, "0")}`, handler: index % 3 === 0 ? { type: "named", name: "reports.daily" } : base.handler }));
     }
   };
   if (options.open) seed();
@@ -211,6 +227,12 @@ export function installMockBackend(): void {
       job.input = { ...job.input, schedule };
       job.version += 1;
       job.updatedAt = "2026-03-20T12:30:00Z";
+    },
+    autoDisable: (name, error) => {
+      const job = jobs.find((candidate) => candidate.input.name === name);
+      if (job === undefined) throw new Error(`no job ${name}`);
+      Object.assign(job, { state: "auto_disabled", disabledReason: "auto", failures: 5, lastError: error });
+      void events.consoleChanged.emit({ runs: [], reload: false, jobs: true, tenants: false, nodes: false });
     },
   };
   window.__rotaMock = control;
@@ -238,7 +260,11 @@ export function installMockBackend(): void {
         status = { state: "setup", mode: null, location: null, executing: false, problem: null };
         return status;
       case "list_tenants":
-        return tenants.map((tenant) => ({ ...tenant, jobs: jobs.filter((job) => job.tenant === tenant.name).length }));
+        return tenants.map((tenant) => ({
+          ...tenant,
+          jobs: jobs.filter((job) => job.tenant === tenant.name).length,
+          autoDisabledJobs: jobs.filter((job) => job.tenant === tenant.name && job.state === "auto_disabled").length,
+        }));
       case "create_tenant":
         return addTenant(args.input as TenantInput);
       case "update_tenant": {
@@ -259,7 +285,7 @@ export function installMockBackend(): void {
         let rows = jobs
           .filter((job) => query.tenant === null || job.tenant === query.tenant)
           .filter((job) => query.handler === null || job.input.handler.type === query.handler)
-          .filter(() => query.state === null || query.state === "enabled")
+          .filter((job) => query.state === null || query.state === job.state)
           .filter((job) => search === "" || job.input.name.includes(search) || job.tenant.includes(search))
           .map(row);
         const key = query.sort === "tenant" ? "tenant" : "name";
@@ -276,7 +302,7 @@ export function installMockBackend(): void {
         const input = args.input as JobInput;
         validateJob(input);
         if (!tenants.some((tenant) => tenant.name === args.tenant)) fail("not_found", `tenant "${String(args.tenant)}" does not exist`, { field: "tenant" });
-        const job: StoredJob = { id: nextId(), tenant: String(args.tenant), version: 1, input, updatedAt: "2026-03-20T12:00:00Z" };
+        const job = newJob(String(args.tenant), input);
         jobs.push(job);
         return detail(job);
       }
@@ -298,18 +324,47 @@ export function installMockBackend(): void {
         return preview(String(args.expression), String(args.timezone), String(args.viewerTimezone));
       case "list_time_zones":
         return ZONES;
+      case "list_job_runs":
+        return runs.listJobRuns(String(args.jobId), Number(args.limit));
+      case "get_occurrence":
+        return runs.occurrence(String(args.runId));
+      case "run_job_now":
+        return runs.runNow(String(args.jobId), typeof args.payload === "string" ? args.payload : null);
+      case "timeline":
+        return runs.timeline(args.query as TimelineQuery);
+      case "list_auto_disabled":
+        return runs.autoDisabled();
+      case "operator_name":
+        return "dana";
+      case "pause_job":
+      case "resume_job":
+      case "enable_job":
+      case "disable_job":
+        return detail(runs.operate(String(args.id), cmd, args));
+      case "preview_backfill":
+        return runs.previewBackfill(String(args.from), String(args.to));
+      case "backfill_job": {
+        const preview = runs.previewBackfill(String(args.from), String(args.to));
+        return { occurrences: preview.occurrences, queued: preview.occurrences, alreadyPresent: 0 };
+      }
+      case "overview":
+        return runs.overview(detail);
       default:
         throw new Error(`the mock backend has no command ${cmd}`);
     }
   };
 
-  mockIPC((cmd, args) => {
-    try {
-      return Promise.resolve(handle(cmd, (args ?? {}) as Record<string, unknown>));
-    } catch (thrown) {
-      // Commands reject with their typed error, as the real IPC does.
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the real IPC rejects with the plain error object
-      return Promise.reject(thrown instanceof Failure ? thrown.error : thrown);
-    }
-  });
+  mockIPC(
+    (cmd, args) => {
+      try {
+        return Promise.resolve(handle(cmd, (args ?? {}) as Record<string, unknown>));
+      } catch (thrown) {
+        // Commands reject with their typed error, as the real IPC does.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the real IPC rejects with the plain error object
+        return Promise.reject(thrown instanceof Failure ? thrown.error : thrown);
+      }
+    },
+    // The live updates (`console-changed`) are emitted by the fake engine in src/mock/runs.ts.
+    { shouldMockEvents: true },
+  );
 }

@@ -1,0 +1,419 @@
+//! The audit log: who changed what, when, with the record before and after the change.
+//!
+//! Entries are written by the store in the same transaction as the change they describe, so a
+//! change that fails (invalid input, a stale version) leaves none, and one that commits always
+//! has one. Every change made through [`crate::api::Rota`] (the CLI, the desktop console, the
+//! schedule files and the crontab import) names the operator the `Rota` was built with
+//! ([`crate::api::Rota::with_operator`]); the engine's own changes (auto-disable) name
+//! [`ENGINE_OPERATOR`].
+//!
+//! The log is append-only: Rota has no operation that changes or deletes an entry, retention
+//! (`rota runs prune`) does not touch it, and the database refuses `UPDATE` and `DELETE` on the
+//! table (a trigger in both dialects).
+//!
+//! Snapshots never hold secrets: values under names that look secret (`Authorization`,
+//! `*_TOKEN`, `webhook_secret`, ...) are replaced by [`SECRET`], and passwords in URLs by `***`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::tenant::Tenant;
+
+/// The operator recorded for the engine's own changes (auto-disable).
+pub const ENGINE_OPERATOR: &str = "engine";
+/// What a secret value becomes in a snapshot.
+pub const SECRET: &str = "(secret)";
+/// What a secret value becomes in the snapshot after a change that replaced it.
+pub const SECRET_REPLACED: &str = "(secret, replaced)";
+/// Longest operator name kept (longer names are cut).
+pub const MAX_OPERATOR_LEN: usize = 200;
+
+/// What was done. Stored as text under a `CHECK` listing the same values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AuditAction {
+    #[serde(rename = "tenant.created")]
+    TenantCreated,
+    /// Limits, weight, or pause state.
+    #[serde(rename = "tenant.updated")]
+    TenantUpdated,
+    /// Rate limit and job defaults.
+    #[serde(rename = "tenant.policy_set")]
+    TenantPolicySet,
+    /// Notification channels, opt-ins and command defaults.
+    #[serde(rename = "tenant.settings_set")]
+    TenantSettingsSet,
+    #[serde(rename = "handler.set")]
+    HandlerSet,
+    #[serde(rename = "job.created")]
+    JobCreated,
+    /// The definition (schedule, handler, payload, timeout, name).
+    #[serde(rename = "job.updated")]
+    JobUpdated,
+    #[serde(rename = "job.policy_set")]
+    JobPolicySet,
+    #[serde(rename = "job.paused")]
+    JobPaused,
+    #[serde(rename = "job.resumed")]
+    JobResumed,
+    #[serde(rename = "job.enabled")]
+    JobEnabled,
+    #[serde(rename = "job.disabled")]
+    JobDisabled,
+    /// By the engine, after failures.
+    #[serde(rename = "job.auto_disabled")]
+    JobAutoDisabled,
+    #[serde(rename = "job.deleted")]
+    JobDeleted,
+    /// A manual run ("run now").
+    #[serde(rename = "job.triggered")]
+    JobTriggered,
+    #[serde(rename = "job.backfilled")]
+    JobBackfilled,
+}
+
+impl AuditAction {
+    pub const ALL: &'static [AuditAction] = &[
+        AuditAction::TenantCreated,
+        AuditAction::TenantUpdated,
+        AuditAction::TenantPolicySet,
+        AuditAction::TenantSettingsSet,
+        AuditAction::HandlerSet,
+        AuditAction::JobCreated,
+        AuditAction::JobUpdated,
+        AuditAction::JobPolicySet,
+        AuditAction::JobPaused,
+        AuditAction::JobResumed,
+        AuditAction::JobEnabled,
+        AuditAction::JobDisabled,
+        AuditAction::JobAutoDisabled,
+        AuditAction::JobDeleted,
+        AuditAction::JobTriggered,
+        AuditAction::JobBackfilled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::TenantCreated => "tenant.created",
+            AuditAction::TenantUpdated => "tenant.updated",
+            AuditAction::TenantPolicySet => "tenant.policy_set",
+            AuditAction::TenantSettingsSet => "tenant.settings_set",
+            AuditAction::HandlerSet => "handler.set",
+            AuditAction::JobCreated => "job.created",
+            AuditAction::JobUpdated => "job.updated",
+            AuditAction::JobPolicySet => "job.policy_set",
+            AuditAction::JobPaused => "job.paused",
+            AuditAction::JobResumed => "job.resumed",
+            AuditAction::JobEnabled => "job.enabled",
+            AuditAction::JobDisabled => "job.disabled",
+            AuditAction::JobAutoDisabled => "job.auto_disabled",
+            AuditAction::JobDeleted => "job.deleted",
+            AuditAction::JobTriggered => "job.triggered",
+            AuditAction::JobBackfilled => "job.backfilled",
+        }
+    }
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AuditAction {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        AuditAction::ALL.iter().copied().find(|action| action.as_str() == text).ok_or_else(|| {
+            let allowed: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+            Error::invalid("action", text, format!("allowed: {}", allowed.join(", ")))
+        })
+    }
+}
+
+/// One entry of the audit log, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// Who: the operator name from the configuration, or [`ENGINE_OPERATOR`].
+    pub operator: String,
+    pub action: AuditAction,
+    pub tenant_id: Option<Uuid>,
+    pub tenant: Option<String>,
+    pub job_id: Option<Uuid>,
+    pub job: Option<String>,
+    /// The named handler, for `handler.set`.
+    pub handler: Option<String>,
+    /// The record before the change (`None` for a creation or an operation such as a trigger).
+    pub before: Option<Value>,
+    /// The record after the change (`None` for a deletion).
+    pub after: Option<Value>,
+}
+
+/// An entry to write; the store adds the id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEntry {
+    pub at: DateTime<Utc>,
+    pub operator: String,
+    pub action: AuditAction,
+    pub tenant_id: Option<Uuid>,
+    pub tenant: Option<String>,
+    pub job_id: Option<Uuid>,
+    pub job: Option<String>,
+    pub handler: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+impl NewAuditEntry {
+    fn blank(action: AuditAction, operator: &str, at: DateTime<Utc>) -> Self {
+        NewAuditEntry {
+            at,
+            operator: operator.to_owned(),
+            action,
+            tenant_id: None,
+            tenant: None,
+            job_id: None,
+            job: None,
+            handler: None,
+            before: None,
+            after: None,
+        }
+    }
+
+    /// A change of a tenant's record.
+    pub fn tenant(
+        action: AuditAction,
+        operator: &str,
+        at: DateTime<Utc>,
+        before: Option<&Tenant>,
+        after: Option<&Tenant>,
+    ) -> Self {
+        let subject = after.or(before);
+        NewAuditEntry {
+            tenant_id: subject.map(|tenant| tenant.id),
+            tenant: subject.map(|tenant| tenant.name.clone()),
+            before: before.map(snapshot),
+            after: after.map(snapshot),
+            ..Self::blank(action, operator, at)
+        }
+    }
+
+    /// A change of a job's record.
+    pub fn job(
+        action: AuditAction,
+        operator: &str,
+        at: DateTime<Utc>,
+        before: Option<&Job>,
+        after: Option<&Job>,
+    ) -> Self {
+        let subject = after.or(before);
+        NewAuditEntry {
+            tenant_id: subject.map(|job| job.tenant_id),
+            tenant: subject.map(|job| job.tenant.clone()),
+            job_id: subject.map(|job| job.id),
+            job: subject.map(|job| job.name.clone()),
+            before: before.map(snapshot),
+            after: after.map(snapshot),
+            ..Self::blank(action, operator, at)
+        }
+    }
+
+    /// An operation on a job that creates something else (a manual run, a backfill): the job
+    /// names the target, `after` says what was created.
+    pub fn job_operation(
+        action: AuditAction,
+        operator: &str,
+        at: DateTime<Utc>,
+        job: &Job,
+        after: Value,
+    ) -> Self {
+        NewAuditEntry {
+            tenant_id: Some(job.tenant_id),
+            tenant: Some(job.tenant.clone()),
+            job_id: Some(job.id),
+            job: Some(job.name.clone()),
+            after: Some(redact(after)),
+            ..Self::blank(action, operator, at)
+        }
+    }
+
+    /// A change of a tenant's settings, given as documents (see the store's settings snapshot).
+    pub fn tenant_settings(
+        operator: &str,
+        at: DateTime<Utc>,
+        tenant_id: Uuid,
+        tenant: &str,
+        before: Value,
+        after: Value,
+    ) -> Self {
+        NewAuditEntry {
+            tenant_id: Some(tenant_id),
+            tenant: Some(tenant.to_owned()),
+            before: Some(redact(before)),
+            after: Some(redact(after)),
+            ..Self::blank(AuditAction::TenantSettingsSet, operator, at)
+        }
+    }
+
+    /// A named handler definition set (created or replaced).
+    pub fn handler(
+        operator: &str,
+        at: DateTime<Utc>,
+        name: &str,
+        before: Option<Value>,
+        after: Value,
+    ) -> Self {
+        NewAuditEntry {
+            handler: Some(name.to_owned()),
+            before: before.map(redact),
+            after: Some(redact(after)),
+            ..Self::blank(AuditAction::HandlerSet, operator, at)
+        }
+    }
+}
+
+/// A record as JSON, with its secrets replaced.
+pub fn snapshot<T: Serialize>(record: &T) -> Value {
+    redact(serde_json::to_value(record).unwrap_or(Value::Null))
+}
+
+/// Replaces the values under names that look secret by [`SECRET`] (leaving a marker that was
+/// placed already, such as [`SECRET_REPLACED`]), and passwords in URLs by `***`, at any depth.
+pub fn redact(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let value = match value {
+                        Value::Null => Value::Null,
+                        Value::String(text) if text == SECRET || text == SECRET_REPLACED => {
+                            Value::String(text)
+                        }
+                        Value::String(_) | Value::Number(_) | Value::Bool(_)
+                            if crate::handler::spec::looks_secret(&key) =>
+                        {
+                            Value::String(SECRET.to_owned())
+                        }
+                        other => redact(other),
+                    };
+                    (key, value)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(redact).collect()),
+        Value::String(text) => Value::String(redact_url_text(&text)),
+        other => other,
+    }
+}
+
+/// A URL with a password, with the password replaced; any other text as it is.
+fn redact_url_text(text: &str) -> String {
+    if !text.contains("://") || !text.contains('@') {
+        return text.to_owned();
+    }
+    match reqwest::Url::parse(text) {
+        Ok(url) if url.password().is_some() => crate::handler::spec::redact_url(&url),
+        _ => text.to_owned(),
+    }
+}
+
+/// Which entries [`crate::api::Rota::audit_log`] returns, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Entries about this tenant (by name).
+    pub tenant: Option<String>,
+    /// Entries about jobs of this name (with `tenant`: that tenant's job).
+    pub job: Option<String>,
+    /// Entries at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// At most this many (default 100, at most 10,000).
+    pub limit: Option<u32>,
+}
+
+/// The operator to record when none is configured: `$USER`, else what `id -un` prints, else
+/// `unknown`.
+pub fn os_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|name| !name.trim().is_empty())
+        .or_else(|| {
+            std::process::Command::new("id")
+                .arg("-un")
+                .output()
+                .ok()
+                .filter(|output| output.status.success())
+                .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+                .filter(|name| !name.is_empty())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The operator name from the configuration: `explicit` (a `--operator` flag, a desktop
+/// setting), else `$ROTA_OPERATOR`, else the OS user ([`os_user`]).
+pub fn resolve_operator(explicit: Option<&str>) -> String {
+    explicit
+        .map(str::to_owned)
+        .or_else(|| std::env::var("ROTA_OPERATOR").ok())
+        .map(|name| clean_operator(&name))
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| clean_operator(&os_user()))
+}
+
+/// An operator name as recorded: trimmed, control characters removed, at most
+/// [`MAX_OPERATOR_LEN`] characters.
+pub fn clean_operator(name: &str) -> String {
+    name.trim().chars().filter(|c| !c.is_control()).take(MAX_OPERATOR_LEN).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn actions_round_trip_through_text_and_serde() {
+        for action in AuditAction::ALL {
+            assert_eq!(action.as_str().parse::<AuditAction>().unwrap(), *action);
+            assert_eq!(serde_json::to_value(action).unwrap(), json!(action.as_str()));
+        }
+        assert!("job.exploded".parse::<AuditAction>().is_err());
+    }
+
+    #[test]
+    fn snapshots_hide_secrets_at_any_depth() {
+        let value = json!({
+            "handler": {"type": "http", "url": "https://user:hunter2@api.example/x",
+                        "headers": {"Authorization": "Bearer AAA", "Accept": "json"}},
+            "env": {"DB_PASSWORD": "BBB", "MODE": "x"},
+            "webhook_secret": "CCC",
+            "api_token": null,
+            "replaced": {"webhook_secret": SECRET_REPLACED},
+            "list": [{"X-Api-Key": "DDD"}],
+        });
+        let redacted = redact(value).to_string();
+        for secret in ["hunter2", "AAA", "BBB", "CCC", "DDD"] {
+            assert!(!redacted.contains(secret), "{secret} in {redacted}");
+        }
+        assert!(redacted.contains("\"Accept\":\"json\""), "{redacted}");
+        assert!(redacted.contains("\"api_token\":null"), "{redacted}");
+        assert!(redacted.contains(SECRET_REPLACED), "{redacted}");
+        assert!(redacted.contains("user:***@api.example"), "{redacted}");
+    }
+
+    #[test]
+    fn operator_names_are_cleaned() {
+        assert_eq!(clean_operator("  alice\n"), "alice");
+        assert_eq!(clean_operator(&"x".repeat(300)).len(), MAX_OPERATOR_LEN);
+        assert_eq!(resolve_operator(Some("bob")), "bob");
+        assert!(!resolve_operator(None).is_empty());
+    }
+}

@@ -1,0 +1,325 @@
+//! The email channel: the event as a plain-text email to the tenant's `notify_email`, sent with
+//! `lettre` over SMTP (no TLS, STARTTLS or TLS from the first byte), with the server's address,
+//! TLS mode and credentials from the daemon's configuration (`rota serve --smtp-*`).
+//!
+//! The password never shows: [`SmtpPassword`] has a redacted `Debug` and no `Display`, and
+//! [`SmtpConfig`]'s `Debug` prints it redacted too; the transport that holds it is private and
+//! has no `Debug`. The `Message-ID` is derived from the event id, so it is the same on every
+//! attempt and mail systems can drop duplicates.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::ClaimedEvent;
+use crate::error::{Error, Result};
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum SmtpTls {
+    /// Plain text (a relay on localhost or in a private network).
+    None,
+    /// Plain text upgraded with `STARTTLS`, which the server must offer (port 587).
+    #[default]
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+impl SmtpTls {
+    pub const ALL: &'static [SmtpTls] = &[SmtpTls::None, SmtpTls::StartTls, SmtpTls::Tls];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpTls::None => "none",
+            SmtpTls::StartTls => "starttls",
+            SmtpTls::Tls => "tls",
+        }
+    }
+
+    /// The usual port of the mode.
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::None => 25,
+            SmtpTls::StartTls => 587,
+            SmtpTls::Tls => 465,
+        }
+    }
+}
+
+impl fmt::Display for SmtpTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SmtpTls {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        SmtpTls::ALL
+            .iter()
+            .copied()
+            .find(|mode| mode.as_str() == text)
+            .ok_or_else(|| Error::invalid("smtp tls", text, "allowed: none, starttls, tls"))
+    }
+}
+
+/// The SMTP password. Never shown: `Debug` prints `SmtpPassword(<redacted>)`, there is no
+/// `Display` or `Serialize`, and [`SmtpPassword::expose`] is the one way to the text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpPassword(String);
+
+impl SmtpPassword {
+    pub fn new(password: impl Into<String>) -> Self {
+        SmtpPassword(password.into())
+    }
+
+    /// The text, for the one place that must have it (the SMTP `AUTH` command).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SmtpPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SmtpPassword(<redacted>)")
+    }
+}
+
+/// Where and how notification emails are sent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// With a password: log in (`AUTH PLAIN` or `LOGIN`, as the server offers).
+    pub username: Option<String>,
+    pub password: Option<SmtpPassword>,
+    /// The sender, such as `Rota <rota@example.com>`.
+    pub from: String,
+    /// For connecting and for each command.
+    pub timeout: Duration,
+}
+
+impl SmtpConfig {
+    /// A server at `host` with the mode's usual port, no login, and `rota@localhost` as the
+    /// sender.
+    pub fn new(host: impl Into<String>, tls: SmtpTls) -> Self {
+        SmtpConfig {
+            host: host.into(),
+            port: tls.default_port(),
+            tls,
+            username: None,
+            password: None,
+            from: "Rota <rota@localhost>".to_owned(),
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Checks the sender's address and that a password comes with a user name.
+    pub fn validate(&self) -> Result<()> {
+        if self.host.trim().is_empty() {
+            return Err(Error::invalid("smtp host", &self.host, "must not be empty"));
+        }
+        self.from
+            .parse::<Mailbox>()
+            .map_err(|error| Error::invalid("smtp from", &self.from, error.to_string()))?;
+        if self.password.is_some() && self.username.is_none() {
+            return Err(Error::invalid("smtp user", "", "a password needs a user name"));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("from", &self.from)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// A connection setup to the configured server (one connection per email; notifications are
+/// rare). No `Debug`: it holds the credentials.
+#[derive(Clone)]
+pub(super) struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    /// `host:port`, for the log.
+    server: String,
+}
+
+impl Mailer {
+    pub(super) fn new(config: &SmtpConfig) -> Result<Mailer> {
+        config.validate()?;
+        let invalid = |error: lettre::transport::smtp::Error| {
+            Error::invalid("smtp host", &config.host, error.to_string())
+        };
+        let builder = match config.tls {
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
+            SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)
+                .map_err(invalid)?,
+            SmtpTls::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host).map_err(invalid)?
+            }
+        };
+        let mut builder = builder.port(config.port).timeout(Some(config.timeout));
+        if let (Some(user), Some(password)) = (&config.username, &config.password) {
+            builder =
+                builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
+        }
+        Ok(Mailer {
+            transport: builder.build(),
+            from: config.from.parse().expect("validated above"),
+            server: format!("{}:{}", config.host, config.port),
+        })
+    }
+
+    /// Sends `claimed` to `to`.
+    pub(super) async fn send(&self, to: &str, claimed: &ClaimedEvent) -> EmailResult {
+        let message = match self.message(to, claimed) {
+            Ok(message) => message,
+            Err(error) => return EmailResult { reply: None, error: Some(error) },
+        };
+        match self.transport.send(message).await {
+            Ok(response) => EmailResult { reply: Some(reply_text(&response)), error: None },
+            Err(error) => EmailResult {
+                reply: error.status().map(|code| code.to_string()),
+                error: Some(format!("SMTP {}: {error}", self.server)),
+            },
+        }
+    }
+
+    fn message(&self, to: &str, claimed: &ClaimedEvent) -> std::result::Result<Message, String> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|error| format!("notify_email {to:?} is not an address: {error}"))?;
+        let (subject, body) = text(claimed);
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<{}@rota.notifications>", claimed.event.id)))
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|error| format!("cannot build the email: {error}"))
+    }
+}
+
+/// How one email went: the server's reply (code and text), or why it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct EmailResult {
+    pub reply: Option<String>,
+    pub error: Option<String>,
+}
+
+fn reply_text(response: &lettre::transport::smtp::response::Response) -> String {
+    let lines: Vec<&str> = response.message().collect();
+    format!("{} {}", response.code(), lines.join(" ")).trim().to_owned()
+}
+
+/// The subject and body of the email for `claimed`: they name the tenant, the job and what
+/// happened (for a failure, the last error).
+pub fn text(claimed: &ClaimedEvent) -> (String, String) {
+    let event = &claimed.event;
+    let data = &event.data;
+    let tenant = &claimed.tenant;
+    let job = claimed.job.as_deref().or_else(|| data["job"].as_str()).unwrap_or("(deleted job)");
+    let error = data["last_error"].as_str().or_else(|| data["error"].as_str()).unwrap_or("(none)");
+    let (subject, summary) = match event.kind.as_str() {
+        crate::store::EVENT_JOB_AUTO_DISABLED => (
+            format!("[Rota] {tenant}/{job} was disabled after failures"),
+            format!(
+                "Rota disabled the job {job} of tenant {tenant} after {} failed run(s) in a \
+                 row{}.\n\nLast error: {error}\n\nEnable it again when the cause is fixed:\n  \
+                 rota job enable --tenant {tenant} --name {job}\n",
+                data["consecutive_failures"],
+                if data["probation"] == serde_json::json!(true) {
+                    " (it was on probation)"
+                } else {
+                    ""
+                },
+            ),
+        ),
+        crate::store::EVENT_JOB_RE_ENABLED => (
+            format!("[Rota] {tenant}/{job} was enabled again"),
+            format!(
+                "The job {job} of tenant {tenant} was enabled again by {}{}.\n",
+                data["operator"].as_str().unwrap_or("someone"),
+                if data["probation"] == serde_json::json!(true) {
+                    " on probation (its next failure disables it again)"
+                } else {
+                    ""
+                },
+            ),
+        ),
+        crate::store::EVENT_RUN_FAILED => (
+            format!("[Rota] {tenant}/{job} failed"),
+            format!(
+                "A run of the job {job} of tenant {tenant} failed ({}, attempt {}, scheduled \
+                 for {}).\n\nError: {error}\n",
+                data["status"].as_str().unwrap_or("failed"),
+                data["attempt"],
+                data["scheduled_at"].as_str().unwrap_or("-"),
+            ),
+        ),
+        crate::store::EVENT_TENANT_THROTTLED => (
+            format!("[Rota] {tenant} reached its rate limit"),
+            format!(
+                "Tenant {tenant} started {} runs within {} s, its rate limit: runs that are \
+                 ready wait until the window frees room (they are not dropped).\n",
+                data["rate_limit"]["count"],
+                data["rate_limit"]["window_ms"].as_i64().unwrap_or(0) / 1000,
+            ),
+        ),
+        other => {
+            (format!("[Rota] {tenant}: {other}"), format!("Event {other} of tenant {tenant}.\n"))
+        }
+    };
+    let body = format!(
+        "{summary}\nEvent: {} ({})\nOccurred at: {}\nData: {}\n",
+        event.kind,
+        event.id,
+        event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        data,
+    );
+    (subject, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let mut config = SmtpConfig::new("smtp.example.com", SmtpTls::StartTls);
+        config.username = Some("rota".into());
+        config.password = Some(SmtpPassword::new("hunter2-secret"));
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
+        assert_eq!(format!("{:?}", SmtpPassword::new("x")), "SmtpPassword(<redacted>)");
+        config.validate().unwrap();
+        config.username = None;
+        assert!(config.validate().is_err(), "a password needs a user");
+    }
+
+    #[test]
+    fn tls_modes_parse_and_have_their_ports() {
+        assert_eq!("starttls".parse::<SmtpTls>().unwrap().default_port(), 587);
+        assert_eq!("tls".parse::<SmtpTls>().unwrap().default_port(), 465);
+        assert_eq!("none".parse::<SmtpTls>().unwrap().default_port(), 25);
+        assert!("ssl".parse::<SmtpTls>().is_err());
+    }
+}

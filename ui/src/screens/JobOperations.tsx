@@ -1,0 +1,207 @@
+import { useRef, useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+
+import type { JobDetail } from "../bindings";
+import { FieldError } from "../components/FieldError";
+import { commandError, commands, describeFailure, unwrap } from "../lib/commands";
+import { jsonProblem } from "../lib/fields";
+import { AUTO_DISABLED_KEY, JOBS_KEY, JOB_RUNS_KEY, JOB_STATUS_KEY, OVERVIEW_KEY, TENANTS_KEY } from "../lib/keys";
+import { instantFromLocalInput, localInputValue, viewerTimeZone } from "../lib/time";
+
+/** The name operations are recorded under: the console's user unless changed. */
+export function useOperatorName(): string {
+  const operator = useQuery({ queryKey: ["operator"], queryFn: () => commands.operatorName(), staleTime: Infinity });
+  return operator.data ?? "";
+}
+
+/** Refreshes what shows a job's state after an operation on it. */
+function useJobChanged() {
+  const client = useQueryClient();
+  return (job: JobDetail) => {
+    client.setQueryData([...JOB_STATUS_KEY, job.id], job);
+    for (const key of [JOBS_KEY, AUTO_DISABLED_KEY, OVERVIEW_KEY, TENANTS_KEY]) void client.invalidateQueries({ queryKey: key });
+  };
+}
+
+/** Run now, optionally with an edited payload; guarded against double clicks (a second click
+ * while the first is on its way does nothing). */
+export function RunNow({ job, onQueued }: { job: JobDetail; onQueued: (runId: string) => void }) {
+  const client = useQueryClient();
+  const [editing, setEditing] = useState(false);
+  const [payload, setPayload] = useState(job.definition.payload);
+  const [queued, setQueued] = useState<string | null>(null);
+  const inFlight = useRef(false);
+  const run = useMutation({
+    mutationFn: (edited: string | null) => unwrap(commands.runJobNow(job.id, edited)),
+    onSuccess: (row) => {
+      setQueued(row.id);
+      void client.invalidateQueries({ queryKey: [...JOB_RUNS_KEY, job.id] });
+      onQueued(row.id);
+    },
+    onSettled: () => {
+      inFlight.current = false;
+    },
+  });
+  const problem = editing ? jsonProblem(payload) : null;
+  const error = run.error === null ? null : commandError(run.error);
+  const start = () => {
+    if (inFlight.current || problem !== null) return;
+    inFlight.current = true;
+    setQueued(null);
+    run.mutate(editing ? payload : null);
+  };
+  return (
+    <div className="operation" aria-label="Run now">
+      <div className="row">
+        <button type="button" className="primary" data-testid="run-now" disabled={run.isPending || problem !== null} onClick={start}>
+          {run.isPending ? "Queuing…" : "Run now"}
+        </button>
+        <label className="check">
+          <input type="checkbox" checked={editing} onChange={(event) => { setEditing(event.target.checked); }} /> with an edited payload (this run only)
+        </label>
+      </div>
+      {editing && (
+        <div className="field">
+          <label htmlFor="run-payload">Payload for this run (JSON)</label>
+          <textarea id="run-payload" rows={4} className="mono" spellCheck={false} value={payload} aria-invalid={problem !== null || error?.field === "payload" ? true : undefined} aria-describedby="run-payload-error" onChange={(event) => { setPayload(event.target.value); }} />
+          <FieldError id="run-payload-error" message={problem === null ? (error?.field === "payload" ? error.message : null) : `Not valid JSON: ${problem}`} />
+        </div>
+      )}
+      {run.isError && error?.field !== "payload" && <p className="form-error" role="alert">{describeFailure(run.error)}</p>}
+      {queued !== null && <p className="saved" role="status" data-testid="run-queued">Run queued; it appears below as it starts and finishes.</p>}
+    </div>
+  );
+}
+
+/** Pause/resume, disable/re-enable (recorded under the operator's name, with probation). */
+export function StateControls({ job }: { job: JobDetail }) {
+  const changed = useJobChanged();
+  const defaultOperator = useOperatorName();
+  const [operator, setOperator] = useState<string | null>(null);
+  const [probation, setProbation] = useState(false);
+  const [reason, setReason] = useState("");
+  const [form, setForm] = useState<"enable" | "disable" | null>(null);
+  const name = operator ?? defaultOperator;
+  const act = useMutation({
+    mutationFn: (action: "pause" | "resume" | "enable" | "disable") => {
+      switch (action) {
+        case "pause":
+          return unwrap(commands.pauseJob(job.id));
+        case "resume":
+          return unwrap(commands.resumeJob(job.id));
+        case "enable":
+          return unwrap(commands.enableJob(job.id, name, probation));
+        case "disable":
+          return unwrap(commands.disableJob(job.id, name, reason === "" ? null : reason));
+      }
+    },
+    onSuccess: (updated) => {
+      changed(updated);
+      setForm(null);
+    },
+  });
+  const error = act.error === null ? null : commandError(act.error);
+  return (
+    <div className="operation">
+      <div className="buttons">
+        {job.paused ? (
+          <button type="button" disabled={act.isPending} onClick={() => { act.mutate("resume"); }}>Resume</button>
+        ) : (
+          <button type="button" disabled={act.isPending} onClick={() => { act.mutate("pause"); }}>Pause</button>
+        )}
+        {job.state === "enabled" ? (
+          <button type="button" className="danger" onClick={() => { setForm("disable"); }}>Disable…</button>
+        ) : (
+          <button type="button" className="primary" onClick={() => { setForm("enable"); }}>Re-enable…</button>
+        )}
+      </div>
+      {form !== null && (
+        <form
+          className="inline-form"
+          aria-label={form === "enable" ? "Re-enable job" : "Disable job"}
+          onSubmit={(event) => {
+            event.preventDefault();
+            act.mutate(form);
+          }}
+        >
+          <div className="row">
+            <div className="field">
+              <label htmlFor="operator-name">Operator (recorded)</label>
+              <input id="operator-name" value={name} aria-invalid={error?.field === "operator" ? true : undefined} aria-describedby="operator-name-error" onChange={(event) => { setOperator(event.target.value); }} />
+              <FieldError id="operator-name-error" message={error?.field === "operator" ? error.message : null} />
+            </div>
+            {form === "enable" ? (
+              <label className="check">
+                <input type="checkbox" checked={probation} onChange={(event) => { setProbation(event.target.checked); }} /> on probation (the next failure disables it again)
+              </label>
+            ) : (
+              <div className="field grow">
+                <label htmlFor="disable-reason">Reason</label>
+                <input id="disable-reason" value={reason} onChange={(event) => { setReason(event.target.value); }} />
+              </div>
+            )}
+          </div>
+          <div className="buttons">
+            <button type="submit" className={form === "enable" ? "primary" : "danger"} disabled={act.isPending}>
+              {form === "enable" ? "Re-enable" : "Disable"}
+            </button>
+            <button type="button" onClick={() => { setForm(null); }}>Cancel</button>
+          </div>
+          {act.isError && error?.field !== "operator" && <p className="form-error" role="alert">{describeFailure(act.error)}</p>}
+        </form>
+      )}
+    </div>
+  );
+}
+
+/** Backfill a past range: preview how many runs it creates, then queue them. */
+export function Backfill({ job }: { job: JobDetail }) {
+  const client = useQueryClient();
+  const zone = viewerTimeZone();
+  const [from, setFrom] = useState(() => localInputValue(new Date(Date.now() - 24 * 3_600_000), zone));
+  const [to, setTo] = useState(() => localInputValue(new Date(), zone));
+  const range = { from: instantFromLocalInput(from, zone), to: instantFromLocalInput(to, zone) };
+  const preview = useQuery({
+    queryKey: ["backfill-preview", job.id, range.from, range.to],
+    queryFn: () => unwrap(commands.previewBackfill(job.id, range.from ?? "", range.to ?? "")),
+    enabled: range.from !== null && range.to !== null,
+    retry: false,
+  });
+  const backfill = useMutation({
+    mutationFn: () => unwrap(commands.backfillJob(job.id, range.from ?? "", range.to ?? "")),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: [...JOB_RUNS_KEY, job.id] });
+      void client.invalidateQueries({ queryKey: ["backfill-preview", job.id] });
+    },
+  });
+  const error = preview.error === null ? null : commandError(preview.error);
+  return (
+    <fieldset className="operation" aria-label="Backfill">
+      <legend>Backfill</legend>
+      <div className="row">
+        <div className="field">
+          <label htmlFor="backfill-from">From ({zone})</label>
+          <input id="backfill-from" type="datetime-local" value={from} onChange={(event) => { setFrom(event.target.value); }} aria-invalid={error?.field === "from" ? true : undefined} />
+        </div>
+        <div className="field">
+          <label htmlFor="backfill-to">To ({zone})</label>
+          <input id="backfill-to" type="datetime-local" value={to} onChange={(event) => { setTo(event.target.value); }} aria-invalid={error?.field === "to" ? true : undefined} />
+        </div>
+        <p className="meta" data-testid="backfill-preview" aria-live="polite">
+          {preview.isFetching && "Counting…"}
+          {preview.data !== undefined && !preview.isFetching && `${preview.data.occurrences.toLocaleString("en")} occurrence${preview.data.occurrences === 1 ? "" : "s"} in the range; runs already present are not queued again.`}
+          {preview.isError && <span className="field-error">{describeFailure(preview.error)}</span>}
+        </p>
+      </div>
+      <button type="button" disabled={preview.data === undefined || preview.data.occurrences === 0 || backfill.isPending} onClick={() => { backfill.mutate(); }}>
+        {preview.data === undefined ? "Backfill" : `Backfill ${preview.data.occurrences.toLocaleString("en")} runs`}
+      </button>
+      {backfill.data !== undefined && (
+        <p className="saved" role="status">
+          Queued {backfill.data.queued}; {backfill.data.alreadyPresent} had run or were queued already.
+        </p>
+      )}
+      {backfill.isError && <p className="form-error" role="alert">{describeFailure(backfill.error)}</p>}
+    </fieldset>
+  );
+}
