@@ -31,6 +31,7 @@ const COMMANDS: &[&str] = &[
     "preview_backfill",
     "backfill_job",
     "overview",
+    "list_audit",
 ];
 
 fn main() {

@@ -69,6 +69,7 @@ pub fn specta_builder<R: Runtime>() -> Builder<R> {
             commands::operations::preview_backfill,
             commands::operations::backfill_job,
             commands::overview::overview,
+            commands::audit::list_audit,
         ])
         .events(collect_events![live::ConsoleChanged])
 }

@@ -559,6 +559,19 @@ fn operations_scenario(harness: &Harness) {
     assert_eq!((again["queued"].as_u64(), again["alreadyPresent"].as_u64()), (Some(0), Some(9)));
     let future = json!({ "id": minutely, "from": now_plus(-1), "to": now_plus(10) });
     assert_eq!(harness.err("preview_backfill", future)["field"], "to");
+
+    // The audit log: the re-enable under the operator's name, the manual runs, the backfill.
+    let audit =
+        json!({ "query": { "tenant": "ops", "job": "failing", "since": null, "limit": 100 } });
+    let entries = harness.ok("list_audit", audit);
+    let entries = entries.as_array().expect("entries");
+    let enabled = entries.iter().find(|entry| entry["action"] == "job.enabled").expect("enabled");
+    assert_eq!(enabled["operator"], "dana");
+    assert!(entries.iter().any(|entry| entry["action"] == "job.triggered"), "{entries:?}");
+    assert!(entries.iter().any(|entry| entry["action"] == "job.auto_disabled"), "{entries:?}");
+    let bad =
+        json!({ "query": { "tenant": null, "job": null, "since": "yesterday", "limit": 10 } });
+    assert_eq!(harness.err("list_audit", bad)["field"], "since");
 }
 
 #[test]

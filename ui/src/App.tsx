@@ -14,6 +14,7 @@ import { OverviewScreen } from "./screens/OverviewScreen";
 import { TimelineScreen } from "./screens/TimelineScreen";
 import { RunDetails } from "./screens/RunDetails";
 import { AutoDisabledScreen } from "./screens/AutoDisabledScreen";
+import { AuditScreen } from "./screens/AuditScreen";
 
 /** What the main area shows. */
 export type View =
@@ -25,15 +26,17 @@ export type View =
   | { screen: "run"; id: string; back: View }
   | { screen: "new-job"; tenant?: string }
   | { screen: "auto-disabled" }
+  | { screen: "audit" }
   | { screen: "connection" };
 
 /** The navigation's tabs, in order. */
-const TABS: { screen: "overview" | "timeline" | "tenants" | "jobs" | "auto-disabled" | "connection"; label: string }[] = [
+const TABS: { screen: "overview" | "timeline" | "tenants" | "jobs" | "auto-disabled" | "audit" | "connection"; label: string }[] = [
   { screen: "overview", label: "Overview" },
   { screen: "timeline", label: "Timeline" },
   { screen: "tenants", label: "Tenants" },
   { screen: "jobs", label: "Jobs" },
   { screen: "auto-disabled", label: "Auto-disabled" },
+  { screen: "audit", label: "Audit" },
   { screen: "connection", label: "Connection" },
 ];
 
@@ -122,6 +125,7 @@ function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (stat
           <JobEditor key="new" initialTenant={view.tenant} onClose={() => { setView({ screen: "jobs" }); }} onSaved={(id) => { setView({ screen: "job", id, tab: "definition" }); }} />
         )}
         {view.screen === "auto-disabled" && <AutoDisabledScreen onOpenJob={openJob} />}
+        {view.screen === "audit" && <AuditScreen />}
         {view.screen === "connection" && (
           <ConnectionScreen status={status} onStatus={onStatus} onSwitchMode={() => { switchMode.mutate(); }} switching={switchMode.isPending} />
         )}

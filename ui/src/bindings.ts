@@ -49,8 +49,11 @@ export const commands = {
 	timeline: (query: TimelineQuery) => typedError<TimelineData, CommandError>(__TAURI_INVOKE("timeline", { query })),
 	/**  Jobs Rota disabled after failures, most recent first. */
 	listAutoDisabled: () => typedError<DisabledJob[], CommandError>(__TAURI_INVOKE("list_auto_disabled")),
-	/**  The name operations are recorded under by default: the user running the console. */
-	operatorName: () => __TAURI_INVOKE<string>("operator_name"),
+	/**
+	 *  The name the console's changes are recorded under in the audit log (`$ROTA_OPERATOR`, else
+	 *  the user running the console): the default operator of Re-enable and Disable.
+	 */
+	operatorName: () => typedError<string, CommandError>(__TAURI_INVOKE("operator_name")),
 	/**
 	 *  Pauses a job: it is not due until resumed (what it misses meanwhile follows its missed-run
 	 *  policy).
@@ -75,6 +78,8 @@ export const commands = {
 	 */
 	backfillJob: (id: string, from: string, to: string) => typedError<BackfillResult, CommandError>(__TAURI_INVOKE("backfill_job", { id, from, to })),
 	overview: () => typedError<OverviewData, CommandError>(__TAURI_INVOKE("overview")),
+	/**  The audit log, newest first. */
+	listAudit: (query: AuditQuery) => typedError<AuditRow[], CommandError>(__TAURI_INVOKE("list_audit", { query })),
 };
 
 /** Events */
@@ -83,6 +88,36 @@ export const events = {
 };
 
 /* Types */
+/**  Which entries the audit view shows. */
+export type AuditQuery = {
+	/**  Entries about this tenant (by name). */
+	tenant: string | null,
+	/**  Entries about jobs of this name. */
+	job: string | null,
+	/**  Entries at or after this RFC 3339 instant. */
+	since: string | null,
+	/**  At most this many, newest first (up to 10,000). */
+	limit: number,
+};
+
+/**  One change. */
+export type AuditRow = {
+	id: string,
+	at: string,
+	operator: string,
+	/**  The stored name of the action: `job.enabled`, `tenant.updated`, ... */
+	action: string,
+	tenant: string | null,
+	job: string | null,
+	handler: string | null,
+	/**
+	 *  The record before and after the change, as JSON text (absent for creations, deletions
+	 *  and operations such as a manual run).
+	 */
+	before: string | null,
+	after: string | null,
+};
+
 /**  What a backfill would queue. */
 export type BackfillPreview = {
 	/**  Occurrences of the schedule in the range (runs already present are not queued again). */

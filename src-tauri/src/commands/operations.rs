@@ -64,14 +64,15 @@ pub async fn list_auto_disabled(
     Ok(jobs.into_iter().map(DisabledJob::from).collect())
 }
 
-/// The name operations are recorded under by default: the user running the console.
+/// The name the console's changes are recorded under in the audit log (`$ROTA_OPERATOR`, else
+/// the user running the console): the default operator of Re-enable and Disable.
 #[tauri::command]
 #[specta::specta]
-pub fn operator_name() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|value| !value.trim().is_empty()))
-        .unwrap_or_else(|| "operator".to_owned())
+pub async fn operator_name(console: State<'_, Console>) -> Result<String, CommandError> {
+    Ok(match console.rota().await {
+        Ok(rota) => rota.operator().to_owned(),
+        Err(_) => rota::audit::resolve_operator(None),
+    })
 }
 
 async fn job_of(

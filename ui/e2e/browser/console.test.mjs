@@ -252,6 +252,12 @@ describe("runs and operations", () => {
       await page.getByText("No job is auto-disabled.").waitFor();
       const call = await page.evaluate(() => window.__rotaMock.calls.filter((entry) => entry.cmd === "enable_job").at(-1).args);
       assert.deepEqual({ operator: call.operator, probation: call.probation }, { operator: "qa-lead", probation: true });
+      // The audit log has it, under the operator's name, with what changed.
+      await nav(page, "Audit").click();
+      const entry = page.locator('[data-testid="audit-table"] tr[data-action="job.enabled"]');
+      await entry.waitFor();
+      assert.match(await entry.textContent(), /qa-lead.*globex \/ flaky-export.*state: auto_disabled → enabled/s);
+      await nav(page, "Auto-disabled").click();
       // A job disabled meanwhile shows up without a reload (live update).
       await page.evaluate(() => window.__rotaMock.autoDisable("nightly-report", "HTTP 500: boom"));
       await page.locator('[data-testid="auto-disabled-table"] tr[data-job="nightly-report"]').waitFor();

@@ -35,7 +35,9 @@ export function RunsTable({ runs, onOpen, showJob = false, testId, empty = "No r
           const run = row.original;
           const code = run.httpStatus !== null ? `HTTP ${run.httpStatus}` : run.exitCode !== null ? `exit ${run.exitCode}` : "";
           const text = run.errorSummary ?? run.reason ?? "";
-          return <span title={text}>{[code, text].filter((part) => part !== "").join(" · ") || "—"}</span>;
+          // An HTTP error already names its status ("HTTP 500 Internal Server Error").
+          const parts = code !== "" && text.startsWith(code) ? [text] : [code, text];
+          return <span title={text}>{parts.filter((part) => part !== "").join(" · ") || "—"}</span>;
         },
       }),
     ],

@@ -56,10 +56,12 @@ describe("patchTimeline", () => {
 describe("patchRunRows", () => {
   const row = { id: "r1", status: "running", scheduledAt: "2026-03-20T12:00:00Z", startedAt: "2026-03-20T12:00:01Z", finishedAt: null, durationMs: null, latenessMs: 1_000 } as RunRow;
 
-  it("updates listed runs and asks for a reload for new ones", () => {
-    const patched = patchRunRows([row], [change({ status: "failed", finishedAt: "2026-03-20T12:00:04Z" })]);
-    expect(patched?.[0]?.status).toBe("failed");
-    expect(patched?.[0]?.durationMs).toBe(3_000);
+  it("patches a run that started and asks for a reload for new or finished ones", () => {
+    const queued = { ...row, status: "queued", startedAt: null } as RunRow;
+    const patched = patchRunRows([queued], [change({ status: "running" })]);
+    expect(patched?.[0]?.status).toBe("running");
+    expect(patched?.[0]?.startedAt).toBe("2026-03-20T12:00:01Z");
+    expect(patchRunRows([row], [change({ status: "failed", finishedAt: "2026-03-20T12:00:04Z" })])).toBeNull();
     expect(patchRunRows([row], [change({ id: "new" })])).toBeNull();
   });
 });

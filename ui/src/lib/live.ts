@@ -57,26 +57,15 @@ export function patchTimeline(data: Timeline, query: TimelineQuery, all: RunChan
   return { ...data, lanes, spans, nowMs };
 }
 
-const millis = (instant: string | null): number | null => (instant === null ? null : Date.parse(instant));
-
-/** A job's runs with the changes applied to the runs it lists; `null` when one of the changes
- * is a run it does not list yet (read the list again: it is one small page). */
+/** A job's runs with the changes applied to the runs it lists; `null` when the list must be
+ * read again (it is one small page): a run it does not list yet, or a run that finished (its
+ * result, node and error are not in the change). */
 export function patchRunRows(rows: RunRow[], changes: RunChange[]): RunRow[] | null {
   const byId = new Map(changes.map((change) => [change.id, change]));
-  if (changes.some((change) => !rows.some((row) => row.id === change.id))) return null;
+  if (changes.some((change) => change.status !== "running" || !rows.some((row) => row.id === change.id))) return null;
   return rows.map((row) => {
     const change = byId.get(row.id);
-    if (change === undefined) return row;
-    const started = millis(change.startedAt);
-    const finished = millis(change.finishedAt);
-    return {
-      ...row,
-      status: change.status,
-      startedAt: change.startedAt,
-      finishedAt: change.finishedAt,
-      durationMs: started !== null && finished !== null ? finished - started : row.durationMs,
-      latenessMs: started !== null ? started - Date.parse(row.scheduledAt) : row.latenessMs,
-    };
+    return change === undefined ? row : { ...row, status: change.status, startedAt: change.startedAt };
   });
 }
 

@@ -19,6 +19,7 @@ import type {
   TenantInput,
   TenantRow,
   TimelineQuery,
+  AuditQuery,
 } from "../bindings";
 
 interface Options {
@@ -349,6 +350,8 @@ export function installMockBackend(): void {
       }
       case "overview":
         return runs.overview(detail);
+      case "list_audit":
+        return runs.listAudit(args.query as AuditQuery);
       default:
         throw new Error(`the mock backend has no command ${cmd}`);
     }

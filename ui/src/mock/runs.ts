@@ -4,6 +4,8 @@
 // rendering measurement). A stand-in for screens only; the real queries are tested in Rust.
 import { events } from "../bindings";
 import type {
+  AuditQuery,
+  AuditRow,
   BackfillPreview,
   DisabledJob,
   JobDetail,
@@ -49,6 +51,7 @@ const FINAL = (status: RunStatus) => status !== "queued" && status !== "running"
 
 export class RunsMock {
   readonly runs: MockRun[] = [];
+  readonly audit: AuditRow[] = [];
   /** Generated runs for the timeline only: columns, as the backend sends them. */
   private generated: { lanes: { jobId: string; job: string; tenant: string }[]; lane: number[]; begin: number[]; end: number[]; status: RunStatus[]; ids: string[] } | null = null;
   private counter = 0;
@@ -146,6 +149,20 @@ export class RunsMock {
     void events.consoleChanged.emit({ runs: [this.change(run)], reload: false, jobs: false, tenants: false, nodes: false });
   }
 
+  private record(job: StoredJob, action: string, operator: string, before: unknown, after: unknown): void {
+    this.audit.unshift({
+      id: this.id(), at: iso(Date.now()), operator, action, tenant: job.tenant, job: job.input.name, handler: null,
+      before: before === null ? null : JSON.stringify(before), after: after === null ? null : JSON.stringify(after),
+    });
+  }
+
+  listAudit(query: AuditQuery): AuditRow[] {
+    return this.audit
+      .filter((entry) => (query.tenant === null || entry.tenant === query.tenant) && (query.job === null || entry.job === query.job))
+      .filter((entry) => query.since === null || entry.at >= query.since)
+      .slice(0, query.limit);
+  }
+
   runNow(jobId: string, payload: string | null): RunRow {
     const job = this.job(jobId);
     if (payload !== null) {
@@ -167,6 +184,7 @@ export class RunsMock {
       payloadOverride: payload,
     };
     this.runs.push(run);
+    this.record(job, "job.triggered", "dana", null, payload === null ? null : { payload: JSON.parse(payload) as unknown });
     // The fake engine: starts it, then finishes it, announcing each step as the backend does.
     setTimeout(() => {
       const started = Date.now();
@@ -223,6 +241,7 @@ export class RunsMock {
       this.fail("invalid", 'operator: "" is invalid: must not be empty', { field: "operator" });
     }
     job.updatedAt = iso(Date.now());
+    const before = { state: job.state, paused: job.paused, consecutive_failures: job.failures, enabled_by: job.enabledBy };
     switch (action) {
       case "pause_job":
         job.paused = true;
@@ -242,6 +261,9 @@ export class RunsMock {
         job.disabledReason = typeof args.reason === "string" && args.reason !== "" ? `${args.reason} (by ${operator})` : `disabled by ${operator}`;
         break;
     }
+    const after = { state: job.state, paused: job.paused, consecutive_failures: job.failures, enabled_by: job.enabledBy };
+    const names: Record<string, string> = { pause_job: "job.paused", resume_job: "job.resumed", enable_job: "job.enabled", disable_job: "job.disabled" };
+    this.record(job, names[action] ?? action, operator === "" ? "dana" : operator, before, after);
     return job;
   }
 

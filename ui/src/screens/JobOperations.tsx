@@ -10,7 +10,7 @@ import { instantFromLocalInput, localInputValue, viewerTimeZone } from "../lib/t
 
 /** The name operations are recorded under: the console's user unless changed. */
 export function useOperatorName(): string {
-  const operator = useQuery({ queryKey: ["operator"], queryFn: () => commands.operatorName(), staleTime: Infinity });
+  const operator = useQuery({ queryKey: ["operator"], queryFn: () => unwrap(commands.operatorName()), staleTime: Infinity });
   return operator.data ?? "";
 }
 

@@ -1,0 +1,91 @@
+import { useState } from "react";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+
+import type { AuditQuery } from "../bindings";
+import { changedFields } from "../lib/audit";
+import { commands, describeFailure, unwrap } from "../lib/commands";
+import { TENANTS_KEY } from "../lib/keys";
+import { shortInstant, viewerTimeZone } from "../lib/time";
+import { useDebounced } from "../lib/useDebounced";
+
+const SINCE: { label: string; hours: number | null }[] = [
+  { label: "Last 24 hours", hours: 24 },
+  { label: "Last 7 days", hours: 24 * 7 },
+  { label: "Last 30 days", hours: 24 * 30 },
+  { label: "Any time", hours: null },
+];
+
+/** The most entries the view loads. */
+const LIMIT = 500;
+
+/** Who changed what and when, filtered by tenant, job and time. */
+export function AuditScreen() {
+  const zone = viewerTimeZone();
+  const [tenant, setTenant] = useState("");
+  const [job, setJob] = useState("");
+  const [sinceHours, setSinceHours] = useState<number | null>(24 * 7);
+  // The window starts when the filter was chosen (refetches keep it).
+  const [since] = useState(() => Date.now());
+  const jobFilter = useDebounced(job, 250);
+  const query: AuditQuery = {
+    tenant: tenant === "" ? null : tenant,
+    job: jobFilter.trim() === "" ? null : jobFilter.trim(),
+    since: sinceHours === null ? null : new Date(since - sinceHours * 3_600_000).toISOString(),
+    limit: LIMIT,
+  };
+  const entries = useQuery({ queryKey: ["audit", query], queryFn: () => unwrap(commands.listAudit(query)), placeholderData: keepPreviousData, refetchInterval: 10_000 });
+  const tenants = useQuery({ queryKey: TENANTS_KEY, queryFn: () => unwrap(commands.listTenants()) });
+  return (
+    <section className="panel">
+      <div className="panel-head">
+        <h1>Audit log</h1>
+      </div>
+      <div className="filters" role="search">
+        <select aria-label="Tenant" value={tenant} onChange={(event) => { setTenant(event.target.value); }}>
+          <option value="">All tenants</option>
+          {tenants.data?.map((row) => <option key={row.id} value={row.name}>{row.name}</option>)}
+        </select>
+        <input type="search" aria-label="Job name" placeholder="Job name" value={job} onChange={(event) => { setJob(event.target.value); }} />
+        <select aria-label="Since" value={sinceHours ?? ""} onChange={(event) => { setSinceHours(event.target.value === "" ? null : Number(event.target.value)); }}>
+          {SINCE.map((option) => <option key={option.label} value={option.hours ?? ""}>{option.label}</option>)}
+        </select>
+      </div>
+      {entries.isError && <p className="form-error" role="alert">{describeFailure(entries.error)}</p>}
+      <table className="grid compact" data-testid="audit-table" aria-busy={entries.isFetching}>
+        <thead>
+          <tr>
+            <th>When ({zone})</th>
+            <th>Operator</th>
+            <th>Action</th>
+            <th>About</th>
+            <th>Changes</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.data?.map((entry) => (
+            <tr key={entry.id} data-action={entry.action}>
+              <td title={entry.at}>{shortInstant(entry.at, zone)}</td>
+              <td>{entry.operator}</td>
+              <td><code>{entry.action}</code></td>
+              <td>{[entry.tenant, entry.job ?? entry.handler].filter((part) => part !== null).join(" / ")}</td>
+              <td>
+                <ul className="changes">
+                  {changedFields(entry.before, entry.after).slice(0, 8).map((change) => (
+                    <li key={change.field}>
+                      <code>{change.field}</code>: {change.before} → {change.after}
+                    </li>
+                  ))}
+                </ul>
+              </td>
+            </tr>
+          ))}
+          {entries.data?.length === 0 && (
+            <tr>
+              <td colSpan={5} className="empty">No changes match.</td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </section>
+  );
+}
