@@ -163,6 +163,7 @@ async fn killed_node_loses_no_occurrence_and_repeats_only_its_in_flight_runs() {
         }
     }
 
+    let serving_since: DateTime<Utc> = rota::clock::Clock::now(&rota::clock::SystemClock);
     let mut nodes = vec![
         serve(&db.url, "n0", logs.path()),
         serve(&db.url, "n1", logs.path()),
@@ -226,7 +227,10 @@ async fn killed_node_loses_no_occurrence_and_repeats_only_its_in_flight_runs() {
     assert!(lost.iter().all(|run| run.lease_owner.as_deref().is_none_or(|owner| owner == "n0")));
 
     // Every occurrence from the first to the end succeeded, exactly once.
-    let first = runs.iter().map(|run| run.scheduled_at).min().unwrap();
+    // Jobs were created one by one before the nodes started; from then on every occurrence of
+    // every job must run.
+    let first =
+        runs.iter().map(|run| run.scheduled_at).filter(|at| *at >= serving_since).min().unwrap();
     let mut succeeded: HashMap<(String, String), Vec<DateTime<Utc>>> = HashMap::new();
     for run in runs.iter().filter(|run| run.status == RunStatus::Succeeded) {
         succeeded.entry((run.tenant.clone(), run.job.clone())).or_default().push(run.scheduled_at);
