@@ -39,7 +39,11 @@ export function RunNow({ job, onQueued }: { job: JobDetail; onQueued: (runId: st
       onQueued(row.id);
     },
     onSettled: () => {
-      inFlight.current = false;
+      // A fast backend answers between the two clicks of a double click; keep the guard up a
+      // moment longer so the second click cannot queue a second run.
+      window.setTimeout(() => {
+        inFlight.current = false;
+      }, 800);
     },
   });
   const problem = editing ? jsonProblem(payload) : null;
