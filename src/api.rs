@@ -737,9 +737,12 @@ impl<S: Store> Rota<S> {
         let now = self.now();
         let since = cursor.at.unwrap_or(now) - crate::timeline::CHANGE_MARGIN;
         let most = crate::timeline::MAX_CHANGES;
-        let mut runs = self.store.changed_runs(since, since, &cursor.running, most + 1).await?;
-        let truncated = runs.len() > most as usize;
-        runs.truncate(most as usize);
+        let watched = &cursor.running[..cursor.running.len().min(crate::timeline::MAX_WATCHED)];
+        let mut runs = self.store.changed_runs(since, since, watched, most + 1).await?;
+        // The watched runs come on top of the ranges' limit.
+        let cap = most as usize + watched.len();
+        let truncated = runs.len() > cap;
+        runs.truncate(cap);
         let marks = self.store.change_marks().await?;
         Ok(crate::timeline::fold_changes(cursor, now, runs, truncated, marks))
     }

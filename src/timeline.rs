@@ -5,9 +5,9 @@
 //!
 //! Everything here is bounded and read through indexes: a window of runs is a few index range
 //! scans (`runs_started`, `runs_queued_ready`, `runs_recent`) cut at a limit; the change feed
-//! reads runs created since the cursor (the time-ordered primary key), runs finished since it
-//! (`runs_finished`) and the running ones (a partial index), so its cost follows what changed,
-//! not what is stored. The store runs the queries ([`crate::store::Store::run_spans`] and
+//! reads runs created since the cursor (the time-ordered primary key), started since it
+//! (`runs_started`) and finished since it (`runs_finished`), so its cost follows what changed,
+//! not what is stored or how much runs at once. The store runs the queries ([`crate::store::Store::run_spans`] and
 //! friends); the rules for people (what a window covers, how projections are cut, which changes
 //! a viewer has not seen) are the pure functions of this module, tested on their own.
 
@@ -40,6 +40,8 @@ pub const DURATION_HISTORY: TimeDelta = TimeDelta::days(7);
 pub const CHANGE_MARGIN: TimeDelta = TimeDelta::seconds(10);
 /// Changed runs one look returns; more means "reload" ([`Changes::truncated`]).
 pub const MAX_CHANGES: u32 = 2_000;
+/// Running runs a look re-reads by id (the rest are seen when they finish).
+pub const MAX_WATCHED: usize = 200;
 
 /// One run (an attempt of an occurrence) as a timeline draws it: no output, no payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,8 +154,9 @@ pub struct ChangeCursor {
     /// When the viewer last looked (the console's clock).
     pub at: Option<DateTime<Utc>>,
     pub marks: ChangeMarks,
-    /// The runs that were running at the last look: one that is no longer running but did not
-    /// finish (handed back to the queue at a shutdown) is read again by id.
+    /// The runs that were running at the last look, as far as the viewer was told: the next look
+    /// reads them again by id (at most [`MAX_WATCHED`] of them), so that one handed back to the
+    /// queue at a shutdown (neither started nor finished since) is seen too.
     pub running: Vec<Uuid>,
     /// The status each run had when it was last reported, for the runs reported within
     /// [`CHANGE_MARGIN`]: re-reading the margin reports nothing twice.
@@ -264,9 +267,16 @@ pub fn fold_changes(
     marks: ChangeMarks,
 ) -> Changes {
     let first_look = cursor.at.is_none();
-    // Every look reads all running runs, so this is the running set now.
-    let running: std::collections::BTreeSet<Uuid> =
-        runs.iter().filter(|run| run.status == RunStatus::Running).map(|run| run.id).collect();
+    // The runs running now, as far as this viewer knows: those it knew of, updated by what this
+    // look read (a run that started, finished or was handed back).
+    let mut running: std::collections::BTreeSet<Uuid> = cursor.running.iter().copied().collect();
+    for run in &runs {
+        if run.status == RunStatus::Running {
+            running.insert(run.id);
+        } else {
+            running.remove(&run.id);
+        }
+    }
     let mut fresh = Vec::new();
     for run in runs {
         let unchanged =
@@ -277,7 +287,7 @@ pub fn fold_changes(
         }
     }
     // Forget reports older than the margin the next look re-reads, except for running runs,
-    // which every look reads again.
+    // which the next looks read again by id.
     cursor.reported.retain(|id, (_, at)| running.contains(id) || now - *at <= CHANGE_MARGIN * 2);
     cursor.running = running.into_iter().collect();
     let changes = Changes {

@@ -294,3 +294,22 @@ backend_test!(the_change_feed_reports_created_started_and_finished_runs_once, |d
     assert!(changes.jobs && changes.runs.is_empty(), "{changes:?}");
     assert_eq!(job.tenant, "acme");
 });
+
+backend_test!(the_change_feed_sees_a_run_handed_back_to_the_queue, |db| {
+    let world = World::new(&db, "2027-03-14T12:00:00Z").await;
+    world.job("acme", "report", "0 7 * * *").await;
+    let mut cursor = ChangeCursor::default();
+    world.rota.changes(&mut cursor).await.unwrap();
+    world.rota.trigger("acme", "report", None).await.unwrap();
+    world.clock.advance(TimeDelta::seconds(1));
+    world.claim().await;
+    let started = world.rota.changes(&mut cursor).await.unwrap();
+    assert_eq!(started.runs.iter().map(|run| run.status).collect::<Vec<_>>(), [RunStatus::Running]);
+    // A minute later (beyond the margin) its node shuts down and hands it back: it neither
+    // started nor finished since, but the feed watches the runs it saw running.
+    world.clock.advance(TimeDelta::minutes(1));
+    assert_eq!(world.store.release(NODE, world.now()).await.unwrap(), 1);
+    let released = world.rota.changes(&mut cursor).await.unwrap();
+    assert_eq!(released.runs.iter().map(|run| run.status).collect::<Vec<_>>(), [RunStatus::Queued]);
+    assert!(cursor.running.is_empty());
+});

@@ -4,7 +4,8 @@
 //! caches instead of reloading big tables), and whether jobs, tenants or nodes changed.
 //!
 //! The feed is the same polling on both backends: three index range reads per look (runs
-//! created and finished since the cursor, and the running ones), whatever the database holds.
+//! created, started and finished since the cursor) and a few reads by id (the runs it saw
+//! running), whatever the database holds.
 //! It sees what the engine in this app writes and what `rota serve` daemons write to a shared
 //! Postgres alike. (LISTEN/NOTIFY would need a trigger on every write path; at one look per
 //! second the polling costs less than a millisecond.)

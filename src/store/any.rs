@@ -257,7 +257,7 @@ impl Store for AnyStore {
         fn changed_runs(
             &self,
             created_since: DateTime<Utc>,
-            finished_since: DateTime<Utc>,
+            changed_since: DateTime<Utc>,
             also: &[Uuid],
             limit: u32,
         ) -> Result<Vec<crate::timeline::RunSpan>>;

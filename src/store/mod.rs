@@ -626,12 +626,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         query: &crate::timeline::SpanQuery,
     ) -> impl Future<Output = Result<Vec<crate::timeline::RunSpan>>> + Send;
-    /// Runs created at or after `created_since`, finished at or after `finished_since`, running
-    /// now, or listed in `also`; oldest first, at most `limit`.
+    /// Runs created at or after `created_since`, started or finished at or after
+    /// `changed_since`, or listed in `also`; oldest first, at most `limit` (plus `also`).
     fn changed_runs(
         &self,
         created_since: DateTime<Utc>,
-        finished_since: DateTime<Utc>,
+        changed_since: DateTime<Utc>,
         also: &[Uuid],
         limit: u32,
     ) -> impl Future<Output = Result<Vec<crate::timeline::RunSpan>>> + Send;

@@ -1259,20 +1259,21 @@ macro_rules! portable_store_methods {
         async fn changed_runs(
             &self,
             created_since: ::chrono::DateTime<::chrono::Utc>,
-            finished_since: ::chrono::DateTime<::chrono::Utc>,
+            changed_since: ::chrono::DateTime<::chrono::Utc>,
             also: &[::uuid::Uuid],
             limit: u32,
         ) -> $crate::error::Result<Vec<$crate::timeline::RunSpan>> {
             use $crate::store::{codec, sql};
             let rows = ::sqlx::query(sql::CHANGED_RUNS)
                 .bind($crate::timeline::first_id_at(created_since))
-                .bind(codec::ms(finished_since))
+                .bind(codec::ms(changed_since))
                 .bind(i64::from(limit.max(1)))
                 .fetch_all(self.reader())
                 .await?;
             let mut spans = rows.iter().map(codec::run_span).collect::<$crate::error::Result<Vec<_>>>()?;
-            // Runs the caller saw running that are in none of the ranges (handed back to the
-            // queue): a few primary-key reads.
+            // Runs the caller saw running that are in none of the ranges (still running, or
+            // handed back to the queue at a shutdown): primary-key reads, as many as the caller
+            // asks (it bounds the list).
             for id in also {
                 if spans.iter().any(|span| span.id == *id) {
                     continue;

@@ -623,14 +623,16 @@ pub const RUN_SPANS: &str = concat!(
 );
 
 /// The change feed: runs created since `$1` (the first id of an instant: ids are time-ordered),
-/// finished since `$2` (`runs_finished`), and every running run, oldest first, at most `$3`.
+/// started since `$2` (`runs_started`) and finished since `$2` (`runs_finished`), oldest first,
+/// at most `$3`. Three index ranges as long as the activity since the cursor, whatever the
+/// number of runs stored or running.
 pub const CHANGED_RUNS: &str = concat!(
     "SELECT ",
     span_columns!(),
     " FROM ( \
          SELECT id FROM runs WHERE id >= $1 \
+         UNION SELECT id FROM runs WHERE started_at >= $2 \
          UNION SELECT id FROM runs WHERE finished_at >= $2 \
-         UNION SELECT id FROM runs WHERE status = 'running' \
      ) AS w JOIN runs r ON r.id = w.id JOIN jobs j ON j.id = r.job_id \
      JOIN tenants t ON t.id = r.tenant_id \
      ORDER BY r.id LIMIT $3"
