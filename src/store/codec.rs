@@ -53,6 +53,8 @@ pub(crate) fn new_id(now: DateTime<Utc>) -> Uuid {
 /// Rows per statement in batched inserts and updates: far below both backends' limits on bound
 /// parameters (65,535 on Postgres, 32,766 on SQLite) at 9 parameters a row.
 pub(crate) const INSERT_BATCH: usize = 1000;
+/// Results per batched completion statement (10 binds each, far below SQLite's 32,766).
+pub(crate) const COMPLETE_BATCH: usize = 500;
 /// `list_jobs` returns at most this many jobs unless asked for another number.
 pub(crate) const DEFAULT_JOB_LIMIT: u32 = 1000;
 /// `list_runs` returns at most this many runs unless asked for another number.

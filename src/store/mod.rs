@@ -700,3 +700,30 @@ pub trait Store: Clone + Send + Sync + 'static {
 pub(crate) fn trigger_from_db(text: &str) -> Result<Trigger> {
     text.parse().map_err(|_| crate::error::Error::invalid("runs.trigger", text, "unknown trigger"))
 }
+
+/// How many ready runs to read per eligible tenant `(id, weight, room, rate room)`: its
+/// weighted share of a claim of `limit` (weighted rounds until `limit` runs, if every tenant had
+/// enough), never more than its rooms. Reading each tenant's whole room instead would read
+/// `limit` runs per tenant to start `limit` in all. A tenant with less ready work than its share
+/// leaves the claim short; both backends then widen once: the tenants that returned their whole
+/// share may take up to their whole room. The Postgres claim computes the same shares in SQL
+/// (`CLAIM_RUNS`).
+pub(crate) fn claim_shares(eligible: &[EligibleTenant], limit: u32) -> Vec<i64> {
+    let total_weight: usize = eligible.iter().map(|&(_, weight, ..)| weight).sum();
+    let rounds = (limit as usize).div_ceil(total_weight.max(1));
+    eligible
+        .iter()
+        .map(|&(_, weight, room, rate_room)| {
+            let share = i64::try_from(weight * rounds).unwrap_or(i64::MAX);
+            share.min(i64::from(limit)).min(room).min(rate_room.unwrap_or(i64::MAX)).max(0)
+        })
+        .collect()
+}
+
+/// The most runs a tenant may start in a claim of `limit`: the least of its rooms.
+pub(crate) fn whole_room(&(_, _, room, rate_room): &EligibleTenant, limit: u32) -> i64 {
+    i64::from(limit).min(room).min(rate_room.unwrap_or(i64::MAX)).max(0)
+}
+
+/// An eligible tenant: id, weight, room under `max_concurrent`, room under the rate limit.
+pub(crate) type EligibleTenant = (Uuid, usize, i64, Option<i64>);

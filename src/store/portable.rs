@@ -809,32 +809,77 @@ macro_rules! portable_store_methods {
             if results.is_empty() {
                 return Ok(accepted);
             }
-            // Rows are locked in a fixed order (runs by id, then jobs by id), so that two
-            // batches completing at once can never wait for each other in a cycle.
-            let mut order: Vec<usize> = (0..results.len()).collect();
+            // One result per run: a repeated run id is not accepted twice (the first wins, as
+            // it would if the results were recorded one by one).
+            let mut index_of: ::std::collections::HashMap<::uuid::Uuid, usize> =
+                ::std::collections::HashMap::with_capacity(results.len());
+            for (index, result) in results.iter().enumerate() {
+                index_of.entry(result.run_id).or_insert(index);
+            }
+            let mut order: Vec<usize> = index_of.values().copied().collect();
             order.sort_by_key(|&index| results[index].run_id);
             let mut tx = self.begin_write().await?;
-            let mut finished_jobs: Vec<(::uuid::Uuid, usize)> = Vec::new();
-            for &index in &order {
-                let result = &results[index];
-                let row = ::sqlx::query(sql::COMPLETE_RUN)
-                    .bind(result.run_id)
-                    .bind(&result.node_id)
-                    .bind(result.fencing_token)
-                    .bind(result.status.as_str())
-                    .bind(codec::ms(result.finished_at))
-                    .bind(result.duration_ms)
-                    .bind(result.exit_code)
-                    .bind(result.http_status)
-                    .bind(codec::bound_output(&result.output))
-                    .bind(result.error.as_deref().map(codec::bound_error))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = row {
+            // Every run row in one statement per chunk, not one per result: at a few thousand
+            // runs a second the statements, not the rows, are the cost.
+            let mut finished_jobs: Vec<(::uuid::Uuid, usize)> = Vec::with_capacity(order.len());
+            for chunk in order.chunks(codec::COMPLETE_BATCH) {
+                let mut update = ::sqlx::QueryBuilder::<$db>::new(sql::COMPLETE_RUNS_HEAD);
+                update.push_values(chunk, |mut values, &index| {
+                    let result = &results[index];
+                    values
+                        .push_bind(result.run_id)
+                        .push_bind(result.node_id.as_str())
+                        .push_bind(result.fencing_token)
+                        .push_bind(result.status.as_str())
+                        .push_bind(codec::ms(result.finished_at))
+                        .push_bind(result.duration_ms)
+                        .push_bind(result.exit_code)
+                        .push_bind(result.http_status)
+                        .push_bind(codec::bound_output(&result.output))
+                        .push_bind(result.error.as_deref().map(codec::bound_error));
+                });
+                update.push(sql::COMPLETE_RUNS_TAIL);
+                for row in update.build().fetch_all(&mut *tx).await? {
+                    let index = index_of[&row.uuid("id")?];
                     accepted[index] = true;
                     finished_jobs.push((row.uuid("job_id")?, index));
                 }
             }
+            // Jobs are locked in id order before any is written (Postgres; SQLite's write lock
+            // is already exclusive), so that two batches finishing runs of the same jobs on two
+            // nodes never wait for each other in a cycle.
+            let mut job_ids: Vec<::uuid::Uuid> = finished_jobs.iter().map(|&(job, _)| job).collect();
+            job_ids.sort_unstable();
+            job_ids.dedup();
+            Self::lock_jobs_in_order(&mut tx, &job_ids).await?;
+            // A job whose every result here succeeded only needs its streak reset and its last
+            // run moved: one statement for all of them. Anything else (a failure, a retry, a
+            // cancellation) goes result by result below, in the order the results finished.
+            let mut only_successes: ::std::collections::HashMap<::uuid::Uuid, i64> =
+                ::std::collections::HashMap::new();
+            let mut mixed: ::std::collections::HashSet<::uuid::Uuid> =
+                ::std::collections::HashSet::new();
+            for &(job_id, index) in &finished_jobs {
+                let result = &results[index];
+                if result.status == RunStatus::Succeeded && result.retry_at.is_none() {
+                    let last = only_successes.entry(job_id).or_insert(i64::MIN);
+                    *last = (*last).max(codec::ms(result.finished_at));
+                } else {
+                    mixed.insert(job_id);
+                }
+            }
+            only_successes.retain(|job_id, _| !mixed.contains(job_id));
+            let mut succeeded: Vec<(::uuid::Uuid, i64)> = only_successes.into_iter().collect();
+            succeeded.sort_unstable();
+            for chunk in succeeded.chunks(codec::COMPLETE_BATCH) {
+                let mut update = ::sqlx::QueryBuilder::<$db>::new(sql::JOBS_SUCCEEDED_HEAD);
+                update.push_values(chunk, |mut values, &(job_id, finished_at)| {
+                    values.push_bind(job_id).push_bind(finished_at);
+                });
+                update.push(sql::JOBS_SUCCEEDED_TAIL);
+                update.build().execute(&mut *tx).await?;
+            }
+            finished_jobs.retain(|(job_id, _)| mixed.contains(job_id));
             finished_jobs.sort_by_key(|&(job_id, index)| (job_id, results[index].finished_at));
             for &(job_id, index) in &finished_jobs {
                 let result = &results[index];

@@ -1,6 +1,7 @@
 //! The Postgres backend: several scheduler nodes share one database, and row locks with
 //! `SKIP LOCKED` let them tick and claim at once without waiting for each other.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use super::codec::RowAccess;
 use super::portable::{
     portable_store_helpers, portable_store_methods, portable_transaction_helpers,
 };
-use super::{codec, sql, ClaimedRun, Store};
+use super::{claim_shares, codec, sql, whole_room, ClaimedRun, EligibleTenant, Store};
 use crate::error::Result;
 
 /// Connections per process: a claim, a tick, lease maintenance and a few API readers at once.
@@ -61,6 +62,17 @@ impl PgStore {
         Ok(self.pool.begin().await?)
     }
 
+    /// See [`sql::postgres::LOCK_JOBS_IN_ORDER`].
+    async fn lock_jobs_in_order(
+        tx: &mut Transaction<'static, Postgres>,
+        job_ids: &[Uuid],
+    ) -> Result<()> {
+        if job_ids.len() > 1 {
+            sqlx::query(sql::postgres::LOCK_JOBS_IN_ORDER).bind(job_ids).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     portable_store_helpers!();
     portable_transaction_helpers!(Postgres, postgres);
 }
@@ -93,11 +105,14 @@ impl Store for PgStore {
             .fetch_all(&mut *tx)
             .await?;
         let mut tenants: Vec<Uuid> = Vec::with_capacity(eligible.len());
+        let mut rooms: Vec<EligibleTenant> = Vec::with_capacity(eligible.len());
         // Tenants that opted in to `tenant.throttled` (usually none: no extra statement).
         let mut watched: Vec<Uuid> = Vec::new();
         for row in &eligible {
             let id = row.uuid("id")?;
             tenants.push(id);
+            let weight = usize::try_from(row.int("weight")?).unwrap_or(1).max(1);
+            rooms.push((id, weight, row.bigint("room")?, row.opt_bigint("rate_room")?));
             if row.flag("watch_throttled")? {
                 watched.push(id);
             }
@@ -106,15 +121,35 @@ impl Store for PgStore {
             tx.commit().await?;
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(sql::postgres::CLAIM_RUNS)
-            .bind(&tenants)
-            .bind(now_ms)
-            .bind(i64::from(limit))
-            .bind(node_id)
-            .bind(codec::expiry_ms(now, lease_ttl))
-            .bind(codec::duration_ms(crate::policy::LATE_START))
-            .fetch_all(&mut *tx)
-            .await?;
+        let claim_runs = |limit: u32| {
+            sqlx::query(sql::postgres::CLAIM_RUNS)
+                .bind(&tenants)
+                .bind(now_ms)
+                .bind(i64::from(limit))
+                .bind(node_id)
+                .bind(codec::expiry_ms(now, lease_ttl))
+                .bind(codec::duration_ms(crate::policy::LATE_START))
+        };
+        let mut rows = claim_runs(limit).fetch_all(&mut *tx).await?;
+        // Each tenant read at most its share; when one had less ready work than its share the
+        // claim is short, and the tenants that took their whole share may take more: once more
+        // for the rest (the statement recounts every room, these runs included).
+        let claimed = rows.len();
+        if claimed > 0 && claimed < limit as usize {
+            let shares = claim_shares(&rooms, limit);
+            let mut took: HashMap<Uuid, i64> = HashMap::new();
+            for row in &rows {
+                *took.entry(row.uuid("tenant_id")?).or_default() += 1;
+            }
+            let may_have_more = rooms.iter().zip(&shares).any(|(tenant, &share)| {
+                took.get(&tenant.0).copied().unwrap_or(0) >= share
+                    && share < whole_room(tenant, limit)
+            });
+            if may_have_more {
+                let rest = limit - claimed as u32;
+                rows.extend(claim_runs(rest).fetch_all(&mut *tx).await?);
+            }
+        }
         if !rows.is_empty() && !watched.is_empty() {
             Self::write_throttled(&mut tx, now, &watched).await?;
         }

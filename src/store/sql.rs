@@ -153,7 +153,7 @@ macro_rules! rate_room_of {
 macro_rules! ready_runs {
     ($tenant:literal, $now:literal, $limit:literal) => {
         concat!(
-            "SELECT r.id, r.job_id, r.not_before, \
+            "SELECT r.id, r.job_id, r.tenant_id, r.not_before, \
                     j.overlap IN ('queue_one', 'cancel_previous') AS exclusive \
              FROM runs r JOIN jobs j ON j.id = r.job_id \
              WHERE r.tenant_id = ",
@@ -420,11 +420,23 @@ pub const NEXT_READY_AT: &str = "SELECT MIN(r.not_before) FROM runs r \
 /// run was recovered, then maybe claimed again) matches no row. `lease_owner` stays: it tells
 /// people which node ran the run (every statement that reads it for leases also requires
 /// `status = 'running'`).
-pub const COMPLETE_RUN: &str = "UPDATE runs SET status = $4, finished_at = $5, duration_ms = $6, \
-     exit_code = $7, http_status = $8, output = $9, error = $10, \
-     lease_expires_at = NULL \
-     WHERE id = $1 AND status = 'running' AND lease_owner = $2 AND fencing_token = $3 \
-     RETURNING job_id";
+///
+/// Results are recorded in batches: the builder appends `VALUES (id, node, fencing token, status,
+/// finished, duration, exit code, HTTP status, output, error), ...` and then
+/// [`COMPLETE_RUNS_TAIL`]; the rows returned are the accepted results.
+pub const COMPLETE_RUNS_HEAD: &str =
+    "UPDATE runs SET status = v.column4, finished_at = v.column5, \
+     duration_ms = v.column6, exit_code = v.column7, http_status = v.column8, output = v.column9, \
+     error = v.column10, lease_expires_at = NULL FROM (";
+pub const COMPLETE_RUNS_TAIL: &str = ") AS v WHERE runs.id = v.column1 \
+     AND runs.status = 'running' AND runs.lease_owner = v.column2 \
+     AND runs.fencing_token = v.column3 RETURNING runs.id, runs.job_id";
+/// [`JOB_SUCCEEDED`] for a batch of jobs whose results all succeeded: `VALUES (job, latest
+/// finish), ...` between head and tail.
+pub const JOBS_SUCCEEDED_HEAD: &str = "UPDATE jobs SET last_run_at = CASE \
+     WHEN jobs.last_run_at IS NULL OR jobs.last_run_at < v.column2 THEN v.column2 \
+     ELSE jobs.last_run_at END, consecutive_failures = 0, on_probation = FALSE FROM (";
+pub const JOBS_SUCCEEDED_TAIL: &str = ") AS v WHERE jobs.id = v.column1";
 /// `last_run_at` never moves back, whatever order results arrive in.
 macro_rules! job_finished {
     ($streak:literal) => {
@@ -774,6 +786,10 @@ pub mod postgres {
     /// keeps another transaction from changing it in between. `NO KEY UPDATE` is what the
     /// `UPDATE` takes anyway and lets runs that reference the job be inserted meanwhile.
     pub const LOCK_JOB: &str = concat!(job_by_id!(), " FOR NO KEY UPDATE OF j");
+    /// Postgres: the jobs `$1` locked in id order, before a completion batch writes them (see
+    /// `complete`): a fixed order means two batches never wait for each other in a cycle.
+    pub const LOCK_JOBS_IN_ORDER: &str =
+        "SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
     pub const LOCK_TENANT: &str = concat!(tenant_by_name!(), " FOR NO KEY UPDATE");
     pub const LOCK_TENANT_SETTINGS: &str =
         concat!(tenant_settings_by_name!(), " FOR NO KEY UPDATE");
@@ -819,7 +835,9 @@ pub mod postgres {
     /// Claim, step 2 of 2: for each locked tenant (`$1`), read up to its room of its oldest
     /// ready runs with one bounded index range scan each (`LATERAL ... LIMIT`), so the cost grows
     /// with the tenants served, never with the queue. The room is the least of the claim's limit
-    /// `$3`, the room under `max_concurrent` and the room under the rate limit. A job whose
+    /// `$3`, the room under `max_concurrent`, the room under the rate limit, and the tenant's
+    /// share of the claim (its weight times the rounds `$3` takes if every tenant had enough; as
+    /// `claim_shares` on SQLite), so that a claim of 64 over 64 tenants reads 64 runs, not 4,096. A job whose
     /// overlap policy is exclusive gets at most one run per claim (`nth_of_job`). Runs are then
     /// interleaved in weighted rounds (each tenant takes `weight` runs per round: everyone's
     /// first round before anyone's second), cut at `$3`, started under lease for node `$4` until
@@ -837,7 +855,8 @@ pub mod postgres {
         running_of!("t"),
         " AS concurrency_room, ",
         rate_room_of!("t", "$2"),
-        " AS rate_room \
+        " AS rate_room, \
+                    sum(t.weight) OVER () AS total_weight \
              FROM tenants t WHERE t.id = ANY($1) \
          ), \
          candidates AS ( \
@@ -847,7 +866,12 @@ pub mod postgres {
                         AS nth_of_job \
              FROM locked l \
              CROSS JOIN LATERAL (",
-        ready_runs!("l.id", "$2", "GREATEST(LEAST($3, l.concurrency_room, l.rate_room), 0)"),
+        ready_runs!(
+            "l.id",
+            "$2",
+            "GREATEST(LEAST($3, l.concurrency_room, l.rate_room, \
+                            l.weight * (($3 + l.total_weight - 1) / l.total_weight)), 0)"
+        ),
         ") q \
          ), \
          picked AS ( \
@@ -912,12 +936,15 @@ pub mod sqlite {
     /// IMMEDIATE transaction holds the database's write lock, so nothing changes underneath).
     pub const ELIGIBLE_TENANTS: &str = eligible_tenants!();
 
-    /// Claim, step 2, once per eligible tenant: SQLite has no `LATERAL`, and a window function
-    /// over all ready runs would read the whole queue. One bounded range scan of the partial
-    /// index `runs_queued_by_tenant` per tenant costs the same as Postgres's `LATERAL` (and
-    /// in-process statements cost no round trip). `$3` is the tenant's room (the least of the
-    /// claim's limit and the rooms under `max_concurrent` and the rate limit).
-    pub const READY_RUNS_OF_TENANT: &str = ready_runs!("$1", "$2", "$3");
+    /// Claim, step 2, one term per eligible tenant, joined by `UNION ALL` into one statement
+    /// (at most [`READY_RUNS_TERMS`] terms): SQLite has no `LATERAL`, and a window function over
+    /// all ready runs would read the whole queue. Each term is one bounded range scan of the
+    /// partial index `runs_queued_by_tenant`, as Postgres's `LATERAL`. Binds per term, in order
+    /// (positional `?`): the tenant, now, and how many of its runs to read (the least of its
+    /// rooms and its share of the claim).
+    pub const READY_RUNS_TERM: &str = concat!("SELECT * FROM (", ready_runs!("?", "?", "?"), ")");
+    /// SQLite's default bound on the terms of a compound `SELECT` is 500.
+    pub const READY_RUNS_TERMS: usize = 400;
 
     /// Claim, step 3: start the chosen runs. Binds: `$1` now, `$2` node, `$3` lease expiry, `$4`
     /// the lateness threshold, and the caller appends the list of run ids `($5, $6, ...)`. Runs
@@ -930,10 +957,13 @@ pub mod sqlite {
         " WHERE status = 'queued' AND id IN "
     );
 
-    /// Claim, step 4, once per served tenant: it moves to the back of the line and remembers
-    /// which limit this claim used up (`$2`). Binds: `$1` now, `$2` limit, `$3` tenant.
-    pub const MARK_SERVED: &str =
-        "UPDATE tenants SET last_claimed_at = $1, limited_by = $2 WHERE id = $3";
+    /// Claim, step 4, for every served tenant at once: it moves to the back of the line and
+    /// remembers which limit this claim used up. The builder appends `VALUES (tenant, limit,
+    /// now), ...` between head and tail (only the builder's placeholders: sqlx on SQLite cannot
+    /// mix numbered and positional ones).
+    pub const MARK_SERVED_HEAD: &str =
+        "UPDATE tenants SET last_claimed_at = v.column3, limited_by = v.column2 FROM (";
+    pub const MARK_SERVED_TAIL: &str = ") AS v WHERE tenants.id = v.column1";
 
     /// Claim, step 5: read back what was claimed (the caller appends the ids `($1, $2, ...)`).
     pub const CLAIMED_RUNS: &str =

@@ -24,7 +24,7 @@ use super::codec::{self, RowAccess};
 use super::portable::{
     portable_store_helpers, portable_store_methods, portable_transaction_helpers,
 };
-use super::{sql, ClaimedRun, Store};
+use super::{claim_shares, sql, whole_room, ClaimedRun, EligibleTenant, Store};
 use crate::error::{Error, Result};
 
 /// How long a writer from another process waits for the write lock before failing.
@@ -49,7 +49,19 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)?
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .synchronous(SqliteSynchronous::Normal);
+            .synchronous(SqliteSynchronous::Normal)
+            // Batched statements differ by their number of rows (a claim of 1 to 64 runs, a
+            // batch of results): sqlx's default cache of 100 prepared statements thrashed.
+            .statement_cache_capacity(2000)
+            // 64 MiB of page cache instead of 2, so the hot indexes of a large queue stay in
+            // memory; reads through mmap skip a copy.
+            .pragma("cache_size", "-65536")
+            .pragma("mmap_size", "268435456")
+            // Checkpoint every ~40 MB of WAL instead of ~4: a run's pages are rewritten several
+            // times in its life, and a checkpoint copies each page once however often it
+            // changed.
+            .pragma("wal_autocheckpoint", "10000")
+            .pragma("temp_store", "memory");
         if is_in_memory(url) {
             // One connection that never closes: the database disappears with its last one,
             // and a shared-cache database has table locks that ignore the busy timeout.
@@ -91,6 +103,63 @@ impl SqliteStore {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// Claim, step 2: up to `shares[i]` oldest ready runs of each eligible tenant, in one
+    /// statement per [`sql::sqlite::READY_RUNS_TERMS`] tenants. Returns the per-tenant queues
+    /// in serving order (a job whose overlap policy is exclusive keeps at most one run) and how
+    /// many rows each tenant returned.
+    async fn ready_queues(
+        tx: &mut Transaction<'static, Sqlite>,
+        eligible: &[EligibleTenant],
+        shares: &[i64],
+        now_ms: i64,
+    ) -> Result<(Vec<TenantQueue>, Vec<i64>)> {
+        // (not before, run, job, exclusive) per tenant.
+        let mut ready_by_tenant: HashMap<Uuid, Vec<(i64, Uuid, Uuid, bool)>> = HashMap::new();
+        let terms: Vec<(Uuid, i64)> =
+            eligible.iter().zip(shares).map(|(&(id, ..), &share)| (id, share)).collect();
+        for chunk in terms.chunks(sql::sqlite::READY_RUNS_TERMS) {
+            let statement = vec![sql::sqlite::READY_RUNS_TERM; chunk.len()].join(" UNION ALL ");
+            let mut query = sqlx::query(&statement);
+            for &(id, share) in chunk {
+                query = query.bind(id).bind(now_ms).bind(share);
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                ready_by_tenant.entry(row.uuid("tenant_id")?).or_default().push((
+                    row.bigint("not_before")?,
+                    row.uuid("id")?,
+                    row.uuid("job_id")?,
+                    row.flag("exclusive")?,
+                ));
+            }
+        }
+        let mut queues = Vec::with_capacity(eligible.len());
+        let mut fetched = Vec::with_capacity(eligible.len());
+        let mut exclusive_jobs = HashSet::new();
+        for &(id, weight, ..) in eligible {
+            let mut runs = ready_by_tenant.remove(&id).unwrap_or_default();
+            fetched.push(runs.len() as i64);
+            // Oldest first (a compound SELECT does not promise its terms' order).
+            runs.sort_unstable_by_key(|&(not_before, run_id, ..)| (not_before, run_id));
+            let mut ready = Vec::new();
+            for (_, run_id, job_id, exclusive) in runs {
+                if exclusive && !exclusive_jobs.insert(job_id) {
+                    continue;
+                }
+                ready.push(run_id);
+            }
+            queues.push((id, weight, ready));
+        }
+        Ok((queues, fetched))
+    }
+
+    /// Nothing to do: the IMMEDIATE transaction already holds the only write lock there is.
+    async fn lock_jobs_in_order(
+        _tx: &mut Transaction<'static, Sqlite>,
+        _job_ids: &[Uuid],
+    ) -> Result<()> {
+        Ok(())
+    }
+
     portable_store_helpers!();
     portable_transaction_helpers!(Sqlite, sqlite);
 }
@@ -124,12 +193,10 @@ impl Store for SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
             .await?;
-        let mut queues = Vec::with_capacity(tenants.len());
-        // (tenant, room under max_concurrent, room under the rate limit)
-        let mut rooms = Vec::with_capacity(tenants.len());
-        // Jobs whose overlap policy is exclusive get at most one run per claim.
-        let mut exclusive_jobs = HashSet::new();
-        // Tenants that opted in to `tenant.throttled` (usually none: no extra statement).
+        // (tenant, weight, its share of this claim, room under max_concurrent, room under the
+        // rate limit); `watched`: tenants that opted in to `tenant.throttled` (usually none: no
+        // extra statement).
+        let mut eligible = Vec::with_capacity(tenants.len());
         let mut watched = Vec::new();
         for tenant in &tenants {
             let id = tenant.uuid("id")?;
@@ -137,26 +204,27 @@ impl Store for SqliteStore {
                 watched.push(id);
             }
             let weight = usize::try_from(tenant.int("weight")?).unwrap_or(1).max(1);
-            let room = tenant.bigint("room")?;
-            let rate_room = tenant.opt_bigint("rate_room")?;
-            let take = i64::from(limit).min(room).min(rate_room.unwrap_or(i64::MAX)).max(0);
-            let rows = sqlx::query(sql::sqlite::READY_RUNS_OF_TENANT)
-                .bind(id)
-                .bind(now_ms)
-                .bind(take)
-                .fetch_all(&mut *tx)
-                .await?;
-            let mut ready = Vec::with_capacity(rows.len());
-            for row in &rows {
-                if row.flag("exclusive")? && !exclusive_jobs.insert(row.uuid("job_id")?) {
-                    continue;
-                }
-                ready.push(row.uuid("id")?);
-            }
-            queues.push((id, weight, ready));
-            rooms.push((id, room, rate_room));
+            eligible.push((id, weight, tenant.bigint("room")?, tenant.opt_bigint("rate_room")?));
         }
-        let chosen = round_robin(&queues, limit);
+        let mut shares = claim_shares(&eligible, limit);
+        let (mut queues, fetched) = Self::ready_queues(&mut tx, &eligible, &shares, now_ms).await?;
+        let mut chosen = round_robin(&queues, limit);
+        // A tenant with less ready work than its share leaves the claim short: the tenants that
+        // may have more than their share read up to their whole room, once.
+        if chosen.len() < limit as usize {
+            let mut widened = false;
+            for (index, tenant) in eligible.iter().enumerate() {
+                let room = whole_room(tenant, limit);
+                if fetched[index] == shares[index] && shares[index] < room {
+                    shares[index] = room;
+                    widened = true;
+                }
+            }
+            if widened {
+                (queues, _) = Self::ready_queues(&mut tx, &eligible, &shares, now_ms).await?;
+                chosen = round_robin(&queues, limit);
+            }
+        }
         if chosen.is_empty() {
             tx.commit().await?;
             return Ok(Vec::new());
@@ -173,9 +241,10 @@ impl Store for SqliteStore {
         }
         query.execute(&mut *tx).await?;
 
-        // Served tenants that watch for throttling.
+        // Served tenants move to the back of the line, in one statement.
         let mut served = Vec::new();
-        for ((tenant, _, ready), (_, room, rate_room)) in queues.iter().zip(&rooms) {
+        let mut marks = Vec::new();
+        for ((tenant, _, ready), &(_, _, room, rate_room)) in queues.iter().zip(&eligible) {
             let took = ready.iter().filter(|id| chosen.contains(id)).count() as i64;
             if took == 0 {
                 continue;
@@ -183,14 +252,15 @@ impl Store for SqliteStore {
             if watched.contains(tenant) {
                 served.push(*tenant);
             }
-            let reached = crate::policy::limit_reached(took, *room, *rate_room);
-            sqlx::query(sql::sqlite::MARK_SERVED)
-                .bind(now_ms)
-                .bind(reached.map(|limit| limit.as_str()))
-                .bind(*tenant)
-                .execute(&mut *tx)
-                .await?;
+            let reached = crate::policy::limit_reached(took, room, rate_room);
+            marks.push((*tenant, reached.map(|limit| limit.as_str())));
         }
+        let mut mark = sqlx::QueryBuilder::<Sqlite>::new(sql::sqlite::MARK_SERVED_HEAD);
+        mark.push_values(&marks, |mut values, (tenant, reached)| {
+            values.push_bind(*tenant).push_bind(*reached).push_bind(now_ms);
+        });
+        mark.push(sql::sqlite::MARK_SERVED_TAIL);
+        mark.build().execute(&mut *tx).await?;
 
         Self::write_throttled(&mut tx, now, &served).await?;
 
@@ -218,7 +288,7 @@ impl Store for SqliteStore {
 /// may take) in weighted rounds: in each round every tenant takes up to `weight` runs; every
 /// tenant's first round comes before anyone's second, up to `limit` runs. The same order as
 /// the `turn` column in the Postgres claim.
-fn round_robin(queues: &[(Uuid, usize, Vec<Uuid>)], limit: u32) -> Vec<Uuid> {
+fn round_robin(queues: &[TenantQueue], limit: u32) -> Vec<Uuid> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let rounds =
         queues.iter().map(|(_, weight, ready)| ready.len().div_ceil(*weight)).max().unwrap_or(0);
@@ -233,6 +303,9 @@ fn round_robin(queues: &[(Uuid, usize, Vec<Uuid>)], limit: u32) -> Vec<Uuid> {
         .take(limit)
         .collect()
 }
+
+/// A tenant's ready runs in serving order: id, weight, runs.
+type TenantQueue = (Uuid, usize, Vec<Uuid>);
 
 /// Whether `url` names an in-memory database (`sqlite::memory:`, `sqlite://:memory:`,
 /// `sqlite://?mode=memory`).
