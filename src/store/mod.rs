@@ -378,15 +378,15 @@ impl JobCursor {
 
     /// Whether this cursor is a position in a listing sorted by `sort` in this direction.
     pub fn fits(&self, sort: JobSort, descending: bool) -> bool {
-        let key_fits = match (sort, &self.key) {
-            (JobSort::Name, None) | (JobSort::NextRun | JobSort::LastRun, None) => true,
-            (JobSort::Tenant, Some(CursorKey::Text(_))) => true,
-            (
-                JobSort::NextRun | JobSort::LastRun | JobSort::Failures | JobSort::Updated,
-                Some(CursorKey::Number(_)),
-            ) => true,
-            _ => false,
-        };
+        let key_fits = matches!(
+            (sort, &self.key),
+            (JobSort::Name | JobSort::NextRun | JobSort::LastRun, None)
+                | (JobSort::Tenant, Some(CursorKey::Text(_)))
+                | (
+                    JobSort::NextRun | JobSort::LastRun | JobSort::Failures | JobSort::Updated,
+                    Some(CursorKey::Number(_))
+                )
+        );
         key_fits && self.sort == sort && self.descending == descending
     }
 

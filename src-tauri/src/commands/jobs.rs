@@ -564,12 +564,10 @@ pub async fn list_named_handlers(
         .map(|(name, spec)| NamedHandler {
             name,
             kind: spec.as_ref().map(handler_kind),
-            target: spec.and_then(|spec| match spec {
-                HandlerSpec::Http(http) => {
-                    Some(format!("{} {}", http.method, shown_url(&http.url)))
-                }
-                HandlerSpec::Command(command) => Some(command.program),
-                HandlerSpec::Named { name } => Some(name),
+            target: spec.map(|spec| match spec {
+                HandlerSpec::Http(http) => format!("{} {}", http.method, shown_url(&http.url)),
+                HandlerSpec::Command(command) => command.program,
+                HandlerSpec::Named { name } => name,
             }),
         })
         .collect())
