@@ -131,12 +131,66 @@ impl<S: Store> Rota<S> {
             .await
     }
 
+    /// Replaces a job's definition and policies if nobody changed the job since
+    /// `expected_version` (the console's editor, which edits both). Both are validated before
+    /// anything is written; each part is written only if it changed (the definition first), so
+    /// an unchanged definition keeps its next run.
+    pub async fn update_job_with_policy(
+        &self,
+        id: Uuid,
+        expected_version: i64,
+        definition: &JobDefinition,
+        policy: &JobPolicy,
+    ) -> Result<Job> {
+        let schedule = definition.validate()?;
+        policy.validate(&schedule)?;
+        self.check_named_handler_exists(&definition.handler).await?;
+        let current = self.store.job(id).await?;
+        let policy_changed = current.policy != *policy;
+        let now = self.now();
+        let mut version = expected_version;
+        let mut saved = None;
+        if current.definition() != *definition || !policy_changed {
+            let next_run_at = schedule.next_after(now);
+            let job = self
+                .store
+                .update_job(id, expected_version, definition, next_run_at, &self.operator, now)
+                .await?;
+            version = job.version;
+            saved = Some(job);
+        }
+        if policy_changed {
+            saved =
+                Some(self.store.update_job_policy(id, version, policy, &self.operator, now).await?);
+        }
+        saved.ok_or_else(|| Error::NotFound { what: "job", key: id.to_string() })
+    }
+
+    /// Every name a `named` handler may refer to: the stored definitions and the in-process
+    /// handlers of this `Rota`'s registry (`None` spec), by name.
+    pub async fn handler_names(&self) -> Result<Vec<(String, Option<HandlerSpec>)>> {
+        let mut names: Vec<(String, Option<HandlerSpec>)> = self
+            .store
+            .list_named_handlers()
+            .await?
+            .into_iter()
+            .map(|(name, spec)| (name, Some(spec)))
+            .collect();
+        for name in self.registry.names() {
+            if !names.iter().any(|(stored, _)| stored == name) {
+                names.push((name.to_owned(), None));
+            }
+        }
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(names)
+    }
+
     async fn check_named_handler_exists(&self, handler: &HandlerSpec) -> Result<()> {
         if let HandlerSpec::Named { name } = handler {
             let in_process = self.registry.get(name).is_some();
             if !in_process && self.store.named_handler(name).await?.is_none() {
                 return Err(Error::invalid(
-                    "handler",
+                    "handler.name",
                     name,
                     "no named handler with this name; define it first (rota handler set)",
                 ));
@@ -345,7 +399,9 @@ impl<S: Store> Rota<S> {
 // The console's views and editor helpers (the desktop app in `src-tauri` calls these; they are
 // plain core operations any front end may use).
 
-pub use crate::store::{JobPage, JobQuery, JobSort, JobState, TenantOverview, TenantUpdate};
+pub use crate::store::{
+    CursorKey, JobCursor, JobPage, JobQuery, JobSort, JobState, TenantOverview, TenantUpdate,
+};
 
 /// How far back [`Rota::tenant_overview`] counts failed runs.
 pub const RECENT_FAILURES: chrono::TimeDelta = chrono::TimeDelta::hours(24);
@@ -367,6 +423,42 @@ impl<S: Store> Rota<S> {
             .into_iter()
             .find(|overview| overview.tenant.name == name)
             .ok_or_else(|| Error::NotFound { what: "tenant", key: name.to_owned() })
+    }
+
+    /// Creates a tenant with a rate limit and job defaults; both are validated before anything
+    /// is written.
+    pub async fn add_tenant_with_policy(
+        &self,
+        tenant: &NewTenant,
+        policy: &TenantPolicy,
+    ) -> Result<Tenant> {
+        tenant.validate()?;
+        policy.validate()?;
+        let created = self.store.create_tenant(tenant, &self.operator, self.now()).await?;
+        if *policy == TenantPolicy::default() {
+            return Ok(created);
+        }
+        self.store.set_tenant_policy(&created.name, policy, &self.operator, self.now()).await
+    }
+
+    /// Changes a tenant's limits (as [`Rota::update_tenant`]) and, when given, replaces its rate
+    /// limit and job defaults; everything is validated before anything is written.
+    pub async fn update_tenant_with_policy(
+        &self,
+        name: &str,
+        update: &TenantUpdate,
+        policy: Option<&TenantPolicy>,
+    ) -> Result<Tenant> {
+        if let Some(policy) = policy {
+            policy.validate()?;
+        }
+        let updated = self.update_tenant(name, update).await?;
+        match policy {
+            Some(policy) if *policy != updated.policy => {
+                self.store.set_tenant_policy(name, policy, &self.operator, self.now()).await
+            }
+            _ => Ok(updated),
+        }
     }
 
     /// Changes a tenant's limits or pauses/resumes it; `None` fields stay as they are.
@@ -391,6 +483,13 @@ impl<S: Store> Rota<S> {
         }
         if query.search.as_ref().is_some_and(|search| search.chars().count() > 200) {
             return Err(Error::invalid("search", "(long text)", "must be at most 200 characters"));
+        }
+        if query.after.as_ref().is_some_and(|cursor| !cursor.fits(query.sort, query.descending)) {
+            return Err(Error::invalid(
+                "cursor",
+                "(cursor)",
+                "belongs to another sort order; start again from the first page",
+            ));
         }
         self.store.job_page(query).await
     }
@@ -774,4 +873,11 @@ impl<S: Store> Rota<S> {
         }
         self.store.list_deliveries(filter).await
     }
+}
+
+/// Checks an operator name typed by a person (the console's operator setting): not blank, no
+/// surrounding whitespace or control characters, at most [`crate::audit::MAX_OPERATOR_LEN`]
+/// characters. The error names the field `operator`.
+pub fn validate_operator(name: &str) -> Result<()> {
+    validate_name("operator", name)
 }

@@ -60,6 +60,18 @@ impl Job {
     pub fn parsed_schedule(&self) -> Result<Schedule> {
         Ok(Schedule::parse(&self.schedule, &self.timezone)?)
     }
+
+    /// What an editor edits of this job.
+    pub fn definition(&self) -> JobDefinition {
+        JobDefinition {
+            name: self.name.clone(),
+            schedule: self.schedule.clone(),
+            timezone: self.timezone.clone(),
+            handler: self.handler.clone(),
+            payload: self.payload.clone(),
+            timeout: self.timeout,
+        }
+    }
 }
 
 /// The editable definition of a job: what `rota job add` and the console's editor provide.
@@ -78,9 +90,7 @@ impl JobDefinition {
     pub fn validate(&self) -> Result<Schedule> {
         validate_name("job name", &self.name)?;
         let schedule = Schedule::parse(&self.schedule, &self.timezone)?;
-        self.handler
-            .validate()
-            .map_err(|error| Error::invalid("handler", "", error.to_string()))?;
+        self.handler.validate().map_err(crate::handler::HandlerSpecError::into_field_error)?;
         if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
             return Err(Error::invalid(
                 "timeout",
@@ -89,5 +99,54 @@ impl JobDefinition {
             ));
         }
         Ok(schedule)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::{CommandSpec, HttpSpec};
+
+    fn definition(handler: HandlerSpec) -> JobDefinition {
+        JobDefinition {
+            name: "job".into(),
+            schedule: "@hourly".into(),
+            timezone: "UTC".into(),
+            handler,
+            payload: serde_json::Value::Null,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    fn field_and_message(handler: HandlerSpec) -> (String, String) {
+        let error = definition(handler).validate().unwrap_err();
+        let message = error.to_string();
+        match error {
+            Error::Invalid { field, .. } => (field, message),
+            other => panic!("not a validation error: {other}"),
+        }
+    }
+
+    #[test]
+    fn handler_errors_name_the_sub_field_and_the_value() {
+        let (field, message) =
+            field_and_message(HandlerSpec::Http(HttpSpec::post("ftp://x.test/")));
+        assert_eq!(field, "handler.url");
+        assert!(message.starts_with("handler.url: \"ftp://x.test/\" is invalid: "), "{message}");
+        assert!(message.contains("only http and https"), "{message}");
+        let (field, _) = field_and_message(HandlerSpec::Command(CommandSpec::new(" ", ["a"])));
+        assert_eq!(field, "handler.program");
+        let mut relative = CommandSpec::new("/bin/true", Vec::<String>::new());
+        relative.working_dir = Some("tmp".into());
+        let (field, message) = field_and_message(HandlerSpec::Command(relative));
+        assert_eq!(
+            (field.as_str(), message.as_str()),
+            (
+                "handler.working_dir",
+                "handler.working_dir: \"tmp\" is invalid: \"tmp\" must be an absolute path"
+            )
+        );
+        let (field, _) = field_and_message(HandlerSpec::Named { name: "-bad".into() });
+        assert_eq!(field, "handler.name");
     }
 }

@@ -219,7 +219,7 @@ impl Console {
         let url = format!("sqlite://{}", path.display());
         let store = AnyStore::connect(&url).await?;
         store.migrate().await?;
-        let rota = Rota::new(store.clone(), self.clock.clone());
+        let rota = self.new_rota(store.clone())?;
         if demo {
             rota::demo::seed_if_empty(&rota).await?;
         }
@@ -231,7 +231,7 @@ impl Console {
             engine: Some(engine),
         };
         self.replace_session(Some(session), None).await;
-        Settings { mode: Some(SavedMode::Local) }.save(&self.paths.settings)?;
+        self.save_mode(Some(SavedMode::Local))?;
         self.status().await
     }
 
@@ -255,7 +255,7 @@ impl Console {
             converted
         })?;
         store.migrate().await?;
-        let rota = Rota::new(store.clone(), self.clock.clone());
+        let rota = self.new_rota(store.clone())?;
         let engine = execute.then(|| RunningEngine::start(store, self.clock.clone()));
         let session = Session {
             rota,
@@ -269,8 +269,7 @@ impl Console {
             }
         }
         self.replace_session(Some(session), password).await;
-        Settings { mode: Some(SavedMode::Connected { url, execute }) }
-            .save(&self.paths.settings)?;
+        self.save_mode(Some(SavedMode::Connected { url, execute }))?;
         self.status().await
     }
 
@@ -295,8 +294,7 @@ impl Console {
         }
         session.mode = SavedMode::Connected { url: url.clone(), execute };
         drop(state);
-        Settings { mode: Some(SavedMode::Connected { url, execute }) }
-            .save(&self.paths.settings)?;
+        self.save_mode(Some(SavedMode::Connected { url, execute }))?;
         self.status().await
     }
 
@@ -306,8 +304,47 @@ impl Console {
             self.vault.forget(&url);
         }
         self.replace_session(None, None).await;
-        Settings::default().save(&self.paths.settings)?;
+        self.save_mode(None)?;
         self.status().await
+    }
+
+    /// The core API over `store`, recording changes under the operator name of the settings.
+    fn new_rota(&self, store: AnyStore) -> Result<Rota<AnyStore>, CommandError> {
+        let operator = Settings::load(&self.paths.settings)?.operator;
+        Ok(Rota::new(store, self.clock.clone())
+            .with_operator(rota::audit::resolve_operator(operator.as_deref())))
+    }
+
+    /// Saves the mode, keeping the other settings.
+    fn save_mode(&self, mode: Option<SavedMode>) -> Result<(), CommandError> {
+        let mut settings = Settings::load(&self.paths.settings)?;
+        settings.mode = mode;
+        settings.save(&self.paths.settings)
+    }
+
+    /// Who the console's changes are recorded as made by: the saved setting, else
+    /// `$ROTA_OPERATOR`, else the OS user.
+    pub fn operator(&self) -> Result<String, CommandError> {
+        let operator = Settings::load(&self.paths.settings)?.operator;
+        Ok(rota::audit::resolve_operator(operator.as_deref()))
+    }
+
+    /// Saves the operator name (`None` or blank: back to the OS user) and records the open
+    /// session's changes under it from now on. The core checks the name.
+    pub async fn set_operator(&self, name: Option<&str>) -> Result<String, CommandError> {
+        let name = name.filter(|name| !name.is_empty());
+        if let Some(name) = name {
+            rota::api::validate_operator(name)?;
+        }
+        let mut settings = Settings::load(&self.paths.settings)?;
+        settings.operator = name.map(str::to_owned);
+        settings.save(&self.paths.settings)?;
+        let operator = rota::audit::resolve_operator(name);
+        let mut state = self.state.write().await;
+        if let Some(session) = state.session.as_mut() {
+            session.rota = session.rota.clone().with_operator(&operator);
+        }
+        Ok(operator)
     }
 
     /// Stops the engine (letting running jobs finish within the grace) and closes the database.

@@ -87,10 +87,28 @@ fn input_field(core_field: &str) -> String {
         "max_concurrent" => "maxConcurrent",
         "timeout" => "timeoutSeconds",
         "viewer time zone" => "viewerTimezone",
+        // A job's policies (`JobInput.policy`).
+        "max_retries" => "policy.maxRetries",
+        "backoff" => "policy.backoff",
+        "backoff_initial" => "policy.backoffInitialSeconds",
+        "backoff_multiplier" => "policy.backoffMultiplier",
+        "backoff_max" => "policy.backoffMaxSeconds",
+        "retry_jitter" => "policy.retryJitter",
+        "overlap" => "policy.overlap",
+        "missed" => "policy.missed",
+        "missed_max_runs" => "policy.missedMaxRuns",
+        "catch_up_window" => "policy.catchUpWindowSeconds",
+        "auto_disable_after" => "policy.autoDisableAfter",
+        "jitter_window" => "policy.jitterWindowSeconds",
+        // A tenant's policy (`TenantInput.policy`).
+        "rate_limit" => "policy.rateLimit",
+        "default_max_retries" => "policy.defaultMaxRetries",
+        "default_auto_disable_after" => "policy.defaultAutoDisableAfter",
         other => other,
     };
     match field.strip_prefix("handler.") {
         Some("working_dir") => "handler.workingDir".to_owned(),
+        Some("run_as") => "handler.runAs".to_owned(),
         _ => field.to_owned(),
     }
 }
@@ -160,6 +178,10 @@ mod tests {
         assert_eq!(input_field("max_concurrent"), "maxConcurrent");
         assert_eq!(input_field("handler.working_dir"), "handler.workingDir");
         assert_eq!(input_field("payload"), "payload");
+        assert_eq!(input_field("handler.url"), "handler.url");
+        assert_eq!(input_field("backoff_multiplier"), "policy.backoffMultiplier");
+        assert_eq!(input_field("jitter_window"), "policy.jitterWindowSeconds");
+        assert_eq!(input_field("rate_limit"), "policy.rateLimit");
     }
 
     #[test]

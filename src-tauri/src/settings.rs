@@ -21,6 +21,10 @@ pub enum SavedMode {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     pub mode: Option<SavedMode>,
+    /// Who the console's changes are recorded as made by in the audit log; `None`: the OS user
+    /// (or `$ROTA_OPERATOR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 impl Settings {
@@ -193,11 +197,13 @@ mod tests {
                 url: "postgres://rota@db/rota".into(),
                 execute: false,
             }),
+            operator: Some("dana".into()),
         };
         settings.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), settings);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"kind\": \"connected\""), "{text}");
+        assert!(text.contains("\"operator\": \"dana\""), "{text}");
         assert!(!text.contains("password"), "{text}");
     }
 }

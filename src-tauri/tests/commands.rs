@@ -87,13 +87,29 @@ fn job_input(name: &str, schedule: &str, timezone: &str) -> Value {
         "handler": { "type": "command", "program": "/bin/true", "args": [], "env": [], "workingDir": null, "shell": false },
         "payload": "{\"kind\": \"daily\"}",
         "timeoutSeconds": 60,
+        "policy": default_policy(),
     })
+}
+
+/// The policies a new job gets (what the editor starts from).
+fn default_policy() -> Value {
+    json!({
+        "maxRetries": null, "backoff": "exponential", "backoffInitialSeconds": 10.0,
+        "backoffMultiplier": 2.0, "backoffMaxSeconds": 3600.0, "retryJitter": 0.1,
+        "overlap": "skip", "missed": "run_once", "missedMaxRuns": 100,
+        "catchUpWindowSeconds": null, "autoDisableAfter": null, "probation": false,
+        "jitterWindowSeconds": null,
+    })
+}
+
+fn no_tenant_policy() -> Value {
+    json!({ "rateLimit": null, "defaultMaxRetries": null, "defaultAutoDisableAfter": null })
 }
 
 fn query(overrides: Value) -> Value {
     let mut query = json!({
         "search": null, "tenant": null, "state": null, "handler": null,
-        "sort": "name", "descending": false, "offset": 0, "limit": 50,
+        "sort": "name", "descending": false, "cursor": null, "limit": 50,
     });
     for (key, value) in overrides.as_object().expect("object") {
         query[key] = value.clone();
@@ -106,18 +122,18 @@ fn editing_scenario(harness: &Harness) {
     // Tenants: create, refuse a duplicate and a bad limit (naming the field), pause.
     let created = harness.ok(
         "create_tenant",
-        json!({ "input": { "name": "acme", "maxConcurrent": 3, "weight": 2 } }),
+        json!({ "input": { "name": "acme", "maxConcurrent": 3, "weight": 2, "policy": no_tenant_policy() } }),
     );
     assert_eq!(created["name"], "acme");
     assert_eq!(created["running"], 0);
     let duplicate = harness.err(
         "create_tenant",
-        json!({ "input": { "name": "acme", "maxConcurrent": 3, "weight": 2 } }),
+        json!({ "input": { "name": "acme", "maxConcurrent": 3, "weight": 2, "policy": no_tenant_policy() } }),
     );
     assert_eq!(duplicate["code"], "already_exists");
     let invalid = harness.err(
         "create_tenant",
-        json!({ "input": { "name": "zeta", "maxConcurrent": 0, "weight": 1 } }),
+        json!({ "input": { "name": "zeta", "maxConcurrent": 0, "weight": 1, "policy": no_tenant_policy() } }),
     );
     assert_eq!(invalid["code"], "invalid");
     assert_eq!(invalid["field"], "maxConcurrent");
@@ -199,7 +215,7 @@ fn editing_scenario(harness: &Harness) {
     // The jobs table: paged, sorted, filtered and counted by the database.
     harness.ok(
         "create_tenant",
-        json!({ "input": { "name": "globex", "maxConcurrent": 2, "weight": 1 } }),
+        json!({ "input": { "name": "globex", "maxConcurrent": 2, "weight": 1, "policy": no_tenant_policy() } }),
     );
     for index in 0..12 {
         let tenant = if index % 2 == 0 { "acme" } else { "globex" };
@@ -218,8 +234,50 @@ fn editing_scenario(harness: &Harness) {
         .map(|row| row["name"].as_str().expect("name"))
         .collect();
     assert_eq!(names, ["batch-00", "batch-01", "batch-02", "batch-03", "batch-04"]);
-    let last = harness.ok("list_jobs", query(json!({ "limit": 5, "offset": 10 })));
+    // Keyset paging: each page hands over the cursor of the next; the last has none.
+    let second =
+        harness.ok("list_jobs", query(json!({ "limit": 5, "cursor": page["nextCursor"] })));
+    assert_eq!(second["rows"][0]["name"], "batch-05");
+    let last =
+        harness.ok("list_jobs", query(json!({ "limit": 5, "cursor": second["nextCursor"] })));
     assert_eq!(last["rows"].as_array().expect("rows").len(), 3);
+    assert_eq!(last["rows"][2]["name"], "nightly");
+    assert_eq!(last["total"], 13);
+    assert!(last["nextCursor"].is_null(), "{last}");
+    let other_sort = harness.err(
+        "list_jobs",
+        query(json!({ "limit": 5, "sort": "tenant", "cursor": page["nextCursor"] })),
+    );
+    assert_eq!(
+        (other_sort["code"].as_str(), other_sort["field"].as_str()),
+        (Some("invalid"), Some("cursor"))
+    );
+    let garbage = harness.err("list_jobs", query(json!({ "cursor": "not a cursor" })));
+    assert_eq!(garbage["field"], "cursor");
+    let mut by_tenant = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let page = harness.ok(
+            "list_jobs",
+            query(json!({ "limit": 4, "sort": "tenant", "descending": true, "cursor": cursor })),
+        );
+        for row in page["rows"].as_array().expect("rows") {
+            by_tenant.push(format!(
+                "{}/{}",
+                row["tenant"].as_str().expect("tenant"),
+                row["name"].as_str().expect("name")
+            ));
+        }
+        cursor = page["nextCursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    let mut expected = by_tenant.clone();
+    expected.sort();
+    expected.reverse();
+    assert_eq!(by_tenant.len(), 13);
+    assert_eq!(by_tenant, expected, "tenant, then name, both descending");
     let descending = harness.ok("list_jobs", query(json!({ "limit": 1, "descending": true })));
     assert_eq!(descending["rows"][0]["name"], "nightly");
     let globex = harness.ok("list_jobs", query(json!({ "tenant": "globex" })));
@@ -246,6 +304,160 @@ fn editing_scenario(harness: &Harness) {
         .clone();
     assert_eq!(acme["jobs"], 7);
     assert_eq!(acme["autoDisabledJobs"], 0);
+
+    policies_handlers_and_operator(harness);
+}
+
+/// The editor's policy fields, handler errors on their sub-field, the named-handler picker,
+/// tenants' rate limits and defaults, and the operator setting.
+fn policies_handlers_and_operator(harness: &Harness) {
+    // Policies round-trip, and each range error names its input.
+    let mut input = job_input("guarded", "*/5 * * * *", "UTC");
+    input["policy"] = json!({
+        "maxRetries": 3, "backoff": "fixed", "backoffInitialSeconds": 30.0,
+        "backoffMultiplier": 1.0, "backoffMaxSeconds": 30.0, "retryJitter": 0.0,
+        "overlap": "queue_one", "missed": "run_all", "missedMaxRuns": 5,
+        "catchUpWindowSeconds": 7200, "autoDisableAfter": 2, "probation": true,
+        "jitterWindowSeconds": 60,
+    });
+    let job = harness.ok("create_job", json!({ "tenant": "acme", "input": input }));
+    assert_eq!(job["definition"]["policy"], input["policy"]);
+    let id = job["id"].as_str().expect("id").to_owned();
+    let mut bad = input.clone();
+    bad["policy"]["backoff"] = json!("exponential");
+    bad["policy"]["backoffMultiplier"] = json!(20.0);
+    let error =
+        harness.err("update_job", json!({ "id": id, "expectedVersion": "1", "input": bad }));
+    assert_eq!(
+        (error["code"].as_str(), error["field"].as_str()),
+        (Some("invalid"), Some("policy.backoffMultiplier"))
+    );
+    assert!(
+        error["message"].as_str().expect("text").contains("\"20\" is invalid: allowed 1-10"),
+        "{error}"
+    );
+    let mut bad = input.clone();
+    bad["policy"]["jitterWindowSeconds"] = json!(3600);
+    let error =
+        harness.err("update_job", json!({ "id": id, "expectedVersion": "1", "input": bad }));
+    assert_eq!(error["field"], "policy.jitterWindowSeconds");
+    assert!(
+        error["message"].as_str().expect("text").contains("at most the schedule's period"),
+        "{error}"
+    );
+    let mut bad = input.clone();
+    bad["policy"]["backoffInitialSeconds"] = json!(-1.0);
+    let error =
+        harness.err("update_job", json!({ "id": id, "expectedVersion": "1", "input": bad }));
+    assert_eq!(error["field"], "policy.backoffInitialSeconds");
+    // Only the policy changed: one new version, the definition as it was.
+    let mut changed = input.clone();
+    changed["policy"]["overlap"] = json!("cancel_previous");
+    let saved =
+        harness.ok("update_job", json!({ "id": id, "expectedVersion": "1", "input": changed }));
+    assert_eq!(saved["version"], "2");
+    assert_eq!(saved["definition"]["policy"]["overlap"], "cancel_previous");
+    assert_eq!(saved["definition"]["schedule"], "*/5 * * * *");
+    let stale =
+        harness.err("update_job", json!({ "id": id, "expectedVersion": "1", "input": input }));
+    assert_eq!(stale["code"], "stale_version");
+
+    // Handler errors land on the handler's own input.
+    let mut http = job_input("hook", "@hourly", "UTC");
+    http["handler"] =
+        json!({ "type": "http", "method": "POST", "url": "ftp://files.test/x", "headers": [] });
+    let error = harness.err("create_job", json!({ "tenant": "acme", "input": http }));
+    assert_eq!(error["field"], "handler.url");
+    let mut command = job_input("cmd", "@hourly", "UTC");
+    command["handler"]["program"] = json!("  ");
+    assert_eq!(
+        harness.err("create_job", json!({ "tenant": "acme", "input": command }))["field"],
+        "handler.program"
+    );
+    command["handler"]["program"] = json!("/bin/true");
+    command["handler"]["workingDir"] = json!("relative/dir");
+    assert_eq!(
+        harness.err("create_job", json!({ "tenant": "acme", "input": command }))["field"],
+        "handler.workingDir"
+    );
+
+    // The named-handler picker lists stored definitions (passwords hidden).
+    assert_eq!(harness.ok("list_named_handlers", json!({})), json!([]));
+    let console = harness.app.state::<Console>();
+    tauri::async_runtime::block_on(async {
+        let rota = console.rota().await.expect("rota");
+        let spec = rota::handler::HandlerSpec::Http(rota::handler::HttpSpec::post(
+            "https://user:hunter2@reports.test/run",
+        ));
+        rota.set_named_handler("reports.daily", &spec).await.expect("named handler");
+    });
+    let named = harness.ok("list_named_handlers", json!({}));
+    assert_eq!(
+        named,
+        json!([{ "name": "reports.daily", "kind": "http", "target": "POST https://user:***@reports.test/run" }])
+    );
+    let mut uses = job_input("uses-named", "@hourly", "UTC");
+    uses["handler"] = json!({ "type": "named", "name": "reports.daily" });
+    harness.ok("create_job", json!({ "tenant": "acme", "input": uses.clone() }));
+    uses["name"] = json!("uses-missing");
+    uses["handler"]["name"] = json!("reports.weekly");
+    let error = harness.err("create_job", json!({ "tenant": "acme", "input": uses }));
+    assert_eq!(
+        (error["code"].as_str(), error["field"].as_str()),
+        (Some("invalid"), Some("handler.name"))
+    );
+
+    // Tenants: a rate limit and job defaults, checked by the core.
+    let limited = json!({ "rateLimit": { "count": 60, "windowSeconds": 60 }, "defaultMaxRetries": 2, "defaultAutoDisableAfter": 0 });
+    let created = harness.ok(
+        "create_tenant",
+        json!({ "input": { "name": "limited", "maxConcurrent": 2, "weight": 1, "policy": limited } }),
+    );
+    assert_eq!(created["policy"], limited);
+    let zero = json!({ "rateLimit": { "count": 0, "windowSeconds": 60 }, "defaultMaxRetries": null, "defaultAutoDisableAfter": null });
+    let error = harness.err(
+        "create_tenant",
+        json!({ "input": { "name": "unlimited", "maxConcurrent": 2, "weight": 1, "policy": zero } }),
+    );
+    assert_eq!(error["field"], "policy.rateLimit");
+    assert!(
+        harness
+            .ok("list_tenants", json!({}))
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|row| row["name"] != "unlimited"),
+        "nothing is half-created"
+    );
+    let too_many =
+        json!({ "rateLimit": null, "defaultMaxRetries": 101, "defaultAutoDisableAfter": null });
+    let error = harness.err("update_tenant", json!({ "name": "limited", "changes": { "maxConcurrent": null, "weight": null, "paused": null, "policy": too_many } }));
+    assert_eq!(error["field"], "policy.defaultMaxRetries");
+    let cleared = harness.ok("update_tenant", json!({ "name": "limited", "changes": { "maxConcurrent": 4, "weight": null, "paused": null, "policy": no_tenant_policy() } }));
+    assert_eq!(
+        (cleared["maxConcurrent"].clone(), cleared["policy"].clone()),
+        (json!(4), no_tenant_policy())
+    );
+
+    // The operator: the OS user by default, then the saved setting, recorded with edits.
+    assert_eq!(harness.ok("operator_name", json!({})), json!(rota::audit::resolve_operator(None)));
+    let bad = harness.err("set_operator_name", json!({ "name": " dana" }));
+    assert_eq!((bad["code"].as_str(), bad["field"].as_str()), (Some("invalid"), Some("operator")));
+    assert_eq!(harness.ok("set_operator_name", json!({ "name": "dana" })), "dana");
+    assert_eq!(harness.ok("operator_name", json!({})), "dana");
+    let settings = std::fs::read_to_string(harness.dir.path().join("config").join("console.json"))
+        .expect("settings");
+    assert!(settings.contains("\"operator\": \"dana\""), "{settings}");
+    harness.ok("update_tenant", json!({ "name": "limited", "changes": { "maxConcurrent": 5, "weight": null, "paused": null } }));
+    let audit = harness.ok(
+        "list_audit",
+        json!({ "query": { "tenant": "limited", "job": null, "since": null, "limit": 1 } }),
+    );
+    assert_eq!(audit[0]["operator"], "dana", "{audit}");
+    assert_eq!(
+        harness.ok("set_operator_name", json!({ "name": null })),
+        json!(rota::audit::resolve_operator(None))
+    );
 }
 
 #[test]
@@ -416,7 +628,7 @@ fn half_past_minute(minutes: i64) -> String {
 fn operations_scenario(harness: &Harness) {
     harness.ok(
         "create_tenant",
-        json!({ "input": { "name": "ops", "maxConcurrent": 5, "weight": 1 } }),
+        json!({ "input": { "name": "ops", "maxConcurrent": 5, "weight": 1, "policy": no_tenant_policy() } }),
     );
     let mut input = job_input("failing", "0 0 1 1 *", "UTC");
     input["handler"] = json!({ "type": "command", "program": "/bin/sh", "args": ["-c", "cat; echo broken >&2; exit 3"], "env": [], "workingDir": null, "shell": false });
@@ -636,18 +848,34 @@ fn jobs_table_with_100k_jobs() {
     for tenant in ["acme", "globex", "initech", "umbrella"] {
         harness.ok(
             "create_tenant",
-            json!({ "input": { "name": tenant, "maxConcurrent": 3, "weight": 1 } }),
+            json!({ "input": { "name": tenant, "maxConcurrent": 3, "weight": 1, "policy": no_tenant_policy() } }),
         );
     }
     let started = std::time::Instant::now();
     let database = harness.dir.path().join("data").join("rota.sqlite");
     bulk_insert_jobs(&database, 100_000);
     eprintln!("inserted 100,000 jobs in {:?}", started.elapsed());
+    // Deep pages start at a cursor (keyset paging): as cheap as the first page.
+    let deep = |sort, descending, key, name: &str| {
+        let cursor = rota::api::JobCursor {
+            sort,
+            descending,
+            key,
+            name: name.to_owned(),
+            id: uuid::Uuid::nil(),
+        };
+        Value::String(cursor.encode())
+    };
     let queries = [
         json!({}),
-        json!({ "offset": 99_950 }),
+        json!({ "cursor": deep(rota::api::JobSort::Name, false, None, "job-099950") }),
         json!({ "sort": "next_run" }),
-        json!({ "sort": "next_run", "descending": true, "offset": 50_000 }),
+        json!({ "sort": "next_run", "descending": true, "cursor": deep(
+            rota::api::JobSort::NextRun,
+            true,
+            Some(rota::api::CursorKey::Number(1_900_005_000_000)),
+            "job-050000",
+        ) }),
         json!({ "sort": "tenant" }),
         json!({ "sort": "updated", "descending": true }),
         json!({ "search": "job-0999" }),

@@ -353,6 +353,40 @@ pub enum HandlerSpecError {
 }
 
 impl HandlerSpecError {
+    /// The job-level validation error for this problem, on the handler's sub-field
+    /// (`handler.url`, `handler.program`, `handler.env`, ...), so that a form can show it next to
+    /// the input at fault.
+    pub fn into_field_error(self) -> crate::error::Error {
+        let field = format!("handler.{}", self.field());
+        let message = self.to_string();
+        // Messages start with the field (`url: ...`, `args[0]: ...`); the rest is the reason.
+        let reason = message.split_once(": ").map_or(message.as_str(), |(_, reason)| reason);
+        crate::error::Error::invalid(field, self.value(), reason)
+    }
+
+    /// The offending value, as the message quotes it (never a header's value, which may be a
+    /// secret).
+    pub fn value(&self) -> String {
+        match self {
+            HandlerSpecError::InvalidUrl { url, .. }
+            | HandlerSpecError::UnsupportedScheme { url, .. } => url.clone(),
+            HandlerSpecError::UnknownMethod { method } => method.clone(),
+            HandlerSpecError::InvalidHeaderName { name }
+            | HandlerSpecError::InvalidHeaderValue { name }
+            | HandlerSpecError::ReservedHeader { name }
+            | HandlerSpecError::DuplicateHeader { second: name, .. }
+            | HandlerSpecError::InvalidEnvName { name }
+            | HandlerSpecError::ReservedEnvName { name }
+            | HandlerSpecError::InvalidName { name, .. }
+            | HandlerSpecError::InvalidUserName { name } => name.clone(),
+            HandlerSpecError::EmptyProgram => String::new(),
+            HandlerSpecError::NulByte { field } => field.clone(),
+            HandlerSpecError::RelativeWorkingDir { path } => path.display().to_string(),
+            HandlerSpecError::InvalidLimit { value, .. } => value.to_string(),
+            HandlerSpecError::StdinTooLong { bytes } => format!("{bytes} bytes"),
+        }
+    }
+
     /// The field at fault: `url`, `method`, `headers`, `program`, `args`, `env`, `working_dir`
     /// or `name`.
     pub fn field(&self) -> &'static str {

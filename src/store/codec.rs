@@ -386,23 +386,31 @@ pub(crate) fn contains_pattern(needle: &str) -> String {
     pattern
 }
 
-/// The `ORDER BY` of a job page. Instants that are unset sort last in both directions; ties are
-/// broken by tenant, name and id so that pages never overlap.
-pub(crate) fn job_order(sort: JobSort, descending: bool) -> String {
+/// The column a job page is sorted by before the job's name and id (`None`: the name itself),
+/// and whether it may be unset (unset values sort last in both directions). The supporting
+/// indexes are in migration 0006 (`jobs_keyset_paging`).
+pub(crate) fn job_sort_column(sort: JobSort) -> (Option<&'static str>, bool) {
+    match sort {
+        JobSort::Name => (None, false),
+        JobSort::Tenant => (Some("t.name"), false),
+        JobSort::NextRun => (Some("j.next_run_at"), true),
+        JobSort::LastRun => (Some("j.last_run_at"), true),
+        JobSort::Failures => (Some("j.consecutive_failures"), false),
+        JobSort::Updated => (Some("j.updated_at"), false),
+    }
+}
+
+/// The `ORDER BY` of a job page's rows whose sort column is `column` (all set, or all unset
+/// when `column` is `None`): that column, the name and the id, all in one direction, so that a
+/// row-value comparison with the cursor finds where the page starts.
+pub(crate) fn job_order(column: Option<&str>, descending: bool) -> String {
     let direction = if descending { "DESC" } else { "ASC" };
-    let key = match sort {
-        JobSort::Name => format!("j.name {direction}, t.name"),
-        JobSort::Tenant => format!("t.name {direction}, j.name"),
-        JobSort::NextRun => {
-            format!("(j.next_run_at IS NULL), j.next_run_at {direction}, t.name, j.name")
+    match column {
+        Some(column) => {
+            format!(" ORDER BY {column} {direction}, j.name {direction}, j.id {direction}")
         }
-        JobSort::LastRun => {
-            format!("(j.last_run_at IS NULL), j.last_run_at {direction}, t.name, j.name")
-        }
-        JobSort::Failures => format!("j.consecutive_failures {direction}, t.name, j.name"),
-        JobSort::Updated => format!("j.updated_at {direction}, t.name, j.name"),
-    };
-    format!(" ORDER BY {key}, j.id")
+        None => format!(" ORDER BY j.name {direction}, j.id {direction}"),
+    }
 }
 
 pub(crate) fn job(row: &impl RowAccess) -> Result<Job> {

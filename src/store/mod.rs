@@ -322,7 +322,10 @@ pub struct JobQuery {
     pub handler_kind: Option<&'static str>,
     pub sort: JobSort,
     pub descending: bool,
-    pub offset: u32,
+    /// Start just after this row (the previous page's [`JobPage::next`]); `None` for the first
+    /// page. Keyset paging: a deep page costs what the first one does, where `OFFSET` would
+    /// read and drop every row before it.
+    pub after: Option<JobCursor>,
     /// At most this many jobs (bounded by the store's list limit).
     pub limit: u32,
 }
@@ -332,6 +335,76 @@ pub struct JobPage {
     pub jobs: Vec<Job>,
     /// How many jobs match the filters, on all pages.
     pub total: u64,
+    /// Where the next page starts, or `None` when this is the last one.
+    pub next: Option<JobCursor>,
+}
+
+/// A position in a sorted job listing: the sort key of the last row of a page. Pages are
+/// ordered by (sort column, job name, job id), all in the listing's direction; an unset instant
+/// (`next_run`, `last_run`) sorts after every set one in both directions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobCursor {
+    pub sort: JobSort,
+    pub descending: bool,
+    /// The sort column's value in that row: `None` for [`JobSort::Name`] (the name is the
+    /// column) and for an unset instant.
+    pub key: Option<CursorKey>,
+    pub name: String,
+    pub id: Uuid,
+}
+
+/// A sort column's value in a [`JobCursor`]: a tenant name, or a number (failures, or an
+/// instant in Unix milliseconds as stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CursorKey {
+    Text(String),
+    Number(i64),
+}
+
+impl JobCursor {
+    /// The cursor just after `job` in a listing sorted by `sort`.
+    pub fn after(job: &Job, sort: JobSort, descending: bool) -> JobCursor {
+        let key = match sort {
+            JobSort::Name => None,
+            JobSort::Tenant => Some(CursorKey::Text(job.tenant.clone())),
+            JobSort::NextRun => job.next_run_at.map(|at| CursorKey::Number(at.timestamp_millis())),
+            JobSort::LastRun => job.last_run_at.map(|at| CursorKey::Number(at.timestamp_millis())),
+            JobSort::Failures => Some(CursorKey::Number(i64::from(job.consecutive_failures))),
+            JobSort::Updated => Some(CursorKey::Number(job.updated_at.timestamp_millis())),
+        };
+        JobCursor { sort, descending, key, name: job.name.clone(), id: job.id }
+    }
+
+    /// Whether this cursor is a position in a listing sorted by `sort` in this direction.
+    pub fn fits(&self, sort: JobSort, descending: bool) -> bool {
+        let key_fits = matches!(
+            (sort, &self.key),
+            (JobSort::Name | JobSort::NextRun | JobSort::LastRun, None)
+                | (JobSort::Tenant, Some(CursorKey::Text(_)))
+                | (
+                    JobSort::NextRun | JobSort::LastRun | JobSort::Failures | JobSort::Updated,
+                    Some(CursorKey::Number(_))
+                )
+        );
+        key_fits && self.sort == sort && self.descending == descending
+    }
+
+    /// The cursor as opaque text for a front end to hand back.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads [`JobCursor::encode`]'s text; the error names the field `cursor`.
+    pub fn decode(text: &str) -> Result<JobCursor> {
+        serde_json::from_str(text).map_err(|_| {
+            crate::error::Error::invalid(
+                "cursor",
+                "(cursor)",
+                "not a position in the jobs listing; start again from the first page",
+            )
+        })
+    }
 }
 
 /// A tenant with the live counts the console shows next to it.

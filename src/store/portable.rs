@@ -1113,11 +1113,12 @@ macro_rules! portable_store_methods {
             &self,
             query: &$crate::store::JobQuery,
         ) -> $crate::error::Result<$crate::store::JobPage> {
-            use $crate::store::{codec, sql};
-            let mut count = ::sqlx::QueryBuilder::<$db>::new(sql::COUNT_JOBS);
-            let mut select = ::sqlx::QueryBuilder::<$db>::new(sql::SELECT_JOBS);
-            // The same filters on both statements.
-            for builder in [&mut count, &mut select] {
+            use $crate::store::{codec, sql, CursorKey, JobCursor};
+            /// The filters, the same on the count and on every part of the page.
+            fn filters(
+                builder: &mut ::sqlx::QueryBuilder<'_, $db>,
+                query: &$crate::store::JobQuery,
+            ) {
                 builder.push(" WHERE 1 = 1");
                 if let Some(tenant) = &query.tenant {
                     builder.push(" AND t.name = ").push_bind(tenant.clone());
@@ -1153,13 +1154,67 @@ macro_rules! portable_store_methods {
                     builder.push(" AND j.handler ->> 'type' = ").push_bind(kind);
                 }
             }
+            let mut count = ::sqlx::QueryBuilder::<$db>::new(sql::COUNT_JOBS);
+            filters(&mut count, query);
             let total = codec::count(&count.build().fetch_one(self.reader()).await?, "total")?;
-            select.push(codec::job_order(query.sort, query.descending));
-            let limit = codec::bounded_limit(Some(query.limit), codec::DEFAULT_JOB_LIMIT);
-            select.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(i64::from(query.offset));
-            let rows = select.build().fetch_all(self.reader()).await?;
-            let jobs = rows.iter().map(codec::job).collect::<$crate::error::Result<_>>()?;
-            Ok($crate::store::JobPage { jobs, total })
+
+            let after = query
+                .after
+                .as_ref()
+                .filter(|cursor| cursor.sort == query.sort && cursor.descending == query.descending);
+            let (column, nullable) = codec::job_sort_column(query.sort);
+            let comparison = if query.descending { " < " } else { " > " };
+            // One more row than asked tells whether a next page exists.
+            let wanted = codec::bounded_limit(Some(query.limit), codec::DEFAULT_JOB_LIMIT) + 1;
+            let mut jobs: Vec<$crate::job::Job> = Vec::new();
+            // The rows whose sort column is set (every row, for columns that cannot be unset),
+            // then, for an instant column, the rows where it is unset. Each part is one index
+            // range starting at the cursor.
+            let parts: &[bool] = if nullable { &[true, false] } else { &[true] };
+            for &set in parts {
+                let remaining = wanted - i64::try_from(jobs.len()).unwrap_or(i64::MAX);
+                // A cursor in the unset part skips the set part; one in the set part starts
+                // the unset part at its beginning.
+                let in_set_part = after.map(|cursor| !nullable || cursor.key.is_some());
+                if remaining <= 0 || (set && in_set_part == Some(false)) {
+                    continue;
+                }
+                let mut select = ::sqlx::QueryBuilder::<$db>::new(sql::SELECT_JOBS);
+                filters(&mut select, query);
+                let part_column = if set { column } else { None };
+                if let (Some(column), true) = (column, nullable) {
+                    select.push(format!(" AND {column} IS {}NULL", if set { "NOT " } else { "" }));
+                }
+                let cursor = after.filter(|_| in_set_part == Some(set) || !nullable);
+                if let Some(JobCursor { key, name, id, .. }) = cursor {
+                    match (part_column, key) {
+                        (Some(column), Some(key)) => {
+                            select.push(format!(" AND ({column}, j.name, j.id){comparison}("));
+                            match key {
+                                CursorKey::Text(text) => select.push_bind(text.clone()),
+                                CursorKey::Number(number) => select.push_bind(*number),
+                            };
+                            select.push(", ");
+                        }
+                        _ => {
+                            select.push(format!(" AND (j.name, j.id){comparison}("));
+                        }
+                    }
+                    select.push_bind(name.clone()).push(", ").push_bind(*id).push(")");
+                }
+                select.push(codec::job_order(part_column, query.descending));
+                select.push(" LIMIT ").push_bind(remaining);
+                let rows = select.build().fetch_all(self.reader()).await?;
+                for row in &rows {
+                    jobs.push(codec::job(row)?);
+                }
+            }
+            let limit = usize::try_from(wanted - 1).unwrap_or(usize::MAX);
+            let next = (jobs.len() > limit).then(|| {
+                jobs.truncate(limit);
+                jobs.last().map(|job| JobCursor::after(job, query.sort, query.descending))
+            });
+            Ok($crate::store::JobPage { jobs, total, next: next.flatten() })
         }
 
         async fn tenant_settings(

@@ -15,6 +15,7 @@ import { TimelineScreen } from "./screens/TimelineScreen";
 import { RunDetails } from "./screens/RunDetails";
 import { AutoDisabledScreen } from "./screens/AutoDisabledScreen";
 import { AuditScreen } from "./screens/AuditScreen";
+import { useOperatorName } from "./screens/JobOperations";
 
 /** What the main area shows. */
 export type View =
@@ -80,6 +81,7 @@ function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (stat
     onSuccess: onStatus,
   });
   const tab = tabOf(view);
+  const operator = useOperatorName();
   const openRun = (id: string) => { setView({ screen: "run", id, back: view }); };
   const openJob = (id: string) => { setView({ screen: "job", id, tab: "runs" }); };
   return (
@@ -93,6 +95,9 @@ function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (stat
             </button>
           ))}
         </nav>
+        <span className="operator" data-testid="operator-badge" title="Your changes are recorded under this name (Connection to change it)">
+          {operator === "" ? "" : `as ${operator}`}
+        </span>
         <span className="mode" data-testid="mode-badge" title={status.location ?? undefined}>
           {status.mode === "local" ? "Local" : "Connected"}
           {" · "}

@@ -29,6 +29,8 @@ export const commands = {
 	 *  error (code `stale_version`) carries the current version, which `get_job` shows.
 	 */
 	updateJob: (id: string, expectedVersion: string, input: JobInput) => typedError<JobDetail, CommandError>(__TAURI_INVOKE("update_job", { id, expectedVersion, input })),
+	/**  The names a `named` handler may use, with what each runs: the named-handler picker. */
+	listNamedHandlers: () => typedError<NamedHandler[], CommandError>(__TAURI_INVOKE("list_named_handlers")),
 	/**
 	 *  Validates a schedule and explains it. An invalid expression or zone is an error whose
 	 *  `field` is `schedule` or `timezone`, with the cron field and the span of the bad text.
@@ -50,10 +52,17 @@ export const commands = {
 	/**  Jobs Rota disabled after failures, most recent first. */
 	listAutoDisabled: () => typedError<DisabledJob[], CommandError>(__TAURI_INVOKE("list_auto_disabled")),
 	/**
-	 *  The name the console's changes are recorded under in the audit log (`$ROTA_OPERATOR`, else
-	 *  the user running the console): the default operator of Re-enable and Disable.
+	 *  The name the console's changes are recorded under in the audit log (the operator setting,
+	 *  else `$ROTA_OPERATOR`, else the user running the console): also the default operator of
+	 *  Re-enable and Disable.
 	 */
 	operatorName: () => typedError<string, CommandError>(__TAURI_INVOKE("operator_name")),
+	/**
+	 *  Saves the operator name (in the console's settings, not with secrets) and records this
+	 *  session's changes under it; `null` or blank goes back to the OS user. Returns the name now
+	 *  in effect.
+	 */
+	setOperatorName: (name: string | null) => typedError<string, CommandError>(__TAURI_INVOKE("set_operator_name", { name })),
 	/**
 	 *  Pauses a job: it is not due until resumed (what it misses meanwhile follows its missed-run
 	 *  policy).
@@ -135,6 +144,8 @@ export type BackfillResult = {
 	/**  Occurrences that had run, were running or were queued already. */
 	alreadyPresent: number,
 };
+
+export type BackoffKind = "fixed" | "exponential";
 
 export type CommandError = {
 	code: ErrorCode,
@@ -284,7 +295,7 @@ export type JobDetail = {
 	enabledBy: string | null,
 };
 
-/**  The editable definition of a job. */
+/**  The editable definition of a job, with its run-lifecycle policies. */
 export type JobInput = {
 	name: string,
 	schedule: string,
@@ -293,12 +304,15 @@ export type JobInput = {
 	/**  The payload as JSON text; the core parses and validates it. */
 	payload: string,
 	timeoutSeconds: number,
+	policy: PolicyInput,
 };
 
 export type JobPage = {
 	rows: JobRow[],
 	/**  Jobs matching the filters, on all pages. */
 	total: number,
+	/**  Pass as `cursor` for the next page; `null` on the last page. */
+	nextCursor: string | null,
 };
 
 /**  One page of the jobs table. Everything is applied by the database. */
@@ -310,7 +324,8 @@ export type JobQuery = {
 	handler: HandlerKind | null,
 	sort: JobSort,
 	descending: boolean,
-	offset: number,
+	/**  Where the page starts: the previous page's `nextCursor`; `null` for the first page. */
+	cursor: string | null,
 	limit: number,
 };
 
@@ -346,12 +361,27 @@ export type Lane = {
 	tenant: string,
 };
 
+/**  What happens to occurrences missed while no scheduler ran or the job was paused. */
+export type MissedPolicy = "run_once" | "run_all" | "skip";
+
 export type Mode = "local" | "connected";
 
 /**  A name and value (HTTP header, environment variable), kept in the order the user typed. */
 export type NameValue = {
 	name: string,
 	value: string,
+};
+
+/**  A name a `named` handler may refer to. */
+export type NamedHandler = {
+	name: string,
+	/**
+	 *  `http` or `command` for a stored definition; `null` for a handler built into the
+	 *  scheduler process.
+	 */
+	kind: HandlerKind | null,
+	/**  The URL or the program it runs, for people choosing. */
+	target: string | null,
 };
 
 /**  A job that runs soon. */
@@ -394,6 +424,9 @@ export type OccurrenceDetail = {
 	attempts: RunAttempt[],
 };
 
+/**  What happens to an occurrence while the job's previous run is still queued or running. */
+export type OverlapPolicy = "skip" | "queue_one" | "allow" | "cancel_previous";
+
 export type OverviewData = {
 	now: string,
 	tenants: TenantRow[],
@@ -409,6 +442,39 @@ export type OverviewData = {
 	throughput: ThroughputColumns,
 };
 
+/**
+ *  A job's run-lifecycle policies as the editor edits them (`null`: the default, which for
+ *  retries and the auto-disable threshold is the tenant's). The core checks every range.
+ */
+export type PolicyInput = {
+	/**  Retries after a failed attempt. */
+	maxRetries: number | null,
+	backoff: BackoffKind,
+	/**  The fixed delay, or the first delay of an exponential backoff. */
+	backoffInitialSeconds: number | null,
+	/**  Exponential only: each delay is the previous one times this. */
+	backoffMultiplier: number | null,
+	/**  Exponential only: the longest delay. */
+	backoffMaxSeconds: number | null,
+	/**  Each retry delay is shortened by up to this fraction (0 to 1). */
+	retryJitter: number | null,
+	overlap: OverlapPolicy,
+	missed: MissedPolicy,
+	/**  `run_all` only: the most missed occurrences run for one gap. */
+	missedMaxRuns: number,
+	/**
+	 *  Missed occurrences older than this are recorded, never run; `null`: a day, or the
+	 *  schedule's period when longer.
+	 */
+	catchUpWindowSeconds: number | null,
+	/**  Failed occurrences in a row that disable the job; 0 never does. */
+	autoDisableAfter: number | null,
+	/**  A re-enabled job is on probation: its next failed occurrence disables it again. */
+	probation: boolean,
+	/**  Spread runs over this window after each scheduled instant (a stable offset per job). */
+	jitterWindowSeconds: number | null,
+};
+
 export type PreviewRun = {
 	/**  The instant, RFC 3339 in UTC. */
 	at: string,
@@ -417,6 +483,12 @@ export type PreviewRun = {
 	/**  The clock reading in the viewer's zone. */
 	viewerZone: string,
 	note: RunNote | null,
+};
+
+/**  At most `count` runs of the tenant start within any `windowSeconds`, across nodes. */
+export type RateLimitInput = {
+	count: number,
+	windowSeconds: number,
 };
 
 /**  One attempt with everything it recorded. */
@@ -541,6 +613,8 @@ export type TenantChanges = {
 	maxConcurrent: number | null,
 	weight: number | null,
 	paused: boolean | null,
+	/**  Replaces the rate limit and job defaults. */
+	policy: TenantPolicyInput | null,
 };
 
 /**  The editable settings of a tenant. */
@@ -548,6 +622,16 @@ export type TenantInput = {
 	name: string,
 	maxConcurrent: number,
 	weight: number,
+	policy: TenantPolicyInput,
+};
+
+/**  A tenant's rate limit and the defaults of its jobs (`null`: none; for the defaults, Rota's). */
+export type TenantPolicyInput = {
+	rateLimit: RateLimitInput | null,
+	/**  Retries for jobs that do not set their own. */
+	defaultMaxRetries: number | null,
+	/**  Failed occurrences in a row that disable a job that does not set its own (0: never). */
+	defaultAutoDisableAfter: number | null,
 };
 
 /**  A tenant as the tenants table shows it. */
@@ -564,6 +648,7 @@ export type TenantRow = {
 	failed24h: number,
 	/**  Jobs switched off by the failure threshold. */
 	autoDisabledJobs: number,
+	policy: TenantPolicyInput,
 	updatedAt: string,
 };
 

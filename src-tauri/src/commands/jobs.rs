@@ -11,6 +11,7 @@ use rota::api::{
 };
 use rota::handler::{CommandSpec, HandlerSpec, HttpSpec};
 use rota::job::{Job, JobDefinition};
+use rota::policy::{self as core_policy, Backoff, JobPolicy, MissedKind};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::State;
@@ -60,7 +61,8 @@ pub struct JobQuery {
     pub handler: Option<HandlerKind>,
     pub sort: JobSort,
     pub descending: bool,
-    pub offset: u32,
+    /// Where the page starts: the previous page's `nextCursor`; `null` for the first page.
+    pub cursor: Option<String>,
     pub limit: u32,
 }
 
@@ -88,6 +90,8 @@ pub struct JobPage {
     pub rows: Vec<JobRow>,
     /// Jobs matching the filters, on all pages.
     pub total: u32,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// A name and value (HTTP header, environment variable), kept in the order the user typed.
@@ -120,8 +124,8 @@ pub enum HandlerInput {
     },
 }
 
-/// The editable definition of a job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+/// The editable definition of a job, with its run-lifecycle policies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct JobInput {
     pub name: String,
@@ -131,6 +135,76 @@ pub struct JobInput {
     /// The payload as JSON text; the core parses and validates it.
     pub payload: String,
     pub timeout_seconds: u32,
+    pub policy: PolicyInput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum BackoffKind {
+    Fixed,
+    Exponential,
+}
+
+/// What happens to an occurrence while the job's previous run is still queued or running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum OverlapPolicy {
+    Skip,
+    QueueOne,
+    Allow,
+    CancelPrevious,
+}
+
+/// What happens to occurrences missed while no scheduler ran or the job was paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum MissedPolicy {
+    RunOnce,
+    RunAll,
+    Skip,
+}
+
+/// A job's run-lifecycle policies as the editor edits them (`null`: the default, which for
+/// retries and the auto-disable threshold is the tenant's). The core checks every range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyInput {
+    /// Retries after a failed attempt.
+    pub max_retries: Option<u32>,
+    pub backoff: BackoffKind,
+    /// The fixed delay, or the first delay of an exponential backoff.
+    pub backoff_initial_seconds: f64,
+    /// Exponential only: each delay is the previous one times this.
+    pub backoff_multiplier: f64,
+    /// Exponential only: the longest delay.
+    pub backoff_max_seconds: f64,
+    /// Each retry delay is shortened by up to this fraction (0 to 1).
+    pub retry_jitter: f64,
+    pub overlap: OverlapPolicy,
+    pub missed: MissedPolicy,
+    /// `run_all` only: the most missed occurrences run for one gap.
+    pub missed_max_runs: u32,
+    /// Missed occurrences older than this are recorded, never run; `null`: a day, or the
+    /// schedule's period when longer.
+    pub catch_up_window_seconds: Option<u32>,
+    /// Failed occurrences in a row that disable the job; 0 never does.
+    pub auto_disable_after: Option<u32>,
+    /// A re-enabled job is on probation: its next failed occurrence disables it again.
+    pub probation: bool,
+    /// Spread runs over this window after each scheduled instant (a stable offset per job).
+    pub jitter_window_seconds: Option<u32>,
+}
+
+/// A name a `named` handler may refer to.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct NamedHandler {
+    pub name: String,
+    /// `http` or `command` for a stored definition; `null` for a handler built into the
+    /// scheduler process.
+    pub kind: Option<HandlerKind>,
+    /// The URL or the program it runs, for people choosing.
+    pub target: Option<String>,
 }
 
 /// One job with everything the editor needs.
@@ -240,21 +314,97 @@ impl HandlerInput {
 }
 
 impl JobInput {
-    fn into_definition(self) -> Result<JobDefinition, CommandError> {
-        Ok(JobDefinition {
+    fn into_parts(self) -> Result<(JobDefinition, JobPolicy), CommandError> {
+        let policy = self.policy.into_policy()?;
+        let definition = JobDefinition {
             name: self.name,
             schedule: self.schedule,
             timezone: self.timezone,
             handler: self.handler.into_spec()?,
             payload: rota::api::parse_payload(&self.payload)?,
             timeout: Duration::from_secs(u64::from(self.timeout_seconds)),
+        };
+        Ok((definition, policy))
+    }
+}
+
+impl PolicyInput {
+    fn into_policy(self) -> Result<JobPolicy, CommandError> {
+        let most = core_policy::MAX_RETRY_DELAY;
+        let initial = core_policy::seconds("backoff_initial", self.backoff_initial_seconds, most)?;
+        let max = core_policy::seconds("backoff_max", self.backoff_max_seconds, most)?;
+        let kind = match self.backoff {
+            BackoffKind::Fixed => core_policy::BackoffKind::Fixed,
+            BackoffKind::Exponential => core_policy::BackoffKind::Exponential,
+        };
+        let missed = match self.missed {
+            MissedPolicy::RunOnce => MissedKind::RunOnce,
+            MissedPolicy::RunAll => MissedKind::RunAll,
+            MissedPolicy::Skip => MissedKind::Skip,
+        };
+        let seconds = |value: Option<u32>| value.map(|value| Duration::from_secs(value.into()));
+        Ok(JobPolicy {
+            max_retries: self.max_retries,
+            backoff: Backoff::from_parts(kind, initial, self.backoff_multiplier, max),
+            retry_jitter: self.retry_jitter,
+            overlap: match self.overlap {
+                OverlapPolicy::Skip => core_policy::OverlapPolicy::Skip,
+                OverlapPolicy::QueueOne => core_policy::OverlapPolicy::QueueOne,
+                OverlapPolicy::Allow => core_policy::OverlapPolicy::Allow,
+                OverlapPolicy::CancelPrevious => core_policy::OverlapPolicy::CancelPrevious,
+            },
+            missed: core_policy::MissedPolicy::from_parts(missed, Some(self.missed_max_runs)),
+            catch_up_window: seconds(self.catch_up_window_seconds),
+            auto_disable_after: self.auto_disable_after,
+            probation: self.probation,
+            jitter_window: seconds(self.jitter_window_seconds),
         })
+    }
+}
+
+impl From<&JobPolicy> for PolicyInput {
+    fn from(policy: &JobPolicy) -> Self {
+        let (kind, initial, multiplier, max) = policy.backoff.parts();
+        let seconds = |value: Option<Duration>| {
+            value.map(|value| u32::try_from(value.as_secs()).unwrap_or(u32::MAX))
+        };
+        PolicyInput {
+            max_retries: policy.max_retries,
+            backoff: match kind {
+                core_policy::BackoffKind::Fixed => BackoffKind::Fixed,
+                core_policy::BackoffKind::Exponential => BackoffKind::Exponential,
+            },
+            backoff_initial_seconds: initial.as_secs_f64(),
+            backoff_multiplier: multiplier,
+            backoff_max_seconds: max.as_secs_f64(),
+            retry_jitter: policy.retry_jitter,
+            overlap: match policy.overlap {
+                core_policy::OverlapPolicy::Skip => OverlapPolicy::Skip,
+                core_policy::OverlapPolicy::QueueOne => OverlapPolicy::QueueOne,
+                core_policy::OverlapPolicy::Allow => OverlapPolicy::Allow,
+                core_policy::OverlapPolicy::CancelPrevious => OverlapPolicy::CancelPrevious,
+            },
+            missed: match policy.missed.kind() {
+                MissedKind::RunOnce => MissedPolicy::RunOnce,
+                MissedKind::RunAll => MissedPolicy::RunAll,
+                MissedKind::Skip => MissedPolicy::Skip,
+            },
+            missed_max_runs: policy
+                .missed
+                .max_runs()
+                .unwrap_or(core_policy::DEFAULT_MISSED_MAX_RUNS),
+            catch_up_window_seconds: seconds(policy.catch_up_window),
+            auto_disable_after: policy.auto_disable_after,
+            probation: policy.probation,
+            jitter_window_seconds: seconds(policy.jitter_window),
+        }
     }
 }
 
 impl From<Job> for JobDetail {
     fn from(job: Job) -> Self {
         let state = job_state(&job);
+        let policy = PolicyInput::from(&job.policy);
         JobDetail {
             id: job.id.to_string(),
             tenant: job.tenant,
@@ -278,6 +428,7 @@ impl From<Job> for JobDetail {
                 // Pretty-printed, as people edit it.
                 payload: serde_json::to_string_pretty(&job.payload).unwrap_or_default(),
                 timeout_seconds: u32::try_from(job.timeout.as_secs()).unwrap_or(u32::MAX),
+                policy,
             },
         }
     }
@@ -302,9 +453,15 @@ impl From<Job> for JobRow {
     }
 }
 
-impl From<JobQuery> for CoreJobQuery {
-    fn from(query: JobQuery) -> Self {
-        CoreJobQuery {
+impl TryFrom<JobQuery> for CoreJobQuery {
+    type Error = CommandError;
+
+    fn try_from(query: JobQuery) -> Result<Self, CommandError> {
+        let after = match query.cursor.as_deref().filter(|cursor| !cursor.is_empty()) {
+            Some(text) => Some(rota::api::JobCursor::decode(text)?),
+            None => None,
+        };
+        Ok(CoreJobQuery {
             search: query.search.filter(|text| !text.trim().is_empty()),
             tenant: query.tenant.filter(|tenant| !tenant.is_empty()),
             state: query.state.map(|state| match state {
@@ -326,9 +483,9 @@ impl From<JobQuery> for CoreJobQuery {
                 JobSort::Updated => CoreJobSort::Updated,
             },
             descending: query.descending,
-            offset: query.offset,
+            after,
             limit: query.limit,
-        }
+        })
     }
 }
 
@@ -337,6 +494,7 @@ impl From<CoreJobPage> for JobPage {
         JobPage {
             rows: page.jobs.into_iter().map(JobRow::from).collect(),
             total: u32::try_from(page.total).unwrap_or(u32::MAX),
+            next_cursor: page.next.map(|cursor| cursor.encode()),
         }
     }
 }
@@ -349,7 +507,7 @@ pub async fn list_jobs(
     query: JobQuery,
 ) -> Result<JobPage, CommandError> {
     let rota = console.rota().await?;
-    Ok(rota.job_page(&query.into()).await?.into())
+    Ok(rota.job_page(&query.try_into()?).await?.into())
 }
 
 #[tauri::command]
@@ -367,7 +525,8 @@ pub async fn create_job(
     input: JobInput,
 ) -> Result<JobDetail, CommandError> {
     let rota = console.rota().await?;
-    let job = rota.add_job(&tenant, &input.into_definition()?).await?;
+    let (definition, policy) = input.into_parts()?;
+    let job = rota.add_job_with_policy(&tenant, &definition, &policy).await?;
     console.schedules_changed().await;
     Ok(job.into())
 }
@@ -386,7 +545,41 @@ pub async fn update_job(
     let expected = expected_version
         .parse::<i64>()
         .map_err(|_| CommandError::invalid("expectedVersion", "not a version number"))?;
-    let job = rota.update_job(parse_id(&id)?, expected, &input.into_definition()?).await?;
+    let (definition, policy) = input.into_parts()?;
+    let job = rota.update_job_with_policy(parse_id(&id)?, expected, &definition, &policy).await?;
     console.schedules_changed().await;
     Ok(job.into())
+}
+
+/// The names a `named` handler may use, with what each runs: the named-handler picker.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_named_handlers(
+    console: State<'_, Console>,
+) -> Result<Vec<NamedHandler>, CommandError> {
+    let rota = console.rota().await?;
+    let names = rota.handler_names().await?;
+    Ok(names
+        .into_iter()
+        .map(|(name, spec)| NamedHandler {
+            name,
+            kind: spec.as_ref().map(handler_kind),
+            target: spec.map(|spec| match spec {
+                HandlerSpec::Http(http) => format!("{} {}", http.method, shown_url(&http.url)),
+                HandlerSpec::Command(command) => command.program,
+                HandlerSpec::Named { name } => name,
+            }),
+        })
+        .collect())
+}
+
+/// A URL for display, with any password replaced.
+fn shown_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => text.to_owned(),
+    }
 }

@@ -64,15 +64,25 @@ pub async fn list_auto_disabled(
     Ok(jobs.into_iter().map(DisabledJob::from).collect())
 }
 
-/// The name the console's changes are recorded under in the audit log (`$ROTA_OPERATOR`, else
-/// the user running the console): the default operator of Re-enable and Disable.
+/// The name the console's changes are recorded under in the audit log (the operator setting,
+/// else `$ROTA_OPERATOR`, else the user running the console): also the default operator of
+/// Re-enable and Disable.
 #[tauri::command]
 #[specta::specta]
 pub async fn operator_name(console: State<'_, Console>) -> Result<String, CommandError> {
-    Ok(match console.rota().await {
-        Ok(rota) => rota.operator().to_owned(),
-        Err(_) => rota::audit::resolve_operator(None),
-    })
+    console.operator()
+}
+
+/// Saves the operator name (in the console's settings, not with secrets) and records this
+/// session's changes under it; `null` or blank goes back to the OS user. Returns the name now
+/// in effect.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_operator_name(
+    console: State<'_, Console>,
+    name: Option<String>,
+) -> Result<String, CommandError> {
+    console.set_operator(name.as_deref()).await
 }
 
 async fn job_of(

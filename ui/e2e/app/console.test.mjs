@@ -84,6 +84,14 @@ it("creates a job with a daylight-saving schedule, after a validation error", as
   await (await browser.$('input[value="command"]')).click();
   await typeInto("#job-program", "/bin/true");
   await typeInto("#job-payload", '{"report": "dst"}');
+
+  // A policy the core refuses: its message under the policy's own input.
+  await typeInto("#job-policy-maxRetries", "2");
+  await typeInto("#job-policy-backoffMultiplier", "20");
+  await (await byText("button", "Create job")).click();
+  assert.match(await textOf("#job-policy-backoffMultiplier-error"), /backoff_multiplier: "20" is invalid: allowed 1-10/);
+  await typeInto("#job-policy-backoffMultiplier", "3");
+  await (await browser.$("#job-policy-overlap")).selectByAttribute("value", "queue_one");
   await (await byText("button", "Create job")).click();
   await (await byText("h1", "e2e-tenant / dst-report")).waitForDisplayed();
   assert.match(await textOf('[data-testid="job-meta"]'), /version 1/);
@@ -104,11 +112,18 @@ it("reopens the saved job from the jobs table", async () => {
   assert.equal(await (await browser.$("#job-schedule")).getValue(), "30 2 * * *");
   assert.equal(await (await browser.$("#job-timezone")).getAttribute("placeholder"), "Europe/Berlin");
   assert.equal(await (await browser.$("#job-program")).getValue(), "/bin/true");
+  assert.equal(await (await browser.$("#job-policy-maxRetries")).getValue(), "2");
+  assert.equal(await (await browser.$("#job-policy-backoffMultiplier")).getValue(), "3");
+  assert.equal(await (await browser.$("#job-policy-overlap")).getValue(), "queue_one");
   await (await browser.$('[data-testid="dst-warnings"]')).waitForDisplayed();
 });
 
 it("shows the connection", async () => {
   await (await nav("Connection")).click();
   await (await byText("h1", "Connection")).waitForDisplayed();
+  // The operator name: saved in the app's settings and shown in the top bar.
+  await typeInto("#operator-setting", "e2e-operator");
+  await (await byText("button", "Save name")).click();
+  await browser.waitUntil(async () => (await textOf('[data-testid="operator-badge"]')) === "as e2e-operator");
   await screenshot(browser, "connection");
 });

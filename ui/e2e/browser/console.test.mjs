@@ -108,7 +108,128 @@ describe("jobs table", () => {
       await page.getByRole("combobox", { name: "Handler" }).selectOption("named");
       await page.waitForFunction(() => document.querySelector('[data-testid="jobs-range"]')?.textContent === "1–40 of 40");
       const calls = await page.evaluate(() => window.__rotaMock.calls.filter((call) => call.cmd === "list_jobs").at(-1).args.query);
-      assert.deepEqual({ handler: calls.handler, offset: calls.offset, limit: calls.limit }, { handler: "named", offset: 0, limit: 50 });
+      assert.deepEqual({ handler: calls.handler, cursor: calls.cursor, limit: calls.limit }, { handler: "named", cursor: null, limit: 50 });
+    });
+  });
+});
+
+describe("jobs table paging", () => {
+  it("hands the page's cursor over for Next and goes back along the way for Previous", async () => {
+    await withConsole({ open: true, jobs: 120 }, async (page) => {
+      await nav(page, "Jobs").click();
+      const rangeIs = (text) => page.waitForFunction((expected) => document.querySelector('[data-testid="jobs-range"]')?.textContent === expected, text);
+      await rangeIs("1–50 of 122");
+      const lastCall = () => page.evaluate(() => window.__rotaMock.calls.filter((call) => call.cmd === "list_jobs").at(-1).args.query);
+      await page.getByRole("button", { name: "Next", exact: true }).click();
+      await rangeIs("51–100 of 122");
+      assert.equal((await lastCall()).cursor, "50");
+      await page.getByRole("button", { name: "Next", exact: true }).click();
+      await rangeIs("101–122 of 122");
+      assert.equal(await page.getByRole("button", { name: "Next", exact: true }).isDisabled(), true, "the last page has no next cursor");
+      await page.getByRole("button", { name: "Previous", exact: true }).click();
+      await rangeIs("51–100 of 122");
+      assert.equal(await page.locator("tbody tr").first().getAttribute("data-job"), "job-00049");
+    });
+  });
+});
+
+describe("job policies and handlers", () => {
+  it("shows a policy error next to its field, then saves the policies", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Jobs").click();
+      await page.getByRole("button", { name: "New job" }).click();
+      await page.getByLabel("Name", { exact: true }).fill("retrying");
+      await page.getByLabel("URL").fill("ftp://files.internal/x");
+      await page.getByLabel("Retries", { exact: true }).fill("4");
+      await page.getByLabel("Multiplier").fill("20");
+      await page.getByRole("button", { name: "Create job" }).click();
+      // The handler's error is on the URL, not on the handler as a whole.
+      const urlError = page.locator("#job-http-url-error");
+      await urlError.waitFor();
+      assert.match(await urlError.textContent(), /handler\.url: "ftp:\/\/files.internal\/x"/);
+      await page.getByLabel("URL").fill("https://files.internal/x");
+      await page.getByRole("button", { name: "Create job" }).click();
+      const error = page.locator("#job-policy-backoffMultiplier-error");
+      await error.waitFor();
+      assert.match(await error.textContent(), /backoff_multiplier: "20" is invalid: allowed 1-10/);
+      assert.equal(await page.getByLabel("Multiplier").getAttribute("aria-invalid"), "true");
+      assert.equal(await urlError.count(), 0);
+
+      // A shape the core would not understand is refused in the form, next to the field.
+      await page.getByLabel("Multiplier").fill("3");
+      await page.getByLabel("Retries", { exact: true }).fill("many");
+      await page.getByRole("button", { name: "Create job" }).click();
+      await page.locator("#job-policy-maxRetries-error").filter({ hasText: "a whole number" }).waitFor();
+      await page.getByLabel("Retries", { exact: true }).fill("4");
+
+      await page.getByLabel("When the previous run is still going").selectOption("queue_one");
+      await page.getByLabel("Missed runs (downtime, pause)").selectOption("run_all");
+      await page.getByLabel("At most (runs per gap)").fill("12");
+      await page.getByLabel("Start jitter window (seconds)").fill("90");
+      await page.getByRole("button", { name: "Create job" }).click();
+      await page.getByRole("heading", { name: "acme / retrying" }).waitFor();
+      const created = await page.evaluate(() => window.__rotaMock.calls.filter((call) => call.cmd === "create_job").at(-1).args.input.policy);
+      assert.deepEqual(
+        { maxRetries: created.maxRetries, backoffMultiplier: created.backoffMultiplier, overlap: created.overlap, missed: created.missed, missedMaxRuns: created.missedMaxRuns, jitterWindowSeconds: created.jitterWindowSeconds, catchUpWindowSeconds: created.catchUpWindowSeconds },
+        { maxRetries: 4, backoffMultiplier: 3, overlap: "queue_one", missed: "run_all", missedMaxRuns: 12, jitterWindowSeconds: 90, catchUpWindowSeconds: null },
+      );
+      assert.equal(await page.getByLabel("Retries", { exact: true }).inputValue(), "4");
+    });
+  });
+
+  it("picks a named handler from the core's list", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Jobs").click();
+      await page.getByRole("button", { name: "New job" }).click();
+      await page.getByLabel("Name", { exact: true }).fill("cleanup");
+      await page.getByRole("radio", { name: "Named handler" }).check();
+      const picker = page.getByLabel("Named handler", { exact: true }).and(page.getByRole("combobox"));
+      await picker.locator("option", { hasText: "reports.daily" }).waitFor({ state: "attached" });
+      const options = await picker.locator("option").allTextContents();
+      assert.deepEqual(options, ["Choose a handler…", "cleanup.tmp — /usr/local/bin/cleanup", "reports.daily — POST https://reports.internal/run"]);
+      await picker.selectOption("cleanup.tmp");
+      await page.getByRole("button", { name: "Create job" }).click();
+      await page.getByRole("heading", { name: "acme / cleanup" }).waitFor();
+      const created = await page.evaluate(() => window.__rotaMock.calls.filter((call) => call.cmd === "create_job").at(-1).args.input.handler);
+      assert.deepEqual(created, { type: "named", name: "cleanup.tmp" });
+    });
+  });
+});
+
+describe("tenant policies and the operator", () => {
+  it("refuses a bad rate limit next to it and saves the defaults", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Tenants").click();
+      await page.locator('tr[data-tenant="acme"]').getByRole("button", { name: /Edit/ }).click();
+      const form = page.getByRole("form", { name: "Edit acme" });
+      assert.equal(await form.getByLabel("Rate limit: runs").inputValue(), "60");
+      await form.getByLabel("Rate limit: runs").fill("0");
+      await form.getByRole("button", { name: "Save limits" }).click();
+      const error = page.locator("#tenant-rate-error");
+      await error.waitFor();
+      assert.match(await error.textContent(), /the count must be 1-1000000/);
+      await form.getByLabel("Rate limit: runs").fill("30");
+      await form.getByLabel("Default retries").fill("3");
+      await form.getByRole("button", { name: "Save limits" }).click();
+      await form.waitFor({ state: "detached" });
+      const changes = await page.evaluate(() => window.__rotaMock.calls.filter((call) => call.cmd === "update_tenant").at(-1).args.changes.policy);
+      assert.deepEqual(changes, { rateLimit: { count: 30, windowSeconds: 60 }, defaultMaxRetries: 3, defaultAutoDisableAfter: null });
+    });
+  });
+
+  it("saves the operator name and shows it", async () => {
+    await withConsole({ open: true }, async (page) => {
+      assert.equal(await page.getByTestId("operator-badge").textContent(), "as dana");
+      await nav(page, "Connection").click();
+      const name = page.getByLabel("Operator name");
+      await page.waitForFunction(() => document.querySelector("#operator-setting")?.value === "dana");
+      await name.fill(" robin");
+      await page.getByRole("button", { name: "Save name" }).click();
+      await page.locator("#operator-setting-error").waitFor();
+      await name.fill("robin");
+      await page.getByRole("button", { name: "Save name" }).click();
+      await page.getByRole("status").filter({ hasText: "recorded as robin" }).waitFor();
+      await page.getByTestId("operator-badge").filter({ hasText: "as robin" }).waitFor();
     });
   });
 });

@@ -11,3 +11,5 @@ export const OCCURRENCE_KEY = ["occurrence"] as const;
 export const TIMELINE_KEY = ["timeline"] as const;
 export const OVERVIEW_KEY = ["overview"] as const;
 export const AUTO_DISABLED_KEY = ["auto-disabled"] as const;
+export const NAMED_HANDLERS_KEY = ["named-handlers"] as const;
+export const OPERATOR_KEY = ["operator"] as const;

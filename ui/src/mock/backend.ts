@@ -5,6 +5,7 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 
 import { RunsMock, type StoredJob } from "./runs";
+import { DEFAULT_POLICY } from "../screens/jobForm";
 
 import { events } from "../bindings";
 import type {
@@ -14,9 +15,11 @@ import type {
   JobInput,
   JobQuery,
   JobRow,
+  NamedHandler,
   SchedulePreview,
   TenantChanges,
   TenantInput,
+  TenantPolicyInput,
   TenantRow,
   TimelineQuery,
   AuditQuery,
@@ -45,6 +48,11 @@ declare global {
     __rotaMock?: MockControl;
   }
 }
+
+const NAMED_HANDLERS: NamedHandler[] = [
+  { name: "cleanup.tmp", kind: "command", target: "/usr/local/bin/cleanup" },
+  { name: "reports.daily", kind: "http", target: "POST https://reports.internal/run" },
+];
 
 const ZONES = ["UTC", "America/Chicago", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Europe/Berlin", "Europe/London"];
 const NOW = Date.parse("2026-03-20T12:00:00Z");
@@ -126,6 +134,7 @@ export function installMockBackend(): void {
     ? { state: "open", mode: "local", location: "/home/test/.local/share/rota/rota.sqlite", executing: true, problem: null }
     : { state: "setup", mode: null, location: null, executing: false, problem: null };
   const tenants: TenantRow[] = [];
+  let operator = "dana";
   const jobs: StoredJob[] = [];
   let ids = 0;
   const nextId = () => `00000000-0000-7000-8000-${String(++ids).padStart(12, "0")}`;
@@ -137,10 +146,20 @@ export function installMockBackend(): void {
     if (input.maxConcurrent < 1 || input.maxConcurrent > 100_000) {
       fail("invalid", `max_concurrent: "${input.maxConcurrent}" is invalid: allowed 1-100000`, { field: "maxConcurrent" });
     }
+    checkTenantPolicy(input.policy);
     if (tenants.some((tenant) => tenant.name === input.name)) fail("already_exists", `tenant "${input.name}" already exists`, { field: "name" });
     const row: TenantRow = { id: nextId(), ...input, paused: false, jobs: 0, running: 0, queued: 0, failed24h: 0, autoDisabledJobs: 0, updatedAt: "2026-03-20T12:00:00Z" };
     tenants.push(row);
     return row;
+  };
+  const checkTenantPolicy = (policy: TenantPolicyInput) => {
+    const limit = policy.rateLimit;
+    if (limit !== null && (limit.count < 1 || limit.count > 1_000_000)) {
+      fail("invalid", `rate_limit: "${limit.count}/${limit.windowSeconds}s" is invalid: the count must be 1-1000000`, { field: "policy.rateLimit" });
+    }
+    if (policy.defaultMaxRetries !== null && policy.defaultMaxRetries > 100) {
+      fail("invalid", `default_max_retries: "${policy.defaultMaxRetries}" is invalid: allowed 0-100`, { field: "policy.defaultMaxRetries" });
+    }
   };
   const row = (job: StoredJob): JobRow => ({
     id: job.id,
@@ -186,12 +205,27 @@ export function installMockBackend(): void {
       fail("invalid", "payload: not valid JSON", { field: "payload" });
     }
     if (input.handler.type === "http" && !/^https?:\/\/./.test(input.handler.url)) {
-      fail("invalid", `handler: "" is invalid: url: "${input.handler.url}" is not a valid URL`, { field: "handler" });
+      fail("invalid", `handler.url: "${input.handler.url}" is invalid: not a valid URL`, { field: "handler.url" });
+    }
+    if (input.handler.type === "named" && !NAMED_HANDLERS.some((handler) => input.handler.type === "named" && handler.name === input.handler.name)) {
+      fail("invalid", `handler.name: "${input.handler.name}" is invalid: no named handler with this name; define it first (rota handler set)`, { field: "handler.name" });
+    }
+    const policy = input.policy;
+    if (policy.maxRetries !== null && policy.maxRetries > 100) {
+      fail("invalid", `max_retries: "${policy.maxRetries}" is invalid: allowed 0-100`, { field: "policy.maxRetries" });
+    }
+    const multiplier = policy.backoffMultiplier ?? Number.NaN;
+    if (policy.backoff === "exponential" && !(multiplier >= 1 && multiplier <= 10)) {
+      fail("invalid", `backoff_multiplier: "${multiplier}" is invalid: allowed 1-10`, { field: "policy.backoffMultiplier" });
+    }
+    const jitter = policy.retryJitter ?? Number.NaN;
+    if (!(jitter >= 0 && jitter <= 1)) {
+      fail("invalid", `retry_jitter: "${jitter}" is invalid: allowed 0-1`, { field: "policy.retryJitter" });
     }
   };
   const seed = () => {
-    addTenant({ name: "acme", maxConcurrent: 3, weight: 2 });
-    addTenant({ name: "globex", maxConcurrent: 2, weight: 1 });
+    addTenant({ name: "acme", maxConcurrent: 3, weight: 2, policy: { rateLimit: { count: 60, windowSeconds: 60 }, defaultMaxRetries: 2, defaultAutoDisableAfter: null } });
+    addTenant({ name: "globex", maxConcurrent: 2, weight: 1, policy: { rateLimit: null, defaultMaxRetries: null, defaultAutoDisableAfter: null } });
     const base: JobInput = {
       name: "nightly-report",
       schedule: "30 2 * * *",
@@ -199,6 +233,7 @@ export function installMockBackend(): void {
       handler: { type: "http", method: "POST", url: "https://reports.internal/run", headers: [] },
       payload: '{\n  "report": "daily"\n}',
       timeoutSeconds: 60,
+      policy: { ...DEFAULT_POLICY, maxRetries: 2 },
     };
     const nightly = newJob("acme", base);
     jobs.push(nightly);
@@ -275,7 +310,9 @@ export function installMockBackend(): void {
         if (changes.maxConcurrent !== null && (changes.maxConcurrent < 1 || changes.maxConcurrent > 100_000)) {
           fail("invalid", `max_concurrent: "${changes.maxConcurrent}" is invalid: allowed 1-100000`, { field: "maxConcurrent" });
         }
+        if (changes.policy !== null) checkTenantPolicy(changes.policy);
         tenant.maxConcurrent = changes.maxConcurrent ?? tenant.maxConcurrent;
+        tenant.policy = changes.policy ?? tenant.policy;
         tenant.weight = changes.weight ?? tenant.weight;
         tenant.paused = changes.paused ?? tenant.paused;
         return tenant;
@@ -292,7 +329,10 @@ export function installMockBackend(): void {
         const key = query.sort === "tenant" ? "tenant" : "name";
         rows = rows.sort((a, b) => a[key].localeCompare(b[key]) || a.name.localeCompare(b.name));
         if (query.descending) rows.reverse();
-        return { rows: rows.slice(query.offset, query.offset + query.limit), total: rows.length };
+        // The cursor is opaque to the UI; here it is the next row's index.
+        const start = query.cursor === null ? 0 : Number(query.cursor);
+        const end = start + query.limit;
+        return { rows: rows.slice(start, end), total: rows.length, nextCursor: end < rows.length ? String(end) : null };
       }
       case "get_job": {
         const job = jobs.find((candidate) => candidate.id === args.id);
@@ -336,7 +376,15 @@ export function installMockBackend(): void {
       case "list_auto_disabled":
         return runs.autoDisabled();
       case "operator_name":
-        return "dana";
+        return operator;
+      case "set_operator_name": {
+        const name = typeof args.name === "string" ? args.name : null;
+        if (name !== null && name.trim() !== name) fail("invalid", `operator: "${name}" is invalid: must not start or end with whitespace`, { field: "operator" });
+        operator = name ?? "dana";
+        return operator;
+      }
+      case "list_named_handlers":
+        return NAMED_HANDLERS;
       case "pause_job":
       case "resume_job":
       case "enable_job":

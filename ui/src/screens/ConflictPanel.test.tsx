@@ -3,6 +3,7 @@ import { fireEvent, render, screen } from "@testing-library/react";
 
 import type { JobDetail, JobInput } from "../bindings";
 import { ConflictPanel, compareVersions } from "./ConflictPanel";
+import { DEFAULT_POLICY } from "./jobForm";
 
 const MINE: JobInput = {
   name: "nightly",
@@ -11,6 +12,7 @@ const MINE: JobInput = {
   handler: { type: "named", name: "reports.daily" },
   payload: "{}",
   timeoutSeconds: 60,
+  policy: DEFAULT_POLICY,
 };
 const THEIRS: JobDetail = {
   id: "id",

@@ -19,6 +19,7 @@ export function compareVersions(mine: JobInput, theirs: JobInput): Line[] {
     { label: "Handler", mine: handlerText(mine), theirs: handlerText(theirs) },
     { label: "Payload", mine: mine.payload, theirs: theirs.payload },
     { label: "Timeout (s)", mine: String(mine.timeoutSeconds), theirs: String(theirs.timeoutSeconds) },
+    { label: "Policies", mine: JSON.stringify(mine.policy, null, 1), theirs: JSON.stringify(theirs.policy, null, 1) },
   ];
 }
 

@@ -1,7 +1,55 @@
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useForm } from "react-hook-form";
 
 import type { ConnectionStatus } from "../bindings";
-import { commands, describeFailure, unwrap } from "../lib/commands";
+import { FieldError } from "../components/FieldError";
+import { commandError, commands, describeFailure, unwrap } from "../lib/commands";
+import { OPERATOR_KEY } from "../lib/keys";
+import { useOperatorName } from "./JobOperations";
+
+/** The operator name the console's changes are recorded under in the audit log, saved in the
+ * console's settings. Blank goes back to the OS user name. The core checks the name. */
+function OperatorSetting() {
+  const queryClient = useQueryClient();
+  const current = useOperatorName();
+  const { register, handleSubmit, setError, formState, reset } = useForm<{ name: string }>({ values: { name: current } });
+  const save = useMutation({
+    mutationFn: (name: string | null) => unwrap(commands.setOperatorName(name)),
+    onSuccess: (name) => {
+      queryClient.setQueryData(OPERATOR_KEY, name);
+      reset({ name });
+    },
+    onError: (thrown) => {
+      const error = commandError(thrown);
+      if (error?.field === "operator") setError("name", { message: error.message });
+    },
+  });
+  const error = commandError(save.error);
+  return (
+    <form
+      className="inline-form"
+      aria-label="Operator"
+      noValidate
+      onSubmit={(event) => void handleSubmit(({ name }) => { save.mutate(name.trim() === "" ? null : name); })(event)}
+    >
+      <h2>Operator</h2>
+      <p className="hint">Edits, pauses and re-enables made from this console are recorded in the audit log under this name.</p>
+      <div className="row">
+        <div className="field grow">
+          <label htmlFor="operator-setting">Operator name</label>
+          <input id="operator-setting" aria-invalid={formState.errors.name ? true : undefined} aria-describedby="operator-setting-error" {...register("name")} />
+          <FieldError id="operator-setting-error" message={formState.errors.name?.message} />
+        </div>
+      </div>
+      <div className="buttons">
+        <button type="submit" className="primary" disabled={save.isPending}>Save name</button>
+        <button type="button" disabled={save.isPending} onClick={() => { save.mutate(null); }}>Use my OS user name</button>
+      </div>
+      {save.isSuccess && <p className="saved" role="status">Saved: changes are recorded as {save.data}.</p>}
+      {save.isError && error?.field !== "operator" && <p className="form-error" role="alert">{describeFailure(save.error)}</p>}
+    </form>
+  );
+}
 
 /** Where the console is connected, execution on or off, and switching modes. */
 export function ConnectionScreen({
@@ -47,6 +95,7 @@ export function ConnectionScreen({
           Switch mode…
         </button>
       </p>
+      <OperatorSetting />
     </section>
   );
 }

@@ -1,4 +1,8 @@
+import { useQuery } from "@tanstack/react-query";
 import { useFieldArray, useFormContext } from "react-hook-form";
+
+import { commands, describeFailure, unwrap } from "../lib/commands";
+import { NAMED_HANDLERS_KEY } from "../lib/keys";
 
 import { FieldError } from "../components/FieldError";
 import type { JobForm } from "./jobForm";
@@ -27,7 +31,7 @@ export function HandlerFields() {
           <div className="row">
             <div className="field">
               <label htmlFor="job-http-method">Method</label>
-              <select id="job-http-method" {...register("httpMethod")}>
+              <select id="job-http-method" aria-invalid={errors.httpMethod ? true : undefined} aria-describedby="job-http-method-error" {...register("httpMethod")}>
                 {METHODS.map((method) => <option key={method}>{method}</option>)}
               </select>
               <FieldError id="job-http-method-error" message={errors.httpMethod?.message} />
@@ -39,6 +43,7 @@ export function HandlerFields() {
             </div>
           </div>
           <NameValueList label="Headers" add="Add header" list={headers} prefix="httpHeaders" />
+          <FieldError id="job-http-headers-error" message={errors.httpHeaders?.message ?? errors.httpHeaders?.root?.message} />
         </>
       )}
 
@@ -57,25 +62,21 @@ export function HandlerFields() {
           <div className="row">
             <div className="field grow">
               <label htmlFor="job-args">Arguments (one per line)</label>
-              <textarea id="job-args" rows={3} className="mono" spellCheck={false} {...register("args")} />
+              <textarea id="job-args" rows={3} className="mono" spellCheck={false} aria-invalid={errors.args ? true : undefined} aria-describedby="job-args-error" {...register("args")} />
+              <FieldError id="job-args-error" message={errors.args?.message} />
             </div>
             <div className="field grow">
               <label htmlFor="job-workdir">Working directory</label>
-              <input id="job-workdir" className="mono" placeholder="(the scheduler's own)" aria-describedby="job-workdir-error" {...register("workingDir")} />
+              <input id="job-workdir" className="mono" placeholder="(the scheduler's own)" aria-invalid={errors.workingDir ? true : undefined} aria-describedby="job-workdir-error" {...register("workingDir")} />
               <FieldError id="job-workdir-error" message={errors.workingDir?.message} />
             </div>
           </div>
           <NameValueList label="Environment" add="Add variable" list={env} prefix="env" />
+          <FieldError id="job-env-error" message={errors.env?.message ?? errors.env?.root?.message} />
         </>
       )}
 
-      {type === "named" && (
-        <div className="field">
-          <label htmlFor="job-named">Handler name</label>
-          <input id="job-named" placeholder="reports.daily" aria-invalid={errors.namedHandler ? true : undefined} aria-describedby="job-named-error" {...register("namedHandler")} />
-          <FieldError id="job-named-error" message={errors.namedHandler?.message} />
-        </div>
-      )}
+      {type === "named" && <NamedHandlerPicker />}
     </fieldset>
   );
 }
@@ -107,6 +108,38 @@ function NameValueList({
       <button type="button" onClick={() => { list.append({ name: "", value: "" }); }}>
         {add}
       </button>
+    </div>
+  );
+}
+
+/** Picks a named handler from the core's list (stored definitions and built-in handlers). A
+ * name that is not in the list (a job imported before its handler was defined) stays
+ * selectable, so opening the editor never changes the job. */
+function NamedHandlerPicker() {
+  const { register, watch, formState } = useFormContext<JobForm>();
+  const error = formState.errors.namedHandler;
+  const current = watch("namedHandler");
+  const handlers = useQuery({ queryKey: NAMED_HANDLERS_KEY, queryFn: () => unwrap(commands.listNamedHandlers()) });
+  const listed = handlers.data ?? [];
+  const known = listed.some((handler) => handler.name === current);
+  return (
+    <div className="field grow">
+      <label htmlFor="job-named">Named handler</label>
+      <select id="job-named" aria-invalid={error ? true : undefined} aria-describedby="job-named-error" {...register("namedHandler")}>
+        <option value="">Choose a handler…</option>
+        {listed.map((handler) => (
+          <option key={handler.name} value={handler.name}>
+            {handler.name}
+            {handler.target === null ? " (built in)" : ` — ${handler.target}`}
+          </option>
+        ))}
+        {current !== "" && !known && <option value={current}>{current} (not defined)</option>}
+      </select>
+      {handlers.isSuccess && listed.length === 0 && (
+        <span className="hint">No named handlers are defined yet: define one with <code>rota handler set</code> or <code>rota apply</code>.</span>
+      )}
+      {handlers.isError && <p className="form-error" role="alert">{describeFailure(handlers.error)}</p>}
+      <FieldError id="job-named-error" message={error?.message} />
     </div>
   );
 }

@@ -10,6 +10,7 @@ import { JOBS_KEY, TENANTS_KEY } from "../lib/keys";
 import { STATE_LABEL } from "./JobsScreen";
 import { ConflictPanel } from "./ConflictPanel";
 import { HandlerFields } from "./HandlerFields";
+import { PolicyFields } from "./PolicyFields";
 import { SchedulePanel } from "./SchedulePanel";
 import { EMPTY_JOB, formFieldOf, formFromInput, inputFromForm, type JobForm } from "./jobForm";
 
@@ -191,6 +192,7 @@ export function JobEditor({
 
         <SchedulePanel />
         <HandlerFields />
+        <PolicyFields />
 
         <fieldset>
           <legend>Payload</legend>

@@ -5,12 +5,12 @@ import type { JobDetail } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { commandError, commands, describeFailure, unwrap } from "../lib/commands";
 import { jsonProblem } from "../lib/fields";
-import { AUTO_DISABLED_KEY, JOBS_KEY, JOB_RUNS_KEY, JOB_STATUS_KEY, OVERVIEW_KEY, TENANTS_KEY } from "../lib/keys";
+import { AUTO_DISABLED_KEY, JOBS_KEY, JOB_RUNS_KEY, JOB_STATUS_KEY, OPERATOR_KEY, OVERVIEW_KEY, TENANTS_KEY } from "../lib/keys";
 import { instantFromLocalInput, localInputValue, viewerTimeZone } from "../lib/time";
 
-/** The name operations are recorded under: the console's user unless changed. */
+/** The name operations are recorded under: the operator setting (the OS user by default). */
 export function useOperatorName(): string {
-  const operator = useQuery({ queryKey: ["operator"], queryFn: () => unwrap(commands.operatorName()), staleTime: Infinity });
+  const operator = useQuery({ queryKey: OPERATOR_KEY, queryFn: () => unwrap(commands.operatorName()), staleTime: Infinity });
   return operator.data ?? "";
 }
 

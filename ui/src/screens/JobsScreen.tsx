@@ -52,7 +52,11 @@ export function JobsScreen({
   const [state, setState] = useState<JobState | "">("");
   const [handler, setHandler] = useState<HandlerKind | "">("");
   const [sorting, setSorting] = useState<SortingState>([{ id: "name", desc: false }]);
-  const [page, setPage] = useState(0);
+  // Keyset paging: the cursor each visited page started at (the first page's is null), so
+  // Previous goes back along the way it came and Next hands over the page's `nextCursor`.
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const page = cursors.length - 1;
+  const firstPage = () => { setCursors([null]); };
   const debouncedSearch = useDebounced(search, 250);
 
   const sort = sorting[0];
@@ -63,7 +67,7 @@ export function JobsScreen({
     handler: handler === "" ? null : handler,
     sort: (sort && SORTS[sort.id]) ?? "name",
     descending: sort?.desc ?? false,
-    offset: page * PAGE_SIZE,
+    cursor: cursors[page] ?? null,
     limit: PAGE_SIZE,
   };
   const jobs = useQuery({
@@ -116,7 +120,7 @@ export function JobsScreen({
     rowCount: total,
     onSortingChange: (updater) => {
       setSorting(updater);
-      setPage(0);
+      firstPage();
     },
     getCoreRowModel: getCoreRowModel(),
     getRowId: (row) => row.id,
@@ -124,8 +128,9 @@ export function JobsScreen({
 
   const filter = (apply: () => void) => {
     apply();
-    setPage(0);
+    firstPage();
   };
+  const nextCursor = jobs.data?.nextCursor ?? null;
   const first = total === 0 ? 0 : page * PAGE_SIZE + 1;
   const last = Math.min(total, (page + 1) * PAGE_SIZE);
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
@@ -208,13 +213,17 @@ export function JobsScreen({
         <span data-testid="jobs-range">
           {first}–{last} of {total.toLocaleString("en")}
         </span>
-        <button type="button" disabled={page === 0} onClick={() => { setPage(page - 1); }}>
+        <button type="button" disabled={page === 0} onClick={() => { setCursors(cursors.slice(0, -1)); }}>
           Previous
         </button>
         <span>
           page {page + 1} of {pages}
         </span>
-        <button type="button" disabled={last >= total} onClick={() => { setPage(page + 1); }}>
+        <button
+          type="button"
+          disabled={nextCursor === null || jobs.isPlaceholderData}
+          onClick={() => { if (nextCursor !== null) setCursors([...cursors, nextCursor]); }}
+        >
           Next
         </button>
       </div>

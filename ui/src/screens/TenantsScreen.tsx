@@ -32,7 +32,7 @@ export function TenantsScreen({ onOpenJobs }: { onOpenJobs: (tenant: string) => 
   const [sorting, setSorting] = useState<SortingState>([{ id: "name", desc: false }]);
   const pause = useMutation({
     mutationFn: ({ name, paused }: { name: string; paused: boolean }) =>
-      unwrap(commands.updateTenant(name, { maxConcurrent: null, weight: null, paused })),
+      unwrap(commands.updateTenant(name, { maxConcurrent: null, weight: null, paused, policy: null })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: TENANTS_KEY }),
   });
 

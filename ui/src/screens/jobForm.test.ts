@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { JobInput } from "../bindings";
-import { formFieldOf, formFromInput, inputFromForm } from "./jobForm";
+import { DEFAULT_POLICY, formFieldOf, formFromInput, inputFromForm, optionalWhole, policyInput } from "./jobForm";
 
 const COMMAND: JobInput = {
   name: "cleanup",
@@ -10,6 +10,7 @@ const COMMAND: JobInput = {
   handler: { type: "command", program: "/usr/local/bin/cleanup", args: ["--verbose", "--dry-run"], env: [{ name: "MODE", value: "full" }], workingDir: "/srv", shell: false },
   payload: "{}",
   timeoutSeconds: 120,
+  policy: { ...DEFAULT_POLICY, maxRetries: 3, backoff: "fixed", backoffInitialSeconds: 30, overlap: "queue_one", missed: "run_all", missedMaxRuns: 7, autoDisableAfter: 0, jitterWindowSeconds: 60 },
 };
 
 describe("job form conversion", () => {
@@ -31,6 +32,32 @@ describe("job form conversion", () => {
     expect(formFieldOf("timeoutSeconds")).toBe("timeoutSeconds");
     expect(formFieldOf("handler")).toBe("handlerType");
     expect(formFieldOf("handler.url")).toBe("httpUrl");
+    expect(formFieldOf("handler.env")).toBe("env");
+    expect(formFieldOf("handler.name")).toBe("namedHandler");
     expect(formFieldOf("limit")).toBeNull();
+  });
+
+  it("puts policy errors on their own inputs, and nothing else under policy", () => {
+    expect(formFieldOf("policy.backoffMultiplier")).toBe("policy.backoffMultiplier");
+    expect(formFieldOf("policy.jitterWindowSeconds")).toBe("policy.jitterWindowSeconds");
+    expect(formFieldOf("policy.rateLimit")).toBeNull();
+    expect(formFieldOf("policy")).toBeNull();
+  });
+
+  it("reads optional whole numbers: empty is the default, anything else must be whole", () => {
+    expect(optionalWhole("")).toBeNull();
+    expect(optionalWhole(" 0 ")).toBe(0);
+    expect(optionalWhole("12")).toBe(12);
+    expect(optionalWhole("1.5")).toBeUndefined();
+    expect(optionalWhole("-1")).toBeUndefined();
+    expect(optionalWhole("many")).toBeUndefined();
+  });
+
+  it("sends the defaults for empty policy inputs and numbers for the rest", () => {
+    const form = formFromInput("acme", COMMAND);
+    expect(form.policy.maxRetries).toBe("3");
+    expect(form.policy.catchUpWindowSeconds).toBe("");
+    const input = policyInput({ ...form.policy, maxRetries: "", autoDisableAfter: "0", backoffMultiplier: 1.5 });
+    expect(input).toMatchObject({ maxRetries: null, autoDisableAfter: 0, backoffMultiplier: 1.5, catchUpWindowSeconds: null });
   });
 });

@@ -1,6 +1,90 @@
 // The job editor's form values and their conversion to the command's input. Conversion only:
 // every rule is checked by the core.
-import type { HandlerInput, JobInput, NameValue } from "../bindings";
+import type { FieldPath } from "react-hook-form";
+
+import type { BackoffKind, HandlerInput, JobInput, MissedPolicy, NameValue, OverlapPolicy, PolicyInput } from "../bindings";
+
+/** A job's policies as the form holds them. Optional whole numbers are text: empty means the
+ * default (the tenant's, for retries and the auto-disable threshold). */
+export interface PolicyForm {
+  maxRetries: string;
+  backoff: BackoffKind;
+  backoffInitialSeconds: number;
+  backoffMultiplier: number;
+  backoffMaxSeconds: number;
+  retryJitter: number;
+  overlap: OverlapPolicy;
+  missed: MissedPolicy;
+  missedMaxRuns: number;
+  catchUpWindowSeconds: string;
+  autoDisableAfter: string;
+  probation: boolean;
+  jitterWindowSeconds: string;
+}
+
+/** The policies of a new job: the core's defaults. */
+export const DEFAULT_POLICY: PolicyInput = {
+  maxRetries: null,
+  backoff: "exponential",
+  backoffInitialSeconds: 10,
+  backoffMultiplier: 2,
+  backoffMaxSeconds: 3600,
+  retryJitter: 0.1,
+  overlap: "skip",
+  missed: "run_once",
+  missedMaxRuns: 100,
+  catchUpWindowSeconds: null,
+  autoDisableAfter: null,
+  probation: false,
+  jitterWindowSeconds: null,
+};
+
+const optionalText = (value: number | null): string => (value === null ? "" : String(value));
+
+/** An optional whole number typed in a form: `null` when empty, `undefined` when it is not a
+ * whole number (the form says so before anything is sent; the core checks the range). */
+export function optionalWhole(text: string): number | null | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "") return null;
+  if (!/^\d+$/.test(trimmed)) return undefined;
+  return Number(trimmed);
+}
+
+/** react-hook-form options for an optional whole-number input. */
+export const OPTIONAL_WHOLE = {
+  validate: (value: string) => optionalWhole(value) !== undefined || "a whole number, or empty for the default",
+} as const;
+
+/** Fractional numbers come as `number | null` from the bindings (JSON has no NaN); the core
+ * never sends null for them. */
+const numberOr = (value: number | null, fallback: number): number => value ?? fallback;
+
+export function policyForm(policy: PolicyInput): PolicyForm {
+  return {
+    ...policy,
+    backoffInitialSeconds: numberOr(policy.backoffInitialSeconds, 0),
+    backoffMultiplier: numberOr(policy.backoffMultiplier, 1),
+    backoffMaxSeconds: numberOr(policy.backoffMaxSeconds, 0),
+    retryJitter: numberOr(policy.retryJitter, 0),
+    maxRetries: optionalText(policy.maxRetries),
+    catchUpWindowSeconds: optionalText(policy.catchUpWindowSeconds),
+    autoDisableAfter: optionalText(policy.autoDisableAfter),
+    jitterWindowSeconds: optionalText(policy.jitterWindowSeconds),
+  };
+}
+
+/** The command's policy input; fields that are not whole numbers (which the form refuses
+ * before saving) go as `null`. */
+export function policyInput(form: PolicyForm): PolicyInput {
+  const whole = (text: string) => optionalWhole(text) ?? null;
+  return {
+    ...form,
+    maxRetries: whole(form.maxRetries),
+    catchUpWindowSeconds: whole(form.catchUpWindowSeconds),
+    autoDisableAfter: whole(form.autoDisableAfter),
+    jitterWindowSeconds: whole(form.jitterWindowSeconds),
+  };
+}
 
 export interface JobForm {
   tenant: string;
@@ -20,6 +104,7 @@ export interface JobForm {
   namedHandler: string;
   payload: string;
   timeoutSeconds: number;
+  policy: PolicyForm;
 }
 
 export const EMPTY_JOB: JobForm = {
@@ -39,6 +124,7 @@ export const EMPTY_JOB: JobForm = {
   namedHandler: "",
   payload: "{}",
   timeoutSeconds: 300,
+  policy: policyForm(DEFAULT_POLICY),
 };
 
 export function formFromInput(tenant: string, input: JobInput): JobForm {
@@ -51,6 +137,7 @@ export function formFromInput(tenant: string, input: JobInput): JobForm {
     handlerType: input.handler.type,
     payload: input.payload,
     timeoutSeconds: input.timeoutSeconds,
+    policy: policyForm(input.policy),
   };
   switch (input.handler.type) {
     case "http":
@@ -96,11 +183,14 @@ export function inputFromForm(form: JobForm): JobInput {
     handler,
     payload: form.payload,
     timeoutSeconds: form.timeoutSeconds,
+    policy: policyInput(form.policy),
   };
 }
 
+const POLICY_FIELDS = Object.keys(DEFAULT_POLICY) as (keyof PolicyInput)[];
+
 /** The form field a command error's `field` belongs to. */
-export function formFieldOf(field: string): keyof JobForm | null {
+export function formFieldOf(field: string): FieldPath<JobForm> | null {
   switch (field) {
     case "name":
     case "schedule":
@@ -115,13 +205,23 @@ export function formFieldOf(field: string): keyof JobForm | null {
       return "httpUrl";
     case "handler.method":
       return "httpMethod";
+    case "handler.headers":
+      return "httpHeaders";
     case "handler.program":
       return "program";
+    case "handler.args":
+      return "args";
+    case "handler.env":
+      return "env";
     case "handler.workingDir":
       return "workingDir";
     case "handler.name":
       return "namedHandler";
-    default:
-      return null;
+    default: {
+      // `policy.<name>`: the policy inputs carry the command's names.
+      const policyField = field.startsWith("policy.") ? field.slice("policy.".length) : null;
+      const known = POLICY_FIELDS.find((name) => name === policyField);
+      return known === undefined ? null : `policy.${known}`;
+    }
   }
 }
