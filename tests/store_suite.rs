@@ -74,6 +74,8 @@ store_tests!(
     release_requeues_the_nodes_runs,
     retry_queues_the_next_attempt,
     failure_streak_counts_and_resets,
+    one_batch_of_results_keeps_each_jobs_order,
+    record_and_claim_claims_the_slots_the_results_free,
     complete_bounds_output_and_error,
     list_runs_filters_and_orders,
     concurrent_claims_never_exceed_max_concurrent,
@@ -843,6 +845,78 @@ async fn failure_streak_counts_and_resets(store: AnyStore) {
         streaks.push(job.consecutive_failures);
     }
     assert_eq!(streaks, [1, 2, 2, 0, 1]);
+}
+
+/// Results of several jobs in one batch: each job's streak follows its own results in the
+/// order they finished, whatever order the batch lists them in.
+async fn one_batch_of_results_keeps_each_jobs_order(store: AnyStore) {
+    let (_, flaky) = tenant_with_runs(&store, "acme", 3, 1, 3).await;
+    let (_, steady) = tenant_with_runs(&store, "globex", 3, 1, 3).await;
+    let claimed = store.claim(NODE, t(0), 10, TTL).await.unwrap();
+    assert_eq!(claimed.len(), 6);
+    let of = |job: &Job| claimed.iter().filter(|run| run.run.job_id == job.id).collect::<Vec<_>>();
+    let (flaky_runs, steady_runs) = (of(&flaky), of(&steady));
+    let batch = vec![
+        result(flaky_runs[2], RunStatus::Failed, t(3)),
+        result(steady_runs[0], RunStatus::Succeeded, t(9)),
+        result(flaky_runs[0], RunStatus::Failed, t(1)),
+        result(steady_runs[1], RunStatus::Succeeded, t(4)),
+        result(flaky_runs[1], RunStatus::Succeeded, t(2)),
+        result(steady_runs[2], RunStatus::Succeeded, t(5)),
+        // The same run twice: the second is refused (the run is no longer running).
+        result(steady_runs[2], RunStatus::Failed, t(6)),
+    ];
+    assert_eq!(store.complete(&batch).await.unwrap(), [true, true, true, true, true, true, false]);
+    let flaky = store.job(flaky.id).await.unwrap();
+    assert_eq!(flaky.consecutive_failures, 1, "failed, succeeded, failed");
+    assert_eq!(flaky.last_run_at, Some(t(3)));
+    assert_eq!(flaky.last_error.as_deref(), Some("exit status 1"));
+    let steady = store.job(steady.id).await.unwrap();
+    assert_eq!(steady.consecutive_failures, 0);
+    assert_eq!(steady.last_run_at, Some(t(9)), "the latest finish, not the last listed");
+    assert_eq!(store.run(steady_runs[2].run.id).await.unwrap().status, RunStatus::Succeeded);
+}
+
+async fn record_and_claim_claims_the_slots_the_results_free(store: AnyStore) {
+    let (_, job) = tenant_with_runs(&store, "acme", 1, 1, 3).await;
+    let first = store.claim(NODE, t(0), 10, TTL).await.unwrap();
+    assert_eq!(first.len(), 1, "max_concurrent 1");
+
+    // A result that is not final changes nothing, not even the claim.
+    let running =
+        RunResult { status: RunStatus::Running, ..result(&first[0], RunStatus::Succeeded, t(1)) };
+    let error = store.record_and_claim(&[running], NODE, t(1), 10, TTL).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Invalid);
+    assert_eq!(store.run(first[0].run.id).await.unwrap().status, RunStatus::Running);
+
+    // Recording the running run frees the tenant's only slot, and the claim in the same
+    // transaction takes it; a fenced-out result in the batch is refused.
+    let mut stale = result(&first[0], RunStatus::Failed, t(1));
+    stale.fencing_token += 1;
+    let (accepted, claimed) = store
+        .record_and_claim(
+            &[stale, result(&first[0], RunStatus::Succeeded, t(1))],
+            NODE,
+            t(1),
+            10,
+            TTL,
+        )
+        .await
+        .unwrap();
+    assert_eq!(accepted, [false, true]);
+    assert_eq!(claimed.len(), 1);
+    assert_ne!(claimed[0].run.id, first[0].run.id);
+    assert_eq!(store.run(first[0].run.id).await.unwrap().status, RunStatus::Succeeded);
+    assert_eq!(store.job(job.id).await.unwrap().last_run_at, Some(t(1)));
+
+    // Nothing to record: a plain claim (the tenant is full again); nothing to claim: a plain
+    // record.
+    assert!(store.record_and_claim(&[], NODE, t(2), 10, TTL).await.unwrap().1.is_empty());
+    let (accepted, claimed) = store
+        .record_and_claim(&[result(&claimed[0], RunStatus::Succeeded, t(2))], NODE, t(2), 0, TTL)
+        .await
+        .unwrap();
+    assert_eq!((accepted, claimed.len()), (vec![true], 0));
 }
 
 async fn complete_bounds_output_and_error(store: AnyStore) {

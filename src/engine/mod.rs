@@ -240,17 +240,56 @@ impl<S: Store> Engine<S> {
     /// the number started. The runs finish in the background; their results are recorded by
     /// [`Engine::record_results_once`] (or the completion loop inside [`Engine::run`]).
     pub async fn dispatch_once(&self) -> Result<usize> {
-        let free = self.inner.slots.available_permits();
-        if free == 0 || self.inner.hard_stop.is_cancelled() {
+        let limit = self.claim_limit();
+        if limit == 0 {
             return Ok(0);
         }
-        let limit = free.min(self.inner.config.claim_batch as usize) as u32;
         let now = self.now();
         let claimed = self
             .inner
             .store
             .claim(&self.inner.config.node_id, now, limit, self.inner.config.lease_ttl)
             .await?;
+        Ok(self.start_claimed(claimed).await)
+    }
+
+    /// How many runs the next claim may take: the free worker slots, at most `claim_batch`;
+    /// none once the hard stop began.
+    fn claim_limit(&self) -> u32 {
+        if self.inner.hard_stop.is_cancelled() {
+            return 0;
+        }
+        let free = self.inner.slots.available_permits();
+        free.min(self.inner.config.claim_batch as usize) as u32
+    }
+
+    /// Records `results` and claims for the free slots in one transaction (either part may be
+    /// empty), then starts the claimed runs. Returns the number started.
+    async fn record_and_dispatch(&self, results: &[RunResult]) -> Result<usize> {
+        let limit = self.claim_limit();
+        let config = &self.inner.config;
+        let store = &self.inner.store;
+        let claimed = match (results.is_empty(), limit) {
+            (true, 0) => return Ok(0),
+            (true, _) => store.claim(&config.node_id, self.now(), limit, config.lease_ttl).await?,
+            (false, 0) => {
+                let accepted = store.complete(results).await?;
+                self.count_results(results, &accepted);
+                return Ok(0);
+            }
+            (false, _) => {
+                let (accepted, claimed) = store
+                    .record_and_claim(results, &config.node_id, self.now(), limit, config.lease_ttl)
+                    .await?;
+                self.count_results(results, &accepted);
+                claimed
+            }
+        };
+        Ok(self.start_claimed(claimed).await)
+    }
+
+    /// Starts executing claimed runs, each holding a worker slot until it finishes.
+    async fn start_claimed(&self, claimed: Vec<ClaimedRun>) -> usize {
         let started = claimed.len();
         self.inner.stats.claimed.fetch_add(started as u64, std::sync::atomic::Ordering::Relaxed);
         let mut in_flight = self.inner.in_flight.lock().await;
@@ -285,7 +324,7 @@ impl<S: Store> Engine<S> {
                 .instrument(span),
             );
         }
-        Ok(started)
+        started
     }
 
     /// Records every result that finished executing so far, in one batch. Returns how many.
@@ -317,8 +356,13 @@ impl<S: Store> Engine<S> {
             return Ok(());
         }
         let accepted = self.inner.store.complete(batch).await?;
+        self.count_results(batch, &accepted);
+        Ok(())
+    }
+
+    fn count_results(&self, batch: &[RunResult], accepted: &[bool]) {
         let stats = &self.inner.stats;
-        for (result, accepted) in batch.iter().zip(accepted) {
+        for (result, &accepted) in batch.iter().zip(accepted) {
             if !accepted {
                 warn!(run_id = %result.run_id, "result discarded: this node's claim was superseded (fenced out)");
                 stats.fenced_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -328,7 +372,6 @@ impl<S: Store> Engine<S> {
                 stats.failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
-        Ok(())
     }
 
     /// Waits until every run started by this engine has finished executing (tests use this on
@@ -428,21 +471,15 @@ impl<S: Store> Engine<S> {
         if self.inner.config.execute {
             loops.spawn(self.clone().dispatcher_loop(shutdown.clone()));
         }
-        let stop_completer = CancellationToken::new();
-        let completer = tokio::spawn(self.clone().completion_loop(stop_completer.clone()));
         while let Some(joined) = loops.join_next().await {
             if let Ok(Err(error)) = joined {
                 warn!(%error, "engine loop stopped with an error");
             }
         }
-        self.drain(completer, stop_completer).await
+        self.drain().await
     }
 
-    async fn drain(
-        &self,
-        completer: tokio::task::JoinHandle<Result<()>>,
-        stop_completer: CancellationToken,
-    ) -> Result<()> {
+    async fn drain(&self) -> Result<()> {
         let grace = self.inner.config.shutdown_grace;
         let finished = tokio::time::timeout(grace, self.wait_idle()).await.is_ok();
         if !finished {
@@ -453,12 +490,8 @@ impl<S: Store> Engine<S> {
             self.inner.hard_stop.cancel();
             self.wait_idle().await;
         }
-        // Every run has sent its result by now; the completion loop records them and returns.
-        stop_completer.cancel();
-        match completer.await {
-            Ok(result) => result?,
-            Err(error) => warn!(%error, "completion loop panicked"),
-        }
+        // Every run has sent its result by now: record them before handing the rest back.
+        self.record_remaining().await?;
         let now = self.now();
         let released = self.inner.store.release(&self.inner.config.node_id, now).await?;
         if released > 0 {
@@ -494,27 +527,54 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
+    /// Claims for free slots and records what finished, in one transaction whenever both have
+    /// work: one commit (on Postgres, one disk flush) per cycle instead of two. A failed write
+    /// keeps its results and is retried: losing a result would run the occurrence again later.
     async fn dispatcher_loop(self, shutdown: CancellationToken) -> Result<()> {
+        let Some(mut receiver) = self.take_results_receiver() else { return Ok(()) };
+        let mut pending: Vec<RunResult> = Vec::new();
+        let mut retry_delay = RETRY_FIRST;
         while !shutdown.is_cancelled() {
-            let started = match self.dispatch_once().await {
-                Ok(started) => started,
+            while pending.len() < RESULT_BATCH {
+                match receiver.try_recv() {
+                    Ok(result) => pending.push(result),
+                    Err(_) => break,
+                }
+            }
+            let started = match self.record_and_dispatch(&pending).await {
+                Ok(started) => {
+                    pending.clear();
+                    retry_delay = RETRY_FIRST;
+                    started
+                }
                 Err(error) => {
-                    warn!(%error, "claim failed; retrying");
-                    0
+                    warn!(%error, results = pending.len(), "recording results or claiming failed; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(retry_delay) => {}
+                    }
+                    retry_delay = (retry_delay * 2).min(RETRY_LAST);
+                    continue;
                 }
             };
-            // A full claim means more may be ready: claim again at once if a slot is free.
-            if started > 0 && self.inner.slots.available_permits() > 0 {
+            // A full claim means more may be ready: claim again at once if a slot is free;
+            // results that arrived meanwhile are recorded in the same transaction.
+            if (started > 0 && self.inner.slots.available_permits() > 0) || !receiver.is_empty() {
                 continue;
             }
             let sleep = self.next_dispatch_sleep().await;
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = self.inner.dispatch_wake.notified() => {}
+                received = receiver.recv() => pending.extend(received),
                 () = tokio::time::sleep(sleep) => {}
             }
         }
-        Ok(())
+        // Whatever is still unrecorded goes back in line for the drain (the channel keeps
+        // the order of the rest; these are recorded first).
+        let result = self.record_with_retries(&pending).await;
+        self.put_results_receiver(Some(receiver));
+        result
     }
 
     /// Until the earliest retry becomes ready, bounded by the idle recheck (runs queued by other
@@ -547,16 +607,13 @@ impl<S: Store> Engine<S> {
         Ok(())
     }
 
-    async fn completion_loop(self, stop: CancellationToken) -> Result<()> {
+    /// Records every result still waiting (at shutdown, once every handler has finished).
+    async fn record_remaining(&self) -> Result<()> {
         let Some(mut receiver) = self.take_results_receiver() else { return Ok(()) };
+        let mut batch = Vec::new();
+        let mut outcome = Ok(());
         loop {
-            let first = tokio::select! {
-                biased;
-                received = receiver.recv() => received,
-                () = stop.cancelled() => None,
-            };
-            let mut batch: Vec<RunResult> = first.into_iter().collect();
-            while batch.len() < 256 {
+            while batch.len() < RESULT_BATCH {
                 match receiver.try_recv() {
                     Ok(result) => batch.push(result),
                     Err(_) => break,
@@ -565,16 +622,33 @@ impl<S: Store> Engine<S> {
             if batch.is_empty() {
                 break;
             }
-            // A failed write is retried: losing a result would run the occurrence again later.
-            let mut delay = Duration::from_millis(50);
-            while let Err(error) = self.record(&batch).await {
-                warn!(%error, results = batch.len(), "recording results failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+            if let Err(error) = self.record_with_retries(&batch).await {
+                outcome = Err(error);
+                break;
             }
+            batch.clear();
         }
         self.put_results_receiver(Some(receiver));
-        Ok(())
+        outcome
+    }
+
+    /// Records `batch`, retrying a failed write with backoff (a few times: at shutdown the
+    /// database may be gone for good; the runs are then recovered from their leases).
+    async fn record_with_retries(&self, batch: &[RunResult]) -> Result<()> {
+        let mut delay = RETRY_FIRST;
+        let mut attempts = 0;
+        loop {
+            match self.record(batch).await {
+                Ok(()) => return Ok(()),
+                Err(error) if attempts < 8 => {
+                    warn!(%error, results = batch.len(), "recording results failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(RETRY_LAST);
+                    attempts += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     pub(crate) fn executor(&self) -> &Executor {
@@ -593,6 +667,12 @@ impl<S: Store> Engine<S> {
         &self.inner.clock
     }
 }
+
+/// Results recorded per transaction, at most.
+const RESULT_BATCH: usize = 256;
+/// Backoff of a failed write of results: first and longest delay.
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_LAST: Duration = Duration::from_secs(5);
 
 pub(crate) fn chrono_duration(duration: Duration) -> chrono::Duration {
     chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)

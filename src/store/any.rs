@@ -223,6 +223,14 @@ impl Store for AnyStore {
             lease_ttl: Duration,
         ) -> Result<Vec<ClaimedRun>>;
         fn complete(&self, results: &[RunResult]) -> Result<Vec<bool>>;
+        fn record_and_claim(
+            &self,
+            results: &[RunResult],
+            node_id: &str,
+            now: DateTime<Utc>,
+            limit: u32,
+            lease_ttl: Duration,
+        ) -> Result<(Vec<bool>, Vec<ClaimedRun>)>;
         fn cancel_requested(&self, node_id: &str) -> Result<Vec<Uuid>>;
         fn renew_leases(
             &self,

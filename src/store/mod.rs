@@ -613,6 +613,17 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// attempt, the job's failure streak and last error, and an auto-disable (with its outbox
     /// event) are written in the same transaction.
     fn complete(&self, results: &[RunResult]) -> impl Future<Output = Result<Vec<bool>>> + Send;
+    /// [`Store::complete`] then [`Store::claim`], in one transaction: the engine records what
+    /// finished and claims for the slots it freed with one commit (on Postgres one disk flush)
+    /// instead of two. The claim sees the rooms the results freed.
+    fn record_and_claim(
+        &self,
+        results: &[RunResult],
+        node_id: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_ttl: Duration,
+    ) -> impl Future<Output = Result<(Vec<bool>, Vec<ClaimedRun>)>> + Send;
     /// The running runs of `node_id` that were asked to stop (overlap `cancel_previous`).
     fn cancel_requested(&self, node_id: &str) -> impl Future<Output = Result<Vec<Uuid>>> + Send;
     /// Extends the leases of `node_id`'s running runs to `now + lease_ttl`.
@@ -800,3 +811,15 @@ pub(crate) fn whole_room(&(_, _, room, rate_room): &EligibleTenant, limit: u32) 
 
 /// An eligible tenant: id, weight, room under `max_concurrent`, room under the rate limit.
 pub(crate) type EligibleTenant = (Uuid, usize, i64, Option<i64>);
+
+/// Results must be final before anything is written.
+pub(crate) fn check_final(results: &[RunResult]) -> Result<()> {
+    match results.iter().find(|result| !result.status.is_final()) {
+        Some(result) => Err(crate::error::Error::invalid(
+            "status",
+            result.status,
+            "a result must be final: succeeded, failed, timed_out, cancelled or lost",
+        )),
+        None => Ok(()),
+    }
+}

@@ -795,174 +795,30 @@ macro_rules! portable_store_methods {
             &self,
             results: &[$crate::store::RunResult],
         ) -> $crate::error::Result<Vec<bool>> {
-            use $crate::run::RunStatus;
-            use $crate::store::codec::{self, RowAccess};
-            use $crate::store::sql;
-            if let Some(result) = results.iter().find(|result| !result.status.is_final()) {
-                return Err($crate::error::Error::invalid(
-                    "status",
-                    result.status,
-                    "a result must be final: succeeded, failed, timed_out, cancelled or lost",
-                ));
-            }
-            let mut accepted = vec![false; results.len()];
+            $crate::store::check_final(results)?;
             if results.is_empty() {
-                return Ok(accepted);
+                return Ok(Vec::new());
             }
-            // One result per run: a repeated run id is not accepted twice (the first wins, as
-            // it would if the results were recorded one by one).
-            let mut index_of: ::std::collections::HashMap<::uuid::Uuid, usize> =
-                ::std::collections::HashMap::with_capacity(results.len());
-            for (index, result) in results.iter().enumerate() {
-                index_of.entry(result.run_id).or_insert(index);
-            }
-            let mut order: Vec<usize> = index_of.values().copied().collect();
-            order.sort_by_key(|&index| results[index].run_id);
             let mut tx = self.begin_write().await?;
-            // Every run row in one statement per chunk, not one per result: at a few thousand
-            // runs a second the statements, not the rows, are the cost.
-            let mut finished_jobs: Vec<(::uuid::Uuid, usize)> = Vec::with_capacity(order.len());
-            for chunk in order.chunks(codec::COMPLETE_BATCH) {
-                let mut update = ::sqlx::QueryBuilder::<$db>::new(sql::COMPLETE_RUNS_HEAD);
-                update.push_values(chunk, |mut values, &index| {
-                    let result = &results[index];
-                    values
-                        .push_bind(result.run_id)
-                        .push_bind(result.node_id.as_str())
-                        .push_bind(result.fencing_token)
-                        .push_bind(result.status.as_str())
-                        .push_bind(codec::ms(result.finished_at))
-                        .push_bind(result.duration_ms)
-                        .push_bind(result.exit_code)
-                        .push_bind(result.http_status)
-                        .push_bind(codec::bound_output(&result.output))
-                        .push_bind(result.error.as_deref().map(codec::bound_error));
-                });
-                update.push(sql::COMPLETE_RUNS_TAIL);
-                for row in update.build().fetch_all(&mut *tx).await? {
-                    let index = index_of[&row.uuid("id")?];
-                    accepted[index] = true;
-                    finished_jobs.push((row.uuid("job_id")?, index));
-                }
-            }
-            // Jobs are locked in id order before any is written (Postgres; SQLite's write lock
-            // is already exclusive), so that two batches finishing runs of the same jobs on two
-            // nodes never wait for each other in a cycle.
-            let mut job_ids: Vec<::uuid::Uuid> = finished_jobs.iter().map(|&(job, _)| job).collect();
-            job_ids.sort_unstable();
-            job_ids.dedup();
-            Self::lock_jobs_in_order(&mut tx, &job_ids).await?;
-            // A job whose every result here succeeded only needs its streak reset and its last
-            // run moved: one statement for all of them. Anything else (a failure, a retry, a
-            // cancellation) goes result by result below, in the order the results finished.
-            let mut only_successes: ::std::collections::HashMap<::uuid::Uuid, i64> =
-                ::std::collections::HashMap::new();
-            let mut mixed: ::std::collections::HashSet<::uuid::Uuid> =
-                ::std::collections::HashSet::new();
-            for &(job_id, index) in &finished_jobs {
-                let result = &results[index];
-                if result.status == RunStatus::Succeeded && result.retry_at.is_none() {
-                    let last = only_successes.entry(job_id).or_insert(i64::MIN);
-                    *last = (*last).max(codec::ms(result.finished_at));
-                } else {
-                    mixed.insert(job_id);
-                }
-            }
-            only_successes.retain(|job_id, _| !mixed.contains(job_id));
-            let mut succeeded: Vec<(::uuid::Uuid, i64)> = only_successes.into_iter().collect();
-            succeeded.sort_unstable();
-            for chunk in succeeded.chunks(codec::COMPLETE_BATCH) {
-                let mut update = ::sqlx::QueryBuilder::<$db>::new(sql::JOBS_SUCCEEDED_HEAD);
-                update.push_values(chunk, |mut values, &(job_id, finished_at)| {
-                    values.push_bind(job_id).push_bind(finished_at);
-                });
-                update.push(sql::JOBS_SUCCEEDED_TAIL);
-                update.build().execute(&mut *tx).await?;
-            }
-            finished_jobs.retain(|(job_id, _)| mixed.contains(job_id));
-            finished_jobs.sort_by_key(|&(job_id, index)| (job_id, results[index].finished_at));
-            for &(job_id, index) in &finished_jobs {
-                let result = &results[index];
-                // An occurrence failed when its last attempt did: no retry follows.
-                let failed_occurrence = result.retry_at.is_none()
-                    && matches!(
-                        result.status,
-                        RunStatus::Failed | RunStatus::TimedOut | RunStatus::Lost
-                    );
-                let statement = if result.status == RunStatus::Succeeded {
-                    sql::JOB_SUCCEEDED
-                } else if failed_occurrence {
-                    sql::JOB_FAILED
-                } else {
-                    sql::JOB_FINISHED
-                };
-                let query = ::sqlx::query(statement)
-                    .bind(job_id)
-                    .bind(codec::ms(result.finished_at));
-                if failed_occurrence {
-                    let error = result.error.as_deref().unwrap_or(result.status.as_str());
-                    query.bind(codec::bound_error(error)).execute(&mut *tx).await?;
-                    Self::write_run_failed(&mut tx, job_id, result).await?;
-                    // The job as the failure left it: the audit log's `before` if the engine
-                    // disables it now.
-                    let before = Self::job_in(&mut tx, job_id).await?;
-                    // Exactly one transition and one event, whatever the number of nodes: see
-                    // `AUTO_DISABLE_JOB`.
-                    let disabled = ::sqlx::query(sql::AUTO_DISABLE_JOB)
-                        .bind(job_id)
-                        .bind(codec::ms(result.finished_at))
-                        .bind($crate::store::AUTO_DISABLED_REASON)
-                        .bind(codec::to_i32(
-                            "auto_disable_after",
-                            $crate::policy::DEFAULT_AUTO_DISABLE_AFTER,
-                        )?)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if let Some(row) = disabled {
-                        let data = ::serde_json::json!({
-                            "job": row.text("name")?,
-                            "reason": $crate::store::AUTO_DISABLED_REASON,
-                            "consecutive_failures": row.int("consecutive_failures")?,
-                            "probation": row.flag("on_probation")?,
-                            "last_error": row.opt_text("last_error")?,
-                            "run_id": result.run_id,
-                        });
-                        ::sqlx::query(sql::INSERT_OUTBOX)
-                            .bind(codec::new_id(result.finished_at))
-                            .bind($crate::store::EVENT_JOB_AUTO_DISABLED)
-                            .bind(row.uuid("tenant_id")?)
-                            .bind(Some(job_id))
-                            .bind(codec::ms(result.finished_at))
-                            .bind(::sqlx::types::Json(data))
-                            .bind(codec::ms(result.finished_at))
-                            .execute(&mut *tx)
-                            .await?;
-                        let after = Self::job_in(&mut tx, job_id).await?;
-                        let entry = $crate::audit::NewAuditEntry::job(
-                            $crate::audit::AuditAction::JobAutoDisabled,
-                            $crate::audit::ENGINE_OPERATOR,
-                            result.finished_at,
-                            Some(&before),
-                            Some(&after),
-                        );
-                        Self::write_audit(&mut tx, entry).await?;
-                    }
-                } else {
-                    query.execute(&mut *tx).await?;
-                }
-                if let Some(retry_at) = result.retry_at {
-                    ::sqlx::query(sql::INSERT_NEXT_ATTEMPT)
-                        .bind(codec::new_id(result.finished_at))
-                        .bind($crate::run::Trigger::Retry.as_str())
-                        .bind(codec::ms(result.finished_at))
-                        .bind(codec::ms(retry_at))
-                        .bind(result.run_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
+            let accepted = Self::complete_in(&mut tx, results).await?;
             tx.commit().await?;
             Ok(accepted)
+        }
+
+        async fn record_and_claim(
+            &self,
+            results: &[$crate::store::RunResult],
+            node_id: &str,
+            now: ::chrono::DateTime<::chrono::Utc>,
+            limit: u32,
+            lease_ttl: ::std::time::Duration,
+        ) -> $crate::error::Result<(Vec<bool>, Vec<$crate::store::ClaimedRun>)> {
+            $crate::store::check_final(results)?;
+            let mut tx = self.begin_write().await?;
+            let accepted = Self::complete_in(&mut tx, results).await?;
+            let claimed = Self::claim_in(&mut tx, node_id, now, limit, lease_ttl).await?;
+            tx.commit().await?;
+            Ok((accepted, claimed))
         }
 
         async fn cancel_requested(
@@ -1599,6 +1455,181 @@ macro_rules! portable_store_methods {
 /// backend's own statements (locking).
 macro_rules! portable_transaction_helpers {
     ($db:ty, $dialect:ident) => {
+        /// Records `results` in `tx` (see [`Store::complete`]). Rows are locked in a fixed
+        /// order (runs by id, then jobs by id), so that two batches completing at once can never
+        /// wait for each other in a cycle.
+        async fn complete_in(
+            tx: &mut ::sqlx::Transaction<'static, $db>,
+            results: &[$crate::store::RunResult],
+        ) -> $crate::error::Result<Vec<bool>> {
+            use $crate::run::RunStatus;
+            use $crate::store::codec::{self, RowAccess};
+            use $crate::store::sql;
+            let mut accepted = vec![false; results.len()];
+            if results.is_empty() {
+                return Ok(accepted);
+            }
+            // Every run row in one statement per chunk, not one per result: at a few thousand
+            // runs a second the statements, not the rows, are the cost. A run listed twice
+            // (never, from the engine) is tried again in a later round only if its first result
+            // was refused, as if the results were recorded one by one.
+            let mut finished_jobs: Vec<(::uuid::Uuid, usize)> = Vec::with_capacity(results.len());
+            let mut pending: Vec<usize> = (0..results.len()).collect();
+            while !pending.is_empty() {
+                let mut seen = ::std::collections::HashSet::new();
+                let (mut round, later): (Vec<usize>, Vec<usize>) =
+                    pending.iter().partition(|&&index| seen.insert(results[index].run_id));
+                round.sort_by_key(|&index| results[index].run_id);
+                let index_of: ::std::collections::HashMap<::uuid::Uuid, usize> =
+                    round.iter().map(|&index| (results[index].run_id, index)).collect();
+                for chunk in round.chunks(codec::COMPLETE_BATCH) {
+                    let mut update = ::sqlx::QueryBuilder::<$db>::new(sql::COMPLETE_RUNS_HEAD);
+                    update.push_values(chunk, |mut values, &index| {
+                        let result = &results[index];
+                        values
+                            .push_bind(result.run_id)
+                            .push_bind(result.node_id.as_str())
+                            .push_bind(result.fencing_token)
+                            .push_bind(result.status.as_str())
+                            .push_bind(codec::ms(result.finished_at))
+                            .push_bind(result.duration_ms)
+                            .push_bind(result.exit_code)
+                            .push_bind(result.http_status)
+                            .push_bind(codec::bound_output(&result.output))
+                            .push_bind(result.error.as_deref().map(codec::bound_error));
+                    });
+                    update.push(sql::COMPLETE_RUNS_TAIL);
+                    for row in update.build().fetch_all(&mut **tx).await? {
+                        let index = index_of[&row.uuid("id")?];
+                        accepted[index] = true;
+                        finished_jobs.push((row.uuid("job_id")?, index));
+                    }
+                }
+                pending = later
+                    .into_iter()
+                    .filter(|&index| !finished_jobs.iter().any(|&(_, done)| results[done].run_id == results[index].run_id))
+                    .collect();
+            }
+            // Jobs are locked in id order before any is written (Postgres; SQLite's write lock
+            // is already exclusive), so that two batches finishing runs of the same jobs on two
+            // nodes never wait for each other in a cycle.
+            let mut job_ids: Vec<::uuid::Uuid> = finished_jobs.iter().map(|&(job, _)| job).collect();
+            job_ids.sort_unstable();
+            job_ids.dedup();
+            Self::lock_jobs_in_order(tx, &job_ids).await?;
+            // A job whose every result here succeeded only needs its streak reset and its last
+            // run moved: one statement for all of them. Anything else (a failure, a retry, a
+            // cancellation) goes result by result below, in the order the results finished.
+            let mut only_successes: ::std::collections::HashMap<::uuid::Uuid, i64> =
+                ::std::collections::HashMap::new();
+            let mut mixed: ::std::collections::HashSet<::uuid::Uuid> =
+                ::std::collections::HashSet::new();
+            for &(job_id, index) in &finished_jobs {
+                let result = &results[index];
+                if result.status == RunStatus::Succeeded && result.retry_at.is_none() {
+                    let last = only_successes.entry(job_id).or_insert(i64::MIN);
+                    *last = (*last).max(codec::ms(result.finished_at));
+                } else {
+                    mixed.insert(job_id);
+                }
+            }
+            only_successes.retain(|job_id, _| !mixed.contains(job_id));
+            let mut succeeded: Vec<(::uuid::Uuid, i64)> = only_successes.into_iter().collect();
+            succeeded.sort_unstable();
+            for chunk in succeeded.chunks(codec::COMPLETE_BATCH) {
+                let mut update = ::sqlx::QueryBuilder::<$db>::new(sql::JOBS_SUCCEEDED_HEAD);
+                update.push_values(chunk, |mut values, &(job_id, finished_at)| {
+                    values.push_bind(job_id).push_bind(finished_at);
+                });
+                update.push(sql::JOBS_SUCCEEDED_TAIL);
+                update.build().execute(&mut **tx).await?;
+            }
+            finished_jobs.retain(|(job_id, _)| mixed.contains(job_id));
+            finished_jobs.sort_by_key(|&(job_id, index)| (job_id, results[index].finished_at));
+            for &(job_id, index) in &finished_jobs {
+                let result = &results[index];
+                // An occurrence failed when its last attempt did: no retry follows.
+                let failed_occurrence = result.retry_at.is_none()
+                    && matches!(
+                        result.status,
+                        RunStatus::Failed | RunStatus::TimedOut | RunStatus::Lost
+                    );
+                let statement = if result.status == RunStatus::Succeeded {
+                    sql::JOB_SUCCEEDED
+                } else if failed_occurrence {
+                    sql::JOB_FAILED
+                } else {
+                    sql::JOB_FINISHED
+                };
+                let query = ::sqlx::query(statement)
+                    .bind(job_id)
+                    .bind(codec::ms(result.finished_at));
+                if failed_occurrence {
+                    let error = result.error.as_deref().unwrap_or(result.status.as_str());
+                    query.bind(codec::bound_error(error)).execute(&mut **tx).await?;
+                    Self::write_run_failed(tx, job_id, result).await?;
+                    // The job as the failure left it: the audit log's `before` if the engine
+                    // disables it now.
+                    let before = Self::job_in(tx, job_id).await?;
+                    // Exactly one transition and one event, whatever the number of nodes: see
+                    // `AUTO_DISABLE_JOB`.
+                    let disabled = ::sqlx::query(sql::AUTO_DISABLE_JOB)
+                        .bind(job_id)
+                        .bind(codec::ms(result.finished_at))
+                        .bind($crate::store::AUTO_DISABLED_REASON)
+                        .bind(codec::to_i32(
+                            "auto_disable_after",
+                            $crate::policy::DEFAULT_AUTO_DISABLE_AFTER,
+                        )?)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                    if let Some(row) = disabled {
+                        let data = ::serde_json::json!({
+                            "job": row.text("name")?,
+                            "reason": $crate::store::AUTO_DISABLED_REASON,
+                            "consecutive_failures": row.int("consecutive_failures")?,
+                            "probation": row.flag("on_probation")?,
+                            "last_error": row.opt_text("last_error")?,
+                            "run_id": result.run_id,
+                        });
+                        ::sqlx::query(sql::INSERT_OUTBOX)
+                            .bind(codec::new_id(result.finished_at))
+                            .bind($crate::store::EVENT_JOB_AUTO_DISABLED)
+                            .bind(row.uuid("tenant_id")?)
+                            .bind(Some(job_id))
+                            .bind(codec::ms(result.finished_at))
+                            .bind(::sqlx::types::Json(data))
+                            .bind(codec::ms(result.finished_at))
+                            .execute(&mut **tx)
+                            .await?;
+                        let after = Self::job_in(tx, job_id).await?;
+                        let entry = $crate::audit::NewAuditEntry::job(
+                            $crate::audit::AuditAction::JobAutoDisabled,
+                            $crate::audit::ENGINE_OPERATOR,
+                            result.finished_at,
+                            Some(&before),
+                            Some(&after),
+                        );
+                        Self::write_audit(tx, entry).await?;
+                    }
+                } else {
+                    query.execute(&mut **tx).await?;
+                }
+                if let Some(retry_at) = result.retry_at {
+                    ::sqlx::query(sql::INSERT_NEXT_ATTEMPT)
+                        .bind(codec::new_id(result.finished_at))
+                        .bind($crate::run::Trigger::Retry.as_str())
+                        .bind(codec::ms(result.finished_at))
+                        .bind(codec::ms(retry_at))
+                        .bind(result.run_id)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+            }
+            Ok(accepted)
+        }
+
+
         /// Writes an audit entry in the transaction of the change it describes.
         async fn write_audit(
             tx: &mut ::sqlx::Transaction<'static, $db>,

@@ -62,6 +62,75 @@ impl PgStore {
         Ok(self.pool.begin().await?)
     }
 
+    /// Two statements (rarely three) in the caller's transaction;
+    /// [`sql::postgres::LOCK_ELIGIBLE_TENANTS`] explains why one statement cannot be right.
+    async fn claim_in(
+        tx: &mut Transaction<'static, Postgres>,
+        node_id: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_ttl: Duration,
+    ) -> Result<Vec<ClaimedRun>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let now_ms = codec::ms(now);
+        let eligible = sqlx::query(sql::postgres::LOCK_ELIGIBLE_TENANTS)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&mut **tx)
+            .await?;
+        let mut tenants: Vec<Uuid> = Vec::with_capacity(eligible.len());
+        let mut rooms: Vec<EligibleTenant> = Vec::with_capacity(eligible.len());
+        // Tenants that opted in to `tenant.throttled` (usually none: no extra statement).
+        let mut watched: Vec<Uuid> = Vec::new();
+        for row in &eligible {
+            let id = row.uuid("id")?;
+            tenants.push(id);
+            let weight = usize::try_from(row.int("weight")?).unwrap_or(1).max(1);
+            rooms.push((id, weight, row.bigint("room")?, row.opt_bigint("rate_room")?));
+            if row.flag("watch_throttled")? {
+                watched.push(id);
+            }
+        }
+        if tenants.is_empty() {
+            return Ok(Vec::new());
+        }
+        let claim_runs = |limit: u32| {
+            sqlx::query(sql::postgres::CLAIM_RUNS)
+                .bind(&tenants)
+                .bind(now_ms)
+                .bind(i64::from(limit))
+                .bind(node_id)
+                .bind(codec::expiry_ms(now, lease_ttl))
+                .bind(codec::duration_ms(crate::policy::LATE_START))
+        };
+        let mut rows = claim_runs(limit).fetch_all(&mut **tx).await?;
+        // Each tenant read at most its share; when one had less ready work than its share the
+        // claim is short, and the tenants that took their whole share may take more: once more
+        // for the rest (the statement recounts every room, these runs included).
+        let claimed = rows.len();
+        if claimed > 0 && claimed < limit as usize {
+            let shares = claim_shares(&rooms, limit);
+            let mut took: HashMap<Uuid, i64> = HashMap::new();
+            for row in &rows {
+                *took.entry(row.uuid("tenant_id")?).or_default() += 1;
+            }
+            let may_have_more = rooms.iter().zip(&shares).any(|(tenant, &share)| {
+                took.get(&tenant.0).copied().unwrap_or(0) >= share
+                    && share < whole_room(tenant, limit)
+            });
+            if may_have_more {
+                let rest = limit - claimed as u32;
+                rows.extend(claim_runs(rest).fetch_all(&mut **tx).await?);
+            }
+        }
+        if !rows.is_empty() && !watched.is_empty() {
+            Self::write_throttled(tx, now, &watched).await?;
+        }
+        rows.iter().map(codec::claimed_run).collect()
+    }
+
     /// See [`sql::postgres::LOCK_JOBS_IN_ORDER`].
     async fn lock_jobs_in_order(
         tx: &mut Transaction<'static, Postgres>,
@@ -85,8 +154,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    /// Two statements in one short transaction (four round trips with `BEGIN` and `COMMIT`);
-    /// [`sql::postgres::LOCK_ELIGIBLE_TENANTS`] explains why one statement cannot be right.
+    /// See [`PgStore::claim_in`].
     async fn claim(
         &self,
         node_id: &str,
@@ -94,66 +162,9 @@ impl Store for PgStore {
         limit: u32,
         lease_ttl: Duration,
     ) -> Result<Vec<ClaimedRun>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let now_ms = codec::ms(now);
         let mut tx = self.pool.begin().await?;
-        let eligible = sqlx::query(sql::postgres::LOCK_ELIGIBLE_TENANTS)
-            .bind(now_ms)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut tenants: Vec<Uuid> = Vec::with_capacity(eligible.len());
-        let mut rooms: Vec<EligibleTenant> = Vec::with_capacity(eligible.len());
-        // Tenants that opted in to `tenant.throttled` (usually none: no extra statement).
-        let mut watched: Vec<Uuid> = Vec::new();
-        for row in &eligible {
-            let id = row.uuid("id")?;
-            tenants.push(id);
-            let weight = usize::try_from(row.int("weight")?).unwrap_or(1).max(1);
-            rooms.push((id, weight, row.bigint("room")?, row.opt_bigint("rate_room")?));
-            if row.flag("watch_throttled")? {
-                watched.push(id);
-            }
-        }
-        if tenants.is_empty() {
-            tx.commit().await?;
-            return Ok(Vec::new());
-        }
-        let claim_runs = |limit: u32| {
-            sqlx::query(sql::postgres::CLAIM_RUNS)
-                .bind(&tenants)
-                .bind(now_ms)
-                .bind(i64::from(limit))
-                .bind(node_id)
-                .bind(codec::expiry_ms(now, lease_ttl))
-                .bind(codec::duration_ms(crate::policy::LATE_START))
-        };
-        let mut rows = claim_runs(limit).fetch_all(&mut *tx).await?;
-        // Each tenant read at most its share; when one had less ready work than its share the
-        // claim is short, and the tenants that took their whole share may take more: once more
-        // for the rest (the statement recounts every room, these runs included).
-        let claimed = rows.len();
-        if claimed > 0 && claimed < limit as usize {
-            let shares = claim_shares(&rooms, limit);
-            let mut took: HashMap<Uuid, i64> = HashMap::new();
-            for row in &rows {
-                *took.entry(row.uuid("tenant_id")?).or_default() += 1;
-            }
-            let may_have_more = rooms.iter().zip(&shares).any(|(tenant, &share)| {
-                took.get(&tenant.0).copied().unwrap_or(0) >= share
-                    && share < whole_room(tenant, limit)
-            });
-            if may_have_more {
-                let rest = limit - claimed as u32;
-                rows.extend(claim_runs(rest).fetch_all(&mut *tx).await?);
-            }
-        }
-        if !rows.is_empty() && !watched.is_empty() {
-            Self::write_throttled(&mut tx, now, &watched).await?;
-        }
+        let claimed = Self::claim_in(&mut tx, node_id, now, limit, lease_ttl).await?;
         tx.commit().await?;
-        rows.iter().map(codec::claimed_run).collect()
+        Ok(claimed)
     }
 }

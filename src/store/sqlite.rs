@@ -103,6 +103,114 @@ impl SqliteStore {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// The same choice as on Postgres, in steps inside one IMMEDIATE transaction (SQLite has no
+    /// `LATERAL` and no row locks; holding the only write lock makes the steps atomic). Cost:
+    /// one statement for the eligible tenants, one bounded index range scan per eligible tenant,
+    /// three statements for the claimed runs; never a scan of the queue.
+    async fn claim_in(
+        tx: &mut Transaction<'static, Sqlite>,
+        node_id: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_ttl: Duration,
+    ) -> Result<Vec<ClaimedRun>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let now_ms = codec::ms(now);
+        let tenants = sqlx::query(sql::sqlite::ELIGIBLE_TENANTS)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&mut **tx)
+            .await?;
+        // (tenant, weight, its share of this claim, room under max_concurrent, room under the
+        // rate limit); `watched`: tenants that opted in to `tenant.throttled` (usually none: no
+        // extra statement).
+        let mut eligible = Vec::with_capacity(tenants.len());
+        let mut watched = Vec::new();
+        for tenant in &tenants {
+            let id = tenant.uuid("id")?;
+            if tenant.flag("watch_throttled")? {
+                watched.push(id);
+            }
+            let weight = usize::try_from(tenant.int("weight")?).unwrap_or(1).max(1);
+            eligible.push((id, weight, tenant.bigint("room")?, tenant.opt_bigint("rate_room")?));
+        }
+        let mut shares = claim_shares(&eligible, limit);
+        let (mut queues, fetched) = Self::ready_queues(tx, &eligible, &shares, now_ms).await?;
+        let mut chosen = round_robin(&queues, limit);
+        // A tenant with less ready work than its share leaves the claim short: the tenants that
+        // may have more than their share read up to their whole room, once.
+        if chosen.len() < limit as usize {
+            let mut widened = false;
+            for (index, tenant) in eligible.iter().enumerate() {
+                let room = whole_room(tenant, limit);
+                if fetched[index] == shares[index] && shares[index] < room {
+                    shares[index] = room;
+                    widened = true;
+                }
+            }
+            if widened {
+                (queues, _) = Self::ready_queues(tx, &eligible, &shares, now_ms).await?;
+                chosen = round_robin(&queues, limit);
+            }
+        }
+        if chosen.is_empty() {
+            return Ok(Vec::new());
+        }
+
+        let start = format!("{}{}", sql::sqlite::START_RUNS, codec::placeholders(5, chosen.len()));
+        let mut query = sqlx::query(&start)
+            .bind(now_ms)
+            .bind(node_id)
+            .bind(codec::expiry_ms(now, lease_ttl))
+            .bind(codec::duration_ms(crate::policy::LATE_START));
+        for id in &chosen {
+            query = query.bind(*id);
+        }
+        query.execute(&mut **tx).await?;
+
+        // Served tenants move to the back of the line, in one statement.
+        let mut served = Vec::new();
+        let mut marks = Vec::new();
+        for ((tenant, _, ready), &(_, _, room, rate_room)) in queues.iter().zip(&eligible) {
+            let took = ready.iter().filter(|id| chosen.contains(id)).count() as i64;
+            if took == 0 {
+                continue;
+            }
+            if watched.contains(tenant) {
+                served.push(*tenant);
+            }
+            let reached = crate::policy::limit_reached(took, room, rate_room);
+            marks.push((*tenant, reached.map(|limit| limit.as_str())));
+        }
+        let mut mark = sqlx::QueryBuilder::<Sqlite>::new(sql::sqlite::MARK_SERVED_HEAD);
+        mark.push_values(&marks, |mut values, (tenant, reached)| {
+            values.push_bind(*tenant).push_bind(*reached).push_bind(now_ms);
+        });
+        mark.push(sql::sqlite::MARK_SERVED_TAIL);
+        mark.build().execute(&mut **tx).await?;
+
+        Self::write_throttled(tx, now, &served).await?;
+
+        let read = format!("{}{}", sql::sqlite::CLAIMED_RUNS, codec::placeholders(1, chosen.len()));
+        let mut query = sqlx::query(&read);
+        for id in &chosen {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&mut **tx).await?;
+
+        let mut claimed: HashMap<Uuid, ClaimedRun> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let run = codec::claimed_run(row)?;
+            claimed.insert(run.run.id, run);
+        }
+        chosen
+            .iter()
+            .map(|id| claimed.remove(id).ok_or_else(|| codec::not_found("run", id)))
+            .collect()
+    }
+
     /// Claim, step 2: up to `shares[i]` oldest ready runs of each eligible tenant, in one
     /// statement per [`sql::sqlite::READY_RUNS_TERMS`] tenants. Returns the per-tenant queues
     /// in serving order (a job whose overlap policy is exclusive keeps at most one run) and how
@@ -172,10 +280,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    /// The same choice as on Postgres, in steps inside one IMMEDIATE transaction (SQLite has no
-    /// `LATERAL` and no row locks; holding the only write lock makes the steps atomic). Cost:
-    /// one statement for the eligible tenants, one bounded index range scan per eligible tenant,
-    /// three statements for the claimed runs; never a scan of the queue.
+    /// See [`SqliteStore::claim_in`].
     async fn claim(
         &self,
         node_id: &str,
@@ -183,104 +288,10 @@ impl Store for SqliteStore {
         limit: u32,
         lease_ttl: Duration,
     ) -> Result<Vec<ClaimedRun>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let now_ms = codec::ms(now);
         let mut tx = self.begin_write().await?;
-        let tenants = sqlx::query(sql::sqlite::ELIGIBLE_TENANTS)
-            .bind(now_ms)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-        // (tenant, weight, its share of this claim, room under max_concurrent, room under the
-        // rate limit); `watched`: tenants that opted in to `tenant.throttled` (usually none: no
-        // extra statement).
-        let mut eligible = Vec::with_capacity(tenants.len());
-        let mut watched = Vec::new();
-        for tenant in &tenants {
-            let id = tenant.uuid("id")?;
-            if tenant.flag("watch_throttled")? {
-                watched.push(id);
-            }
-            let weight = usize::try_from(tenant.int("weight")?).unwrap_or(1).max(1);
-            eligible.push((id, weight, tenant.bigint("room")?, tenant.opt_bigint("rate_room")?));
-        }
-        let mut shares = claim_shares(&eligible, limit);
-        let (mut queues, fetched) = Self::ready_queues(&mut tx, &eligible, &shares, now_ms).await?;
-        let mut chosen = round_robin(&queues, limit);
-        // A tenant with less ready work than its share leaves the claim short: the tenants that
-        // may have more than their share read up to their whole room, once.
-        if chosen.len() < limit as usize {
-            let mut widened = false;
-            for (index, tenant) in eligible.iter().enumerate() {
-                let room = whole_room(tenant, limit);
-                if fetched[index] == shares[index] && shares[index] < room {
-                    shares[index] = room;
-                    widened = true;
-                }
-            }
-            if widened {
-                (queues, _) = Self::ready_queues(&mut tx, &eligible, &shares, now_ms).await?;
-                chosen = round_robin(&queues, limit);
-            }
-        }
-        if chosen.is_empty() {
-            tx.commit().await?;
-            return Ok(Vec::new());
-        }
-
-        let start = format!("{}{}", sql::sqlite::START_RUNS, codec::placeholders(5, chosen.len()));
-        let mut query = sqlx::query(&start)
-            .bind(now_ms)
-            .bind(node_id)
-            .bind(codec::expiry_ms(now, lease_ttl))
-            .bind(codec::duration_ms(crate::policy::LATE_START));
-        for id in &chosen {
-            query = query.bind(*id);
-        }
-        query.execute(&mut *tx).await?;
-
-        // Served tenants move to the back of the line, in one statement.
-        let mut served = Vec::new();
-        let mut marks = Vec::new();
-        for ((tenant, _, ready), &(_, _, room, rate_room)) in queues.iter().zip(&eligible) {
-            let took = ready.iter().filter(|id| chosen.contains(id)).count() as i64;
-            if took == 0 {
-                continue;
-            }
-            if watched.contains(tenant) {
-                served.push(*tenant);
-            }
-            let reached = crate::policy::limit_reached(took, room, rate_room);
-            marks.push((*tenant, reached.map(|limit| limit.as_str())));
-        }
-        let mut mark = sqlx::QueryBuilder::<Sqlite>::new(sql::sqlite::MARK_SERVED_HEAD);
-        mark.push_values(&marks, |mut values, (tenant, reached)| {
-            values.push_bind(*tenant).push_bind(*reached).push_bind(now_ms);
-        });
-        mark.push(sql::sqlite::MARK_SERVED_TAIL);
-        mark.build().execute(&mut *tx).await?;
-
-        Self::write_throttled(&mut tx, now, &served).await?;
-
-        let read = format!("{}{}", sql::sqlite::CLAIMED_RUNS, codec::placeholders(1, chosen.len()));
-        let mut query = sqlx::query(&read);
-        for id in &chosen {
-            query = query.bind(*id);
-        }
-        let rows = query.fetch_all(&mut *tx).await?;
+        let claimed = Self::claim_in(&mut tx, node_id, now, limit, lease_ttl).await?;
         tx.commit().await?;
-
-        let mut claimed: HashMap<Uuid, ClaimedRun> = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            let run = codec::claimed_run(row)?;
-            claimed.insert(run.run.id, run);
-        }
-        chosen
-            .iter()
-            .map(|id| claimed.remove(id).ok_or_else(|| codec::not_found("run", id)))
-            .collect()
+        Ok(claimed)
     }
 }
 
