@@ -714,8 +714,10 @@ async fn complete_rejects_a_stale_claim(store: AnyStore) {
 
 async fn expired_lease_is_recovered_as_a_new_attempt(store: AnyStore) {
     tenant_with_runs(&store, "acme", 3, 1, 1).await;
+    assert_eq!(store.next_lease_expiry().await.unwrap(), None, "nothing runs yet");
     let claimed = store.claim(NODE, t(0), 10, TTL).await.unwrap();
     let claim = &claimed[0];
+    assert_eq!(store.next_lease_expiry().await.unwrap(), Some(t(30)), "recovery wakes then");
     assert!(
         store.recover_expired(t(30)).await.unwrap().is_empty(),
         "expires after now + ttl, not at"
@@ -735,8 +737,10 @@ async fn expired_lease_is_recovered_as_a_new_attempt(store: AnyStore) {
     );
     assert!(store.recover_expired(t(32)).await.unwrap().is_empty(), "recovered once");
 
+    assert_eq!(store.next_lease_expiry().await.unwrap(), None, "the lost run holds no lease");
     let next = store.claim("node-b", t(31), 10, TTL).await.unwrap();
     assert_eq!(next.len(), 1);
+    assert_eq!(store.next_lease_expiry().await.unwrap(), Some(t(61)));
     let next = &next[0].run;
     assert_eq!(
         (next.trigger, next.attempt, next.scheduled_at),

@@ -41,6 +41,9 @@ pub struct EngineConfig {
     pub lease_ttl: Duration,
     /// Due jobs handled per tick transaction.
     pub tick_batch: u32,
+    /// How long before an occurrence's instant the running engine queues it (see
+    /// [`Engine::tick_until`]), so that it starts on time.
+    pub tick_lookahead: Duration,
     /// Upper bound on runs claimed per claim statement.
     pub claim_batch: u32,
     /// Longest the loops sleep before looking at the database again, for work created by other
@@ -62,6 +65,7 @@ impl EngineConfig {
             workers: 8,
             lease_ttl: Duration::from_secs(30),
             tick_batch: 500,
+            tick_lookahead: Duration::from_millis(250),
             claim_batch: 32,
             idle_recheck: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(30),
@@ -182,7 +186,16 @@ impl<S: Store> Engine<S> {
     /// One tick: every due job becomes queued runs and its next run instant advances, in one
     /// transaction per batch. Returns what was done across all batches.
     pub async fn tick_once(&self) -> Result<TickReport> {
-        let now = self.now();
+        self.tick_until(self.now()).await
+    }
+
+    /// A tick for the jobs due up to `horizon`. The running engine ticks a little ahead of time
+    /// ([`EngineConfig::tick_lookahead`]): an occurrence is queued before its instant with
+    /// `not_before` at that instant, so the dispatcher claims it on time instead of after a
+    /// tick's transaction. (Its overlap policy is then checked up to the lookahead early, and its
+    /// `queued_at` is the horizon.)
+    pub async fn tick_until(&self, horizon: DateTime<Utc>) -> Result<TickReport> {
+        let now = horizon;
         let mut total = TickReport::default();
         loop {
             let plan = |due: &crate::store::DueJob| {
@@ -504,13 +517,14 @@ impl<S: Store> Engine<S> {
 
     async fn ticker_loop(self, shutdown: CancellationToken) -> Result<()> {
         while !shutdown.is_cancelled() {
-            if let Err(error) = self.tick_once().await {
+            let lookahead = chrono_duration(self.inner.config.tick_lookahead);
+            if let Err(error) = self.tick_until(self.now() + lookahead).await {
                 warn!(%error, "tick failed; retrying");
             }
             let now = self.now();
             let recheck = now + chrono_duration(self.inner.config.idle_recheck);
             let wake_at = match self.inner.store.next_due_at().await {
-                Ok(Some(next)) => next.min(recheck),
+                Ok(Some(next)) => (next - lookahead).min(recheck),
                 Ok(None) => recheck,
                 Err(error) => {
                     warn!(%error, "cannot read the next due instant");
@@ -599,12 +613,31 @@ impl<S: Store> Engine<S> {
             if let Err(error) = self.reap_once().await {
                 warn!(%error, "recovery of expired leases failed");
             }
+            let sleep = self.next_maintenance_sleep(period).await;
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(period) => {}
+                () = tokio::time::sleep(sleep) => {}
             }
         }
         Ok(())
+    }
+
+    /// Until the next renewal, or sooner when some lease (a dead node's: this node renews its
+    /// own before they run out) expires first, so its runs are recovered within moments of the
+    /// expiry rather than up to a renewal period later.
+    async fn next_maintenance_sleep(&self, period: Duration) -> Duration {
+        match self.inner.store.next_lease_expiry().await {
+            Ok(Some(expiry)) => {
+                // Just past the instant: recovery takes leases with `lease_expires_at < now`.
+                let until = expiry + chrono::Duration::milliseconds(5) - self.now();
+                until.to_std().unwrap_or(Duration::ZERO).clamp(Duration::from_millis(20), period)
+            }
+            Ok(None) => period,
+            Err(error) => {
+                warn!(%error, "cannot read the next lease expiry");
+                period
+            }
+        }
     }
 
     /// Records every result still waiting (at shutdown, once every handler has finished).

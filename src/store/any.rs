@@ -215,6 +215,7 @@ impl Store for AnyStore {
         ) -> Result<TickReport>;
         fn next_due_at(&self) -> Result<Option<DateTime<Utc>>>;
         fn next_ready_at(&self) -> Result<Option<DateTime<Utc>>>;
+        fn next_lease_expiry(&self) -> Result<Option<DateTime<Utc>>>;
         fn claim(
             &self,
             node_id: &str,

@@ -596,6 +596,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn next_due_at(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send;
     /// The earliest `not_before` of a queued run (a retry waiting for its backoff).
     fn next_ready_at(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send;
+    /// The earliest lease expiry of a running run (any node's), so recovery can wake when a dead
+    /// node's lease runs out instead of on its next period.
+    fn next_lease_expiry(&self) -> impl Future<Output = Result<Option<DateTime<Utc>>>> + Send;
     /// Claims up to `limit` ready runs for `node_id`: tenants with ready work share the claim
     /// (least recently served first, up to `weight` runs each), paused tenants are skipped, a
     /// tenant's running count never exceeds `max_concurrent` and its starts within its rate

@@ -791,6 +791,15 @@ macro_rules! portable_store_methods {
             codec::opt_instant_value("runs.not_before", next)
         }
 
+        async fn next_lease_expiry(
+            &self,
+        ) -> $crate::error::Result<Option<::chrono::DateTime<::chrono::Utc>>> {
+            use $crate::store::{codec, sql};
+            let next: Option<i64> =
+                ::sqlx::query_scalar(sql::NEXT_LEASE_EXPIRY).fetch_one(self.reader()).await?;
+            codec::opt_instant_value("runs.lease_expires_at", next)
+        }
+
         async fn complete(
             &self,
             results: &[$crate::store::RunResult],

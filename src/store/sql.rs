@@ -415,6 +415,10 @@ pub const PRUNE_RUNS: &str = "DELETE FROM runs WHERE id IN ( \
 pub const NEXT_READY_AT: &str = "SELECT MIN(r.not_before) FROM runs r \
      JOIN tenants t ON t.id = r.tenant_id WHERE r.status = 'queued' AND NOT t.paused";
 
+/// The earliest lease expiry among running runs (one probe into `runs_running_lease`).
+pub const NEXT_LEASE_EXPIRY: &str =
+    "SELECT MIN(lease_expires_at) FROM runs WHERE status = 'running'";
+
 /// The claimed run's result is accepted only if it is still running under the same claim: the
 /// same node and the same fencing token. A claim that was superseded (the lease expired and the
 /// run was recovered, then maybe claimed again) matches no row. `lease_owner` stays: it tells
