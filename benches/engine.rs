@@ -1,23 +1,32 @@
-//! The engine benchmark: `cargo xtask bench` (or `cargo bench --bench engine -- [--quick]`).
+//! The engine benchmark: `cargo xtask bench` (or `cargo bench --bench engine -- [--quick]
+//! [--sqlite-only | --postgres-only]`).
 //!
-//! On SQLite and on Postgres, in one run, each figure the median of several repetitions:
+//! On SQLite and on Postgres, in one run, the issue's six measurements:
 //! 1. throughput: burn down a queue of due no-op runs end to end (claim, execute, record) with
-//!    one engine and with four engines (each with 64 worker slots);
-//! 2. the floor: the same store calls (claim ten, complete them in one batch) issued by a
-//!    minimal loop without the engine, on the same kind of pool; the engine's throughput is
-//!    printed as a fraction of it;
-//! 3. fire lateness of an idle engine with schedules spread over the minute (start minus
-//!    scheduled instant, measured by the handler on the wall clock);
+//!    one engine and with four engines (64 worker slots each), the median of the repetitions;
+//!    and sustained: every-second schedules offered for a minute, made and run by one engine;
+//! 2. the floor, side by side in each repetition: hand-written SQL (claim ten with `SKIP
+//!    LOCKED`, complete them in one batch together with the next claim) on the same schema,
+//!    and the store's own claim + complete without the engine;
+//! 3. fire lateness (start minus scheduled instant, measured by the handler on the wall clock)
+//!    of an idle engine with schedules spread over the minute, and of a burst of schedules
+//!    all due in the same second;
 //! 4. fairness: 999 light tenants with one run each while one tenant floods the queue: the
-//!    light runs' wait, the heavy tenant's share of the first claims, Jain's index.
+//!    light runs' wait, the heavy tenant's share of the first starts, Jain's index;
+//! 5. scale: 10,000 to 1,000,000 schedules across 1,000 tenants, none due: the in-process idle
+//!    tick, and a real `rota serve`'s CPU and resident memory;
+//! 6. crash recovery: two `rota serve` nodes, the one running a job killed with SIGKILL: time
+//!    until its run starts again on the other.
 //!
-//! Prints a markdown table and writes `target/bench/engine.json`. Timings are measured, never
-//! asserted. Postgres is the server on 127.0.0.1:5432 (`ROTA_TEST_POSTGRES_URL` overrides).
+//! Prints a markdown table and writes `<target>/bench/engine.json`. Timings are measured,
+//! never asserted. Postgres is the server on 127.0.0.1:5432 (`ROTA_TEST_POSTGRES_URL`
+//! overrides).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::Timelike;
 use rota::clock::{Clock, SystemClock};
 use rota::engine::{Engine, EngineConfig};
 use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome};
@@ -54,6 +63,8 @@ impl Handler for NoOp {
     }
 }
 
+/// A database created for one measurement, dropped (Postgres) or deleted with its directory
+/// (SQLite) afterwards.
 struct Database {
     url: String,
     admin: Option<(String, String)>,
@@ -83,6 +94,35 @@ impl Database {
         store
     }
 
+    /// A plain pool beside the store's, for the hand-written SQL (the floor, bulk inserts),
+    /// with the store's settings that matter for speed (SQLite: WAL, `synchronous=NORMAL`).
+    async fn raw(&self) -> Raw {
+        if self.admin.is_some() {
+            return Raw::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(8)
+                    .connect(&self.url)
+                    .await
+                    .unwrap(),
+            );
+        }
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+        use std::str::FromStr;
+        let options = SqliteConnectOptions::from_str(&self.url)
+            .unwrap()
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("cache_size", "-65536");
+        Raw::Sqlite(
+            sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .unwrap(),
+        )
+    }
+
     async fn drop_database(self) {
         if let Some((admin, name)) = &self.admin {
             let pool = sqlx::PgPool::connect(admin).await.unwrap();
@@ -91,6 +131,148 @@ impl Database {
                 .await;
             pool.close().await;
         }
+    }
+}
+
+enum Raw {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// Runs one statement with the given binds on either backend (the same code, two pool types).
+macro_rules! raw_execute {
+    ($raw:expr, $sql:expr $(, $bind:expr)*) => {
+        match $raw {
+            Raw::Postgres(pool) => {
+                sqlx::query($sql)$(.bind($bind))*.execute(pool).await.unwrap().rows_affected()
+            }
+            Raw::Sqlite(pool) => {
+                sqlx::query($sql)$(.bind($bind))*.execute(pool).await.unwrap().rows_affected()
+            }
+        }
+    };
+}
+
+fn now_ms() -> i64 {
+    SystemClock.now().timestamp_millis()
+}
+
+/// Schedules inserted by one statement per 100,000 instead of one API call each (a million
+/// jobs through `create_job` would take most of an hour here): copies of a template job, spread
+/// round robin over `tenants` new tenants.
+struct BulkJobs {
+    count: usize,
+    tenants: usize,
+    max_concurrent: u32,
+    /// The cron expression; with `second_of_minute`, the fields after the seconds field, and
+    /// job `n` fires at second `(n + first_second) % 60`.
+    schedule: &'static str,
+    second_of_minute: bool,
+    first_second: i64,
+    /// Job `n`'s `next_run_at`: `base + (n * step) % spread` milliseconds.
+    next_base_ms: i64,
+    next_step_ms: i64,
+    next_spread_ms: i64,
+    overlap: &'static str,
+}
+
+async fn bulk_jobs(db: &Database, store: &AnyStore, jobs: &BulkJobs) {
+    let now = SystemClock.now();
+    let mut template = None;
+    for index in 0..jobs.tenants {
+        let tenant = store
+            .create_tenant(
+                &NewTenant {
+                    name: format!("tenant-{index:04}"),
+                    max_concurrent: jobs.max_concurrent,
+                    weight: 1,
+                },
+                "bench",
+                now,
+            )
+            .await
+            .unwrap();
+        if template.is_none() {
+            let job = store
+                .create_job(
+                    tenant.id,
+                    &noop_job("template", "0 0 1 1 *"),
+                    &JobPolicy::default(),
+                    None,
+                    "bench",
+                    now,
+                )
+                .await
+                .unwrap();
+            template = Some(job.id);
+        }
+    }
+    let template = template.unwrap();
+    let raw = db.raw().await;
+    let (id, series) = match raw {
+        Raw::Postgres(_) => {
+            ("gen_random_uuid()", "generate_series($1::bigint, $2::bigint) AS s(n)")
+        }
+        Raw::Sqlite(_) => ("randomblob(16)", "s"),
+    };
+    let recursive = match raw {
+        Raw::Postgres(_) => "",
+        Raw::Sqlite(_) => "s(n) AS (SELECT $1 UNION ALL SELECT n + 1 FROM s WHERE n < $2), ",
+    };
+    // (Both forms use every parameter: Postgres must infer each one's type.)
+    let schedule = if jobs.second_of_minute {
+        "((s.n + $10) % 60) || $9"
+    } else {
+        "CASE WHEN $10 = 0 THEN $9 ELSE $9 END"
+    };
+    let sql = format!(
+        "WITH RECURSIVE {recursive}\
+         numbered AS (SELECT id, row_number() OVER (ORDER BY name) - 1 AS k FROM tenants) \
+         INSERT INTO jobs (id, tenant_id, name, schedule, timezone, handler, payload, timeout_ms, \
+                           next_run_at, created_at, updated_at, overlap) \
+         SELECT {id}, t.id, 'bulk-' || s.n, {schedule}, j.timezone, j.handler, j.payload, \
+                j.timeout_ms, $3 + (s.n * $4) % $5, j.created_at, j.created_at, $6 \
+         FROM {series} JOIN numbered t ON t.k = s.n % $7 CROSS JOIN jobs j WHERE j.id = $8"
+    );
+    let started = Instant::now();
+    let chunk = 100_000usize;
+    let mut first = 0usize;
+    while first < jobs.count {
+        let last = (first + chunk).min(jobs.count) - 1;
+        raw_execute!(
+            &raw,
+            &sql,
+            first as i64,
+            last as i64,
+            jobs.next_base_ms,
+            jobs.next_step_ms,
+            jobs.next_spread_ms,
+            jobs.overlap,
+            jobs.tenants as i64,
+            template,
+            jobs.schedule,
+            jobs.first_second
+        );
+        first = last + 1;
+        if jobs.count > chunk {
+            eprintln!(
+                "    inserted {first} of {} schedules ({:.0} s)",
+                jobs.count,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    // Fresh statistics, as autovacuum would gather them on a live system.
+    if let Raw::Postgres(pool) = &raw {
+        sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    }
+    close(raw).await;
+}
+
+async fn close(raw: Raw) {
+    match raw {
+        Raw::Postgres(pool) => pool.close().await,
+        Raw::Sqlite(pool) => pool.close().await,
     }
 }
 
@@ -190,8 +372,8 @@ async fn burn_down(db: &Database, engines: usize, total: u64) -> f64 {
     total as f64 / elapsed.as_secs_f64()
 }
 
-/// The same store calls without the engine: claim ten, complete them in one batch.
-async fn floor(db: &Database, total: u64) -> f64 {
+/// The store's own calls without the engine: claim ten, complete them in one batch.
+async fn store_floor(db: &Database, total: u64) -> f64 {
     let store = db.store().await;
     let started = Instant::now();
     let mut done = 0u64;
@@ -223,6 +405,86 @@ async fn floor(db: &Database, total: u64) -> f64 {
     done as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Claims ten queued runs, oldest first (Postgres: `FOR UPDATE SKIP LOCKED`, so loops do not
+/// wait for each other).
+const FLOOR_CLAIM_POSTGRES: &str = "UPDATE runs SET status = 'running', started_at = $1, \
+     lease_owner = $2, lease_expires_at = $3 \
+     WHERE id IN (SELECT id FROM runs WHERE status = 'queued' AND not_before <= $1 \
+                  ORDER BY not_before LIMIT 10 FOR UPDATE SKIP LOCKED) RETURNING id";
+/// SQLite has one writer: nothing to skip.
+const FLOOR_CLAIM_SQLITE: &str = "UPDATE runs SET status = 'running', started_at = $1, \
+     lease_owner = $2, lease_expires_at = $3 \
+     WHERE id IN (SELECT id FROM runs WHERE status = 'queued' AND not_before <= $1 \
+                  ORDER BY not_before LIMIT 10) RETURNING id";
+
+/// One loop of the hand-written floor: each transaction completes the previous ten in one
+/// statement and claims the next ten, the least SQL a durable queue can issue per run.
+macro_rules! floor_loop {
+    ($pool:expr, $claim:expr, $done:expr, $total:expr) => {{
+        let mut previous: Vec<uuid::Uuid> = Vec::new();
+        loop {
+            let now = now_ms();
+            let mut tx = $pool.begin().await.unwrap();
+            if !previous.is_empty() {
+                let mut complete =
+                    sqlx::QueryBuilder::new("UPDATE runs SET status = 'succeeded', finished_at = ");
+                complete.push_bind(now).push(", duration_ms = 0 WHERE id IN (");
+                let mut ids = complete.separated(", ");
+                for id in &previous {
+                    ids.push_bind(*id);
+                }
+                complete.push(")");
+                complete.build().execute(&mut *tx).await.unwrap();
+            }
+            let claimed: Vec<uuid::Uuid> = sqlx::query_scalar($claim)
+                .bind(now)
+                .bind("floor")
+                .bind(now + 30_000)
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            let done =
+                $done.fetch_add(previous.len() as u64, Ordering::Relaxed) + previous.len() as u64;
+            if claimed.is_empty() || done >= $total {
+                break;
+            }
+            previous = claimed;
+        }
+    }};
+}
+
+/// The brief's floor: the same schema and indexes, hand-written SQL, no engine. Postgres runs
+/// four loops on one pool (with one, a single disk flush per commit caps it); SQLite one (a
+/// single writer: more loops only queue for the lock). Returns runs per second.
+async fn sql_floor(db: &Database, total: u64) -> (f64, usize) {
+    let raw = db.raw().await;
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let loops = match &raw {
+        Raw::Postgres(pool) => {
+            let mut tasks = Vec::new();
+            for _ in 0..4 {
+                let (pool, done) = (pool.clone(), done.clone());
+                tasks.push(tokio::spawn(async move {
+                    floor_loop!(pool, FLOOR_CLAIM_POSTGRES, done, total)
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+            4
+        }
+        Raw::Sqlite(pool) => {
+            floor_loop!(pool, FLOOR_CLAIM_SQLITE, done, total);
+            1
+        }
+    };
+    let rate = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    close(raw).await;
+    (rate, loops)
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
     values[values.len() / 2]
@@ -242,168 +504,603 @@ struct BackendReport {
     repetitions: usize,
     engine_1_runs_per_s: f64,
     engine_4_runs_per_s: f64,
-    floor_runs_per_s: f64,
+    store_floor_runs_per_s: f64,
+    sql_floor_runs_per_s: f64,
+    sql_floor_loops: usize,
     fraction_of_floor: f64,
+    sustained_schedules: usize,
+    sustained_runs_per_s: f64,
+    sustained_queued_per_s: f64,
     idle_schedules: usize,
     lateness_p50_ms: f64,
     lateness_p99_ms: f64,
     lateness_max_ms: f64,
+    burst: BurstReport,
     fairness_light_wait_p99_ms: f64,
     fairness_heavy_share_first_1000: f64,
     fairness_jain_first_1000: f64,
+    scale: Vec<ScaleReport>,
+    lease_ttl_s: u64,
+    recovery_s: Vec<f64>,
+    recovery_median_s: f64,
 }
 
-async fn bench_backend(
-    backend: &str,
+/// What one run of the benchmark measures; `--quick` shrinks everything.
+struct Settings {
     runs: u64,
     repetitions: usize,
+    sustained_schedules: usize,
+    sustained_seconds: u64,
     idle_schedules: usize,
     idle_seconds: u64,
-) -> BackendReport {
+    burst_schedules: usize,
+    scale_sizes: Vec<usize>,
+    scale_cpu_seconds: u64,
+    lease_ttl_s: u64,
+    /// `--only=burst,scale`: just these sections (throughput, sustained, lateness, burst,
+    /// fairness, scale, recovery); all when empty.
+    only: Vec<String>,
+}
+
+impl Settings {
+    fn wants(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|wanted| wanted == section)
+    }
+}
+
+async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
+    let runs = settings.runs;
+    let repetitions = settings.repetitions;
     let mut report = BackendReport {
         backend: backend.into(),
         runs,
         repetitions,
-        idle_schedules,
+        idle_schedules: settings.idle_schedules,
+        sustained_schedules: settings.sustained_schedules,
+        lease_ttl_s: settings.lease_ttl_s,
         ..Default::default()
     };
-    let (mut one, mut four, mut floors) = (Vec::new(), Vec::new(), Vec::new());
-    for repetition in 0..repetitions {
-        for (engines, out) in [(1usize, &mut one), (4, &mut four)] {
+    if settings.wants("throughput") {
+        eprintln!("{backend}: throughput, {runs} runs burned down, {repetitions} repetitions");
+        let (mut one, mut four, mut store_floors, mut sql_floors) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for repetition in 0..repetitions {
+            // Side by side in each repetition, so load on the machine hits all four alike.
+            for (engines, out) in [(1usize, &mut one), (4, &mut four)] {
+                let db = Database::create(backend).await;
+                seed_queue(&db.store().await, 100, 10, runs as usize, 1_000).await;
+                let rate = burn_down(&db, engines, runs).await;
+                eprintln!("  {backend} rep {repetition}: {engines} engine(s) {rate:.0} runs/s");
+                out.push(rate);
+                db.drop_database().await;
+            }
             let db = Database::create(backend).await;
             seed_queue(&db.store().await, 100, 10, runs as usize, 1_000).await;
-            let rate = burn_down(&db, engines, runs).await;
-            eprintln!("  {backend} rep {repetition}: {engines} engine(s) {rate:.0} runs/s");
-            out.push(rate);
+            let rate = store_floor(&db, runs).await;
+            eprintln!("  {backend} rep {repetition}: store floor {rate:.0} runs/s");
+            store_floors.push(rate);
+            db.drop_database().await;
+            let db = Database::create(backend).await;
+            seed_queue(&db.store().await, 100, 10, runs as usize, 1_000).await;
+            let (rate, loops) = sql_floor(&db, runs).await;
+            eprintln!("  {backend} rep {repetition}: SQL floor ({loops} loops) {rate:.0} runs/s");
+            sql_floors.push(rate);
+            report.sql_floor_loops = loops;
             db.drop_database().await;
         }
+        report.engine_1_runs_per_s = median(&mut one);
+        report.engine_4_runs_per_s = median(&mut four);
+        report.store_floor_runs_per_s = median(&mut store_floors);
+        report.sql_floor_runs_per_s = median(&mut sql_floors);
+        report.fraction_of_floor = report.engine_1_runs_per_s.max(report.engine_4_runs_per_s)
+            / report.sql_floor_runs_per_s;
+    }
+
+    if settings.wants("sustained") {
+        eprintln!(
+            "{backend}: sustained, {} every-second schedules for {} s",
+            settings.sustained_schedules, settings.sustained_seconds
+        );
+        let (rate, queued) =
+            sustained(backend, settings.sustained_schedules, settings.sustained_seconds).await;
+        eprintln!("  {backend}: {rate:.0} runs/s succeeded, {queued:.0} runs/s queued");
+        report.sustained_runs_per_s = rate;
+        report.sustained_queued_per_s = queued;
+    }
+
+    if settings.wants("lateness") {
+        // Idle lateness: schedules spread over the minute (six-field, one second each).
+        eprintln!(
+            "{backend}: idle lateness, {} schedules over the minute, {} s",
+            settings.idle_schedules, settings.idle_seconds
+        );
         let db = Database::create(backend).await;
-        seed_queue(&db.store().await, 100, 10, runs as usize, 1_000).await;
-        let rate = floor(&db, runs).await;
-        eprintln!("  {backend} rep {repetition}: floor {rate:.0} runs/s");
-        floors.push(rate);
+        let store = db.store().await;
+        let minute_ms = 60_000;
+        let first_ms = (now_ms() / 1_000 + 10) * 1_000;
+        bulk_jobs(
+            &db,
+            &store,
+            &BulkJobs {
+                count: settings.idle_schedules,
+                tenants: 100,
+                max_concurrent: 50,
+                schedule: " * * * * *",
+                second_of_minute: true,
+                // Job n fires every minute at n seconds past `first` (when the engine has
+                // started).
+                next_base_ms: first_ms,
+                next_step_ms: 1_000,
+                next_spread_ms: minute_ms,
+                first_second: first_ms / 1_000 % 60,
+                overlap: "skip",
+            },
+        )
+        .await;
+        let handler = Arc::new(NoOp::default());
+        let engine = engine_with(store.clone(), "idle", &handler);
+        let shutdown = CancellationToken::new();
+        let task = spawn_engine(&engine, &shutdown);
+        tokio::time::sleep(Duration::from_secs(settings.idle_seconds)).await;
+        shutdown.cancel();
+        task.await.unwrap().unwrap();
+        let mut lateness = handler.lateness_us.lock().unwrap().clone();
+        lateness.sort_unstable();
+        report.lateness_p50_ms = percentile(&lateness, 0.5) as f64 / 1000.0;
+        report.lateness_p99_ms = percentile(&lateness, 0.99) as f64 / 1000.0;
+        report.lateness_max_ms = lateness.last().copied().unwrap_or(0) as f64 / 1000.0;
+        eprintln!(
+            "  {backend}: {} runs, lateness p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
+            lateness.len(),
+            report.lateness_p50_ms,
+            report.lateness_p99_ms,
+            report.lateness_max_ms
+        );
         db.drop_database().await;
     }
-    report.engine_1_runs_per_s = median(&mut one);
-    report.engine_4_runs_per_s = median(&mut four);
-    report.floor_runs_per_s = median(&mut floors);
-    report.fraction_of_floor = report.engine_1_runs_per_s / report.floor_runs_per_s;
 
-    // Idle lateness: schedules spread over the minute (six-field, one second each).
-    let db = Database::create(backend).await;
-    let store = db.store().await;
-    let now = SystemClock.now();
-    let tenants = 100;
-    for tenant_index in 0..tenants {
-        let tenant = store
-            .create_tenant(
-                &NewTenant { name: format!("t{tenant_index}"), max_concurrent: 50, weight: 1 },
-                "tester",
-                now,
-            )
-            .await
-            .unwrap();
-        for job_index in 0..idle_schedules / tenants {
-            let second = (tenant_index * (idle_schedules / tenants) + job_index) % 60;
-            let definition = noop_job(&format!("j{job_index}"), &format!("{second} * * * * *"));
-            let schedule = rota::cron::Schedule::parse(&definition.schedule, "UTC").unwrap();
-            store
-                .create_job(
-                    tenant.id,
-                    &definition,
-                    &JobPolicy::default(),
-                    schedule.next_after(now + chrono::Duration::seconds(2)),
-                    "tester",
-                    now,
-                )
-                .await
-                .unwrap();
-        }
+    if settings.wants("burst") {
+        eprintln!(
+            "{backend}: burst, {} schedules due in the same second",
+            settings.burst_schedules
+        );
+        report.burst = burst(backend, settings.burst_schedules).await;
+        eprintln!(
+            "  {backend}: all queued after {:.2} s, all started after {:.2} s",
+            report.burst.all_queued_s, report.burst.all_started_s
+        );
     }
-    let handler = Arc::new(NoOp::default());
-    let mut config = EngineConfig::new("idle");
-    config.workers = 64;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = Engine::with_registry(store.clone(), clock, config, registry(&handler));
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn({
-        let engine = engine.clone();
-        let shutdown = shutdown.clone();
-        async move { engine.run(shutdown).await }
-    });
-    tokio::time::sleep(Duration::from_secs(idle_seconds)).await;
-    shutdown.cancel();
-    task.await.unwrap().unwrap();
-    let mut lateness = handler.lateness_us.lock().unwrap().clone();
-    lateness.sort_unstable();
-    report.lateness_p50_ms = percentile(&lateness, 0.5) as f64 / 1000.0;
-    report.lateness_p99_ms = percentile(&lateness, 0.99) as f64 / 1000.0;
-    report.lateness_max_ms = lateness.last().copied().unwrap_or(0) as f64 / 1000.0;
-    eprintln!(
-        "  {backend}: idle lateness over {} runs p50 {:.1} ms p99 {:.1} ms",
-        lateness.len(),
-        report.lateness_p50_ms,
-        report.lateness_p99_ms
-    );
-    db.drop_database().await;
 
-    // Fairness: one tenant floods, 999 tenants have one ready run each.
-    let db = Database::create(backend).await;
-    let store = db.store().await;
-    seed_queue(&store, 1, 10, runs as usize, 64).await;
-    let flood_queued = Instant::now();
-    seed_light(&store, 999).await;
-    let handler = Arc::new(NoOp { record_starts: true, ..NoOp::default() });
-    let mut config = EngineConfig::new("fair");
-    config.workers = 64;
-    config.claim_batch = 64;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = Engine::with_registry(store.clone(), clock, config, registry(&handler));
-    let shutdown = CancellationToken::new();
-    let started = Instant::now();
-    let task = tokio::spawn({
-        let engine = engine.clone();
-        let shutdown = shutdown.clone();
-        async move { engine.run(shutdown).await }
-    });
-    loop {
-        let light_done = handler
-            .starts
-            .lock()
-            .unwrap()
+    if settings.wants("fairness") {
+        // Fairness: one tenant floods, 999 tenants have one ready run each.
+        let db = Database::create(backend).await;
+        let store = db.store().await;
+        seed_queue(&store, 1, 10, runs as usize, 64).await;
+        let flood_queued = Instant::now();
+        seed_light(&store, 999).await;
+        let handler = Arc::new(NoOp { record_starts: true, ..NoOp::default() });
+        let mut config = EngineConfig::new("fair");
+        config.workers = 64;
+        config.claim_batch = 64;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let engine = Engine::with_registry(store.clone(), clock, config, registry(&handler));
+        let shutdown = CancellationToken::new();
+        let started = Instant::now();
+        let task = tokio::spawn({
+            let engine = engine.clone();
+            let shutdown = shutdown.clone();
+            async move { engine.run(shutdown).await }
+        });
+        loop {
+            let light_done = handler
+                .starts
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(tenant, _)| tenant != "tenant-0000")
+                .count();
+            if light_done >= 999 || started.elapsed() > Duration::from_secs(120) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        shutdown.cancel();
+        task.await.unwrap().unwrap();
+        let _ = flood_queued;
+        let starts = handler.starts.lock().unwrap().clone();
+        let mut waits: Vec<i64> = starts
             .iter()
             .filter(|(tenant, _)| tenant != "tenant-0000")
-            .count();
-        if light_done >= 999 || started.elapsed() > Duration::from_secs(120) {
+            .map(|(_, at)| at.duration_since(started).as_micros() as i64)
+            .collect();
+        waits.sort_unstable();
+        report.fairness_light_wait_p99_ms = percentile(&waits, 0.99) as f64 / 1000.0;
+        let first: Vec<&(String, Instant)> = starts.iter().take(1000).collect();
+        let heavy = first.iter().filter(|(tenant, _)| tenant == "tenant-0000").count();
+        report.fairness_heavy_share_first_1000 = heavy as f64 / first.len().max(1) as f64;
+        // Jain's index over the tenants that had work, on their share of the first 1,000 starts
+        // (capped by demand: a light tenant can use at most one start).
+        let mut per_tenant = std::collections::HashMap::<&str, f64>::new();
+        for (tenant, _) in &first {
+            *per_tenant.entry(tenant.as_str()).or_default() += 1.0;
+        }
+        let sum: f64 = per_tenant.values().sum();
+        let squares: f64 = per_tenant.values().map(|x| x * x).sum();
+        report.fairness_jain_first_1000 = sum * sum / (per_tenant.len() as f64 * squares);
+        db.drop_database().await;
+    }
+
+    if settings.wants("scale") {
+        for &schedules in &settings.scale_sizes {
+            eprintln!("{backend}: scale, {schedules} schedules across 1,000 tenants, none due");
+            let scale = scale(backend, schedules, settings.scale_cpu_seconds).await;
+            eprintln!(
+            "  {backend}: idle tick {:.0} µs, rota serve {:.2}% of a core, RSS {:.1} MB (peak {:.1})",
+            scale.idle_tick_us,
+            scale.serve_idle_cpu_percent,
+            scale.serve_rss_mb,
+            scale.serve_peak_rss_mb
+        );
+            report.scale.push(scale);
+        }
+    }
+
+    if settings.wants("recovery") {
+        eprintln!("{backend}: crash recovery, lease {} s", settings.lease_ttl_s);
+        report.recovery_s = crash_recovery(backend, repetitions, settings.lease_ttl_s).await;
+        report.recovery_median_s = median(&mut report.recovery_s.clone());
+    }
+    report
+}
+
+fn engine_with(store: AnyStore, node: &str, handler: &Arc<NoOp>) -> Engine<AnyStore> {
+    let mut config = EngineConfig::new(node);
+    config.workers = 64;
+    config.claim_batch = 64;
+    config.shutdown_grace = Duration::from_secs(5);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    Engine::with_registry(store, clock, config, registry(handler))
+}
+
+fn spawn_engine(
+    engine: &Engine<AnyStore>,
+    shutdown: &CancellationToken,
+) -> tokio::task::JoinHandle<rota::error::Result<()>> {
+    let (engine, shutdown) = (engine.clone(), shutdown.clone());
+    tokio::spawn(async move { engine.run(shutdown).await })
+}
+
+/// Sustained throughput: `schedules` jobs firing every second (overlap `allow`), so the engine
+/// both makes and burns runs for a minute. Returns (runs succeeded per second, median of three
+/// equal windows after a warm-up; runs queued per second over the same span).
+async fn sustained(backend: &str, schedules: usize, seconds: u64) -> (f64, f64) {
+    let db = Database::create(backend).await;
+    let store = db.store().await;
+    let start_ms = (now_ms() / 1000 + 3) * 1000;
+    bulk_jobs(
+        &db,
+        &store,
+        &BulkJobs {
+            count: schedules,
+            tenants: 100,
+            max_concurrent: 1_000,
+            schedule: "* * * * * *",
+            second_of_minute: false,
+            next_base_ms: start_ms,
+            next_step_ms: 0,
+            next_spread_ms: 1,
+            first_second: 0,
+            overlap: "allow",
+        },
+    )
+    .await;
+    let handler = Arc::new(NoOp::default());
+    let engine = engine_with(store.clone(), "sustained", &handler);
+    let shutdown = CancellationToken::new();
+    let task = spawn_engine(&engine, &shutdown);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let window = Duration::from_secs(seconds / 3);
+    let mut rates = Vec::new();
+    let enqueued_before = engine.stats().enqueued.load(Ordering::Relaxed);
+    let begin = Instant::now();
+    for _ in 0..3 {
+        let before = handler.done.load(Ordering::Relaxed);
+        let started = Instant::now();
+        tokio::time::sleep(window).await;
+        let done = handler.done.load(Ordering::Relaxed) - before;
+        rates.push(done as f64 / started.elapsed().as_secs_f64());
+    }
+    let enqueued = engine.stats().enqueued.load(Ordering::Relaxed) - enqueued_before;
+    let queued_rate = enqueued as f64 / begin.elapsed().as_secs_f64();
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+    db.drop_database().await;
+    (median(&mut rates), queued_rate)
+}
+
+#[derive(serde::Serialize, Default, Clone)]
+struct BurstReport {
+    schedules: usize,
+    /// From the shared instant until the last run was queued.
+    all_queued_s: f64,
+    /// From the shared instant until the last run started.
+    all_started_s: f64,
+    lateness_p50_ms: f64,
+    lateness_p99_ms: f64,
+}
+
+/// `schedules` jobs (1,000 tenants) due in the same second; one engine with 64 slots.
+async fn burst(backend: &str, schedules: usize) -> BurstReport {
+    let db = Database::create(backend).await;
+    let store = db.store().await;
+    // Far in the future while the engine starts; then moved to an instant a few seconds ahead.
+    bulk_jobs(
+        &db,
+        &store,
+        &BulkJobs {
+            count: schedules,
+            tenants: 1_000,
+            max_concurrent: 10,
+            schedule: "0 0 1 1 *",
+            second_of_minute: false,
+            next_base_ms: now_ms() + 86_400_000,
+            next_step_ms: 0,
+            next_spread_ms: 1,
+            first_second: 0,
+            overlap: "skip",
+        },
+    )
+    .await;
+    let handler = Arc::new(NoOp::default());
+    let engine = engine_with(store.clone(), "burst", &handler);
+    let shutdown = CancellationToken::new();
+    let task = spawn_engine(&engine, &shutdown);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let instant = SystemClock.now().with_nanosecond(0).unwrap() + chrono::Duration::seconds(4);
+    let second = instant.second();
+    let schedule = format!("{second} * * * * *");
+    let raw = db.raw().await;
+    raw_execute!(
+        &raw,
+        "UPDATE jobs SET schedule = $1, next_run_at = $2 WHERE name LIKE 'bulk-%'",
+        schedule.as_str(),
+        instant.timestamp_millis()
+    );
+    close(raw).await;
+    engine.notify_schedule_changed();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut all_queued = None;
+    loop {
+        let now = SystemClock.now();
+        if all_queued.is_none()
+            && engine.stats().enqueued.load(Ordering::Relaxed) >= schedules as u64
+        {
+            all_queued = Some(now);
+        }
+        if handler.done.load(Ordering::Relaxed) >= schedules as u64 || Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     shutdown.cancel();
     task.await.unwrap().unwrap();
-    let _ = flood_queued;
-    let starts = handler.starts.lock().unwrap().clone();
-    let mut waits: Vec<i64> = starts
-        .iter()
-        .filter(|(tenant, _)| tenant != "tenant-0000")
-        .map(|(_, at)| at.duration_since(started).as_micros() as i64)
-        .collect();
-    waits.sort_unstable();
-    report.fairness_light_wait_p99_ms = percentile(&waits, 0.99) as f64 / 1000.0;
-    let first: Vec<&(String, Instant)> = starts.iter().take(1000).collect();
-    let heavy = first.iter().filter(|(tenant, _)| tenant == "tenant-0000").count();
-    report.fairness_heavy_share_first_1000 = heavy as f64 / first.len().max(1) as f64;
-    // Jain's index over the tenants that had work, on their share of the first 1,000 starts
-    // (capped by demand: a light tenant can use at most one start).
-    let mut per_tenant = std::collections::HashMap::<&str, f64>::new();
-    for (tenant, _) in &first {
-        *per_tenant.entry(tenant.as_str()).or_default() += 1.0;
-    }
-    let sum: f64 = per_tenant.values().sum();
-    let squares: f64 = per_tenant.values().map(|x| x * x).sum();
-    report.fairness_jain_first_1000 = sum * sum / (per_tenant.len() as f64 * squares);
+    let mut lateness = handler.lateness_us.lock().unwrap().clone();
+    lateness.sort_unstable();
+    let seconds_after = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        at.map_or(f64::NAN, |at| (at - instant).num_milliseconds() as f64 / 1000.0)
+    };
+    let report = BurstReport {
+        schedules,
+        all_queued_s: seconds_after(all_queued),
+        all_started_s: if lateness.len() >= schedules {
+            *lateness.last().unwrap() as f64 / 1e6
+        } else {
+            f64::NAN
+        },
+        lateness_p50_ms: percentile(&lateness, 0.5) as f64 / 1000.0,
+        lateness_p99_ms: percentile(&lateness, 0.99) as f64 / 1000.0,
+    };
     db.drop_database().await;
     report
+}
+
+#[derive(serde::Serialize, Default, Clone)]
+struct ScaleReport {
+    schedules: usize,
+    /// An in-process tick with nothing due (the next-due probe and the due query), median.
+    idle_tick_us: f64,
+    /// `rota serve`'s CPU while nothing is due, percent of one core.
+    serve_idle_cpu_percent: f64,
+    serve_rss_mb: f64,
+    serve_peak_rss_mb: f64,
+}
+
+/// `schedules` jobs across 1,000 tenants, none due for the next hour: what the engine costs
+/// while it waits, in process and as a real `rota serve`.
+async fn scale(backend: &str, schedules: usize, cpu_seconds: u64) -> ScaleReport {
+    let db = Database::create(backend).await;
+    let store = db.store().await;
+    bulk_jobs(
+        &db,
+        &store,
+        &BulkJobs {
+            count: schedules,
+            tenants: 1_000,
+            max_concurrent: 10,
+            schedule: "0 0 1 1 *",
+            second_of_minute: false,
+            next_base_ms: now_ms() + 3_600_000,
+            next_step_ms: 7_919,
+            next_spread_ms: 23 * 3_600_000,
+            first_second: 0,
+            overlap: "skip",
+        },
+    )
+    .await;
+    let engine = engine_with(store.clone(), "scale", &Arc::new(NoOp::default()));
+    let mut ticks = Vec::new();
+    for _ in 0..31 {
+        let started = Instant::now();
+        store.next_due_at().await.unwrap();
+        let report = engine.tick_once().await.unwrap();
+        assert_eq!(report.jobs, 0, "nothing is due");
+        ticks.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    let mut serve = Serve::start(&db.url, "scale", &["--workers", "16"]);
+    // Past start-up (migrations, registration, the first ticks).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let before = serve.cpu_ticks();
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(cpu_seconds)).await;
+    let used = serve.cpu_ticks() - before;
+    // /proc reports CPU time in USER_HZ ticks, 100 per second on Linux.
+    let cpu = used as f64 / 100.0 / started.elapsed().as_secs_f64() * 100.0;
+    let (rss_kb, peak_kb) = serve.memory_kb();
+    serve.stop();
+    db.drop_database().await;
+    ScaleReport {
+        schedules,
+        idle_tick_us: median(&mut ticks),
+        serve_idle_cpu_percent: cpu,
+        serve_rss_mb: rss_kb as f64 / 1024.0,
+        serve_peak_rss_mb: peak_kb as f64 / 1024.0,
+    }
+}
+
+/// A `rota serve` child process, killed when dropped.
+struct Serve {
+    child: std::process::Child,
+}
+
+impl Serve {
+    fn start(url: &str, node: &str, extra: &[&str]) -> Serve {
+        let mut args = vec!["--database", url, "serve", "--node-id", node];
+        args.extend_from_slice(extra);
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_rota"))
+            .args(&args)
+            .env("ROTA_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("rota serve starts");
+        Serve { child }
+    }
+
+    /// User plus system time so far, in ticks (fields 14 and 15 of /proc/PID/stat).
+    fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+
+    /// (VmRSS, VmHWM) in KiB.
+    fn memory_kb(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kb| kb.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// SIGKILL, as a crash: no drain, no lease hand-back.
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Crash recovery: two `rota serve` nodes (lease 5 s); the node running a long job is killed
+/// with SIGKILL. Returns, per repetition, seconds from the kill to the run's recovery attempt
+/// starting on the other node.
+async fn crash_recovery(backend: &str, repetitions: usize, lease_ttl_s: u64) -> Vec<f64> {
+    let db = Database::create(backend).await;
+    let store = db.store().await;
+    let now = SystemClock.now();
+    let tenant = store
+        .create_tenant(
+            &NewTenant { name: "crash".into(), max_concurrent: 10, weight: 1 },
+            "bench",
+            now,
+        )
+        .await
+        .unwrap();
+    let definition = JobDefinition {
+        handler: serde_json::from_value(serde_json::json!({
+            "type": "command", "program": "/bin/sleep", "args": ["8"]
+        }))
+        .unwrap(),
+        ..noop_job("slow", "0 0 1 1 *")
+    };
+    let job = store
+        .create_job(tenant.id, &definition, &JobPolicy::default(), None, "bench", now)
+        .await
+        .unwrap();
+    let ttl = lease_ttl_s.to_string();
+    let serve_args = ["--workers", "4", "--lease-ttl", ttl.as_str()];
+    let mut nodes = vec![
+        Serve::start(&db.url, "node-a", &serve_args),
+        Serve::start(&db.url, "node-b", &serve_args),
+    ];
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut delays = Vec::new();
+    for _ in 0..repetitions {
+        let run = store.enqueue_manual(job.id, None, "bench", SystemClock.now()).await.unwrap();
+        let owner = loop {
+            let current = store.run(run.id).await.unwrap();
+            if current.status == RunStatus::Running {
+                break current.lease_owner.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        // Let the lease be renewed once, as for a run well under way.
+        tokio::time::sleep(Duration::from_millis(lease_ttl_s * 1000 / 2)).await;
+        let victim = if owner == "node-a" { 0 } else { 1 };
+        nodes[victim].stop();
+        let killed_at = SystemClock.now();
+        let deadline = Instant::now() + Duration::from_secs(lease_ttl_s + 30);
+        let recovered_at = loop {
+            let runs = store
+                .list_runs(&rota::store::RunFilter {
+                    job_id: Some(job.id),
+                    limit: Some(100),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let recovery = runs.iter().find(|candidate| {
+                candidate.scheduled_at == run.scheduled_at
+                    && candidate.trigger == rota::run::Trigger::Recovery
+                    && candidate.started_at.is_some()
+            });
+            if let Some(recovery) = recovery {
+                break recovery.started_at.unwrap();
+            }
+            assert!(Instant::now() < deadline, "the killed node's run was never recovered");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        let delay = (recovered_at - killed_at).num_milliseconds() as f64 / 1000.0;
+        eprintln!("  {backend}: killed {owner}; its run started again after {delay:.2} s");
+        delays.push(delay);
+        // A supervisor restarts the node under its id.
+        let node = if victim == 0 { "node-a" } else { "node-b" };
+        nodes[victim] = Serve::start(&db.url, node, &serve_args);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    drop(nodes);
+    db.drop_database().await;
+    delays
 }
 
 async fn seed_light(store: &AnyStore, tenants: usize) {
@@ -441,40 +1138,130 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|arg| arg == "--quick");
-    // cargo bench passes --bench; ignore everything else.
     let backends: Vec<&str> = if args.iter().any(|arg| arg == "--sqlite-only") {
         vec!["sqlite"]
+    } else if args.iter().any(|arg| arg == "--postgres-only") {
+        vec!["postgres"]
     } else {
         vec!["sqlite", "postgres"]
     };
-    let (runs, repetitions, idle_schedules, idle_seconds) =
-        if quick { (10_000, 1, 1_000, 15) } else { (100_000, 3, 10_000, 65) };
+    let only: Vec<String> = args
+        .iter()
+        .filter_map(|arg| arg.strip_prefix("--only="))
+        .flat_map(|list| list.split(',').map(str::to_owned))
+        .collect();
+    let settings = if quick {
+        Settings {
+            runs: 10_000,
+            repetitions: 1,
+            sustained_schedules: 2_000,
+            sustained_seconds: 15,
+            idle_schedules: 1_000,
+            idle_seconds: 25,
+            burst_schedules: 10_000,
+            scale_sizes: vec![10_000, 100_000],
+            scale_cpu_seconds: 5,
+            lease_ttl_s: 3,
+            only,
+        }
+    } else {
+        Settings {
+            runs: 100_000,
+            repetitions: 3,
+            sustained_schedules: 10_000,
+            sustained_seconds: 60,
+            idle_schedules: 10_000,
+            idle_seconds: 70,
+            burst_schedules: 100_000,
+            scale_sizes: vec![10_000, 100_000, 1_000_000],
+            scale_cpu_seconds: 20,
+            lease_ttl_s: 5,
+            only,
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let started = Instant::now();
     let reports: Vec<BackendReport> = runtime.block_on(async {
         let mut reports = Vec::new();
         for backend in &backends {
-            eprintln!("benchmarking {backend} ({runs} runs, {repetitions} repetitions)");
-            reports.push(
-                bench_backend(backend, runs, repetitions, idle_schedules, idle_seconds).await,
-            );
+            reports.push(bench_backend(backend, &settings).await);
         }
         reports
     });
+    print_table(&backends, &reports);
+    let json = serde_json::json!({
+        "machine": machine(),
+        "profile": "cargo bench (release)",
+        "quick": quick,
+        "elapsed_s": started.elapsed().as_secs(),
+        "reports": reports,
+    });
+    let out = bench_output_dir().join("engine.json");
+    match std::fs::create_dir_all(out.parent().unwrap())
+        .and_then(|()| std::fs::write(&out, serde_json::to_string_pretty(&json).unwrap()))
+    {
+        Ok(()) => println!("\nwritten: {}", out.display()),
+        Err(error) => eprintln!("cannot write {}: {error}", out.display()),
+    }
+}
+
+/// `<target dir>/bench`: the benchmark runs from `<target dir>/release/deps/`.
+fn bench_output_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors()
+        .nth(3)
+        .map_or_else(|| std::path::PathBuf::from("bench"), |dir| dir.join("bench"))
+}
+
+/// CPU model, cores and load at the start, for the record.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    format!("{model}; {cores} cores; load average at start {}", load.trim())
+}
+
+fn print_table(backends: &[&str], reports: &[BackendReport]) {
     println!("\n| figure | {} |", backends.join(" | "));
     println!("|---|{}", "---|".repeat(backends.len()));
     let row = |label: &str, f: &dyn Fn(&BackendReport) -> String| {
         println!("| {label} | {} |", reports.iter().map(f).collect::<Vec<_>>().join(" | "));
     };
-    row("runs burned down (median of reps)", &|r| format!("{} × {}", r.runs, r.repetitions));
+    row("runs burned down (median of repetitions)", &|r| format!("{} × {}", r.runs, r.repetitions));
     row("1 engine, 64 slots: runs/s", &|r| format!("{:.0}", r.engine_1_runs_per_s));
     row("4 engines, 64 slots each: runs/s", &|r| format!("{:.0}", r.engine_4_runs_per_s));
-    row("SQL floor (claim 10 + batch complete): runs/s", &|r| format!("{:.0}", r.floor_runs_per_s));
-    row("1 engine as a fraction of the floor", &|r| format!("{:.2}", r.fraction_of_floor));
+    row("SQL floor (claim 10 with SKIP LOCKED + batch complete, hand-written): runs/s", &|r| {
+        format!("{:.0} ({} loop(s))", r.sql_floor_runs_per_s, r.sql_floor_loops)
+    });
+    row("store floor (the store's claim + complete, no engine): runs/s", &|r| {
+        format!("{:.0}", r.store_floor_runs_per_s)
+    });
+    row("best engine as a fraction of the SQL floor", &|r| format!("{:.2}", r.fraction_of_floor));
+    row("sustained, every-second schedules for 60 s: runs/s done (queued)", &|r| {
+        format!(
+            "{:.0} ({:.0}) of {} offered",
+            r.sustained_runs_per_s, r.sustained_queued_per_s, r.sustained_schedules
+        )
+    });
     row("idle lateness p50 / p99 / max (ms)", &|r| {
         format!(
             "{:.1} / {:.1} / {:.1} ({} schedules)",
             r.lateness_p50_ms, r.lateness_p99_ms, r.lateness_max_ms, r.idle_schedules
         )
+    });
+    row("burst in one second: all queued / all started (s)", &|r| {
+        format!(
+            "{:.1} / {:.1} ({} schedules)",
+            r.burst.all_queued_s, r.burst.all_started_s, r.burst.schedules
+        )
+    });
+    row("burst lateness p50 / p99 (ms)", &|r| {
+        format!("{:.0} / {:.0}", r.burst.lateness_p50_ms, r.burst.lateness_p99_ms)
     });
     row("fairness: light tenants' wait p99 (ms)", &|r| {
         format!("{:.0}", r.fairness_light_wait_p99_ms)
@@ -485,9 +1272,27 @@ fn main() {
     row("fairness: Jain's index, first 1,000 starts", &|r| {
         format!("{:.3}", r.fairness_jain_first_1000)
     });
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target-bench-engine.json");
-    let json = serde_json::json!({ "machine": "2 cores, shared; debug=false (cargo bench profile)", "quick": quick, "reports": reports });
-    if std::fs::write(&out, serde_json::to_string_pretty(&json).unwrap()).is_ok() {
-        println!("\nwritten: {}", out.display());
+    let sizes = reports.first().map_or(0, |r| r.scale.len());
+    for index in 0..sizes {
+        let schedules = reports[0].scale[index].schedules;
+        row(&format!("{schedules} schedules: idle tick (µs)"), &|r| {
+            format!("{:.0}", r.scale[index].idle_tick_us)
+        });
+        row(&format!("{schedules} schedules: rota serve idle CPU, RSS (peak)"), &|r| {
+            let scale = &r.scale[index];
+            format!(
+                "{:.2}% of a core, {:.0} MB ({:.0} MB)",
+                scale.serve_idle_cpu_percent, scale.serve_rss_mb, scale.serve_peak_rss_mb
+            )
+        });
     }
+    row("crash recovery: kill -9 to the run starting again (median; each)", &|r| {
+        let each: Vec<String> = r.recovery_s.iter().map(|s| format!("{s:.2}")).collect();
+        format!(
+            "{:.2} s with a {} s lease ({})",
+            r.recovery_median_s,
+            r.lease_ttl_s,
+            each.join(", ")
+        )
+    });
 }

@@ -75,6 +75,11 @@ impl PgStore {
             return Ok(Vec::new());
         }
         let now_ms = codec::ms(now);
+        // A queue's statistics are always stale: a burst of runs arrives between two
+        // autovacuum analyses, and with `runs` believed empty the planner scans it whole once
+        // per tenant (measured: 10,000 runs due at once started in 8.4 s instead of 2.6 s).
+        // Every step of the claim has an index made for it; make the planner use them.
+        sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut **tx).await?;
         let eligible = sqlx::query(sql::postgres::LOCK_ELIGIBLE_TENANTS)
             .bind(now_ms)
             .bind(i64::from(limit))
