@@ -569,6 +569,149 @@ pub fn stable_hash(parts: &[&[u8]]) -> u64 {
     hash ^ (hash >> 31)
 }
 
+/// Changes to a job's policies, field by field: what the flags of `rota job add` and `rota job
+/// set` say, and what a schedules file's `policy:` section says, under the same names
+/// (durations in seconds). `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// `fixed` or `exponential`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_initial: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_multiplier: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_max: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_jitter: Option<f64>,
+    /// `skip`, `queue_one`, `allow` or `cancel_previous`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap: Option<String>,
+    /// `run_once`, `run_all` or `skip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missed: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missed_max_runs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catch_up_window: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_disable_after: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probation: Option<bool>,
+    /// 0: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter_window: Option<f64>,
+}
+
+impl PolicyChanges {
+    pub fn is_empty(&self) -> bool {
+        self == &PolicyChanges::default()
+    }
+
+    /// The changes that turn the default policies into `policy`: what an export writes, only
+    /// the fields that differ.
+    pub fn from_policy(policy: &JobPolicy) -> PolicyChanges {
+        let default = JobPolicy::default();
+        let (kind, initial, multiplier, max) = policy.backoff.parts();
+        let (default_kind, default_initial, default_multiplier, default_max) =
+            default.backoff.parts();
+        let exponential = kind == BackoffKind::Exponential;
+        PolicyChanges {
+            max_retries: policy.max_retries,
+            backoff: (kind != default_kind).then(|| kind.to_string()),
+            backoff_initial: (initial != default_initial).then_some(initial.as_secs_f64()),
+            backoff_multiplier: (exponential && multiplier != default_multiplier)
+                .then_some(multiplier),
+            backoff_max: (exponential && max != default_max).then_some(max.as_secs_f64()),
+            retry_jitter: (policy.retry_jitter != default.retry_jitter)
+                .then_some(policy.retry_jitter),
+            overlap: (policy.overlap != default.overlap).then(|| policy.overlap.to_string()),
+            missed: (policy.missed.kind() != default.missed.kind())
+                .then(|| policy.missed.kind().to_string()),
+            missed_max_runs: policy.missed.max_runs(),
+            catch_up_window: policy.catch_up_window.map(|window| window.as_secs_f64()),
+            auto_disable_after: policy.auto_disable_after,
+            probation: policy.probation.then_some(true),
+            jitter_window: policy.jitter_window.map(|window| window.as_secs_f64()),
+        }
+    }
+
+    /// Changes what these say in `policy`. An error names the field; `policy` may then be half
+    /// changed, so callers apply to a copy. (Whether the result fits the job's schedule is
+    /// [`JobPolicy::validate`]'s question.)
+    pub fn apply(&self, policy: &mut JobPolicy) -> Result<()> {
+        if let Some(retries) = self.max_retries {
+            policy.max_retries = Some(retries);
+        }
+        let (mut kind, mut initial, mut multiplier, mut max) = policy.backoff.parts();
+        if let Some(text) = &self.backoff {
+            let new: BackoffKind = text.parse()?;
+            if new == BackoffKind::Exponential && kind == BackoffKind::Fixed {
+                let (_, _, default_multiplier, default_max) = Backoff::default().parts();
+                multiplier = default_multiplier;
+                max = default_max.max(initial);
+            }
+            kind = new;
+        }
+        if let Some(value) = self.backoff_initial {
+            initial = seconds("backoff_initial", value, MAX_RETRY_DELAY)?;
+        }
+        for (field, value) in
+            [("backoff_multiplier", self.backoff_multiplier), ("backoff_max", self.backoff_max)]
+        {
+            if let (Some(value), BackoffKind::Fixed) = (value, kind) {
+                return Err(Error::invalid(field, value, "only applies to backoff exponential"));
+            }
+        }
+        if let Some(value) = self.backoff_multiplier {
+            multiplier = value;
+        }
+        if let Some(value) = self.backoff_max {
+            max = seconds("backoff_max", value, MAX_RETRY_DELAY)?;
+        }
+        policy.backoff = Backoff::from_parts(kind, initial, multiplier, max);
+        if let Some(jitter) = self.retry_jitter {
+            policy.retry_jitter = jitter;
+        }
+        if let Some(text) = &self.overlap {
+            policy.overlap = text.parse::<OverlapPolicy>()?;
+        }
+        let missed = match &self.missed {
+            Some(text) => text.parse::<MissedKind>()?,
+            None => policy.missed.kind(),
+        };
+        if let Some(runs) = self.missed_max_runs {
+            if missed != MissedKind::RunAll {
+                return Err(Error::invalid(
+                    "missed_max_runs",
+                    runs,
+                    "only applies to missed run_all",
+                ));
+            }
+        }
+        policy.missed =
+            MissedPolicy::from_parts(missed, self.missed_max_runs.or(policy.missed.max_runs()));
+        if let Some(value) = self.catch_up_window {
+            policy.catch_up_window = Some(seconds("catch_up_window", value, MAX_CATCH_UP_WINDOW)?);
+        }
+        if let Some(after) = self.auto_disable_after {
+            policy.auto_disable_after = Some(after);
+        }
+        if let Some(probation) = self.probation {
+            policy.probation = probation;
+        }
+        if let Some(value) = self.jitter_window {
+            let window = seconds("jitter_window", value, MAX_RETRY_DELAY)?;
+            policy.jitter_window = (!window.is_zero()).then_some(window);
+        }
+        Ok(())
+    }
+}
+
 /// Whole seconds typed by a person (`--backoff-initial 30`), as a duration; negative or
 /// non-finite values name the field.
 pub fn seconds(field: &str, value: f64, most: Duration) -> Result<Duration> {
@@ -846,5 +989,85 @@ mod tests {
             seconds("backoff_initial", -5.0, S(10)).unwrap_err().to_string(),
             "backoff_initial: \"-5\" is invalid: allowed 0-10 seconds"
         );
+    }
+
+    fn arbitrary_policy() -> impl proptest::strategy::Strategy<Value = JobPolicy> {
+        use proptest::prelude::*;
+        let millis = |most: Duration| 0..=u64::try_from(most.as_millis()).unwrap();
+        let backoff = prop_oneof![
+            millis(MAX_RETRY_DELAY)
+                .prop_map(|ms| Backoff::Fixed { delay: Duration::from_millis(ms) }),
+            (millis(MAX_RETRY_DELAY), 10u32..=100, millis(MAX_RETRY_DELAY)).prop_map(
+                |(initial, tenths, max)| Backoff::Exponential {
+                    initial: Duration::from_millis(initial),
+                    multiplier: f64::from(tenths) / 10.0,
+                    max: Duration::from_millis(max),
+                }
+            ),
+        ];
+        let overlap = prop_oneof![
+            Just(OverlapPolicy::Skip),
+            Just(OverlapPolicy::QueueOne),
+            Just(OverlapPolicy::Allow),
+            Just(OverlapPolicy::CancelPrevious),
+        ];
+        let missed = prop_oneof![
+            Just(MissedPolicy::RunOnce),
+            Just(MissedPolicy::Skip),
+            (1u32..1000).prop_map(|max_runs| MissedPolicy::RunAll { max_runs }),
+        ];
+        (
+            (proptest::option::of(0..=MAX_RETRIES), backoff, 0u32..=100, overlap, missed),
+            (
+                proptest::option::of(millis(MAX_CATCH_UP_WINDOW)),
+                proptest::option::of(0u32..50),
+                any::<bool>(),
+                proptest::option::of(1..=u64::try_from(MAX_RETRY_DELAY.as_millis()).unwrap()),
+            ),
+        )
+            .prop_map(
+                |(
+                    (max_retries, backoff, jitter, overlap, missed),
+                    (catch_up, auto_disable_after, probation, jitter_window),
+                )| JobPolicy {
+                    max_retries,
+                    backoff,
+                    retry_jitter: f64::from(jitter) / 100.0,
+                    overlap,
+                    missed,
+                    catch_up_window: catch_up.map(Duration::from_millis),
+                    auto_disable_after,
+                    probation,
+                    jitter_window: jitter_window.map(Duration::from_millis),
+                },
+            )
+    }
+
+    proptest::proptest! {
+        /// What an export writes for a job's policies, applied to the defaults, gives the same
+        /// policies back (the schedules file round trip).
+        #[test]
+        fn policy_changes_round_trip(policy in arbitrary_policy()) {
+            let changes = PolicyChanges::from_policy(&policy);
+            let mut applied = JobPolicy::default();
+            changes.apply(&mut applied).unwrap();
+            proptest::prop_assert_eq!(applied, policy);
+        }
+    }
+
+    #[test]
+    fn policy_changes_name_the_field_they_refuse() {
+        let mut policy = JobPolicy::default();
+        let fixed_with_multiplier = PolicyChanges {
+            backoff: Some("fixed".into()),
+            backoff_multiplier: Some(3.0),
+            ..PolicyChanges::default()
+        };
+        let error = fixed_with_multiplier.apply(&mut policy).unwrap_err().to_string();
+        assert!(error.starts_with("backoff_multiplier: \"3\" is invalid"), "{error}");
+        let negative = PolicyChanges { jitter_window: Some(-1.0), ..PolicyChanges::default() };
+        let error = negative.apply(&mut policy).unwrap_err().to_string();
+        assert!(error.starts_with("jitter_window:"), "{error}");
+        assert!(PolicyChanges::from_policy(&JobPolicy::default()).is_empty());
     }
 }

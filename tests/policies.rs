@@ -928,7 +928,7 @@ fn cli_rejects_bad_policies_with_exit_status_2() {
         ),
         (
             &["--missed-max-runs", "3"],
-            "missed_max_runs: \"3\" is invalid: only applies to --missed run_all",
+            "missed_max_runs: \"3\" is invalid: only applies to missed run_all",
         ),
     ];
     for (flags, message) in cases {

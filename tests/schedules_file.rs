@@ -15,6 +15,7 @@ use rota::handler::{CommandLimits, CommandSpec, HandlerSpec, HttpSpec, SigningSe
 use rota::import::schedules::{self, ApplyPlan};
 use rota::import::{Action, ImportError};
 use rota::job::JobDefinition;
+use rota::policy::{JobPolicy, PolicyChanges, RateLimit, TenantPolicy};
 use rota::store::{AnyStore, JobFilter};
 use rota::tenant::NewTenant;
 
@@ -76,7 +77,31 @@ async fn populate(rota: &Rota<AnyStore>) {
         job("nightly-report", "30 2 * * *", HandlerSpec::Named { name: "reports.daily".into() });
     nightly.payload = serde_json::json!({"kind": "daily", "pages": [1, 2]});
     nightly.timeout = Duration::from_millis(1500);
-    rota.add_job("acme", &nightly).await.unwrap();
+    let mut policy = JobPolicy::default();
+    PolicyChanges {
+        max_retries: Some(3),
+        backoff: Some("fixed".into()),
+        backoff_initial: Some(30.0),
+        overlap: Some("queue_one".into()),
+        missed: Some("run_all".into()),
+        missed_max_runs: Some(4),
+        probation: Some(true),
+        jitter_window: Some(60.0),
+        ..PolicyChanges::default()
+    }
+    .apply(&mut policy)
+    .unwrap();
+    rota.add_job_with_policy("acme", &nightly, &policy).await.unwrap();
+    rota.set_tenant_policy(
+        "acme",
+        &TenantPolicy {
+            rate_limit: Some(RateLimit { count: 60, window: Duration::from_secs(60) }),
+            default_max_retries: Some(2),
+            default_auto_disable_after: Some(0),
+        },
+    )
+    .await
+    .unwrap();
     rota.add_job("acme", &job("backup", "0 3 * * *", HandlerSpec::Command(backup))).await.unwrap();
     let hook = HttpSpec::post("https://globex.example/hook").with_header("X-Api-Key", "key-123");
     rota.add_job("globex", &job("ping", "*/5 * * * *", HandlerSpec::Http(hook))).await.unwrap();
@@ -113,6 +138,10 @@ backend_test!(export_apply_export_is_the_same_file_and_apply_twice_changes_nothi
     }
     assert!(text.contains("env: ROTA_SECRET_ACME_WEBHOOK"), "{text}");
     assert!(text.contains("timeout_seconds: 1.5"), "{text}");
+    for policy in ["overlap: queue_one", "missed_max_runs: 4", "rate_limit:", "window_seconds: 60"]
+    {
+        assert!(text.contains(policy), "{policy} is not in the file:\n{text}");
+    }
 
     let copy_db = support::TestDatabase::create(db.backend).await.unwrap();
     let copy = rota(copy_db.store().await);
@@ -135,6 +164,14 @@ backend_test!(export_apply_export_is_the_same_file_and_apply_twice_changes_nothi
     );
     schedules::execute(&copy, &first).await.unwrap();
     assert_eq!(export(&copy).await, text, "export → apply → export must give the same file");
+    assert_eq!(
+        copy.job("acme", "nightly-report").await.unwrap().policy,
+        original.job("acme", "nightly-report").await.unwrap().policy
+    );
+    assert_eq!(
+        copy.tenant("acme").await.unwrap().policy,
+        original.tenant("acme").await.unwrap().policy
+    );
 
     let second = plan(&copy, &text, true).await.unwrap();
     assert!(second.is_empty(), "applying twice changes nothing:\n{second}");
@@ -151,18 +188,20 @@ backend_test!(a_changed_file_shows_field_changes_and_prune_deletes, |db| {
     let acme = document.tenants.get_mut("acme").unwrap();
     acme.weight = 3;
     acme.jobs.get_mut("nightly-report").unwrap().schedule = "45 2 * * *".into();
+    acme.jobs.get_mut("nightly-report").unwrap().policy.overlap = Some("allow".into());
+    acme.rate_limit = None;
     acme.jobs.remove("backup");
     let changed = schedules::to_yaml(&document);
 
     let without_prune = plan(&rota, &changed, false).await.unwrap();
     let shown = without_prune.to_string();
-    assert!(shown.contains("~ tenant acme (update)\n    weight: 2 → 3\n"), "{shown}");
-    assert!(
-        shown.contains(
-            "~ job acme/nightly-report (update)\n    schedule: \"30 2 * * *\" → \"45 2 * * *\"\n"
-        ),
-        "{shown}"
-    );
+    let tenant_change = "~ tenant acme (update)\n    rate_limit.count: 60 → (unset)\n    \
+                         rate_limit.window_seconds: 60 → (unset)\n    weight: 2 → 3\n";
+    assert!(shown.contains(tenant_change), "{shown}");
+    let job_change = "~ job acme/nightly-report (update)\n    \
+                      policy.overlap: \"queue_one\" → \"allow\"\n    \
+                      schedule: \"30 2 * * *\" → \"45 2 * * *\"\n";
+    assert!(shown.contains(job_change), "{shown}");
     assert!(!shown.contains("backup"), "without --prune nothing is deleted:\n{shown}");
 
     let with_prune = plan(&rota, &changed, true).await.unwrap();
@@ -175,7 +214,11 @@ backend_test!(a_changed_file_shows_field_changes_and_prune_deletes, |db| {
     assert_eq!(deletes, ["acme/backup"]);
     schedules::execute(&rota, &with_prune).await.unwrap();
     assert_eq!(rota.tenant("acme").await.unwrap().weight, 3);
-    assert_eq!(rota.job("acme", "nightly-report").await.unwrap().schedule, "45 2 * * *");
+    let nightly = rota.job("acme", "nightly-report").await.unwrap();
+    assert_eq!(nightly.schedule, "45 2 * * *");
+    assert_eq!(nightly.policy.overlap, rota::policy::OverlapPolicy::Allow);
+    assert_eq!(nightly.policy.max_retries, Some(3), "the rest of the policy stays");
+    assert_eq!(rota.tenant("acme").await.unwrap().policy.rate_limit, None);
     assert!(rota.job("acme", "backup").await.is_err());
     assert!(plan(&rota, &changed, true).await.unwrap().is_empty());
 
@@ -208,6 +251,12 @@ backend_test!(an_invalid_file_writes_nothing, |db| {
     let unknown = "tenants:\n  acme:\n    jobs:\n      x:\n        schedule: '@daily'\n        handler: {type: named, name: nowhere}\n";
     let error = plan(&rota, unknown, false).await.unwrap_err().to_string();
     assert!(error.contains("no named handler \"nowhere\""), "{error}");
+    let bad_policy = "tenants:\n  acme:\n    jobs:\n      x:\n        schedule: '@daily'\n        handler: {type: command, program: /bin/true}\n        policy: {overlap: sometimes}\n";
+    let error = plan(&rota, bad_policy, false).await.unwrap_err().to_string();
+    assert!(error.starts_with("tenants.acme.jobs.x.policy: overlap: \"sometimes\""), "{error}");
+    let typo = "tenants:\n  acme:\n    jobs:\n      x:\n        schedule: '@daily'\n        handler: {type: command, program: /bin/true}\n        policy: {max_retires: 3}\n";
+    let error = plan(&rota, typo, false).await.unwrap_err().to_string();
+    assert!(error.contains("max_retires"), "{error}");
     let jobs = rota.list_jobs(&JobFilter::default()).await.unwrap();
     assert!(jobs.is_empty());
 });

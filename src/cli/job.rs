@@ -9,10 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use rota::handler::{CommandSpec, HandlerSpec, HttpSpec};
 use rota::job::{Job, JobDefinition};
-use rota::policy::{
-    human_duration, seconds, Backoff, BackoffKind, JobPolicy, MissedKind, MissedPolicy,
-    OverlapPolicy, MAX_CATCH_UP_WINDOW, MAX_RETRY_DELAY,
-};
+use rota::policy::{human_duration, Backoff, JobPolicy, MissedPolicy, PolicyChanges};
 use rota::store::JobFilter;
 
 use super::db::DatabaseArgs;
@@ -215,78 +212,27 @@ pub struct PolicyArgs {
 impl PolicyArgs {
     /// Changes what the flags say in `policy`.
     pub fn apply(&self, policy: &mut JobPolicy) -> Result<(), rota::Error> {
-        if let Some(retries) = self.max_retries {
-            policy.max_retries = Some(retries);
-        }
-        let (mut kind, mut initial, mut multiplier, mut max) = policy.backoff.parts();
-        if let Some(text) = &self.backoff {
-            let new: BackoffKind = text.parse()?;
-            if new == BackoffKind::Exponential && kind == BackoffKind::Fixed {
-                let (_, _, default_multiplier, default_max) = Backoff::default().parts();
-                multiplier = default_multiplier;
-                max = default_max.max(initial);
-            }
-            kind = new;
-        }
-        if let Some(value) = self.backoff_initial {
-            initial = seconds("backoff_initial", value, MAX_RETRY_DELAY)?;
-        }
-        for (field, value) in
-            [("backoff_multiplier", self.backoff_multiplier), ("backoff_max", self.backoff_max)]
-        {
-            if let (Some(value), BackoffKind::Fixed) = (value, kind) {
-                return Err(rota::Error::invalid(
-                    field,
-                    value,
-                    "only applies to --backoff exponential",
-                ));
-            }
-        }
-        if let Some(value) = self.backoff_multiplier {
-            multiplier = value;
-        }
-        if let Some(value) = self.backoff_max {
-            max = seconds("backoff_max", value, MAX_RETRY_DELAY)?;
-        }
-        policy.backoff = Backoff::from_parts(kind, initial, multiplier, max);
-        if let Some(jitter) = self.retry_jitter {
-            policy.retry_jitter = jitter;
-        }
-        if let Some(text) = &self.overlap {
-            policy.overlap = text.parse::<OverlapPolicy>()?;
-        }
-        let missed = match &self.missed {
-            Some(text) => text.parse::<MissedKind>()?,
-            None => policy.missed.kind(),
+        let probation = match (self.probation, self.no_probation) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
         };
-        if let Some(runs) = self.missed_max_runs {
-            if missed != MissedKind::RunAll {
-                return Err(rota::Error::invalid(
-                    "missed_max_runs",
-                    runs,
-                    "only applies to --missed run_all",
-                ));
-            }
+        PolicyChanges {
+            max_retries: self.max_retries,
+            backoff: self.backoff.clone(),
+            backoff_initial: self.backoff_initial,
+            backoff_multiplier: self.backoff_multiplier,
+            backoff_max: self.backoff_max,
+            retry_jitter: self.retry_jitter,
+            overlap: self.overlap.clone(),
+            missed: self.missed.clone(),
+            missed_max_runs: self.missed_max_runs,
+            catch_up_window: self.catch_up_window,
+            auto_disable_after: self.auto_disable_after,
+            probation,
+            jitter_window: self.jitter_window,
         }
-        policy.missed =
-            MissedPolicy::from_parts(missed, self.missed_max_runs.or(policy.missed.max_runs()));
-        if let Some(value) = self.catch_up_window {
-            policy.catch_up_window = Some(seconds("catch_up_window", value, MAX_CATCH_UP_WINDOW)?);
-        }
-        if let Some(after) = self.auto_disable_after {
-            policy.auto_disable_after = Some(after);
-        }
-        if self.probation {
-            policy.probation = true;
-        }
-        if self.no_probation {
-            policy.probation = false;
-        }
-        if let Some(value) = self.jitter_window {
-            let window = seconds("jitter_window", value, MAX_RETRY_DELAY)?;
-            policy.jitter_window = (!window.is_zero()).then_some(window);
-        }
-        Ok(())
+        .apply(policy)
     }
 }
 

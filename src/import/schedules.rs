@@ -29,7 +29,16 @@
 //!         handler:
 //!           type: named
 //!           name: reports.daily
+//!         policy:
+//!           max_retries: 3
+//!           backoff_initial: 30
+//!           overlap: queue_one
 //! ```
+//!
+//! A job's `policy` and a tenant's `rate_limit`, `default_max_retries` and
+//! `default_auto_disable_after` use the names of the CLI's flags (durations in seconds); export
+//! writes only what differs from the defaults, and apply sets exactly what the file says (a job
+//! without `policy` gets the default policies).
 //!
 //! No secret is ever written in plain text. The tenant's webhook secret, and the values of HTTP
 //! headers and command variables whose names look secret (`Authorization`, `*_TOKEN`,
@@ -58,6 +67,7 @@ use crate::api::Rota;
 use crate::handler::spec::looks_secret;
 use crate::handler::{CommandLimits, HandlerSpec, SigningSecret};
 use crate::job::{JobDefinition, DEFAULT_TIMEOUT};
+use crate::policy::{JobPolicy, PolicyChanges, RateLimit, TenantPolicy};
 use crate::store::{Store, TenantSettings, TenantSettingsUpdate, TenantUpdate};
 use crate::tenant::{NewTenant, DEFAULT_MAX_CONCURRENT};
 
@@ -97,10 +107,40 @@ pub struct TenantDocument {
     /// Opt-in notifications: `tenant.throttled` when the rate limit holds runs back.
     #[serde(default, skip_serializing_if = "is_false")]
     pub notify_throttled: bool,
+    /// At most `count` starts within any `window_seconds`, across nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitDocument>,
+    /// For the tenant's jobs that do not set `max_retries`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_max_retries: Option<u32>,
+    /// For the tenant's jobs that do not set `auto_disable_after` (0: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_auto_disable_after: Option<u32>,
     #[serde(default, skip_serializing_if = "CommandDefaults::is_empty")]
     pub commands: CommandDefaults,
     #[serde(default)]
     pub jobs: BTreeMap<String, JobDocument>,
+}
+
+/// A tenant's rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitDocument {
+    pub count: u32,
+    #[serde(with = "seconds")]
+    pub window_seconds: Duration,
+}
+
+impl TenantDocument {
+    fn policy(&self) -> TenantPolicy {
+        TenantPolicy {
+            rate_limit: self
+                .rate_limit
+                .map(|limit| RateLimit { count: limit.count, window: limit.window_seconds }),
+            default_max_retries: self.default_max_retries,
+            default_auto_disable_after: self.default_auto_disable_after,
+        }
+    }
 }
 
 fn is_false(value: &bool) -> bool {
@@ -154,6 +194,9 @@ pub struct JobDocument {
     #[serde(default = "empty_object", skip_serializing_if = "is_empty_object")]
     pub payload: Value,
     pub handler: Value,
+    /// What differs from the default policies.
+    #[serde(default, skip_serializing_if = "PolicyChanges::is_empty")]
+    pub policy: PolicyChanges,
 }
 
 fn utc() -> String {
@@ -255,6 +298,7 @@ pub async fn export<S: Store>(rota: &Rota<S>, tenant: Option<&str>) -> crate::Re
                     timeout_seconds: job.timeout,
                     payload: job.payload,
                     handler,
+                    policy: PolicyChanges::from_policy(&job.policy),
                 },
             );
         }
@@ -272,6 +316,12 @@ pub async fn export<S: Store>(rota: &Rota<S>, tenant: Option<&str>) -> crate::Re
                 notify_email: settings.notify_email,
                 notify_run_failed: settings.notify_run_failed,
                 notify_throttled: settings.notify_throttled,
+                rate_limit: tenant.policy.rate_limit.map(|limit| RateLimitDocument {
+                    count: limit.count,
+                    window_seconds: limit.window,
+                }),
+                default_max_retries: tenant.policy.default_max_retries,
+                default_auto_disable_after: tenant.policy.default_auto_disable_after,
                 commands: CommandDefaults {
                     limits: settings.command_limits,
                     run_as: settings.run_as,
@@ -347,9 +397,10 @@ enum Step {
     Handler { name: String, spec: HandlerSpec },
     CreateTenant(NewTenant),
     UpdateTenant { name: String, update: TenantUpdate },
+    TenantPolicy { name: String, policy: TenantPolicy },
     Settings { tenant: String, update: TenantSettingsUpdate },
-    CreateJob { tenant: String, definition: JobDefinition },
-    UpdateJob { id: uuid::Uuid, version: i64, definition: JobDefinition },
+    CreateJob { tenant: String, definition: JobDefinition, policy: JobPolicy },
+    UpdateJob { id: uuid::Uuid, version: i64, definition: JobDefinition, policy: JobPolicy },
     DeleteJob { tenant: String, name: String },
 }
 
@@ -397,11 +448,31 @@ fn resolve_secret(
     Ok(SigningSecret::new(text))
 }
 
+/// Seconds as the file writes them: a whole number when whole.
+fn seconds_value(duration: Duration) -> Value {
+    if duration.subsec_nanos() == 0 {
+        json!(duration.as_secs())
+    } else {
+        json!(duration.as_secs_f64())
+    }
+}
+
 /// The comparable part of a tenant's settings (with the real secret: diffs hide it).
-fn settings_value(max_concurrent: u32, weight: u32, settings: &TenantSettings) -> Value {
+fn settings_value(
+    max_concurrent: u32,
+    weight: u32,
+    policy: &TenantPolicy,
+    settings: &TenantSettings,
+) -> Value {
     json!({
         "max_concurrent": max_concurrent,
         "weight": weight,
+        "rate_limit": policy.rate_limit.map(|limit| json!({
+            "count": limit.count,
+            "window_seconds": seconds_value(limit.window),
+        })),
+        "default_max_retries": policy.default_max_retries,
+        "default_auto_disable_after": policy.default_auto_disable_after,
         "webhook_url": settings.webhook_url,
         "webhook_secret": settings.webhook_secret.as_ref().map(SigningSecret::expose),
         "notify_email": settings.notify_email,
@@ -457,6 +528,8 @@ pub async fn plan_apply<S: Store>(
             weight: tenant.weight,
         };
         new.validate().map_err(|error| invalid(&path, error))?;
+        let desired_policy = tenant.policy();
+        desired_policy.validate().map_err(|error| invalid(&path, error))?;
         let desired = TenantSettings {
             webhook_url: tenant.webhook_url.clone(),
             webhook_secret: match &tenant.webhook_secret {
@@ -471,13 +544,14 @@ pub async fn plan_apply<S: Store>(
             notify_throttled: tenant.notify_throttled,
         };
         crate::api::validate_tenant_settings(&desired).map_err(|error| invalid(&path, error))?;
-        let after = settings_value(new.max_concurrent, new.weight, &desired);
+        let after = settings_value(new.max_concurrent, new.weight, &desired_policy, &desired);
         let stored = stored_tenants.get(name);
         let (action, fields) = match stored {
             None => (Action::Create, Vec::new()),
             Some(stored) => {
                 let settings = rota.tenant_settings(name).await?;
-                let before = settings_value(stored.max_concurrent, stored.weight, &settings);
+                let before =
+                    settings_value(stored.max_concurrent, stored.weight, &stored.policy, &settings);
                 let fields = diff(&before, &after);
                 (if fields.is_empty() { Action::Unchanged } else { Action::Update }, fields)
             }
@@ -494,6 +568,13 @@ pub async fn plan_apply<S: Store>(
                 },
             }),
             _ => {}
+        }
+        let policy_differs = match stored {
+            Some(stored) => stored.policy != desired_policy,
+            None => desired_policy != TenantPolicy::default(),
+        };
+        if policy_differs {
+            plan.steps.push(Step::TenantPolicy { name: name.clone(), policy: desired_policy });
         }
         if action != Action::Unchanged {
             plan.steps.push(Step::Settings {
@@ -536,16 +617,22 @@ pub async fn plan_apply<S: Store>(
                 payload: job.payload.clone(),
                 timeout: job.timeout_seconds,
             };
-            definition.validate().map_err(|error| invalid(&path, error))?;
+            let schedule = definition.validate().map_err(|error| invalid(&path, error))?;
+            let mut policy = JobPolicy::default();
+            let policy_path = format!("{path}.policy");
+            job.policy.apply(&mut policy).map_err(|error| invalid(&policy_path, error))?;
+            policy.validate(&schedule).map_err(|error| invalid(&policy_path, error))?;
             let key = format!("{name}/{job_name}");
             match existing.iter().find(|stored| &stored.name == job_name) {
                 None => {
                     plan.record("job", key, Action::Create, Vec::new());
-                    plan.steps.push(Step::CreateJob { tenant: name.clone(), definition });
+                    plan.steps.push(Step::CreateJob { tenant: name.clone(), definition, policy });
                 }
                 Some(stored) => {
-                    let fields =
-                        diff(&job_value(&stored_definition(stored)), &job_value(&definition));
+                    let fields = diff(
+                        &job_with_policy(&stored_definition(stored), &stored.policy),
+                        &job_with_policy(&definition, &policy),
+                    );
                     if fields.is_empty() {
                         plan.record("job", key, Action::Unchanged, fields);
                     } else {
@@ -554,6 +641,7 @@ pub async fn plan_apply<S: Store>(
                             id: stored.id,
                             version: stored.version,
                             definition,
+                            policy,
                         });
                     }
                 }
@@ -568,6 +656,15 @@ pub async fn plan_apply<S: Store>(
         }
     }
     Ok(plan)
+}
+
+/// A job's comparable fields: its definition and, under `policy`, what differs from the
+/// default policies.
+fn job_with_policy(definition: &JobDefinition, policy: &JobPolicy) -> Value {
+    let mut value = job_value(definition);
+    value["policy"] =
+        serde_json::to_value(PolicyChanges::from_policy(policy)).expect("policies serialize");
+    value
 }
 
 impl ApplyPlan {
@@ -591,7 +688,7 @@ pub async fn execute<S: Store>(rota: &Rota<S>, plan: &ApplyPlan) -> Result<(), I
     let rank = |step: &Step| match step {
         Step::Handler { .. } => 0,
         Step::CreateTenant(_) | Step::UpdateTenant { .. } => 1,
-        Step::Settings { .. } => 2,
+        Step::TenantPolicy { .. } | Step::Settings { .. } => 2,
         Step::CreateJob { .. } | Step::UpdateJob { .. } => 3,
         Step::DeleteJob { .. } => 4,
     };
@@ -606,14 +703,17 @@ pub async fn execute<S: Store>(rota: &Rota<S>, plan: &ApplyPlan) -> Result<(), I
             Step::UpdateTenant { name, update } => {
                 rota.update_tenant(name, update).await?;
             }
+            Step::TenantPolicy { name, policy } => {
+                rota.set_tenant_policy(name, policy).await?;
+            }
             Step::Settings { tenant, update } => {
                 rota.update_tenant_settings(tenant, update).await?;
             }
-            Step::CreateJob { tenant, definition } => {
-                rota.add_job(tenant, definition).await?;
+            Step::CreateJob { tenant, definition, policy } => {
+                rota.add_job_with_policy(tenant, definition, policy).await?;
             }
-            Step::UpdateJob { id, version, definition } => {
-                rota.update_job(*id, *version, definition).await?;
+            Step::UpdateJob { id, version, definition, policy } => {
+                rota.update_job_with_policy(*id, *version, definition, policy).await?;
             }
             Step::DeleteJob { tenant, name } => rota.delete_job(tenant, name).await?,
         }
