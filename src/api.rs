@@ -389,6 +389,17 @@ impl<S: Store> Rota<S> {
         self.store.prune_runs(before, keep_last_per_job, PRUNE_BATCH).await
     }
 
+    /// Deletes notification events settled (delivered or given up on) more than
+    /// `older_than_days` ago and the delivery log of that age, except the attempts of events
+    /// still being delivered; returns (events, deliveries) deleted.
+    pub async fn prune_notifications(&self, older_than_days: u32) -> Result<(u64, u64)> {
+        if !(1..=36_500).contains(&older_than_days) {
+            return Err(Error::invalid("older_than_days", older_than_days, "allowed 1-36500"));
+        }
+        let before = self.now() - chrono::Duration::days(i64::from(older_than_days));
+        self.store.prune_notifications(before, PRUNE_BATCH).await
+    }
+
     /// The outbox's events (`job.auto_disabled`, `job.re_enabled`, `run.failed`,
     /// `tenant.throttled`), oldest first.
     pub async fn outbox_events(&self, limit: u32) -> Result<Vec<OutboxEvent>> {

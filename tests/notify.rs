@@ -640,3 +640,29 @@ backend_test!(run_failed_and_throttled_events_are_opt_in, |db| {
     assert_eq!(throttled, 2);
     let _ = &world.store;
 });
+
+backend_test!(prune_keeps_what_is_still_being_delivered, |db| {
+    let receiver = Receiver::start(&[500]).await;
+    let world = World::new(&db).await;
+    world.tenant(webhook(&receiver.url)).await;
+    world.fragile_job().await;
+    world.fail_once().await;
+    let notifier = world.notifier(&db, "notify-a", None).await;
+    assert_eq!(notifier.deliver_once().await.unwrap().retrying, 1);
+
+    // Two days later the event still waits for its next attempt: its log is the explanation.
+    world.clock.advance(chrono::Duration::days(2));
+    assert_eq!(world.rota.prune_notifications(1).await.unwrap(), (0, 0));
+    assert_eq!(notifier.deliver_once().await.unwrap().delivered, 1);
+    assert_eq!(world.rota.prune_notifications(1).await.unwrap(), (0, 1), "the old attempt goes");
+    assert_eq!(world.deliveries().await.len(), 1);
+
+    world.clock.advance(chrono::Duration::days(2));
+    assert_eq!(world.rota.prune_notifications(3).await.unwrap(), (0, 0), "younger than 3 days");
+    assert_eq!(world.rota.prune_notifications(1).await.unwrap(), (1, 1));
+    assert!(world.rota.outbox_events(10).await.unwrap().is_empty());
+    assert!(world.deliveries().await.is_empty());
+
+    let error = world.rota.prune_notifications(0).await.unwrap_err().to_string();
+    assert!(error.starts_with("older_than_days: \"0\""), "{error}");
+});

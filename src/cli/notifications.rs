@@ -1,4 +1,4 @@
-//! `rota notifications list`: the delivery log of tenants' notifications.
+//! `rota notifications list|prune`: the delivery log of tenants' notifications.
 
 use clap::Subcommand;
 use rota::api::DeliveryFilter;
@@ -26,10 +26,28 @@ pub enum NotificationsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete settled events (delivered, or given up on) and delivery attempts older than N
+    /// days; the attempts of events still being delivered stay.
+    #[command(after_help = "Example:\n  rota notifications prune --older-than-days 90")]
+    Prune {
+        #[arg(long)]
+        older_than_days: u32,
+    },
 }
 
 pub async fn run(command: NotificationsCommand, database: &DatabaseArgs) -> anyhow::Result<()> {
-    let NotificationsCommand::List { tenant, event, limit, json } = command;
+    let (tenant, event, limit, json) = match command {
+        NotificationsCommand::List { tenant, event, limit, json } => (tenant, event, limit, json),
+        NotificationsCommand::Prune { older_than_days } => {
+            let rota = database.open().await?;
+            let (events, deliveries) = rota.prune_notifications(older_than_days).await?;
+            println!(
+                "deleted {events} settled events and {deliveries} delivery attempts older than \
+                 {older_than_days} days"
+            );
+            return Ok(());
+        }
+    };
     let event_id = event
         .map(|text| {
             text.parse::<uuid::Uuid>()

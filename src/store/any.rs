@@ -205,6 +205,7 @@ impl Store for AnyStore {
             now: DateTime<Utc>,
         ) -> Result<BackfillReport>;
         fn prune_runs(&self, before: DateTime<Utc>, keep_last: u32, batch: u32) -> Result<u64>;
+        fn prune_notifications(&self, before: DateTime<Utc>, batch: u32) -> Result<(u64, u64)>;
         fn list_outbox(&self, limit: u32) -> Result<Vec<OutboxEvent>>;
         fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>>;
         fn enqueue_due(

@@ -577,6 +577,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         keep_last: u32,
         batch: u32,
     ) -> impl Future<Output = Result<u64>> + Send;
+    /// Deletes outbox events created before `before` that are settled (delivered, or given up
+    /// on), and delivery attempts logged before `before` except those of events still being
+    /// delivered; in batches of `batch`. Returns (events, deliveries) deleted.
+    fn prune_notifications(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> impl Future<Output = Result<(u64, u64)>> + Send;
     /// The outbox's events, oldest first.
     fn list_outbox(&self, limit: u32) -> impl Future<Output = Result<Vec<OutboxEvent>>> + Send;
     fn list_runs(&self, filter: &RunFilter) -> impl Future<Output = Result<Vec<Run>>> + Send;

@@ -642,6 +642,33 @@ macro_rules! portable_store_methods {
             }
         }
 
+        async fn prune_notifications(
+            &self,
+            before: ::chrono::DateTime<::chrono::Utc>,
+            batch: u32,
+        ) -> $crate::error::Result<(u64, u64)> {
+            use $crate::store::{codec, sql};
+            let batch = batch.max(1);
+            let mut deleted = [0u64; 2];
+            for (statement, total) in
+                [sql::PRUNE_OUTBOX, sql::PRUNE_DELIVERIES].into_iter().zip(&mut deleted)
+            {
+                loop {
+                    let rows = ::sqlx::query(statement)
+                        .bind(codec::ms(before))
+                        .bind(i64::from(batch))
+                        .execute(self.writer())
+                        .await?
+                        .rows_affected();
+                    *total += rows;
+                    if rows < u64::from(batch) {
+                        break;
+                    }
+                }
+            }
+            Ok((deleted[0], deleted[1]))
+        }
+
         async fn list_outbox(
             &self,
             limit: u32,

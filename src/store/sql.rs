@@ -411,6 +411,19 @@ pub const PRUNE_RUNS: &str = "DELETE FROM runs WHERE id IN ( \
                      OR (n.scheduled_at = r.scheduled_at AND n.attempt > r.attempt)) \
               LIMIT $2) AS newer) >= $2 \
      ORDER BY r.scheduled_at, r.id LIMIT $3)";
+/// Outbox events settled (delivered or given up on) before `$1`, oldest first, `$2` at a time
+/// (through the expression index `outbox_settled`).
+pub const PRUNE_OUTBOX: &str = "DELETE FROM outbox WHERE id IN ( \
+     SELECT id FROM outbox WHERE (delivered_at IS NOT NULL OR failed_at IS NOT NULL) \
+       AND COALESCE(delivered_at, failed_at) < $1 \
+     ORDER BY COALESCE(delivered_at, failed_at) LIMIT $2)";
+/// Delivery attempts logged before `$1`, except those of events still being delivered (their
+/// history explains the next attempt), oldest first, `$2` at a time.
+pub const PRUNE_DELIVERIES: &str = "DELETE FROM deliveries WHERE id IN ( \
+     SELECT d.id FROM deliveries d WHERE d.at < $1 \
+       AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = d.event_id \
+                         AND o.delivered_at IS NULL AND o.failed_at IS NULL) \
+     ORDER BY d.at LIMIT $2)";
 /// The earliest instant a queued run of a tenant that is not paused becomes ready.
 pub const NEXT_READY_AT: &str = "SELECT MIN(r.not_before) FROM runs r \
      JOIN tenants t ON t.id = r.tenant_id WHERE r.status = 'queued' AND NOT t.paused";
