@@ -1111,7 +1111,7 @@ async fn tick_records_occurrences_that_do_not_run_and_supersedes(store: AnyStore
     assert_eq!(running.len(), 2);
     let queued = store.enqueue_manual(nightly.id, None, "tester", t(-5)).await.unwrap();
     let plan = |due: &DueJob| {
-        assert_eq!((due.running, due.queued), (2, 1));
+        assert_eq!((due.running, due.queued), (1, 1), "whether any runs or waits");
         TickPlan {
             runs: vec![
                 PlannedRun::recorded(t(-60), RunStatus::Missed, "in a gap".into()),

@@ -45,7 +45,9 @@ pub struct DueJob {
     pub timezone: String,
     pub next_run_at: DateTime<Utc>,
     pub policy: JobPolicy,
-    /// The job's runs running and queued (retries waiting included) when the tick read it.
+    /// Whether the job had a run running, and one queued (retries waiting included), when the
+    /// tick read it: 0 or 1 each (the overlap policies need no more, and a count would read a
+    /// whole backlog).
     pub running: u64,
     pub queued: u64,
     /// The job's last pause, once it was resumed: occurrences in it were missed because of it.

@@ -103,10 +103,13 @@ macro_rules! due_jobs {
             "SELECT j.id, j.tenant_id, j.schedule, j.timezone, j.next_run_at, j.paused_at, \
              j.resumed_at, ",
             policy_columns!(),
-            ", (SELECT count(*) FROM runs a WHERE a.job_id = j.id AND a.status = 'running') \
-                 AS running, \
-             (SELECT count(*) FROM runs a WHERE a.job_id = j.id AND a.status = 'queued') \
-                 AS queued \
+            // Overlap policies only ask whether a run is running or queued: stop at the first
+            // (a job whose runs pile up in an overload would otherwise be counted in full on
+            // every tick).
+            ", (SELECT count(*) FROM (SELECT 1 FROM runs a WHERE a.job_id = j.id \
+                 AND a.status = 'running' LIMIT 1) AS r) AS running, \
+             (SELECT count(*) FROM (SELECT 1 FROM runs a WHERE a.job_id = j.id \
+                 AND a.status = 'queued' LIMIT 1) AS q) AS queued \
              FROM jobs j WHERE j.enabled AND NOT j.paused AND j.next_run_at <= $1 \
              ORDER BY j.next_run_at, j.id LIMIT $2"
         )
