@@ -508,9 +508,8 @@ struct BackendReport {
     sql_floor_runs_per_s: f64,
     sql_floor_loops: usize,
     fraction_of_floor: f64,
-    sustained_schedules: usize,
-    sustained_runs_per_s: f64,
-    sustained_queued_per_s: f64,
+    /// Per offered load: (every-second schedules, runs/s succeeded, runs/s queued).
+    sustained: Vec<(usize, f64, f64)>,
     idle_schedules: usize,
     lateness_p50_ms: f64,
     lateness_p99_ms: f64,
@@ -529,7 +528,8 @@ struct BackendReport {
 struct Settings {
     runs: u64,
     repetitions: usize,
-    sustained_schedules: usize,
+    /// Offered loads: one within what the engine carries, one beyond (an overload).
+    sustained_schedules: Vec<usize>,
     sustained_seconds: u64,
     idle_schedules: usize,
     idle_seconds: u64,
@@ -556,7 +556,6 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
         runs,
         repetitions,
         idle_schedules: settings.idle_schedules,
-        sustained_schedules: settings.sustained_schedules,
         lease_ttl_s: settings.lease_ttl_s,
         ..Default::default()
     };
@@ -597,15 +596,15 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
     }
 
     if settings.wants("sustained") {
-        eprintln!(
-            "{backend}: sustained, {} every-second schedules for {} s",
-            settings.sustained_schedules, settings.sustained_seconds
-        );
-        let (rate, queued) =
-            sustained(backend, settings.sustained_schedules, settings.sustained_seconds).await;
-        eprintln!("  {backend}: {rate:.0} runs/s succeeded, {queued:.0} runs/s queued");
-        report.sustained_runs_per_s = rate;
-        report.sustained_queued_per_s = queued;
+        for &schedules in &settings.sustained_schedules {
+            eprintln!(
+                "{backend}: sustained, {schedules} every-second schedules for {} s",
+                settings.sustained_seconds
+            );
+            let (rate, queued) = sustained(backend, schedules, settings.sustained_seconds).await;
+            eprintln!("  {backend}: {rate:.0} runs/s succeeded, {queued:.0} runs/s queued");
+            report.sustained.push((schedules, rate, queued));
+        }
     }
 
     if settings.wants("lateness") {
@@ -1154,7 +1153,7 @@ fn main() {
         Settings {
             runs: 10_000,
             repetitions: 1,
-            sustained_schedules: 2_000,
+            sustained_schedules: vec![2_000],
             sustained_seconds: 15,
             idle_schedules: 1_000,
             idle_seconds: 25,
@@ -1168,7 +1167,7 @@ fn main() {
         Settings {
             runs: 100_000,
             repetitions: 3,
-            sustained_schedules: 10_000,
+            sustained_schedules: vec![2_000, 10_000],
             sustained_seconds: 60,
             idle_schedules: 10_000,
             idle_seconds: 70,
@@ -1242,12 +1241,14 @@ fn print_table(backends: &[&str], reports: &[BackendReport]) {
         format!("{:.0}", r.store_floor_runs_per_s)
     });
     row("best engine as a fraction of the SQL floor", &|r| format!("{:.2}", r.fraction_of_floor));
-    row("sustained, every-second schedules for 60 s: runs/s done (queued)", &|r| {
-        format!(
-            "{:.0} ({:.0}) of {} offered",
-            r.sustained_runs_per_s, r.sustained_queued_per_s, r.sustained_schedules
-        )
-    });
+    let loads = reports.first().map_or(0, |r| r.sustained.len());
+    for index in 0..loads {
+        let offered = reports[0].sustained[index].0;
+        row(&format!("sustained, {offered} every-second schedules: runs/s done (queued)"), &|r| {
+            let (_, done, queued) = r.sustained[index];
+            format!("{done:.0} ({queued:.0})")
+        });
+    }
     row("idle lateness p50 / p99 / max (ms)", &|r| {
         format!(
             "{:.1} / {:.1} / {:.1} ({} schedules)",
