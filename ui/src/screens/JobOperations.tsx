@@ -31,6 +31,8 @@ export function RunNow({ job, onQueued }: { job: JobDetail; onQueued: (runId: st
   const [payload, setPayload] = useState(job.definition.payload);
   const [queued, setQueued] = useState<string | null>(null);
   const inFlight = useRef(false);
+  // Shown as a disabled button, so that a click in the guard's window is not swallowed unseen.
+  const [guarded, setGuarded] = useState(false);
   const run = useMutation({
     mutationFn: (edited: string | null) => unwrap(commands.runJobNow(job.id, edited)),
     onSuccess: (row) => {
@@ -43,6 +45,7 @@ export function RunNow({ job, onQueued }: { job: JobDetail; onQueued: (runId: st
       // moment longer so the second click cannot queue a second run.
       window.setTimeout(() => {
         inFlight.current = false;
+        setGuarded(false);
       }, 800);
     },
   });
@@ -51,13 +54,14 @@ export function RunNow({ job, onQueued }: { job: JobDetail; onQueued: (runId: st
   const start = () => {
     if (inFlight.current || problem !== null) return;
     inFlight.current = true;
+    setGuarded(true);
     setQueued(null);
     run.mutate(editing ? payload : null);
   };
   return (
     <div className="operation" aria-label="Run now">
       <div className="row">
-        <button type="button" className="primary" data-testid="run-now" disabled={run.isPending || problem !== null} onClick={start}>
+        <button type="button" className="primary" data-testid="run-now" disabled={run.isPending || guarded || problem !== null} onClick={start}>
           {run.isPending ? "Queuing…" : "Run now"}
         </button>
         <label className="check">
