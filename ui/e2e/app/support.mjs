@@ -5,7 +5,7 @@
 // ../ui/dist); each session gets fresh XDG config and data folders, so the app starts as on a
 // new machine and never touches the user's own database.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -44,6 +44,24 @@ async function waitForDriver(port, child) {
   throw new Error("tauri-driver did not start within 20 s");
 }
 
+/** SIGKILLs every process whose environment has HOME=`home`: the app of one session (and its
+ * WebKit helpers) even when the driver died without closing it, so that no scheduler keeps
+ * running after the tests. */
+function killSessionProcesses(home) {
+  const marker = `HOME=${home}\0`;
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, "latin1").includes(marker)) process.kill(Number(pid), "SIGKILL");
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
+}
+
+/** Resolves after `ms`, without keeping the process alive. */
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
 /** Starts tauri-driver and the app; returns the webdriverio browser and a `stop()`. */
 export async function startApp() {
   const application = process.env.ROTA_DESKTOP_BIN;
@@ -80,13 +98,16 @@ export async function startApp() {
       },
     });
     const stop = async () => {
-      await browser.deleteSession().catch(() => {});
+      // A session in a bad state may never answer: do not wait for it forever.
+      await Promise.race([browser.deleteSession().catch(() => {}), pause(10_000)]);
       driver.kill("SIGTERM");
+      killSessionProcesses(home);
       rmSync(home, { recursive: true, force: true });
     };
     return { browser, stop, home };
   } catch (error) {
     driver.kill("SIGTERM");
+    killSessionProcesses(home);
     rmSync(home, { recursive: true, force: true });
     throw error;
   }
