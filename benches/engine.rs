@@ -193,18 +193,7 @@ async fn bulk_jobs(db: &Database, store: &AnyStore, jobs: &BulkJobs) {
             .await
             .unwrap();
         if template.is_none() {
-            let job = store
-                .create_job(
-                    tenant.id,
-                    &noop_job("template", "0 0 1 1 *"),
-                    &JobPolicy::default(),
-                    None,
-                    "bench",
-                    now,
-                )
-                .await
-                .unwrap();
-            template = Some(job.id);
+            template = Some(unscheduled_job(store, tenant.id, noop_job("template", YEARLY)).await);
         }
     }
     let template = template.unwrap();
@@ -276,6 +265,23 @@ async fn close(raw: Raw) {
     }
 }
 
+/// A schedule that never comes due during a benchmark; such jobs run when triggered.
+const YEARLY: &str = "0 0 1 1 *";
+
+/// Creates a job with no next run (it runs only when triggered); returns its id.
+async fn unscheduled_job(
+    store: &AnyStore,
+    tenant: uuid::Uuid,
+    definition: JobDefinition,
+) -> uuid::Uuid {
+    let now = SystemClock.now();
+    store
+        .create_job(tenant, &definition, &JobPolicy::default(), None, "bench", now)
+        .await
+        .unwrap()
+        .id
+}
+
 fn noop_job(name: &str, schedule: &str) -> JobDefinition {
     JobDefinition {
         name: name.into(),
@@ -312,7 +318,7 @@ async fn seed_queue(
             let job = store
                 .create_job(
                     tenant.id,
-                    &noop_job(&format!("job-{job_index}"), "0 0 1 1 *"),
+                    &noop_job(&format!("job-{job_index}"), YEARLY),
                     &JobPolicy::default(),
                     Some(now),
                     "tester",
@@ -840,7 +846,7 @@ async fn burst(backend: &str, schedules: usize) -> BurstReport {
             count: schedules,
             tenants: 1_000,
             max_concurrent: 10,
-            schedule: "0 0 1 1 *",
+            schedule: YEARLY,
             second_of_minute: false,
             next_base_ms: now_ms() + 86_400_000,
             next_step_ms: 0,
@@ -926,7 +932,7 @@ async fn scale(backend: &str, schedules: usize, cpu_seconds: u64) -> ScaleReport
             count: schedules,
             tenants: 1_000,
             max_concurrent: 10,
-            schedule: "0 0 1 1 *",
+            schedule: YEARLY,
             second_of_minute: false,
             next_base_ms: now_ms() + 3_600_000,
             next_step_ms: 7_919,
@@ -1040,12 +1046,9 @@ async fn crash_recovery(backend: &str, repetitions: usize, lease_ttl_s: u64) -> 
             "type": "command", "program": "/bin/sleep", "args": ["8"]
         }))
         .unwrap(),
-        ..noop_job("slow", "0 0 1 1 *")
+        ..noop_job("slow", YEARLY)
     };
-    let job = store
-        .create_job(tenant.id, &definition, &JobPolicy::default(), None, "bench", now)
-        .await
-        .unwrap();
+    let job_id = unscheduled_job(&store, tenant.id, definition).await;
     let ttl = lease_ttl_s.to_string();
     let serve_args = ["--workers", "4", "--lease-ttl", ttl.as_str()];
     let mut nodes = vec![
@@ -1055,7 +1058,7 @@ async fn crash_recovery(backend: &str, repetitions: usize, lease_ttl_s: u64) -> 
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut delays = Vec::new();
     for _ in 0..repetitions {
-        let run = store.enqueue_manual(job.id, None, "bench", SystemClock.now()).await.unwrap();
+        let run = store.enqueue_manual(job_id, None, "bench", SystemClock.now()).await.unwrap();
         let owner = loop {
             let current = store.run(run.id).await.unwrap();
             if current.status == RunStatus::Running {
@@ -1072,7 +1075,7 @@ async fn crash_recovery(backend: &str, repetitions: usize, lease_ttl_s: u64) -> 
         let recovered_at = loop {
             let runs = store
                 .list_runs(&rota::store::RunFilter {
-                    job_id: Some(job.id),
+                    job_id: Some(job_id),
                     limit: Some(100),
                     ..Default::default()
                 })
@@ -1113,18 +1116,8 @@ async fn seed_light(store: &AnyStore, tenants: usize) {
             )
             .await
             .unwrap();
-        let job = store
-            .create_job(
-                tenant.id,
-                &noop_job("tick", "0 0 1 1 *"),
-                &JobPolicy::default(),
-                None,
-                "tester",
-                now,
-            )
-            .await
-            .unwrap();
-        store.enqueue_manual(job.id, None, "tester", now).await.unwrap();
+        let job = unscheduled_job(store, tenant.id, noop_job("tick", YEARLY)).await;
+        store.enqueue_manual(job, None, "tester", now).await.unwrap();
     }
 }
 
