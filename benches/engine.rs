@@ -176,6 +176,25 @@ struct BulkJobs {
     overlap: &'static str,
 }
 
+impl BulkJobs {
+    /// `count` jobs on `schedule` across `tenants` tenants (10 concurrent runs each), all with
+    /// `next_run_at` = `next_base_ms`, overlap `skip`.
+    fn new(count: usize, tenants: usize, schedule: &'static str, next_base_ms: i64) -> BulkJobs {
+        BulkJobs {
+            count,
+            tenants,
+            max_concurrent: 10,
+            schedule,
+            second_of_minute: false,
+            next_base_ms,
+            next_step_ms: 0,
+            next_spread_ms: 1,
+            first_second: 0,
+            overlap: "skip",
+        }
+    }
+}
+
 async fn bulk_jobs(db: &Database, store: &AnyStore, jobs: &BulkJobs) {
     let now = SystemClock.now();
     let mut template = None;
@@ -351,16 +370,9 @@ async fn burn_down(db: &Database, engines: usize, total: u64) -> f64 {
     let mut handles = Vec::new();
     let started = Instant::now();
     for node in 0..engines {
-        let store = db.store().await;
-        let mut config = EngineConfig::new(format!("bench-{node}"));
-        config.workers = 64;
-        config.claim_batch = 64;
-        config.shutdown_grace = Duration::from_secs(5);
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let engine = Engine::with_registry(store, clock, config, registry(&handler));
-        handles.push(engine.clone());
-        let shutdown = shutdown.clone();
-        tasks.push(tokio::spawn(async move { engine.run(shutdown).await }));
+        let engine = engine_with(db.store().await, &format!("bench-{node}"), &handler);
+        tasks.push(spawn_engine(&engine, &shutdown));
+        handles.push(engine);
     }
     loop {
         let succeeded: u64 =
@@ -626,19 +638,14 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
         bulk_jobs(
             &db,
             &store,
+            // Job n fires every minute at n seconds past `first` (when the engine has started).
             &BulkJobs {
-                count: settings.idle_schedules,
-                tenants: 100,
                 max_concurrent: 50,
-                schedule: " * * * * *",
                 second_of_minute: true,
-                // Job n fires every minute at n seconds past `first` (when the engine has
-                // started).
-                next_base_ms: first_ms,
                 next_step_ms: 1_000,
                 next_spread_ms: minute_ms,
                 first_second: first_ms / 1_000 % 60,
-                overlap: "skip",
+                ..BulkJobs::new(settings.idle_schedules, 100, " * * * * *", first_ms)
             },
         )
         .await;
@@ -681,21 +688,12 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
         let db = Database::create(backend).await;
         let store = db.store().await;
         seed_queue(&store, 1, 10, runs as usize, 64).await;
-        let flood_queued = Instant::now();
         seed_light(&store, 999).await;
         let handler = Arc::new(NoOp { record_starts: true, ..NoOp::default() });
-        let mut config = EngineConfig::new("fair");
-        config.workers = 64;
-        config.claim_batch = 64;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let engine = Engine::with_registry(store.clone(), clock, config, registry(&handler));
+        let engine = engine_with(store.clone(), "fair", &handler);
         let shutdown = CancellationToken::new();
         let started = Instant::now();
-        let task = tokio::spawn({
-            let engine = engine.clone();
-            let shutdown = shutdown.clone();
-            async move { engine.run(shutdown).await }
-        });
+        let task = spawn_engine(&engine, &shutdown);
         loop {
             let light_done = handler
                 .starts
@@ -711,7 +709,6 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
         }
         shutdown.cancel();
         task.await.unwrap().unwrap();
-        let _ = flood_queued;
         let starts = handler.starts.lock().unwrap().clone();
         let mut waits: Vec<i64> = starts
             .iter()
@@ -786,16 +783,9 @@ async fn sustained(backend: &str, schedules: usize, seconds: u64) -> (f64, f64) 
         &db,
         &store,
         &BulkJobs {
-            count: schedules,
-            tenants: 100,
             max_concurrent: 1_000,
-            schedule: "* * * * * *",
-            second_of_minute: false,
-            next_base_ms: start_ms,
-            next_step_ms: 0,
-            next_spread_ms: 1,
-            first_second: 0,
             overlap: "allow",
+            ..BulkJobs::new(schedules, 100, "* * * * * *", start_ms)
         },
     )
     .await;
@@ -839,23 +829,7 @@ async fn burst(backend: &str, schedules: usize) -> BurstReport {
     let db = Database::create(backend).await;
     let store = db.store().await;
     // Far in the future while the engine starts; then moved to an instant a few seconds ahead.
-    bulk_jobs(
-        &db,
-        &store,
-        &BulkJobs {
-            count: schedules,
-            tenants: 1_000,
-            max_concurrent: 10,
-            schedule: YEARLY,
-            second_of_minute: false,
-            next_base_ms: now_ms() + 86_400_000,
-            next_step_ms: 0,
-            next_spread_ms: 1,
-            first_second: 0,
-            overlap: "skip",
-        },
-    )
-    .await;
+    bulk_jobs(&db, &store, &BulkJobs::new(schedules, 1_000, YEARLY, now_ms() + 86_400_000)).await;
     let handler = Arc::new(NoOp::default());
     let engine = engine_with(store.clone(), "burst", &handler);
     let shutdown = CancellationToken::new();
@@ -929,16 +903,9 @@ async fn scale(backend: &str, schedules: usize, cpu_seconds: u64) -> ScaleReport
         &db,
         &store,
         &BulkJobs {
-            count: schedules,
-            tenants: 1_000,
-            max_concurrent: 10,
-            schedule: YEARLY,
-            second_of_minute: false,
-            next_base_ms: now_ms() + 3_600_000,
             next_step_ms: 7_919,
             next_spread_ms: 23 * 3_600_000,
-            first_second: 0,
-            overlap: "skip",
+            ..BulkJobs::new(schedules, 1_000, YEARLY, now_ms() + 3_600_000)
         },
     )
     .await;

@@ -131,12 +131,22 @@ pub struct RateLimitDocument {
     pub window_seconds: Duration,
 }
 
+impl From<RateLimit> for RateLimitDocument {
+    fn from(limit: RateLimit) -> Self {
+        RateLimitDocument { count: limit.count, window_seconds: limit.window }
+    }
+}
+
+impl From<RateLimitDocument> for RateLimit {
+    fn from(limit: RateLimitDocument) -> Self {
+        RateLimit { count: limit.count, window: limit.window_seconds }
+    }
+}
+
 impl TenantDocument {
     fn policy(&self) -> TenantPolicy {
         TenantPolicy {
-            rate_limit: self
-                .rate_limit
-                .map(|limit| RateLimit { count: limit.count, window: limit.window_seconds }),
+            rate_limit: self.rate_limit.map(RateLimit::from),
             default_max_retries: self.default_max_retries,
             default_auto_disable_after: self.default_auto_disable_after,
         }
@@ -316,10 +326,7 @@ pub async fn export<S: Store>(rota: &Rota<S>, tenant: Option<&str>) -> crate::Re
                 notify_email: settings.notify_email,
                 notify_run_failed: settings.notify_run_failed,
                 notify_throttled: settings.notify_throttled,
-                rate_limit: tenant.policy.rate_limit.map(|limit| RateLimitDocument {
-                    count: limit.count,
-                    window_seconds: limit.window,
-                }),
+                rate_limit: tenant.policy.rate_limit.map(RateLimitDocument::from),
                 default_max_retries: tenant.policy.default_max_retries,
                 default_auto_disable_after: tenant.policy.default_auto_disable_after,
                 commands: CommandDefaults {
@@ -448,15 +455,6 @@ fn resolve_secret(
     Ok(SigningSecret::new(text))
 }
 
-/// Seconds as the file writes them: a whole number when whole.
-fn seconds_value(duration: Duration) -> Value {
-    if duration.subsec_nanos() == 0 {
-        json!(duration.as_secs())
-    } else {
-        json!(duration.as_secs_f64())
-    }
-}
-
 /// The comparable part of a tenant's settings (with the real secret: diffs hide it).
 fn settings_value(
     max_concurrent: u32,
@@ -467,10 +465,8 @@ fn settings_value(
     json!({
         "max_concurrent": max_concurrent,
         "weight": weight,
-        "rate_limit": policy.rate_limit.map(|limit| json!({
-            "count": limit.count,
-            "window_seconds": seconds_value(limit.window),
-        })),
+        // As the file writes it (window in seconds).
+        "rate_limit": policy.rate_limit.map(RateLimitDocument::from),
         "default_max_retries": policy.default_max_retries,
         "default_auto_disable_after": policy.default_auto_disable_after,
         "webhook_url": settings.webhook_url,

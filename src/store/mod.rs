@@ -579,9 +579,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         keep_last: u32,
         batch: u32,
     ) -> impl Future<Output = Result<u64>> + Send;
-    /// Deletes outbox events created before `before` that are settled (delivered, or given up
-    /// on), and delivery attempts logged before `before` except those of events still being
-    /// delivered; in batches of `batch`. Returns (events, deliveries) deleted.
+    /// Deletes outbox events settled (delivered, or given up on) before `before`, and delivery
+    /// attempts logged before `before` except those of events still being delivered; in
+    /// batches of `batch`. Returns (events, deliveries) deleted.
     fn prune_notifications(
         &self,
         before: DateTime<Utc>,
