@@ -219,7 +219,8 @@ describe("tenant policies and the operator", () => {
 
   it("saves the operator name and shows it", async () => {
     await withConsole({ open: true }, async (page) => {
-      assert.equal(await page.getByTestId("operator-badge").textContent(), "as dana");
+      // The operator name arrives by its own command after the first render.
+      await page.getByTestId("operator-badge").filter({ hasText: "as dana" }).waitFor();
       await nav(page, "Connection").click();
       const name = page.getByLabel("Operator name");
       await page.waitForFunction(() => document.querySelector("#operator-setting")?.value === "dana");
@@ -364,6 +365,7 @@ describe("runs and operations", () => {
       assert.match(await row.textContent(), /5/);
       await row.getByRole("button", { name: "Re-enable flaky-export" }).click();
       const form = page.getByRole("form", { name: "Re-enable job" });
+      await page.getByTestId("operator-badge").filter({ hasText: "as dana" }).waitFor();
       assert.equal(await form.getByLabel("Operator (recorded)").inputValue(), "dana");
       await form.getByLabel("Operator (recorded)").fill("");
       await form.getByRole("button", { name: "Re-enable" }).click({ trial: true }).catch(() => {});
