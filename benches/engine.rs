@@ -9,7 +9,8 @@
 //!    LOCKED`, complete them in one batch together with the next claim) on the same schema,
 //!    and the store's own claim + complete without the engine;
 //! 3. fire lateness (start minus scheduled instant, measured by the handler on the wall clock)
-//!    of an idle engine with schedules spread over the minute, and of a burst of schedules
+//!    of an idle engine with schedules spread over the minute (with the default claim-ahead,
+//!    then claiming only at the instant, one after the other), and of a burst of schedules
 //!    all due in the same second;
 //! 4. fairness: 999 light tenants with one run each while one tenant floods the queue: the
 //!    light runs' wait, the heavy tenant's share of the first starts, Jain's index;
@@ -529,9 +530,10 @@ struct BackendReport {
     /// Per offered load: (every-second schedules, runs/s succeeded, runs/s queued).
     sustained: Vec<(usize, f64, f64)>,
     idle_schedules: usize,
-    lateness_p50_ms: f64,
-    lateness_p99_ms: f64,
-    lateness_max_ms: f64,
+    /// Idle lateness with the engine's default claim-ahead, and claiming only at the instant
+    /// (`claim_ahead` zero, as before it existed), measured one after the other.
+    lateness: Lateness,
+    lateness_claim_at_instant: Lateness,
     burst: BurstReport,
     fairness_light_wait_p99_ms: f64,
     fairness_heavy_share_first_1000: f64,
@@ -626,49 +628,9 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
     }
 
     if settings.wants("lateness") {
-        // Idle lateness: schedules spread over the minute (six-field, one second each).
-        eprintln!(
-            "{backend}: idle lateness, {} schedules over the minute, {} s",
-            settings.idle_schedules, settings.idle_seconds
-        );
-        let db = Database::create(backend).await;
-        let store = db.store().await;
-        let minute_ms = 60_000;
-        let first_ms = (now_ms() / 1_000 + 10) * 1_000;
-        bulk_jobs(
-            &db,
-            &store,
-            // Job n fires every minute at n seconds past `first` (when the engine has started).
-            &BulkJobs {
-                max_concurrent: 50,
-                second_of_minute: true,
-                next_step_ms: 1_000,
-                next_spread_ms: minute_ms,
-                first_second: first_ms / 1_000 % 60,
-                ..BulkJobs::new(settings.idle_schedules, 100, " * * * * *", first_ms)
-            },
-        )
-        .await;
-        let handler = Arc::new(NoOp::default());
-        let engine = engine_with(store.clone(), "idle", &handler);
-        let shutdown = CancellationToken::new();
-        let task = spawn_engine(&engine, &shutdown);
-        tokio::time::sleep(Duration::from_secs(settings.idle_seconds)).await;
-        shutdown.cancel();
-        task.await.unwrap().unwrap();
-        let mut lateness = handler.lateness_us.lock().unwrap().clone();
-        lateness.sort_unstable();
-        report.lateness_p50_ms = percentile(&lateness, 0.5) as f64 / 1000.0;
-        report.lateness_p99_ms = percentile(&lateness, 0.99) as f64 / 1000.0;
-        report.lateness_max_ms = lateness.last().copied().unwrap_or(0) as f64 / 1000.0;
-        eprintln!(
-            "  {backend}: {} runs, lateness p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
-            lateness.len(),
-            report.lateness_p50_ms,
-            report.lateness_p99_ms,
-            report.lateness_max_ms
-        );
-        db.drop_database().await;
+        report.lateness_claim_at_instant = idle_lateness(backend, settings, Duration::ZERO).await;
+        report.lateness =
+            idle_lateness(backend, settings, EngineConfig::new("idle").claim_ahead).await;
     }
 
     if settings.wants("burst") {
@@ -755,13 +717,18 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
     report
 }
 
-fn engine_with(store: AnyStore, node: &str, handler: &Arc<NoOp>) -> Engine<AnyStore> {
+/// The engines' settings here: 64 workers claiming up to 64 runs at once.
+fn bench_config(node: &str) -> EngineConfig {
     let mut config = EngineConfig::new(node);
     config.workers = 64;
     config.claim_batch = 64;
     config.shutdown_grace = Duration::from_secs(5);
+    config
+}
+
+fn engine_with(store: AnyStore, node: &str, handler: &Arc<NoOp>) -> Engine<AnyStore> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    Engine::with_registry(store, clock, config, registry(handler))
+    Engine::with_registry(store, clock, bench_config(node), registry(handler))
 }
 
 fn spawn_engine(
@@ -770,6 +737,70 @@ fn spawn_engine(
 ) -> tokio::task::JoinHandle<rota::error::Result<()>> {
     let (engine, shutdown) = (engine.clone(), shutdown.clone());
     tokio::spawn(async move { engine.run(shutdown).await })
+}
+
+/// Fire lateness on the wall clock (the handler's start minus the scheduled instant).
+#[derive(serde::Serialize, Default, Clone, Copy)]
+struct Lateness {
+    claim_ahead_ms: u64,
+    runs: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+/// Idle lateness: `idle_schedules` six-field schedules spread over the minute (one second
+/// each), an engine with the given claim-ahead running for `idle_seconds`.
+async fn idle_lateness(backend: &str, settings: &Settings, claim_ahead: Duration) -> Lateness {
+    eprintln!(
+        "{backend}: idle lateness, {} schedules over the minute, {} s, claim ahead {} ms",
+        settings.idle_schedules,
+        settings.idle_seconds,
+        claim_ahead.as_millis()
+    );
+    let db = Database::create(backend).await;
+    let store = db.store().await;
+    let minute_ms = 60_000;
+    let first_ms = (now_ms() / 1_000 + 10) * 1_000;
+    bulk_jobs(
+        &db,
+        &store,
+        // Job n fires every minute at n seconds past `first` (when the engine has started).
+        &BulkJobs {
+            max_concurrent: 50,
+            second_of_minute: true,
+            next_step_ms: 1_000,
+            next_spread_ms: minute_ms,
+            first_second: first_ms / 1_000 % 60,
+            ..BulkJobs::new(settings.idle_schedules, 100, " * * * * *", first_ms)
+        },
+    )
+    .await;
+    let handler = Arc::new(NoOp::default());
+    let mut config = bench_config("idle");
+    config.claim_ahead = claim_ahead;
+    let engine =
+        Engine::with_registry(store.clone(), Arc::new(SystemClock), config, registry(&handler));
+    let shutdown = CancellationToken::new();
+    let task = spawn_engine(&engine, &shutdown);
+    tokio::time::sleep(Duration::from_secs(settings.idle_seconds)).await;
+    shutdown.cancel();
+    task.await.unwrap().unwrap();
+    let mut lateness = handler.lateness_us.lock().unwrap().clone();
+    lateness.sort_unstable();
+    let measured = Lateness {
+        claim_ahead_ms: claim_ahead.as_millis() as u64,
+        runs: lateness.len(),
+        p50_ms: percentile(&lateness, 0.5) as f64 / 1000.0,
+        p99_ms: percentile(&lateness, 0.99) as f64 / 1000.0,
+        max_ms: lateness.last().copied().unwrap_or(0) as f64 / 1000.0,
+    };
+    eprintln!(
+        "  {backend}: {} runs, lateness p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
+        measured.runs, measured.p50_ms, measured.p99_ms, measured.max_ms
+    );
+    db.drop_database().await;
+    measured
 }
 
 /// Sustained throughput: `schedules` jobs firing every second (overlap `allow`), so the engine
@@ -1209,12 +1240,27 @@ fn print_table(backends: &[&str], reports: &[BackendReport]) {
             format!("{done:.0} ({queued:.0})")
         });
     }
-    row("idle lateness p50 / p99 / max (ms)", &|r| {
-        format!(
-            "{:.1} / {:.1} / {:.1} ({} schedules)",
-            r.lateness_p50_ms, r.lateness_p99_ms, r.lateness_max_ms, r.idle_schedules
-        )
-    });
+    for (label, pick) in [
+        (
+            "idle lateness p50 / p99 / max (ms), claiming ahead",
+            (|r| r.lateness) as fn(&BackendReport) -> Lateness,
+        ),
+        ("idle lateness p50 / p99 / max (ms), claiming at the instant", |r| {
+            r.lateness_claim_at_instant
+        }),
+    ] {
+        row(label, &|r| {
+            let lateness = pick(r);
+            format!(
+                "{:.1} / {:.1} / {:.1} ({} schedules, claim ahead {} ms)",
+                lateness.p50_ms,
+                lateness.p99_ms,
+                lateness.max_ms,
+                r.idle_schedules,
+                lateness.claim_ahead_ms
+            )
+        });
+    }
     row("burst in one second: all queued / all started (s)", &|r| {
         format!(
             "{:.1} / {:.1} ({} schedules)",

@@ -227,3 +227,57 @@ backend_test!(several_engines_run_every_occurrence_exactly_once_within_limits, |
         .unwrap();
     assert_eq!(succeeded.len(), expected);
 });
+
+/// Records the wall-clock instant each run's handler was entered.
+#[derive(Default)]
+struct StartTimes {
+    entered: Mutex<Vec<(DateTime<Utc>, DateTime<Utc>)>>,
+}
+
+#[async_trait::async_trait]
+impl Handler for StartTimes {
+    async fn run(&self, envelope: &Envelope, _cancel: CancellationToken) -> Outcome {
+        let now = rota::clock::SystemClock.now();
+        self.entered.lock().unwrap().push((envelope.scheduled_for, now));
+        Outcome::succeeded("ok")
+    }
+}
+
+// On the wall clock: the running engine queues occurrences 250 ms ahead and, with a claim-ahead
+// longer than that, claims them at once; each still starts on its instant, never before, and
+// its recorded start is that instant.
+backend_test!(runs_claimed_ahead_start_on_their_instant_never_before, |db| {
+    let store = db.store().await;
+    let clock: Arc<dyn Clock> = Arc::new(rota::clock::SystemClock);
+    let starts = Arc::new(StartTimes::default());
+    let mut registry = HandlerRegistry::new();
+    registry.register("probe", starts.clone()).unwrap();
+    let rota = Rota::new(store.clone(), clock.clone()).with_registry(registry.clone());
+    rota.add_tenant(&NewTenant::named("acme")).await.unwrap();
+    rota.add_job("acme", &job("every-second", "* * * * * *")).await.unwrap();
+    let mut config = EngineConfig::new("node-a");
+    config.claim_ahead = Duration::from_secs(2);
+    let engine = Engine::with_registry(store.clone(), clock, config, registry);
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        async move { engine.run(shutdown).await }
+    });
+    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+
+    let entered = starts.entered.lock().unwrap().clone();
+    assert!(entered.len() >= 2, "about three occurrences in 3.2 s, got {entered:?}");
+    for (scheduled, at) in &entered {
+        assert!(at >= scheduled, "started {at} before its instant {scheduled}");
+    }
+    let runs = rota
+        .list_runs(&RunFilter { status: Some(RunStatus::Succeeded), ..RunFilter::default() })
+        .await
+        .unwrap();
+    assert!(runs.len() >= 2);
+    for run in &runs {
+        assert_eq!(run.started_at, Some(run.scheduled_at), "claimed ahead: {run:?}");
+    }
+});

@@ -64,6 +64,7 @@ store_tests!(
     claim_respects_max_concurrent,
     paused_tenant_is_not_claimed,
     future_not_before_is_not_claimed,
+    claim_ahead_takes_runs_due_within_the_horizon_and_starts_them_on_their_instant,
     claim_serves_a_small_tenant_next_to_a_big_one,
     claim_gives_each_tenant_up_to_its_weight,
     claim_rotates_between_tenants,
@@ -613,6 +614,31 @@ async fn future_not_before_is_not_claimed(store: AnyStore) {
     assert_eq!(claimed[0].run.scheduled_at, t(60));
 }
 
+async fn claim_ahead_takes_runs_due_within_the_horizon_and_starts_them_on_their_instant(
+    store: AnyStore,
+) {
+    let acme = tenant(&store, "acme", 3, 1).await;
+    let nightly = job(&store, &acme, "nightly").await;
+    let hourly = job(&store, &acme, "hourly").await;
+    enqueue(&store, t(0), &[(nightly.id, vec![t(60)]), (hourly.id, vec![t(10), t(61)])]).await;
+    // The horizon decides what is ready; nothing beyond it is taken.
+    let (_, claimed) = store.record_and_claim(&[], NODE, t(9), t(60), 10, TTL).await.unwrap();
+    let mut taken: Vec<_> =
+        claimed.iter().map(|run| (run.run.scheduled_at, run.run.started_at)).collect();
+    taken.sort();
+    // A run claimed before its instant records that instant as its start.
+    assert_eq!(taken, [(t(10), Some(t(10))), (t(60), Some(t(60)))]);
+    assert_eq!(store.run(claimed[0].run.id).await.unwrap().status, RunStatus::Running);
+    let (_, later) = store.record_and_claim(&[], NODE, t(11), t(11), 10, TTL).await.unwrap();
+    assert!(later.is_empty(), "t(61) is beyond the horizon");
+    // One already ready when claimed starts now.
+    let (_, late) = store.record_and_claim(&[], NODE, t(70), t(70), 10, TTL).await.unwrap();
+    assert_eq!(
+        late.iter().map(|run| (run.run.scheduled_at, run.run.started_at)).collect::<Vec<_>>(),
+        [(t(61), Some(t(70)))]
+    );
+}
+
 async fn claim_serves_a_small_tenant_next_to_a_big_one(store: AnyStore) {
     tenant_with_runs(&store, "big", 1_000, 1, 500).await;
     tenant_with_runs(&store, "small", 3, 1, 1).await;
@@ -889,7 +915,7 @@ async fn record_and_claim_claims_the_slots_the_results_free(store: AnyStore) {
     // A result that is not final changes nothing, not even the claim.
     let running =
         RunResult { status: RunStatus::Running, ..result(&first[0], RunStatus::Succeeded, t(1)) };
-    let error = store.record_and_claim(&[running], NODE, t(1), 10, TTL).await.unwrap_err();
+    let error = store.record_and_claim(&[running], NODE, t(1), t(1), 10, TTL).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::Invalid);
     assert_eq!(store.run(first[0].run.id).await.unwrap().status, RunStatus::Running);
 
@@ -901,6 +927,7 @@ async fn record_and_claim_claims_the_slots_the_results_free(store: AnyStore) {
         .record_and_claim(
             &[stale, result(&first[0], RunStatus::Succeeded, t(1))],
             NODE,
+            t(1),
             t(1),
             10,
             TTL,
@@ -915,9 +942,16 @@ async fn record_and_claim_claims_the_slots_the_results_free(store: AnyStore) {
 
     // Nothing to record: a plain claim (the tenant is full again); nothing to claim: a plain
     // record.
-    assert!(store.record_and_claim(&[], NODE, t(2), 10, TTL).await.unwrap().1.is_empty());
+    assert!(store.record_and_claim(&[], NODE, t(2), t(2), 10, TTL).await.unwrap().1.is_empty());
     let (accepted, claimed) = store
-        .record_and_claim(&[result(&claimed[0], RunStatus::Succeeded, t(2))], NODE, t(2), 0, TTL)
+        .record_and_claim(
+            &[result(&claimed[0], RunStatus::Succeeded, t(2))],
+            NODE,
+            t(2),
+            t(2),
+            0,
+            TTL,
+        )
         .await
         .unwrap();
     assert_eq!((accepted, claimed.len()), (vec![true], 0));

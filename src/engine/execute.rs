@@ -1,6 +1,8 @@
 //! Executing one claimed run: resolve its handler, build the envelope, run it under the job's
 //! timeout, and turn the outcome into a result to record.
 
+use std::time::Duration;
+
 use tracing::{info, warn};
 
 use super::Engine;
@@ -26,16 +28,31 @@ pub(super) async fn execute<S: Store>(
         trigger: run.trigger,
         payload: run.payload.clone().unwrap_or_else(|| claimed.job_payload.clone()),
     };
-    let started = engine.clock().now();
     let cancel = engine.register_run(run.id);
-    let outcome = match resolve(engine, &claimed.handler).await {
-        Ok(spec) => {
-            engine
-                .executor()
-                .execute_in(&spec, &envelope, &claimed.context, claimed.timeout, cancel)
-                .await
+    // Claimed ahead of its instant (`EngineConfig::claim_ahead`): it starts on it, never early.
+    let early = (run.not_before - engine.clock().now()).to_std().unwrap_or(Duration::ZERO);
+    let cancelled_while_waiting = !early.is_zero()
+        && tokio::select! {
+            () = tokio::time::sleep(early) => false,
+            () = cancel.cancelled() => true,
+        };
+    let started = engine.clock().now();
+    let outcome = if cancelled_while_waiting {
+        Outcome::new(
+            OutcomeStatus::Cancelled,
+            String::new(),
+            Some("cancelled before it started".into()),
+        )
+    } else {
+        match resolve(engine, &claimed.handler).await {
+            Ok(spec) => {
+                engine
+                    .executor()
+                    .execute_in(&spec, &envelope, &claimed.context, claimed.timeout, cancel)
+                    .await
+            }
+            Err(message) => Outcome::failed(message),
         }
-        Err(message) => Outcome::failed(message),
     };
     engine.unregister_run(run.id);
     if outcome.status == OutcomeStatus::Cancelled && engine.hard_stop().is_cancelled() {

@@ -230,6 +230,7 @@ impl Store for AnyStore {
             results: &[RunResult],
             node_id: &str,
             now: DateTime<Utc>,
+            ready_until: DateTime<Utc>,
             limit: u32,
             lease_ttl: Duration,
         ) -> Result<(Vec<bool>, Vec<ClaimedRun>)>;

@@ -629,11 +629,17 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// [`Store::complete`] then [`Store::claim`], in one transaction: the engine records what
     /// finished and claims for the slots it freed with one commit (on Postgres one disk flush)
     /// instead of two. The claim sees the rooms the results freed.
+    ///
+    /// Unlike [`Store::claim`], runs count as ready up to `ready_until` (at least `now`): a run
+    /// claimed before its `not_before` holds a slot from now on and records `not_before` as its
+    /// start; the engine starts it then. Claiming a moment ahead takes the claim's own time (on
+    /// Postgres a disk flush) off the start of runs due at an instant.
     fn record_and_claim(
         &self,
         results: &[RunResult],
         node_id: &str,
         now: DateTime<Utc>,
+        ready_until: DateTime<Utc>,
         limit: u32,
         lease_ttl: Duration,
     ) -> impl Future<Output = Result<(Vec<bool>, Vec<ClaimedRun>)>> + Send;

@@ -846,13 +846,14 @@ macro_rules! portable_store_methods {
             results: &[$crate::store::RunResult],
             node_id: &str,
             now: ::chrono::DateTime<::chrono::Utc>,
+            ready_until: ::chrono::DateTime<::chrono::Utc>,
             limit: u32,
             lease_ttl: ::std::time::Duration,
         ) -> $crate::error::Result<(Vec<bool>, Vec<$crate::store::ClaimedRun>)> {
             $crate::store::check_final(results)?;
             let mut tx = self.begin_write().await?;
             let accepted = Self::complete_in(&mut tx, results).await?;
-            let claimed = Self::claim_in(&mut tx, node_id, now, limit, lease_ttl).await?;
+            let claimed = Self::claim_in(&mut tx, node_id, now, ready_until, limit, lease_ttl).await?;
             tx.commit().await?;
             Ok((accepted, claimed))
         }

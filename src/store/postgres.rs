@@ -68,6 +68,7 @@ impl PgStore {
         tx: &mut Transaction<'static, Postgres>,
         node_id: &str,
         now: DateTime<Utc>,
+        ready_until: DateTime<Utc>,
         limit: u32,
         lease_ttl: Duration,
     ) -> Result<Vec<ClaimedRun>> {
@@ -83,6 +84,7 @@ impl PgStore {
         let eligible = sqlx::query(sql::postgres::LOCK_ELIGIBLE_TENANTS)
             .bind(now_ms)
             .bind(i64::from(limit))
+            .bind(codec::ms(ready_until))
             .fetch_all(&mut **tx)
             .await?;
         let mut tenants: Vec<Uuid> = Vec::with_capacity(eligible.len());
@@ -109,6 +111,7 @@ impl PgStore {
                 .bind(node_id)
                 .bind(codec::expiry_ms(now, lease_ttl))
                 .bind(codec::duration_ms(crate::policy::LATE_START))
+                .bind(codec::ms(ready_until))
         };
         let mut rows = claim_runs(limit).fetch_all(&mut **tx).await?;
         // Each tenant read at most its share; when one had less ready work than its share the
@@ -168,7 +171,7 @@ impl Store for PgStore {
         lease_ttl: Duration,
     ) -> Result<Vec<ClaimedRun>> {
         let mut tx = self.pool.begin().await?;
-        let claimed = Self::claim_in(&mut tx, node_id, now, limit, lease_ttl).await?;
+        let claimed = Self::claim_in(&mut tx, node_id, now, now, limit, lease_ttl).await?;
         tx.commit().await?;
         Ok(claimed)
     }

@@ -201,7 +201,9 @@ macro_rules! waited_for_on_start {
 /// count over the partial index `runs_running_by_tenant`) and under the rate limit if any (a
 /// count over `runs_starts_by_tenant`). Least recently served first: with
 /// `last_claimed_at` moved to `now` on every claim that serves a tenant, this is round robin,
-/// and the index `tenants_claim_order` lets the scan stop after `$2` tenants.
+/// and the index `tenants_claim_order` lets the scan stop after `$2` tenants. A run counts as
+/// ready when its `not_before` is at most `$3` (the claim's horizon: now, or a moment ahead so
+/// that runs are claimed before their instant and start on it).
 ///
 /// The ready test is a correlated scalar subquery on purpose, not `EXISTS`: Postgres may turn an
 /// `EXISTS` into a semi-join driven by all ready runs (it did, without statistics, right after
@@ -224,7 +226,7 @@ macro_rules! eligible_tenants {
              WHERE NOT t.paused \
                AND (SELECT q.not_before FROM runs q \
                     WHERE q.tenant_id = t.id AND q.status = 'queued' \
-                    ORDER BY q.not_before LIMIT 1) <= $1 \
+                    ORDER BY q.not_before LIMIT 1) <= $3 \
                AND ",
             running_of!("t"),
             " < t.max_concurrent AND COALESCE(",
@@ -874,7 +876,8 @@ pub mod postgres {
     /// claim at 20,000 queued runs, growing with the queue). `COALESCE(status, '')` (status is
     /// never NULL) keeps the check but does not match any partial index, so the key is used.
     /// Binds: `$1` tenant ids, `$2` now, `$3` limit, `$4` node, `$5` lease expiry, `$6` the
-    /// lateness threshold.
+    /// lateness threshold, `$7` the horizon (runs ready by then are taken; one claimed before its
+    /// `not_before` records that instant as its start, when the engine starts it).
     pub const CLAIM_RUNS: &str = concat!(
         "WITH locked AS ( \
              SELECT t.id, t.weight, t.last_claimed_at, t.max_concurrent - ",
@@ -894,7 +897,7 @@ pub mod postgres {
              CROSS JOIN LATERAL (",
         ready_runs!(
             "l.id",
-            "$2",
+            "$7",
             "GREATEST(LEAST($3, l.concurrency_room, l.rate_room, \
                             l.weight * (($3 + l.total_weight - 1) / l.total_weight)), 0)"
         ),
@@ -911,7 +914,8 @@ pub mod postgres {
              LIMIT $3 \
          ), \
          claimed AS ( \
-             UPDATE runs r SET status = 'running', started_at = $2, lease_owner = $4, \
+             UPDATE runs r SET status = 'running', started_at = GREATEST($2, r.not_before), \
+                    lease_owner = $4, \
                     lease_expires_at = $5, fencing_token = r.fencing_token + 1, \
                     waited_for = ",
         waited_for_on_start!("r", "$2", "$6"),
@@ -967,17 +971,18 @@ pub mod sqlite {
     /// (at most [`READY_RUNS_TERMS`] terms): SQLite has no `LATERAL`, and a window function over
     /// all ready runs would read the whole queue. Each term is one bounded range scan of the
     /// partial index `runs_queued_by_tenant`, as Postgres's `LATERAL`. Binds per term, in order
-    /// (positional `?`): the tenant, now, and how many of its runs to read (the least of its
+    /// (positional `?`): the tenant, the horizon, and how many of its runs to read (the least of its
     /// rooms and its share of the claim).
     pub const READY_RUNS_TERM: &str = concat!("SELECT * FROM (", ready_runs!("?", "?", "?"), ")");
     /// SQLite's default bound on the terms of a compound `SELECT` is 500.
     pub const READY_RUNS_TERMS: usize = 400;
 
-    /// Claim, step 3: start the chosen runs. Binds: `$1` now, `$2` node, `$3` lease expiry, `$4`
+    /// Claim, step 3: start the chosen runs (a run claimed ahead of its `not_before` starts
+    /// then). Binds: `$1` now, `$2` node, `$3` lease expiry, `$4`
     /// the lateness threshold, and the caller appends the list of run ids `($5, $6, ...)`. Runs
     /// before [`MARK_SERVED`], so that a late run reads its tenant's previous `limited_by`.
     pub const START_RUNS: &str = concat!(
-        "UPDATE runs SET status = 'running', started_at = $1, \
+        "UPDATE runs SET status = 'running', started_at = MAX($1, not_before), \
          lease_owner = $2, lease_expires_at = $3, fencing_token = fencing_token + 1, \
          waited_for = ",
         waited_for_on_start!("runs", "$1", "$4"),

@@ -111,6 +111,7 @@ impl SqliteStore {
         tx: &mut Transaction<'static, Sqlite>,
         node_id: &str,
         now: DateTime<Utc>,
+        ready_until: DateTime<Utc>,
         limit: u32,
         lease_ttl: Duration,
     ) -> Result<Vec<ClaimedRun>> {
@@ -118,9 +119,11 @@ impl SqliteStore {
             return Ok(Vec::new());
         }
         let now_ms = codec::ms(now);
+        let ready_until_ms = codec::ms(ready_until);
         let tenants = sqlx::query(sql::sqlite::ELIGIBLE_TENANTS)
             .bind(now_ms)
             .bind(i64::from(limit))
+            .bind(ready_until_ms)
             .fetch_all(&mut **tx)
             .await?;
         // (tenant, weight, its share of this claim, room under max_concurrent, room under the
@@ -137,7 +140,8 @@ impl SqliteStore {
             eligible.push((id, weight, tenant.bigint("room")?, tenant.opt_bigint("rate_room")?));
         }
         let mut shares = claim_shares(&eligible, limit);
-        let (mut queues, fetched) = Self::ready_queues(tx, &eligible, &shares, now_ms).await?;
+        let (mut queues, fetched) =
+            Self::ready_queues(tx, &eligible, &shares, ready_until_ms).await?;
         let mut chosen = round_robin(&queues, limit);
         // A tenant with less ready work than its share leaves the claim short: the tenants that
         // may have more than their share read up to their whole room, once.
@@ -151,7 +155,7 @@ impl SqliteStore {
                 }
             }
             if widened {
-                (queues, _) = Self::ready_queues(tx, &eligible, &shares, now_ms).await?;
+                (queues, _) = Self::ready_queues(tx, &eligible, &shares, ready_until_ms).await?;
                 chosen = round_robin(&queues, limit);
             }
         }
@@ -219,7 +223,7 @@ impl SqliteStore {
         tx: &mut Transaction<'static, Sqlite>,
         eligible: &[EligibleTenant],
         shares: &[i64],
-        now_ms: i64,
+        ready_until_ms: i64,
     ) -> Result<(Vec<TenantQueue>, Vec<i64>)> {
         // (not before, run, job, exclusive) per tenant.
         let mut ready_by_tenant: HashMap<Uuid, Vec<(i64, Uuid, Uuid, bool)>> = HashMap::new();
@@ -229,7 +233,7 @@ impl SqliteStore {
             let statement = vec![sql::sqlite::READY_RUNS_TERM; chunk.len()].join(" UNION ALL ");
             let mut query = sqlx::query(&statement);
             for &(id, share) in chunk {
-                query = query.bind(id).bind(now_ms).bind(share);
+                query = query.bind(id).bind(ready_until_ms).bind(share);
             }
             for row in query.fetch_all(&mut **tx).await? {
                 ready_by_tenant.entry(row.uuid("tenant_id")?).or_default().push((
@@ -289,7 +293,7 @@ impl Store for SqliteStore {
         lease_ttl: Duration,
     ) -> Result<Vec<ClaimedRun>> {
         let mut tx = self.begin_write().await?;
-        let claimed = Self::claim_in(&mut tx, node_id, now, limit, lease_ttl).await?;
+        let claimed = Self::claim_in(&mut tx, node_id, now, now, limit, lease_ttl).await?;
         tx.commit().await?;
         Ok(claimed)
     }
