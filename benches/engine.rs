@@ -43,6 +43,8 @@ struct NoOp {
     done: AtomicU64,
     /// Wall-clock start minus scheduled instant, in microseconds, for scheduled runs.
     lateness_us: Mutex<Vec<i64>>,
+    /// The same with each run's scheduled instant (ms), to find the worst instant.
+    lateness_at: Mutex<Vec<(i64, i64)>>,
     /// (tenant, start instant) of every run, for fairness.
     starts: Mutex<Vec<(String, Instant)>>,
     record_starts: bool,
@@ -55,6 +57,10 @@ impl Handler for NoOp {
         if envelope.trigger == rota::run::Trigger::Schedule {
             let late = (now - envelope.scheduled_for).num_microseconds().unwrap_or(i64::MAX);
             self.lateness_us.lock().unwrap().push(late);
+            self.lateness_at
+                .lock()
+                .unwrap()
+                .push((envelope.scheduled_for.timestamp_millis(), late));
         }
         if self.record_starts {
             self.starts.lock().unwrap().push((envelope.tenant.clone(), Instant::now()));
@@ -530,10 +536,14 @@ struct BackendReport {
     /// Per offered load: (every-second schedules, runs/s succeeded, runs/s queued).
     sustained: Vec<(usize, f64, f64)>,
     idle_schedules: usize,
-    /// Idle lateness with the engine's default claim-ahead, and claiming only at the instant
-    /// (`claim_ahead` zero, as before it existed), measured one after the other.
-    lateness: Lateness,
+    /// Idle lateness, one configuration after the other: claiming only at the instant
+    /// (`claim_ahead` zero, as before it existed) and with the default claim-ahead, both with
+    /// the 64 worker slots of the other sections; then with slots for every run due at one
+    /// instant (a run claimed ahead waits in its slot, so with 64 slots the rest of the second's
+    /// 167 runs wait for the first 64 to finish).
     lateness_claim_at_instant: Lateness,
+    lateness: Lateness,
+    lateness_wide: Lateness,
     burst: BurstReport,
     fairness_light_wait_p99_ms: f64,
     fairness_heavy_share_first_1000: f64,
@@ -628,9 +638,11 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
     }
 
     if settings.wants("lateness") {
-        report.lateness_claim_at_instant = idle_lateness(backend, settings, Duration::ZERO).await;
-        report.lateness =
-            idle_lateness(backend, settings, EngineConfig::new("idle").claim_ahead).await;
+        let claim_ahead = EngineConfig::new("idle").claim_ahead;
+        report.lateness_claim_at_instant =
+            idle_lateness(backend, settings, Duration::ZERO, 64).await;
+        report.lateness = idle_lateness(backend, settings, claim_ahead, 64).await;
+        report.lateness_wide = idle_lateness(backend, settings, claim_ahead, 256).await;
     }
 
     if settings.wants("burst") {
@@ -743,6 +755,7 @@ fn spawn_engine(
 #[derive(serde::Serialize, Default, Clone, Copy)]
 struct Lateness {
     claim_ahead_ms: u64,
+    slots: u32,
     runs: usize,
     p50_ms: f64,
     p99_ms: f64,
@@ -750,10 +763,15 @@ struct Lateness {
 }
 
 /// Idle lateness: `idle_schedules` six-field schedules spread over the minute (one second
-/// each), an engine with the given claim-ahead running for `idle_seconds`.
-async fn idle_lateness(backend: &str, settings: &Settings, claim_ahead: Duration) -> Lateness {
+/// each), an engine with the given claim-ahead and worker slots running for `idle_seconds`.
+async fn idle_lateness(
+    backend: &str,
+    settings: &Settings,
+    claim_ahead: Duration,
+    slots: u32,
+) -> Lateness {
     eprintln!(
-        "{backend}: idle lateness, {} schedules over the minute, {} s, claim ahead {} ms",
+        "{backend}: idle lateness, {} schedules over the minute, {} s, claim ahead {} ms, {slots} slots",
         settings.idle_schedules,
         settings.idle_seconds,
         claim_ahead.as_millis()
@@ -779,6 +797,8 @@ async fn idle_lateness(backend: &str, settings: &Settings, claim_ahead: Duration
     let handler = Arc::new(NoOp::default());
     let mut config = bench_config("idle");
     config.claim_ahead = claim_ahead;
+    config.workers = slots;
+    config.claim_batch = slots;
     let engine =
         Engine::with_registry(store.clone(), Arc::new(SystemClock), config, registry(&handler));
     let shutdown = CancellationToken::new();
@@ -790,6 +810,7 @@ async fn idle_lateness(backend: &str, settings: &Settings, claim_ahead: Duration
     lateness.sort_unstable();
     let measured = Lateness {
         claim_ahead_ms: claim_ahead.as_millis() as u64,
+        slots,
         runs: lateness.len(),
         p50_ms: percentile(&lateness, 0.5) as f64 / 1000.0,
         p99_ms: percentile(&lateness, 0.99) as f64 / 1000.0,
@@ -799,6 +820,35 @@ async fn idle_lateness(backend: &str, settings: &Settings, claim_ahead: Duration
         "  {backend}: {} runs, lateness p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
         measured.runs, measured.p50_ms, measured.p99_ms, measured.max_ms
     );
+    // Where the tail comes from: the instants whose runs started latest.
+    let mut by_instant: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for &(at, late) in handler.lateness_at.lock().unwrap().iter() {
+        by_instant.entry(at).or_default().push(late);
+    }
+    let mut worst: Vec<(i64, i64, usize)> = by_instant
+        .iter()
+        .map(|(&at, late)| (*late.iter().max().unwrap_or(&0), at, late.len()))
+        .collect();
+    worst.sort_unstable_by(|a, b| b.cmp(a));
+    let raw = db.raw().await;
+    for (late, at, runs) in worst.iter().take(3) {
+        // When the tick queued them and when they were claimed (a run claimed after its
+        // instant records the claim as its start; one claimed ahead records the instant).
+        let sql = "SELECT min(queued_at - scheduled_at), max(queued_at - scheduled_at), \
+                   min(started_at - scheduled_at), max(started_at - scheduled_at) \
+                   FROM runs WHERE scheduled_at = $1";
+        let (queued_min, queued_max, started_min, started_max): (i64, i64, i64, i64) = match &raw {
+            Raw::Postgres(pool) => sqlx::query_as(sql).bind(at).fetch_one(pool).await.unwrap(),
+            Raw::Sqlite(pool) => sqlx::query_as(sql).bind(at).fetch_one(pool).await.unwrap(),
+        };
+        eprintln!(
+            "    latest instant: {:.1} s after the first, {runs} runs, the last {:.1} ms late; \
+             queued {queued_min}..{queued_max} ms, recorded start {started_min}..{started_max} ms \
+             from the instant",
+            (at - first_ms) as f64 / 1000.0,
+            *late as f64 / 1000.0
+        );
+    }
     db.drop_database().await;
     measured
 }
@@ -1242,22 +1292,24 @@ fn print_table(backends: &[&str], reports: &[BackendReport]) {
     }
     for (label, pick) in [
         (
-            "idle lateness p50 / p99 / max (ms), claiming ahead",
-            (|r| r.lateness) as fn(&BackendReport) -> Lateness,
+            "idle lateness p50 / p99 / max (ms), claiming at the instant",
+            (|r| r.lateness_claim_at_instant) as fn(&BackendReport) -> Lateness,
         ),
-        ("idle lateness p50 / p99 / max (ms), claiming at the instant", |r| {
-            r.lateness_claim_at_instant
+        ("idle lateness p50 / p99 / max (ms), claiming ahead", |r| r.lateness),
+        ("idle lateness p50 / p99 / max (ms), claiming ahead, a slot per due run", |r| {
+            r.lateness_wide
         }),
     ] {
         row(label, &|r| {
             let lateness = pick(r);
             format!(
-                "{:.1} / {:.1} / {:.1} ({} schedules, claim ahead {} ms)",
+                "{:.1} / {:.1} / {:.1} ({} schedules, claim ahead {} ms, {} slots)",
                 lateness.p50_ms,
                 lateness.p99_ms,
                 lateness.max_ms,
                 r.idle_schedules,
-                lateness.claim_ahead_ms
+                lateness.claim_ahead_ms,
+                lateness.slots
             )
         });
     }

@@ -966,6 +966,11 @@ fn cli_rejects_bad_policies_with_exit_status_2() {
     assert!(rate.status.success(), "{}", String::from_utf8_lossy(&rate.stderr));
     let pruned = rota(&["runs", "prune", "--older-than-days", "30", "--keep-last", "5"]);
     assert!(pruned.status.success(), "{}", String::from_utf8_lossy(&pruned.stderr));
+    // Checked before the daemon starts: it exits at once instead of serving.
+    let serve = rota(&["serve", "--claim-ahead", "5000"]);
+    let stderr = String::from_utf8_lossy(&serve.stderr);
+    assert_eq!(serve.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--claim-ahead: 5000 is out of range; allowed 0-1000"), "{stderr}");
 }
 
 /// 0002 applied to a database holding data (0001's schema, filled): the runs survive the SQLite

@@ -30,6 +30,11 @@ pub struct ServeArgs {
     /// Seconds a claimed run stays ours without renewal; a crashed node's runs are recovered after it.
     #[arg(long, default_value_t = 30)]
     lease_ttl: u64,
+    /// Milliseconds before a run's instant it may be claimed; it then waits in its worker slot
+    /// and starts on the instant, so the claim's own time does not make it late (0: claim only
+    /// what is ready).
+    #[arg(long, value_name = "MS", default_value_t = 50)]
+    claim_ahead: u64,
     /// Seconds running work may take to finish on SIGINT/SIGTERM before it is handed back.
     #[arg(long, default_value_t = 30)]
     shutdown_grace: u64,
@@ -132,6 +137,13 @@ pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()>
         ))
         .into());
     }
+    if args.claim_ahead > 1_000 {
+        return Err(super::BadInput(format!(
+            "--claim-ahead: {} is out of range; allowed 0-1000 milliseconds",
+            args.claim_ahead
+        ))
+        .into());
+    }
     // Checked before connecting: a typo must not start a daemon that cannot send email.
     let smtp = args.smtp.config()?;
     let url = database.url()?;
@@ -147,6 +159,7 @@ pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()>
     config.workers = args.workers;
     config.lease_ttl = Duration::from_secs(args.lease_ttl);
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace);
+    config.claim_ahead = Duration::from_millis(args.claim_ahead);
     config.command_policy = command_policy(args.work_root, args.env_allow)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let notifier = rota::notify::Notifier::new(store.clone(), Arc::clone(&clock), notify)?;
