@@ -76,11 +76,8 @@ impl PgStore {
             return Ok(Vec::new());
         }
         let now_ms = codec::ms(now);
-        // A queue's statistics are always stale: a burst of runs arrives between two
-        // autovacuum analyses, and with `runs` believed empty the planner scans it whole once
-        // per tenant (measured: 10,000 runs due at once started in 8.4 s instead of 2.6 s).
-        // Every step of the claim has an index made for it; make the planner use them.
-        sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut **tx).await?;
+        // Measured: 10,000 runs due at once started in 8.4 s instead of 2.6 s.
+        Self::use_indexes(tx).await?;
         let eligible = sqlx::query(sql::postgres::LOCK_ELIGIBLE_TENANTS)
             .bind(now_ms)
             .bind(i64::from(limit))
@@ -137,6 +134,17 @@ impl PgStore {
             Self::write_throttled(tx, now, &watched).await?;
         }
         rows.iter().map(codec::claimed_run).collect()
+    }
+
+    /// For the rest of the transaction, plans use the indexes made for them. The statistics of
+    /// `runs` are always stale: runs arrive faster than autovacuum analyses (a new or quiet
+    /// database has `runs` analysed as empty, and a burst comes between two analyses), and
+    /// with `runs` believed empty the planner scans it whole for every probe (once per tenant
+    /// in a claim, twice per due job in a tick). Every step of the claim and the tick has an
+    /// index made for it.
+    async fn use_indexes(tx: &mut Transaction<'static, Postgres>) -> Result<()> {
+        sqlx::query("SET LOCAL enable_seqscan = off").execute(&mut **tx).await?;
+        Ok(())
     }
 
     /// See [`sql::postgres::LOCK_JOBS_IN_ORDER`].

@@ -264,6 +264,12 @@ impl SqliteStore {
         Ok((queues, fetched))
     }
 
+    /// Nothing to do: SQLite's planner has no statistics unless `ANALYZE` ran (Rota never runs
+    /// it) and prefers the indexes by itself.
+    async fn use_indexes(_tx: &mut Transaction<'static, Sqlite>) -> Result<()> {
+        Ok(())
+    }
+
     /// Nothing to do: the IMMEDIATE transaction already holds the only write lock there is.
     async fn lock_jobs_in_order(
         _tx: &mut Transaction<'static, Sqlite>,
