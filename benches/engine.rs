@@ -832,8 +832,9 @@ async fn idle_lateness(
     worst.sort_unstable_by(|a, b| b.cmp(a));
     let raw = db.raw().await;
     for (late, at, runs) in worst.iter().take(3) {
-        // When the tick queued them and when they were claimed (a run claimed after its
-        // instant records the claim as its start; one claimed ahead records the instant).
+        // What the tick recorded as their queueing (its horizon: the instant when the tick ran
+        // on time) and when they were claimed (a run claimed after its instant records the
+        // claim as its start; one claimed ahead records the instant).
         let sql = "SELECT min(queued_at - scheduled_at), max(queued_at - scheduled_at), \
                    min(started_at - scheduled_at), max(started_at - scheduled_at) \
                    FROM runs WHERE scheduled_at = $1";
@@ -843,8 +844,8 @@ async fn idle_lateness(
         };
         eprintln!(
             "    latest instant: {:.1} s after the first, {runs} runs, the last {:.1} ms late; \
-             queued {queued_min}..{queued_max} ms, recorded start {started_min}..{started_max} ms \
-             from the instant",
+             queued_at {queued_min}..{queued_max} ms (the tick's horizon, not its wall time), \
+             recorded start {started_min}..{started_max} ms from the instant",
             (at - first_ms) as f64 / 1000.0,
             *late as f64 / 1000.0
         );
