@@ -359,7 +359,7 @@ async fn seed_queue(
     let occurrences: Vec<_> =
         (0..per_job).map(|i| now - chrono::Duration::seconds(i as i64 + 1)).collect();
     let plan = move |_: &DueJob| TickPlan::enqueue(&occurrences, None);
-    let report = store.enqueue_due(now, 100_000, &plan).await.unwrap();
+    let report = store.enqueue_due(now, now, 100_000, &plan).await.unwrap();
     assert!(report.enqueued as usize >= runs, "seeded {} runs", report.enqueued);
 }
 

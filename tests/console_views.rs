@@ -66,7 +66,7 @@ impl World {
         let occurrences = occurrences.to_vec();
         let job_id = job.id;
         self.store
-            .enqueue_due(self.now() + TimeDelta::days(400), 100, &move |due| {
+            .enqueue_due(self.now(), self.now() + TimeDelta::days(400), 100, &move |due| {
                 if due.job_id == job_id {
                     TickPlan::enqueue(&occurrences, Some(due.next_run_at))
                 } else {

@@ -281,3 +281,25 @@ backend_test!(runs_claimed_ahead_start_on_their_instant_never_before, |db| {
         assert_eq!(run.started_at, Some(run.scheduled_at), "claimed ahead: {run:?}");
     }
 });
+
+// A tick that looks ahead queues the occurrence early, ready at its instant, and records when
+// it really queued it (not the instant it looked ahead to).
+backend_test!(a_tick_ahead_records_when_it_queued_and_readies_the_run_at_its_instant, |db| {
+    let store = db.store().await;
+    let clock = ManualClock::new(at("2027-01-01T10:04:59.800Z"));
+    let probe = Arc::new(Probe::default());
+    let rota = Rota::new(store.clone(), Arc::new(clock.clone())).with_registry(registry(&probe));
+    rota.add_tenant(&NewTenant::named("acme")).await.unwrap();
+    rota.add_job("acme", &job("every-five", "*/5 * * * *")).await.unwrap();
+    let engine = engine(&store, &clock, "node-a", 4, &probe);
+
+    let report = engine.tick_until(at("2027-01-01T10:05:00.050Z")).await.unwrap();
+    assert_eq!(report.enqueued, 1);
+    let runs = rota.list_runs(&RunFilter::default()).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].scheduled_at, at("2027-01-01T10:05:00Z"));
+    assert_eq!(runs[0].queued_at, at("2027-01-01T10:04:59.800Z"));
+    assert_eq!(runs[0].not_before, at("2027-01-01T10:05:00Z"));
+    // Not claimable before its instant.
+    assert_eq!(engine.dispatch_once().await.unwrap(), 0);
+});

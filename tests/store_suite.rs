@@ -196,7 +196,7 @@ async fn enqueue(
     let plan = move |due: &DueJob| {
         TickPlan::enqueue(&planned.get(&due.job_id).cloned().unwrap_or_default(), None)
     };
-    store.enqueue_due(now, 10_000, &plan).await.unwrap()
+    store.enqueue_due(now, now, 10_000, &plan).await.unwrap()
 }
 
 /// `count` whole-second occurrences ending at `t(0)`, all ready at `t(0)`.
@@ -430,16 +430,16 @@ async fn enqueue_due_enqueues_each_occurrence_once(store: AnyStore) {
 
     // Not due yet.
     assert_eq!(
-        store.enqueue_due(t(-1), 100, &plan).await.unwrap(),
+        store.enqueue_due(t(-1), t(-1), 100, &plan).await.unwrap(),
         TickReport { jobs: 0, enqueued: 0, recorded: 0 }
     );
     assert_eq!(
-        store.enqueue_due(t(0), 100, &plan).await.unwrap(),
+        store.enqueue_due(t(0), t(0), 100, &plan).await.unwrap(),
         TickReport { jobs: 1, enqueued: 1, recorded: 0 }
     );
     // A second tick at the same instant finds nothing due: next_run_at moved on.
     assert_eq!(
-        store.enqueue_due(t(0), 100, &plan).await.unwrap(),
+        store.enqueue_due(t(0), t(0), 100, &plan).await.unwrap(),
         TickReport { jobs: 0, enqueued: 0, recorded: 0 }
     );
     assert_eq!(store.job(nightly.id).await.unwrap().next_run_at, Some(t(300)));
@@ -449,7 +449,7 @@ async fn enqueue_due_enqueues_each_occurrence_once(store: AnyStore) {
     // inserts nothing: the occurrence key is unique.
     store.set_job_enabled(nightly.id, true, None, Some(t(0)), "tester", t(1)).await.unwrap();
     assert_eq!(
-        store.enqueue_due(t(1), 100, &plan).await.unwrap(),
+        store.enqueue_due(t(1), t(1), 100, &plan).await.unwrap(),
         TickReport { jobs: 1, enqueued: 0, recorded: 0 }
     );
 
@@ -467,7 +467,7 @@ async fn enqueue_due_enqueues_each_occurrence_once(store: AnyStore) {
     // A plan with no next instant leaves the job enabled but never due.
     let last = |_: &DueJob| TickPlan::enqueue(&[t(2)], None);
     assert_eq!(
-        store.enqueue_due(t(300), 100, &last).await.unwrap(),
+        store.enqueue_due(t(300), t(300), 100, &last).await.unwrap(),
         TickReport { jobs: 1, enqueued: 1, recorded: 0 }
     );
     let ended = store.job(nightly.id).await.unwrap();
@@ -497,12 +497,12 @@ async fn enqueue_due_batches_many_jobs(store: AnyStore) {
             Some(t(3600)),
         )
     };
-    let first = store.enqueue_due(t(0), 1_100, &plan).await.unwrap();
+    let first = store.enqueue_due(t(0), t(0), 1_100, &plan).await.unwrap();
     assert_eq!(first, TickReport { jobs: 1_100, enqueued: 2_200, recorded: 0 });
     // The longest overdue jobs went first.
     assert_eq!(store.job_by_name("acme", "job-1199").await.unwrap().next_run_at, Some(t(3600)));
     assert_eq!(store.job_by_name("acme", "job-0099").await.unwrap().next_run_at, Some(t(-99)));
-    let second = store.enqueue_due(t(0), 1_100, &plan).await.unwrap();
+    let second = store.enqueue_due(t(0), t(0), 1_100, &plan).await.unwrap();
     assert_eq!(second, TickReport { jobs: 100, enqueued: 200, recorded: 0 });
     assert_eq!(store.next_due_at().await.unwrap(), Some(t(3600)));
     let all = RunFilter { limit: Some(5_000), ..RunFilter::default() };
@@ -528,7 +528,7 @@ async fn disabled_jobs_are_not_due(store: AnyStore) {
         (false, Some("failed 5 times in a row"), 2)
     );
     let plan = |_: &DueJob| -> TickPlan { panic!("a disabled job is never planned") };
-    assert_eq!(store.enqueue_due(t(10), 100, &plan).await.unwrap(), TickReport::default());
+    assert_eq!(store.enqueue_due(t(10), t(10), 100, &plan).await.unwrap(), TickReport::default());
     assert_eq!(store.next_due_at().await.unwrap(), None);
     let enabled = store
         .set_job_enabled(nightly.id, true, Some("ignored"), Some(t(0)), "tester", t(2))
@@ -1156,7 +1156,7 @@ async fn tick_records_occurrences_that_do_not_run_and_supersedes(store: AnyStore
             supersede: Some("newer".into()),
         }
     };
-    let report = store.enqueue_due(t(0), 10, &plan).await.unwrap();
+    let report = store.enqueue_due(t(0), t(0), 10, &plan).await.unwrap();
     assert_eq!(report, TickReport { jobs: 1, enqueued: 1, recorded: 2 });
     let runs = store.list_runs(&RunFilter::default()).await.unwrap();
     let row = |at: DateTime<Utc>| runs.iter().find(|run| run.scheduled_at == at).unwrap();

@@ -202,15 +202,19 @@ impl<S: Store> Engine<S> {
     /// tick's transaction. (Its overlap policy is then checked up to the lookahead early, and its
     /// `queued_at` is the horizon.)
     pub async fn tick_until(&self, horizon: DateTime<Utc>) -> Result<TickReport> {
-        let now = horizon;
         let mut total = TickReport::default();
         loop {
             let plan = |due: &crate::store::DueJob| {
                 let schedule = self.schedule_for(&due.schedule, &due.timezone);
-                plan_tick(due, schedule.as_ref(), now)
+                plan_tick(due, schedule.as_ref(), horizon)
             };
-            let report =
-                self.inner.store.enqueue_due(now, self.inner.config.tick_batch, &plan).await?;
+            // The rows record when the tick really ran, not the instant it looked ahead to.
+            let now = self.now().min(horizon);
+            let report = self
+                .inner
+                .store
+                .enqueue_due(now, horizon, self.inner.config.tick_batch, &plan)
+                .await?;
             total.jobs += report.jobs;
             total.enqueued += report.enqueued;
             total.recorded += report.recorded;

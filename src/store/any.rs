@@ -211,6 +211,7 @@ impl Store for AnyStore {
         fn enqueue_due(
             &self,
             now: DateTime<Utc>,
+            due_until: DateTime<Utc>,
             limit: u32,
             plan: &(dyn Fn(&DueJob) -> TickPlan + Send + Sync),
         ) -> Result<TickReport>;

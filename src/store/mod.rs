@@ -592,13 +592,15 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn list_runs(&self, filter: &RunFilter) -> impl Future<Output = Result<Vec<Run>>> + Send;
 
     // The engine's steps.
-    /// Reads up to `limit` enabled, unpaused jobs with `next_run_at <= now` (skipping jobs
-    /// another node is ticking), asks `plan` what to do with each, supersedes previous runs if
-    /// planned, inserts the planned rows (an occurrence that already exists is left alone) and
-    /// advances `next_run_at`, all in one transaction.
+    /// Reads up to `limit` enabled, unpaused jobs with `next_run_at <= due_until` (skipping
+    /// jobs another node is ticking), asks `plan` what to do with each, supersedes previous runs
+    /// if planned, inserts the planned rows (an occurrence that already exists is left alone)
+    /// and advances `next_run_at`, all in one transaction. `due_until` is `now` or, for a tick
+    /// that looks ahead, later; the rows record `now` (queued, finished, superseded).
     fn enqueue_due(
         &self,
         now: DateTime<Utc>,
+        due_until: DateTime<Utc>,
         limit: u32,
         plan: &(dyn Fn(&DueJob) -> TickPlan + Send + Sync),
     ) -> impl Future<Output = Result<TickReport>> + Send;

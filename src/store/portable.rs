@@ -711,6 +711,7 @@ macro_rules! portable_store_methods {
         async fn enqueue_due(
             &self,
             now: ::chrono::DateTime<::chrono::Utc>,
+            due_until: ::chrono::DateTime<::chrono::Utc>,
             limit: u32,
             plan: &(dyn Fn(&$crate::store::DueJob) -> $crate::store::TickPlan + Send + Sync),
         ) -> $crate::error::Result<$crate::store::TickReport> {
@@ -721,7 +722,7 @@ macro_rules! portable_store_methods {
             // a tick of 167 due jobs grew to 350 ms within a minute of a fresh start).
             Self::use_indexes(&mut tx).await?;
             let due = ::sqlx::query(sql::$dialect::DUE_JOBS)
-                .bind(now_ms)
+                .bind(codec::ms(due_until))
                 .bind(i64::from(limit))
                 .fetch_all(&mut *tx)
                 .await?;
