@@ -199,8 +199,8 @@ impl<S: Store> Engine<S> {
     /// A tick for the jobs due up to `horizon`. The running engine ticks a little ahead of time
     /// ([`EngineConfig::tick_lookahead`]): an occurrence is queued before its instant with
     /// `not_before` at that instant, so the dispatcher claims it on time instead of after a
-    /// tick's transaction. (Its overlap policy is then checked up to the lookahead early, and its
-    /// `queued_at` is the horizon.)
+    /// tick's transaction. (Its overlap policy is then checked up to the lookahead early; its
+    /// `queued_at` is when the tick ran.)
     pub async fn tick_until(&self, horizon: DateTime<Utc>) -> Result<TickReport> {
         let mut total = TickReport::default();
         loop {
