@@ -263,12 +263,12 @@ backend_test!(runs_claimed_ahead_start_on_their_instant_never_before, |db| {
         let (engine, shutdown) = (engine.clone(), shutdown.clone());
         async move { engine.run(shutdown).await }
     });
-    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    tokio::time::sleep(Duration::from_millis(4_200)).await;
     shutdown.cancel();
     running.await.unwrap().unwrap();
 
     let entered = starts.entered.lock().unwrap().clone();
-    assert!(entered.len() >= 2, "about three occurrences in 3.2 s, got {entered:?}");
+    assert!(entered.len() >= 3, "about four occurrences in 4.2 s, got {entered:?}");
     for (scheduled, at) in &entered {
         assert!(at >= scheduled, "started {at} before its instant {scheduled}");
     }
@@ -276,10 +276,16 @@ backend_test!(runs_claimed_ahead_start_on_their_instant_never_before, |db| {
         .list_runs(&RunFilter { status: Some(RunStatus::Succeeded), ..RunFilter::default() })
         .await
         .unwrap();
-    assert!(runs.len() >= 2);
+    assert!(runs.len() >= 3);
+    // Never recorded as started early. A run claimed ahead records its instant; one the
+    // machine was too busy to queue or claim before its instant (the first, right after the
+    // start, or any on a loaded machine) records the claim. The ticker queues 250 ms ahead, so
+    // on any but a stalled machine most are claimed ahead.
     for run in &runs {
-        assert_eq!(run.started_at, Some(run.scheduled_at), "claimed ahead: {run:?}");
+        assert!(run.started_at >= Some(run.scheduled_at), "recorded early: {run:?}");
     }
+    let claimed_ahead = runs.iter().filter(|run| run.started_at == Some(run.scheduled_at)).count();
+    assert!(claimed_ahead >= 1, "none claimed ahead: {runs:?}");
 });
 
 // A tick that looks ahead queues the occurrence early, ready at its instant, and records when
