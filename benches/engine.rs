@@ -41,13 +41,19 @@ use tokio_util::sync::CancellationToken;
 #[derive(Default)]
 struct NoOp {
     done: AtomicU64,
-    /// Wall-clock start minus scheduled instant, in microseconds, for scheduled runs.
-    lateness_us: Mutex<Vec<i64>>,
-    /// The same with each run's scheduled instant (ms), to find the worst instant.
-    lateness_at: Mutex<Vec<(i64, i64)>>,
+    /// For scheduled runs: (scheduled instant in ms, wall-clock start minus that instant in
+    /// microseconds).
+    lateness: Mutex<Vec<(i64, i64)>>,
     /// (tenant, start instant) of every run, for fairness.
     starts: Mutex<Vec<(String, Instant)>>,
     record_starts: bool,
+}
+
+impl NoOp {
+    /// The scheduled runs' lateness in microseconds, in the order they started.
+    fn lateness_us(&self) -> Vec<i64> {
+        self.lateness.lock().unwrap().iter().map(|&(_, late)| late).collect()
+    }
 }
 
 #[async_trait::async_trait]
@@ -56,11 +62,7 @@ impl Handler for NoOp {
         let now = SystemClock.now();
         if envelope.trigger == rota::run::Trigger::Schedule {
             let late = (now - envelope.scheduled_for).num_microseconds().unwrap_or(i64::MAX);
-            self.lateness_us.lock().unwrap().push(late);
-            self.lateness_at
-                .lock()
-                .unwrap()
-                .push((envelope.scheduled_for.timestamp_millis(), late));
+            self.lateness.lock().unwrap().push((envelope.scheduled_for.timestamp_millis(), late));
         }
         if self.record_starts {
             self.starts.lock().unwrap().push((envelope.tenant.clone(), Instant::now()));
@@ -377,7 +379,8 @@ async fn burn_down(db: &Database, engines: usize, total: u64) -> f64 {
     let mut handles = Vec::new();
     let started = Instant::now();
     for node in 0..engines {
-        let engine = engine_with(db.store().await, &format!("bench-{node}"), &handler);
+        let engine =
+            engine_with(db.store().await, bench_config(&format!("bench-{node}")), &handler);
         tasks.push(spawn_engine(&engine, &shutdown));
         handles.push(engine);
     }
@@ -664,7 +667,7 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
         seed_queue(&store, 1, 10, runs as usize, 64).await;
         seed_light(&store, 999).await;
         let handler = Arc::new(NoOp { record_starts: true, ..NoOp::default() });
-        let engine = engine_with(store.clone(), "fair", &handler);
+        let engine = engine_with(store.clone(), bench_config("fair"), &handler);
         let shutdown = CancellationToken::new();
         let started = Instant::now();
         let task = spawn_engine(&engine, &shutdown);
@@ -738,9 +741,9 @@ fn bench_config(node: &str) -> EngineConfig {
     config
 }
 
-fn engine_with(store: AnyStore, node: &str, handler: &Arc<NoOp>) -> Engine<AnyStore> {
+fn engine_with(store: AnyStore, config: EngineConfig, handler: &Arc<NoOp>) -> Engine<AnyStore> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    Engine::with_registry(store, clock, bench_config(node), registry(handler))
+    Engine::with_registry(store, clock, config, registry(handler))
 }
 
 fn spawn_engine(
@@ -799,14 +802,13 @@ async fn idle_lateness(
     config.claim_ahead = claim_ahead;
     config.workers = slots;
     config.claim_batch = slots;
-    let engine =
-        Engine::with_registry(store.clone(), Arc::new(SystemClock), config, registry(&handler));
+    let engine = engine_with(store.clone(), config, &handler);
     let shutdown = CancellationToken::new();
     let task = spawn_engine(&engine, &shutdown);
     tokio::time::sleep(Duration::from_secs(settings.idle_seconds)).await;
     shutdown.cancel();
     task.await.unwrap().unwrap();
-    let mut lateness = handler.lateness_us.lock().unwrap().clone();
+    let mut lateness = handler.lateness_us();
     lateness.sort_unstable();
     let measured = Lateness {
         claim_ahead_ms: claim_ahead.as_millis() as u64,
@@ -822,7 +824,7 @@ async fn idle_lateness(
     );
     // Where the tail comes from: the instants whose runs started latest.
     let mut by_instant: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
-    for &(at, late) in handler.lateness_at.lock().unwrap().iter() {
+    for &(at, late) in handler.lateness.lock().unwrap().iter() {
         by_instant.entry(at).or_default().push(late);
     }
     let mut worst: Vec<(i64, i64, usize)> = by_instant
@@ -832,9 +834,8 @@ async fn idle_lateness(
     worst.sort_unstable_by(|a, b| b.cmp(a));
     let raw = db.raw().await;
     for (late, at, runs) in worst.iter().take(3) {
-        // What the tick recorded as their queueing (its horizon: the instant when the tick ran
-        // on time) and when they were claimed (a run claimed after its instant records the
-        // claim as its start; one claimed ahead records the instant).
+        // When the tick queued them and when they were claimed (a run claimed after its
+        // instant records the claim as its start; one claimed ahead records the instant).
         let sql = "SELECT min(queued_at - scheduled_at), max(queued_at - scheduled_at), \
                    min(started_at - scheduled_at), max(started_at - scheduled_at) \
                    FROM runs WHERE scheduled_at = $1";
@@ -844,7 +845,7 @@ async fn idle_lateness(
         };
         eprintln!(
             "    latest instant: {:.1} s after the first, {runs} runs, the last {:.1} ms late; \
-             queued_at {queued_min}..{queued_max} ms (the tick's horizon, not its wall time), \
+             queued {queued_min}..{queued_max} ms, \
              recorded start {started_min}..{started_max} ms from the instant",
             (at - first_ms) as f64 / 1000.0,
             *late as f64 / 1000.0
@@ -872,7 +873,7 @@ async fn sustained(backend: &str, schedules: usize, seconds: u64) -> (f64, f64) 
     )
     .await;
     let handler = Arc::new(NoOp::default());
-    let engine = engine_with(store.clone(), "sustained", &handler);
+    let engine = engine_with(store.clone(), bench_config("sustained"), &handler);
     let shutdown = CancellationToken::new();
     let task = spawn_engine(&engine, &shutdown);
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -913,7 +914,7 @@ async fn burst(backend: &str, schedules: usize) -> BurstReport {
     // Far in the future while the engine starts; then moved to an instant a few seconds ahead.
     bulk_jobs(&db, &store, &BulkJobs::new(schedules, 1_000, YEARLY, now_ms() + 86_400_000)).await;
     let handler = Arc::new(NoOp::default());
-    let engine = engine_with(store.clone(), "burst", &handler);
+    let engine = engine_with(store.clone(), bench_config("burst"), &handler);
     let shutdown = CancellationToken::new();
     let task = spawn_engine(&engine, &shutdown);
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -945,7 +946,7 @@ async fn burst(backend: &str, schedules: usize) -> BurstReport {
     }
     shutdown.cancel();
     task.await.unwrap().unwrap();
-    let mut lateness = handler.lateness_us.lock().unwrap().clone();
+    let mut lateness = handler.lateness_us();
     lateness.sort_unstable();
     let seconds_after = |at: Option<chrono::DateTime<chrono::Utc>>| {
         at.map_or(f64::NAN, |at| (at - instant).num_milliseconds() as f64 / 1000.0)
@@ -991,7 +992,7 @@ async fn scale(backend: &str, schedules: usize, cpu_seconds: u64) -> ScaleReport
         },
     )
     .await;
-    let engine = engine_with(store.clone(), "scale", &Arc::new(NoOp::default()));
+    let engine = engine_with(store.clone(), bench_config("scale"), &Arc::new(NoOp::default()));
     let mut ticks = Vec::new();
     for _ in 0..31 {
         let started = Instant::now();
