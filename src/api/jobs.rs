@@ -1,0 +1,289 @@
+//! Jobs: creating and editing them (definition and policies, with optimistic concurrency),
+//! pausing, disabling and enabling them, deleting them; the named handlers they may refer to;
+//! and the schedule editor's helpers (payload parsing, previews, zone names).
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::Rota;
+use crate::error::{Error, Result};
+use crate::handler::HandlerSpec;
+use crate::job::{Job, JobDefinition};
+use crate::store::{JobFilter, Store};
+use crate::tenant::validate_name;
+
+pub use crate::policy::JobPolicy;
+
+/// How far ahead [`preview_schedule`] looks for daylight-saving effects.
+pub const DST_LOOKAHEAD: chrono::TimeDelta = chrono::TimeDelta::days(366);
+
+impl<S: Store> Rota<S> {
+    /// Creates a job with the default policies; its first run is the schedule's next occurrence
+    /// after now.
+    pub async fn add_job(&self, tenant: &str, definition: &JobDefinition) -> Result<Job> {
+        self.add_job_with_policy(tenant, definition, &JobPolicy::default()).await
+    }
+
+    /// Creates a job with the given policies.
+    pub async fn add_job_with_policy(
+        &self,
+        tenant: &str,
+        definition: &JobDefinition,
+        policy: &JobPolicy,
+    ) -> Result<Job> {
+        let schedule = definition.validate()?;
+        policy.validate(&schedule)?;
+        self.check_named_handler_exists(&definition.handler).await?;
+        let tenant = self.store.tenant_by_name(tenant).await?;
+        let now = self.now();
+        let next_run_at = schedule.next_after(now);
+        self.store.create_job(tenant.id, definition, policy, next_run_at, &self.operator, now).await
+    }
+
+    /// Replaces a job's definition if nobody changed it since `expected_version`; the next run
+    /// is recomputed from now. Its policies stay, and must still fit the new schedule.
+    pub async fn update_job(
+        &self,
+        id: Uuid,
+        expected_version: i64,
+        definition: &JobDefinition,
+    ) -> Result<Job> {
+        let schedule = definition.validate()?;
+        self.store.job(id).await?.policy.validate(&schedule)?;
+        self.check_named_handler_exists(&definition.handler).await?;
+        let now = self.now();
+        let next_run_at = schedule.next_after(now);
+        self.store
+            .update_job(id, expected_version, definition, next_run_at, &self.operator, now)
+            .await
+    }
+
+    /// Replaces a job's definition and policies if nobody changed the job since
+    /// `expected_version` (the console's editor, which edits both). Both are validated before
+    /// anything is written; each part is written only if it changed (the definition first), so
+    /// an unchanged definition keeps its next run.
+    pub async fn update_job_with_policy(
+        &self,
+        id: Uuid,
+        expected_version: i64,
+        definition: &JobDefinition,
+        policy: &JobPolicy,
+    ) -> Result<Job> {
+        let schedule = definition.validate()?;
+        policy.validate(&schedule)?;
+        self.check_named_handler_exists(&definition.handler).await?;
+        let current = self.store.job(id).await?;
+        let policy_changed = current.policy != *policy;
+        let now = self.now();
+        let mut version = expected_version;
+        let mut saved = None;
+        if current.definition() != *definition || !policy_changed {
+            let next_run_at = schedule.next_after(now);
+            let job = self
+                .store
+                .update_job(id, expected_version, definition, next_run_at, &self.operator, now)
+                .await?;
+            version = job.version;
+            saved = Some(job);
+        }
+        if policy_changed {
+            saved =
+                Some(self.store.update_job_policy(id, version, policy, &self.operator, now).await?);
+        }
+        saved.ok_or_else(|| Error::NotFound { what: "job", key: id.to_string() })
+    }
+
+    /// Replaces a job's policies if nobody changed the job since `expected_version`
+    /// (`rota job set` reads the job, changes what its flags say, and writes it back).
+    pub async fn set_job_policy(
+        &self,
+        id: Uuid,
+        expected_version: i64,
+        policy: &JobPolicy,
+    ) -> Result<Job> {
+        let job = self.store.job(id).await?;
+        policy.validate(&job.parsed_schedule()?)?;
+        self.store.update_job_policy(id, expected_version, policy, &self.operator, self.now()).await
+    }
+
+    pub async fn job(&self, tenant: &str, name: &str) -> Result<Job> {
+        self.store.job_by_name(tenant, name).await
+    }
+
+    pub async fn job_by_id(&self, id: Uuid) -> Result<Job> {
+        self.store.job(id).await
+    }
+
+    pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        self.store.list_jobs(filter).await
+    }
+
+    /// Pauses a job: it is not due until resumed. On resume, the occurrences it missed are
+    /// recorded (and caught up) per its missed policy.
+    pub async fn pause_job(&self, tenant: &str, name: &str) -> Result<Job> {
+        let job = self.store.job_by_name(tenant, name).await?;
+        self.store.set_job_paused(job.id, true, &self.operator, self.now()).await
+    }
+
+    /// Resumes a paused job; the next tick handles what it missed.
+    pub async fn resume_job(&self, tenant: &str, name: &str) -> Result<Job> {
+        let job = self.store.job_by_name(tenant, name).await?;
+        self.store.set_job_paused(job.id, false, &self.operator, self.now()).await
+    }
+
+    /// Enables a disabled job again: its failure streak restarts, `operator` is recorded (on
+    /// the job and in a `job.re_enabled` outbox event), and its next run is computed from now,
+    /// so the time it was disabled causes no burst. With `probation` (or the job's probation
+    /// policy) the next failed occurrence disables it again.
+    pub async fn enable_job(
+        &self,
+        tenant: &str,
+        name: &str,
+        operator: &str,
+        probation: bool,
+    ) -> Result<Job> {
+        validate_name("operator", operator)?;
+        let job = self.store.job_by_name(tenant, name).await?;
+        let now = self.now();
+        let next_run_at = job.parsed_schedule()?.next_after(now);
+        let probation = probation || job.policy.probation;
+        self.store.enable_job(job.id, operator, probation, next_run_at, now).await
+    }
+
+    /// Disables a job; the reason people read names `operator`.
+    pub async fn disable_job(
+        &self,
+        tenant: &str,
+        name: &str,
+        operator: &str,
+        reason: Option<&str>,
+    ) -> Result<Job> {
+        validate_name("operator", operator)?;
+        if reason == Some(crate::store::AUTO_DISABLED_REASON) {
+            return Err(Error::invalid("reason", "auto", "reserved for Rota's own auto-disable"));
+        }
+        let job = self.store.job_by_name(tenant, name).await?;
+        let reason = match reason {
+            Some(reason) => format!("{reason} (by {operator})"),
+            None => format!("disabled by {operator}"),
+        };
+        let now = self.now();
+        self.store
+            .set_job_enabled(job.id, false, Some(&reason), job.next_run_at, operator, now)
+            .await
+    }
+
+    /// Deletes a job and its run history.
+    pub async fn delete_job(&self, tenant: &str, name: &str) -> Result<()> {
+        let job = self.store.job_by_name(tenant, name).await?;
+        self.store.delete_job(job.id, &self.operator, self.now()).await
+    }
+
+    /// Stores a named handler definition that jobs refer to with `HandlerSpec::Named`.
+    pub async fn set_named_handler(&self, name: &str, spec: &HandlerSpec) -> Result<()> {
+        validate_name("handler name", name)?;
+        if matches!(spec, HandlerSpec::Named { .. }) {
+            return Err(Error::invalid(
+                "handler",
+                name,
+                "a named handler must be an http or command definition, not another name",
+            ));
+        }
+        spec.validate().map_err(|error| Error::invalid("handler", name, error.to_string()))?;
+        self.store.upsert_named_handler(name, spec, &self.operator, self.now()).await
+    }
+
+    /// Every stored named handler definition, by name.
+    pub async fn named_handlers(&self) -> Result<Vec<(String, HandlerSpec)>> {
+        self.store.list_named_handlers().await
+    }
+
+    /// Every name a `named` handler may refer to: the stored definitions and the in-process
+    /// handlers of this `Rota`'s registry (`None` spec), by name.
+    pub async fn handler_names(&self) -> Result<Vec<(String, Option<HandlerSpec>)>> {
+        let mut names: Vec<(String, Option<HandlerSpec>)> = self
+            .store
+            .list_named_handlers()
+            .await?
+            .into_iter()
+            .map(|(name, spec)| (name, Some(spec)))
+            .collect();
+        for name in self.registry.names() {
+            if !names.iter().any(|(stored, _)| stored == name) {
+                names.push((name.to_owned(), None));
+            }
+        }
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(names)
+    }
+
+    async fn check_named_handler_exists(&self, handler: &HandlerSpec) -> Result<()> {
+        if let HandlerSpec::Named { name } = handler {
+            let in_process = self.registry.get(name).is_some();
+            if !in_process && self.store.named_handler(name).await?.is_none() {
+                return Err(Error::invalid(
+                    "handler.name",
+                    name,
+                    "no named handler with this name; define it first (rota handler set)",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses a job payload typed by a person; the error says where the JSON is broken.
+pub fn parse_payload(text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|error| {
+        Error::invalid(
+            "payload",
+            "(JSON text)",
+            format!("not valid JSON: {error}; write {{}} for no payload"),
+        )
+    })
+}
+
+/// Every IANA zone name the cron engine accepts, sorted.
+pub fn time_zone_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> =
+        chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name()).collect();
+    names.sort_unstable();
+    names
+}
+
+/// What the schedule editor shows about an expression: computed by the engine's own code.
+#[derive(Debug, Clone)]
+pub struct SchedulePreview {
+    pub description: String,
+    pub kind: crate::cron::JobKind,
+    pub timezone: chrono_tz::Tz,
+    pub viewer_timezone: chrono_tz::Tz,
+    /// The next runs after `now`.
+    pub runs: Vec<crate::cron::Occurrence>,
+    /// Daylight-saving transitions within [`DST_LOOKAHEAD`] that change when the job runs.
+    pub dst_effects: Vec<crate::cron::DstEffect>,
+}
+
+/// Validates `expression` in `timezone` and explains it: the description, the next `count` runs
+/// after `now`, and the daylight-saving effects of the coming year. `viewer_timezone` is where
+/// the person looking is (their runs are shown in both zones).
+pub fn preview_schedule(
+    expression: &str,
+    timezone: &str,
+    viewer_timezone: &str,
+    now: DateTime<Utc>,
+    count: usize,
+) -> Result<SchedulePreview> {
+    let schedule = crate::cron::Schedule::parse(expression, timezone)?;
+    let viewer: chrono_tz::Tz = viewer_timezone.parse().map_err(|_| {
+        Error::invalid("viewer time zone", viewer_timezone, "not a time zone of the IANA database")
+    })?;
+    Ok(SchedulePreview {
+        description: schedule.describe(),
+        kind: schedule.kind(),
+        timezone: schedule.timezone(),
+        viewer_timezone: viewer,
+        runs: schedule.occurrences_after(now).take(count.min(1000)).collect(),
+        dst_effects: schedule.dst_effects(now, now + DST_LOOKAHEAD),
+    })
+}

@@ -1,0 +1,107 @@
+//! Runs: reading them, queuing one now (a manual trigger), backfilling past occurrences and
+//! pruning the history.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{check_limit, retention_cutoff, Rota};
+use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::run::Run;
+use crate::store::{RunFilter, Store};
+
+pub use crate::store::BackfillReport;
+
+/// A backfill creates at most this many runs unless asked for another bound.
+pub const DEFAULT_BACKFILL_MAX: u32 = 1000;
+/// No backfill creates more runs than this, whatever is asked.
+pub const MAX_BACKFILL: u32 = 10_000;
+/// Runs deleted per transaction by [`Rota::prune_runs`].
+pub const PRUNE_BATCH: u32 = 1000;
+
+impl<S: Store> Rota<S> {
+    pub async fn run(&self, id: Uuid) -> Result<Run> {
+        self.store.run(id).await
+    }
+
+    pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>> {
+        self.store.list_runs(filter).await
+    }
+
+    /// Queues a run of the job now ("run now"), optionally with another payload.
+    pub async fn trigger(
+        &self,
+        tenant: &str,
+        name: &str,
+        payload: Option<&serde_json::Value>,
+    ) -> Result<Run> {
+        let job = self.store.job_by_name(tenant, name).await?;
+        self.store.enqueue_manual(job.id, payload, &self.operator, self.now()).await
+    }
+
+    /// The occurrences of a job in `[from, to]`, which must lie in the past: what
+    /// [`Rota::backfill`] would queue (`rota job backfill --dry-run`). More than `max` (default
+    /// [`DEFAULT_BACKFILL_MAX`]) is an error: the range is refused, not cut.
+    pub async fn backfill_occurrences(
+        &self,
+        tenant: &str,
+        name: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        max: Option<u32>,
+    ) -> Result<(Job, Vec<DateTime<Utc>>)> {
+        let max = max.unwrap_or(DEFAULT_BACKFILL_MAX);
+        check_limit("max", max, MAX_BACKFILL)?;
+        if from >= to {
+            return Err(Error::invalid("from", from.to_rfc3339(), "must be before --to"));
+        }
+        if to > self.now() {
+            return Err(Error::invalid(
+                "to",
+                to.to_rfc3339(),
+                "must not be in the future: a backfill covers past occurrences",
+            ));
+        }
+        let job = self.store.job_by_name(tenant, name).await?;
+        let schedule = job.parsed_schedule()?;
+        let occurrences: Vec<DateTime<Utc>> = schedule
+            .occurrences_after(from - chrono::Duration::milliseconds(1))
+            .map(|occurrence| occurrence.at)
+            .take_while(|at| *at <= to)
+            .take(max as usize + 1)
+            .collect();
+        if occurrences.len() > max as usize {
+            return Err(Error::invalid(
+                "backfill range",
+                format!("{} to {}", from.to_rfc3339(), to.to_rfc3339()),
+                format!(
+                    "has more than {max} occurrences; narrow the range or raise --max \
+                     (at most {MAX_BACKFILL})"
+                ),
+            ));
+        }
+        Ok((job, occurrences))
+    }
+
+    /// Queues a run (trigger `backfill`) for every occurrence of a job in the past range
+    /// `[from, to]` that has not run: idempotent (running it twice adds nothing), bounded by
+    /// `max` (see [`Rota::backfill_occurrences`]). The runs count against the tenant's limits.
+    pub async fn backfill(
+        &self,
+        tenant: &str,
+        name: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        max: Option<u32>,
+    ) -> Result<BackfillReport> {
+        let (job, occurrences) = self.backfill_occurrences(tenant, name, from, to, max).await?;
+        self.store.backfill(job.id, &occurrences, &self.operator, self.now()).await
+    }
+
+    /// Deletes finished runs scheduled more than `older_than_days` ago, always keeping the last
+    /// `keep_last_per_job` runs of every job; returns how many were deleted.
+    pub async fn prune_runs(&self, older_than_days: u32, keep_last_per_job: u32) -> Result<u64> {
+        let before = retention_cutoff(older_than_days, self.now())?;
+        self.store.prune_runs(before, keep_last_per_job, PRUNE_BATCH).await
+    }
+}

@@ -1,0 +1,142 @@
+//! Tenants: creating and listing them, their limits and policies (rate limit, job defaults), and
+//! their settings (notification channels, command defaults), used by `rota tenant`, by
+//! schedules as files and by the console's tenants screen.
+
+use super::Rota;
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::tenant::{NewTenant, Tenant};
+
+pub use crate::policy::{RateLimit, TenantPolicy};
+pub use crate::store::{TenantSettings, TenantSettingsUpdate, TenantUpdate};
+
+/// Checks a tenant's settings: an http(s) webhook URL, an address with an `@`, limits in range,
+/// a valid user name, an absolute working directory. The error names the field.
+pub fn validate_tenant_settings(settings: &TenantSettings) -> Result<()> {
+    if let Some(url) = &settings.webhook_url {
+        crate::handler::HttpSpec::post(url.clone())
+            .parsed_url()
+            .map_err(|error| Error::invalid("webhook_url", "", error.to_string()))?;
+    }
+    if let Some(email) = &settings.notify_email {
+        let valid = email.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty() && !host.is_empty() && !email.chars().any(char::is_whitespace)
+        });
+        if !valid {
+            return Err(Error::invalid("notify_email", email, "not an email address"));
+        }
+    }
+    settings
+        .command_limits
+        .validate()
+        .map_err(|error| Error::invalid("limits", "", error.to_string()))?;
+    if let Some(user) = &settings.run_as {
+        crate::handler::spec::validate_user_name(user)
+            .map_err(|error| Error::invalid("run_as", user, error.to_string()))?;
+    }
+    if let Some(dir) = &settings.work_dir {
+        if !dir.is_absolute() {
+            return Err(Error::invalid("work_dir", dir.display(), "must be an absolute path"));
+        }
+    }
+    Ok(())
+}
+
+impl<S: Store> Rota<S> {
+    pub async fn add_tenant(&self, tenant: &NewTenant) -> Result<Tenant> {
+        tenant.validate()?;
+        self.store.create_tenant(tenant, &self.operator, self.now()).await
+    }
+
+    /// Creates a tenant with a rate limit and job defaults; both are validated before anything
+    /// is written.
+    pub async fn add_tenant_with_policy(
+        &self,
+        tenant: &NewTenant,
+        policy: &TenantPolicy,
+    ) -> Result<Tenant> {
+        tenant.validate()?;
+        policy.validate()?;
+        let created = self.store.create_tenant(tenant, &self.operator, self.now()).await?;
+        if *policy == TenantPolicy::default() {
+            return Ok(created);
+        }
+        self.store.set_tenant_policy(&created.name, policy, &self.operator, self.now()).await
+    }
+
+    pub async fn tenant(&self, name: &str) -> Result<Tenant> {
+        self.store.tenant_by_name(name).await
+    }
+
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        self.store.list_tenants().await
+    }
+
+    /// Changes a tenant's limits or pauses/resumes it; `None` fields stay as they are.
+    pub async fn update_tenant(&self, name: &str, update: &TenantUpdate) -> Result<Tenant> {
+        if let Some(max_concurrent) = update.max_concurrent {
+            crate::tenant::validate_limit("max_concurrent", max_concurrent)?;
+        }
+        if let Some(weight) = update.weight {
+            crate::tenant::validate_limit("weight", weight)?;
+        }
+        self.store.update_tenant(name, update, &self.operator, self.now()).await
+    }
+
+    /// Changes a tenant's limits (as [`Rota::update_tenant`]) and, when given, replaces its rate
+    /// limit and job defaults; everything is validated before anything is written.
+    pub async fn update_tenant_with_policy(
+        &self,
+        name: &str,
+        update: &TenantUpdate,
+        policy: Option<&TenantPolicy>,
+    ) -> Result<Tenant> {
+        if let Some(policy) = policy {
+            policy.validate()?;
+        }
+        let updated = self.update_tenant(name, update).await?;
+        match policy {
+            Some(policy) if *policy != updated.policy => {
+                self.store.set_tenant_policy(name, policy, &self.operator, self.now()).await
+            }
+            _ => Ok(updated),
+        }
+    }
+
+    /// Replaces a tenant's rate limit and job defaults.
+    pub async fn set_tenant_policy(&self, name: &str, policy: &TenantPolicy) -> Result<Tenant> {
+        policy.validate()?;
+        self.store.set_tenant_policy(name, policy, &self.operator, self.now()).await
+    }
+
+    /// The channels and command defaults of tenant `name` (the secret stays redacted in `Debug`).
+    pub async fn tenant_settings(&self, name: &str) -> Result<TenantSettings> {
+        self.store.tenant_settings(name).await
+    }
+
+    /// Changes a tenant's channels and command defaults; `None` fields stay as they are.
+    pub async fn update_tenant_settings(
+        &self,
+        name: &str,
+        update: &TenantSettingsUpdate,
+    ) -> Result<TenantSettings> {
+        let mut merged = self.store.tenant_settings(name).await?;
+        if let Some(url) = &update.webhook_url {
+            merged.webhook_url = url.clone();
+        }
+        if let Some(email) = &update.notify_email {
+            merged.notify_email = email.clone();
+        }
+        if let Some(limits) = &update.command_limits {
+            merged.command_limits = limits.clone();
+        }
+        if let Some(user) = &update.run_as {
+            merged.run_as = user.clone();
+        }
+        if let Some(dir) = &update.work_dir {
+            merged.work_dir = dir.clone();
+        }
+        validate_tenant_settings(&merged)?;
+        self.store.update_tenant_settings(name, update, &self.operator, self.now()).await
+    }
+}
