@@ -29,12 +29,14 @@ use std::time::{Duration, Instant};
 
 use chrono::Timelike;
 use rota::clock::{Clock, SystemClock};
+use rota::engine::{DueJob, TickPlan};
 use rota::engine::{Engine, EngineConfig};
 use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome};
 use rota::job::JobDefinition;
 use rota::policy::JobPolicy;
 use rota::run::RunStatus;
-use rota::store::{AnyStore, DueJob, RunResult, Store, TickPlan};
+use rota::store::prelude::*;
+use rota::store::{AnyStore, RunResult};
 use rota::tenant::NewTenant;
 use tokio_util::sync::CancellationToken;
 

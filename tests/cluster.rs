@@ -17,7 +17,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use rota::run::{RunStatus, Trigger};
-use rota::store::{RunFilter, Store};
+use rota::store::prelude::*;
+use rota::store::RunFilter;
 use support::{Backend, TestDatabase};
 
 #[derive(Default)]

@@ -11,10 +11,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use rota::api::{ChangeCursor, Rota, SpanQuery};
 use rota::clock::ManualClock;
+use rota::engine::TickPlan;
 use rota::handler::{CommandSpec, HandlerSpec};
 use rota::job::{Job, JobDefinition};
 use rota::run::{RunStatus, Trigger};
-use rota::store::{AnyStore, ClaimedRun, NodeInfo, RunResult, Store, TickPlan};
+use rota::store::prelude::*;
+use rota::store::{AnyStore, ClaimedRun, NodeInfo, RunResult};
 use rota::tenant::NewTenant;
 use serde_json::json;
 

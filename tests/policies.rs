@@ -20,7 +20,8 @@ use rota::policy::{
     WaitedFor,
 };
 use rota::run::{Run, RunStatus, Trigger};
-use rota::store::{AnyStore, JobState, RunFilter, Store, TenantUpdate};
+use rota::store::prelude::*;
+use rota::store::{AnyStore, JobState, RunFilter, TenantUpdate};
 use rota::tenant::NewTenant;
 use rota::ErrorCode;
 use tokio_util::sync::CancellationToken;

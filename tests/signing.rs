@@ -21,7 +21,7 @@ use rota::handler::{
     Envelope, Executor, HandlerSpec, HttpSpec, ResolvedSpec, RunContext, SigningSecret, Trigger,
 };
 use rota::job::JobDefinition;
-use rota::store::Store;
+use rota::store::prelude::*;
 use rota::tenant::NewTenant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;

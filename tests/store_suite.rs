@@ -16,15 +16,17 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rota::engine::{DueJob, PlannedRun, TickPlan};
 use rota::handler::HandlerSpec;
 use rota::job::{Job, JobDefinition};
 use rota::policy::{
     Backoff, JobPolicy, MissedPolicy, OverlapPolicy, RateLimit, TenantPolicy, WaitedFor,
 };
 use rota::run::{RunStatus, Trigger};
+use rota::store::prelude::*;
 use rota::store::{
-    AnyStore, Backend, ClaimedRun, DueJob, JobFilter, NodeInfo, PlannedRun, RunFilter, RunResult,
-    Store, TenantUpdate, TickPlan, TickReport,
+    AnyStore, Backend, ClaimedRun, JobFilter, NodeInfo, RunFilter, RunResult, TenantUpdate,
+    TickReport,
 };
 use rota::tenant::{NewTenant, Tenant};
 use rota::ErrorCode;
@@ -1326,7 +1328,8 @@ mod harness {
     use std::future::Future;
     use std::str::FromStr;
 
-    use rota::store::{AnyStore, PgStore, Store};
+    use rota::store::prelude::*;
+    use rota::store::{AnyStore, PgStore};
     use sqlx::postgres::PgConnectOptions;
     use sqlx::{Connection, Executor, PgConnection};
 

@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::Args;
 use rota::api::Rota;
 use rota::clock::{Clock, SystemClock};
-use rota::store::{AnyStore, Store};
+use rota::store::prelude::*;
+use rota::store::AnyStore;
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {

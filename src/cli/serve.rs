@@ -10,7 +10,8 @@ use axum::{routing::get, Router};
 use clap::Args;
 use rota::clock::{Clock, SystemClock};
 use rota::engine::{Engine, EngineConfig};
-use rota::store::{AnyStore, Store};
+use rota::store::prelude::*;
+use rota::store::AnyStore;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 

@@ -9,7 +9,7 @@
 //! [`Store`] only, so the same engine runs on Postgres and on SQLite.
 
 mod execute;
-mod plan;
+pub mod plan;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,7 +27,7 @@ use crate::error::Result;
 use crate::handler::{Executor, HandlerRegistry};
 use crate::store::{ClaimedRun, NodeInfo, RunResult, Store, TickReport};
 
-pub use plan::plan_tick;
+pub use plan::{plan_tick, DueJob, PlannedRun, TickPlan};
 
 /// How one scheduler process behaves.
 #[derive(Debug, Clone)]
@@ -204,7 +204,7 @@ impl<S: Store> Engine<S> {
     pub async fn tick_until(&self, horizon: DateTime<Utc>) -> Result<TickReport> {
         let mut total = TickReport::default();
         loop {
-            let plan = |due: &crate::store::DueJob| {
+            let plan = |due: &plan::DueJob| {
                 let schedule = self.schedule_for(&due.schedule, &due.timezone);
                 plan_tick(due, schedule.as_ref(), horizon)
             };

@@ -9,9 +9,10 @@
 use chrono::{DateTime, Utc};
 
 use crate::cron::Schedule;
+use crate::policy::JobPolicy;
 use crate::policy::{human_duration, MissedPolicy, OverlapPolicy, WaitedFor};
 use crate::run::RunStatus;
-use crate::store::{DueJob, PlannedRun, TickPlan};
+use uuid::Uuid;
 
 /// Occurrences at most this late are not "missed": a busy or briefly stalled engine runs each
 /// of them (as Quartz's misfire threshold). Older ones fall under the missed policy.
@@ -25,6 +26,94 @@ pub const MAX_ROWS_PER_TICK: usize = 1000;
 /// Why occurrences in a gap did not run at their time.
 const SCHEDULER_DOWN: &str = "no scheduler was running";
 const JOB_PAUSED: &str = "the job was paused";
+
+/// An enabled job whose next run instant has come, as the tick sees it.
+#[derive(Debug, Clone)]
+pub struct DueJob {
+    pub job_id: Uuid,
+    pub tenant_id: Uuid,
+    pub schedule: String,
+    pub timezone: String,
+    pub next_run_at: DateTime<Utc>,
+    pub policy: JobPolicy,
+    /// Whether the job had a run running, and one queued (retries waiting included), when the
+    /// tick read it: 0 or 1 each (the overlap policies need no more, and a count would read a
+    /// whole backlog).
+    pub running: u64,
+    pub queued: u64,
+    /// The job's last pause, once it was resumed: occurrences in it were missed because of it.
+    pub paused_between: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// One row the tick writes for an occurrence (attempt 1, trigger `schedule`): a run to queue,
+/// or an occurrence recorded as `skipped` or `missed` with its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRun {
+    pub scheduled_at: DateTime<Utc>,
+    /// When a queued run becomes ready (after the job's jitter offset); ignored otherwise.
+    pub not_before: DateTime<Utc>,
+    /// `Queued`, `Skipped` or `Missed`.
+    pub status: RunStatus,
+    pub reason: Option<String>,
+    pub waited_for: Option<WaitedFor>,
+}
+
+impl PlannedRun {
+    /// A run of `scheduled_at`, ready at once.
+    pub fn queued(scheduled_at: DateTime<Utc>) -> Self {
+        PlannedRun {
+            scheduled_at,
+            not_before: scheduled_at,
+            status: RunStatus::Queued,
+            reason: None,
+            waited_for: None,
+        }
+    }
+
+    /// An occurrence that did not run.
+    pub fn recorded(scheduled_at: DateTime<Utc>, status: RunStatus, reason: String) -> Self {
+        PlannedRun {
+            scheduled_at,
+            not_before: scheduled_at,
+            status,
+            reason: Some(reason),
+            waited_for: None,
+        }
+    }
+}
+
+/// What the tick decided for one due job: which rows to write for its occurrences and where the
+/// job's next run instant moves. Decided by the engine, written by the store in the same
+/// transaction that read the job.
+#[derive(Debug, Clone, Default)]
+pub struct TickPlan {
+    pub runs: Vec<PlannedRun>,
+    /// `None` means the schedule never fires again; the job stays enabled but is never due.
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// Overlap `cancel_previous`: before inserting, cancel the job's queued runs and ask its
+    /// running ones to stop, with this reason.
+    pub supersede: Option<String>,
+}
+
+impl TickPlan {
+    /// A plan that queues each of `occurrences`, ready at its instant.
+    pub fn enqueue(occurrences: &[DateTime<Utc>], next_run_at: Option<DateTime<Utc>>) -> Self {
+        TickPlan {
+            runs: occurrences.iter().copied().map(PlannedRun::queued).collect(),
+            next_run_at,
+            supersede: None,
+        }
+    }
+
+    /// The instants of the runs it queues.
+    pub fn queued(&self) -> Vec<DateTime<Utc>> {
+        self.runs
+            .iter()
+            .filter(|run| run.status == RunStatus::Queued)
+            .map(|run| run.scheduled_at)
+            .collect()
+    }
+}
 
 /// Decides what to write for a due job at `now`: a row per occurrence since its `next_run_at`
 /// (queued, `missed` or `skipped`, with reasons), whether previous runs are superseded, and its

@@ -11,7 +11,8 @@ use sqlx::types::Json;
 use sqlx::Row;
 use uuid::{Timestamp, Uuid};
 
-use super::{trigger_from_db, ClaimedRun, DueJob, JobSort, NodeInfo, OutboxEvent, TenantOverview};
+use super::{ClaimedRun, JobSort, NodeInfo, OutboxEvent, TenantOverview};
+use crate::engine::plan::DueJob;
 use crate::error::{Error, Result};
 use crate::handler::outcome::{head_text, TailBuffer};
 use crate::handler::{ERROR_LIMIT, OUTPUT_LIMIT};
@@ -21,6 +22,7 @@ use crate::policy::{
     RetryPolicy, TenantPolicy, WaitedFor, DEFAULT_MAX_RETRIES,
 };
 use crate::run::Run;
+use crate::run::Trigger;
 use crate::tenant::Tenant;
 
 /// An instant as stored: milliseconds since the Unix epoch.
@@ -713,6 +715,11 @@ pub(crate) fn change_marks(row: &impl RowAccess) -> Result<crate::timeline::Chan
         nodes: opt_instant(row, "nodes")?,
         node_count: count(row, "node_count")?,
     })
+}
+
+/// A trigger is stored as text; keep the mapping next to the seam that stores it.
+pub(crate) fn trigger_from_db(text: &str) -> Result<Trigger> {
+    text.parse().map_err(|_| crate::error::Error::invalid("runs.trigger", text, "unknown trigger"))
 }
 
 #[cfg(test)]

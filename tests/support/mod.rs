@@ -5,7 +5,8 @@
 //! answer, tests skip with a notice, unless `CI` or `ROTA_REQUIRE_POSTGRES` is set: then they fail.
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
-use rota::store::{AnyStore, Store};
+use rota::store::prelude::*;
+use rota::store::AnyStore;
 
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 

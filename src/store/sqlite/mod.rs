@@ -20,19 +20,28 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
+use sqlx::migrate::Migrator;
+
 use super::codec::{self, RowAccess};
-use super::portable::{
-    portable_store_helpers, portable_store_methods, portable_transaction_helpers,
-};
-use super::{claim_shares, sql, whole_room, ClaimedRun, EligibleTenant, Store};
+use super::dialect::Dialect;
+use super::queue::{claim_shares, whole_room, ClaimedRun, EligibleTenant};
+use super::sql;
 use crate::error::{Error, Result};
+
+// The shared SQL, compiled for this backend (see `portable/mod.rs`).
+#[allow(clippy::duplicate_mod, reason = "the shared SQL is compiled once per backend on purpose")]
+#[path = "../portable/mod.rs"]
+mod portable;
+
+/// The store the shared SQL is compiled for here.
+type This = SqliteStore;
 
 /// How long a writer from another process waits for the write lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Reader connections per process.
 const READERS: u32 = 4;
 
-/// A [`Store`] on a SQLite file (or in memory, for tests and demos).
+/// A [`super::Store`] on a SQLite file (or in memory, for tests and demos).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     /// Queries that only read. WAL gives each a consistent snapshot without blocking the writer.
@@ -88,6 +97,28 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
+    }
+}
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// SQLite: one writer at a time holds the whole database (`BEGIN IMMEDIATE`), so the locking
+/// statements are plain reads, the claim runs in steps (no `LATERAL`, no row locks), and there
+/// is nothing to lock in order.
+impl Dialect for SqliteStore {
+    type Db = Sqlite;
+
+    const LOCK_JOB: &'static str = sql::sqlite::LOCK_JOB;
+    const LOCK_TENANT: &'static str = sql::sqlite::LOCK_TENANT;
+    const LOCK_TENANT_SETTINGS: &'static str = sql::sqlite::LOCK_TENANT_SETTINGS;
+    const LOCK_NAMED_HANDLER: &'static str = sql::sqlite::LOCK_NAMED_HANDLER;
+    const DUE_JOBS: &'static str = sql::sqlite::DUE_JOBS;
+    const EXPIRED_LEASES: &'static str = sql::sqlite::EXPIRED_LEASES;
+    const RENEW_LEASES: &'static str = sql::sqlite::RENEW_LEASES;
+    const PENDING_EVENTS: &'static str = sql::sqlite::PENDING_EVENTS;
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
     }
 
     fn reader(&self) -> &SqlitePool {
@@ -215,6 +246,22 @@ impl SqliteStore {
             .collect()
     }
 
+    /// Nothing to do: SQLite's planner has no statistics unless `ANALYZE` ran (Rota never runs
+    /// it) and prefers the indexes by itself.
+    async fn use_indexes(_tx: &mut Transaction<'static, Sqlite>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Nothing to do: the IMMEDIATE transaction already holds the only write lock there is.
+    async fn lock_jobs_in_order(
+        _tx: &mut Transaction<'static, Sqlite>,
+        _job_ids: &[Uuid],
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl SqliteStore {
     /// Claim, step 2: up to `shares[i]` oldest ready runs of each eligible tenant, in one
     /// statement per [`sql::sqlite::READY_RUNS_TERMS`] tenants. Returns the per-tenant queues
     /// in serving order (a job whose overlap policy is exclusive keeps at most one run) and how
@@ -262,46 +309,6 @@ impl SqliteStore {
             queues.push((id, weight, ready));
         }
         Ok((queues, fetched))
-    }
-
-    /// Nothing to do: SQLite's planner has no statistics unless `ANALYZE` ran (Rota never runs
-    /// it) and prefers the indexes by itself.
-    async fn use_indexes(_tx: &mut Transaction<'static, Sqlite>) -> Result<()> {
-        Ok(())
-    }
-
-    /// Nothing to do: the IMMEDIATE transaction already holds the only write lock there is.
-    async fn lock_jobs_in_order(
-        _tx: &mut Transaction<'static, Sqlite>,
-        _job_ids: &[Uuid],
-    ) -> Result<()> {
-        Ok(())
-    }
-
-    portable_store_helpers!();
-    portable_transaction_helpers!(Sqlite, sqlite);
-}
-
-impl Store for SqliteStore {
-    portable_store_methods!(Sqlite, sqlite);
-
-    async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
-        Ok(())
-    }
-
-    /// See [`SqliteStore::claim_in`].
-    async fn claim(
-        &self,
-        node_id: &str,
-        now: DateTime<Utc>,
-        limit: u32,
-        lease_ttl: Duration,
-    ) -> Result<Vec<ClaimedRun>> {
-        let mut tx = self.begin_write().await?;
-        let claimed = Self::claim_in(&mut tx, node_id, now, now, limit, lease_ttl).await?;
-        tx.commit().await?;
-        Ok(claimed)
     }
 }
 

@@ -10,17 +10,26 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use super::codec::RowAccess;
-use super::portable::{
-    portable_store_helpers, portable_store_methods, portable_transaction_helpers,
-};
-use super::{claim_shares, codec, sql, whole_room, ClaimedRun, EligibleTenant, Store};
+use sqlx::migrate::Migrator;
+
+use super::codec::{self, RowAccess};
+use super::dialect::Dialect;
+use super::queue::{claim_shares, whole_room, ClaimedRun, EligibleTenant};
+use super::sql;
 use crate::error::Result;
+
+// The shared SQL, compiled for this backend (see `portable/mod.rs`).
+#[allow(clippy::duplicate_mod, reason = "the shared SQL is compiled once per backend on purpose")]
+#[path = "../portable/mod.rs"]
+mod portable;
+
+/// The store the shared SQL is compiled for here.
+type This = PgStore;
 
 /// Connections per process: a claim, a tick, lease maintenance and a few API readers at once.
 const MAX_CONNECTIONS: u32 = 10;
 
-/// A [`Store`] on Postgres.
+/// A [`super::Store`] on Postgres.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -46,6 +55,28 @@ impl PgStore {
     /// Closes every connection; later calls fail.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Postgres: several nodes share the database, so statements that take rows another node may be
+/// working on lock them (`FOR NO KEY UPDATE`, `SKIP LOCKED`); see each statement in
+/// `sql::postgres` for why. The claim is two statements (`claim_in`).
+impl Dialect for PgStore {
+    type Db = Postgres;
+
+    const LOCK_JOB: &'static str = sql::postgres::LOCK_JOB;
+    const LOCK_TENANT: &'static str = sql::postgres::LOCK_TENANT;
+    const LOCK_TENANT_SETTINGS: &'static str = sql::postgres::LOCK_TENANT_SETTINGS;
+    const LOCK_NAMED_HANDLER: &'static str = sql::postgres::LOCK_NAMED_HANDLER;
+    const DUE_JOBS: &'static str = sql::postgres::DUE_JOBS;
+    const EXPIRED_LEASES: &'static str = sql::postgres::EXPIRED_LEASES;
+    const RENEW_LEASES: &'static str = sql::postgres::RENEW_LEASES;
+    const PENDING_EVENTS: &'static str = sql::postgres::PENDING_EVENTS;
+
+    fn migrator() -> &'static Migrator {
+        &MIGRATOR
     }
 
     fn reader(&self) -> &PgPool {
@@ -156,31 +187,5 @@ impl PgStore {
             sqlx::query(sql::postgres::LOCK_JOBS_IN_ORDER).bind(job_ids).execute(&mut **tx).await?;
         }
         Ok(())
-    }
-
-    portable_store_helpers!();
-    portable_transaction_helpers!(Postgres, postgres);
-}
-
-impl Store for PgStore {
-    portable_store_methods!(Postgres, postgres);
-
-    async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
-        Ok(())
-    }
-
-    /// See [`PgStore::claim_in`].
-    async fn claim(
-        &self,
-        node_id: &str,
-        now: DateTime<Utc>,
-        limit: u32,
-        lease_ttl: Duration,
-    ) -> Result<Vec<ClaimedRun>> {
-        let mut tx = self.pool.begin().await?;
-        let claimed = Self::claim_in(&mut tx, node_id, now, now, limit, lease_ttl).await?;
-        tx.commit().await?;
-        Ok(claimed)
     }
 }

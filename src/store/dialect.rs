@@ -1,0 +1,69 @@
+//! The backend contract: what a database backend provides so that the shared SQL (`portable/`)
+//! compiles against it. Everything a backend does differently is named here, with the reason
+//! next to each backend's implementation (`postgres/mod.rs`, `sqlite/mod.rs`); everything else
+//! is written once.
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::migrate::Migrator;
+use sqlx::{Pool, Transaction};
+use uuid::Uuid;
+
+use super::queue::ClaimedRun;
+use crate::error::Result;
+
+/// A database backend as the shared SQL sees it.
+pub(crate) trait Dialect {
+    /// The sqlx database type.
+    type Db: sqlx::Database;
+
+    // Statements whose text differs: row locks on Postgres, plain reads under SQLite's single
+    // writer.
+    /// A job by id, locked until the transaction ends.
+    const LOCK_JOB: &'static str;
+    /// A tenant by name, locked until the transaction ends.
+    const LOCK_TENANT: &'static str;
+    /// A tenant's settings by name, locked until the transaction ends.
+    const LOCK_TENANT_SETTINGS: &'static str;
+    /// A named handler's spec by name, locked until the transaction ends.
+    const LOCK_NAMED_HANDLER: &'static str;
+    /// The due jobs a tick takes (skipping those another node is ticking, where that exists).
+    const DUE_JOBS: &'static str;
+    /// The expired leases a reaper takes (skipping those another node is reaping).
+    const EXPIRED_LEASES: &'static str;
+    /// Renews a node's leases (skipping rows its own result writer holds).
+    const RENEW_LEASES: &'static str;
+    /// The outbox events a notification worker takes (skipping those another node holds).
+    const PENDING_EVENTS: &'static str;
+
+    /// The backend's migrations.
+    fn migrator() -> &'static Migrator;
+    /// The pool for queries that only read.
+    fn reader(&self) -> &Pool<Self::Db>;
+    /// The pool for single-statement writes.
+    fn writer(&self) -> &Pool<Self::Db>;
+    /// A write transaction.
+    fn begin_write(&self) -> impl Future<Output = Result<Transaction<'static, Self::Db>>> + Send;
+
+    /// Claims up to `limit` runs ready by `ready_until` for `node_id` in `tx` (see
+    /// [`super::RunQueue::claim`] for the rules both backends keep).
+    fn claim_in(
+        tx: &mut Transaction<'static, Self::Db>,
+        node_id: &str,
+        now: DateTime<Utc>,
+        ready_until: DateTime<Utc>,
+        limit: u32,
+        lease_ttl: Duration,
+    ) -> impl Future<Output = Result<Vec<ClaimedRun>>> + Send;
+    /// Makes the rest of `tx` plan with the indexes made for the tick and the claim.
+    fn use_indexes(
+        tx: &mut Transaction<'static, Self::Db>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Locks the jobs `job_ids` (sorted) before a completion batch writes them.
+    fn lock_jobs_in_order(
+        tx: &mut Transaction<'static, Self::Db>,
+        job_ids: &[Uuid],
+    ) -> impl Future<Output = Result<()>> + Send;
+}

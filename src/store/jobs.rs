@@ -1,0 +1,80 @@
+//! Jobs: their definitions, policies, pausing and enabling.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::job::{Job, JobDefinition};
+use crate::policy::JobPolicy;
+
+/// A disabled job's `disabled_reason` when Rota (not a person) switched it off after too many
+/// consecutive failed occurrences, or after a failure on probation (the job's `last_error` and
+/// the `job.auto_disabled` outbox event say more). [`JobState::AutoDisabled`] and the console's
+/// counts rely on it; a person's reason may not be this text.
+pub const AUTO_DISABLED_REASON: &str = "auto";
+
+/// Whether a job runs on its schedule, for people and for filtering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Enabled,
+    /// Switched off by a person.
+    Disabled,
+    /// Switched off by Rota after too many consecutive failures (the reason is
+    /// [`AUTO_DISABLED_REASON`]).
+    AutoDisabled,
+}
+
+impl JobState {
+    pub fn of(job: &Job) -> JobState {
+        match (&job.enabled, &job.disabled_reason) {
+            (true, _) => JobState::Enabled,
+            (false, Some(reason)) if reason == AUTO_DISABLED_REASON => JobState::AutoDisabled,
+            (false, _) => JobState::Disabled,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub tenant: Option<String>,
+    pub enabled: Option<bool>,
+    pub limit: Option<u32>,
+}
+
+store_concern! {
+    /// Jobs: their definitions, policies, pausing and enabling.
+    pub trait JobStore {
+        fn create_job(&self, tenant_id: Uuid, definition: &JobDefinition, policy: &JobPolicy, next_run_at: Option<DateTime<Utc>>, operator: &str, now: DateTime<Utc>) -> Result<Job>;
+
+        fn job(&self, id: Uuid) -> Result<Job>;
+
+        fn job_by_name(&self, tenant: &str, name: &str) -> Result<Job>;
+
+        fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>>;
+
+        /// Replaces the definition if the stored version is `expected_version`, else
+        /// [`crate::Error::StaleVersion`] and nothing changes.
+        fn update_job(&self, id: Uuid, expected_version: i64, definition: &JobDefinition, next_run_at: Option<DateTime<Utc>>, operator: &str, now: DateTime<Utc>) -> Result<Job>;
+
+        /// Replaces the job's policies if the stored version is `expected_version`, else
+        /// [`crate::Error::StaleVersion`] and nothing changes.
+        fn update_job_policy(&self, id: Uuid, expected_version: i64, policy: &JobPolicy, operator: &str, now: DateTime<Utc>) -> Result<Job>;
+
+        /// Pauses or resumes a job (the pause's start and end are kept for the tick's reasons).
+        fn set_job_paused(&self, id: Uuid, paused: bool, operator: &str, now: DateTime<Utc>) -> Result<Job>;
+
+        /// Enables a disabled job again: forgets its failure streak, records `operator`, puts it on
+        /// probation if asked, sets its next run, and writes a `job.re_enabled` outbox event, in one
+        /// transaction. An enabled job is left as it is.
+        fn enable_job(&self, id: Uuid, operator: &str, probation: bool, next_run_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<Job>;
+
+        /// Disables a job (with a reason people can read) or enables it again (forgetting its
+        /// failure streak), and sets its next run instant; bumps the version.
+        fn set_job_enabled(&self, id: Uuid, enabled: bool, reason: Option<&str>, next_run_at: Option<DateTime<Utc>>, operator: &str, now: DateTime<Utc>) -> Result<Job>;
+
+        /// Deletes a job and its runs; [`crate::Error::NotFound`] if there is no such job.
+        fn delete_job(&self, id: Uuid, operator: &str, now: DateTime<Utc>) -> Result<()>;
+    }
+}

@@ -1,0 +1,279 @@
+//! Jobs (shared SQL; see `super`).
+
+use super::{bind_policy, Db, This};
+use crate::audit::AuditAction;
+use crate::audit::NewAuditEntry;
+use crate::store::codec;
+use crate::store::codec::RowAccess;
+use crate::store::dialect::Dialect;
+use crate::store::sql;
+
+impl crate::store::JobStore for This {
+    async fn create_job(
+        &self,
+        tenant_id: uuid::Uuid,
+        definition: &crate::job::JobDefinition,
+        policy: &crate::policy::JobPolicy,
+        next_run_at: Option<chrono::DateTime<chrono::Utc>>,
+        operator: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<crate::job::Job> {
+        let id = codec::new_id(now);
+        let policy = codec::policy_values(policy)?;
+        let query = sqlx::query(sql::INSERT_JOB)
+            .bind(id)
+            .bind(tenant_id)
+            .bind(&definition.name)
+            .bind(&definition.schedule)
+            .bind(&definition.timezone)
+            .bind(sqlx::types::Json(&definition.handler))
+            .bind(sqlx::types::Json(&definition.payload))
+            .bind(codec::duration_ms(definition.timeout))
+            .bind(codec::opt_ms(next_run_at))
+            .bind(codec::ms(now));
+        let mut tx = self.begin_write().await?;
+        bind_policy(query, &policy).execute(&mut *tx).await.map_err(|error| {
+            if codec::is_foreign_key_violation(&error) {
+                codec::not_found("tenant", tenant_id)
+            } else {
+                codec::already_exists("job", &definition.name)(error)
+            }
+        })?;
+        let job = Self::job_in(&mut tx, id).await?;
+        let entry = NewAuditEntry::job(AuditAction::JobCreated, operator, now, None, Some(&job));
+        Self::write_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    async fn job(&self, id: uuid::Uuid) -> crate::error::Result<crate::job::Job> {
+        let row = sqlx::query(sql::JOB_BY_ID)
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or_else(|| codec::not_found("job", id))?;
+        codec::job(&row)
+    }
+
+    async fn job_by_name(&self, tenant: &str, name: &str) -> crate::error::Result<crate::job::Job> {
+        let row = sqlx::query(sql::JOB_BY_NAME)
+            .bind(tenant)
+            .bind(name)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or_else(|| codec::not_found("job", format!("{tenant}/{name}")))?;
+        codec::job(&row)
+    }
+
+    async fn list_jobs(
+        &self,
+        filter: &crate::store::JobFilter,
+    ) -> crate::error::Result<Vec<crate::job::Job>> {
+        let limit = codec::bounded_limit(filter.limit, codec::DEFAULT_JOB_LIMIT);
+        let mut query = sqlx::QueryBuilder::<Db>::new(sql::SELECT_JOBS);
+        query.push(" WHERE 1 = 1");
+        if let Some(tenant) = &filter.tenant {
+            query.push(" AND t.name = ").push_bind(tenant.as_str());
+        }
+        if let Some(enabled) = filter.enabled {
+            query.push(" AND j.enabled = ").push_bind(enabled);
+        }
+        query.push(" ORDER BY j.created_at DESC, j.id DESC LIMIT ").push_bind(limit);
+        let rows = query.build().fetch_all(self.reader()).await?;
+        rows.iter().map(codec::job).collect()
+    }
+
+    async fn update_job(
+        &self,
+        id: uuid::Uuid,
+        expected_version: i64,
+        definition: &crate::job::JobDefinition,
+        next_run_at: Option<chrono::DateTime<chrono::Utc>>,
+        operator: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<crate::job::Job> {
+        let mut tx = self.begin_write().await?;
+        let before = Self::lock_job(&mut tx, id).await?;
+        Self::check_version(&before, expected_version, &definition.name)?;
+        let updated = sqlx::query(sql::UPDATE_JOB)
+            .bind(id)
+            .bind(expected_version)
+            .bind(&definition.name)
+            .bind(&definition.schedule)
+            .bind(&definition.timezone)
+            .bind(sqlx::types::Json(&definition.handler))
+            .bind(sqlx::types::Json(&definition.payload))
+            .bind(codec::duration_ms(definition.timeout))
+            .bind(codec::opt_ms(next_run_at))
+            .bind(codec::ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(codec::already_exists("job", &definition.name))?
+            .rows_affected();
+        if updated == 0 {
+            drop(tx);
+            return Err(self.version_conflict(id, expected_version, &definition.name).await);
+        }
+        let after = Self::job_in(&mut tx, id).await?;
+        let entry =
+            NewAuditEntry::job(AuditAction::JobUpdated, operator, now, Some(&before), Some(&after));
+        Self::write_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn update_job_policy(
+        &self,
+        id: uuid::Uuid,
+        expected_version: i64,
+        policy: &crate::policy::JobPolicy,
+        operator: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<crate::job::Job> {
+        let values = codec::policy_values(policy)?;
+        let mut tx = self.begin_write().await?;
+        let before = Self::lock_job(&mut tx, id).await?;
+        Self::check_version(&before, expected_version, &id.to_string())?;
+        let query = sqlx::query(sql::UPDATE_JOB_POLICY).bind(id).bind(expected_version);
+        let updated = bind_policy(query, &values)
+            .bind(codec::ms(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            drop(tx);
+            return Err(self.version_conflict(id, expected_version, &id.to_string()).await);
+        }
+        let after = Self::job_in(&mut tx, id).await?;
+        let entry = NewAuditEntry::job(
+            AuditAction::JobPolicySet,
+            operator,
+            now,
+            Some(&before),
+            Some(&after),
+        );
+        Self::write_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn set_job_paused(
+        &self,
+        id: uuid::Uuid,
+        paused: bool,
+        operator: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<crate::job::Job> {
+        let mut tx = self.begin_write().await?;
+        let before = Self::lock_job(&mut tx, id).await?;
+        sqlx::query(sql::SET_JOB_PAUSED)
+            .bind(id)
+            .bind(paused)
+            .bind(codec::ms(now))
+            .execute(&mut *tx)
+            .await?;
+        let after = Self::job_in(&mut tx, id).await?;
+        let action = if paused { AuditAction::JobPaused } else { AuditAction::JobResumed };
+        let entry = NewAuditEntry::job(action, operator, now, Some(&before), Some(&after));
+        Self::write_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn enable_job(
+        &self,
+        id: uuid::Uuid,
+        operator: &str,
+        probation: bool,
+        next_run_at: Option<chrono::DateTime<chrono::Utc>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<crate::job::Job> {
+        let mut tx = self.begin_write().await?;
+        let before = Self::lock_job(&mut tx, id).await?;
+        let enabled = sqlx::query(sql::ENABLE_JOB)
+            .bind(id)
+            .bind(operator)
+            .bind(probation)
+            .bind(codec::opt_ms(next_run_at))
+            .bind(codec::ms(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = enabled {
+            let data = serde_json::json!({
+                "job": row.text("name")?,
+                "operator": operator,
+                "probation": probation,
+                "next_run_at": next_run_at,
+            });
+            sqlx::query(sql::INSERT_OUTBOX)
+                .bind(codec::new_id(now))
+                .bind(crate::store::EVENT_JOB_RE_ENABLED)
+                .bind(row.uuid("tenant_id")?)
+                .bind(Some(id))
+                .bind(codec::ms(now))
+                .bind(sqlx::types::Json(data))
+                .bind(codec::ms(now))
+                .execute(&mut *tx)
+                .await?;
+            let after = Self::job_in(&mut tx, id).await?;
+            let entry = NewAuditEntry::job(
+                AuditAction::JobEnabled,
+                operator,
+                now,
+                Some(&before),
+                Some(&after),
+            );
+            Self::write_audit(&mut tx, entry).await?;
+            tx.commit().await?;
+            return Ok(after);
+        }
+        // Enabled already: nothing changed, nothing to record.
+        tx.commit().await?;
+        Ok(before)
+    }
+
+    async fn set_job_enabled(
+        &self,
+        id: uuid::Uuid,
+        enabled: bool,
+        reason: Option<&str>,
+        next_run_at: Option<chrono::DateTime<chrono::Utc>>,
+        operator: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<crate::job::Job> {
+        let reason = if enabled { None } else { reason.map(codec::bound_error) };
+        let mut tx = self.begin_write().await?;
+        let before = Self::lock_job(&mut tx, id).await?;
+        sqlx::query(sql::SET_JOB_ENABLED)
+            .bind(id)
+            .bind(enabled)
+            .bind(reason)
+            .bind(codec::opt_ms(next_run_at))
+            .bind(codec::ms(now))
+            .execute(&mut *tx)
+            .await?;
+        let after = Self::job_in(&mut tx, id).await?;
+        let action = if enabled { AuditAction::JobEnabled } else { AuditAction::JobDisabled };
+        let entry = NewAuditEntry::job(action, operator, now, Some(&before), Some(&after));
+        Self::write_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn delete_job(
+        &self,
+        id: uuid::Uuid,
+        operator: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<()> {
+        let mut tx = self.begin_write().await?;
+        let before = Self::lock_job(&mut tx, id).await?;
+        sqlx::query(sql::DELETE_JOB).bind(id).execute(&mut *tx).await?;
+        let entry = NewAuditEntry::job(AuditAction::JobDeleted, operator, now, Some(&before), None);
+        Self::write_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // The console's run views (issue 7; see `crate::timeline`).
+}

@@ -1,0 +1,240 @@
+//! The outbox, and the events written with the changes they report (shared SQL; see `super`).
+
+use super::{Db, This};
+use crate::notify::EventOutcome;
+use crate::store::codec;
+use crate::store::codec::RowAccess;
+use crate::store::dialect::Dialect;
+use crate::store::sql;
+
+impl crate::store::OutboxStore for This {
+    async fn prune_notifications(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        batch: u32,
+    ) -> crate::error::Result<(u64, u64)> {
+        let batch = batch.max(1);
+        let mut deleted = [0u64; 2];
+        for (statement, total) in
+            [sql::PRUNE_OUTBOX, sql::PRUNE_DELIVERIES].into_iter().zip(&mut deleted)
+        {
+            loop {
+                let rows = sqlx::query(statement)
+                    .bind(codec::ms(before))
+                    .bind(i64::from(batch))
+                    .execute(self.writer())
+                    .await?
+                    .rows_affected();
+                *total += rows;
+                if rows < u64::from(batch) {
+                    break;
+                }
+            }
+        }
+        Ok((deleted[0], deleted[1]))
+    }
+
+    async fn list_outbox(
+        &self,
+        limit: u32,
+    ) -> crate::error::Result<Vec<crate::store::OutboxEvent>> {
+        let rows = sqlx::query(sql::LIST_OUTBOX)
+            .bind(codec::bounded_limit(Some(limit), codec::DEFAULT_RUN_LIMIT))
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(codec::outbox_event).collect()
+    }
+
+    async fn claim_events(
+        &self,
+        node_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+        lease: std::time::Duration,
+    ) -> crate::error::Result<Vec<crate::notify::ClaimedEvent>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<uuid::Uuid> = sqlx::query_scalar(Self::PENDING_EVENTS)
+            .bind(codec::ms(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let claim = format!("{}{}", sql::CLAIM_EVENTS, codec::placeholders(3, ids.len()));
+        let mut query = sqlx::query(&claim).bind(node_id).bind(codec::expiry_ms(now, lease));
+        for id in &ids {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *tx).await?;
+        let read = format!("{}{}", sql::CLAIMED_EVENTS, codec::placeholders(1, ids.len()));
+        let mut query = sqlx::query(&read);
+        for id in &ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        let mut events =
+            rows.iter().map(codec::claimed_event).collect::<crate::error::Result<Vec<_>>>()?;
+        // In the order they were due.
+        events.sort_by_key(|claimed| ids.iter().position(|id| *id == claimed.event.id));
+        Ok(events)
+    }
+
+    async fn finish_event(
+        &self,
+        claim: &crate::notify::EventClaim,
+        deliveries: &[crate::notify::DeliveryRecord],
+        outcome: crate::notify::EventOutcome,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<bool> {
+        let attempt = codec::to_i32("attempt", claim.attempt)?;
+        let mut tx = self.begin_write().await?;
+        // Logged whatever becomes of the claim: the attempts happened.
+        for delivery in deliveries {
+            sqlx::query(sql::INSERT_DELIVERY)
+                .bind(codec::new_id(delivery.at))
+                .bind(claim.event_id)
+                .bind(delivery.channel.as_str())
+                .bind(&delivery.target)
+                .bind(attempt)
+                .bind(delivery.status.as_str())
+                .bind(delivery.http_status.map(i32::from))
+                .bind(delivery.smtp_reply.as_deref().map(codec::bound_error))
+                .bind(delivery.error.as_deref().map(codec::bound_error))
+                .bind(&claim.node_id)
+                .bind(codec::ms(delivery.at))
+                .bind(delivery.duration_ms)
+                .bind(codec::opt_ms(delivery.next_attempt_at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let now_ms = codec::ms(now);
+        let (delivered_at, failed_at, next_attempt_at) = match outcome {
+            EventOutcome::Delivered => (Some(now_ms), None, None),
+            EventOutcome::GaveUp => (None, Some(now_ms), None),
+            EventOutcome::Retry { at } => (None, None, Some(codec::ms(at))),
+        };
+        let finished = sqlx::query(sql::FINISH_EVENT)
+            .bind(claim.event_id)
+            .bind(&claim.node_id)
+            .bind(attempt)
+            .bind(delivered_at)
+            .bind(failed_at)
+            .bind(next_attempt_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(finished == 1)
+    }
+
+    async fn list_deliveries(
+        &self,
+        filter: &crate::notify::DeliveryFilter,
+    ) -> crate::error::Result<Vec<crate::notify::Delivery>> {
+        let limit = codec::bounded_limit(filter.limit, codec::DEFAULT_RUN_LIMIT);
+        let mut query = sqlx::QueryBuilder::<Db>::new(sql::SELECT_DELIVERIES);
+        query.push(" WHERE 1 = 1");
+        if let Some(tenant) = &filter.tenant {
+            query.push(" AND t.name = ").push_bind(tenant.as_str());
+        }
+        if let Some(event_id) = filter.event_id {
+            query.push(" AND d.event_id = ").push_bind(event_id);
+        }
+        query.push(" ORDER BY d.at DESC, d.id DESC LIMIT ").push_bind(limit);
+        let rows = query.build().fetch_all(self.reader()).await?;
+        rows.iter().map(codec::delivery).collect()
+    }
+}
+
+impl This {
+    /// A `run.failed` outbox event for a failed occurrence, if its tenant opted in.
+    pub(crate) async fn write_run_failed(
+        tx: &mut sqlx::Transaction<'static, Db>,
+        job_id: uuid::Uuid,
+        result: &crate::store::RunResult,
+    ) -> crate::error::Result<()> {
+        let Some(row) = sqlx::query(sql::RUN_FAILED_EVENT)
+            .bind(result.run_id)
+            .bind(job_id)
+            .fetch_optional(&mut **tx)
+            .await?
+        else {
+            return Ok(());
+        };
+        let scheduled_at = chrono::DateTime::from_timestamp_millis(row.bigint("scheduled_at")?);
+        let data = serde_json::json!({
+            "job": row.text("name")?,
+            "run_id": result.run_id,
+            "status": result.status.as_str(),
+            "attempt": row.int("attempt")?,
+            "trigger": row.text("trigger")?,
+            "scheduled_at": scheduled_at,
+            "error": result.error.as_deref().map(codec::bound_error),
+            "exit_code": result.exit_code,
+            "http_status": result.http_status,
+        });
+        sqlx::query(sql::INSERT_OUTBOX)
+            .bind(codec::new_id(result.finished_at))
+            .bind(crate::store::EVENT_RUN_FAILED)
+            .bind(row.uuid("tenant_id")?)
+            .bind(Some(job_id))
+            .bind(codec::ms(result.finished_at))
+            .bind(sqlx::types::Json(data))
+            .bind(codec::ms(result.finished_at))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// After a claim that started runs, in its transaction: a `tenant.throttled` event for
+    /// each of `tenants` that opted in and whose ready runs its rate limit now holds back,
+    /// at most once per window (see `sql::MARK_THROTTLED`).
+    pub(crate) async fn write_throttled(
+        tx: &mut sqlx::Transaction<'static, Db>,
+        now: chrono::DateTime<chrono::Utc>,
+        tenants: &[uuid::Uuid],
+    ) -> crate::error::Result<()> {
+        if tenants.is_empty() {
+            return Ok(());
+        }
+        let statement = format!(
+            "{}{}{}",
+            sql::MARK_THROTTLED,
+            codec::placeholders(2, tenants.len()),
+            sql::MARK_THROTTLED_RETURNING
+        );
+        let mut query = sqlx::query(&statement).bind(codec::ms(now));
+        for id in tenants {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&mut **tx).await?;
+        for row in &rows {
+            let window_ms = row.bigint("rate_limit_window_ms")?;
+            let data = serde_json::json!({
+                "tenant": row.text("name")?,
+                "rate_limit": {
+                    "count": row.int("rate_limit_count")?,
+                    "window_ms": window_ms,
+                },
+                "window_ends_at": chrono::DateTime::from_timestamp_millis(codec::ms(now) + window_ms),
+            });
+            sqlx::query(sql::INSERT_OUTBOX)
+                .bind(codec::new_id(now))
+                .bind(crate::store::EVENT_TENANT_THROTTLED)
+                .bind(row.uuid("id")?)
+                .bind(None::<uuid::Uuid>)
+                .bind(codec::ms(now))
+                .bind(sqlx::types::Json(data))
+                .bind(codec::ms(now))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,426 @@
+//! The run queue: the engine's steps (shared SQL; see `super`).
+
+use super::{Db, This};
+use crate::run::RunStatus;
+use crate::store::codec;
+use crate::store::codec::RowAccess;
+use crate::store::dialect::Dialect;
+use crate::store::sql;
+
+impl crate::store::RunQueue for This {
+    async fn enqueue_due(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        due_until: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+        plan: &(dyn Fn(&crate::engine::plan::DueJob) -> crate::engine::plan::TickPlan
+              + Send
+              + Sync),
+    ) -> crate::error::Result<crate::store::TickReport> {
+        let now_ms = codec::ms(now);
+        let mut tx = self.begin_write().await?;
+        // Each due job's running/queued probes must not scan `runs` (measured on Postgres:
+        // a tick of 167 due jobs grew to 350 ms within a minute of a fresh start).
+        Self::use_indexes(&mut tx).await?;
+        let due = sqlx::query(Self::DUE_JOBS)
+            .bind(codec::ms(due_until))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        // Rows to insert per job, and (job, next_run_at) to write.
+        let mut queued: Vec<(uuid::Uuid, uuid::Uuid, crate::engine::plan::PlannedRun)> = Vec::new();
+        let mut recorded: Vec<(uuid::Uuid, uuid::Uuid, crate::engine::plan::PlannedRun)> =
+            Vec::new();
+        let mut supersede: Vec<(uuid::Uuid, String)> = Vec::new();
+        let mut advances: Vec<(uuid::Uuid, Option<i64>)> = Vec::with_capacity(due.len());
+        for row in &due {
+            let job = codec::due_job(row)?;
+            let planned = plan(&job);
+            if let Some(reason) = planned.supersede {
+                supersede.push((job.job_id, reason));
+            }
+            for run in planned.runs {
+                if run.status == crate::run::RunStatus::Queued {
+                    queued.push((job.job_id, job.tenant_id, run));
+                } else {
+                    recorded.push((job.job_id, job.tenant_id, run));
+                }
+            }
+            advances.push((job.job_id, codec::opt_ms(planned.next_run_at)));
+        }
+        let mut report =
+            crate::store::TickReport { jobs: advances.len() as u64, ..Default::default() };
+        // Before the inserts, so that the new run is not among the superseded ones.
+        for (job_id, reason) in &supersede {
+            let reason = codec::bound_error(reason);
+            sqlx::query(sql::SUPERSEDE_QUEUED)
+                .bind(job_id)
+                .bind(now_ms)
+                .bind(&reason)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(sql::REQUEST_CANCEL).bind(job_id).bind(&reason).execute(&mut *tx).await?;
+        }
+        // Batched: a tick of 10,000 due jobs is a few dozen statements, not 20,000.
+        for (rows, counter) in [(&queued, &mut report.enqueued), (&recorded, &mut report.recorded)]
+        {
+            for chunk in rows.chunks(codec::INSERT_BATCH) {
+                let mut insert = sqlx::QueryBuilder::<Db>::new(sql::INSERT_RUNS);
+                insert.push_values(chunk, |mut values, (job_id, tenant_id, run)| {
+                    let is_queued = run.status == crate::run::RunStatus::Queued;
+                    values
+                        .push_bind(codec::new_id(now))
+                        .push_bind(*job_id)
+                        .push_bind(*tenant_id)
+                        .push_bind(codec::ms(run.scheduled_at))
+                        .push_bind(crate::run::Trigger::Schedule.as_str())
+                        .push_bind(1_i32)
+                        .push_bind(run.status.as_str())
+                        .push_bind(now_ms)
+                        // A planned occurrence in the future does not start early.
+                        .push_bind(codec::ms(run.not_before))
+                        .push_bind((!is_queued).then_some(now_ms))
+                        .push_bind(run.reason.as_deref().map(codec::bound_error))
+                        .push_bind(run.waited_for.map(|waited| waited.as_str()));
+                });
+                insert.push(sql::ON_OCCURRENCE_CONFLICT);
+                *counter += insert.build().execute(&mut *tx).await?.rows_affected();
+            }
+        }
+        for chunk in advances.chunks(codec::INSERT_BATCH) {
+            let mut advance = sqlx::QueryBuilder::<Db>::new(sql::ADVANCE_JOBS_HEAD);
+            advance.push_values(chunk, |mut values, &(job_id, next_run_at)| {
+                values.push_bind(job_id).push_bind(next_run_at);
+            });
+            advance.push(sql::ADVANCE_JOBS_TAIL);
+            advance.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn next_due_at(&self) -> crate::error::Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let next: Option<i64> =
+            sqlx::query_scalar(sql::NEXT_DUE_AT).fetch_one(self.reader()).await?;
+        codec::opt_instant_value("jobs.next_run_at", next)
+    }
+
+    async fn next_ready_at(&self) -> crate::error::Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let next: Option<i64> =
+            sqlx::query_scalar(sql::NEXT_READY_AT).fetch_one(self.reader()).await?;
+        codec::opt_instant_value("runs.not_before", next)
+    }
+
+    async fn next_lease_expiry(
+        &self,
+    ) -> crate::error::Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let next: Option<i64> =
+            sqlx::query_scalar(sql::NEXT_LEASE_EXPIRY).fetch_one(self.reader()).await?;
+        codec::opt_instant_value("runs.lease_expires_at", next)
+    }
+
+    /// See [`Dialect::claim_in`].
+    async fn claim(
+        &self,
+        node_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+        lease_ttl: std::time::Duration,
+    ) -> crate::error::Result<Vec<crate::store::ClaimedRun>> {
+        let mut tx = self.begin_write().await?;
+        let claimed = Self::claim_in(&mut tx, node_id, now, now, limit, lease_ttl).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn complete(
+        &self,
+        results: &[crate::store::RunResult],
+    ) -> crate::error::Result<Vec<bool>> {
+        crate::store::queue::check_final(results)?;
+        if results.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin_write().await?;
+        let accepted = Self::complete_in(&mut tx, results).await?;
+        tx.commit().await?;
+        Ok(accepted)
+    }
+
+    async fn record_and_claim(
+        &self,
+        results: &[crate::store::RunResult],
+        node_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        ready_until: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+        lease_ttl: std::time::Duration,
+    ) -> crate::error::Result<(Vec<bool>, Vec<crate::store::ClaimedRun>)> {
+        crate::store::queue::check_final(results)?;
+        let mut tx = self.begin_write().await?;
+        let accepted = Self::complete_in(&mut tx, results).await?;
+        let claimed = Self::claim_in(&mut tx, node_id, now, ready_until, limit, lease_ttl).await?;
+        tx.commit().await?;
+        Ok((accepted, claimed))
+    }
+
+    async fn cancel_requested(&self, node_id: &str) -> crate::error::Result<Vec<uuid::Uuid>> {
+        Ok(sqlx::query_scalar(crate::store::sql::CANCEL_REQUESTED_RUNS)
+            .bind(node_id)
+            .fetch_all(self.reader())
+            .await?)
+    }
+
+    async fn renew_leases(
+        &self,
+        node_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        lease_ttl: std::time::Duration,
+    ) -> crate::error::Result<u64> {
+        let renewed = sqlx::query(Self::RENEW_LEASES)
+            .bind(node_id)
+            .bind(codec::expiry_ms(now, lease_ttl))
+            .execute(self.writer())
+            .await?
+            .rows_affected();
+        Ok(renewed)
+    }
+
+    async fn recover_expired(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<Vec<crate::run::Run>> {
+        let now_ms = codec::ms(now);
+        let mut tx = self.begin_write().await?;
+        let expired: Vec<uuid::Uuid> =
+            sqlx::query_scalar(Self::EXPIRED_LEASES).bind(now_ms).fetch_all(&mut *tx).await?;
+        let mut lost = Vec::with_capacity(expired.len());
+        for id in expired {
+            let marked = sqlx::query(sql::MARK_LOST)
+                .bind(id)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if marked == 0 {
+                continue;
+            }
+            sqlx::query(sql::INSERT_NEXT_ATTEMPT)
+                .bind(codec::new_id(now))
+                .bind(crate::run::Trigger::Recovery.as_str())
+                .bind(now_ms)
+                .bind(now_ms)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let row = sqlx::query(sql::RUN_BY_ID).bind(id).fetch_one(&mut *tx).await?;
+            lost.push(codec::run(&row)?);
+        }
+        tx.commit().await?;
+        Ok(lost)
+    }
+
+    async fn expire_leases_of_node(
+        &self,
+        node_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<u64> {
+        let expired = sqlx::query(crate::store::sql::EXPIRE_LEASES_OF_NODE)
+            .bind(node_id)
+            .bind(crate::store::codec::ms(now) - 1)
+            .execute(self.writer())
+            .await?
+            .rows_affected();
+        Ok(expired)
+    }
+
+    async fn release(
+        &self,
+        node_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<u64> {
+        // `not_before` and `queued_at` are left alone: released runs keep their place at the
+        // front of their tenant's queue.
+        let released = sqlx::query(crate::store::sql::RELEASE)
+            .bind(node_id)
+            .bind(crate::store::codec::ms(now))
+            .execute(self.writer())
+            .await?
+            .rows_affected();
+        Ok(released)
+    }
+}
+
+impl This {
+    /// Records `results` in `tx` (see [`Store::complete`]). Rows are locked in a fixed
+    /// order (runs by id, then jobs by id), so that two batches completing at once can never
+    /// wait for each other in a cycle.
+    pub(crate) async fn complete_in(
+        tx: &mut sqlx::Transaction<'static, Db>,
+        results: &[crate::store::RunResult],
+    ) -> crate::error::Result<Vec<bool>> {
+        let mut accepted = vec![false; results.len()];
+        if results.is_empty() {
+            return Ok(accepted);
+        }
+        // Every run row in one statement per chunk, not one per result: at a few thousand
+        // runs a second the statements, not the rows, are the cost. A run listed twice
+        // (never, from the engine) is tried again in a later round only if its first result
+        // was refused, as if the results were recorded one by one.
+        let mut finished_jobs: Vec<(uuid::Uuid, usize)> = Vec::with_capacity(results.len());
+        let mut pending: Vec<usize> = (0..results.len()).collect();
+        while !pending.is_empty() {
+            let mut seen = std::collections::HashSet::new();
+            let (mut round, later): (Vec<usize>, Vec<usize>) =
+                pending.iter().partition(|&&index| seen.insert(results[index].run_id));
+            round.sort_by_key(|&index| results[index].run_id);
+            let index_of: std::collections::HashMap<uuid::Uuid, usize> =
+                round.iter().map(|&index| (results[index].run_id, index)).collect();
+            for chunk in round.chunks(codec::COMPLETE_BATCH) {
+                let mut update = sqlx::QueryBuilder::<Db>::new(sql::COMPLETE_RUNS_HEAD);
+                update.push_values(chunk, |mut values, &index| {
+                    let result = &results[index];
+                    values
+                        .push_bind(result.run_id)
+                        .push_bind(result.node_id.as_str())
+                        .push_bind(result.fencing_token)
+                        .push_bind(result.status.as_str())
+                        .push_bind(codec::ms(result.finished_at))
+                        .push_bind(result.duration_ms)
+                        .push_bind(result.exit_code)
+                        .push_bind(result.http_status)
+                        .push_bind(codec::bound_output(&result.output))
+                        .push_bind(result.error.as_deref().map(codec::bound_error));
+                });
+                update.push(sql::COMPLETE_RUNS_TAIL);
+                for row in update.build().fetch_all(&mut **tx).await? {
+                    let index = index_of[&row.uuid("id")?];
+                    accepted[index] = true;
+                    finished_jobs.push((row.uuid("job_id")?, index));
+                }
+            }
+            pending = later
+                .into_iter()
+                .filter(|&index| {
+                    !finished_jobs
+                        .iter()
+                        .any(|&(_, done)| results[done].run_id == results[index].run_id)
+                })
+                .collect();
+        }
+        // Jobs are locked in id order before any is written (Postgres; SQLite's write lock
+        // is already exclusive), so that two batches finishing runs of the same jobs on two
+        // nodes never wait for each other in a cycle.
+        let mut job_ids: Vec<uuid::Uuid> = finished_jobs.iter().map(|&(job, _)| job).collect();
+        job_ids.sort_unstable();
+        job_ids.dedup();
+        Self::lock_jobs_in_order(tx, &job_ids).await?;
+        // A job whose every result here succeeded only needs its streak reset and its last
+        // run moved: one statement for all of them. Anything else (a failure, a retry, a
+        // cancellation) goes result by result below, in the order the results finished.
+        let mut only_successes: std::collections::HashMap<uuid::Uuid, i64> =
+            std::collections::HashMap::new();
+        let mut mixed: std::collections::HashSet<uuid::Uuid> = std::collections::HashSet::new();
+        for &(job_id, index) in &finished_jobs {
+            let result = &results[index];
+            if result.status == RunStatus::Succeeded && result.retry_at.is_none() {
+                let last = only_successes.entry(job_id).or_insert(i64::MIN);
+                *last = (*last).max(codec::ms(result.finished_at));
+            } else {
+                mixed.insert(job_id);
+            }
+        }
+        only_successes.retain(|job_id, _| !mixed.contains(job_id));
+        let mut succeeded: Vec<(uuid::Uuid, i64)> = only_successes.into_iter().collect();
+        succeeded.sort_unstable();
+        for chunk in succeeded.chunks(codec::COMPLETE_BATCH) {
+            let mut update = sqlx::QueryBuilder::<Db>::new(sql::JOBS_SUCCEEDED_HEAD);
+            update.push_values(chunk, |mut values, &(job_id, finished_at)| {
+                values.push_bind(job_id).push_bind(finished_at);
+            });
+            update.push(sql::JOBS_SUCCEEDED_TAIL);
+            update.build().execute(&mut **tx).await?;
+        }
+        finished_jobs.retain(|(job_id, _)| mixed.contains(job_id));
+        finished_jobs.sort_by_key(|&(job_id, index)| (job_id, results[index].finished_at));
+        for &(job_id, index) in &finished_jobs {
+            let result = &results[index];
+            // An occurrence failed when its last attempt did: no retry follows.
+            let failed_occurrence = result.retry_at.is_none()
+                && matches!(
+                    result.status,
+                    RunStatus::Failed | RunStatus::TimedOut | RunStatus::Lost
+                );
+            let statement = if result.status == RunStatus::Succeeded {
+                sql::JOB_SUCCEEDED
+            } else if failed_occurrence {
+                sql::JOB_FAILED
+            } else {
+                sql::JOB_FINISHED
+            };
+            let query = sqlx::query(statement).bind(job_id).bind(codec::ms(result.finished_at));
+            if failed_occurrence {
+                let error = result.error.as_deref().unwrap_or(result.status.as_str());
+                query.bind(codec::bound_error(error)).execute(&mut **tx).await?;
+                Self::write_run_failed(tx, job_id, result).await?;
+                // The job as the failure left it: the audit log's `before` if the engine
+                // disables it now.
+                let before = Self::job_in(tx, job_id).await?;
+                // Exactly one transition and one event, whatever the number of nodes: see
+                // `AUTO_DISABLE_JOB`.
+                let disabled = sqlx::query(sql::AUTO_DISABLE_JOB)
+                    .bind(job_id)
+                    .bind(codec::ms(result.finished_at))
+                    .bind(crate::store::AUTO_DISABLED_REASON)
+                    .bind(codec::to_i32(
+                        "auto_disable_after",
+                        crate::policy::DEFAULT_AUTO_DISABLE_AFTER,
+                    )?)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if let Some(row) = disabled {
+                    let data = serde_json::json!({
+                        "job": row.text("name")?,
+                        "reason": crate::store::AUTO_DISABLED_REASON,
+                        "consecutive_failures": row.int("consecutive_failures")?,
+                        "probation": row.flag("on_probation")?,
+                        "last_error": row.opt_text("last_error")?,
+                        "run_id": result.run_id,
+                    });
+                    sqlx::query(sql::INSERT_OUTBOX)
+                        .bind(codec::new_id(result.finished_at))
+                        .bind(crate::store::EVENT_JOB_AUTO_DISABLED)
+                        .bind(row.uuid("tenant_id")?)
+                        .bind(Some(job_id))
+                        .bind(codec::ms(result.finished_at))
+                        .bind(sqlx::types::Json(data))
+                        .bind(codec::ms(result.finished_at))
+                        .execute(&mut **tx)
+                        .await?;
+                    let after = Self::job_in(tx, job_id).await?;
+                    let entry = crate::audit::NewAuditEntry::job(
+                        crate::audit::AuditAction::JobAutoDisabled,
+                        crate::audit::ENGINE_OPERATOR,
+                        result.finished_at,
+                        Some(&before),
+                        Some(&after),
+                    );
+                    Self::write_audit(tx, entry).await?;
+                }
+            } else {
+                query.execute(&mut **tx).await?;
+            }
+            if let Some(retry_at) = result.retry_at {
+                sqlx::query(sql::INSERT_NEXT_ATTEMPT)
+                    .bind(codec::new_id(result.finished_at))
+                    .bind(crate::run::Trigger::Retry.as_str())
+                    .bind(codec::ms(result.finished_at))
+                    .bind(codec::ms(retry_at))
+                    .bind(result.run_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Ok(accepted)
+    }
+}

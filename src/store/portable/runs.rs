@@ -1,0 +1,194 @@
+//! Runs as people see them (shared SQL; see `super`).
+
+use super::{Db, This};
+use crate::audit::AuditAction;
+use crate::audit::NewAuditEntry;
+use crate::store::codec;
+use crate::store::dialect::Dialect;
+use crate::store::sql;
+use crate::store::JobStore;
+
+impl crate::store::RunStore for This {
+    async fn enqueue_manual(
+        &self,
+        job_id: uuid::Uuid,
+        payload: Option<&serde_json::Value>,
+        operator: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<crate::run::Run> {
+        let job = self.job(job_id).await?;
+        let mut tx = self.begin_write().await?;
+        // The occurrence key is (job, scheduled_at, attempt). Scheduled occurrences fall on
+        // whole seconds (cron has no finer unit, and zone offsets are whole seconds), so a
+        // manual run never takes a whole second: it could take the key of a scheduled
+        // occurrence that the tick has not enqueued yet, and that occurrence would be lost.
+        // A millisecond already taken (by another manual run) moves on by one millisecond.
+        let mut scheduled_at = codec::ms(now);
+        for _ in 0..codec::MANUAL_SLOT_ATTEMPTS {
+            if scheduled_at.rem_euclid(1000) == 0 {
+                scheduled_at += 1;
+            }
+            let id = codec::new_id(now);
+            let inserted = sqlx::query(sql::INSERT_RUN)
+                .bind(id)
+                .bind(job_id)
+                .bind(job.tenant_id)
+                .bind(scheduled_at)
+                .bind(crate::run::Trigger::Manual.as_str())
+                .bind(payload.map(sqlx::types::Json))
+                .bind(codec::ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(|error| {
+                    if codec::is_foreign_key_violation(&error) {
+                        codec::not_found("job", job_id)
+                    } else {
+                        crate::error::Error::Database(error)
+                    }
+                })?
+                .rows_affected();
+            if inserted == 1 {
+                let row = sqlx::query(sql::RUN_BY_ID).bind(id).fetch_one(&mut *tx).await?;
+                let run = codec::run(&row)?;
+                let after = serde_json::json!({
+                    "run_id": run.id,
+                    "scheduled_at": run.scheduled_at,
+                    "payload": payload,
+                });
+                let entry = NewAuditEntry::job_operation(
+                    AuditAction::JobTriggered,
+                    operator,
+                    now,
+                    &job,
+                    after,
+                );
+                Self::write_audit(&mut tx, entry).await?;
+                tx.commit().await?;
+                return Ok(run);
+            }
+            scheduled_at += 1;
+        }
+        Err(crate::error::Error::invalid(
+            "scheduled_at",
+            now,
+            "too many manual runs of this job were queued in the same second",
+        ))
+    }
+
+    async fn run(&self, id: uuid::Uuid) -> crate::error::Result<crate::run::Run> {
+        let row = sqlx::query(sql::RUN_BY_ID)
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or_else(|| codec::not_found("run", id))?;
+        codec::run(&row)
+    }
+
+    async fn backfill(
+        &self,
+        job_id: uuid::Uuid,
+        occurrences: &[chrono::DateTime<chrono::Utc>],
+        operator: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<crate::store::BackfillReport> {
+        let job = self.job(job_id).await?;
+        let mut report = crate::store::BackfillReport {
+            occurrences: occurrences.len() as u64,
+            ..Default::default()
+        };
+        let mut tx = self.begin_write().await?;
+        for at in occurrences {
+            report.queued += sqlx::query(sql::BACKFILL_RUN)
+                .bind(codec::new_id(now))
+                .bind(job_id)
+                .bind(job.tenant_id)
+                .bind(codec::ms(*at))
+                .bind(codec::ms(now))
+                .bind(None::<&str>)
+                .bind(crate::run::Trigger::Backfill.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        report.already_present = report.occurrences - report.queued;
+        let after = serde_json::json!({
+            "from": occurrences.first(),
+            "to": occurrences.last(),
+            "occurrences": report.occurrences,
+            "queued": report.queued,
+            "already_present": report.already_present,
+        });
+        let entry = crate::audit::NewAuditEntry::job_operation(
+            crate::audit::AuditAction::JobBackfilled,
+            operator,
+            now,
+            &job,
+            after,
+        );
+        Self::write_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    async fn prune_runs(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        keep_last: u32,
+        batch: u32,
+    ) -> crate::error::Result<u64> {
+        let batch = batch.max(1);
+        let mut total = 0;
+        loop {
+            let deleted = sqlx::query(sql::PRUNE_RUNS)
+                .bind(codec::ms(before))
+                .bind(i64::from(keep_last))
+                .bind(i64::from(batch))
+                .execute(self.writer())
+                .await?
+                .rows_affected();
+            total += deleted;
+            if deleted < u64::from(batch) {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn list_runs(
+        &self,
+        filter: &crate::store::RunFilter,
+    ) -> crate::error::Result<Vec<crate::run::Run>> {
+        let limit = codec::bounded_limit(filter.limit, codec::DEFAULT_RUN_LIMIT);
+        let mut query = sqlx::QueryBuilder::<Db>::new(sql::SELECT_RUNS);
+        query.push(" WHERE 1 = 1");
+        if let Some(tenant) = &filter.tenant {
+            query.push(" AND t.name = ").push_bind(tenant.as_str());
+        }
+        if let Some(job) = &filter.job {
+            query.push(" AND j.name = ").push_bind(job.as_str());
+        }
+        if let Some(job_id) = filter.job_id {
+            query.push(" AND r.job_id = ").push_bind(job_id);
+        }
+        if let Some(status) = filter.status {
+            query.push(" AND r.status = ").push_bind(status.as_str());
+        }
+        query
+            .push(" ORDER BY r.scheduled_at DESC, r.attempt DESC, r.id DESC LIMIT ")
+            .push_bind(limit);
+        let rows = query.build().fetch_all(self.reader()).await?;
+        rows.iter().map(codec::run).collect()
+    }
+
+    async fn occurrence_runs(
+        &self,
+        job_id: uuid::Uuid,
+        scheduled_at: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<Vec<crate::run::Run>> {
+        let rows = sqlx::query(sql::OCCURRENCE_RUNS)
+            .bind(job_id)
+            .bind(codec::ms(scheduled_at))
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(codec::run).collect()
+    }
+}

@@ -1,0 +1,233 @@
+//! The console's views (shared SQL; see `super`).
+
+use super::{Db, This};
+use crate::store::codec;
+use crate::store::codec::RowAccess;
+use crate::store::dialect::Dialect;
+use crate::store::sql;
+use crate::store::CursorKey;
+use crate::store::JobCursor;
+
+impl crate::store::ConsoleViews for This {
+    async fn tenant_overview(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<Vec<crate::store::TenantOverview>> {
+        let rows = sqlx::query(sql::TENANT_OVERVIEW)
+            .bind(codec::ms(since))
+            .bind(crate::store::AUTO_DISABLED_REASON)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(codec::tenant_overview).collect()
+    }
+
+    async fn job_page(
+        &self,
+        query: &crate::store::JobQuery,
+    ) -> crate::error::Result<crate::store::JobPage> {
+        /// The filters, the same on the count and on every part of the page.
+        fn filters(builder: &mut sqlx::QueryBuilder<'_, Db>, query: &crate::store::JobQuery) {
+            builder.push(" WHERE 1 = 1");
+            if let Some(tenant) = &query.tenant {
+                builder.push(" AND t.name = ").push_bind(tenant.clone());
+            }
+            if let Some(search) = &query.search {
+                let pattern = codec::contains_pattern(search);
+                builder
+                    .push(" AND (LOWER(j.name) LIKE ")
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\' OR LOWER(t.name) LIKE ")
+                    .push_bind(pattern)
+                    .push(" ESCAPE '\\')");
+            }
+            let auto_disabled = crate::store::AUTO_DISABLED_REASON;
+            match query.state {
+                None => {}
+                Some(crate::store::JobState::Enabled) => {
+                    builder.push(" AND j.enabled");
+                }
+                Some(crate::store::JobState::Disabled) => {
+                    builder
+                        .push(" AND NOT j.enabled AND (j.disabled_reason IS NULL OR j.disabled_reason <> ")
+                        .push_bind(auto_disabled)
+                        .push(")");
+                }
+                Some(crate::store::JobState::AutoDisabled) => {
+                    builder
+                        .push(" AND NOT j.enabled AND j.disabled_reason = ")
+                        .push_bind(auto_disabled);
+                }
+            }
+            if let Some(kind) = query.handler_kind {
+                // `->>` reads a JSON member on both backends (JSONB on Postgres, JSON text
+                // on SQLite 3.38 and later).
+                builder.push(" AND j.handler ->> 'type' = ").push_bind(kind);
+            }
+        }
+        let mut count = sqlx::QueryBuilder::<Db>::new(sql::COUNT_JOBS);
+        filters(&mut count, query);
+        let total = codec::count(&count.build().fetch_one(self.reader()).await?, "total")?;
+
+        let after = query
+            .after
+            .as_ref()
+            .filter(|cursor| cursor.sort == query.sort && cursor.descending == query.descending);
+        let (column, nullable) = codec::job_sort_column(query.sort);
+        let comparison = if query.descending { " < " } else { " > " };
+        // One more row than asked tells whether a next page exists.
+        let wanted = codec::bounded_limit(Some(query.limit), codec::DEFAULT_JOB_LIMIT) + 1;
+        let mut jobs: Vec<crate::job::Job> = Vec::new();
+        // The rows whose sort column is set (every row, for columns that cannot be unset),
+        // then, for an instant column, the rows where it is unset. Each part is one index
+        // range starting at the cursor.
+        let parts: &[bool] = if nullable { &[true, false] } else { &[true] };
+        for &set in parts {
+            let remaining = wanted - i64::try_from(jobs.len()).unwrap_or(i64::MAX);
+            // A cursor in the unset part skips the set part; one in the set part starts
+            // the unset part at its beginning.
+            let in_set_part = after.map(|cursor| !nullable || cursor.key.is_some());
+            if remaining <= 0 || (set && in_set_part == Some(false)) {
+                continue;
+            }
+            let mut select = sqlx::QueryBuilder::<Db>::new(sql::SELECT_JOBS);
+            filters(&mut select, query);
+            let part_column = if set { column } else { None };
+            if let (Some(column), true) = (column, nullable) {
+                select.push(format!(" AND {column} IS {}NULL", if set { "NOT " } else { "" }));
+            }
+            let cursor = after.filter(|_| in_set_part == Some(set) || !nullable);
+            if let Some(JobCursor { key, name, id, .. }) = cursor {
+                match (part_column, key) {
+                    (Some(column), Some(key)) => {
+                        select.push(format!(" AND ({column}, j.name, j.id){comparison}("));
+                        match key {
+                            CursorKey::Text(text) => select.push_bind(text.clone()),
+                            CursorKey::Number(number) => select.push_bind(*number),
+                        };
+                        select.push(", ");
+                    }
+                    _ => {
+                        select.push(format!(" AND (j.name, j.id){comparison}("));
+                    }
+                }
+                select.push_bind(name.clone()).push(", ").push_bind(*id).push(")");
+            }
+            select.push(codec::job_order(part_column, query.descending));
+            select.push(" LIMIT ").push_bind(remaining);
+            let rows = select.build().fetch_all(self.reader()).await?;
+            for row in &rows {
+                jobs.push(codec::job(row)?);
+            }
+        }
+        let limit = usize::try_from(wanted - 1).unwrap_or(usize::MAX);
+        let next = (jobs.len() > limit).then(|| {
+            jobs.truncate(limit);
+            jobs.last().map(|job| JobCursor::after(job, query.sort, query.descending))
+        });
+        Ok(crate::store::JobPage { jobs, total, next: next.flatten() })
+    }
+
+    async fn run_spans(
+        &self,
+        query: &crate::timeline::SpanQuery,
+    ) -> crate::error::Result<Vec<crate::timeline::RunSpan>> {
+        let limit = i64::from(query.limit.clamp(1, crate::timeline::MAX_SPANS + 1));
+        let rows = sqlx::query(sql::RUN_SPANS)
+            .bind(codec::ms(query.from - crate::timeline::SPAN_LOOKBACK))
+            .bind(codec::ms(query.from))
+            .bind(codec::ms(query.to))
+            .bind(query.tenant.as_deref())
+            .bind(query.job_id)
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(codec::run_span).collect()
+    }
+
+    async fn changed_runs(
+        &self,
+        created_since: chrono::DateTime<chrono::Utc>,
+        changed_since: chrono::DateTime<chrono::Utc>,
+        also: &[uuid::Uuid],
+        limit: u32,
+    ) -> crate::error::Result<Vec<crate::timeline::RunSpan>> {
+        let rows = sqlx::query(sql::CHANGED_RUNS)
+            .bind(crate::timeline::first_id_at(created_since))
+            .bind(codec::ms(changed_since))
+            .bind(i64::from(limit.max(1)))
+            .fetch_all(self.reader())
+            .await?;
+        let mut spans =
+            rows.iter().map(codec::run_span).collect::<crate::error::Result<Vec<_>>>()?;
+        // Runs the caller saw running that are in none of the ranges (still running, or
+        // handed back to the queue at a shutdown): primary-key reads, as many as the caller
+        // asks (it bounds the list).
+        for id in also {
+            if spans.iter().any(|span| span.id == *id) {
+                continue;
+            }
+            let row =
+                sqlx::query(sql::RUN_SPAN_BY_ID).bind(*id).fetch_optional(self.reader()).await?;
+            if let Some(row) = row {
+                spans.push(codec::run_span(&row)?);
+            }
+        }
+        Ok(spans)
+    }
+
+    async fn run_buckets(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        bucket: std::time::Duration,
+    ) -> crate::error::Result<Vec<crate::timeline::RunBucket>> {
+        let rows = sqlx::query(sql::RUN_BUCKETS)
+            .bind(codec::ms(from))
+            .bind(codec::ms(to))
+            .bind(codec::duration_ms(bucket).max(1))
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(|row| codec::run_bucket(row, from, bucket)).collect()
+    }
+
+    async fn average_durations(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<Vec<(uuid::Uuid, f64)>> {
+        let rows = sqlx::query(sql::AVERAGE_DURATIONS)
+            .bind(codec::ms(since))
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter()
+            .filter_map(|row| match (row.uuid("job_id"), row.opt_float("avg_ms")) {
+                (Ok(id), Ok(Some(avg))) => Some(Ok((id, avg))),
+                (Ok(_), Ok(None)) => None,
+                (Err(error), _) | (_, Err(error)) => Some(Err(error)),
+            })
+            .collect()
+    }
+
+    async fn jobs_due_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        tenant: Option<&str>,
+        job_id: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> crate::error::Result<Vec<crate::job::Job>> {
+        let rows = sqlx::query(sql::JOBS_DUE_BEFORE)
+            .bind(codec::ms(before))
+            .bind(tenant)
+            .bind(job_id)
+            .bind(i64::from(limit.max(1)))
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(codec::job).collect()
+    }
+
+    async fn change_marks(&self) -> crate::error::Result<crate::timeline::ChangeMarks> {
+        let row = sqlx::query(sql::CHANGE_MARKS).fetch_one(self.reader()).await?;
+        codec::change_marks(&row)
+    }
+
+    // Notifications and the audit log (issue 5).
+}

@@ -1,0 +1,136 @@
+//! Statements for Postgres only: row locks, `SKIP LOCKED` and the claim in two statements.
+//! The column-list macros of `super` are in scope here (textual macro scope).
+
+/// Postgres: a change reads the row it changes first (the audit log's `before`); the lock
+/// keeps another transaction from changing it in between. `NO KEY UPDATE` is what the
+/// `UPDATE` takes anyway and lets runs that reference the job be inserted meanwhile.
+pub const LOCK_JOB: &str = concat!(job_by_id!(), " FOR NO KEY UPDATE OF j");
+/// Postgres: the jobs `$1` locked in id order, before a completion batch writes them (see
+/// `complete`): a fixed order means two batches never wait for each other in a cycle.
+pub const LOCK_JOBS_IN_ORDER: &str =
+    "SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
+pub const LOCK_TENANT: &str = concat!(tenant_by_name!(), " FOR NO KEY UPDATE");
+pub const LOCK_TENANT_SETTINGS: &str = concat!(tenant_settings_by_name!(), " FOR NO KEY UPDATE");
+pub const LOCK_NAMED_HANDLER: &str =
+    "SELECT spec FROM named_handlers WHERE name = $1 FOR NO KEY UPDATE";
+
+/// Postgres: several notification workers claim at once; each takes events nobody holds.
+pub const PENDING_EVENTS: &str = concat!(pending_events!(), " FOR UPDATE SKIP LOCKED");
+
+/// Postgres: several scheduler nodes tick at once. `SKIP LOCKED` lets each take a disjoint
+/// batch instead of queueing behind another node's transaction; `NO KEY UPDATE` is the lock
+/// the later `UPDATE` of `next_run_at` needs anyway, and does not block inserts of runs that
+/// reference the job (their foreign-key check takes `KEY SHARE`).
+pub const DUE_JOBS: &str = concat!(due_jobs!(), " FOR NO KEY UPDATE SKIP LOCKED");
+
+/// Postgres: the node's result writer may hold some of these rows locked while it records
+/// their results. Renewal skips them (they are finishing) instead of waiting, so renewal
+/// and completion can never lock the same rows in opposite orders and deadlock.
+pub const RENEW_LEASES: &str = concat!(
+    "UPDATE runs SET lease_expires_at = $2 WHERE id IN (",
+    leases_of_node!(),
+    " FOR NO KEY UPDATE SKIP LOCKED)"
+);
+
+/// Postgres: two nodes may reap at once, and a late result may be recording right now;
+/// each reaper takes the expired runs nobody holds, without waiting.
+pub const EXPIRED_LEASES: &str = concat!(expired_leases!(), " FOR NO KEY UPDATE SKIP LOCKED");
+
+/// Claim, step 1 of 2: lock the tenants to serve, skipping tenants another node is claiming
+/// for right now. Every transition of a run INTO `running` happens in step 2 under its
+/// tenant's row lock, so counting a locked tenant's running runs gives the true count.
+///
+/// Why two statements and not one: in READ COMMITTED a statement reads other rows as of its
+/// start. When another claim for the same tenant commits while this statement runs, the
+/// lock is granted on the new tenant row version, but a count in the same statement still
+/// misses the runs that claim just started, and `max_concurrent` would be exceeded. Step 2 is
+/// a new statement with a new snapshot, taken after the locks are held: it sees them.
+/// (The eligibility tests here may be stale for the same reason; they only pick candidates,
+/// and step 2 recounts.)
+pub const LOCK_ELIGIBLE_TENANTS: &str =
+    concat!(eligible_tenants!(), " FOR NO KEY UPDATE OF t SKIP LOCKED");
+
+/// Claim, step 2 of 2: for each locked tenant (`$1`), read up to its room of its oldest
+/// ready runs with one bounded index range scan each (`LATERAL ... LIMIT`), so the cost grows
+/// with the tenants served, never with the queue. The room is the least of the claim's limit
+/// `$3`, the room under `max_concurrent`, the room under the rate limit, and the tenant's
+/// share of the claim (its weight times the rounds `$3` takes if every tenant had enough; as
+/// `claim_shares` on SQLite), so that a claim of 64 over 64 tenants reads 64 runs, not 4,096. A job whose
+/// overlap policy is exclusive gets at most one run per claim (`nth_of_job`). Runs are then
+/// interleaved in weighted rounds (each tenant takes `weight` runs per round: everyone's
+/// first round before anyone's second), cut at `$3`, started under lease for node `$4` until
+/// `$5` (a run starting more than `$6` ms late records what it waited for), and the served
+/// tenants move to the back of the line, remembering which limit this claim used up
+/// (`limited_by`, as [`crate::policy::limit_reached`]). A lone busy tenant therefore fills
+/// the whole claim, while a tenant with one ready run is served in the first round. The runs
+/// need no row locks of their own: every transition into `running` happens under the tenant
+/// row lock taken in step 1, which this transaction holds; so do the rate limit's counts.
+/// The runs are updated through `id = ANY(ARRAY(...))`, a primary-key lookup per picked run.
+/// Without fresh statistics (right after a bulk enqueue) Postgres took every queued run's
+/// partial index for tiny: as a join it hashed all queued runs, and with a plain `status =
+/// 'queued'` it walked all of `runs_queued_by_tenant` looking for the ids (9 and 20 ms per
+/// claim at 20,000 queued runs, growing with the queue). `COALESCE(status, '')` (status is
+/// never NULL) keeps the check but does not match any partial index, so the key is used.
+/// Binds: `$1` tenant ids, `$2` now, `$3` limit, `$4` node, `$5` lease expiry, `$6` the
+/// lateness threshold, `$7` the horizon (runs ready by then are taken; one claimed before its
+/// `not_before` records that instant as its start, when the engine starts it).
+pub const CLAIM_RUNS: &str = concat!(
+    "WITH locked AS ( \
+         SELECT t.id, t.weight, t.last_claimed_at, t.max_concurrent - ",
+    running_of!("t"),
+    " AS concurrency_room, ",
+    rate_room_of!("t", "$2"),
+    " AS rate_room, \
+                sum(t.weight) OVER () AS total_weight \
+         FROM tenants t WHERE t.id = ANY($1) \
+     ), \
+     candidates AS ( \
+         SELECT q.id, q.job_id, q.exclusive, q.not_before, l.id AS tenant_id, l.weight, \
+                l.last_claimed_at, \
+                row_number() OVER (PARTITION BY q.job_id ORDER BY q.not_before, q.id) \
+                    AS nth_of_job \
+         FROM locked l \
+         CROSS JOIN LATERAL (",
+    ready_runs!(
+        "l.id",
+        "$7",
+        "GREATEST(LEAST($3, l.concurrency_room, l.rate_room, \
+                        l.weight * (($3 + l.total_weight - 1) / l.total_weight)), 0)"
+    ),
+    ") q \
+     ), \
+     picked AS ( \
+         SELECT c.id, c.tenant_id, \
+                (row_number() OVER (PARTITION BY c.tenant_id ORDER BY c.not_before, c.id) - 1) \
+                    / c.weight AS turn, \
+                c.not_before, \
+                c.last_claimed_at \
+         FROM candidates c WHERE NOT c.exclusive OR c.nth_of_job = 1 \
+         ORDER BY turn, c.last_claimed_at, c.tenant_id, c.not_before, c.id \
+         LIMIT $3 \
+     ), \
+     claimed AS ( \
+         UPDATE runs r SET status = 'running', started_at = GREATEST($2, r.not_before), \
+                lease_owner = $4, \
+                lease_expires_at = $5, fencing_token = r.fencing_token + 1, \
+                waited_for = ",
+    waited_for_on_start!("r", "$2", "$6"),
+    " WHERE r.id = ANY(ARRAY(SELECT id FROM picked)) AND COALESCE(r.status, '') = 'queued' \
+         RETURNING r.* \
+     ), \
+     taken AS ( \
+         SELECT tenant_id, count(*) AS took FROM claimed GROUP BY tenant_id \
+     ), \
+     served AS ( \
+         UPDATE tenants SET last_claimed_at = $2, \
+                limited_by = CASE WHEN k.took >= l.concurrency_room THEN 'tenant_limit' \
+                                  WHEN k.took >= l.rate_room THEN 'rate_limit' END \
+         FROM taken k JOIN locked l ON l.id = k.tenant_id \
+         WHERE tenants.id = k.tenant_id \
+     ) \
+     SELECT ",
+    claimed_columns!(),
+    " FROM claimed r JOIN picked p ON p.id = r.id JOIN jobs j ON j.id = r.job_id \
+     JOIN tenants t ON t.id = r.tenant_id \
+     ORDER BY p.turn, p.last_claimed_at, r.tenant_id, p.not_before, r.id"
+);

@@ -1,0 +1,61 @@
+//! Statements for SQLite only: one writer holds the whole database, so locks are plain
+//! reads, and the claim is split into steps the store runs in one IMMEDIATE transaction.
+
+/// SQLite: changes run in an IMMEDIATE transaction that holds the write lock; a plain read
+/// of the row first cannot be overtaken.
+pub const LOCK_JOB: &str = job_by_id!();
+pub const LOCK_TENANT: &str = tenant_by_name!();
+pub const LOCK_TENANT_SETTINGS: &str = tenant_settings_by_name!();
+pub const LOCK_NAMED_HANDLER: &str = "SELECT spec FROM named_handlers WHERE name = $1";
+
+/// SQLite: the claim's IMMEDIATE transaction excludes other workers; a plain read.
+pub const PENDING_EVENTS: &str = pending_events!();
+
+/// SQLite has a single writer and no `FOR UPDATE`: the tick runs inside a `BEGIN IMMEDIATE`
+/// transaction, which already excludes every other writer, so a plain read is enough.
+pub const DUE_JOBS: &str = due_jobs!();
+
+/// SQLite: the write lock of the transaction is the only lock there is; nothing to skip.
+pub const RENEW_LEASES: &str =
+    concat!("UPDATE runs SET lease_expires_at = $2 WHERE id IN (", leases_of_node!(), ")");
+
+/// SQLite: as above, a plain read inside the IMMEDIATE transaction.
+pub const EXPIRED_LEASES: &str = expired_leases!();
+
+/// Claim, step 1: the same choice of tenants as on Postgres, without the lock clause (the
+/// IMMEDIATE transaction holds the database's write lock, so nothing changes underneath).
+pub const ELIGIBLE_TENANTS: &str = eligible_tenants!();
+
+/// Claim, step 2, one term per eligible tenant, joined by `UNION ALL` into one statement
+/// (at most [`READY_RUNS_TERMS`] terms): SQLite has no `LATERAL`, and a window function over
+/// all ready runs would read the whole queue. Each term is one bounded range scan of the
+/// partial index `runs_queued_by_tenant`, as Postgres's `LATERAL`. Binds per term, in order
+/// (positional `?`): the tenant, the horizon, and how many of its runs to read (the least of its
+/// rooms and its share of the claim).
+pub const READY_RUNS_TERM: &str = concat!("SELECT * FROM (", ready_runs!("?", "?", "?"), ")");
+/// SQLite's default bound on the terms of a compound `SELECT` is 500.
+pub const READY_RUNS_TERMS: usize = 400;
+
+/// Claim, step 3: start the chosen runs (a run claimed ahead of its `not_before` starts
+/// then). Binds: `$1` now, `$2` node, `$3` lease expiry, `$4`
+/// the lateness threshold, and the caller appends the list of run ids `($5, $6, ...)`. Runs
+/// before [`MARK_SERVED`], so that a late run reads its tenant's previous `limited_by`.
+pub const START_RUNS: &str = concat!(
+    "UPDATE runs SET status = 'running', started_at = MAX($1, not_before), \
+     lease_owner = $2, lease_expires_at = $3, fencing_token = fencing_token + 1, \
+     waited_for = ",
+    waited_for_on_start!("runs", "$1", "$4"),
+    " WHERE status = 'queued' AND id IN "
+);
+
+/// Claim, step 4, for every served tenant at once: it moves to the back of the line and
+/// remembers which limit this claim used up. The builder appends `VALUES (tenant, limit,
+/// now), ...` between head and tail (only the builder's placeholders: sqlx on SQLite cannot
+/// mix numbered and positional ones).
+pub const MARK_SERVED_HEAD: &str =
+    "UPDATE tenants SET last_claimed_at = v.column3, limited_by = v.column2 FROM (";
+pub const MARK_SERVED_TAIL: &str = ") AS v WHERE tenants.id = v.column1";
+
+/// Claim, step 5: read back what was claimed (the caller appends the ids `($1, $2, ...)`).
+pub const CLAIMED_RUNS: &str =
+    concat!("SELECT ", claimed_columns!(), from_runs!(), " WHERE r.id IN ");
