@@ -1,15 +1,13 @@
 //! The audit log (shared SQL; see `super`).
 
 use super::{Db, This};
-use crate::store::codec;
+use crate::audit::{AuditEntry, AuditFilter};
+use crate::error::Result;
 use crate::store::dialect::Dialect;
-use crate::store::sql;
+use crate::store::{codec, sql, AuditLog};
 
-impl crate::store::AuditLog for This {
-    async fn list_audit(
-        &self,
-        filter: &crate::audit::AuditFilter,
-    ) -> crate::error::Result<Vec<crate::audit::AuditEntry>> {
+impl AuditLog for This {
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
         let limit = codec::bounded_limit(filter.limit, codec::DEFAULT_RUN_LIMIT);
         let mut query = sqlx::QueryBuilder::<Db>::new(sql::SELECT_AUDIT);
         query.push(" WHERE 1 = 1");

@@ -1,19 +1,23 @@
 //! Named handlers (shared SQL; see `super`).
 
+use chrono::{DateTime, Utc};
+
 use super::This;
-use crate::store::codec;
+use crate::audit::NewAuditEntry;
+use crate::error::Result;
+use crate::handler::HandlerSpec;
 use crate::store::codec::RowAccess;
 use crate::store::dialect::Dialect;
-use crate::store::sql;
+use crate::store::{codec, sql, HandlerStore};
 
-impl crate::store::HandlerStore for This {
+impl HandlerStore for This {
     async fn upsert_named_handler(
         &self,
         name: &str,
-        spec: &crate::handler::HandlerSpec,
+        spec: &HandlerSpec,
         operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<()> {
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let before = match sqlx::query(Self::LOCK_NAMED_HANDLER)
             .bind(name)
@@ -31,16 +35,13 @@ impl crate::store::HandlerStore for This {
             .execute(&mut *tx)
             .await?;
         let after = crate::audit::snapshot(spec);
-        let entry = crate::audit::NewAuditEntry::handler(operator, now, name, before, after);
+        let entry = NewAuditEntry::handler(operator, now, name, before, after);
         Self::write_audit(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn named_handler(
-        &self,
-        name: &str,
-    ) -> crate::error::Result<Option<crate::handler::HandlerSpec>> {
+    async fn named_handler(&self, name: &str) -> Result<Option<HandlerSpec>> {
         let row = sqlx::query(sql::NAMED_HANDLER).bind(name).fetch_optional(self.reader()).await?;
         match row {
             None => Ok(None),
@@ -51,9 +52,7 @@ impl crate::store::HandlerStore for This {
         }
     }
 
-    async fn list_named_handlers(
-        &self,
-    ) -> crate::error::Result<Vec<(String, crate::handler::HandlerSpec)>> {
+    async fn list_named_handlers(&self) -> Result<Vec<(String, HandlerSpec)>> {
         let rows = sqlx::query(sql::LIST_NAMED_HANDLERS).fetch_all(self.reader()).await?;
         rows.iter()
             .map(|row| {

@@ -1,23 +1,27 @@
 //! Jobs (shared SQL; see `super`).
 
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use super::{bind_policy, Db, This};
-use crate::audit::AuditAction;
-use crate::audit::NewAuditEntry;
-use crate::store::codec;
+use crate::audit::{AuditAction, NewAuditEntry};
+use crate::error::Result;
+use crate::job::{Job, JobDefinition};
+use crate::policy::JobPolicy;
 use crate::store::codec::RowAccess;
 use crate::store::dialect::Dialect;
-use crate::store::sql;
+use crate::store::{codec, sql, JobFilter, JobStore};
 
-impl crate::store::JobStore for This {
+impl JobStore for This {
     async fn create_job(
         &self,
-        tenant_id: uuid::Uuid,
-        definition: &crate::job::JobDefinition,
-        policy: &crate::policy::JobPolicy,
-        next_run_at: Option<chrono::DateTime<chrono::Utc>>,
+        tenant_id: Uuid,
+        definition: &JobDefinition,
+        policy: &JobPolicy,
+        next_run_at: Option<DateTime<Utc>>,
         operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<crate::job::Job> {
+        now: DateTime<Utc>,
+    ) -> Result<Job> {
         let id = codec::new_id(now);
         let policy = codec::policy_values(policy)?;
         let query = sqlx::query(sql::INSERT_JOB)
@@ -46,7 +50,7 @@ impl crate::store::JobStore for This {
         Ok(job)
     }
 
-    async fn job(&self, id: uuid::Uuid) -> crate::error::Result<crate::job::Job> {
+    async fn job(&self, id: Uuid) -> Result<Job> {
         let row = sqlx::query(sql::JOB_BY_ID)
             .bind(id)
             .fetch_optional(self.reader())
@@ -55,7 +59,7 @@ impl crate::store::JobStore for This {
         codec::job(&row)
     }
 
-    async fn job_by_name(&self, tenant: &str, name: &str) -> crate::error::Result<crate::job::Job> {
+    async fn job_by_name(&self, tenant: &str, name: &str) -> Result<Job> {
         let row = sqlx::query(sql::JOB_BY_NAME)
             .bind(tenant)
             .bind(name)
@@ -65,10 +69,7 @@ impl crate::store::JobStore for This {
         codec::job(&row)
     }
 
-    async fn list_jobs(
-        &self,
-        filter: &crate::store::JobFilter,
-    ) -> crate::error::Result<Vec<crate::job::Job>> {
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
         let limit = codec::bounded_limit(filter.limit, codec::DEFAULT_JOB_LIMIT);
         let mut query = sqlx::QueryBuilder::<Db>::new(sql::SELECT_JOBS);
         query.push(" WHERE 1 = 1");
@@ -85,13 +86,13 @@ impl crate::store::JobStore for This {
 
     async fn update_job(
         &self,
-        id: uuid::Uuid,
+        id: Uuid,
         expected_version: i64,
-        definition: &crate::job::JobDefinition,
-        next_run_at: Option<chrono::DateTime<chrono::Utc>>,
+        definition: &JobDefinition,
+        next_run_at: Option<DateTime<Utc>>,
         operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<crate::job::Job> {
+        now: DateTime<Utc>,
+    ) -> Result<Job> {
         let mut tx = self.begin_write().await?;
         let before = Self::lock_job(&mut tx, id).await?;
         Self::check_version(&before, expected_version, &definition.name)?;
@@ -124,12 +125,12 @@ impl crate::store::JobStore for This {
 
     async fn update_job_policy(
         &self,
-        id: uuid::Uuid,
+        id: Uuid,
         expected_version: i64,
-        policy: &crate::policy::JobPolicy,
+        policy: &JobPolicy,
         operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<crate::job::Job> {
+        now: DateTime<Utc>,
+    ) -> Result<Job> {
         let values = codec::policy_values(policy)?;
         let mut tx = self.begin_write().await?;
         let before = Self::lock_job(&mut tx, id).await?;
@@ -159,11 +160,11 @@ impl crate::store::JobStore for This {
 
     async fn set_job_paused(
         &self,
-        id: uuid::Uuid,
+        id: Uuid,
         paused: bool,
         operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<crate::job::Job> {
+        now: DateTime<Utc>,
+    ) -> Result<Job> {
         let mut tx = self.begin_write().await?;
         let before = Self::lock_job(&mut tx, id).await?;
         sqlx::query(sql::SET_JOB_PAUSED)
@@ -182,12 +183,12 @@ impl crate::store::JobStore for This {
 
     async fn enable_job(
         &self,
-        id: uuid::Uuid,
+        id: Uuid,
         operator: &str,
         probation: bool,
-        next_run_at: Option<chrono::DateTime<chrono::Utc>>,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<crate::job::Job> {
+        next_run_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Job> {
         let mut tx = self.begin_write().await?;
         let before = Self::lock_job(&mut tx, id).await?;
         let enabled = sqlx::query(sql::ENABLE_JOB)
@@ -234,13 +235,13 @@ impl crate::store::JobStore for This {
 
     async fn set_job_enabled(
         &self,
-        id: uuid::Uuid,
+        id: Uuid,
         enabled: bool,
         reason: Option<&str>,
-        next_run_at: Option<chrono::DateTime<chrono::Utc>>,
+        next_run_at: Option<DateTime<Utc>>,
         operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<crate::job::Job> {
+        now: DateTime<Utc>,
+    ) -> Result<Job> {
         let reason = if enabled { None } else { reason.map(codec::bound_error) };
         let mut tx = self.begin_write().await?;
         let before = Self::lock_job(&mut tx, id).await?;
@@ -260,12 +261,7 @@ impl crate::store::JobStore for This {
         Ok(after)
     }
 
-    async fn delete_job(
-        &self,
-        id: uuid::Uuid,
-        operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<()> {
+    async fn delete_job(&self, id: Uuid, operator: &str, now: DateTime<Utc>) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let before = Self::lock_job(&mut tx, id).await?;
         sqlx::query(sql::DELETE_JOB).bind(id).execute(&mut *tx).await?;

@@ -1,13 +1,15 @@
 //! Scheduler nodes (shared SQL; see `super`).
 
+use chrono::{DateTime, Utc};
+
 use super::This;
-use crate::store::codec;
+use crate::error::Result;
 use crate::store::codec::RowAccess;
 use crate::store::dialect::Dialect;
-use crate::store::sql;
+use crate::store::{codec, sql, NodeInfo, NodeStore};
 
-impl crate::store::NodeStore for This {
-    async fn register_node(&self, node: &crate::store::NodeInfo) -> crate::error::Result<()> {
+impl NodeStore for This {
+    async fn register_node(&self, node: &NodeInfo) -> Result<()> {
         sqlx::query(sql::REGISTER_NODE)
             .bind(&node.id)
             .bind(&node.host)
@@ -22,28 +24,20 @@ impl crate::store::NodeStore for This {
         Ok(())
     }
 
-    async fn heartbeat(
-        &self,
-        node_id: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<()> {
-        self.touch_node(crate::store::sql::HEARTBEAT, node_id, now).await
+    async fn heartbeat(&self, node_id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.touch_node(sql::HEARTBEAT, node_id, now).await
     }
 
-    async fn mark_node_stopped(
-        &self,
-        node_id: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<()> {
-        self.touch_node(crate::store::sql::MARK_NODE_STOPPED, node_id, now).await
+    async fn mark_node_stopped(&self, node_id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.touch_node(sql::MARK_NODE_STOPPED, node_id, now).await
     }
 
-    async fn list_nodes(&self) -> crate::error::Result<Vec<crate::store::NodeInfo>> {
+    async fn list_nodes(&self) -> Result<Vec<NodeInfo>> {
         let rows = sqlx::query(sql::LIST_NODES).fetch_all(self.reader()).await?;
         rows.iter().map(codec::node).collect()
     }
 
-    async fn running_by_node(&self) -> crate::error::Result<Vec<(String, u64)>> {
+    async fn running_by_node(&self) -> Result<Vec<(String, u64)>> {
         let rows = sqlx::query(sql::RUNNING_BY_NODE).fetch_all(self.reader()).await?;
         rows.iter()
             .map(|row| Ok((row.text("lease_owner")?, codec::count(row, "running")?)))
@@ -57,8 +51,8 @@ impl This {
         &self,
         statement: &'static str,
         node_id: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<()> {
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let updated = sqlx::query(statement)
             .bind(node_id)
             .bind(codec::ms(now))

@@ -1,18 +1,21 @@
 //! The outbox, and the events written with the changes they report (shared SQL; see `super`).
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use super::{Db, This};
-use crate::notify::EventOutcome;
-use crate::store::codec;
+use crate::error::Result;
+use crate::notify::{
+    ClaimedEvent, Delivery, DeliveryFilter, DeliveryRecord, EventClaim, EventOutcome,
+};
 use crate::store::codec::RowAccess;
 use crate::store::dialect::Dialect;
-use crate::store::sql;
+use crate::store::{codec, sql, OutboxEvent, OutboxStore, RunResult};
 
-impl crate::store::OutboxStore for This {
-    async fn prune_notifications(
-        &self,
-        before: chrono::DateTime<chrono::Utc>,
-        batch: u32,
-    ) -> crate::error::Result<(u64, u64)> {
+impl OutboxStore for This {
+    async fn prune_notifications(&self, before: DateTime<Utc>, batch: u32) -> Result<(u64, u64)> {
         let batch = batch.max(1);
         let mut deleted = [0u64; 2];
         for (statement, total) in
@@ -34,10 +37,7 @@ impl crate::store::OutboxStore for This {
         Ok((deleted[0], deleted[1]))
     }
 
-    async fn list_outbox(
-        &self,
-        limit: u32,
-    ) -> crate::error::Result<Vec<crate::store::OutboxEvent>> {
+    async fn list_outbox(&self, limit: u32) -> Result<Vec<OutboxEvent>> {
         let rows = sqlx::query(sql::LIST_OUTBOX)
             .bind(codec::bounded_limit(Some(limit), codec::DEFAULT_RUN_LIMIT))
             .fetch_all(self.reader())
@@ -48,15 +48,15 @@ impl crate::store::OutboxStore for This {
     async fn claim_events(
         &self,
         node_id: &str,
-        now: chrono::DateTime<chrono::Utc>,
+        now: DateTime<Utc>,
         limit: u32,
-        lease: std::time::Duration,
-    ) -> crate::error::Result<Vec<crate::notify::ClaimedEvent>> {
+        lease: Duration,
+    ) -> Result<Vec<ClaimedEvent>> {
         if limit == 0 {
             return Ok(Vec::new());
         }
         let mut tx = self.begin_write().await?;
-        let ids: Vec<uuid::Uuid> = sqlx::query_scalar(Self::PENDING_EVENTS)
+        let ids: Vec<Uuid> = sqlx::query_scalar(Self::PENDING_EVENTS)
             .bind(codec::ms(now))
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
@@ -78,8 +78,7 @@ impl crate::store::OutboxStore for This {
         }
         let rows = query.fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        let mut events =
-            rows.iter().map(codec::claimed_event).collect::<crate::error::Result<Vec<_>>>()?;
+        let mut events = rows.iter().map(codec::claimed_event).collect::<Result<Vec<_>>>()?;
         // In the order they were due.
         events.sort_by_key(|claimed| ids.iter().position(|id| *id == claimed.event.id));
         Ok(events)
@@ -87,11 +86,11 @@ impl crate::store::OutboxStore for This {
 
     async fn finish_event(
         &self,
-        claim: &crate::notify::EventClaim,
-        deliveries: &[crate::notify::DeliveryRecord],
-        outcome: crate::notify::EventOutcome,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<bool> {
+        claim: &EventClaim,
+        deliveries: &[DeliveryRecord],
+        outcome: EventOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let attempt = codec::to_i32("attempt", claim.attempt)?;
         let mut tx = self.begin_write().await?;
         // Logged whatever becomes of the claim: the attempts happened.
@@ -133,10 +132,7 @@ impl crate::store::OutboxStore for This {
         Ok(finished == 1)
     }
 
-    async fn list_deliveries(
-        &self,
-        filter: &crate::notify::DeliveryFilter,
-    ) -> crate::error::Result<Vec<crate::notify::Delivery>> {
+    async fn list_deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>> {
         let limit = codec::bounded_limit(filter.limit, codec::DEFAULT_RUN_LIMIT);
         let mut query = sqlx::QueryBuilder::<Db>::new(sql::SELECT_DELIVERIES);
         query.push(" WHERE 1 = 1");
@@ -156,9 +152,9 @@ impl This {
     /// A `run.failed` outbox event for a failed occurrence, if its tenant opted in.
     pub(crate) async fn write_run_failed(
         tx: &mut sqlx::Transaction<'static, Db>,
-        job_id: uuid::Uuid,
-        result: &crate::store::RunResult,
-    ) -> crate::error::Result<()> {
+        job_id: Uuid,
+        result: &RunResult,
+    ) -> Result<()> {
         let Some(row) = sqlx::query(sql::RUN_FAILED_EVENT)
             .bind(result.run_id)
             .bind(job_id)
@@ -167,7 +163,7 @@ impl This {
         else {
             return Ok(());
         };
-        let scheduled_at = chrono::DateTime::from_timestamp_millis(row.bigint("scheduled_at")?);
+        let scheduled_at = DateTime::from_timestamp_millis(row.bigint("scheduled_at")?);
         let data = serde_json::json!({
             "job": row.text("name")?,
             "run_id": result.run_id,
@@ -197,9 +193,9 @@ impl This {
     /// at most once per window (see `sql::MARK_THROTTLED`).
     pub(crate) async fn write_throttled(
         tx: &mut sqlx::Transaction<'static, Db>,
-        now: chrono::DateTime<chrono::Utc>,
-        tenants: &[uuid::Uuid],
-    ) -> crate::error::Result<()> {
+        now: DateTime<Utc>,
+        tenants: &[Uuid],
+    ) -> Result<()> {
         if tenants.is_empty() {
             return Ok(());
         }
@@ -222,13 +218,13 @@ impl This {
                     "count": row.int("rate_limit_count")?,
                     "window_ms": window_ms,
                 },
-                "window_ends_at": chrono::DateTime::from_timestamp_millis(codec::ms(now) + window_ms),
+                "window_ends_at": DateTime::from_timestamp_millis(codec::ms(now) + window_ms),
             });
             sqlx::query(sql::INSERT_OUTBOX)
                 .bind(codec::new_id(now))
                 .bind(crate::store::EVENT_TENANT_THROTTLED)
                 .bind(row.uuid("id")?)
-                .bind(None::<uuid::Uuid>)
+                .bind(None::<Uuid>)
                 .bind(codec::ms(now))
                 .bind(sqlx::types::Json(data))
                 .bind(codec::ms(now))

@@ -1,22 +1,28 @@
 //! The run queue: the engine's steps (shared SQL; see `super`).
 
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use super::{Db, This};
-use crate::run::RunStatus;
-use crate::store::codec;
+use crate::audit::{AuditAction, NewAuditEntry};
+use crate::engine::plan::{DueJob, PlannedRun, TickPlan};
+use crate::error::Result;
+use crate::run::{Run, RunStatus, Trigger};
 use crate::store::codec::RowAccess;
 use crate::store::dialect::Dialect;
-use crate::store::sql;
+use crate::store::{codec, sql, ClaimedRun, RunQueue, RunResult, TickReport};
 
-impl crate::store::RunQueue for This {
+impl RunQueue for This {
     async fn enqueue_due(
         &self,
-        now: chrono::DateTime<chrono::Utc>,
-        due_until: chrono::DateTime<chrono::Utc>,
+        now: DateTime<Utc>,
+        due_until: DateTime<Utc>,
         limit: u32,
-        plan: &(dyn Fn(&crate::engine::plan::DueJob) -> crate::engine::plan::TickPlan
-              + Send
-              + Sync),
-    ) -> crate::error::Result<crate::store::TickReport> {
+        plan: &(dyn Fn(&DueJob) -> TickPlan + Send + Sync),
+    ) -> Result<TickReport> {
         let now_ms = codec::ms(now);
         let mut tx = self.begin_write().await?;
         // Each due job's running/queued probes must not scan `runs` (measured on Postgres:
@@ -28,11 +34,10 @@ impl crate::store::RunQueue for This {
             .fetch_all(&mut *tx)
             .await?;
         // Rows to insert per job, and (job, next_run_at) to write.
-        let mut queued: Vec<(uuid::Uuid, uuid::Uuid, crate::engine::plan::PlannedRun)> = Vec::new();
-        let mut recorded: Vec<(uuid::Uuid, uuid::Uuid, crate::engine::plan::PlannedRun)> =
-            Vec::new();
-        let mut supersede: Vec<(uuid::Uuid, String)> = Vec::new();
-        let mut advances: Vec<(uuid::Uuid, Option<i64>)> = Vec::with_capacity(due.len());
+        let mut queued: Vec<(Uuid, Uuid, PlannedRun)> = Vec::new();
+        let mut recorded: Vec<(Uuid, Uuid, PlannedRun)> = Vec::new();
+        let mut supersede: Vec<(Uuid, String)> = Vec::new();
+        let mut advances: Vec<(Uuid, Option<i64>)> = Vec::with_capacity(due.len());
         for row in &due {
             let job = codec::due_job(row)?;
             let planned = plan(&job);
@@ -40,7 +45,7 @@ impl crate::store::RunQueue for This {
                 supersede.push((job.job_id, reason));
             }
             for run in planned.runs {
-                if run.status == crate::run::RunStatus::Queued {
+                if run.status == RunStatus::Queued {
                     queued.push((job.job_id, job.tenant_id, run));
                 } else {
                     recorded.push((job.job_id, job.tenant_id, run));
@@ -48,8 +53,7 @@ impl crate::store::RunQueue for This {
             }
             advances.push((job.job_id, codec::opt_ms(planned.next_run_at)));
         }
-        let mut report =
-            crate::store::TickReport { jobs: advances.len() as u64, ..Default::default() };
+        let mut report = TickReport { jobs: advances.len() as u64, ..Default::default() };
         // Before the inserts, so that the new run is not among the superseded ones.
         for (job_id, reason) in &supersede {
             let reason = codec::bound_error(reason);
@@ -67,13 +71,13 @@ impl crate::store::RunQueue for This {
             for chunk in rows.chunks(codec::INSERT_BATCH) {
                 let mut insert = sqlx::QueryBuilder::<Db>::new(sql::INSERT_RUNS);
                 insert.push_values(chunk, |mut values, (job_id, tenant_id, run)| {
-                    let is_queued = run.status == crate::run::RunStatus::Queued;
+                    let is_queued = run.status == RunStatus::Queued;
                     values
                         .push_bind(codec::new_id(now))
                         .push_bind(*job_id)
                         .push_bind(*tenant_id)
                         .push_bind(codec::ms(run.scheduled_at))
-                        .push_bind(crate::run::Trigger::Schedule.as_str())
+                        .push_bind(Trigger::Schedule.as_str())
                         .push_bind(1_i32)
                         .push_bind(run.status.as_str())
                         .push_bind(now_ms)
@@ -99,21 +103,19 @@ impl crate::store::RunQueue for This {
         Ok(report)
     }
 
-    async fn next_due_at(&self) -> crate::error::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>> {
         let next: Option<i64> =
             sqlx::query_scalar(sql::NEXT_DUE_AT).fetch_one(self.reader()).await?;
         codec::opt_instant_value("jobs.next_run_at", next)
     }
 
-    async fn next_ready_at(&self) -> crate::error::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    async fn next_ready_at(&self) -> Result<Option<DateTime<Utc>>> {
         let next: Option<i64> =
             sqlx::query_scalar(sql::NEXT_READY_AT).fetch_one(self.reader()).await?;
         codec::opt_instant_value("runs.not_before", next)
     }
 
-    async fn next_lease_expiry(
-        &self,
-    ) -> crate::error::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    async fn next_lease_expiry(&self) -> Result<Option<DateTime<Utc>>> {
         let next: Option<i64> =
             sqlx::query_scalar(sql::NEXT_LEASE_EXPIRY).fetch_one(self.reader()).await?;
         codec::opt_instant_value("runs.lease_expires_at", next)
@@ -123,20 +125,17 @@ impl crate::store::RunQueue for This {
     async fn claim(
         &self,
         node_id: &str,
-        now: chrono::DateTime<chrono::Utc>,
+        now: DateTime<Utc>,
         limit: u32,
-        lease_ttl: std::time::Duration,
-    ) -> crate::error::Result<Vec<crate::store::ClaimedRun>> {
+        lease_ttl: Duration,
+    ) -> Result<Vec<ClaimedRun>> {
         let mut tx = self.begin_write().await?;
         let claimed = Self::claim_in(&mut tx, node_id, now, now, limit, lease_ttl).await?;
         tx.commit().await?;
         Ok(claimed)
     }
 
-    async fn complete(
-        &self,
-        results: &[crate::store::RunResult],
-    ) -> crate::error::Result<Vec<bool>> {
+    async fn complete(&self, results: &[RunResult]) -> Result<Vec<bool>> {
         crate::store::queue::check_final(results)?;
         if results.is_empty() {
             return Ok(Vec::new());
@@ -149,13 +148,13 @@ impl crate::store::RunQueue for This {
 
     async fn record_and_claim(
         &self,
-        results: &[crate::store::RunResult],
+        results: &[RunResult],
         node_id: &str,
-        now: chrono::DateTime<chrono::Utc>,
-        ready_until: chrono::DateTime<chrono::Utc>,
+        now: DateTime<Utc>,
+        ready_until: DateTime<Utc>,
         limit: u32,
-        lease_ttl: std::time::Duration,
-    ) -> crate::error::Result<(Vec<bool>, Vec<crate::store::ClaimedRun>)> {
+        lease_ttl: Duration,
+    ) -> Result<(Vec<bool>, Vec<ClaimedRun>)> {
         crate::store::queue::check_final(results)?;
         let mut tx = self.begin_write().await?;
         let accepted = Self::complete_in(&mut tx, results).await?;
@@ -164,8 +163,8 @@ impl crate::store::RunQueue for This {
         Ok((accepted, claimed))
     }
 
-    async fn cancel_requested(&self, node_id: &str) -> crate::error::Result<Vec<uuid::Uuid>> {
-        Ok(sqlx::query_scalar(crate::store::sql::CANCEL_REQUESTED_RUNS)
+    async fn cancel_requested(&self, node_id: &str) -> Result<Vec<Uuid>> {
+        Ok(sqlx::query_scalar(sql::CANCEL_REQUESTED_RUNS)
             .bind(node_id)
             .fetch_all(self.reader())
             .await?)
@@ -174,9 +173,9 @@ impl crate::store::RunQueue for This {
     async fn renew_leases(
         &self,
         node_id: &str,
-        now: chrono::DateTime<chrono::Utc>,
-        lease_ttl: std::time::Duration,
-    ) -> crate::error::Result<u64> {
+        now: DateTime<Utc>,
+        lease_ttl: Duration,
+    ) -> Result<u64> {
         let renewed = sqlx::query(Self::RENEW_LEASES)
             .bind(node_id)
             .bind(codec::expiry_ms(now, lease_ttl))
@@ -186,13 +185,10 @@ impl crate::store::RunQueue for This {
         Ok(renewed)
     }
 
-    async fn recover_expired(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<Vec<crate::run::Run>> {
+    async fn recover_expired(&self, now: DateTime<Utc>) -> Result<Vec<Run>> {
         let now_ms = codec::ms(now);
         let mut tx = self.begin_write().await?;
-        let expired: Vec<uuid::Uuid> =
+        let expired: Vec<Uuid> =
             sqlx::query_scalar(Self::EXPIRED_LEASES).bind(now_ms).fetch_all(&mut *tx).await?;
         let mut lost = Vec::with_capacity(expired.len());
         for id in expired {
@@ -207,7 +203,7 @@ impl crate::store::RunQueue for This {
             }
             sqlx::query(sql::INSERT_NEXT_ATTEMPT)
                 .bind(codec::new_id(now))
-                .bind(crate::run::Trigger::Recovery.as_str())
+                .bind(Trigger::Recovery.as_str())
                 .bind(now_ms)
                 .bind(now_ms)
                 .bind(id)
@@ -220,30 +216,22 @@ impl crate::store::RunQueue for This {
         Ok(lost)
     }
 
-    async fn expire_leases_of_node(
-        &self,
-        node_id: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<u64> {
-        let expired = sqlx::query(crate::store::sql::EXPIRE_LEASES_OF_NODE)
+    async fn expire_leases_of_node(&self, node_id: &str, now: DateTime<Utc>) -> Result<u64> {
+        let expired = sqlx::query(sql::EXPIRE_LEASES_OF_NODE)
             .bind(node_id)
-            .bind(crate::store::codec::ms(now) - 1)
+            .bind(codec::ms(now) - 1)
             .execute(self.writer())
             .await?
             .rows_affected();
         Ok(expired)
     }
 
-    async fn release(
-        &self,
-        node_id: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<u64> {
+    async fn release(&self, node_id: &str, now: DateTime<Utc>) -> Result<u64> {
         // `not_before` and `queued_at` are left alone: released runs keep their place at the
         // front of their tenant's queue.
-        let released = sqlx::query(crate::store::sql::RELEASE)
+        let released = sqlx::query(sql::RELEASE)
             .bind(node_id)
-            .bind(crate::store::codec::ms(now))
+            .bind(codec::ms(now))
             .execute(self.writer())
             .await?
             .rows_affected();
@@ -257,8 +245,8 @@ impl This {
     /// wait for each other in a cycle.
     pub(crate) async fn complete_in(
         tx: &mut sqlx::Transaction<'static, Db>,
-        results: &[crate::store::RunResult],
-    ) -> crate::error::Result<Vec<bool>> {
+        results: &[RunResult],
+    ) -> Result<Vec<bool>> {
         let mut accepted = vec![false; results.len()];
         if results.is_empty() {
             return Ok(accepted);
@@ -267,14 +255,14 @@ impl This {
         // runs a second the statements, not the rows, are the cost. A run listed twice
         // (never, from the engine) is tried again in a later round only if its first result
         // was refused, as if the results were recorded one by one.
-        let mut finished_jobs: Vec<(uuid::Uuid, usize)> = Vec::with_capacity(results.len());
+        let mut finished_jobs: Vec<(Uuid, usize)> = Vec::with_capacity(results.len());
         let mut pending: Vec<usize> = (0..results.len()).collect();
         while !pending.is_empty() {
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = HashSet::new();
             let (mut round, later): (Vec<usize>, Vec<usize>) =
                 pending.iter().partition(|&&index| seen.insert(results[index].run_id));
             round.sort_by_key(|&index| results[index].run_id);
-            let index_of: std::collections::HashMap<uuid::Uuid, usize> =
+            let index_of: HashMap<Uuid, usize> =
                 round.iter().map(|&index| (results[index].run_id, index)).collect();
             for chunk in round.chunks(codec::COMPLETE_BATCH) {
                 let mut update = sqlx::QueryBuilder::<Db>::new(sql::COMPLETE_RUNS_HEAD);
@@ -311,16 +299,15 @@ impl This {
         // Jobs are locked in id order before any is written (Postgres; SQLite's write lock
         // is already exclusive), so that two batches finishing runs of the same jobs on two
         // nodes never wait for each other in a cycle.
-        let mut job_ids: Vec<uuid::Uuid> = finished_jobs.iter().map(|&(job, _)| job).collect();
+        let mut job_ids: Vec<Uuid> = finished_jobs.iter().map(|&(job, _)| job).collect();
         job_ids.sort_unstable();
         job_ids.dedup();
         Self::lock_jobs_in_order(tx, &job_ids).await?;
         // A job whose every result here succeeded only needs its streak reset and its last
         // run moved: one statement for all of them. Anything else (a failure, a retry, a
         // cancellation) goes result by result below, in the order the results finished.
-        let mut only_successes: std::collections::HashMap<uuid::Uuid, i64> =
-            std::collections::HashMap::new();
-        let mut mixed: std::collections::HashSet<uuid::Uuid> = std::collections::HashSet::new();
+        let mut only_successes: HashMap<Uuid, i64> = HashMap::new();
+        let mut mixed: HashSet<Uuid> = HashSet::new();
         for &(job_id, index) in &finished_jobs {
             let result = &results[index];
             if result.status == RunStatus::Succeeded && result.retry_at.is_none() {
@@ -331,7 +318,7 @@ impl This {
             }
         }
         only_successes.retain(|job_id, _| !mixed.contains(job_id));
-        let mut succeeded: Vec<(uuid::Uuid, i64)> = only_successes.into_iter().collect();
+        let mut succeeded: Vec<(Uuid, i64)> = only_successes.into_iter().collect();
         succeeded.sort_unstable();
         for chunk in succeeded.chunks(codec::COMPLETE_BATCH) {
             let mut update = sqlx::QueryBuilder::<Db>::new(sql::JOBS_SUCCEEDED_HEAD);
@@ -398,8 +385,8 @@ impl This {
                         .execute(&mut **tx)
                         .await?;
                     let after = Self::job_in(tx, job_id).await?;
-                    let entry = crate::audit::NewAuditEntry::job(
-                        crate::audit::AuditAction::JobAutoDisabled,
+                    let entry = NewAuditEntry::job(
+                        AuditAction::JobAutoDisabled,
                         crate::audit::ENGINE_OPERATOR,
                         result.finished_at,
                         Some(&before),
@@ -413,7 +400,7 @@ impl This {
             if let Some(retry_at) = result.retry_at {
                 sqlx::query(sql::INSERT_NEXT_ATTEMPT)
                     .bind(codec::new_id(result.finished_at))
-                    .bind(crate::run::Trigger::Retry.as_str())
+                    .bind(Trigger::Retry.as_str())
                     .bind(codec::ms(result.finished_at))
                     .bind(codec::ms(retry_at))
                     .bind(result.run_id)

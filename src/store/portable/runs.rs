@@ -1,21 +1,23 @@
 //! Runs as people see them (shared SQL; see `super`).
 
-use super::{Db, This};
-use crate::audit::AuditAction;
-use crate::audit::NewAuditEntry;
-use crate::store::codec;
-use crate::store::dialect::Dialect;
-use crate::store::sql;
-use crate::store::JobStore;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-impl crate::store::RunStore for This {
+use super::{Db, This};
+use crate::audit::{AuditAction, NewAuditEntry};
+use crate::error::{Error, Result};
+use crate::run::{Run, Trigger};
+use crate::store::dialect::Dialect;
+use crate::store::{codec, sql, BackfillReport, JobStore, RunFilter, RunStore};
+
+impl RunStore for This {
     async fn enqueue_manual(
         &self,
-        job_id: uuid::Uuid,
+        job_id: Uuid,
         payload: Option<&serde_json::Value>,
         operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<crate::run::Run> {
+        now: DateTime<Utc>,
+    ) -> Result<Run> {
         let job = self.job(job_id).await?;
         let mut tx = self.begin_write().await?;
         // The occurrence key is (job, scheduled_at, attempt). Scheduled occurrences fall on
@@ -34,7 +36,7 @@ impl crate::store::RunStore for This {
                 .bind(job_id)
                 .bind(job.tenant_id)
                 .bind(scheduled_at)
-                .bind(crate::run::Trigger::Manual.as_str())
+                .bind(Trigger::Manual.as_str())
                 .bind(payload.map(sqlx::types::Json))
                 .bind(codec::ms(now))
                 .execute(&mut *tx)
@@ -43,7 +45,7 @@ impl crate::store::RunStore for This {
                     if codec::is_foreign_key_violation(&error) {
                         codec::not_found("job", job_id)
                     } else {
-                        crate::error::Error::Database(error)
+                        Error::Database(error)
                     }
                 })?
                 .rows_affected();
@@ -68,14 +70,14 @@ impl crate::store::RunStore for This {
             }
             scheduled_at += 1;
         }
-        Err(crate::error::Error::invalid(
+        Err(Error::invalid(
             "scheduled_at",
             now,
             "too many manual runs of this job were queued in the same second",
         ))
     }
 
-    async fn run(&self, id: uuid::Uuid) -> crate::error::Result<crate::run::Run> {
+    async fn run(&self, id: Uuid) -> Result<Run> {
         let row = sqlx::query(sql::RUN_BY_ID)
             .bind(id)
             .fetch_optional(self.reader())
@@ -86,16 +88,14 @@ impl crate::store::RunStore for This {
 
     async fn backfill(
         &self,
-        job_id: uuid::Uuid,
-        occurrences: &[chrono::DateTime<chrono::Utc>],
+        job_id: Uuid,
+        occurrences: &[DateTime<Utc>],
         operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<crate::store::BackfillReport> {
+        now: DateTime<Utc>,
+    ) -> Result<BackfillReport> {
         let job = self.job(job_id).await?;
-        let mut report = crate::store::BackfillReport {
-            occurrences: occurrences.len() as u64,
-            ..Default::default()
-        };
+        let mut report =
+            BackfillReport { occurrences: occurrences.len() as u64, ..Default::default() };
         let mut tx = self.begin_write().await?;
         for at in occurrences {
             report.queued += sqlx::query(sql::BACKFILL_RUN)
@@ -105,7 +105,7 @@ impl crate::store::RunStore for This {
                 .bind(codec::ms(*at))
                 .bind(codec::ms(now))
                 .bind(None::<&str>)
-                .bind(crate::run::Trigger::Backfill.as_str())
+                .bind(Trigger::Backfill.as_str())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -118,24 +118,14 @@ impl crate::store::RunStore for This {
             "queued": report.queued,
             "already_present": report.already_present,
         });
-        let entry = crate::audit::NewAuditEntry::job_operation(
-            crate::audit::AuditAction::JobBackfilled,
-            operator,
-            now,
-            &job,
-            after,
-        );
+        let entry =
+            NewAuditEntry::job_operation(AuditAction::JobBackfilled, operator, now, &job, after);
         Self::write_audit(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(report)
     }
 
-    async fn prune_runs(
-        &self,
-        before: chrono::DateTime<chrono::Utc>,
-        keep_last: u32,
-        batch: u32,
-    ) -> crate::error::Result<u64> {
+    async fn prune_runs(&self, before: DateTime<Utc>, keep_last: u32, batch: u32) -> Result<u64> {
         let batch = batch.max(1);
         let mut total = 0;
         loop {
@@ -153,10 +143,7 @@ impl crate::store::RunStore for This {
         }
     }
 
-    async fn list_runs(
-        &self,
-        filter: &crate::store::RunFilter,
-    ) -> crate::error::Result<Vec<crate::run::Run>> {
+    async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>> {
         let limit = codec::bounded_limit(filter.limit, codec::DEFAULT_RUN_LIMIT);
         let mut query = sqlx::QueryBuilder::<Db>::new(sql::SELECT_RUNS);
         query.push(" WHERE 1 = 1");
@@ -179,11 +166,7 @@ impl crate::store::RunStore for This {
         rows.iter().map(codec::run).collect()
     }
 
-    async fn occurrence_runs(
-        &self,
-        job_id: uuid::Uuid,
-        scheduled_at: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<Vec<crate::run::Run>> {
+    async fn occurrence_runs(&self, job_id: Uuid, scheduled_at: DateTime<Utc>) -> Result<Vec<Run>> {
         let rows = sqlx::query(sql::OCCURRENCE_RUNS)
             .bind(job_id)
             .bind(codec::ms(scheduled_at))

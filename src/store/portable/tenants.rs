@@ -1,20 +1,23 @@
 //! Tenants (shared SQL; see `super`).
 
+use chrono::{DateTime, Utc};
+
 use super::This;
-use crate::audit::AuditAction;
-use crate::audit::NewAuditEntry;
-use crate::store::codec;
+use crate::audit::{AuditAction, NewAuditEntry};
+use crate::error::Result;
+use crate::policy::TenantPolicy;
 use crate::store::codec::RowAccess;
 use crate::store::dialect::Dialect;
-use crate::store::sql;
+use crate::store::{codec, sql, TenantSettings, TenantSettingsUpdate, TenantStore, TenantUpdate};
+use crate::tenant::{NewTenant, Tenant};
 
-impl crate::store::TenantStore for This {
+impl TenantStore for This {
     async fn create_tenant(
         &self,
-        tenant: &crate::tenant::NewTenant,
+        tenant: &NewTenant,
         operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<crate::tenant::Tenant> {
+        now: DateTime<Utc>,
+    ) -> Result<Tenant> {
         let max_concurrent = codec::to_i32("max_concurrent", tenant.max_concurrent)?;
         let weight = codec::to_i32("weight", tenant.weight)?;
         let mut tx = self.begin_write().await?;
@@ -35,7 +38,7 @@ impl crate::store::TenantStore for This {
         Ok(created)
     }
 
-    async fn tenant_by_name(&self, name: &str) -> crate::error::Result<crate::tenant::Tenant> {
+    async fn tenant_by_name(&self, name: &str) -> Result<Tenant> {
         let row = sqlx::query(sql::TENANT_BY_NAME)
             .bind(name)
             .fetch_optional(self.reader())
@@ -44,7 +47,7 @@ impl crate::store::TenantStore for This {
         codec::tenant(&row)
     }
 
-    async fn list_tenants(&self) -> crate::error::Result<Vec<crate::tenant::Tenant>> {
+    async fn list_tenants(&self) -> Result<Vec<Tenant>> {
         let rows = sqlx::query(sql::LIST_TENANTS).fetch_all(self.reader()).await?;
         rows.iter().map(codec::tenant).collect()
     }
@@ -52,10 +55,10 @@ impl crate::store::TenantStore for This {
     async fn update_tenant(
         &self,
         name: &str,
-        update: &crate::store::TenantUpdate,
+        update: &TenantUpdate,
         operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<crate::tenant::Tenant> {
+        now: DateTime<Utc>,
+    ) -> Result<Tenant> {
         let max_concurrent = update
             .max_concurrent
             .map(|value| codec::to_i32("max_concurrent", value))
@@ -87,10 +90,10 @@ impl crate::store::TenantStore for This {
     async fn set_tenant_policy(
         &self,
         name: &str,
-        policy: &crate::policy::TenantPolicy,
+        policy: &TenantPolicy,
         operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<crate::tenant::Tenant> {
+        now: DateTime<Utc>,
+    ) -> Result<Tenant> {
         let (count, window) = match &policy.rate_limit {
             Some(limit) => (
                 Some(codec::to_i32("rate_limit", limit.count)?),
@@ -128,10 +131,7 @@ impl crate::store::TenantStore for This {
         Ok(after)
     }
 
-    async fn tenant_settings(
-        &self,
-        name: &str,
-    ) -> crate::error::Result<crate::store::TenantSettings> {
+    async fn tenant_settings(&self, name: &str) -> Result<TenantSettings> {
         let row = sqlx::query(sql::TENANT_SETTINGS)
             .bind(name)
             .fetch_optional(self.reader())
@@ -143,10 +143,10 @@ impl crate::store::TenantStore for This {
     async fn update_tenant_settings(
         &self,
         name: &str,
-        update: &crate::store::TenantSettingsUpdate,
+        update: &TenantSettingsUpdate,
         operator: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<crate::store::TenantSettings> {
+        now: DateTime<Utc>,
+    ) -> Result<TenantSettings> {
         let mut tx = self.begin_write().await?;
         let locked = sqlx::query(Self::LOCK_TENANT_SETTINGS)
             .bind(name)
@@ -188,7 +188,7 @@ impl crate::store::TenantStore for This {
             .await?;
         let after = codec::tenant_settings(&row)?;
         let replaced = matches!(update.webhook_secret, Some(Some(_)));
-        let entry = crate::audit::NewAuditEntry::tenant_settings(
+        let entry = NewAuditEntry::tenant_settings(
             operator,
             now,
             tenant_id,

@@ -1,16 +1,21 @@
 //! Helpers that work inside a write transaction: locking what a change reads, the audit entry it writes, optimistic version checks (shared SQL; see `super`).
 
+use uuid::Uuid;
+
 use super::{Db, This};
-use crate::store::codec;
+use crate::audit::NewAuditEntry;
+use crate::error::{Error, Result};
+use crate::job::Job;
 use crate::store::dialect::Dialect;
-use crate::store::sql;
+use crate::store::{codec, sql};
+use crate::tenant::Tenant;
 
 impl This {
     /// Writes an audit entry in the transaction of the change it describes.
     pub(crate) async fn write_audit(
         tx: &mut sqlx::Transaction<'static, Db>,
-        entry: crate::audit::NewAuditEntry,
-    ) -> crate::error::Result<()> {
+        entry: NewAuditEntry,
+    ) -> Result<()> {
         sqlx::query(sql::INSERT_AUDIT)
             .bind(codec::new_id(entry.at))
             .bind(codec::ms(entry.at))
@@ -29,10 +34,7 @@ impl This {
     }
 
     /// Job `id` in the transaction, locked until it ends (see `LOCK_JOB`).
-    pub(crate) async fn lock_job(
-        tx: &mut sqlx::Transaction<'static, Db>,
-        id: uuid::Uuid,
-    ) -> crate::error::Result<crate::job::Job> {
+    pub(crate) async fn lock_job(tx: &mut sqlx::Transaction<'static, Db>, id: Uuid) -> Result<Job> {
         let row = sqlx::query(Self::LOCK_JOB)
             .bind(id)
             .fetch_optional(&mut **tx)
@@ -42,10 +44,7 @@ impl This {
     }
 
     /// Job `id` as the transaction sees it.
-    pub(crate) async fn job_in(
-        tx: &mut sqlx::Transaction<'static, Db>,
-        id: uuid::Uuid,
-    ) -> crate::error::Result<crate::job::Job> {
+    pub(crate) async fn job_in(tx: &mut sqlx::Transaction<'static, Db>, id: Uuid) -> Result<Job> {
         let row = sqlx::query(sql::JOB_BY_ID).bind(id).fetch_one(&mut **tx).await?;
         codec::job(&row)
     }
@@ -54,7 +53,7 @@ impl This {
     pub(crate) async fn lock_tenant(
         tx: &mut sqlx::Transaction<'static, Db>,
         name: &str,
-    ) -> crate::error::Result<crate::tenant::Tenant> {
+    ) -> Result<Tenant> {
         let row = sqlx::query(Self::LOCK_TENANT)
             .bind(name)
             .fetch_optional(&mut **tx)
@@ -65,15 +64,11 @@ impl This {
 
     /// The optimistic check of an update, on the locked row: nothing is written when
     /// someone changed the job since `expected`.
-    pub(crate) fn check_version(
-        job: &crate::job::Job,
-        expected: i64,
-        key: &str,
-    ) -> crate::error::Result<()> {
+    pub(crate) fn check_version(job: &Job, expected: i64, key: &str) -> Result<()> {
         if job.version == expected {
             return Ok(());
         }
-        Err(crate::error::Error::StaleVersion {
+        Err(Error::StaleVersion {
             what: "job",
             key: key.to_owned(),
             expected,
@@ -83,23 +78,15 @@ impl This {
 
     /// The error for an optimistic update of job `id` that matched no row: it is gone, or
     /// someone changed it since `expected` (`key` names it for people).
-    pub(crate) async fn version_conflict(
-        &self,
-        id: uuid::Uuid,
-        expected: i64,
-        key: &str,
-    ) -> crate::error::Error {
+    pub(crate) async fn version_conflict(&self, id: Uuid, expected: i64, key: &str) -> Error {
         let current: std::result::Result<Option<i64>, _> =
             sqlx::query_scalar(sql::JOB_VERSION).bind(id).fetch_optional(self.reader()).await;
         match current {
-            Err(error) => crate::error::Error::Database(error),
+            Err(error) => Error::Database(error),
             Ok(None) => codec::not_found("job", id),
-            Ok(Some(current)) => crate::error::Error::StaleVersion {
-                what: "job",
-                key: key.to_owned(),
-                expected,
-                current,
-            },
+            Ok(Some(current)) => {
+                Error::StaleVersion { what: "job", key: key.to_owned(), expected, current }
+            }
         }
     }
 }

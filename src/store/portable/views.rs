@@ -1,18 +1,22 @@
 //! The console's views (shared SQL; see `super`).
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use super::{Db, This};
-use crate::store::codec;
+use crate::error::Result;
+use crate::job::Job;
 use crate::store::codec::RowAccess;
 use crate::store::dialect::Dialect;
-use crate::store::sql;
-use crate::store::CursorKey;
-use crate::store::JobCursor;
+use crate::store::{
+    codec, sql, ConsoleViews, CursorKey, JobCursor, JobPage, JobQuery, JobState, TenantOverview,
+};
+use crate::timeline::{ChangeMarks, RunBucket, RunSpan, SpanQuery};
 
-impl crate::store::ConsoleViews for This {
-    async fn tenant_overview(
-        &self,
-        since: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<Vec<crate::store::TenantOverview>> {
+impl ConsoleViews for This {
+    async fn tenant_overview(&self, since: DateTime<Utc>) -> Result<Vec<TenantOverview>> {
         let rows = sqlx::query(sql::TENANT_OVERVIEW)
             .bind(codec::ms(since))
             .bind(crate::store::AUTO_DISABLED_REASON)
@@ -21,12 +25,9 @@ impl crate::store::ConsoleViews for This {
         rows.iter().map(codec::tenant_overview).collect()
     }
 
-    async fn job_page(
-        &self,
-        query: &crate::store::JobQuery,
-    ) -> crate::error::Result<crate::store::JobPage> {
+    async fn job_page(&self, query: &JobQuery) -> Result<JobPage> {
         /// The filters, the same on the count and on every part of the page.
-        fn filters(builder: &mut sqlx::QueryBuilder<'_, Db>, query: &crate::store::JobQuery) {
+        fn filters(builder: &mut sqlx::QueryBuilder<'_, Db>, query: &JobQuery) {
             builder.push(" WHERE 1 = 1");
             if let Some(tenant) = &query.tenant {
                 builder.push(" AND t.name = ").push_bind(tenant.clone());
@@ -43,16 +44,16 @@ impl crate::store::ConsoleViews for This {
             let auto_disabled = crate::store::AUTO_DISABLED_REASON;
             match query.state {
                 None => {}
-                Some(crate::store::JobState::Enabled) => {
+                Some(JobState::Enabled) => {
                     builder.push(" AND j.enabled");
                 }
-                Some(crate::store::JobState::Disabled) => {
+                Some(JobState::Disabled) => {
                     builder
                         .push(" AND NOT j.enabled AND (j.disabled_reason IS NULL OR j.disabled_reason <> ")
                         .push_bind(auto_disabled)
                         .push(")");
                 }
-                Some(crate::store::JobState::AutoDisabled) => {
+                Some(JobState::AutoDisabled) => {
                     builder
                         .push(" AND NOT j.enabled AND j.disabled_reason = ")
                         .push_bind(auto_disabled);
@@ -76,7 +77,7 @@ impl crate::store::ConsoleViews for This {
         let comparison = if query.descending { " < " } else { " > " };
         // One more row than asked tells whether a next page exists.
         let wanted = codec::bounded_limit(Some(query.limit), codec::DEFAULT_JOB_LIMIT) + 1;
-        let mut jobs: Vec<crate::job::Job> = Vec::new();
+        let mut jobs: Vec<Job> = Vec::new();
         // The rows whose sort column is set (every row, for columns that cannot be unset),
         // then, for an instant column, the rows where it is unset. Each part is one index
         // range starting at the cursor.
@@ -124,13 +125,10 @@ impl crate::store::ConsoleViews for This {
             jobs.truncate(limit);
             jobs.last().map(|job| JobCursor::after(job, query.sort, query.descending))
         });
-        Ok(crate::store::JobPage { jobs, total, next: next.flatten() })
+        Ok(JobPage { jobs, total, next: next.flatten() })
     }
 
-    async fn run_spans(
-        &self,
-        query: &crate::timeline::SpanQuery,
-    ) -> crate::error::Result<Vec<crate::timeline::RunSpan>> {
+    async fn run_spans(&self, query: &SpanQuery) -> Result<Vec<RunSpan>> {
         let limit = i64::from(query.limit.clamp(1, crate::timeline::MAX_SPANS + 1));
         let rows = sqlx::query(sql::RUN_SPANS)
             .bind(codec::ms(query.from - crate::timeline::SPAN_LOOKBACK))
@@ -146,19 +144,18 @@ impl crate::store::ConsoleViews for This {
 
     async fn changed_runs(
         &self,
-        created_since: chrono::DateTime<chrono::Utc>,
-        changed_since: chrono::DateTime<chrono::Utc>,
-        also: &[uuid::Uuid],
+        created_since: DateTime<Utc>,
+        changed_since: DateTime<Utc>,
+        also: &[Uuid],
         limit: u32,
-    ) -> crate::error::Result<Vec<crate::timeline::RunSpan>> {
+    ) -> Result<Vec<RunSpan>> {
         let rows = sqlx::query(sql::CHANGED_RUNS)
             .bind(crate::timeline::first_id_at(created_since))
             .bind(codec::ms(changed_since))
             .bind(i64::from(limit.max(1)))
             .fetch_all(self.reader())
             .await?;
-        let mut spans =
-            rows.iter().map(codec::run_span).collect::<crate::error::Result<Vec<_>>>()?;
+        let mut spans = rows.iter().map(codec::run_span).collect::<Result<Vec<_>>>()?;
         // Runs the caller saw running that are in none of the ranges (still running, or
         // handed back to the queue at a shutdown): primary-key reads, as many as the caller
         // asks (it bounds the list).
@@ -177,10 +174,10 @@ impl crate::store::ConsoleViews for This {
 
     async fn run_buckets(
         &self,
-        from: chrono::DateTime<chrono::Utc>,
-        to: chrono::DateTime<chrono::Utc>,
-        bucket: std::time::Duration,
-    ) -> crate::error::Result<Vec<crate::timeline::RunBucket>> {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        bucket: Duration,
+    ) -> Result<Vec<RunBucket>> {
         let rows = sqlx::query(sql::RUN_BUCKETS)
             .bind(codec::ms(from))
             .bind(codec::ms(to))
@@ -190,10 +187,7 @@ impl crate::store::ConsoleViews for This {
         rows.iter().map(|row| codec::run_bucket(row, from, bucket)).collect()
     }
 
-    async fn average_durations(
-        &self,
-        since: chrono::DateTime<chrono::Utc>,
-    ) -> crate::error::Result<Vec<(uuid::Uuid, f64)>> {
+    async fn average_durations(&self, since: DateTime<Utc>) -> Result<Vec<(Uuid, f64)>> {
         let rows = sqlx::query(sql::AVERAGE_DURATIONS)
             .bind(codec::ms(since))
             .fetch_all(self.reader())
@@ -209,11 +203,11 @@ impl crate::store::ConsoleViews for This {
 
     async fn jobs_due_before(
         &self,
-        before: chrono::DateTime<chrono::Utc>,
+        before: DateTime<Utc>,
         tenant: Option<&str>,
-        job_id: Option<uuid::Uuid>,
+        job_id: Option<Uuid>,
         limit: u32,
-    ) -> crate::error::Result<Vec<crate::job::Job>> {
+    ) -> Result<Vec<Job>> {
         let rows = sqlx::query(sql::JOBS_DUE_BEFORE)
             .bind(codec::ms(before))
             .bind(tenant)
@@ -224,7 +218,7 @@ impl crate::store::ConsoleViews for This {
         rows.iter().map(codec::job).collect()
     }
 
-    async fn change_marks(&self) -> crate::error::Result<crate::timeline::ChangeMarks> {
+    async fn change_marks(&self) -> Result<ChangeMarks> {
         let row = sqlx::query(sql::CHANGE_MARKS).fetch_one(self.reader()).await?;
         codec::change_marks(&row)
     }
