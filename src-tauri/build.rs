@@ -1,5 +1,5 @@
 //! Generates the Tauri context and one permission per command (`allow-<command>`), so that
-//! `capabilities/default.json` can grant the window exactly the commands the UI uses.
+//! `capabilities/console.json` can grant the window exactly the commands the UI uses.
 
 /// Every command of `rota_desktop::specta_builder`; a test keeps the three lists in step.
 const COMMANDS: &[&str] = &[

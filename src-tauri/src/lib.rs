@@ -34,7 +34,7 @@ use crate::settings::{PasswordVault, Paths};
 pub const KEYRING_SERVICE: &str = "rota-console";
 
 /// Every command, for the invoke handler and the bindings. Keep in step with `build.rs` (the
-/// permission list) and `capabilities/default.json`; a test checks all three.
+/// permission list) and `capabilities/console.json`; a test checks all three.
 pub fn specta_builder<R: Runtime>() -> Builder<R> {
     Builder::<R>::new()
         .error_handling(ErrorHandlingMode::Result)
