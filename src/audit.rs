@@ -14,17 +14,14 @@
 //! Snapshots never hold secrets: values under names that look secret (`Authorization`,
 //! `*_TOKEN`, `webhook_secret`, ...) are replaced by [`SECRET`], and passwords in URLs by `***`.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::tenant::Tenant;
+use crate::text_enum::text_enum;
 
 /// The operator recorded for the engine's own changes (auto-disable).
 pub const ENGINE_OPERATOR: &str = "engine";
@@ -78,64 +75,24 @@ pub enum AuditAction {
     JobBackfilled,
 }
 
-impl AuditAction {
-    pub const ALL: &'static [AuditAction] = &[
-        AuditAction::TenantCreated,
-        AuditAction::TenantUpdated,
-        AuditAction::TenantPolicySet,
-        AuditAction::TenantSettingsSet,
-        AuditAction::HandlerSet,
-        AuditAction::JobCreated,
-        AuditAction::JobUpdated,
-        AuditAction::JobPolicySet,
-        AuditAction::JobPaused,
-        AuditAction::JobResumed,
-        AuditAction::JobEnabled,
-        AuditAction::JobDisabled,
-        AuditAction::JobAutoDisabled,
-        AuditAction::JobDeleted,
-        AuditAction::JobTriggered,
-        AuditAction::JobBackfilled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditAction::TenantCreated => "tenant.created",
-            AuditAction::TenantUpdated => "tenant.updated",
-            AuditAction::TenantPolicySet => "tenant.policy_set",
-            AuditAction::TenantSettingsSet => "tenant.settings_set",
-            AuditAction::HandlerSet => "handler.set",
-            AuditAction::JobCreated => "job.created",
-            AuditAction::JobUpdated => "job.updated",
-            AuditAction::JobPolicySet => "job.policy_set",
-            AuditAction::JobPaused => "job.paused",
-            AuditAction::JobResumed => "job.resumed",
-            AuditAction::JobEnabled => "job.enabled",
-            AuditAction::JobDisabled => "job.disabled",
-            AuditAction::JobAutoDisabled => "job.auto_disabled",
-            AuditAction::JobDeleted => "job.deleted",
-            AuditAction::JobTriggered => "job.triggered",
-            AuditAction::JobBackfilled => "job.backfilled",
-        }
-    }
-}
-
-impl fmt::Display for AuditAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for AuditAction {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Self> {
-        AuditAction::ALL.iter().copied().find(|action| action.as_str() == text).ok_or_else(|| {
-            let allowed: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
-            Error::invalid("action", text, format!("allowed: {}", allowed.join(", ")))
-        })
-    }
-}
+text_enum!(AuditAction, "action", {
+    TenantCreated => "tenant.created",
+    TenantUpdated => "tenant.updated",
+    TenantPolicySet => "tenant.policy_set",
+    TenantSettingsSet => "tenant.settings_set",
+    HandlerSet => "handler.set",
+    JobCreated => "job.created",
+    JobUpdated => "job.updated",
+    JobPolicySet => "job.policy_set",
+    JobPaused => "job.paused",
+    JobResumed => "job.resumed",
+    JobEnabled => "job.enabled",
+    JobDisabled => "job.disabled",
+    JobAutoDisabled => "job.auto_disabled",
+    JobDeleted => "job.deleted",
+    JobTriggered => "job.triggered",
+    JobBackfilled => "job.backfilled",
+});
 
 /// One entry of the audit log, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,6 +20,7 @@
 //!   and the change feed a live view follows.
 //! - [`demo`]: demo tenants and jobs for a first start.
 //! - [`error`]: the library's error type with stable codes.
+//! - [`text_enum`]: enums kept as fixed text (statuses, triggers, actions), one mapping each.
 
 pub mod api;
 pub mod audit;
@@ -36,6 +37,7 @@ pub mod policy;
 pub mod run;
 pub mod store;
 pub mod tenant;
+pub mod text_enum;
 pub mod timeline;
 
 pub use error::{Error, ErrorCode, Result};

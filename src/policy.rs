@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::cron::Schedule;
 use crate::error::{Error, Result};
+use crate::text_enum::text_enum;
 
 /// Consecutive failed occurrences after which a job is disabled, unless the job or its tenant
 /// says otherwise.
@@ -43,39 +44,6 @@ pub const MAX_MISSED_RUNS: u32 = 1000;
 pub const MAX_AUTO_DISABLE_AFTER: u32 = 1000;
 pub const MAX_RATE_LIMIT_COUNT: u32 = 1_000_000;
 pub const MAX_RATE_LIMIT_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// Writes `ALL`, `as_str`, `Display` and `FromStr` (whose error lists the allowed values) for
-/// an enum stored as text.
-macro_rules! text_enum {
-    ($type:ident, $field:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $type {
-            pub const ALL: &'static [$type] = &[$($type::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($type::$variant => $text),+
-                }
-            }
-        }
-
-        impl fmt::Display for $type {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $type {
-            type Err = Error;
-
-            fn from_str(text: &str) -> Result<Self> {
-                $type::ALL.iter().copied().find(|value| value.as_str() == text).ok_or_else(|| {
-                    let allowed: Vec<&str> = $type::ALL.iter().map(|value| value.as_str()).collect();
-                    Error::invalid($field, text, format!("allowed: {}", allowed.join(", ")))
-                })
-            }
-        }
-    };
-}
 
 /// What the tick does with an occurrence when the job's previous run is still queued or running.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

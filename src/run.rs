@@ -12,12 +12,11 @@
 //! A failed or timed-out attempt with retries left is followed by a new row (attempt + 1,
 //! trigger `retry`) that waits in `queued` until its `not_before`, holding no slot.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::text_enum::text_enum;
 
 pub use crate::handler::Trigger;
 pub use crate::policy::WaitedFor;
@@ -42,57 +41,22 @@ pub enum RunStatus {
     Missed,
 }
 
+text_enum!(RunStatus, "status", {
+    Queued => "queued",
+    Running => "running",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    TimedOut => "timed_out",
+    Cancelled => "cancelled",
+    Lost => "lost",
+    Skipped => "skipped",
+    Missed => "missed",
+});
+
 impl RunStatus {
-    pub const ALL: [RunStatus; 9] = [
-        RunStatus::Queued,
-        RunStatus::Running,
-        RunStatus::Succeeded,
-        RunStatus::Failed,
-        RunStatus::TimedOut,
-        RunStatus::Cancelled,
-        RunStatus::Lost,
-        RunStatus::Skipped,
-        RunStatus::Missed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Queued => "queued",
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-            RunStatus::TimedOut => "timed_out",
-            RunStatus::Cancelled => "cancelled",
-            RunStatus::Lost => "lost",
-            RunStatus::Skipped => "skipped",
-            RunStatus::Missed => "missed",
-        }
-    }
-
     /// Whether the run has finished (no further transition of this row).
     pub fn is_final(self) -> bool {
         !matches!(self, RunStatus::Queued | RunStatus::Running)
-    }
-}
-
-impl fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RunStatus {
-    type Err = crate::error::Error;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        RunStatus::ALL.into_iter().find(|status| status.as_str() == text).ok_or_else(|| {
-            crate::error::Error::invalid(
-                "status",
-                text,
-                "allowed: queued, running, succeeded, failed, timed_out, cancelled, lost, skipped, \
-                 missed",
-            )
-        })
     }
 }
 

@@ -2,11 +2,11 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::text_enum::text_enum;
 
 /// Most bytes of output kept per run, marker included: the last ones for commands, the first
 /// ones of an HTTP response body.
@@ -26,46 +26,12 @@ pub enum OutcomeStatus {
     Cancelled,
 }
 
-impl OutcomeStatus {
-    pub const ALL: [OutcomeStatus; 4] = [
-        OutcomeStatus::Succeeded,
-        OutcomeStatus::Failed,
-        OutcomeStatus::TimedOut,
-        OutcomeStatus::Cancelled,
-    ];
-
-    /// `succeeded`, `failed`, `timed_out` or `cancelled`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutcomeStatus::Succeeded => "succeeded",
-            OutcomeStatus::Failed => "failed",
-            OutcomeStatus::TimedOut => "timed_out",
-            OutcomeStatus::Cancelled => "cancelled",
-        }
-    }
-}
-
-impl fmt::Display for OutcomeStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A text that names no [`OutcomeStatus`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown outcome status {0:?}; allowed: succeeded, failed, timed_out, cancelled")]
-pub struct ParseOutcomeStatusError(pub String);
-
-impl FromStr for OutcomeStatus {
-    type Err = ParseOutcomeStatusError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        OutcomeStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| ParseOutcomeStatusError(text.to_owned()))
-    }
-}
+text_enum!(OutcomeStatus, "status", {
+    Succeeded => "succeeded",
+    Failed => "failed",
+    TimedOut => "timed_out",
+    Cancelled => "cancelled",
+});
 
 /// What the engine records about a finished run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,8 +227,8 @@ mod tests {
 
     #[test]
     fn status_round_trips_through_text_and_json() {
-        for status in OutcomeStatus::ALL {
-            assert_eq!(status.as_str().parse::<OutcomeStatus>(), Ok(status));
+        for &status in OutcomeStatus::ALL {
+            assert_eq!(status.as_str().parse::<OutcomeStatus>().unwrap(), status);
             assert_eq!(serde_json::to_string(&status).unwrap(), format!("\"{status}\""));
         }
         assert!("timedout".parse::<OutcomeStatus>().is_err());

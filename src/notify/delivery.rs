@@ -2,18 +2,16 @@
 //! back, and the delivery log people read (`rota notifications list`). Plus the retry policy,
 //! pure and table-tested.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
 use crate::handler::SigningSecret;
 use crate::policy::Backoff;
 use crate::store::OutboxEvent;
+use crate::text_enum::text_enum;
 
 /// Where a notification goes. Stored as text under a `CHECK`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -34,37 +32,6 @@ pub enum DeliveryStatus {
     Retrying,
     /// It failed and it was the last attempt: the worker gave up.
     Failed,
-}
-
-macro_rules! text_enum {
-    ($type:ident, $field:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $type {
-            pub const ALL: &'static [$type] = &[$($type::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($type::$variant => $text),+
-                }
-            }
-        }
-
-        impl fmt::Display for $type {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $type {
-            type Err = Error;
-
-            fn from_str(text: &str) -> Result<Self> {
-                $type::ALL.iter().copied().find(|value| value.as_str() == text).ok_or_else(|| {
-                    let allowed: Vec<&str> = $type::ALL.iter().map(|value| value.as_str()).collect();
-                    Error::invalid($field, text, format!("allowed: {}", allowed.join(", ")))
-                })
-            }
-        }
-    };
 }
 
 text_enum!(Channel, "channel", { Webhook => "webhook", Email => "email" });

@@ -8,7 +8,6 @@
 //! attempt and mail systems can drop duplicates.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use lettre::message::{header::ContentType, Mailbox};
@@ -17,6 +16,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::ClaimedEvent;
 use crate::error::{Error, Result};
+use crate::text_enum::text_enum;
 
 /// How the connection to the SMTP server is protected.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -30,17 +30,13 @@ pub enum SmtpTls {
     Tls,
 }
 
+text_enum!(SmtpTls, "smtp tls", {
+    None => "none",
+    StartTls => "starttls",
+    Tls => "tls",
+});
+
 impl SmtpTls {
-    pub const ALL: &'static [SmtpTls] = &[SmtpTls::None, SmtpTls::StartTls, SmtpTls::Tls];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SmtpTls::None => "none",
-            SmtpTls::StartTls => "starttls",
-            SmtpTls::Tls => "tls",
-        }
-    }
-
     /// The usual port of the mode.
     pub fn default_port(self) -> u16 {
         match self {
@@ -48,24 +44,6 @@ impl SmtpTls {
             SmtpTls::StartTls => 587,
             SmtpTls::Tls => 465,
         }
-    }
-}
-
-impl fmt::Display for SmtpTls {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for SmtpTls {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Self> {
-        SmtpTls::ALL
-            .iter()
-            .copied()
-            .find(|mode| mode.as_str() == text)
-            .ok_or_else(|| Error::invalid("smtp tls", text, "allowed: none, starttls, tls"))
     }
 }
 

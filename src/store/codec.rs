@@ -22,7 +22,6 @@ use crate::policy::{
     RetryPolicy, TenantPolicy, WaitedFor, DEFAULT_MAX_RETRIES,
 };
 use crate::run::Run;
-use crate::run::Trigger;
 use crate::tenant::Tenant;
 
 /// An instant as stored: milliseconds since the Unix epoch.
@@ -469,7 +468,7 @@ pub(crate) fn run(row: &impl RowAccess) -> Result<Run> {
         tenant_id: row.uuid("tenant_id")?,
         tenant: row.text("tenant")?,
         scheduled_at: instant(row, "scheduled_at")?,
-        trigger: trigger_from_db(&row.text("trigger")?)?,
+        trigger: row.text("trigger")?.parse()?,
         attempt: unsigned(row, "attempt")?,
         status: row.text("status")?.parse()?,
         payload: row.opt_json("payload")?,
@@ -682,7 +681,7 @@ pub(crate) fn run_span(row: &impl RowAccess) -> Result<crate::timeline::RunSpan>
         tenant: row.text("tenant")?,
         scheduled_at: instant(row, "scheduled_at")?,
         not_before: instant(row, "not_before")?,
-        trigger: trigger_from_db(&row.text("trigger")?)?,
+        trigger: row.text("trigger")?.parse()?,
         attempt: unsigned(row, "attempt")?,
         status: row.text("status")?.parse()?,
         started_at: opt_instant(row, "started_at")?,
@@ -715,11 +714,6 @@ pub(crate) fn change_marks(row: &impl RowAccess) -> Result<crate::timeline::Chan
         nodes: opt_instant(row, "nodes")?,
         node_count: count(row, "node_count")?,
     })
-}
-
-/// A trigger is stored as text; keep the mapping next to the seam that stores it.
-pub(crate) fn trigger_from_db(text: &str) -> Result<Trigger> {
-    text.parse().map_err(|_| crate::error::Error::invalid("runs.trigger", text, "unknown trigger"))
 }
 
 #[cfg(test)]
