@@ -1,5 +1,6 @@
 //! Jobs: a schedule in a time zone plus what to run, owned by a tenant.
 
+use crate::text_enum::text_enum;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -30,8 +31,11 @@ pub struct Job {
     pub payload: serde_json::Value,
     pub timeout: Duration,
     pub enabled: bool,
-    /// Why the job is disabled: [`crate::store::AUTO_DISABLED_REASON`] when Rota disabled it
-    /// after failures (see `last_error`), else what the person who disabled it wrote.
+    /// Who disabled the job, while it is disabled.
+    pub disabled_by: Option<DisabledBy>,
+    /// Why the job is disabled: what the person who disabled it wrote, or
+    /// [`crate::store::AUTO_DISABLED_REASON`] when Rota disabled it after failures (see
+    /// `last_error`).
     pub disabled_reason: Option<String>,
     /// Failed occurrences (retries exhausted) in a row.
     pub consecutive_failures: u32,
@@ -150,3 +154,15 @@ mod tests {
         assert_eq!(field, "handler.name");
     }
 }
+
+/// Who disabled a job. Stored as text under a `CHECK` (`jobs.disabled_by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisabledBy {
+    /// A person (`rota job disable`, the console).
+    Person,
+    /// Rota, after consecutive failed occurrences or a failure on probation.
+    Engine,
+}
+
+text_enum!(DisabledBy, "disabled_by", { Person => "person", Engine => "engine" });

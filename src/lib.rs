@@ -13,6 +13,8 @@
 //!   execution, results), leases and recovery.
 //! - [`api`]: the operations the CLI and the desktop console call; validation happens here.
 //! - [`audit`]: who changed what: entries written with every change, in its transaction.
+//! - [`event`]: events for tenants (typed) and the records of their delivery, shared by the
+//!   store (the outbox) and the notification worker.
 //! - [`notify`]: the delivery worker that tells tenants (signed webhooks, email) about outbox
 //!   events, at least once, with retries and a delivery log.
 //! - [`import`]: crontab import, and schedules as YAML files (export, apply with a diff).
@@ -29,6 +31,7 @@ pub mod cron;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod event;
 pub mod handler;
 pub mod import;
 pub mod job;

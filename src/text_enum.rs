@@ -124,6 +124,8 @@ mod tests {
         assert_text_enum::<Channel>();
         assert_text_enum::<DeliveryStatus>();
         assert_text_enum::<SmtpTls>();
+        assert_text_enum::<crate::event::EventKind>();
+        assert_text_enum::<crate::job::DisabledBy>();
     }
 
     #[test]

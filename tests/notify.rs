@@ -343,7 +343,7 @@ backend_test!(the_webhook_is_signed_and_verifies, |db| {
     world.fragile_job().await;
     world.fail_once().await;
     let event = world.rota.outbox_events(10).await.unwrap().remove(0);
-    assert_eq!(event.kind, "job.auto_disabled");
+    assert_eq!(event.event.kind().as_str(), "job.auto_disabled");
 
     let notifier = world.notifier(&db, "notify-a", None).await;
     let report = notifier.deliver_once().await.unwrap();
@@ -567,8 +567,8 @@ backend_test!(run_failed_and_throttled_events_are_opt_in, |db| {
     };
     let never = JobPolicy { auto_disable_after: Some(0), ..JobPolicy::default() };
     world.rota.add_job_with_policy("acme", &definition("flaky"), &never).await.unwrap();
-    let kinds = |events: Vec<rota::store::OutboxEvent>| -> Vec<String> {
-        events.into_iter().map(|event| event.kind).collect()
+    let kinds = |events: Vec<rota::event::OutboxEvent>| -> Vec<String> {
+        events.into_iter().map(|event| event.event.kind().to_string()).collect()
     };
 
     // Not opted in: a failure and a throttled burst say nothing.
@@ -614,14 +614,15 @@ backend_test!(run_failed_and_throttled_events_are_opt_in, |db| {
     let mut sorted = kinds(events.clone());
     sorted.sort();
     assert_eq!(sorted, ["run.failed", "run.failed", "tenant.throttled"]);
-    let throttled = events.iter().find(|event| event.kind == "tenant.throttled").unwrap();
+    let throttled =
+        events.iter().find(|event| event.event.kind().as_str() == "tenant.throttled").unwrap();
     assert_eq!(
-        (throttled.job_id, &throttled.data["rate_limit"]["count"]),
+        (throttled.job_id, &throttled.event.data()["rate_limit"]["count"]),
         (None, &serde_json::json!(2))
     );
-    let failed = events.iter().find(|event| event.kind == "run.failed").unwrap();
-    assert_eq!(failed.data["job"], "flaky");
-    assert_eq!(failed.data["error"], "boom: disk full on /var");
+    let failed = events.iter().find(|event| event.event.kind().as_str() == "run.failed").unwrap();
+    assert_eq!(failed.event.data()["job"], "flaky");
+    assert_eq!(failed.event.data()["error"], "boom: disk full on /var");
 
     // Within the window, no second `tenant.throttled`; after it, with runs still held back, one.
     world.clock.advance(chrono::Duration::seconds(30));

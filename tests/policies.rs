@@ -507,9 +507,12 @@ backend_test!(five_failures_disable_once_even_with_two_engines, |db| {
     assert_eq!((job.consecutive_failures, job.last_error.as_deref()), (6, Some("boom")));
     let events = world.rota.outbox_events(100).await.unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!((events[0].kind.as_str(), events[0].job_id), ("job.auto_disabled", Some(job.id)));
+    assert_eq!(
+        (events[0].event.kind().as_str(), events[0].job_id),
+        ("job.auto_disabled", Some(job.id))
+    );
     assert_eq!(events[0].tenant_id, job.tenant_id);
-    assert_eq!(events[0].data["last_error"], "boom");
+    assert_eq!(events[0].event.data()["last_error"], "boom");
     assert_eq!(events[0].delivered_at, None);
 
     // A disabled job is not due.
@@ -525,7 +528,7 @@ backend_test!(five_failures_disable_once_even_with_two_engines, |db| {
     let events = world.rota.outbox_events(100).await.unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(
-        (events[1].kind.as_str(), &events[1].data["operator"]),
+        (events[1].event.kind().as_str(), &events[1].event.data()["operator"]),
         ("job.re_enabled", &serde_json::json!("alice"))
     );
     world.set("2027-01-01T12:01:00Z");
@@ -571,7 +574,7 @@ backend_test!(probation_disables_on_the_first_failure_after_re_enable, |db| {
         .await
         .unwrap()
         .iter()
-        .map(|e| (e.kind.clone(), e.data["probation"].clone()))
+        .map(|e| (e.event.kind().to_string(), e.event.data()["probation"].clone()))
         .collect();
     assert_eq!(
         kinds,

@@ -1216,10 +1216,10 @@ async fn complete_auto_disables_once_with_an_outbox_event(store: AnyStore) {
     let events = store.list_outbox(10).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(
-        (events[0].kind.as_str(), events[0].job_id),
+        (events[0].event.kind().as_str(), events[0].job_id),
         ("job.auto_disabled", Some(nightly.id))
     );
-    assert_eq!(events[0].data["consecutive_failures"], 2);
+    assert_eq!(events[0].event.data()["consecutive_failures"], 2);
     let enabled = store.enable_job(nightly.id, "alice", false, Some(t(60)), t(2)).await.unwrap();
     assert_eq!((enabled.enabled, enabled.consecutive_failures), (true, 0));
     assert_eq!(store.list_outbox(10).await.unwrap().len(), 2);

@@ -159,9 +159,6 @@ impl<S: Store> Rota<S> {
         reason: Option<&str>,
     ) -> Result<Job> {
         validate_name("operator", operator)?;
-        if reason == Some(crate::store::AUTO_DISABLED_REASON) {
-            return Err(Error::invalid("reason", "auto", "reserved for Rota's own auto-disable"));
-        }
         let job = self.store.job_by_name(tenant, name).await?;
         let reason = match reason {
             Some(reason) => format!("{reason} (by {operator})"),

@@ -5,8 +5,7 @@ use super::{check_limit, retention_cutoff, Rota, MAX_LOG_ENTRIES, PRUNE_BATCH};
 use crate::error::Result;
 use crate::store::Store;
 
-pub use crate::notify::{Delivery, DeliveryFilter};
-pub use crate::store::OutboxEvent;
+pub use crate::event::{Delivery, DeliveryFilter, OutboxEvent};
 
 impl<S: Store> Rota<S> {
     /// The outbox's events (`job.auto_disabled`, `job.re_enabled`, `run.failed`,

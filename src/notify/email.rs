@@ -210,67 +210,64 @@ fn reply_text(response: &lettre::transport::smtp::response::Response) -> String 
 /// The subject and body of the email for `claimed`: they name the tenant, the job and what
 /// happened (for a failure, the last error).
 pub fn text(claimed: &ClaimedEvent) -> (String, String) {
+    use crate::event::Event;
     let event = &claimed.event;
-    let data = &event.data;
     let tenant = &claimed.tenant;
-    let job = claimed.job.as_deref().or_else(|| data["job"].as_str()).unwrap_or("(deleted job)");
-    let error = data["last_error"].as_str().or_else(|| data["error"].as_str()).unwrap_or("(none)");
-    let (subject, summary) = match event.kind.as_str() {
-        crate::store::EVENT_JOB_AUTO_DISABLED => (
+    let job = claimed.job.as_deref().or(event.event.job_name()).unwrap_or("(deleted job)");
+    let (subject, summary) = match &event.event {
+        Event::JobAutoDisabled(data) => (
             format!("[Rota] {tenant}/{job} was disabled after failures"),
             format!(
                 "Rota disabled the job {job} of tenant {tenant} after {} failed run(s) in a \
-                 row{}.\n\nLast error: {error}\n\nEnable it again when the cause is fixed:\n  \
+                 row{}.\n\nLast error: {}\n\nEnable it again when the cause is fixed:\n  \
                  rota job enable --tenant {tenant} --name {job}\n",
-                data["consecutive_failures"],
-                if data["probation"] == serde_json::json!(true) {
-                    " (it was on probation)"
-                } else {
-                    ""
-                },
+                data.consecutive_failures,
+                if data.probation { " (it was on probation)" } else { "" },
+                data.last_error.as_deref().unwrap_or("(none)"),
             ),
         ),
-        crate::store::EVENT_JOB_RE_ENABLED => (
+        Event::JobReEnabled(data) => (
             format!("[Rota] {tenant}/{job} was enabled again"),
             format!(
                 "The job {job} of tenant {tenant} was enabled again by {}{}.\n",
-                data["operator"].as_str().unwrap_or("someone"),
-                if data["probation"] == serde_json::json!(true) {
+                data.operator,
+                if data.probation {
                     " on probation (its next failure disables it again)"
                 } else {
                     ""
                 },
             ),
         ),
-        crate::store::EVENT_RUN_FAILED => (
+        Event::RunFailed(data) => (
             format!("[Rota] {tenant}/{job} failed"),
             format!(
                 "A run of the job {job} of tenant {tenant} failed ({}, attempt {}, scheduled \
-                 for {}).\n\nError: {error}\n",
-                data["status"].as_str().unwrap_or("failed"),
-                data["attempt"],
-                data["scheduled_at"].as_str().unwrap_or("-"),
+                 for {}).\n\nError: {}\n",
+                data.status,
+                data.attempt,
+                data.scheduled_at.map_or_else(
+                    || "-".to_owned(),
+                    |at| at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                ),
+                data.error.as_deref().unwrap_or("(none)"),
             ),
         ),
-        crate::store::EVENT_TENANT_THROTTLED => (
+        Event::TenantThrottled(data) => (
             format!("[Rota] {tenant} reached its rate limit"),
             format!(
                 "Tenant {tenant} started {} runs within {} s, its rate limit: runs that are \
                  ready wait until the window frees room (they are not dropped).\n",
-                data["rate_limit"]["count"],
-                data["rate_limit"]["window_ms"].as_i64().unwrap_or(0) / 1000,
+                data.rate_limit.count,
+                data.rate_limit.window_ms / 1000,
             ),
         ),
-        other => {
-            (format!("[Rota] {tenant}: {other}"), format!("Event {other} of tenant {tenant}.\n"))
-        }
     };
     let body = format!(
         "{summary}\nEvent: {} ({})\nOccurred at: {}\nData: {}\n",
-        event.kind,
+        event.event.kind(),
         event.id,
         event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        data,
+        event.event.data(),
     );
     (subject, body)
 }

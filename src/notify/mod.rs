@@ -26,11 +26,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-pub use delivery::{
-    Channel, ClaimedEvent, Delivery, DeliveryFilter, DeliveryRecord, DeliveryStatus, EventClaim,
-    EventOutcome, RetryPlan,
-};
+pub use delivery::RetryPlan;
 pub use email::{SmtpConfig, SmtpPassword, SmtpTls};
+
+pub use crate::event::{
+    Channel, ClaimedEvent, Delivery, DeliveryFilter, DeliveryRecord, DeliveryStatus, EventClaim,
+    EventOutcome,
+};
 
 use crate::clock::Clock;
 use crate::error::Result;
@@ -198,10 +200,10 @@ impl<S: Store> Notifier<S> {
         for record in &records {
             match record.status {
                 DeliveryStatus::Delivered => {
-                    info!(event = %claimed.event.id, kind = %claimed.event.kind, tenant = %claimed.tenant, channel = %record.channel, attempt = claimed.attempt, "notification delivered");
+                    info!(event = %claimed.event.id, kind = %claimed.event.event.kind(), tenant = %claimed.tenant, channel = %record.channel, attempt = claimed.attempt, "notification delivered");
                 }
                 DeliveryStatus::Retrying | DeliveryStatus::Failed => {
-                    warn!(event = %claimed.event.id, kind = %claimed.event.kind, tenant = %claimed.tenant, channel = %record.channel, attempt = claimed.attempt, status = %record.status, error = record.error.as_deref().unwrap_or(""), "notification not delivered");
+                    warn!(event = %claimed.event.id, kind = %claimed.event.event.kind(), tenant = %claimed.tenant, channel = %record.channel, attempt = claimed.attempt, status = %record.status, error = record.error.as_deref().unwrap_or(""), "notification not delivered");
                 }
             }
         }

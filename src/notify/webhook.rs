@@ -45,14 +45,15 @@ pub struct Named<'a> {
 /// The body's bytes for `claimed` (stable across attempts).
 pub fn body(claimed: &ClaimedEvent) -> Vec<u8> {
     let event = &claimed.event;
-    let job_name = claimed.job.as_deref().or_else(|| event.data["job"].as_str()).unwrap_or("");
+    let job_name = claimed.job.as_deref().or(event.event.job_name()).unwrap_or("");
+    let data = event.event.data();
     let document = WebhookBody {
         id: event.id,
-        kind: &event.kind,
+        kind: event.event.kind().as_str(),
         tenant: Named { id: event.tenant_id, name: &claimed.tenant },
         job: event.job_id.map(|id| Named { id, name: job_name }),
         occurred_at: event.occurred_at,
-        data: &event.data,
+        data: &data,
     };
     serde_json::to_vec(&document).expect("a JSON value serializes")
 }
@@ -80,7 +81,7 @@ pub async fn post(
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(reqwest::header::USER_AGENT, concat!("rota/", env!("CARGO_PKG_VERSION")))
         .header(EVENT_ID_HEADER, claimed.event.id.to_string())
-        .header(EVENT_TYPE_HEADER, &claimed.event.kind)
+        .header(EVENT_TYPE_HEADER, claimed.event.event.kind().as_str())
         .header(ATTEMPT_HEADER, claimed.attempt.to_string());
     if let Some(secret) = &claimed.webhook_secret {
         request = request.header(SIGNATURE_HEADER, sign(secret, now.timestamp(), &body));
@@ -122,7 +123,7 @@ pub fn target(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::OutboxEvent;
+    use crate::event::OutboxEvent;
 
     #[test]
     fn the_body_names_the_event_tenant_and_job() {
@@ -130,11 +131,17 @@ mod tests {
         let claimed = ClaimedEvent {
             event: OutboxEvent {
                 id: Uuid::from_u128(1),
-                kind: "job.auto_disabled".into(),
+                event: crate::event::Event::JobAutoDisabled(crate::event::JobAutoDisabled {
+                    job: "nightly".into(),
+                    reason: "auto".into(),
+                    consecutive_failures: 3,
+                    probation: false,
+                    last_error: Some("boom".into()),
+                    run_id: Uuid::from_u128(4),
+                }),
                 tenant_id: Uuid::from_u128(2),
                 job_id: Some(Uuid::from_u128(3)),
                 occurred_at: at,
-                data: serde_json::json!({"job": "nightly", "last_error": "boom"}),
                 created_at: at,
                 delivered_at: None,
             },
@@ -155,7 +162,14 @@ mod tests {
                 "tenant": {"id": Uuid::from_u128(2), "name": "acme"},
                 "job": {"id": Uuid::from_u128(3), "name": "nightly"},
                 "occurred_at": "2026-01-01T00:00:00Z",
-                "data": {"job": "nightly", "last_error": "boom"},
+                "data": {
+                    "job": "nightly",
+                    "reason": "auto",
+                    "consecutive_failures": 3,
+                    "probation": false,
+                    "last_error": "boom",
+                    "run_id": Uuid::from_u128(4),
+                },
             })
         );
         assert_eq!(target("https://u:pw@example.com/x"), "https://u:***@example.com/x");

@@ -11,9 +11,10 @@ use sqlx::types::Json;
 use sqlx::Row;
 use uuid::{Timestamp, Uuid};
 
-use super::{ClaimedRun, JobSort, NodeInfo, OutboxEvent, TenantOverview};
+use super::{ClaimedRun, JobSort, NodeInfo, TenantOverview};
 use crate::engine::plan::DueJob;
 use crate::error::{Error, Result};
+use crate::event::OutboxEvent;
 use crate::handler::outcome::{head_text, TailBuffer};
 use crate::handler::{ERROR_LIMIT, OUTPUT_LIMIT};
 use crate::job::Job;
@@ -426,6 +427,7 @@ pub(crate) fn job(row: &impl RowAccess) -> Result<Job> {
         payload: json(row, "payload")?,
         timeout: millis_duration(row, "timeout_ms")?,
         enabled: row.flag("enabled")?,
+        disabled_by: row.opt_text("disabled_by")?.map(|text| text.parse()).transpose()?,
         disabled_reason: row.opt_text("disabled_reason")?,
         consecutive_failures: unsigned(row, "consecutive_failures")?,
         last_error: row.opt_text("last_error")?,
@@ -565,8 +567,8 @@ pub(crate) fn settings_document(
 }
 
 /// A claimed outbox event with its tenant's channels (`sql::CLAIMED_EVENTS`).
-pub(crate) fn claimed_event(row: &impl RowAccess) -> Result<crate::notify::ClaimedEvent> {
-    use crate::notify::Channel;
+pub(crate) fn claimed_event(row: &impl RowAccess) -> Result<crate::event::ClaimedEvent> {
+    use crate::event::Channel;
     let event = outbox_event(row)?;
     let mut delivered = Vec::new();
     if row.flag("webhook_done")? {
@@ -575,7 +577,7 @@ pub(crate) fn claimed_event(row: &impl RowAccess) -> Result<crate::notify::Claim
     if row.flag("email_done")? {
         delivered.push(Channel::Email);
     }
-    Ok(crate::notify::ClaimedEvent {
+    Ok(crate::event::ClaimedEvent {
         attempt: unsigned(row, "attempts")?,
         tenant: row.opt_text("tenant")?.unwrap_or_else(|| event.tenant_id.to_string()),
         job: row.opt_text("job")?,
@@ -590,7 +592,7 @@ pub(crate) fn claimed_event(row: &impl RowAccess) -> Result<crate::notify::Claim
 }
 
 /// A row of the delivery log (`sql::SELECT_DELIVERIES`).
-pub(crate) fn delivery(row: &impl RowAccess) -> Result<crate::notify::Delivery> {
+pub(crate) fn delivery(row: &impl RowAccess) -> Result<crate::event::Delivery> {
     let http_status = row
         .opt_int("http_status")?
         .map(|code| {
@@ -598,7 +600,7 @@ pub(crate) fn delivery(row: &impl RowAccess) -> Result<crate::notify::Delivery> 
                 .map_err(|_| Error::invalid("deliveries.http_status", code, "not an HTTP status"))
         })
         .transpose()?;
-    Ok(crate::notify::Delivery {
+    Ok(crate::event::Delivery {
         id: row.uuid("id")?,
         event_id: row.uuid("event_id")?,
         event_type: row.text("event_type")?,
@@ -638,11 +640,10 @@ pub(crate) fn audit_entry(row: &impl RowAccess) -> Result<crate::audit::AuditEnt
 pub(crate) fn outbox_event(row: &impl RowAccess) -> Result<OutboxEvent> {
     Ok(OutboxEvent {
         id: row.uuid("id")?,
-        kind: row.text("type")?,
+        event: crate::event::Event::from_parts(&row.text("type")?, json(row, "data")?)?,
         tenant_id: row.uuid("tenant_id")?,
         job_id: row.opt_uuid("job_id")?,
         occurred_at: instant(row, "occurred_at")?,
-        data: json(row, "data")?,
         created_at: instant(row, "created_at")?,
         delivered_at: opt_instant(row, "delivered_at")?,
     })

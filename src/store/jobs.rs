@@ -5,13 +5,14 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Result;
-use crate::job::{Job, JobDefinition};
+use crate::job::{DisabledBy, Job, JobDefinition};
 use crate::policy::JobPolicy;
 
-/// A disabled job's `disabled_reason` when Rota (not a person) switched it off after too many
-/// consecutive failed occurrences, or after a failure on probation (the job's `last_error` and
-/// the `job.auto_disabled` outbox event say more). [`JobState::AutoDisabled`] and the console's
-/// counts rely on it; a person's reason may not be this text.
+/// The `disabled_reason` Rota writes when it switches a job off after too many consecutive
+/// failed occurrences, or after a failure on probation (the job's `last_error` and the
+/// `job.auto_disabled` outbox event say more). Who disabled a job is `disabled_by`
+/// ([`crate::job::DisabledBy`]); this text is kept for readers of the reason and for older
+/// binaries during a rolling upgrade.
 pub const AUTO_DISABLED_REASON: &str = "auto";
 
 /// Whether a job runs on its schedule, for people and for filtering.
@@ -21,16 +22,16 @@ pub enum JobState {
     Enabled,
     /// Switched off by a person.
     Disabled,
-    /// Switched off by Rota after too many consecutive failures (the reason is
-    /// [`AUTO_DISABLED_REASON`]).
+    /// Switched off by Rota after too many consecutive failures
+    /// ([`crate::job::DisabledBy::Engine`]).
     AutoDisabled,
 }
 
 impl JobState {
     pub fn of(job: &Job) -> JobState {
-        match (&job.enabled, &job.disabled_reason) {
+        match (job.enabled, job.disabled_by) {
             (true, _) => JobState::Enabled,
-            (false, Some(reason)) if reason == AUTO_DISABLED_REASON => JobState::AutoDisabled,
+            (false, Some(DisabledBy::Engine)) => JobState::AutoDisabled,
             (false, _) => JobState::Disabled,
         }
     }

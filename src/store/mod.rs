@@ -80,10 +80,7 @@ pub use audit::AuditLog;
 pub use handlers::HandlerStore;
 pub use jobs::{JobFilter, JobState, JobStore, AUTO_DISABLED_REASON};
 pub use nodes::{NodeInfo, NodeStore};
-pub use outbox::{
-    OutboxEvent, OutboxStore, EVENT_JOB_AUTO_DISABLED, EVENT_JOB_RE_ENABLED, EVENT_RUN_FAILED,
-    EVENT_TENANT_THROTTLED,
-};
+pub use outbox::OutboxStore;
 pub use postgres::PgStore;
 pub use queue::{ClaimedRun, RunQueue, RunResult, TickReport};
 pub use runs::{BackfillReport, RunFilter, RunStore};

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::{bind_policy, Db, This};
 use crate::audit::{AuditAction, NewAuditEntry};
 use crate::error::Result;
+use crate::event::{Event, JobReEnabled};
 use crate::job::{Job, JobDefinition};
 use crate::policy::JobPolicy;
 use crate::store::codec::RowAccess;
@@ -200,22 +201,13 @@ impl JobStore for This {
             .fetch_optional(&mut *tx)
             .await?;
         if let Some(row) = enabled {
-            let data = serde_json::json!({
-                "job": row.text("name")?,
-                "operator": operator,
-                "probation": probation,
-                "next_run_at": next_run_at,
+            let event = Event::JobReEnabled(JobReEnabled {
+                job: row.text("name")?,
+                operator: operator.to_owned(),
+                probation,
+                next_run_at,
             });
-            sqlx::query(sql::INSERT_OUTBOX)
-                .bind(codec::new_id(now))
-                .bind(crate::store::EVENT_JOB_RE_ENABLED)
-                .bind(row.uuid("tenant_id")?)
-                .bind(Some(id))
-                .bind(codec::ms(now))
-                .bind(sqlx::types::Json(data))
-                .bind(codec::ms(now))
-                .execute(&mut *tx)
-                .await?;
+            Self::write_event(&mut tx, &event, row.uuid("tenant_id")?, Some(id), now).await?;
             let after = Self::job_in(&mut tx, id).await?;
             let entry = NewAuditEntry::job(
                 AuditAction::JobEnabled,

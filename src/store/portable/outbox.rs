@@ -7,12 +7,13 @@ use uuid::Uuid;
 
 use super::{Db, This};
 use crate::error::Result;
-use crate::notify::{
-    ClaimedEvent, Delivery, DeliveryFilter, DeliveryRecord, EventClaim, EventOutcome,
+use crate::event::{
+    ClaimedEvent, Delivery, DeliveryFilter, DeliveryRecord, Event, EventClaim, EventOutcome,
+    OutboxEvent, RunFailed, TenantThrottled, ThrottledLimit,
 };
 use crate::store::codec::RowAccess;
 use crate::store::dialect::Dialect;
-use crate::store::{codec, sql, OutboxEvent, OutboxStore, RunResult};
+use crate::store::{codec, sql, OutboxStore, RunResult};
 
 impl OutboxStore for This {
     async fn prune_notifications(&self, before: DateTime<Utc>, batch: u32) -> Result<(u64, u64)> {
@@ -149,6 +150,28 @@ impl OutboxStore for This {
 }
 
 impl This {
+    /// Writes `event` to the outbox in the transaction of the change it reports; its id (the
+    /// one receivers deduplicate with) is made at `occurred_at`.
+    pub(crate) async fn write_event(
+        tx: &mut sqlx::Transaction<'static, Db>,
+        event: &Event,
+        tenant_id: Uuid,
+        job_id: Option<Uuid>,
+        occurred_at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(sql::INSERT_OUTBOX)
+            .bind(codec::new_id(occurred_at))
+            .bind(event.kind().as_str())
+            .bind(tenant_id)
+            .bind(job_id)
+            .bind(codec::ms(occurred_at))
+            .bind(sqlx::types::Json(event.data()))
+            .bind(codec::ms(occurred_at))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// A `run.failed` outbox event for a failed occurrence, if its tenant opted in.
     pub(crate) async fn write_run_failed(
         tx: &mut sqlx::Transaction<'static, Db>,
@@ -163,29 +186,19 @@ impl This {
         else {
             return Ok(());
         };
-        let scheduled_at = DateTime::from_timestamp_millis(row.bigint("scheduled_at")?);
-        let data = serde_json::json!({
-            "job": row.text("name")?,
-            "run_id": result.run_id,
-            "status": result.status.as_str(),
-            "attempt": row.int("attempt")?,
-            "trigger": row.text("trigger")?,
-            "scheduled_at": scheduled_at,
-            "error": result.error.as_deref().map(codec::bound_error),
-            "exit_code": result.exit_code,
-            "http_status": result.http_status,
+        let event = Event::RunFailed(RunFailed {
+            job: row.text("name")?,
+            run_id: result.run_id,
+            status: result.status,
+            attempt: row.int("attempt")?,
+            trigger: row.text("trigger")?,
+            scheduled_at: DateTime::from_timestamp_millis(row.bigint("scheduled_at")?),
+            error: result.error.as_deref().map(codec::bound_error),
+            exit_code: result.exit_code,
+            http_status: result.http_status,
         });
-        sqlx::query(sql::INSERT_OUTBOX)
-            .bind(codec::new_id(result.finished_at))
-            .bind(crate::store::EVENT_RUN_FAILED)
-            .bind(row.uuid("tenant_id")?)
-            .bind(Some(job_id))
-            .bind(codec::ms(result.finished_at))
-            .bind(sqlx::types::Json(data))
-            .bind(codec::ms(result.finished_at))
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        let tenant_id = row.uuid("tenant_id")?;
+        Self::write_event(tx, &event, tenant_id, Some(job_id), result.finished_at).await
     }
 
     /// After a claim that started runs, in its transaction: a `tenant.throttled` event for
@@ -212,24 +225,12 @@ impl This {
         let rows = query.fetch_all(&mut **tx).await?;
         for row in &rows {
             let window_ms = row.bigint("rate_limit_window_ms")?;
-            let data = serde_json::json!({
-                "tenant": row.text("name")?,
-                "rate_limit": {
-                    "count": row.int("rate_limit_count")?,
-                    "window_ms": window_ms,
-                },
-                "window_ends_at": DateTime::from_timestamp_millis(codec::ms(now) + window_ms),
+            let event = Event::TenantThrottled(TenantThrottled {
+                tenant: row.text("name")?,
+                rate_limit: ThrottledLimit { count: row.int("rate_limit_count")?, window_ms },
+                window_ends_at: DateTime::from_timestamp_millis(codec::ms(now) + window_ms),
             });
-            sqlx::query(sql::INSERT_OUTBOX)
-                .bind(codec::new_id(now))
-                .bind(crate::store::EVENT_TENANT_THROTTLED)
-                .bind(row.uuid("id")?)
-                .bind(None::<Uuid>)
-                .bind(codec::ms(now))
-                .bind(sqlx::types::Json(data))
-                .bind(codec::ms(now))
-                .execute(&mut **tx)
-                .await?;
+            Self::write_event(tx, &event, row.uuid("id")?, None, now).await?;
         }
         Ok(())
     }

@@ -10,9 +10,11 @@ use super::{Db, This};
 use crate::audit::{AuditAction, NewAuditEntry};
 use crate::engine::plan::{DueJob, PlannedRun, TickPlan};
 use crate::error::Result;
+use crate::event::{Event, JobAutoDisabled};
 use crate::run::{Run, RunStatus, Trigger};
 use crate::store::codec::RowAccess;
 use crate::store::dialect::Dialect;
+use crate::store::AUTO_DISABLED_REASON;
 use crate::store::{codec, sql, ClaimedRun, RunQueue, RunResult, TickReport};
 
 impl RunQueue for This {
@@ -358,7 +360,7 @@ impl This {
                 let disabled = sqlx::query(sql::AUTO_DISABLE_JOB)
                     .bind(job_id)
                     .bind(codec::ms(result.finished_at))
-                    .bind(crate::store::AUTO_DISABLED_REASON)
+                    .bind(AUTO_DISABLED_REASON)
                     .bind(codec::to_i32(
                         "auto_disable_after",
                         crate::policy::DEFAULT_AUTO_DISABLE_AFTER,
@@ -366,23 +368,16 @@ impl This {
                     .fetch_optional(&mut **tx)
                     .await?;
                 if let Some(row) = disabled {
-                    let data = serde_json::json!({
-                        "job": row.text("name")?,
-                        "reason": crate::store::AUTO_DISABLED_REASON,
-                        "consecutive_failures": row.int("consecutive_failures")?,
-                        "probation": row.flag("on_probation")?,
-                        "last_error": row.opt_text("last_error")?,
-                        "run_id": result.run_id,
+                    let event = Event::JobAutoDisabled(JobAutoDisabled {
+                        job: row.text("name")?,
+                        reason: AUTO_DISABLED_REASON.to_owned(),
+                        consecutive_failures: row.int("consecutive_failures")?,
+                        probation: row.flag("on_probation")?,
+                        last_error: row.opt_text("last_error")?,
+                        run_id: result.run_id,
                     });
-                    sqlx::query(sql::INSERT_OUTBOX)
-                        .bind(codec::new_id(result.finished_at))
-                        .bind(crate::store::EVENT_JOB_AUTO_DISABLED)
-                        .bind(row.uuid("tenant_id")?)
-                        .bind(Some(job_id))
-                        .bind(codec::ms(result.finished_at))
-                        .bind(sqlx::types::Json(data))
-                        .bind(codec::ms(result.finished_at))
-                        .execute(&mut **tx)
+                    let tenant_id = row.uuid("tenant_id")?;
+                    Self::write_event(tx, &event, tenant_id, Some(job_id), result.finished_at)
                         .await?;
                     let after = Self::job_in(tx, job_id).await?;
                     let entry = NewAuditEntry::job(

@@ -19,7 +19,6 @@ impl ConsoleViews for This {
     async fn tenant_overview(&self, since: DateTime<Utc>) -> Result<Vec<TenantOverview>> {
         let rows = sqlx::query(sql::TENANT_OVERVIEW)
             .bind(codec::ms(since))
-            .bind(crate::store::AUTO_DISABLED_REASON)
             .fetch_all(self.reader())
             .await?;
         rows.iter().map(codec::tenant_overview).collect()
@@ -41,22 +40,16 @@ impl ConsoleViews for This {
                     .push_bind(pattern)
                     .push(" ESCAPE '\\')");
             }
-            let auto_disabled = crate::store::AUTO_DISABLED_REASON;
             match query.state {
                 None => {}
                 Some(JobState::Enabled) => {
                     builder.push(" AND j.enabled");
                 }
                 Some(JobState::Disabled) => {
-                    builder
-                        .push(" AND NOT j.enabled AND (j.disabled_reason IS NULL OR j.disabled_reason <> ")
-                        .push_bind(auto_disabled)
-                        .push(")");
+                    builder.push(" AND NOT j.enabled AND j.disabled_by = 'person'");
                 }
                 Some(JobState::AutoDisabled) => {
-                    builder
-                        .push(" AND NOT j.enabled AND j.disabled_reason = ")
-                        .push_bind(auto_disabled);
+                    builder.push(" AND NOT j.enabled AND j.disabled_by = 'engine'");
                 }
             }
             if let Some(kind) = query.handler_kind {

@@ -41,7 +41,7 @@ macro_rules! job_columns {
     () => {
         concat!(
             "j.id, j.tenant_id, t.name AS tenant, j.name, j.schedule, j.timezone, j.handler, \
-             j.payload, j.timeout_ms, j.enabled, j.disabled_reason, j.consecutive_failures, \
+             j.payload, j.timeout_ms, j.enabled, j.disabled_by, j.disabled_reason, j.consecutive_failures, \
              j.last_error, j.enabled_by, j.on_probation, j.paused, j.paused_at, j.resumed_at, \
              j.next_run_at, j.last_run_at, j.created_at, j.updated_at, j.version, ",
             policy_columns!()
@@ -341,12 +341,14 @@ pub const SET_JOB_PAUSED: &str = "UPDATE jobs SET paused = $2, \
 /// Re-enables a disabled job: forgets its failure streak, records who did it, puts it on
 /// probation if asked, and restarts its schedule from `$4` (computed from now, so the time it
 /// was disabled causes no burst). Matches nothing if the job is enabled already.
-pub const ENABLE_JOB: &str = "UPDATE jobs SET enabled = TRUE, disabled_reason = NULL, \
+pub const ENABLE_JOB: &str =
+    "UPDATE jobs SET enabled = TRUE, disabled_by = NULL, disabled_reason = NULL, \
      consecutive_failures = 0, enabled_by = $2, on_probation = $3, next_run_at = $4, \
      updated_at = $5, version = version + 1 WHERE id = $1 AND NOT enabled \
      RETURNING tenant_id, name";
 /// Enabling a job again also forgets its failure streak (it was usually disabled because of it).
 pub const SET_JOB_ENABLED: &str = "UPDATE jobs SET enabled = $2, disabled_reason = $3, \
+     disabled_by = CASE WHEN $2 THEN NULL ELSE 'person' END, \
      next_run_at = $4, updated_at = $5, version = version + 1, \
      consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures END WHERE id = $1";
 pub const NEXT_DUE_AT: &str = "SELECT MIN(next_run_at) FROM jobs WHERE enabled AND NOT paused";
@@ -480,7 +482,8 @@ pub const JOB_FAILED: &str =
 /// `$4`; 0 means never). `AND enabled` under the row lock that [`JOB_FAILED`] took makes the
 /// transition happen once, however many nodes record failures of the job at once: the caller
 /// writes the outbox event only when this returns a row.
-pub const AUTO_DISABLE_JOB: &str = "UPDATE jobs SET enabled = FALSE, disabled_reason = $3, \
+pub const AUTO_DISABLE_JOB: &str = "UPDATE jobs SET enabled = FALSE, disabled_by = 'engine', \
+     disabled_reason = $3, \
      updated_at = $2, version = version + 1 \
      WHERE id = $1 AND enabled AND (on_probation OR consecutive_failures >= NULLIF(COALESCE( \
          auto_disable_after, \
@@ -567,13 +570,13 @@ pub const LIST_NODES: &str =
 // The console's views.
 /// Tenants with live counts. Each count is a bounded scan of an index: `jobs (tenant_id, name)`,
 /// the partial indexes on running and queued runs, and `runs_by_tenant` for recent failures.
-/// `$1`: failures count from this instant; `$2`: the auto-disabled reason.
+/// `$1`: failures count from this instant.
 pub const TENANT_OVERVIEW: &str = concat!(
     "SELECT ",
     tenant_columns!(),
     ", (SELECT COUNT(*) FROM jobs j WHERE j.tenant_id = tenants.id) AS jobs, \
      (SELECT COUNT(*) FROM jobs j WHERE j.tenant_id = tenants.id AND NOT j.enabled \
-        AND j.disabled_reason = $2) AS auto_disabled_jobs, \
+        AND j.disabled_by = 'engine') AS auto_disabled_jobs, \
      (SELECT COUNT(*) FROM runs r WHERE r.tenant_id = tenants.id AND r.status = 'running') AS running, \
      (SELECT COUNT(*) FROM runs r WHERE r.tenant_id = tenants.id AND r.status = 'queued') AS queued, \
      (SELECT COUNT(*) FROM runs r WHERE r.tenant_id = tenants.id \

@@ -1,0 +1,14 @@
+-- Typed states instead of text conventions (additive: older binaries keep working).
+--
+-- Who disabled a job: a person, or the engine after consecutive failed occurrences. Until now the
+-- engine's disables were told apart by the text 'auto' in disabled_reason, which a person's
+-- reason could not use. The engine still writes 'auto' there, so older binaries in a rolling
+-- upgrade read the same state.
+ALTER TABLE jobs ADD COLUMN disabled_by TEXT CHECK (disabled_by IN ('person', 'engine'));
+UPDATE jobs
+SET disabled_by = CASE WHEN disabled_reason = 'auto' THEN 'engine' ELSE 'person' END
+WHERE NOT enabled;
+
+-- The outbox holds only the event types Rota knows (`rota::event::EventKind`).
+ALTER TABLE outbox ADD CONSTRAINT outbox_type_known
+    CHECK (type IN ('job.auto_disabled', 'job.re_enabled', 'run.failed', 'tenant.throttled'));
