@@ -17,6 +17,8 @@
 //!   store (the outbox) and the notification worker.
 //! - [`notify`]: the delivery worker that tells tenants (signed webhooks, email) about outbox
 //!   events, at least once, with retries and a delivery log.
+//! - [`runtime`]: the one place that connects (waiting for the database), migrates, and starts
+//!   the engine and the notification worker for `rota serve` and the desktop console.
 //! - [`import`]: crontab import, and schedules as YAML files (export, apply with a diff).
 //! - [`timeline`]: runs in time for the console: windows of runs, projected runs, throughput,
 //!   and the change feed a live view follows.
@@ -38,6 +40,7 @@ pub mod job;
 pub mod notify;
 pub mod policy;
 pub mod run;
+pub mod runtime;
 pub mod store;
 pub mod tenant;
 pub mod text_enum;

@@ -113,9 +113,13 @@ fn is_bad_input(error: &anyhow::Error) -> bool {
     if error.downcast_ref::<BadInput>().is_some() {
         return true;
     }
-    match error.downcast_ref::<rota::Error>() {
-        Some(error) => matches!(
-            error.code(),
+    // `rota serve` reports the runtime's errors, which carry the same codes.
+    let code = error.downcast_ref::<rota::Error>().map(rota::Error::code).or_else(|| {
+        error.downcast_ref::<rota::runtime::RuntimeError>().map(rota::runtime::RuntimeError::code)
+    });
+    match code {
+        Some(code) => matches!(
+            code,
             rota::ErrorCode::Invalid
                 | rota::ErrorCode::NotFound
                 | rota::ErrorCode::AlreadyExists

@@ -9,9 +9,9 @@ use anyhow::Context;
 use axum::{routing::get, Router};
 use clap::Args;
 use rota::clock::{Clock, SystemClock};
-use rota::engine::{Engine, EngineConfig};
-use rota::store::prelude::*;
-use rota::store::AnyStore;
+use rota::engine::Engine;
+use rota::runtime::{self, CommandSettings, DatabaseConfig, Runtime, RuntimeConfig, RuntimeError};
+use rota::store::Store;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
@@ -39,6 +39,11 @@ pub struct ServeArgs {
     /// Seconds running work may take to finish on SIGINT/SIGTERM before it is handed back.
     #[arg(long, default_value_t = 30)]
     shutdown_grace: u64,
+    /// Seconds to wait at start-up for a Postgres server that does not answer yet (down,
+    /// starting, the database not created yet), trying again with backoff and logging why each
+    /// attempt failed; a bad URL or a refused login ends the wait at once (0: one attempt).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    wait_for_database: u64,
     /// Serve Prometheus metrics at http://ADDR/metrics and a health check at /healthz.
     #[arg(long)]
     metrics: Option<SocketAddr>,
@@ -124,98 +129,86 @@ impl SmtpArgs {
 }
 
 pub async fn run(args: ServeArgs, database: &DatabaseArgs) -> anyhow::Result<()> {
-    if args.workers == 0 || args.workers > 10_000 {
-        return Err(super::BadInput(format!(
-            "--workers: {} is out of range; allowed 1-10000",
-            args.workers
-        ))
-        .into());
-    }
-    if args.lease_ttl == 0 || args.lease_ttl > 3600 {
-        return Err(super::BadInput(format!(
-            "--lease-ttl: {} is out of range; allowed 1-3600 seconds",
-            args.lease_ttl
-        ))
-        .into());
-    }
-    if args.claim_ahead > 1_000 {
-        return Err(super::BadInput(format!(
-            "--claim-ahead: {} is out of range; allowed 0-1000 milliseconds",
-            args.claim_ahead
-        ))
-        .into());
-    }
-    // Checked before connecting: a typo must not start a daemon that cannot send email.
-    let smtp = args.smtp.config()?;
     let url = database.url()?;
-    let store = AnyStore::connect(&url)
-        .await
-        .with_context(|| format!("cannot open {}", redact_url(&url)))?;
-    store.migrate().await.context("cannot migrate the database")?;
-    let node_id =
-        args.node_id.unwrap_or_else(|| format!("{}-{}", super::host_name(), std::process::id()));
-    let mut notify = rota::notify::NotifyConfig::new(node_id.clone());
-    notify.smtp = smtp;
-    let mut config = EngineConfig::new(node_id);
+    let config = runtime_config(&args, &url)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = match runtime::connect(&config.database, clock.as_ref()).await {
+        Ok(store) => store,
+        Err(error @ RuntimeError::Migrate(_)) => return Err(error.into()),
+        Err(error) => {
+            return Err(
+                anyhow::Error::new(error).context(format!("cannot open {}", redact_url(&url)))
+            );
+        }
+    };
+    // Bound before the workers start, so that a taken port stops nothing that is running.
+    let metrics = match args.metrics {
+        Some(addr) => Some((
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?,
+            addr,
+        )),
+        None => None,
+    };
+    let runtime = Runtime::start(store, config, clock)?;
+    let shutdown = runtime.stop_token();
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+    if let Some((listener, addr)) = metrics {
+        info!(%addr, "serving /metrics and /healthz");
+        let app = metrics_router(runtime.engine().clone());
+        tokio::spawn(async move {
+            let _ =
+                axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        });
+    }
+    info!(database = %redact_url(&url), "rota serve started");
+    runtime.stopped().await?;
+    Ok(())
+}
+
+/// The runtime's configuration from the flags; a value out of range is reported with its flag
+/// before anything is opened (a typo must not start a daemon that cannot send email).
+fn runtime_config(args: &ServeArgs, url: &str) -> anyhow::Result<RuntimeConfig> {
+    let node_id = args
+        .node_id
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", super::host_name(), std::process::id()));
+    let mut database = DatabaseConfig::new(url);
+    database.wait = Duration::from_secs(args.wait_for_database);
+    let mut config = RuntimeConfig::new(database, node_id, command_settings(args)?);
     config.workers = args.workers;
     config.lease_ttl = Duration::from_secs(args.lease_ttl);
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace);
     config.claim_ahead = Duration::from_millis(args.claim_ahead);
-    config.command_policy = command_policy(args.work_root, args.env_allow)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let notifier = rota::notify::Notifier::new(store.clone(), Arc::clone(&clock), notify)?;
-    let engine = Engine::new(store, clock, config);
-    let shutdown = CancellationToken::new();
-    tokio::spawn(wait_for_signal(shutdown.clone()));
-    if let Some(addr) = args.metrics {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        info!(%addr, "serving /metrics and /healthz");
-        let app = metrics_router(engine.clone());
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await;
-        });
+    if let Err(error) = config.validate() {
+        return Err(flag_error(error));
     }
-    info!(database = %redact_url(&url), smtp = ?notifier.config().smtp, "rota serve starting");
-    // The notification worker runs next to the engine and stops with it.
-    let notifications = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { notifier.run(shutdown).await }
-    });
-    let result = engine.run(shutdown.clone()).await;
-    shutdown.cancel();
-    if let Ok(Err(error)) = notifications.await {
-        tracing::warn!(%error, "the notification worker stopped with an error");
+    config.smtp = args.smtp.config()?;
+    Ok(config)
+}
+
+/// A setting the runtime refused, named by its flag (`lease_ttl` → `--lease-ttl`).
+fn flag_error(error: rota::Error) -> anyhow::Error {
+    match error {
+        rota::Error::Invalid { field, value, reason } => {
+            super::BadInput(format!("--{}: {value} is {reason}", field.replace('_', "-"))).into()
+        }
+        other => other.into(),
     }
-    result?;
-    Ok(())
 }
 
 /// Commands run through this executable's `rota __exec` to get their limits and run-as user.
-fn command_policy(
-    work_root: Option<std::path::PathBuf>,
-    env_allow: Vec<String>,
-) -> anyhow::Result<rota::handler::CommandPolicy> {
+fn command_settings(args: &ServeArgs) -> anyhow::Result<CommandSettings> {
     let exec_wrapper =
         std::env::current_exe().context("cannot find the rota executable for `rota __exec`")?;
-    let work_root = match work_root {
-        Some(dir) => dir,
-        None => dirs::data_dir()
-            .context("no user data directory; pass --work-root")?
-            .join("rota")
-            .join("work"),
+    let work_root = match &args.work_root {
+        Some(dir) => dir.clone(),
+        None => runtime::default_work_root().context("no user data directory; pass --work-root")?,
     };
-    let defaults = rota::handler::CommandPolicy::default();
-    let mut env_allow_list = defaults.env_allow.clone();
-    env_allow_list.extend(env_allow);
-    Ok(rota::handler::CommandPolicy {
-        env_allow: env_allow_list,
-        work_root: Some(work_root),
-        exec_wrapper: Some(exec_wrapper),
-        ..defaults
-    })
+    let mut settings = CommandSettings::new(work_root, exec_wrapper);
+    settings.extra_env_allow = args.env_allow.clone();
+    Ok(settings)
 }
 
 async fn wait_for_signal(shutdown: CancellationToken) {

@@ -364,6 +364,18 @@ pub fn exec_main(args: &[OsString]) -> u8 {
     }
 }
 
+/// The entry point of every executable that can be a command's wrapper (`rota`, and the
+/// desktop console, which has no `rota` binary next to it): when `args` (the process's own,
+/// program name first) ask for `__exec`, runs [`exec_main`] and returns its exit status, which
+/// the caller exits with; otherwise `None`, and the caller starts as usual. Call it first in
+/// `main`, before logging or any other set-up: the wrapper must stay small and quiet.
+pub fn exec_main_if_requested(args: &[OsString]) -> Option<u8> {
+    match args {
+        [_program, subcommand, rest @ ..] if subcommand == EXEC_SUBCOMMAND => Some(exec_main(rest)),
+        _ => None,
+    }
+}
+
 enum Never {}
 
 fn exec_wrapped(args: &[OsString]) -> Result<Never, (u8, String)> {
