@@ -7,12 +7,9 @@ use std::time::Duration;
 
 use rota::api::Rota;
 use rota::clock::Clock;
-use rota::engine::{Engine, EngineConfig};
-use rota::store::prelude::*;
+use rota::runtime::{self, CommandSettings, DatabaseConfig, Runtime, RuntimeConfig};
 use rota::store::AnyStore;
 use tokio::sync::RwLock;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use crate::error::{CommandError, ErrorCode};
 use crate::settings::{split_password, with_password, PasswordVault, Paths, SavedMode, Settings};
@@ -22,51 +19,28 @@ use crate::settings::{split_password, with_password, PasswordVault, Paths, Saved
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Jobs the app executes at once.
 const WORKERS: u32 = 4;
+/// How long Connected mode waits for a Postgres server that does not answer yet before saying
+/// why; short, because someone is looking at the screen.
+const CONNECT_WAIT: Duration = Duration::from_secs(5);
 
-/// The engine running inside the app.
-struct RunningEngine {
-    engine: Engine<AnyStore>,
-    shutdown: CancellationToken,
-    task: JoinHandle<()>,
+/// The runtime configuration of the engine inside the app: `rota serve`'s, with fewer workers
+/// and a shorter shutdown grace, and the same command isolation (the work root and this app's
+/// own executable as the `__exec` wrapper, both from [`Paths`]). Tenants' notifications
+/// (webhooks; no SMTP server in the app) go out from the app too.
+pub fn runtime_config(paths: &Paths, database: DatabaseConfig) -> RuntimeConfig {
+    let node_id = format!("console-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let commands = CommandSettings::new(paths.work_root.clone(), paths.exec_wrapper.clone());
+    let mut config = RuntimeConfig::new(database, node_id, commands);
+    config.workers = WORKERS;
+    config.shutdown_grace = SHUTDOWN_GRACE;
+    config
 }
 
-impl RunningEngine {
-    fn start(store: AnyStore, clock: Arc<dyn Clock>) -> RunningEngine {
-        let node_id = format!("console-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-        let mut config = EngineConfig::new(node_id);
-        config.workers = WORKERS;
-        config.shutdown_grace = SHUTDOWN_GRACE;
-        // Tenants' notifications (webhooks; no SMTP server in the app) go out from here too.
-        let notify = rota::notify::NotifyConfig::new(config.node_id.clone());
-        let notifier = rota::notify::Notifier::new(store.clone(), clock.clone(), notify);
-        let engine = Engine::new(store, clock, config);
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn({
-            let engine = engine.clone();
-            let shutdown = shutdown.clone();
-            async move {
-                let notifications = async {
-                    match notifier {
-                        Ok(notifier) => notifier.run(shutdown.clone()).await,
-                        Err(error) => Err(error),
-                    }
-                };
-                let (engine_result, notify_result) =
-                    tokio::join!(engine.run(shutdown.clone()), notifications);
-                if let Err(error) = engine_result {
-                    tracing::error!(%error, "the engine stopped");
-                }
-                if let Err(error) = notify_result {
-                    tracing::error!(%error, "the notification worker stopped");
-                }
-            }
-        });
-        RunningEngine { engine, shutdown, task }
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        let _ = self.task.await;
+/// Stops the engine inside the app, logging (not returning) its error: the app closes or
+/// switches databases either way.
+async fn stop(runtime: Runtime) {
+    if let Err(error) = runtime.shutdown().await {
+        tracing::error!(%error, "the engine stopped with an error");
     }
 }
 
@@ -76,7 +50,7 @@ struct Session {
     mode: SavedMode,
     /// Where the database is, for people: the file, or the URL without its password.
     location: String,
-    engine: Option<RunningEngine>,
+    engine: Option<Runtime>,
 }
 
 #[derive(Default)]
@@ -166,7 +140,7 @@ impl Console {
     pub async fn schedules_changed(&self) {
         let state = self.state.read().await;
         if let Some(engine) = state.session.as_ref().and_then(|session| session.engine.as_ref()) {
-            engine.engine.notify_schedule_changed();
+            engine.engine().notify_schedule_changed();
         }
     }
 
@@ -217,14 +191,14 @@ impl Console {
     /// empty database when asked, and starts the engine.
     pub async fn open_local(&self, demo: bool) -> Result<Status, CommandError> {
         let path = &self.paths.local_database;
-        let url = format!("sqlite://{}", path.display());
-        let store = AnyStore::connect(&url).await?;
-        store.migrate().await?;
+        let database = DatabaseConfig::new(format!("sqlite://{}", path.display()));
+        let store = runtime::connect(&database, self.clock.as_ref()).await?;
         let rota = self.new_rota(store.clone())?;
         if demo {
             rota::demo::seed_if_empty(&rota).await?;
         }
-        let engine = RunningEngine::start(store, self.clock.clone());
+        let config = runtime_config(&self.paths, database);
+        let engine = Runtime::start(store, config, self.clock.clone())?;
         let session = Session {
             rota,
             mode: SavedMode::Local,
@@ -249,15 +223,24 @@ impl Console {
         let password =
             password.filter(|password| !password.is_empty()).map(str::to_owned).or(url_password);
         let full_url = with_password(&url, password.as_deref())?;
-        let store = AnyStore::connect(&full_url).await.map_err(|error| {
-            // The driver's message may quote the URL; say what failed without it.
+        let mut database = DatabaseConfig::new(full_url);
+        database.wait = CONNECT_WAIT;
+        let store = runtime::connect(&database, self.clock.as_ref()).await.map_err(|error| {
+            let migrate = matches!(error, runtime::RuntimeError::Migrate(_));
             let mut converted = CommandError::from(error);
-            converted.field = Some("url".into());
+            // Everything but a migration failed on the URL (or what it leads to).
+            if !migrate {
+                converted.field = Some("url".into());
+            }
             converted
         })?;
-        store.migrate().await?;
         let rota = self.new_rota(store.clone())?;
-        let engine = execute.then(|| RunningEngine::start(store, self.clock.clone()));
+        let engine = if execute {
+            let config = runtime_config(&self.paths, database);
+            Some(Runtime::start(store, config, self.clock.clone())?)
+        } else {
+            None
+        };
         let session = Session {
             rota,
             mode: SavedMode::Connected { url: url.clone(), execute },
@@ -287,10 +270,12 @@ impl Console {
         let url = url.clone();
         match (execute, session.engine.take()) {
             (true, None) => {
-                session.engine =
-                    Some(RunningEngine::start(session.rota.store().clone(), self.clock.clone()));
+                // The store is open already; the URL is only for the configuration's sake.
+                let config = runtime_config(&self.paths, DatabaseConfig::new(url.clone()));
+                let store = session.rota.store().clone();
+                session.engine = Some(Runtime::start(store, config, self.clock.clone())?);
             }
-            (false, Some(engine)) => engine.stop().await,
+            (false, Some(engine)) => stop(engine).await,
             (_, engine) => session.engine = engine,
         }
         session.mode = SavedMode::Connected { url: url.clone(), execute };
@@ -362,7 +347,7 @@ impl Console {
         };
         if let Some(previous) = previous {
             if let Some(engine) = previous.engine {
-                engine.stop().await;
+                stop(engine).await;
             }
             previous.rota.store().close().await;
         }

@@ -147,6 +147,26 @@ impl From<rota::Error> for CommandError {
     }
 }
 
+/// The runtime's errors carry the core's codes; a database that did not answer in time is a
+/// database error, like one that refused the connection.
+impl From<rota::runtime::RuntimeError> for CommandError {
+    fn from(error: rota::runtime::RuntimeError) -> Self {
+        use rota::runtime::RuntimeError;
+        let message = error.to_string();
+        match error {
+            RuntimeError::Core(error) => CommandError::from(error),
+            RuntimeError::Migrate(error) => CommandError { message, ..CommandError::from(error) },
+            other => CommandError::new(
+                match other.code() {
+                    rota::ErrorCode::Database => ErrorCode::Database,
+                    _ => ErrorCode::Internal,
+                },
+                message,
+            ),
+        }
+    }
+}
+
 /// A schedule error, pointing at the cron field and its text. `expression` is the text the
 /// span refers to (the zone name for time-zone errors), when the caller has it.
 pub fn schedule_error(error: &rota::cron::CronError, expression: Option<&str>) -> CommandError {

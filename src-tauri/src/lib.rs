@@ -3,7 +3,8 @@
 //! Map of the crate:
 //! - [`commands`]: the commands the UI calls, one module per screen, each with its transport
 //!   types. They translate and call the core; validation and every rule live in `rota`.
-//! - [`console`]: the open database (Local or Connected mode) and the engine running in the app.
+//! - [`console`]: the open database (Local or Connected mode) and the engine running in the app
+//!   (a `rota::runtime::Runtime`, configured as `rota serve` is).
 //! - [`settings`]: the saved mode (a JSON file) and the Connected mode password (OS keyring).
 //! - [`error`]: [`error::CommandError`], the typed error every command returns.
 //! - [`live`]: the live updates: the core's change feed, read every second, emitted as the
@@ -13,7 +14,8 @@
 //! `export_bindings` test and committed; `cargo xtask test` fails when they are stale.
 //!
 //! Architecture invariant: this crate calls the core only through `rota::api` (and the types it
-//! returns); it never touches the store or SQL.
+//! returns), and starts the engine only through `rota::runtime`; it never touches the store or
+//! SQL.
 
 pub mod commands;
 pub mod console;
@@ -88,7 +90,8 @@ pub fn run() {
         )
         .init();
     let builder = specta_builder::<tauri::Wry>();
-    let paths = Paths::for_user().expect("the user has no home directory");
+    let paths = Paths::for_user()
+        .expect("the user has no home or data directory, or this executable cannot be found");
     let console = Console::new(
         paths,
         PasswordVault::Keyring { service: KEYRING_SERVICE.to_owned() },

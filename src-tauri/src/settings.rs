@@ -143,7 +143,7 @@ impl PasswordVault {
     }
 }
 
-/// Where the console keeps its files.
+/// Where the console keeps its files, runs its jobs' commands, and finds its own executable.
 #[derive(Debug, Clone)]
 pub struct Paths {
     /// The settings file.
@@ -151,15 +151,25 @@ pub struct Paths {
     /// The Local mode database. The same file the `rota` CLI uses by default
     /// (`~/.local/share/rota/rota.sqlite` on Linux), so both see one standalone scheduler.
     pub local_database: PathBuf,
+    /// Command handlers of tenant T run in `work_root/T` unless the job or the tenant sets a
+    /// directory: `rota serve`'s default (`~/.local/share/rota/work` on Linux).
+    pub work_root: PathBuf,
+    /// The executable that applies commands' resource limits and run-as user
+    /// (`<exec_wrapper> __exec ...`): this app itself, whose `main` handles `__exec` first.
+    pub exec_wrapper: PathBuf,
 }
 
 impl Paths {
-    /// The per-user locations: `$XDG_CONFIG_HOME/rota/console.json` and
-    /// `$XDG_DATA_HOME/rota/rota.sqlite` on Linux.
+    /// The per-user locations: `$XDG_CONFIG_HOME/rota/console.json`,
+    /// `$XDG_DATA_HOME/rota/rota.sqlite` and `$XDG_DATA_HOME/rota/work` on Linux, and the
+    /// running executable. `None` when the user has no such directories or the executable
+    /// cannot be found.
     pub fn for_user() -> Option<Paths> {
         Some(Paths {
             settings: dirs::config_dir()?.join("rota").join("console.json"),
             local_database: dirs::data_dir()?.join("rota").join("rota.sqlite"),
+            work_root: rota::runtime::default_work_root()?,
+            exec_wrapper: std::env::current_exe().ok()?,
         })
     }
 }

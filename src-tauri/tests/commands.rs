@@ -28,11 +28,8 @@ struct Harness {
 impl Harness {
     fn new() -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
-        let paths = Paths {
-            settings: dir.path().join("config").join("console.json"),
-            local_database: dir.path().join("data").join("rota.sqlite"),
-        };
-        let console = Console::new(paths, PasswordVault::SessionOnly, Arc::new(SystemClock));
+        let console =
+            Console::new(test_paths(dir.path()), PasswordVault::SessionOnly, Arc::new(SystemClock));
         let builder = rota_desktop::specta_builder::<MockRuntime>();
         // The app's real context: its capabilities decide which commands the window may call.
         let app = mock_builder()
@@ -76,6 +73,17 @@ impl Drop for Harness {
     fn drop(&mut self) {
         let console = self.app.state::<Console>();
         tauri::async_runtime::block_on(console.shutdown());
+    }
+}
+
+/// The console's files in `dir`, and the app's own binary as the commands' `__exec` wrapper,
+/// as [`Paths::for_user`] finds it in the running app.
+fn test_paths(dir: &std::path::Path) -> Paths {
+    Paths {
+        settings: dir.join("config").join("console.json"),
+        local_database: dir.join("data").join("rota.sqlite"),
+        work_root: dir.join("work"),
+        exec_wrapper: env!("CARGO_BIN_EXE_rota-desktop").into(),
     }
 }
 
@@ -493,10 +501,7 @@ fn local_mode_edits_tenants_and_jobs() {
 #[test]
 fn local_mode_is_reopened_from_the_saved_settings() {
     let dir = tempfile::tempdir().expect("dir");
-    let paths = Paths {
-        settings: dir.path().join("console.json"),
-        local_database: dir.path().join("rota.sqlite"),
-    };
+    let paths = test_paths(dir.path());
     let console = Console::new(paths.clone(), PasswordVault::SessionOnly, Arc::new(SystemClock));
     tauri::async_runtime::block_on(async {
         console.open_local(false).await.expect("open");
@@ -512,10 +517,7 @@ fn local_mode_is_reopened_from_the_saved_settings() {
 fn a_first_start_can_open_local_mode_with_demo_data() {
     // What `cargo xtask app` asks for (`--local-demo`).
     let dir = tempfile::tempdir().expect("dir");
-    let paths = Paths {
-        settings: dir.path().join("console.json"),
-        local_database: dir.path().join("rota.sqlite"),
-    };
+    let paths = test_paths(dir.path());
     let console = Console::new(paths, PasswordVault::SessionOnly, Arc::new(SystemClock))
         .with_first_start(rota_desktop::console::FirstStart::LocalWithDemo);
     tauri::async_runtime::block_on(async {
@@ -791,6 +793,51 @@ fn local_mode_runs_views_and_operations() {
     let harness = Harness::new();
     harness.ok("open_local", json!({ "demo": false }));
     operations_scenario(&harness);
+}
+
+/// Local mode runs commands as `rota serve` does: in `<work root>/<tenant>`, through the app's
+/// own `__exec` wrapper, so a job with a resource limit succeeds. (The console once ran them
+/// with neither: in the app's working directory, and a limit failed the run for want of the
+/// wrapper.) `tests/runtime.rs` runs the same job under `rota serve`.
+#[test]
+fn local_mode_runs_limited_commands_in_the_work_root_through_its_own_wrapper() {
+    let harness = Harness::new();
+    harness.ok("open_local", json!({ "demo": false }));
+    harness.ok(
+        "create_tenant",
+        json!({ "input": { "name": "limited", "maxConcurrent": 2, "weight": 1, "policy": no_tenant_policy() } }),
+    );
+    let mut input = job_input("open-files", "0 0 1 1 *", "UTC");
+    input["handler"] = json!({ "type": "command", "program": "/bin/sh", "args": ["-c", "ulimit -n; pwd"], "env": [], "workingDir": null, "shell": false });
+    let job = harness.ok("create_job", json!({ "tenant": "limited", "input": input }));
+    // The console edits no limits yet: the tenant's default applies to the job.
+    let console = harness.app.state::<Console>();
+    let update = rota::api::TenantSettingsUpdate {
+        command_limits: Some(rota::handler::CommandLimits {
+            open_files: Some(64),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    tauri::async_runtime::block_on(async {
+        console.rota().await.expect("rota").update_tenant_settings("limited", &update).await
+    })
+    .expect("limits");
+
+    let run = harness.ok("run_job_now", json!({ "jobId": job["id"], "payload": null }));
+    let run_id = run["id"].as_str().expect("run id").to_owned();
+    let attempt = wait_for(30, "the limited run to finish", || {
+        let detail = harness.ok("get_occurrence", json!({ "runId": run_id }));
+        let attempt = detail["attempts"][0].clone();
+        let status = attempt["run"]["status"].as_str().unwrap_or_default().to_owned();
+        (status != "queued" && status != "running").then_some(attempt)
+    });
+    assert_eq!(attempt["run"]["status"], "succeeded", "{attempt}");
+    let output = attempt["output"].as_str().expect("output");
+    let lines: Vec<&str> = output.lines().collect();
+    let work_dir = harness.dir.path().join("work").join("limited");
+    let work_dir = work_dir.canonicalize().expect("the tenant's directory was created");
+    assert_eq!(lines, ["64", work_dir.to_str().expect("utf-8")], "{attempt}");
 }
 
 /// A database of its own on the test server, dropped afterwards.
