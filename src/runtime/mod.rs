@@ -394,7 +394,8 @@ mod tests {
     #[test]
     fn settings_out_of_range_name_their_field_and_the_range() {
         assert!(config().validate().is_ok());
-        let cases: [(fn(&mut RuntimeConfig), &str, &str); 5] = [
+        type Case = (fn(&mut RuntimeConfig), &'static str, &'static str);
+        let cases: [Case; 5] = [
             (|c| c.workers = 0, "workers", "allowed 1-10000"),
             (|c| c.workers = 10_001, "workers", "allowed 1-10000"),
             (|c| c.lease_ttl = Duration::ZERO, "lease_ttl", "allowed 1-3600 seconds"),
