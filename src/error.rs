@@ -38,10 +38,31 @@ pub enum Error {
     /// The cron expression or time zone is invalid; the message names the field and the text.
     #[error("schedule: {0}")]
     Schedule(#[from] crate::cron::CronError),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A statement failed or the database could not be reached; `problem` says which way, and
+    /// `source` is the driver's error (the store converts it, so no driver type is part of
+    /// this one).
+    #[error("database error: {source}")]
+    Database { problem: DatabaseProblem, source: Box<dyn std::error::Error + Send + Sync> },
+    /// Applying the migrations failed; `problem` classifies the database error behind it, if
+    /// there was one ([`DatabaseProblem::Other`] for a missing or changed migration).
+    #[error("migration failed: {source}")]
+    Migrate { problem: DatabaseProblem, source: Box<dyn std::error::Error + Send + Sync> },
+}
+
+/// Which way a database operation failed, for callers that react differently to a lost
+/// connection (wait and try again) than to a statement the database refused (report it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DatabaseProblem {
+    /// The database could not be reached or stopped answering, or its storage failed: a
+    /// refused or dropped connection, a pool that timed out or was closed, a server shutting
+    /// down, a database file that is busy, locked, full or cannot be opened. The same
+    /// operation may succeed later.
+    Connection,
+    /// A constraint refused the change (unique key, foreign key, `CHECK`, `NOT NULL`).
+    Constraint,
+    /// Anything else: a statement the database rejected, or a value that did not decode.
+    Other,
 }
 
 impl Error {
@@ -60,8 +81,22 @@ impl Error {
             Error::NotFound { .. } => ErrorCode::NotFound,
             Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
             Error::StaleVersion { .. } => ErrorCode::StaleVersion,
-            Error::Database(_) | Error::Migrate(_) => ErrorCode::Database,
+            Error::Database { .. } | Error::Migrate { .. } => ErrorCode::Database,
         }
+    }
+
+    /// How a database operation failed, or `None` for errors that are not the database's.
+    pub fn database_problem(&self) -> Option<DatabaseProblem> {
+        match self {
+            Error::Database { problem, .. } | Error::Migrate { problem, .. } => Some(*problem),
+            _ => None,
+        }
+    }
+
+    /// Whether the database could not be reached or stopped answering (see
+    /// [`DatabaseProblem::Connection`]): the operation may succeed when tried again later.
+    pub fn is_connection_problem(&self) -> bool {
+        self.database_problem() == Some(DatabaseProblem::Connection)
     }
 }
 

@@ -46,4 +46,4 @@ pub mod tenant;
 pub mod text_enum;
 pub mod timeline;
 
-pub use error::{Error, ErrorCode, Result};
+pub use error::{DatabaseProblem, Error, ErrorCode, Result};

@@ -88,6 +88,7 @@ store_tests!(
     tick_records_occurrences_that_do_not_run_and_supersedes,
     complete_auto_disables_once_with_an_outbox_event,
     job_policies_round_trip,
+    a_closed_store_reports_a_connection_problem,
 );
 
 /// Measurements, not tests: `#[ignore]`d, run with
@@ -151,6 +152,27 @@ async fn connect_picks_the_backend_from_the_url() {
     let error = AnyStore::connect("mysql://user:secret@host/db").await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::Invalid);
     assert!(!error.to_string().contains("secret"), "{error}");
+}
+
+#[tokio::test]
+async fn unreachable_databases_are_connection_problems() {
+    // Nothing listens on port 1: every connection is refused, until the pool gives up (after a
+    // second here rather than the default 30).
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(1))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/rota")
+        .unwrap();
+    let refused = AnyStore::from(rota::store::PgStore::from_pool(pool)).list_tenants().await;
+    let refused = refused.unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::Database, "{refused}");
+    assert!(refused.is_connection_problem(), "{refused:?}");
+
+    // A directory where the database file should be: SQLite cannot open it.
+    let dir = tempfile::tempdir().unwrap();
+    let unopenable = AnyStore::connect(&format!("sqlite:{}", dir.path().display())).await;
+    let error = unopenable.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Database, "{error}");
+    assert!(error.is_connection_problem(), "{error:?}");
 }
 
 // Fixtures.
@@ -255,6 +277,24 @@ async fn migrate_twice_is_idempotent(store: AnyStore) {
     tenant(&store, "acme", 3, 1).await;
     store.migrate().await.unwrap();
     assert_eq!(store.list_tenants().await.unwrap().len(), 1);
+}
+
+async fn a_closed_store_reports_a_connection_problem(store: AnyStore) {
+    tenant(&store, "acme", 3, 1).await;
+    let duplicate =
+        store.create_tenant(&NewTenant::named("acme"), "tester", t(0)).await.unwrap_err();
+    assert_eq!(duplicate.code(), ErrorCode::AlreadyExists);
+    assert_eq!(duplicate.database_problem(), None);
+
+    store.close().await;
+    let read = store.list_tenants().await.unwrap_err();
+    assert_eq!(read.code(), ErrorCode::Database, "{read}");
+    assert!(read.is_connection_problem(), "{read:?}");
+    let write = store.create_tenant(&NewTenant::named("other"), "tester", t(0)).await.unwrap_err();
+    assert!(write.is_connection_problem(), "{write:?}");
+    let migrate = store.migrate().await.unwrap_err();
+    assert_eq!(migrate.code(), ErrorCode::Database, "{migrate}");
+    assert!(migrate.is_connection_problem(), "{migrate:?}");
 }
 
 async fn tenants_are_unique_by_name(store: AnyStore) {

@@ -7,13 +7,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use sqlx::migrate::MigrateError;
+use sqlx::postgres::PgDatabaseError;
+use sqlx::sqlite::SqliteError;
 use sqlx::types::Json;
 use sqlx::Row;
 use uuid::{Timestamp, Uuid};
 
 use super::{ClaimedRun, JobSort, NodeInfo, TenantOverview};
 use crate::engine::plan::DueJob;
-use crate::error::{Error, Result};
+use crate::error::{DatabaseProblem, Error, Result};
 use crate::event::OutboxEvent;
 use crate::handler::outcome::{head_text, TailBuffer};
 use crate::handler::{ERROR_LIMIT, OUTPUT_LIMIT};
@@ -132,8 +135,88 @@ pub(crate) fn already_exists(what: &'static str, key: &str) -> impl FnOnce(sqlx:
         if is_unique_violation(&error) {
             Error::AlreadyExists { what, key }
         } else {
-            Error::Database(error)
+            Error::from(error)
         }
+    }
+}
+
+// The driver's errors become `Error::Database` and `Error::Migrate` here, classified while the
+// driver's types are at hand, so that `rota::Error` names no driver type.
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Error::Database { problem: database_problem(&error), source: Box::new(error) }
+    }
+}
+
+impl From<MigrateError> for Error {
+    fn from(error: MigrateError) -> Self {
+        Error::Migrate { problem: migration_problem(&error), source: Box::new(error) }
+    }
+}
+
+/// Which way a driver error failed (see [`DatabaseProblem`]).
+pub(crate) fn database_problem(error: &sqlx::Error) -> DatabaseProblem {
+    match error {
+        // The connection failed, was lost or never came (a crashed worker is SQLite's
+        // connection thread gone).
+        sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => DatabaseProblem::Connection,
+        sqlx::Error::Database(error) => {
+            let code = error.code().unwrap_or_default();
+            if error.try_downcast_ref::<PgDatabaseError>().is_some() {
+                postgres_problem(&code)
+            } else if error.try_downcast_ref::<SqliteError>().is_some() {
+                sqlite_problem(code.parse().unwrap_or(0))
+            } else {
+                DatabaseProblem::Other
+            }
+        }
+        sqlx::Error::Migrate(error) => migration_problem(error),
+        _ => DatabaseProblem::Other,
+    }
+}
+
+fn migration_problem(error: &MigrateError) -> DatabaseProblem {
+    match error {
+        MigrateError::Execute(error) | MigrateError::ExecuteMigration(error, _) => {
+            database_problem(error)
+        }
+        _ => DatabaseProblem::Other,
+    }
+}
+
+/// A Postgres error by its SQLSTATE: class 08 is a connection exception, 57P01-57P03 a server
+/// shutting down or not yet accepting connections, class 23 an integrity constraint violation.
+fn postgres_problem(sqlstate: &str) -> DatabaseProblem {
+    if sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03") {
+        DatabaseProblem::Connection
+    } else if sqlstate.starts_with("23") {
+        DatabaseProblem::Constraint
+    } else {
+        DatabaseProblem::Other
+    }
+}
+
+/// A SQLite error by its extended result code, whose low byte is the primary code: the file
+/// is busy or locked by another connection, full, unreadable or cannot be opened, or a
+/// constraint refused the change.
+fn sqlite_problem(extended_code: i32) -> DatabaseProblem {
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_LOCKED: i32 = 6;
+    const SQLITE_IOERR: i32 = 10;
+    const SQLITE_FULL: i32 = 13;
+    const SQLITE_CANTOPEN: i32 = 14;
+    const SQLITE_CONSTRAINT: i32 = 19;
+    match extended_code & 0xff {
+        SQLITE_BUSY | SQLITE_LOCKED | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN => {
+            DatabaseProblem::Connection
+        }
+        SQLITE_CONSTRAINT => DatabaseProblem::Constraint,
+        _ => DatabaseProblem::Other,
     }
 }
 
@@ -743,5 +826,79 @@ mod tests {
     #[test]
     fn placeholders_are_numbered_from_first() {
         assert_eq!(placeholders(4, 3), "($4, $5, $6)");
+    }
+
+    #[test]
+    fn postgres_errors_are_classified_by_sqlstate() {
+        let table = [
+            ("08006", DatabaseProblem::Connection), // connection failure
+            ("08P01", DatabaseProblem::Connection), // protocol violation
+            ("57P01", DatabaseProblem::Connection), // admin shutdown
+            ("57P02", DatabaseProblem::Connection), // crash shutdown
+            ("57P03", DatabaseProblem::Connection), // cannot connect now
+            ("57014", DatabaseProblem::Other),      // query canceled
+            ("23505", DatabaseProblem::Constraint), // unique violation
+            ("23514", DatabaseProblem::Constraint), // check violation
+            ("42601", DatabaseProblem::Other),      // syntax error
+            ("", DatabaseProblem::Other),
+        ];
+        for (sqlstate, problem) in table {
+            assert_eq!(postgres_problem(sqlstate), problem, "{sqlstate}");
+        }
+    }
+
+    #[test]
+    fn sqlite_errors_are_classified_by_primary_code() {
+        let table = [
+            (5, DatabaseProblem::Connection),    // SQLITE_BUSY
+            (517, DatabaseProblem::Connection),  // SQLITE_BUSY_SNAPSHOT
+            (6, DatabaseProblem::Connection),    // SQLITE_LOCKED
+            (10, DatabaseProblem::Connection),   // SQLITE_IOERR
+            (3338, DatabaseProblem::Connection), // SQLITE_IOERR_FSYNC
+            (13, DatabaseProblem::Connection),   // SQLITE_FULL
+            (14, DatabaseProblem::Connection),   // SQLITE_CANTOPEN
+            (2067, DatabaseProblem::Constraint), // SQLITE_CONSTRAINT_UNIQUE
+            (275, DatabaseProblem::Constraint),  // SQLITE_CONSTRAINT_CHECK
+            (1, DatabaseProblem::Other),         // SQLITE_ERROR (a bad statement)
+            (0, DatabaseProblem::Other),
+        ];
+        for (code, problem) in table {
+            assert_eq!(sqlite_problem(code), problem, "{code}");
+        }
+    }
+
+    /// Real driver errors from an in-memory SQLite database, converted the way every store
+    /// method converts them.
+    #[tokio::test]
+    async fn driver_errors_keep_their_kind_behind_the_boxed_source() {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE names (name TEXT NOT NULL UNIQUE)").execute(&pool).await.unwrap();
+        sqlx::query("INSERT INTO names VALUES ('a')").execute(&pool).await.unwrap();
+
+        let duplicate = Error::from(
+            sqlx::query("INSERT INTO names VALUES ('a')").execute(&pool).await.unwrap_err(),
+        );
+        assert_eq!(duplicate.database_problem(), Some(DatabaseProblem::Constraint));
+        assert_eq!(duplicate.code(), crate::ErrorCode::Database);
+        assert!(duplicate.to_string().starts_with("database error: "), "{duplicate}");
+        let source = std::error::Error::source(&duplicate).expect("the driver's error");
+        assert!(source.to_string().contains("UNIQUE"), "{source}");
+
+        let bad = Error::from(sqlx::query("SELEC 1").execute(&pool).await.unwrap_err());
+        assert_eq!(bad.database_problem(), Some(DatabaseProblem::Other));
+        assert!(!bad.is_connection_problem());
+
+        pool.close().await;
+        let closed = Error::from(sqlx::query("SELECT 1").execute(&pool).await.unwrap_err());
+        assert!(closed.is_connection_problem(), "{closed:?}");
+        assert_eq!(closed.code(), crate::ErrorCode::Database);
+
+        let invalid = Error::invalid("name", "", "must not be empty");
+        assert_eq!(invalid.database_problem(), None);
+        assert!(!invalid.is_connection_problem());
     }
 }

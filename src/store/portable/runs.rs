@@ -45,7 +45,7 @@ impl RunStore for This {
                     if codec::is_foreign_key_violation(&error) {
                         codec::not_found("job", job_id)
                     } else {
-                        Error::Database(error)
+                        Error::from(error)
                     }
                 })?
                 .rows_affected();

@@ -82,7 +82,7 @@ impl This {
         let current: std::result::Result<Option<i64>, _> =
             sqlx::query_scalar(sql::JOB_VERSION).bind(id).fetch_optional(self.reader()).await;
         match current {
-            Err(error) => Error::Database(error),
+            Err(error) => Error::from(error),
             Ok(None) => codec::not_found("job", id),
             Ok(Some(current)) => {
                 Error::StaleVersion { what: "job", key: key.to_owned(), expected, current }
