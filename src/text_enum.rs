@@ -1,5 +1,5 @@
-//! Enums kept as fixed text: run statuses, triggers, audit actions, policies' kinds, delivery
-//! channels and statuses. The database stores the text (under a SQL `CHECK`), the CLI prints and
+//! Enums kept as fixed text: run statuses, triggers, audit actions, event types, who disabled a
+//! job, policies' kinds, delivery channels and statuses. The database stores the text (under a SQL `CHECK`), the CLI prints and
 //! reads it, and the JSON shapes use it; [`text_enum!`] writes the mapping once per enum, so
 //! every such enum has the same `ALL`, `as_str`, `Display` and `FromStr`, and a text that names
 //! no variant gets the same error: the field, the text and the allowed values.
@@ -78,9 +78,10 @@ mod tests {
 
     use super::*;
     use crate::audit::AuditAction;
+    use crate::event::{Channel, DeliveryStatus, EventKind};
     use crate::handler::outcome::OutcomeStatus;
+    use crate::job::DisabledBy;
     use crate::notify::email::SmtpTls;
-    use crate::notify::{Channel, DeliveryStatus};
     use crate::policy::{BackoffKind, MissedKind, OverlapPolicy, WaitedFor};
     use crate::run::{RunStatus, Trigger};
 
@@ -121,6 +122,8 @@ mod tests {
         assert_text_enum::<MissedKind>();
         assert_text_enum::<BackoffKind>();
         assert_text_enum::<AuditAction>();
+        assert_text_enum::<DisabledBy>();
+        assert_text_enum::<EventKind>();
         assert_text_enum::<Channel>();
         assert_text_enum::<DeliveryStatus>();
         assert_text_enum::<SmtpTls>();

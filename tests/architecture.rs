@@ -210,8 +210,11 @@ fn assert_holds(rule: &str, violations: Vec<String>) {
 #[test]
 fn only_the_store_imports_sqlx() {
     let mut violations = Vec::new();
+    // The runtime's start-up probe opens one raw connection to learn why Postgres does not
+    // answer; ARCHITECTURE.md names it as the one exception until the store offers a probe.
+    let exempt = ["src/store/", "src/runtime/probe.rs"];
     for source in sources("src") {
-        if source.path.starts_with("src/store/") {
+        if exempt.iter().any(|prefix| source.path.starts_with(prefix)) {
             continue;
         }
         violations
@@ -251,7 +254,6 @@ fn the_core_never_depends_on_tauri() {
 }
 
 #[test]
-#[ignore = "until typed events land"]
 fn the_store_never_imports_notify() {
     let mut violations = Vec::new();
     for source in sources("src/store") {
@@ -266,7 +268,6 @@ fn the_store_never_imports_notify() {
 }
 
 #[test]
-#[ignore = "until the runtime lands"]
 fn only_the_runtime_starts_the_engine_and_the_notifier() {
     let exempt = ["src/engine/", "src/notify/", "src/runtime.rs", "src/runtime/"];
     let mut violations = Vec::new();
