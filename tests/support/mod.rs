@@ -5,6 +5,10 @@
 //! answer, tests skip with a notice, unless `CI` or `ROTA_REQUIRE_POSTGRES` is set: then they fail.
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
+pub mod fault_proxy;
+pub mod receiver;
+pub mod serve_node;
+
 use rota::store::prelude::*;
 use rota::store::AnyStore;
 
