@@ -11,6 +11,8 @@
 //! - [`store`]: the storage seam, with Postgres and SQLite backends.
 //! - [`engine`]: the scheduler loop: tick (due jobs become queued runs), dispatch (fair claims,
 //!   execution, results), leases and recovery.
+//! - [`health`]: whether a node works: its database contact, its loops' iterations, backoff
+//!   and failure logging for loops, and the reaper's grace after an outage.
 //! - [`api`]: the operations the CLI and the desktop console call; validation happens here.
 //! - [`audit`]: who changed what: entries written with every change, in its transaction.
 //! - [`event`]: events for tenants (typed) and the records of their delivery, shared by the
@@ -35,6 +37,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod handler;
+pub mod health;
 pub mod import;
 pub mod job;
 pub mod notify;

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, DurationRound, Utc};
 use rota::clock::{Clock, SystemClock};
 use rota::run::{Run, RunStatus};
-use rota::store::{AnyStore, RunFilter, Store};
+use rota::store::prelude::*;
+use rota::store::{AnyStore, RunFilter};
 use support::fault_proxy::{Fault, FaultProxy};
 use support::receiver::Receiver;
 use support::serve_node::ServeNode;
@@ -106,8 +107,7 @@ impl Cluster {
             ServeNode::start(&url, "node-a", logs.path(), &args),
             ServeNode::start(&url, "node-b", logs.path(), &args),
         ];
-        let mut cluster =
-            Cluster { db, store, proxy, receiver, nodes, logs, problems: Vec::new() };
+        let mut cluster = Cluster { db, store, proxy, receiver, nodes, logs, problems: Vec::new() };
         cluster.wait_healthy("at start", Duration::from_secs(20)).await;
         let deadline = Instant::now() + Duration::from_secs(20);
         while cluster.receiver.count() < 2 * JOBS {
@@ -136,20 +136,27 @@ impl Cluster {
             Fault::Freeze => self.proxy.freeze(),
             Fault::None => {}
         }
-        self.watch_unhealthy(fault, started, length).await;
+        let all: Vec<usize> = (0..self.nodes.len()).collect();
+        self.watch_unhealthy(fault, started, length, &all).await;
         self.proxy.pass();
         self.wait_healthy(&format!("after the {fault:?} of {length:?}"), Duration::from_secs(15))
             .await;
     }
 
-    /// Until `length` after `started`, polls every running node's `/healthz`; each must answer
-    /// 503, naming the database, at some point.
-    async fn watch_unhealthy(&mut self, fault: Fault, started: Instant, length: Duration) {
+    /// Until `length` after `started`, polls the `/healthz` of the `watched` nodes; each must
+    /// answer 503, naming the database, at some point.
+    async fn watch_unhealthy(
+        &mut self,
+        fault: Fault,
+        started: Instant,
+        length: Duration,
+        watched: &[usize],
+    ) {
         let mut seen: Vec<Option<String>> = vec![None; self.nodes.len()];
         let mut last: Vec<String> = vec![String::new(); self.nodes.len()];
         while started.elapsed() < length {
             for (index, node) in self.nodes.iter_mut().enumerate() {
-                if node.try_exit().is_some() || seen[index].is_some() {
+                if !watched.contains(&index) || node.try_exit().is_some() || seen[index].is_some() {
                     continue;
                 }
                 let answer = node.health().await;
@@ -162,7 +169,7 @@ impl Cluster {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         for (index, node) in self.nodes.iter_mut().enumerate() {
-            if node.try_exit().is_some() {
+            if !watched.contains(&index) || node.try_exit().is_some() {
                 continue;
             }
             match &seen[index] {
@@ -292,9 +299,12 @@ impl Cluster {
                 if succeeded != 1 {
                     let described: Vec<String> = rows
                         .iter()
-                        .map(|run| format!("{} attempt {} ({:?})", run.status, run.attempt, run.error))
+                        .map(|run| {
+                            format!("{} attempt {} ({:?})", run.status, run.attempt, run.error)
+                        })
                         .collect();
-                    missing.push(format!("{job} at {expected}: {succeeded} successes {described:?}"));
+                    missing
+                        .push(format!("{job} at {expected}: {succeeded} successes {described:?}"));
                 }
                 if let Some(run) = rows.first() {
                     let key = idempotency_key(run);
@@ -337,11 +347,15 @@ impl Cluster {
         }
     }
 
-    /// Fails the test with every problem found, keeping the logs for a look.
+    /// Fails the test with every problem found, keeping the logs for a look (also kept when
+    /// `ROTA_KEEP_LOGS` is set).
     fn finish(self) {
         let Cluster { problems, logs, db, .. } = self;
         if problems.is_empty() {
             drop(db);
+            if std::env::var_os("ROTA_KEEP_LOGS").is_some() {
+                eprintln!("node logs kept in {}", logs.keep().display());
+            }
             return;
         }
         let kept = logs.keep();
@@ -376,7 +390,11 @@ fn socket_address(url: &str) -> SocketAddr {
 }
 
 fn idempotency_key(run: &Run) -> String {
-    format!("{}:{}", run.job_id, run.scheduled_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    format!(
+        "{}:{}",
+        run.job_id,
+        run.scheduled_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
 }
 
 /// The sum of a metric's samples in Prometheus text, or `None` if it is absent.
@@ -385,7 +403,8 @@ fn metric_value(text: &str, name: &str) -> Option<f64> {
         .lines()
         .filter(|line| !line.starts_with('#'))
         .filter(|line| {
-            line.strip_prefix(name).is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
         })
         .filter_map(|line| line.rsplit(' ').next()?.parse().ok())
         .collect();
@@ -436,10 +455,9 @@ async fn outage_during_shutdown_keeps_finished_results() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     cluster.nodes[0].terminate();
     let remaining = outage.saturating_sub(started.elapsed());
-    cluster.nodes.swap(0, 1);
     // The stopping node no longer serves /healthz; the other one must report the outage.
-    cluster.watch_unhealthy(Fault::Cut, Instant::now(), remaining).await;
-    let stopping = &mut cluster.nodes[1];
+    cluster.watch_unhealthy(Fault::Cut, Instant::now(), remaining, &[1]).await;
+    let stopping = &mut cluster.nodes[0];
     if let Some(status) = stopping.try_exit() {
         cluster.problems.push(format!(
             "{}: exited ({status}) during the outage instead of waiting for the database",
@@ -447,7 +465,7 @@ async fn outage_during_shutdown_keeps_finished_results() {
         ));
     }
     cluster.proxy.pass();
-    let stopping = &mut cluster.nodes[1];
+    let stopping = &mut cluster.nodes[0];
     match stopping.wait_exit(Duration::from_secs(SHUTDOWN_GRACE_S)).await {
         Some(status) if status.success() => {}
         other => cluster.problems.push(format!(

@@ -1,7 +1,6 @@
 //! `rota serve`: the daemon, and `/metrics` + `/healthz` for Prometheus.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -225,62 +224,30 @@ async fn wait_for_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
+/// `/healthz`: 200 while the database answers and every loop completes iterations, else 503;
+/// the JSON body names what is wrong. `/metrics`: the engine's metrics for Prometheus.
 fn metrics_router<S: Store>(engine: Engine<S>) -> Router {
-    Router::new().route("/healthz", get(|| async { "ok\n" })).route(
-        "/metrics",
-        get(move || {
-            let engine = engine.clone();
-            async move { render_metrics(&engine) }
-        }),
-    )
-}
-
-/// Prometheus text exposition format, version 0.0.4.
-fn render_metrics<S: Store>(engine: &Engine<S>) -> String {
-    let stats = engine.stats();
-    let node = &engine.config().node_id;
-    let counters = [
-        ("rota_ticks_total", "Tick passes over due jobs.", stats.ticks.load(Ordering::Relaxed)),
-        (
-            "rota_runs_enqueued_total",
-            "Runs queued by this node's ticks.",
-            stats.enqueued.load(Ordering::Relaxed),
-        ),
-        (
-            "rota_runs_claimed_total",
-            "Runs claimed by this node.",
-            stats.claimed.load(Ordering::Relaxed),
-        ),
-        (
-            "rota_runs_succeeded_total",
-            "Runs this node recorded as succeeded.",
-            stats.succeeded.load(Ordering::Relaxed),
-        ),
-        (
-            "rota_runs_failed_total",
-            "Runs this node recorded as failed, timed out or cancelled.",
-            stats.failed.load(Ordering::Relaxed),
-        ),
-        (
-            "rota_results_fenced_out_total",
-            "Results discarded because the claim was superseded.",
-            stats.fenced_out.load(Ordering::Relaxed),
-        ),
-        (
-            "rota_runs_recovered_total",
-            "Runs of dead nodes recovered by this node.",
-            stats.recovered.load(Ordering::Relaxed),
-        ),
-    ];
-    let mut text = String::new();
-    for (name, help, value) in counters {
-        text.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name}{{node=\"{node}\"}} {value}\n"
-        ));
-    }
-    let running = stats.running.load(Ordering::Relaxed);
-    text.push_str(&format!(
-        "# HELP rota_runs_running Runs executing on this node now.\n# TYPE rota_runs_running gauge\nrota_runs_running{{node=\"{node}\"}} {running}\n"
-    ));
-    text
+    let health = engine.health().clone();
+    Router::new()
+        .route(
+            "/healthz",
+            get(move || {
+                let report = health.report();
+                async move {
+                    let status = if report.is_healthy() {
+                        axum::http::StatusCode::OK
+                    } else {
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (status, axum::Json(report))
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let engine = engine.clone();
+                async move { engine.metrics_text() }
+            }),
+        )
 }

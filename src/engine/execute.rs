@@ -37,6 +37,9 @@ pub(super) async fn execute<S: Store>(
             () = cancel.cancelled() => true,
         };
     let started = engine.clock().now();
+    if !cancelled_while_waiting {
+        engine.observe_start(run, started);
+    }
     let outcome = if cancelled_while_waiting {
         Outcome::new(
             OutcomeStatus::Cancelled,
@@ -104,7 +107,7 @@ async fn resolve<S: Store>(engine: &Engine<S>, spec: &HandlerSpec) -> Result<Res
             if let Some(handler) = engine.registry().get(name) {
                 return Ok(ResolvedSpec::InProcess(handler));
             }
-            match engine.store().named_handler(name).await {
+            match engine.db(engine.store().named_handler(name)).await {
                 Ok(Some(HandlerSpec::Http(http))) => Ok(ResolvedSpec::Http(http)),
                 Ok(Some(HandlerSpec::Command(command))) => Ok(ResolvedSpec::Command(command)),
                 Ok(Some(HandlerSpec::Named { name: inner })) => {

@@ -9,25 +9,36 @@
 //! [`Store`] only, so the same engine runs on Postgres and on SQLite.
 
 mod execute;
+mod metrics;
 pub mod plan;
+mod results;
+mod stats;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, info_span, warn, Instrument};
+use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use crate::clock::Clock;
 use crate::cron::Schedule;
 use crate::error::Result;
 use crate::handler::{Executor, HandlerRegistry};
+use crate::health::contact::ReapGate;
+use crate::health::pacing::RETRY_CAP;
+use crate::health::{Health, HealthLimits, LoopName, LoopPacer};
 use crate::store::{ClaimedRun, NodeInfo, RunResult, Store, TickReport};
+use results::ResultBuffer;
 
-pub use plan::{plan_tick, DueJob, PlannedRun, TickPlan};
+pub use plan::{
+    plan_tick, plan_tick_tallied, DueJob, NotRunReason, NotRunTally, PlannedRun, TickPlan,
+};
+pub use stats::{EngineStats, Histogram, HistogramSnapshot, LATENESS_BUCKETS};
 
 /// How one scheduler process behaves.
 #[derive(Debug, Clone)]
@@ -82,19 +93,6 @@ impl EngineConfig {
     }
 }
 
-/// Counters the engine keeps for `/metrics` and for tests.
-#[derive(Debug, Default)]
-pub struct EngineStats {
-    pub ticks: std::sync::atomic::AtomicU64,
-    pub enqueued: std::sync::atomic::AtomicU64,
-    pub claimed: std::sync::atomic::AtomicU64,
-    pub succeeded: std::sync::atomic::AtomicU64,
-    pub failed: std::sync::atomic::AtomicU64,
-    pub fenced_out: std::sync::atomic::AtomicU64,
-    pub recovered: std::sync::atomic::AtomicU64,
-    pub running: std::sync::atomic::AtomicU64,
-}
-
 /// One scheduler process's engine. Cheap to clone; clones share state.
 #[derive(Clone)]
 pub struct Engine<S: Store> {
@@ -109,14 +107,23 @@ struct Inner<S: Store> {
     registry: HandlerRegistry,
     /// Worker slots; a permit is held for the whole execution of a run.
     slots: Arc<Semaphore>,
-    /// Woken when runs were enqueued locally or a slot was freed.
+    /// Woken when runs were enqueued locally, a slot was freed or a result is waiting.
     dispatch_wake: Notify,
     /// Woken when a job was created or edited in this process.
     schedule_changed: Notify,
     /// Parsed schedules by (expression, zone): parsing is cheap but not free at 100k jobs.
     schedules: Mutex<HashMap<(String, String), Schedule>>,
-    results: mpsc::UnboundedSender<RunResult>,
-    results_rx: Mutex<Option<mpsc::UnboundedReceiver<RunResult>>>,
+    /// Results waiting to be recorded, kept while the database is away.
+    results: ResultBuffer,
+    /// Held while results are recorded, so that one writer at a time takes them from the
+    /// buffer (a tokio mutex: held across the write).
+    recording: tokio::sync::Mutex<()>,
+    /// The count of database contact breaks when this node last renewed its leases: a larger
+    /// count means the database was away since, and the leases are renewed before results are
+    /// recorded or anything is claimed.
+    renewed_after_breaks: AtomicU64,
+    /// The resumption whose reaper grace was logged, so it is logged once.
+    grace_logged: Mutex<Option<DateTime<Utc>>>,
     in_flight: tokio::sync::Mutex<JoinSet<()>>,
     /// Cancelled when the shutdown grace has passed: running handlers stop, runs are released.
     hard_stop: CancellationToken,
@@ -125,6 +132,7 @@ struct Inner<S: Store> {
     /// await.
     cancels: Mutex<HashMap<uuid::Uuid, CancellationToken>>,
     stats: EngineStats,
+    health: Health,
 }
 
 impl<S: Store> Engine<S> {
@@ -139,8 +147,11 @@ impl<S: Store> Engine<S> {
         config: EngineConfig,
         registry: HandlerRegistry,
     ) -> Self {
-        let (results, results_rx) = mpsc::unbounded_channel();
         let slots = Arc::new(Semaphore::new(config.workers as usize));
+        let health = Health::new(
+            Arc::clone(&clock),
+            HealthLimits::for_lease(config.lease_ttl, config.idle_recheck),
+        );
         Engine {
             inner: Arc::new(Inner {
                 store,
@@ -153,12 +164,15 @@ impl<S: Store> Engine<S> {
                 dispatch_wake: Notify::new(),
                 schedule_changed: Notify::new(),
                 schedules: Mutex::new(HashMap::new()),
-                results,
-                results_rx: Mutex::new(Some(results_rx)),
+                results: ResultBuffer::new(),
+                recording: tokio::sync::Mutex::new(()),
+                renewed_after_breaks: AtomicU64::new(0),
+                grace_logged: Mutex::new(None),
                 in_flight: tokio::sync::Mutex::new(JoinSet::new()),
                 hard_stop: CancellationToken::new(),
                 cancels: Mutex::new(HashMap::new()),
                 stats: EngineStats::default(),
+                health,
                 config,
             }),
         }
@@ -176,8 +190,31 @@ impl<S: Store> Engine<S> {
         &self.inner.stats
     }
 
+    /// This node's health: database contact and loops. The notification worker reports into
+    /// the same ([`crate::notify::Notifier::with_health`]).
+    pub fn health(&self) -> &Health {
+        &self.inner.health
+    }
+
+    /// Results that finished executing and wait to be recorded (while the database is away,
+    /// they are kept).
+    pub fn results_waiting(&self) -> usize {
+        self.inner.results.len()
+    }
+
     fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
+    }
+
+    /// Runs a database call, noting in the node's health what it says about the database.
+    async fn db<T>(&self, call: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        self.inner.health.observe(call).await
+    }
+
+    /// The interval of lease renewal and heartbeat: a third of the lease, so that two renewals
+    /// may fail before a lease runs out.
+    fn renew_period(&self) -> Duration {
+        (self.inner.config.lease_ttl / 3).max(Duration::from_millis(100))
     }
 
     /// Tells the ticker that schedules changed (a job was added or edited in this process).
@@ -204,17 +241,21 @@ impl<S: Store> Engine<S> {
     pub async fn tick_until(&self, horizon: DateTime<Utc>) -> Result<TickReport> {
         let mut total = TickReport::default();
         loop {
+            // What the plans record as not run counts only once their transaction committed.
+            let not_run = Mutex::new(NotRunTally::new());
             let plan = |due: &plan::DueJob| {
                 let schedule = self.schedule_for(&due.schedule, &due.timezone);
-                plan_tick(due, schedule.as_ref(), horizon)
+                let mut tally = not_run.lock().unwrap_or_else(|poison| poison.into_inner());
+                plan_tick_tallied(due, schedule.as_ref(), horizon, &mut tally)
             };
             // The rows record when the tick really ran, not the instant it looked ahead to.
             let now = self.now().min(horizon);
             let report = self
-                .inner
-                .store
-                .enqueue_due(now, horizon, self.inner.config.tick_batch, &plan)
+                .db(self.inner.store.enqueue_due(now, horizon, self.inner.config.tick_batch, &plan))
                 .await?;
+            self.inner
+                .stats
+                .add_not_run(&not_run.into_inner().unwrap_or_else(|poison| poison.into_inner()));
             total.jobs += report.jobs;
             total.enqueued += report.enqueued;
             total.recorded += report.recorded;
@@ -223,8 +264,8 @@ impl<S: Store> Engine<S> {
             }
         }
         let stats = &self.inner.stats;
-        stats.ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        stats.enqueued.fetch_add(total.enqueued, std::sync::atomic::Ordering::Relaxed);
+        stats.ticks.fetch_add(1, Ordering::Relaxed);
+        stats.enqueued.fetch_add(total.enqueued, Ordering::Relaxed);
         if total.recorded > 0 {
             info!(
                 recorded = total.recorded,
@@ -262,7 +303,7 @@ impl<S: Store> Engine<S> {
 
     /// Claims as many runs as there are free worker slots and starts executing them. Returns
     /// the number started. The runs finish in the background; their results are recorded by
-    /// [`Engine::record_results_once`] (or the completion loop inside [`Engine::run`]).
+    /// [`Engine::record_results_once`] (or the dispatcher inside [`Engine::run`]).
     pub async fn dispatch_once(&self) -> Result<usize> {
         let limit = self.claim_limit();
         if limit == 0 {
@@ -270,11 +311,27 @@ impl<S: Store> Engine<S> {
         }
         let now = self.now();
         let claimed = self
-            .inner
-            .store
-            .claim(&self.inner.config.node_id, now, limit, self.inner.config.lease_ttl)
+            .db(self.inner.store.claim(
+                &self.inner.config.node_id,
+                now,
+                limit,
+                self.inner.config.lease_ttl,
+            ))
             .await?;
         Ok(self.start_claimed(claimed).await)
+    }
+
+    /// The dispatcher's step: records the waiting results and claims for the free slots in one
+    /// transaction, then starts the claimed runs; returns the number started. After the
+    /// database was away, this node's leases are renewed first: its finished runs stay its own
+    /// until their results are in, and nothing new is claimed before they are.
+    pub async fn record_and_dispatch_once(&self) -> Result<usize> {
+        let _recording = self.inner.recording.lock().await;
+        self.renew_after_break().await?;
+        let batch = self.inner.results.oldest(RESULT_BATCH);
+        let started = self.record_and_dispatch(&batch).await?;
+        self.inner.results.recorded(batch.len());
+        Ok(started)
     }
 
     /// How many runs the next claim may take: the free worker slots, at most `claim_batch`;
@@ -295,25 +352,46 @@ impl<S: Store> Engine<S> {
         let config = &self.inner.config;
         let store = &self.inner.store;
         if limit == 0 {
-            if !results.is_empty() {
-                let accepted = store.complete(results).await?;
-                self.count_results(results, &accepted);
-            }
+            self.record(results).await?;
             return Ok(0);
         }
         let now = self.now();
         let ready_until = now + chrono_duration(config.claim_ahead);
-        let (accepted, claimed) = store
-            .record_and_claim(results, &config.node_id, now, ready_until, limit, config.lease_ttl)
+        let (accepted, claimed) = self
+            .db(store.record_and_claim(
+                results,
+                &config.node_id,
+                now,
+                ready_until,
+                limit,
+                config.lease_ttl,
+            ))
             .await?;
         self.count_results(results, &accepted);
         Ok(self.start_claimed(claimed).await)
     }
 
+    /// If the database was away since this node last renewed its leases, renews them now.
+    async fn renew_after_break(&self) -> Result<()> {
+        let breaks = self.inner.health.breaks();
+        if breaks == self.inner.renewed_after_breaks.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let config = &self.inner.config;
+        let renewed = self
+            .db(self.inner.store.renew_leases(&config.node_id, self.now(), config.lease_ttl))
+            .await?;
+        self.inner.renewed_after_breaks.fetch_max(breaks, Ordering::Relaxed);
+        if renewed > 0 {
+            info!(renewed, "the database is back: renewed this node's leases before recording results or claiming");
+        }
+        Ok(())
+    }
+
     /// Starts executing claimed runs, each holding a worker slot until it finishes.
     async fn start_claimed(&self, claimed: Vec<ClaimedRun>) -> usize {
         let started = claimed.len();
-        self.inner.stats.claimed.fetch_add(started as u64, std::sync::atomic::Ordering::Relaxed);
+        self.inner.stats.claimed.fetch_add(started as u64, Ordering::Relaxed);
         let mut in_flight = self.inner.in_flight.lock().await;
         // Reap finished tasks so the set does not grow with history.
         while in_flight.try_join_next().is_some() {}
@@ -333,14 +411,15 @@ impl<S: Store> Engine<S> {
             let span = info_span!("run", run_id = %run.run.id, job = %run.run.job, tenant = %run.run.tenant, attempt = run.run.attempt);
             in_flight.spawn(
                 async move {
-                    engine.inner.stats.running.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    engine.inner.stats.running.fetch_add(1, Ordering::Relaxed);
                     let result = engine.execute_claimed(run).await;
-                    engine.inner.stats.running.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-                    drop(permit);
+                    engine.inner.stats.running.fetch_sub(1, Ordering::Relaxed);
                     if let Some(result) = result {
-                        // The receiver lives as long as the engine; a send error means shutdown.
-                        let _ = engine.inner.results.send(result);
+                        engine.inner.results.push(result);
                     }
+                    // The slot is freed after the result is in the buffer: the buffer never
+                    // holds more results than there are slots, plus the last claim's.
+                    drop(permit);
                     engine.inner.dispatch_wake.notify_one();
                 }
                 .instrument(span),
@@ -349,35 +428,35 @@ impl<S: Store> Engine<S> {
         started
     }
 
-    /// Records every result that finished executing so far, in one batch. Returns how many.
+    /// Records every result that finished executing so far. Returns how many. On failure the
+    /// results stay waiting (and are recorded by the next call).
     pub async fn record_results_once(&self) -> Result<usize> {
-        let mut receiver = self.take_results_receiver();
-        let mut batch = Vec::new();
-        if let Some(receiver) = receiver.as_mut() {
-            while let Ok(result) = receiver.try_recv() {
-                batch.push(result);
+        let mut recorded = 0;
+        loop {
+            let batch = self.record_waiting().await?;
+            recorded += batch;
+            if batch == 0 || self.inner.results.is_empty() {
+                return Ok(recorded);
             }
         }
-        self.put_results_receiver(receiver);
+    }
+
+    /// Records one batch of waiting results (renewing the leases first after a break),
+    /// without claiming. Returns how many were recorded.
+    async fn record_waiting(&self) -> Result<usize> {
+        let _recording = self.inner.recording.lock().await;
+        self.renew_after_break().await?;
+        let batch = self.inner.results.oldest(RESULT_BATCH);
         self.record(&batch).await?;
+        self.inner.results.recorded(batch.len());
         Ok(batch.len())
-    }
-
-    fn take_results_receiver(&self) -> Option<mpsc::UnboundedReceiver<RunResult>> {
-        self.inner.results_rx.lock().unwrap_or_else(|poison| poison.into_inner()).take()
-    }
-
-    fn put_results_receiver(&self, receiver: Option<mpsc::UnboundedReceiver<RunResult>>) {
-        if receiver.is_some() {
-            *self.inner.results_rx.lock().unwrap_or_else(|poison| poison.into_inner()) = receiver;
-        }
     }
 
     async fn record(&self, batch: &[RunResult]) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
-        let accepted = self.inner.store.complete(batch).await?;
+        let accepted = self.db(self.inner.store.complete(batch)).await?;
         self.count_results(batch, &accepted);
         Ok(())
     }
@@ -387,12 +466,20 @@ impl<S: Store> Engine<S> {
         for (result, &accepted) in batch.iter().zip(accepted) {
             if !accepted {
                 warn!(run_id = %result.run_id, "result discarded: this node's claim was superseded (fenced out)");
-                stats.fenced_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                stats.fenced_out.fetch_add(1, Ordering::Relaxed);
             } else if result.status == crate::run::RunStatus::Succeeded {
-                stats.succeeded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                stats.succeeded.fetch_add(1, Ordering::Relaxed);
             } else {
-                stats.failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                stats.failed.fetch_add(1, Ordering::Relaxed);
             }
+        }
+    }
+
+    /// Notes when a run started: scheduled runs count in the fire lateness histogram.
+    fn observe_start(&self, run: &crate::run::Run, started: DateTime<Utc>) {
+        if run.trigger == crate::run::Trigger::Schedule {
+            let lateness = (started - run.not_before).to_std().unwrap_or(Duration::ZERO);
+            self.inner.stats.fire_lateness.observe(lateness);
         }
     }
 
@@ -403,17 +490,45 @@ impl<S: Store> Engine<S> {
         while in_flight.join_next().await.is_some() {}
     }
 
-    /// Marks runs whose lease expired as lost and queues their next attempt.
+    /// Marks runs whose lease expired as lost and queues their next attempt, unless this node
+    /// could not see the database lately: leases that expired while it was away are given a
+    /// lease period after its reconnection (their owners were probably cut off too, and renew
+    /// as soon as they reconnect). Returns the number recovered.
     pub async fn reap_once(&self) -> Result<usize> {
-        let lost = self.inner.store.recover_expired(self.now()).await?;
+        let lease = self.inner.config.lease_ttl;
+        let health = &self.inner.health;
+        let mut now = self.now();
+        let mut gate = health.reap_gate_at(now, lease);
+        if gate == ReapGate::Broken && !health.stalled() {
+            // The last calls failed: ask something harmless first. If the database answers,
+            // contact resumes now, and the gate says how long the owners get.
+            self.db(self.inner.store.next_lease_expiry()).await?;
+            now = self.now();
+            gate = health.reap_gate_at(now, lease);
+        }
+        match gate {
+            ReapGate::Open => {}
+            ReapGate::Grace { resumed_at, until } => {
+                let mut logged =
+                    self.inner.grace_logged.lock().unwrap_or_else(|poison| poison.into_inner());
+                if *logged != Some(resumed_at) {
+                    *logged = Some(resumed_at);
+                    info!(
+                        resumed_at = %resumed_at.to_rfc3339(),
+                        until = %until.to_rfc3339(),
+                        "the database was away from this node: leases that expired meanwhile get a lease period to be renewed before their runs are recovered"
+                    );
+                }
+                return Ok(0);
+            }
+            ReapGate::Broken => return Ok(0),
+        }
+        let lost = self.db(self.inner.store.recover_expired(now)).await?;
         if !lost.is_empty() {
             for run in &lost {
                 warn!(run_id = %run.id, job = %run.job, owner = ?run.lease_owner, "run lost: its node stopped renewing the lease; queued again");
             }
-            self.inner
-                .stats
-                .recovered
-                .fetch_add(lost.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            self.inner.stats.recovered.fetch_add(lost.len() as u64, Ordering::Relaxed);
             self.inner.dispatch_wake.notify_one();
         }
         Ok(lost.len())
@@ -424,9 +539,12 @@ impl<S: Store> Engine<S> {
     pub async fn maintain_once(&self) -> Result<()> {
         let now = self.now();
         let config = &self.inner.config;
-        self.inner.store.renew_leases(&config.node_id, now, config.lease_ttl).await?;
-        self.inner.store.heartbeat(&config.node_id, now).await?;
-        let requested = self.inner.store.cancel_requested(&config.node_id).await?;
+        let store = &self.inner.store;
+        let breaks = self.inner.health.breaks();
+        self.db(store.renew_leases(&config.node_id, now, config.lease_ttl)).await?;
+        self.inner.renewed_after_breaks.fetch_max(breaks, Ordering::Relaxed);
+        self.db(store.heartbeat(&config.node_id, now)).await?;
+        let requested = self.db(store.cancel_requested(&config.node_id)).await?;
         if !requested.is_empty() {
             let cancels = self.inner.cancels.lock().unwrap_or_else(|poison| poison.into_inner());
             for run_id in requested {
@@ -466,11 +584,13 @@ impl<S: Store> Engine<S> {
             heartbeat_at: now,
             stopped_at: None,
         };
-        self.inner.store.register_node(&node).await?;
+        self.db(self.inner.store.register_node(&node)).await?;
         // Runs still leased to this id belong to a previous incarnation that died (a restart
         // reuses `--node-id`): they can never finish, so recover them now instead of renewing
-        // their leases forever.
-        let orphaned = self.inner.store.expire_leases_of_node(&config.node_id, now).await?;
+        // their leases forever. (After a start while the database was away, the reaper's grace
+        // applies to them like to every lease.)
+        let orphaned =
+            self.db(self.inner.store.expire_leases_of_node(&config.node_id, now)).await?;
         if orphaned > 0 {
             warn!(orphaned, "runs held by a previous incarnation of this node; recovering them");
             self.reap_once().await?;
@@ -483,129 +603,207 @@ impl<S: Store> Engine<S> {
     }
 
     /// Runs the engine until `shutdown` is cancelled, then stops claiming, lets running work
-    /// finish within the grace, hands back what is left and marks the node stopped.
+    /// finish within the grace while recording its results, waits for the database (within
+    /// the grace) if it is away, hands back what is left and marks the node stopped.
+    ///
+    /// Every loop backs off exponentially while its step fails, logs a streak of failures in
+    /// a few lines, and reports its iterations to [`Engine::health`].
     pub async fn run(&self, shutdown: CancellationToken) -> Result<()> {
         self.register().await?;
         info!(node = %self.inner.config.node_id, workers = self.inner.config.workers, "engine started");
         let mut loops = JoinSet::new();
         loops.spawn(self.clone().ticker_loop(shutdown.clone()));
-        loops.spawn(self.clone().maintenance_loop(shutdown.clone()));
+        loops.spawn(self.clone().reaper_loop(shutdown.clone()));
         if self.inner.config.execute {
             loops.spawn(self.clone().dispatcher_loop(shutdown.clone()));
         }
+        // Leases are renewed until the last result is recorded: at shutdown this node still
+        // owns the runs it is finishing.
+        let renewing = CancellationToken::new();
+        let maintenance = tokio::spawn(self.clone().maintenance_loop(renewing.clone()));
         while let Some(joined) = loops.join_next().await {
             if let Ok(Err(error)) = joined {
                 warn!(%error, "engine loop stopped with an error");
             }
         }
-        self.drain().await
+        let finished = self.finish_work().await;
+        renewing.cancel();
+        let _ = maintenance.await;
+        finished?;
+        self.hand_back().await
     }
 
-    async fn drain(&self) -> Result<()> {
+    /// At shutdown: lets running handlers finish within the grace, recording their results as
+    /// they come, and keeps trying to record what waits until the grace ends (a result kept
+    /// is an occurrence not executed again). After the grace, running handlers are stopped
+    /// (their runs are handed back) and their results get one more attempt. Fails with the
+    /// last database error if results are still waiting then.
+    async fn finish_work(&self) -> Result<()> {
         let grace = self.inner.config.shutdown_grace;
-        let finished = tokio::time::timeout(grace, self.wait_idle()).await.is_ok();
-        if !finished {
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut pacer = LoopPacer::new(LoopName::Dispatch, self.inner.health.clone(), RETRY_CAP);
+        let mut retry_at: Option<tokio::time::Instant> = None;
+        let mut last_error = None;
+        let mut in_flight = self.inner.in_flight.lock().await;
+        loop {
+            while in_flight.try_join_next().is_some() {}
+            let due = retry_at.is_none_or(|at| tokio::time::Instant::now() >= at);
+            if due && !self.inner.results.is_empty() {
+                match self.record_waiting().await {
+                    Ok(_) => {
+                        pacer.succeeded();
+                        retry_at = None;
+                        continue;
+                    }
+                    Err(error) => {
+                        retry_at = Some(tokio::time::Instant::now() + pacer.failed(&error));
+                        last_error = Some(error);
+                    }
+                }
+            }
+            if in_flight.is_empty() && self.inner.results.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            let wake = retry_at.map_or(deadline, |at| at.min(deadline));
+            tokio::select! {
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                () = self.inner.dispatch_wake.notified() => {}
+                () = tokio::time::sleep_until(wake) => {}
+            }
+        }
+        if !in_flight.is_empty() {
             warn!(
                 grace_s = grace.as_secs(),
                 "shutdown grace passed; stopping running handlers and handing their runs back"
             );
             self.inner.hard_stop.cancel();
-            self.wait_idle().await;
+            while in_flight.join_next().await.is_some() {}
         }
-        // Every run has sent its result by now: record them before handing the rest back.
-        self.record_remaining().await?;
+        if !self.inner.results.is_empty() {
+            match self.record_results_once().await {
+                Ok(_) => return Ok(()),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        let waiting = self.inner.results.len();
+        if waiting == 0 {
+            return Ok(());
+        }
+        error!(
+            results = waiting,
+            grace_s = grace.as_secs(),
+            "the database did not answer within the shutdown grace: these finished runs are not recorded, and other nodes will run them again once their leases expire"
+        );
+        Err(last_error.expect("results wait only after a failed write"))
+    }
+
+    /// At shutdown, once every result is recorded: hands unfinished runs back to the queue and
+    /// marks the node stopped.
+    async fn hand_back(&self) -> Result<()> {
         let now = self.now();
-        let released = self.inner.store.release(&self.inner.config.node_id, now).await?;
+        let node_id = &self.inner.config.node_id;
+        let released = self.db(self.inner.store.release(node_id, now)).await?;
         if released > 0 {
             info!(released, "handed unfinished runs back to the queue");
         }
-        self.inner.store.mark_node_stopped(&self.inner.config.node_id, now).await?;
+        self.db(self.inner.store.mark_node_stopped(node_id, now)).await?;
         info!("engine stopped");
         Ok(())
     }
 
     async fn ticker_loop(self, shutdown: CancellationToken) -> Result<()> {
+        let health = self.inner.health.clone();
+        let config = &self.inner.config;
+        health.loop_started(LoopName::Tick, config.idle_recheck);
+        let mut pacer = LoopPacer::new(LoopName::Tick, health.clone(), RETRY_CAP);
+        let lookahead = chrono_duration(config.tick_lookahead);
         while !shutdown.is_cancelled() {
-            let lookahead = chrono_duration(self.inner.config.tick_lookahead);
-            if let Err(error) = self.tick_until(self.now() + lookahead).await {
-                warn!(%error, "tick failed; retrying");
-            }
-            let now = self.now();
-            let recheck = now + chrono_duration(self.inner.config.idle_recheck);
-            let wake_at = match self.inner.store.next_due_at().await {
-                Ok(Some(next)) => (next - lookahead).min(recheck),
-                Ok(None) => recheck,
-                Err(error) => {
-                    warn!(%error, "cannot read the next due instant");
-                    recheck
-                }
+            let step = async {
+                self.tick_until(self.now() + lookahead).await?;
+                self.db(self.inner.store.next_due_at()).await
             };
-            let sleep = (wake_at - self.now()).to_std().unwrap_or(Duration::ZERO);
+            let sleep = tokio::select! {
+                () = shutdown.cancelled() => break,
+                step = step => match step {
+                    Ok(next_due) => {
+                        pacer.succeeded();
+                        let now = self.now();
+                        let recheck = now + chrono_duration(config.idle_recheck);
+                        let wake_at = next_due.map_or(recheck, |next| (next - lookahead).min(recheck));
+                        (wake_at - now).to_std().unwrap_or(Duration::ZERO)
+                    }
+                    Err(error) => pacer.failed(&error),
+                },
+            };
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = self.inner.schedule_changed.notified() => {}
+                () = health.resumed() => {}
                 () = tokio::time::sleep(sleep) => {}
             }
         }
+        health.loop_stopped(LoopName::Tick);
         Ok(())
     }
 
-    /// Claims for free slots and records what finished, in one transaction whenever both have
+    /// Records what finished and claims for free slots, in one transaction whenever both have
     /// work: one commit (on Postgres, one disk flush) per cycle instead of two. A failed write
-    /// keeps its results and is retried: losing a result would run the occurrence again later.
+    /// keeps its results and is retried with backoff: losing a result would run the
+    /// occurrence again later.
     async fn dispatcher_loop(self, shutdown: CancellationToken) -> Result<()> {
-        let Some(mut receiver) = self.take_results_receiver() else { return Ok(()) };
-        let mut pending: Vec<RunResult> = Vec::new();
-        let mut retry_delay = RETRY_FIRST;
+        let health = self.inner.health.clone();
+        health.loop_started(LoopName::Dispatch, self.dispatch_recheck());
+        let mut pacer = LoopPacer::new(LoopName::Dispatch, health.clone(), RETRY_CAP);
         while !shutdown.is_cancelled() {
-            while pending.len() < RESULT_BATCH {
-                match receiver.try_recv() {
-                    Ok(result) => pending.push(result),
-                    Err(_) => break,
-                }
-            }
-            let started = match self.record_and_dispatch(&pending).await {
+            let step = tokio::select! {
+                () = shutdown.cancelled() => break,
+                step = self.record_and_dispatch_once() => step,
+            };
+            match step {
                 Ok(started) => {
-                    pending.clear();
-                    retry_delay = RETRY_FIRST;
-                    started
-                }
-                Err(error) => {
-                    warn!(%error, results = pending.len(), "recording results or claiming failed; retrying");
+                    pacer.succeeded();
+                    // A full claim means more may be ready: claim again at once if a slot is
+                    // free; results that arrived meanwhile are recorded in the same
+                    // transaction.
+                    let more = started > 0 && self.inner.slots.available_permits() > 0;
+                    if more || !self.inner.results.is_empty() {
+                        continue;
+                    }
+                    let sleep = self.next_dispatch_sleep().await;
                     tokio::select! {
                         () = shutdown.cancelled() => break,
-                        () = tokio::time::sleep(retry_delay) => {}
+                        () = self.inner.dispatch_wake.notified() => {}
+                        () = tokio::time::sleep(sleep) => {}
                     }
-                    retry_delay = (retry_delay * 2).min(RETRY_LAST);
-                    continue;
                 }
-            };
-            // A full claim means more may be ready: claim again at once if a slot is free;
-            // results that arrived meanwhile are recorded in the same transaction.
-            if (started > 0 && self.inner.slots.available_permits() > 0) || !receiver.is_empty() {
-                continue;
-            }
-            let sleep = self.next_dispatch_sleep().await;
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = self.inner.dispatch_wake.notified() => {}
-                received = receiver.recv() => pending.extend(received),
-                () = tokio::time::sleep(sleep) => {}
+                Err(error) => {
+                    let delay = pacer.failed(&error);
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = health.resumed() => {}
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
             }
         }
-        // Whatever is still unrecorded goes back in line for the drain (the channel keeps
-        // the order of the rest; these are recorded first).
-        let result = self.record_with_retries(&pending).await;
-        self.put_results_receiver(Some(receiver));
-        result
+        health.loop_stopped(LoopName::Dispatch);
+        Ok(())
+    }
+
+    /// The dispatcher's longest idle sleep: it looks for runs queued by other nodes this often.
+    fn dispatch_recheck(&self) -> Duration {
+        self.inner.config.idle_recheck.min(Duration::from_millis(250))
     }
 
     /// Until the earliest queued run may be claimed (its `not_before` less the claim-ahead),
-    /// bounded by the idle recheck (runs queued by other nodes are found then).
+    /// bounded by the recheck (runs queued by other nodes are found then).
     async fn next_dispatch_sleep(&self) -> Duration {
-        let recheck = self.inner.config.idle_recheck.min(Duration::from_millis(250));
+        let recheck = self.dispatch_recheck();
         let horizon = self.now() + chrono_duration(self.inner.config.claim_ahead);
-        match self.inner.store.next_ready_at().await {
+        match self.db(self.inner.store.next_ready_at()).await {
             // A run claimable already means the ready runs belong to tenants at their limit: a
             // local completion wakes the dispatcher, other nodes' within the recheck.
             Ok(Some(ready)) if ready <= horizon => recheck,
@@ -614,84 +812,83 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    async fn maintenance_loop(self, shutdown: CancellationToken) -> Result<()> {
-        let period = (self.inner.config.lease_ttl / 3).max(Duration::from_millis(100));
-        while !shutdown.is_cancelled() {
-            if let Err(error) = self.maintain_once().await {
-                warn!(%error, "lease renewal failed");
-            }
-            if let Err(error) = self.reap_once().await {
-                warn!(%error, "recovery of expired leases failed");
-            }
-            let sleep = self.next_maintenance_sleep(period).await;
+    /// Renews leases and the heartbeat every renewal period until `until` is cancelled (after
+    /// the last result is recorded at shutdown). After a failure it retries within a renewal
+    /// period at most, and at once when the database answers another loop again.
+    async fn maintenance_loop(self, until: CancellationToken) {
+        let health = self.inner.health.clone();
+        let period = self.renew_period();
+        health.loop_started(LoopName::Maintain, period);
+        let mut pacer = LoopPacer::new(LoopName::Maintain, health.clone(), RETRY_CAP.min(period));
+        while !until.is_cancelled() {
+            let delay = tokio::select! {
+                () = until.cancelled() => break,
+                step = self.maintain_once() => match step {
+                    Ok(()) => {
+                        pacer.succeeded();
+                        period
+                    }
+                    Err(error) => pacer.failed(&error),
+                },
+            };
             tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(sleep) => {}
+                () = until.cancelled() => break,
+                () = health.resumed() => {}
+                () = tokio::time::sleep(delay) => {}
             }
         }
+        health.loop_stopped(LoopName::Maintain);
+    }
+
+    /// Recovers expired leases every renewal period, or sooner when some lease (a dead
+    /// node's: this node renews its own before they run out) expires first, so its runs are
+    /// recovered within moments of the expiry.
+    async fn reaper_loop(self, shutdown: CancellationToken) -> Result<()> {
+        let health = self.inner.health.clone();
+        let period = self.renew_period();
+        health.loop_started(LoopName::Reap, period);
+        let mut pacer = LoopPacer::new(LoopName::Reap, health.clone(), RETRY_CAP);
+        while !shutdown.is_cancelled() {
+            let step = async {
+                self.reap_once().await?;
+                self.next_reap_sleep(period).await
+            };
+            let delay = tokio::select! {
+                () = shutdown.cancelled() => break,
+                step = step => match step {
+                    Ok(sleep) => {
+                        pacer.succeeded();
+                        sleep
+                    }
+                    Err(error) => pacer.failed(&error),
+                },
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
+        health.loop_stopped(LoopName::Reap);
         Ok(())
     }
 
-    /// Until the next renewal, or sooner when some lease (a dead node's: this node renews its
-    /// own before they run out) expires first, so its runs are recovered within moments of the
-    /// expiry rather than up to a renewal period later.
-    async fn next_maintenance_sleep(&self, period: Duration) -> Duration {
-        match self.inner.store.next_lease_expiry().await {
-            Ok(Some(expiry)) => {
-                // Just past the instant: recovery takes leases with `lease_expires_at < now`.
-                let until = expiry + chrono::Duration::milliseconds(5) - self.now();
-                until.to_std().unwrap_or(Duration::ZERO).clamp(Duration::from_millis(20), period)
-            }
-            Ok(None) => period,
-            Err(error) => {
-                warn!(%error, "cannot read the next lease expiry");
-                period
-            }
+    /// Until the earliest lease expiry (or the end of the reaper's grace), within `period`.
+    async fn next_reap_sleep(&self, period: Duration) -> Result<Duration> {
+        let until = |at: DateTime<Utc>| {
+            // Just past the instant: recovery takes leases with `lease_expires_at < now`.
+            let until = at + chrono::Duration::milliseconds(5) - self.now();
+            until.to_std().unwrap_or(Duration::ZERO).clamp(Duration::from_millis(20), period)
+        };
+        let lease = self.inner.config.lease_ttl;
+        if let ReapGate::Grace { until: grace_end, .. } =
+            self.inner.health.reap_gate_at(self.now(), lease)
+        {
+            return Ok(until(grace_end));
         }
-    }
-
-    /// Records every result still waiting (at shutdown, once every handler has finished).
-    async fn record_remaining(&self) -> Result<()> {
-        let Some(mut receiver) = self.take_results_receiver() else { return Ok(()) };
-        let mut batch = Vec::new();
-        let mut outcome = Ok(());
-        loop {
-            while batch.len() < RESULT_BATCH {
-                match receiver.try_recv() {
-                    Ok(result) => batch.push(result),
-                    Err(_) => break,
-                }
-            }
-            if batch.is_empty() {
-                break;
-            }
-            if let Err(error) = self.record_with_retries(&batch).await {
-                outcome = Err(error);
-                break;
-            }
-            batch.clear();
-        }
-        self.put_results_receiver(Some(receiver));
-        outcome
-    }
-
-    /// Records `batch`, retrying a failed write with backoff (a few times: at shutdown the
-    /// database may be gone for good; the runs are then recovered from their leases).
-    async fn record_with_retries(&self, batch: &[RunResult]) -> Result<()> {
-        let mut delay = RETRY_FIRST;
-        let mut attempts = 0;
-        loop {
-            match self.record(batch).await {
-                Ok(()) => return Ok(()),
-                Err(error) if attempts < 8 => {
-                    warn!(%error, results = batch.len(), "recording results failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(RETRY_LAST);
-                    attempts += 1;
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        Ok(match self.db(self.inner.store.next_lease_expiry()).await? {
+            Some(expiry) => until(expiry),
+            None => period,
+        })
     }
 
     pub(crate) fn executor(&self) -> &Executor {
@@ -713,9 +910,6 @@ impl<S: Store> Engine<S> {
 
 /// Results recorded per transaction, at most.
 const RESULT_BATCH: usize = 256;
-/// Backoff of a failed write of results: first and longest delay.
-const RETRY_FIRST: Duration = Duration::from_millis(50);
-const RETRY_LAST: Duration = Duration::from_secs(5);
 
 pub(crate) fn chrono_duration(duration: Duration) -> chrono::Duration {
     chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)

@@ -115,10 +115,55 @@ impl TickPlan {
     }
 }
 
+/// Why an occurrence did not run, in few enough kinds to count in metrics (the row's reason
+/// says it in words, with the policy and the instants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NotRunReason {
+    /// No scheduler was running at its instant (the engine was down, or could not reach the
+    /// database for longer than the misfire threshold).
+    NoScheduler,
+    /// The job was paused at its instant.
+    JobPaused,
+    /// Overlap `skip`: a previous run of the job was still running.
+    PreviousRunning,
+    /// Overlap `skip`: a previous run of the job was still queued.
+    PreviousQueued,
+    /// Overlap `queue_one`: a run of the job was already waiting.
+    AlreadyWaiting,
+    /// Overlap `cancel_previous`: a newer occurrence replaced it.
+    Superseded,
+}
+
+impl NotRunReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotRunReason::NoScheduler => "no_scheduler",
+            NotRunReason::JobPaused => "job_paused",
+            NotRunReason::PreviousRunning => "previous_running",
+            NotRunReason::PreviousQueued => "previous_queued",
+            NotRunReason::AlreadyWaiting => "already_waiting",
+            NotRunReason::Superseded => "superseded",
+        }
+    }
+}
+
+/// Occurrences a plan records as not run, by status (`skipped` or `missed`) and reason.
+pub type NotRunTally = std::collections::HashMap<(RunStatus, NotRunReason), u64>;
+
 /// Decides what to write for a due job at `now`: a row per occurrence since its `next_run_at`
 /// (queued, `missed` or `skipped`, with reasons), whether previous runs are superseded, and its
 /// next run instant, which is computed from `now` so that a restart never causes a burst.
 pub fn plan_tick(due: &DueJob, schedule: Option<&Schedule>, now: DateTime<Utc>) -> TickPlan {
+    plan_tick_tallied(due, schedule, now, &mut NotRunTally::new())
+}
+
+/// [`plan_tick`], adding the occurrences it records as not run to `tally`.
+pub fn plan_tick_tallied(
+    due: &DueJob,
+    schedule: Option<&Schedule>,
+    now: DateTime<Utc>,
+    tally: &mut NotRunTally,
+) -> TickPlan {
     let Some(schedule) = schedule else {
         // An unparseable stored schedule never fires; the engine logs it.
         return TickPlan::default();
@@ -140,10 +185,11 @@ pub fn plan_tick(due: &DueJob, schedule: Option<&Schedule>, now: DateTime<Utc>) 
             now,
             &mut rows,
             &mut candidates,
+            tally,
         );
     }
     candidates.extend(on_time.iter().map(|at| (*at, None)));
-    let supersede = apply_overlap(due, candidates, &mut rows);
+    let supersede = apply_overlap(due, candidates, &mut rows, tally);
     rows.sort_by_key(|row| row.scheduled_at);
     TickPlan { runs: rows, next_run_at: schedule.next_after(now), supersede }
 }
@@ -185,13 +231,14 @@ fn plan_gap(
     now: DateTime<Utc>,
     rows: &mut Vec<PlannedRun>,
     candidates: &mut Vec<(DateTime<Utc>, Option<String>)>,
+    tally: &mut NotRunTally,
 ) {
     let window = due.policy.catch_up_window_for(schedule);
     let window_start = now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
     let in_window = |at: &DateTime<Utc>| *at >= window_start;
     let cause = |at: DateTime<Utc>| match due.paused_between {
-        Some((from, to)) if from <= at && at <= to => JOB_PAUSED,
-        _ => SCHEDULER_DOWN,
+        Some((from, to)) if from <= at && at <= to => (JOB_PAUSED, NotRunReason::JobPaused),
+        _ => (SCHEDULER_DOWN, NotRunReason::NoScheduler),
     };
     let missed_count =
         if truncated { format!("more than {}", gap.len()) } else { gap.len().to_string() };
@@ -214,7 +261,7 @@ fn plan_gap(
         MissedPolicy::Skip => Vec::new(),
     };
     for (index, &at) in gap.iter().enumerate() {
-        let cause = cause(at);
+        let (cause, kind) = cause(at);
         let mut reason = if run.contains(&at) {
             match due.policy.missed {
                 MissedPolicy::RunOnce => format!("catch-up for {missed_count} missed occurrences"),
@@ -246,6 +293,7 @@ fn plan_gap(
             } else {
                 RunStatus::Missed
             };
+            *tally.entry((status, kind)).or_default() += 1;
             rows.push(PlannedRun::recorded(at, status, reason));
         }
     }
@@ -258,14 +306,17 @@ fn apply_overlap(
     due: &DueJob,
     candidates: Vec<(DateTime<Utc>, Option<String>)>,
     rows: &mut Vec<PlannedRun>,
+    tally: &mut NotRunTally,
 ) -> Option<String> {
     let offset = chrono::Duration::from_std(due.policy.start_offset(due.job_id))
         .unwrap_or(chrono::Duration::zero());
     let queue = |at: DateTime<Utc>, reason: Option<String>, waited_for: Option<WaitedFor>| {
         PlannedRun { not_before: at + offset, reason, waited_for, ..PlannedRun::queued(at) }
     };
-    let skip =
-        |at: DateTime<Utc>, reason: String| PlannedRun::recorded(at, RunStatus::Skipped, reason);
+    let mut skip = |at: DateTime<Utc>, kind: NotRunReason, reason: String| {
+        *tally.entry((RunStatus::Skipped, kind)).or_default() += 1;
+        PlannedRun::recorded(at, RunStatus::Skipped, reason)
+    };
     let (running, mut queued) = (due.running, due.queued);
     match due.policy.overlap {
         OverlapPolicy::Allow => {
@@ -275,9 +326,17 @@ fn apply_overlap(
         OverlapPolicy::Skip => {
             for (at, reason) in candidates {
                 if running > 0 {
-                    rows.push(skip(at, "previous run still running".to_owned()));
+                    rows.push(skip(
+                        at,
+                        NotRunReason::PreviousRunning,
+                        "previous run still running".to_owned(),
+                    ));
                 } else if queued > 0 {
-                    rows.push(skip(at, "previous run still queued".to_owned()));
+                    rows.push(skip(
+                        at,
+                        NotRunReason::PreviousQueued,
+                        "previous run still queued".to_owned(),
+                    ));
                 } else {
                     rows.push(queue(at, reason, None));
                     queued += 1;
@@ -289,7 +348,7 @@ fn apply_overlap(
             for (at, reason) in candidates {
                 if queued > 0 {
                     let reason = "a run of this job is already waiting (overlap queue_one)";
-                    rows.push(skip(at, reason.to_owned()));
+                    rows.push(skip(at, NotRunReason::AlreadyWaiting, reason.to_owned()));
                 } else {
                     rows.push(queue(at, reason, (running > 0).then_some(WaitedFor::Overlap)));
                     queued += 1;
@@ -306,7 +365,7 @@ fn apply_overlap(
             let count = candidates.len();
             for (index, (at, reason)) in candidates.into_iter().enumerate() {
                 if index + 1 < count {
-                    rows.push(skip(at, superseded.clone()));
+                    rows.push(skip(at, NotRunReason::Superseded, superseded.clone()));
                 } else {
                     rows.push(queue(at, reason, (running > 0).then_some(WaitedFor::Overlap)));
                 }
@@ -521,6 +580,21 @@ mod tests {
             rows(&plan),
             vec![(now, RunStatus::Skipped, Some("previous run still queued".into()))]
         );
+    }
+
+    #[test]
+    fn the_tally_counts_what_did_not_run_by_status_and_reason() {
+        let mut tally = NotRunTally::new();
+        let job = due("2027-01-01T10:05:00Z", JobPolicy::default());
+        plan_tick_tallied(&job, Some(&every_five()), at("2027-01-01T13:07:30Z"), &mut tally);
+        let mut job = due("2027-01-01T13:10:00Z", JobPolicy::default());
+        job.running = 1;
+        plan_tick_tallied(&job, Some(&every_five()), at("2027-01-01T13:10:00Z"), &mut tally);
+        let expected = NotRunTally::from([
+            ((RunStatus::Missed, NotRunReason::NoScheduler), 36),
+            ((RunStatus::Skipped, NotRunReason::PreviousRunning), 1),
+        ]);
+        assert_eq!(tally, expected);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub use crate::event::{
 
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::health::pacing::RETRY_CAP;
+use crate::health::{Health, HealthLimits, LoopName, LoopPacer};
 use crate::store::Store;
 
 /// How a node delivers notifications.
@@ -89,6 +91,9 @@ pub struct DeliveryReport {
 #[derive(Clone)]
 pub struct Notifier<S: Store> {
     inner: Arc<Inner<S>>,
+    /// Where its loop and its database calls are reported: its own, or the engine's
+    /// ([`Notifier::with_health`]).
+    health: Health,
 }
 
 struct Inner<S: Store> {
@@ -109,7 +114,14 @@ impl<S: Store> Notifier<S> {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| crate::Error::invalid("http client", "", error.to_string()))?;
-        Ok(Notifier { inner: Arc::new(Inner { store, clock, config, http, mailer }) })
+        let health = Health::new(Arc::clone(&clock), HealthLimits::default());
+        Ok(Notifier { inner: Arc::new(Inner { store, clock, config, http, mailer }), health })
+    }
+
+    /// The worker, reporting its loop and its database calls to `health` (the engine's, so
+    /// that one `/healthz` covers the node).
+    pub fn with_health(self, health: Health) -> Self {
+        Notifier { health, ..self }
     }
 
     pub fn config(&self) -> &NotifyConfig {
@@ -121,8 +133,15 @@ impl<S: Store> Notifier<S> {
     pub async fn deliver_once(&self) -> Result<DeliveryReport> {
         let config = &self.inner.config;
         let now = self.inner.clock.now();
-        let claimed =
-            self.inner.store.claim_events(&config.node_id, now, config.batch, config.lease).await?;
+        let claimed = self
+            .health
+            .observe(self.inner.store.claim_events(
+                &config.node_id,
+                now,
+                config.batch,
+                config.lease,
+            ))
+            .await?;
         let mut report = DeliveryReport { claimed: claimed.len(), ..DeliveryReport::default() };
         let outcomes =
             futures::future::join_all(claimed.iter().map(|event| self.deliver(event))).await;
@@ -208,7 +227,10 @@ impl<S: Store> Notifier<S> {
             }
         }
         let claim = claimed.claim(&config.node_id);
-        let kept = self.inner.store.finish_event(&claim, &records, outcome, finished).await?;
+        let kept = self
+            .health
+            .observe(self.inner.store.finish_event(&claim, &records, outcome, finished))
+            .await?;
         if !kept {
             warn!(event = %claimed.event.id, "the event's claim was taken over (its lease ran out); the other node reports it");
         }
@@ -238,30 +260,37 @@ impl<S: Store> Notifier<S> {
     }
 
     /// Delivers until `shutdown` is cancelled: a full batch is followed at once by the next,
-    /// otherwise the worker looks again after [`NotifyConfig::poll`].
+    /// otherwise the worker looks again after [`NotifyConfig::poll`]. While steps fail it backs
+    /// off exponentially and logs the streak in a few lines.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<()> {
-        info!(node = %self.inner.config.node_id, smtp = self.inner.mailer.is_some(), "notification worker started");
+        let config = &self.inner.config;
+        info!(node = %config.node_id, smtp = self.inner.mailer.is_some(), "notification worker started");
+        // An iteration may wait for webhooks and emails (each bounded by its timeout).
+        self.health.loop_started(LoopName::Outbox, config.poll + config.http_timeout * 2);
+        let mut pacer = LoopPacer::new(LoopName::Outbox, self.health.clone(), RETRY_CAP);
         while !shutdown.is_cancelled() {
-            let full = match self.deliver_once().await {
+            // A step in progress is not interrupted by shutdown: its deliveries are being made
+            // and are recorded when they end.
+            let delay = match self.deliver_once().await {
                 Ok(report) => {
+                    pacer.succeeded();
                     if report.claimed > 0 {
                         debug!(?report, "notifications delivered");
                     }
-                    report.claimed >= self.inner.config.batch as usize
+                    if report.claimed >= config.batch as usize {
+                        continue;
+                    }
+                    config.poll
                 }
-                Err(error) => {
-                    warn!(%error, "notification delivery failed; retrying");
-                    false
-                }
+                Err(error) => pacer.failed(&error),
             };
-            if full {
-                continue;
-            }
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(self.inner.config.poll) => {}
+                () = self.health.resumed() => {}
+                () = tokio::time::sleep(delay) => {}
             }
         }
+        self.health.loop_stopped(LoopName::Outbox);
         info!("notification worker stopped");
         Ok(())
     }

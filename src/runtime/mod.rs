@@ -293,6 +293,8 @@ impl Runtime {
         config.validate()?;
         let notifier = Notifier::new(store.clone(), Arc::clone(&clock), config.notify_config())?;
         let engine = Engine::new(store, clock, config.engine_config());
+        // One health for the node: the notifier's loop and database calls count in it too.
+        let notifier = notifier.with_health(engine.health().clone());
         info!(
             node = %config.node_id,
             database = ?config.database,

@@ -1,0 +1,262 @@
+//! The engine's steps through a database outage, on virtual time: each engine reaches Postgres
+//! through its own pool and the fault proxy (`support::fault_proxy`), so a cut is a real one
+//! (connections closed, new ones refused), while the instants the engines and their leases see
+//! come from a `ManualClock`.
+//!
+//! - Results that could not be recorded are kept, and recorded when the database answers, after
+//!   the node's leases were renewed: a run that finished during the outage is not run again.
+//! - A reaper that lost the database too gives the owners of leases that expired meanwhile a
+//!   lease period after it reconnects; only then is a node that stays silent taken for dead.
+//! - A reaper that kept the database recovers a cut-off node's runs when its lease expires.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rota::api::Rota;
+use rota::clock::{Clock, ManualClock};
+use rota::engine::{Engine, EngineConfig};
+use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome};
+use rota::job::JobDefinition;
+use rota::run::{Run, RunStatus, Trigger};
+use rota::store::prelude::*;
+use rota::store::{AnyStore, RunFilter};
+use rota::tenant::NewTenant;
+use support::fault_proxy::FaultProxy;
+use support::{Backend, TestDatabase};
+use tokio_util::sync::CancellationToken;
+
+const LEASE: Duration = Duration::from_secs(30);
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+fn t0() -> DateTime<Utc> {
+    at("2027-01-01T10:00:00Z")
+}
+
+fn seconds(count: i64) -> chrono::Duration {
+    chrono::Duration::seconds(count)
+}
+
+/// Runs of the job `held` wait until released; every other run succeeds at once.
+#[derive(Default)]
+struct Held {
+    release: Mutex<CancellationToken>,
+    executed: Mutex<Vec<(String, Trigger, u32)>>,
+}
+
+#[async_trait::async_trait]
+impl Handler for Held {
+    async fn run(&self, envelope: &Envelope, cancel: CancellationToken) -> Outcome {
+        self.executed.lock().unwrap().push((
+            envelope.job.clone(),
+            envelope.trigger,
+            envelope.attempt,
+        ));
+        if envelope.job == "held" {
+            let release = self.release.lock().unwrap().clone();
+            tokio::select! {
+                () = release.cancelled() => {}
+                () = cancel.cancelled() => return Outcome::failed("cancelled"),
+            }
+        }
+        Outcome::succeeded("ok")
+    }
+}
+
+fn registry(handler: &Arc<Held>) -> HandlerRegistry {
+    let mut registry = HandlerRegistry::new();
+    registry.register("held", handler.clone()).unwrap();
+    registry
+}
+
+/// A database with tenant `acme` and the jobs `quick` and `held` (run by manual triggers), a
+/// direct store to look at it, and engines that reach it through fault proxies.
+struct World {
+    db: TestDatabase,
+    store: AnyStore,
+    clock: ManualClock,
+    handler: Arc<Held>,
+    rota: Rota<AnyStore>,
+}
+
+impl World {
+    async fn start() -> Option<World> {
+        let db = TestDatabase::create(Backend::Postgres).await?;
+        let store = db.store().await;
+        let clock = ManualClock::new(t0());
+        let handler = Arc::new(Held::default());
+        let rota =
+            Rota::new(store.clone(), Arc::new(clock.clone())).with_registry(registry(&handler));
+        rota.add_tenant(&NewTenant { name: "acme".into(), max_concurrent: 10, weight: 1 })
+            .await
+            .unwrap();
+        for name in ["quick", "held"] {
+            let job = JobDefinition {
+                name: name.into(),
+                // Never due during the test: runs come from triggers.
+                schedule: "0 0 1 1 *".into(),
+                timezone: "UTC".into(),
+                handler: HandlerSpec::Named { name: "held".into() },
+                payload: serde_json::json!({}),
+                timeout: Duration::from_secs(600),
+            };
+            rota.add_job("acme", &job).await.unwrap();
+        }
+        Some(World { db, store, clock, handler, rota })
+    }
+
+    async fn proxy(&self) -> FaultProxy {
+        let url = self.db.url.clone();
+        let authority = url.split("://").nth(1).unwrap().split('/').next().unwrap();
+        let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        let upstream = tokio::net::lookup_host(host).await.unwrap().next().unwrap();
+        FaultProxy::start(upstream).await
+    }
+
+    /// A registered engine with its own connections through `proxy`.
+    async fn engine(&self, node: &str, proxy: &FaultProxy) -> Engine<AnyStore> {
+        let store = AnyStore::connect(&proxy.url_for(&self.db.url)).await.unwrap();
+        let mut config = EngineConfig::new(node);
+        config.workers = 4;
+        config.lease_ttl = LEASE;
+        let clock: Arc<dyn Clock> = Arc::new(self.clock.clone());
+        let engine = Engine::with_registry(store, clock, config, registry(&self.handler));
+        engine.register().await.unwrap();
+        engine
+    }
+
+    async fn run_of(&self, job: &str, attempt: u32) -> Run {
+        let runs = self
+            .store
+            .list_runs(&RunFilter { job: Some(job.into()), ..RunFilter::default() })
+            .await
+            .unwrap();
+        runs.into_iter().find(|run| run.attempt == attempt).unwrap()
+    }
+
+    fn release_held(&self) {
+        self.handler.release.lock().unwrap().cancel();
+    }
+}
+
+/// Waits (on the wall clock, briefly) until `engine` has `count` results waiting.
+async fn wait_for_results(engine: &Engine<AnyStore>, count: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while engine.results_waiting() < count {
+        assert!(std::time::Instant::now() < deadline, "no result within 10 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_the_database_could_not_take_are_kept_and_recorded_after_renewing_the_leases() {
+    let Some(world) = World::start().await else { return };
+    let proxy = world.proxy().await;
+    let node = world.engine("node-a", &proxy).await;
+    world.rota.trigger("acme", "quick", None).await.unwrap();
+    world.rota.trigger("acme", "held", None).await.unwrap();
+    assert_eq!(node.dispatch_once().await.unwrap(), 2);
+    wait_for_results(&node, 1).await;
+
+    // The database goes away with one result finished and one run still executing.
+    proxy.cut();
+    world.clock.advance(seconds(10));
+    assert!(node.record_results_once().await.is_err());
+    assert_eq!(node.results_waiting(), 1, "the result is kept");
+    let report = node.health().report();
+    assert!(!report.is_healthy());
+    assert_eq!(report.problems[0].component, "database", "{report:?}");
+    assert!(node.record_and_dispatch_once().await.is_err());
+    assert_eq!(node.results_waiting(), 1);
+
+    // It comes back after the held run's lease (until t0 + 30 s) expired. Nothing renewed it:
+    // the dispatcher's next step renews it before recording and claiming.
+    world.clock.set(t0() + seconds(45));
+    proxy.pass();
+    assert_eq!(node.record_and_dispatch_once().await.unwrap(), 0);
+    assert_eq!(node.results_waiting(), 0);
+    let quick = world.run_of("quick", 1).await;
+    assert_eq!(quick.status, RunStatus::Succeeded);
+    let held = world.run_of("held", 1).await;
+    assert_eq!(
+        (held.status, held.lease_expires_at),
+        (RunStatus::Running, Some(t0() + seconds(45) + seconds(30))),
+        "the lease was renewed at the reconnection"
+    );
+    assert_eq!(node.stats().fenced_out.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!((node.health().database_errors(), node.health().reconnects()), (2, 1));
+    assert!(node.health().report().is_healthy());
+
+    world.release_held();
+    node.wait_idle().await;
+    assert_eq!(node.record_results_once().await.unwrap(), 1);
+    assert_eq!(world.run_of("held", 1).await.status, RunStatus::Succeeded);
+    let executed = world.handler.executed.lock().unwrap().len();
+    assert_eq!(executed, 2, "each run executed once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reaper_that_lost_the_database_too_gives_owners_a_lease_period_after_reconnecting() {
+    let Some(world) = World::start().await else { return };
+    let proxy = world.proxy().await;
+    let owner = world.engine("node-a", &proxy).await;
+    let reaper = world.engine("node-b", &proxy).await;
+    world.rota.trigger("acme", "held", None).await.unwrap();
+    assert_eq!(owner.dispatch_once().await.unwrap(), 1, "leased until t0 + 30 s");
+
+    proxy.cut();
+    world.clock.advance(seconds(5));
+    assert!(owner.maintain_once().await.is_err());
+    assert!(reaper.reap_once().await.is_err());
+
+    // Both reconnect at t0 + 40 s; the owner's lease expired during the outage.
+    world.clock.set(t0() + seconds(40));
+    proxy.pass();
+    assert_eq!(reaper.reap_once().await.unwrap(), 0, "the owner gets until t0 + 70 s");
+    world.clock.set(t0() + seconds(45));
+    owner.maintain_once().await.unwrap();
+    world.clock.set(t0() + seconds(71));
+    assert_eq!(reaper.reap_once().await.unwrap(), 0, "the owner renewed (until t0 + 75 s)");
+    assert_eq!(world.run_of("held", 1).await.status, RunStatus::Running);
+
+    // The owner is never heard of again: a lease period the reaper watched has passed.
+    world.clock.set(t0() + seconds(76));
+    assert_eq!(reaper.reap_once().await.unwrap(), 1);
+    assert_eq!(world.run_of("held", 1).await.status, RunStatus::Lost);
+    let recovery = world.run_of("held", 2).await;
+    assert_eq!((recovery.status, recovery.trigger), (RunStatus::Queued, Trigger::Recovery));
+
+    // The owner's late result is fenced out: the database keeps one outcome.
+    world.release_held();
+    owner.wait_idle().await;
+    owner.record_results_once().await.unwrap();
+    assert_eq!(owner.stats().fenced_out.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reaper_that_kept_the_database_recovers_a_cut_off_node_when_its_lease_expires() {
+    let Some(world) = World::start().await else { return };
+    let owner_proxy = world.proxy().await;
+    let reaper_proxy = world.proxy().await;
+    let owner = world.engine("node-a", &owner_proxy).await;
+    let reaper = world.engine("node-b", &reaper_proxy).await;
+    world.rota.trigger("acme", "held", None).await.unwrap();
+    assert_eq!(owner.dispatch_once().await.unwrap(), 1, "leased until t0 + 30 s");
+
+    // Only the owner is cut off.
+    owner_proxy.cut();
+    world.clock.set(t0() + seconds(10));
+    assert!(owner.maintain_once().await.is_err());
+    world.clock.set(t0() + seconds(29));
+    reaper.maintain_once().await.unwrap();
+    assert_eq!(reaper.reap_once().await.unwrap(), 0, "not expired yet");
+    world.clock.set(t0() + seconds(31));
+    assert_eq!(reaper.reap_once().await.unwrap(), 1, "no grace: the reaper saw it all");
+    world.release_held();
+    owner.wait_idle().await;
+}
