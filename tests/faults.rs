@@ -441,9 +441,10 @@ async fn stall_longer_than_the_lease_loses_nothing_and_repeats_nothing() {
     fault_scenario(Fault::Freeze, LEASE * 9 / 4).await;
 }
 
-/// One node is told to stop a second into an outage longer than the lease; the other keeps
-/// serving. The stopping node must wait for the database (within its grace), record what it
-/// finished and hand back the rest; the other must not run any of it again.
+/// One node is told to stop a second into an outage longer than the lease, holding results it
+/// could not record; the other keeps serving. The stopping node must wait for the database
+/// (within its grace), record what it finished and hand back the rest; the other must not run
+/// any of it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_during_shutdown_keeps_finished_results() {
     let _one_at_a_time = ONE_AT_A_TIME.lock().await;
@@ -453,24 +454,35 @@ async fn outage_during_shutdown_keeps_finished_results() {
     let started = Instant::now();
     cluster.proxy.cut();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    cluster.nodes[0].terminate();
+    // The node whose runs finished during the outage: their results wait in it.
+    let mut waiting = Vec::new();
+    for node in &cluster.nodes {
+        waiting.push(metric_value(&node.metrics().await, "rota_results_waiting").unwrap_or(0.0));
+    }
+    let stopping = if waiting[0] >= waiting[1] { 0 } else { 1 };
+    if waiting[stopping] < 1.0 {
+        cluster
+            .problems
+            .push(format!("no node holds a result a second into the outage: {waiting:?}"));
+    }
+    cluster.nodes[stopping].terminate();
     let remaining = outage.saturating_sub(started.elapsed());
     // The stopping node no longer serves /healthz; the other one must report the outage.
-    cluster.watch_unhealthy(Fault::Cut, Instant::now(), remaining, &[1]).await;
-    let stopping = &mut cluster.nodes[0];
-    if let Some(status) = stopping.try_exit() {
+    cluster.watch_unhealthy(Fault::Cut, Instant::now(), remaining, &[1 - stopping]).await;
+    let node = &mut cluster.nodes[stopping];
+    if let Some(status) = node.try_exit() {
         cluster.problems.push(format!(
             "{}: exited ({status}) during the outage instead of waiting for the database",
-            stopping.id
+            node.id
         ));
     }
     cluster.proxy.pass();
-    let stopping = &mut cluster.nodes[0];
-    match stopping.wait_exit(Duration::from_secs(SHUTDOWN_GRACE_S)).await {
+    let node = &mut cluster.nodes[stopping];
+    match node.wait_exit(Duration::from_secs(SHUTDOWN_GRACE_S)).await {
         Some(status) if status.success() => {}
         other => cluster.problems.push(format!(
             "{}: did not stop cleanly once the database was back: {other:?}",
-            stopping.id
+            node.id
         )),
     }
     cluster.wait_healthy("after the outage", Duration::from_secs(15)).await;

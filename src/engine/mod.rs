@@ -259,6 +259,8 @@ impl<S: Store> Engine<S> {
             total.jobs += report.jobs;
             total.enqueued += report.enqueued;
             total.recorded += report.recorded;
+            // A catch-up over many batches is progress, not a stuck loop.
+            self.inner.health.iteration_completed(LoopName::Tick);
             if report.jobs < u64::from(self.inner.config.tick_batch) {
                 break;
             }
@@ -626,11 +628,12 @@ impl<S: Store> Engine<S> {
                 warn!(%error, "engine loop stopped with an error");
             }
         }
-        let finished = self.finish_work().await;
+        let deadline = tokio::time::Instant::now() + self.inner.config.shutdown_grace;
+        let finished = self.finish_work(deadline).await;
         renewing.cancel();
         let _ = maintenance.await;
         finished?;
-        self.hand_back().await
+        self.hand_back(deadline).await
     }
 
     /// At shutdown: lets running handlers finish within the grace, recording their results as
@@ -638,10 +641,9 @@ impl<S: Store> Engine<S> {
     /// is an occurrence not executed again). After the grace, running handlers are stopped
     /// (their runs are handed back) and their results get one more attempt. Fails with the
     /// last database error if results are still waiting then.
-    async fn finish_work(&self) -> Result<()> {
+    async fn finish_work(&self, deadline: tokio::time::Instant) -> Result<()> {
         let grace = self.inner.config.shutdown_grace;
-        let deadline = tokio::time::Instant::now() + grace;
-        let mut pacer = LoopPacer::new(LoopName::Dispatch, self.inner.health.clone(), RETRY_CAP);
+        let mut pacer = LoopPacer::new(LoopName::Shutdown, self.inner.health.clone(), RETRY_CAP);
         let mut retry_at: Option<tokio::time::Instant> = None;
         let mut last_error = None;
         let mut in_flight = self.inner.in_flight.lock().await;
@@ -701,17 +703,49 @@ impl<S: Store> Engine<S> {
     }
 
     /// At shutdown, once every result is recorded: hands unfinished runs back to the queue and
-    /// marks the node stopped.
-    async fn hand_back(&self) -> Result<()> {
-        let now = self.now();
+    /// marks the node stopped, waiting for the database until `deadline` (the end of the
+    /// grace) if it is away.
+    async fn hand_back(&self, deadline: tokio::time::Instant) -> Result<()> {
         let node_id = &self.inner.config.node_id;
-        let released = self.db(self.inner.store.release(node_id, now)).await?;
+        let store = &self.inner.store;
+        let released =
+            self.retry_until(deadline, || self.db(store.release(node_id, self.now()))).await?;
         if released > 0 {
             info!(released, "handed unfinished runs back to the queue");
         }
-        self.db(self.inner.store.mark_node_stopped(node_id, now)).await?;
+        self.retry_until(deadline, || self.db(store.mark_node_stopped(node_id, self.now())))
+            .await?;
         info!("engine stopped");
         Ok(())
+    }
+
+    /// Runs `step` until it succeeds, backing off after failures, as long as the next attempt
+    /// would start before `deadline` (one attempt at least).
+    async fn retry_until<T, F, Fut>(&self, deadline: tokio::time::Instant, mut step: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let health = &self.inner.health;
+        let mut pacer = LoopPacer::new(LoopName::Shutdown, health.clone(), RETRY_CAP);
+        loop {
+            match step().await {
+                Ok(value) => {
+                    pacer.succeeded();
+                    return Ok(value);
+                }
+                Err(error) => {
+                    let delay = pacer.failed(&error);
+                    if tokio::time::Instant::now() + delay > deadline {
+                        return Err(error);
+                    }
+                    tokio::select! {
+                        () = health.resumed() => {}
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
     }
 
     async fn ticker_loop(self, shutdown: CancellationToken) -> Result<()> {

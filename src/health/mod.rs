@@ -40,6 +40,9 @@ pub enum LoopName {
     Reap,
     /// Delivers tenants' notifications from the outbox.
     Outbox,
+    /// Records the last results and hands work back when the node stops (never reported as a
+    /// running loop; it names the node's shutdown in logs).
+    Shutdown,
 }
 
 impl LoopName {
@@ -50,6 +53,7 @@ impl LoopName {
             LoopName::Maintain => "maintain",
             LoopName::Reap => "reap",
             LoopName::Outbox => "outbox",
+            LoopName::Shutdown => "shutdown",
         }
     }
 }
@@ -312,7 +316,7 @@ impl Health {
             if let Some((since, error)) = failing {
                 problem(format!(
                     "the database fails since {} ({:.1} s): {error}",
-                    since.to_rfc3339(),
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     seconds(now - since)
                 ));
             }
