@@ -10,6 +10,7 @@ use crate::api::Rota;
 use crate::error::Result;
 use crate::handler::{CommandSpec, HandlerSpec};
 use crate::job::JobDefinition;
+use crate::policy::{JobPolicy, TenantPolicy};
 use crate::store::{JobFilter, Store};
 use crate::tenant::NewTenant;
 
@@ -36,7 +37,7 @@ pub async fn seed<S: Store>(rota: &Rota<S>) -> Result<DemoReport> {
         NewTenant { name: "initech".into(), max_concurrent: 1, weight: 1 },
     ];
     for tenant in &tenants {
-        rota.add_tenant(tenant).await?;
+        rota.add_tenant(tenant, &TenantPolicy::default()).await?;
     }
     let jobs = [
         ("acme", "heartbeat", "* * * * *", "UTC", program("/bin/true", &[]), json!({})),
@@ -98,7 +99,7 @@ pub async fn seed<S: Store>(rota: &Rota<S>) -> Result<DemoReport> {
             payload: payload.clone(),
             timeout: Duration::from_secs(60),
         };
-        rota.add_job(tenant, &definition).await?;
+        rota.add_job(tenant, &definition, &JobPolicy::default()).await?;
     }
     Ok(DemoReport { tenants: tenants.len(), jobs: jobs.len() })
 }

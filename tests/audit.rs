@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rota::api::{AuditAction, AuditEntry, AuditFilter, Rota, TenantSettingsUpdate, TenantUpdate};
+use rota::api::{
+    AuditAction, AuditEntry, AuditFilter, BackfillRequest, JobRef, Rota, TenantSettingsUpdate,
+    TenantUpdate,
+};
 use rota::clock::{Clock, ManualClock};
 use rota::engine::{Engine, EngineConfig};
 use rota::handler::{
@@ -90,14 +93,14 @@ backend_test!(each_change_writes_one_entry_with_before_and_after, |db| {
     let nightly = Some("nightly");
 
     let entry = one_entry!(clock, rota, AuditAction::TenantCreated, acme, None, {
-        rota.add_tenant(&NewTenant::named("acme")).await.unwrap()
+        rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap()
     });
     assert_eq!((entry.before, entry.at), (None, at("2027-01-01T10:00:01Z")));
     assert_eq!(entry.after.unwrap()["max_concurrent"], 3);
 
     let entry = one_entry!(clock, rota, AuditAction::TenantUpdated, acme, None, {
         let update = TenantUpdate { max_concurrent: Some(7), ..TenantUpdate::default() };
-        rota.update_tenant("acme", &update).await.unwrap()
+        rota.update_tenant("acme", &update, None).await.unwrap()
     });
     assert_eq!(
         (
@@ -142,7 +145,9 @@ backend_test!(each_change_writes_one_entry_with_before_and_after, |db| {
     assert_eq!(entry.after.unwrap()["headers"]["X-Api-Key"], "(secret)");
 
     let entry = one_entry!(clock, rota, AuditAction::JobCreated, acme, nightly, {
-        rota.add_job("acme", &definition("nightly", "0 3 * * *")).await.unwrap()
+        rota.add_job("acme", &definition("nightly", "0 3 * * *"), &JobPolicy::default())
+            .await
+            .unwrap()
     });
     let job_id = entry.job_id.unwrap();
     let after = entry.after.unwrap();
@@ -153,7 +158,7 @@ backend_test!(each_change_writes_one_entry_with_before_and_after, |db| {
     assert_eq!(after["handler"]["headers"]["Authorization"], "(secret)");
 
     let entry = one_entry!(clock, rota, AuditAction::JobUpdated, acme, nightly, {
-        rota.update_job(job_id, 1, &definition("nightly", "30 4 * * *")).await.unwrap()
+        rota.update_job(job_id, 1, &definition("nightly", "30 4 * * *"), None).await.unwrap()
     });
     assert_eq!(entry.before.unwrap()["schedule"], "0 3 * * *");
     assert_eq!(entry.after.unwrap()["schedule"], "30 4 * * *");
@@ -166,22 +171,24 @@ backend_test!(each_change_writes_one_entry_with_before_and_after, |db| {
     assert_eq!(entry.after.unwrap()["policy"]["overlap"], "allow");
 
     let entry = one_entry!(clock, rota, AuditAction::JobPaused, acme, nightly, {
-        rota.pause_job("acme", "nightly").await.unwrap()
+        rota.pause_job(JobRef::named("acme", "nightly")).await.unwrap()
     });
     assert_eq!(
         (entry.before.unwrap()["paused"].clone(), entry.after.unwrap()["paused"].clone()),
         (serde_json::json!(false), serde_json::json!(true))
     );
     one_entry!(clock, rota, AuditAction::JobResumed, acme, nightly, {
-        rota.resume_job("acme", "nightly").await.unwrap()
+        rota.resume_job(JobRef::named("acme", "nightly")).await.unwrap()
     });
 
     let entry = one_entry!(clock, rota, AuditAction::JobDisabled, acme, nightly, {
-        rota.disable_job("acme", "nightly", "alice", Some("endpoint moved")).await.unwrap()
+        rota.disable_job(JobRef::named("acme", "nightly"), "alice", Some("endpoint moved"))
+            .await
+            .unwrap()
     });
     assert_eq!(entry.after.unwrap()["disabled_reason"], "endpoint moved (by alice)");
     let entry = one_entry!(clock, rota, AuditAction::JobEnabled, acme, nightly, {
-        rota.enable_job("acme", "nightly", "alice", false).await.unwrap()
+        rota.enable_job(JobRef::named("acme", "nightly"), "alice", false).await.unwrap()
     });
     assert_eq!(
         (entry.before.unwrap()["enabled"].clone(), entry.after.unwrap()["enabled"].clone()),
@@ -189,30 +196,24 @@ backend_test!(each_change_writes_one_entry_with_before_and_after, |db| {
     );
     // Enabling an enabled job changes nothing and records nothing.
     let count = log(&rota).await.len();
-    rota.enable_job("acme", "nightly", "alice", false).await.unwrap();
+    rota.enable_job(JobRef::named("acme", "nightly"), "alice", false).await.unwrap();
     assert_eq!(log(&rota).await.len(), count);
 
     let entry = one_entry!(clock, rota, AuditAction::JobTriggered, acme, nightly, {
-        rota.trigger("acme", "nightly", None).await.unwrap()
+        rota.trigger(JobRef::named("acme", "nightly"), None).await.unwrap()
     });
     assert!(entry.after.unwrap()["run_id"].is_string());
 
     clock.set(at("2027-01-05T00:00:00Z"));
     let entry = one_entry!(clock, rota, AuditAction::JobBackfilled, acme, nightly, {
-        rota.backfill(
-            "acme",
-            "nightly",
-            at("2027-01-02T00:00:00Z"),
-            at("2027-01-03T23:59:59Z"),
-            None,
-        )
-        .await
-        .unwrap()
+        let (from, to) = (at("2027-01-02T00:00:00Z"), at("2027-01-03T23:59:59Z"));
+        let request = BackfillRequest { from, to, max: None, dry_run: false };
+        rota.backfill(JobRef::named("acme", "nightly"), &request).await.unwrap()
     });
     assert_eq!(entry.after.unwrap()["queued"], 2);
 
     let entry = one_entry!(clock, rota, AuditAction::JobDeleted, acme, nightly, {
-        rota.delete_job("acme", "nightly").await.unwrap()
+        rota.delete_job(JobRef::named("acme", "nightly")).await.unwrap()
     });
     assert!(entry.after.is_none());
     assert_eq!(entry.before.unwrap()["name"], "nightly");
@@ -256,37 +257,52 @@ backend_test!(a_change_that_fails_writes_no_entry, |db| {
     let store = db.store().await;
     let clock = ManualClock::new(at("2027-01-01T10:00:00Z"));
     let rota = Rota::new(store.clone(), Arc::new(clock.clone())).with_operator("alice");
-    rota.add_tenant(&NewTenant::named("acme")).await.unwrap();
-    let job = rota.add_job("acme", &definition("nightly", "0 3 * * *")).await.unwrap();
+    rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
+    let job = rota
+        .add_job("acme", &definition("nightly", "0 3 * * *"), &JobPolicy::default())
+        .await
+        .unwrap();
     let count = log(&rota).await.len();
     assert_eq!(count, 2);
 
     // Invalid input: refused before any write.
-    let error = rota.add_job("acme", &definition("broken", "61 * * * *")).await.unwrap_err();
+    let error = rota
+        .add_job("acme", &definition("broken", "61 * * * *"), &JobPolicy::default())
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), ErrorCode::Invalid);
     // A duplicate: refused by the database, inside the transaction.
-    let error = rota.add_tenant(&NewTenant::named("acme")).await.unwrap_err();
+    let error =
+        rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::AlreadyExists);
-    let error = rota.add_job("acme", &definition("nightly", "0 4 * * *")).await.unwrap_err();
+    let error = rota
+        .add_job("acme", &definition("nightly", "0 4 * * *"), &JobPolicy::default())
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), ErrorCode::AlreadyExists);
     // A stale version: someone changed the job since it was read.
-    let error = rota.update_job(job.id, 7, &definition("nightly", "0 5 * * *")).await.unwrap_err();
+    let error =
+        rota.update_job(job.id, 7, &definition("nightly", "0 5 * * *"), None).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::StaleVersion);
     let stale = JobPolicy { overlap: OverlapPolicy::Allow, ..JobPolicy::default() };
     let error = rota.set_job_policy(job.id, 7, &stale).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::StaleVersion);
     // A rename onto another job's name.
-    rota.add_job("acme", &definition("weekly", "0 3 * * 1")).await.unwrap();
+    rota.add_job("acme", &definition("weekly", "0 3 * * 1"), &JobPolicy::default()).await.unwrap();
     let count = count + 1;
-    let error = rota.update_job(job.id, 1, &definition("weekly", "0 3 * * *")).await.unwrap_err();
+    let error =
+        rota.update_job(job.id, 1, &definition("weekly", "0 3 * * *"), None).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::AlreadyExists);
     // Unknown targets.
     let update = TenantUpdate { paused: Some(true), ..TenantUpdate::default() };
     assert_eq!(
-        rota.update_tenant("nobody", &update).await.unwrap_err().code(),
+        rota.update_tenant("nobody", &update, None).await.unwrap_err().code(),
         ErrorCode::NotFound
     );
-    assert_eq!(rota.pause_job("acme", "nobody").await.unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(
+        rota.pause_job(JobRef::named("acme", "nobody")).await.unwrap_err().code(),
+        ErrorCode::NotFound
+    );
     let settings = TenantSettingsUpdate {
         notify_email: Some(Some("not-an-address".into())),
         ..TenantSettingsUpdate::default()
@@ -297,7 +313,7 @@ backend_test!(a_change_that_fails_writes_no_entry, |db| {
     );
 
     assert_eq!(log(&rota).await.len(), count, "{:#?}", log(&rota).await);
-    let job = rota.job("acme", "nightly").await.unwrap();
+    let job = rota.job(JobRef::named("acme", "nightly")).await.unwrap();
     assert_eq!((job.schedule.as_str(), job.version), ("0 3 * * *", 1), "nothing changed either");
 });
 
@@ -307,12 +323,12 @@ backend_test!(the_engines_auto_disable_is_attributed_to_the_engine, |db| {
     let rota = Rota::new(store.clone(), Arc::new(clock.clone()))
         .with_registry(registry())
         .with_operator("alice");
-    rota.add_tenant(&NewTenant::named("acme")).await.unwrap();
+    rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
     clock.advance(chrono::Duration::seconds(1));
     let mut failing = definition("flaky", "0 3 * * *");
     failing.handler = HandlerSpec::Named { name: "fail".into() };
     let policy = JobPolicy { auto_disable_after: Some(2), ..JobPolicy::default() };
-    rota.add_job_with_policy("acme", &failing, &policy).await.unwrap();
+    rota.add_job("acme", &failing, &policy).await.unwrap();
     let engine = Engine::with_registry(
         store.clone(),
         Arc::new(clock.clone()) as Arc<dyn Clock>,
@@ -322,7 +338,7 @@ backend_test!(the_engines_auto_disable_is_attributed_to_the_engine, |db| {
     engine.register().await.unwrap();
     for _ in 0..2 {
         clock.advance(chrono::Duration::seconds(1));
-        rota.trigger("acme", "flaky", None).await.unwrap();
+        rota.trigger(JobRef::named("acme", "flaky"), None).await.unwrap();
         clock.advance(chrono::Duration::seconds(1));
         engine.dispatch_once().await.unwrap();
         engine.wait_idle().await;
@@ -362,7 +378,7 @@ backend_test!(the_database_refuses_to_change_or_delete_entries, |db| {
     let store = db.store().await;
     let clock = ManualClock::new(at("2027-01-01T10:00:00Z"));
     let rota = Rota::new(store.clone(), Arc::new(clock)).with_operator("alice");
-    rota.add_tenant(&NewTenant::named("acme")).await.unwrap();
+    rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
     let statements = ["UPDATE audit_log SET operator = 'mallory'", "DELETE FROM audit_log"];
     for statement in statements {
         let refused = match db.backend {

@@ -1,7 +1,8 @@
-//! The console's run views on both backends (issue 7): an occurrence with all its attempts, a
-//! job's runs, a timeline window with projected runs, the overview, and the change feed. Runs
-//! are made and finished through the store's own steps (enqueue, claim, complete) on fixed
-//! instants, so every assertion is about the SQL, not about timing.
+//! What the console reads and does, on both backends: an occurrence with all its attempts, a
+//! job's runs, a timeline window with projected runs, the overview, the change feed, and the job
+//! operations it performs by id. Runs are made and finished through the store's own steps
+//! (enqueue, claim, complete) on fixed instants, so every assertion is about the SQL, not about
+//! timing.
 
 mod support;
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use rota::api::{ChangeCursor, Rota, SpanQuery};
+use rota::api::{BackfillRequest, ChangeCursor, JobPolicy, JobRef, Rota, SpanQuery, TenantPolicy};
 use rota::clock::ManualClock;
 use rota::engine::TickPlan;
 use rota::handler::{CommandSpec, HandlerSpec};
@@ -18,6 +19,7 @@ use rota::run::{RunStatus, Trigger};
 use rota::store::prelude::*;
 use rota::store::{AnyStore, ClaimedRun, NodeInfo, RunResult};
 use rota::tenant::NewTenant;
+use rota::ErrorCode;
 use serde_json::json;
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -47,7 +49,10 @@ impl World {
     async fn job(&self, tenant: &str, name: &str, schedule: &str) -> Job {
         if self.rota.tenant(tenant).await.is_err() {
             self.rota
-                .add_tenant(&NewTenant { max_concurrent: 10, ..NewTenant::named(tenant) })
+                .add_tenant(
+                    &NewTenant { max_concurrent: 10, ..NewTenant::named(tenant) },
+                    &TenantPolicy::default(),
+                )
                 .await
                 .unwrap();
         }
@@ -59,7 +64,7 @@ impl World {
             payload: json!({"kind": name}),
             timeout: Duration::from_secs(60),
         };
-        self.rota.add_job(tenant, &definition).await.unwrap()
+        self.rota.add_job(tenant, &definition, &JobPolicy::default()).await.unwrap()
     }
 
     /// Queues runs of `job` for the given occurrences (as the tick would), leaving every job's
@@ -143,7 +148,7 @@ backend_test!(an_occurrence_lists_every_attempt_with_its_node_and_key, |db| {
     assert_eq!(world.rota.occurrence(first[0].run.id).await.unwrap().runs, seen.runs);
     let runs = world.rota.job_runs(job.id, 10).await.unwrap();
     assert_eq!(runs.iter().map(|run| run.attempt).collect::<Vec<_>>(), [2, 1]);
-    assert_eq!(world.rota.job_runs(job.id, 0).await.unwrap_err().code(), rota::ErrorCode::Invalid);
+    assert_eq!(world.rota.job_runs(job.id, 0).await.unwrap_err().code(), ErrorCode::Invalid);
 });
 
 backend_test!(a_timeline_window_finds_runs_by_when_they_ran_and_projects_the_future, |db| {
@@ -214,7 +219,7 @@ backend_test!(a_timeline_window_finds_runs_by_when_they_ran_and_projects_the_fut
     let timeline = world.rota.timeline(&past).await.unwrap();
     assert!(timeline.projections.is_empty() && timeline.spans.is_empty());
     let backwards = SpanQuery { from: window.to, to: window.from, ..window.clone() };
-    assert_eq!(world.rota.timeline(&backwards).await.unwrap_err().code(), rota::ErrorCode::Invalid);
+    assert_eq!(world.rota.timeline(&backwards).await.unwrap_err().code(), ErrorCode::Invalid);
 });
 
 backend_test!(the_overview_counts_nodes_throughput_and_lateness, |db| {
@@ -266,8 +271,11 @@ backend_test!(the_change_feed_reports_created_started_and_finished_runs_once, |d
     );
 
     world.clock.advance(TimeDelta::seconds(1));
-    let manual =
-        world.rota.trigger("acme", "report", Some(&json!({"edited": true}))).await.unwrap();
+    let manual = world
+        .rota
+        .trigger(JobRef::named("acme", "report"), Some(&json!({"edited": true})))
+        .await
+        .unwrap();
     let changes = world.rota.changes(&mut cursor).await.unwrap();
     assert_eq!(
         changes.runs.iter().map(|run| (run.id, run.status)).collect::<Vec<_>>(),
@@ -291,7 +299,7 @@ backend_test!(the_change_feed_reports_created_started_and_finished_runs_once, |d
 
     // A job edit moves the jobs mark.
     world.clock.advance(TimeDelta::seconds(1));
-    world.rota.pause_job("acme", "report").await.unwrap();
+    world.rota.pause_job(JobRef::named("acme", "report")).await.unwrap();
     let changes = world.rota.changes(&mut cursor).await.unwrap();
     assert!(changes.jobs && changes.runs.is_empty(), "{changes:?}");
     assert_eq!(job.tenant, "acme");
@@ -302,7 +310,7 @@ backend_test!(the_change_feed_sees_a_run_handed_back_to_the_queue, |db| {
     world.job("acme", "report", "0 7 * * *").await;
     let mut cursor = ChangeCursor::default();
     world.rota.changes(&mut cursor).await.unwrap();
-    world.rota.trigger("acme", "report", None).await.unwrap();
+    world.rota.trigger(JobRef::named("acme", "report"), None).await.unwrap();
     world.clock.advance(TimeDelta::seconds(1));
     world.claim().await;
     let started = world.rota.changes(&mut cursor).await.unwrap();
@@ -422,6 +430,61 @@ backend_test!(the_jobs_listing_pages_by_keyset_in_every_order_and_filter, |db| {
         .await
         .unwrap_err();
     assert!(error.to_string().starts_with("cursor: "), "{error}");
+});
+
+// The console reads a job and acts on it by id: a rename in between (by another console, `rota
+// apply`, a crontab import) must not make it act on another job or fail to find this one.
+backend_test!(job_operations_by_id_follow_the_job_through_a_rename, |db| {
+    let world = World::new(&db, "2027-03-01T06:00:00Z").await;
+    let job = world.job("acme", "report", "0 7 * * *").await;
+    let renamed = JobDefinition { name: "daily-report".into(), ..job.definition() };
+    let renamed = world.rota.update_job(job.id, job.version, &renamed, None).await.unwrap();
+    let by_old_name = world.rota.job(JobRef::named("acme", "report")).await.unwrap_err();
+    assert_eq!(by_old_name.code(), ErrorCode::NotFound);
+    // Another job now takes the old name; operations by id must not reach it.
+    let newcomer = world.job("acme", "report", "0 9 * * *").await;
+
+    let paused = world.rota.pause_job(job.id).await.unwrap();
+    assert_eq!((paused.name.as_str(), paused.paused), ("daily-report", true));
+    assert!(!world.rota.resume_job(job.id).await.unwrap().paused);
+    let disabled = world.rota.disable_job(job.id, "alice", Some("moving")).await.unwrap();
+    assert_eq!(disabled.disabled_reason.as_deref(), Some("moving (by alice)"));
+    let enabled = world.rota.enable_job(job.id, "alice", false).await.unwrap();
+    assert_eq!((enabled.enabled, enabled.enabled_by.as_deref()), (true, Some("alice")));
+    assert_eq!(world.rota.trigger(job.id, None).await.unwrap().job, "daily-report");
+
+    // 07:00 on 27 and 28 February.
+    let (from, to) = (at("2027-02-27T00:00:00Z"), at("2027-03-01T00:00:00Z"));
+    let preview = BackfillRequest { from, to, max: None, dry_run: true };
+    let preview = world.rota.backfill(job.id, &preview).await.unwrap();
+    assert_eq!((preview.occurrences.len(), preview.report), (2, None));
+    let request = BackfillRequest { from, to, max: None, dry_run: false };
+    let report = world.rota.backfill(job.id, &request).await.unwrap().report.unwrap();
+    assert_eq!((report.occurrences, report.queued), (2, 2));
+
+    // An edit names the version it was made on; one made on an older version is refused.
+    let current = world.rota.job(job.id).await.unwrap();
+    let edit = JobDefinition { schedule: "0 8 * * *".into(), ..current.definition() };
+    let policy = JobPolicy { max_retries: Some(2), ..JobPolicy::default() };
+    let stale = world.rota.update_job(job.id, renamed.version, &edit, Some(&policy)).await;
+    assert_eq!(stale.unwrap_err().code(), ErrorCode::StaleVersion);
+    let edited =
+        world.rota.update_job(job.id, current.version, &edit, Some(&policy)).await.unwrap();
+    assert_eq!((edited.schedule.as_str(), edited.policy.max_retries), ("0 8 * * *", Some(2)));
+
+    let untouched = world.rota.job(newcomer.id).await.unwrap();
+    assert_eq!(
+        (untouched.version, untouched.paused, untouched.enabled),
+        (newcomer.version, false, true)
+    );
+    let newcomer_runs = world.rota.job_runs(newcomer.id, 10).await.unwrap();
+    assert!(newcomer_runs.is_empty(), "{newcomer_runs:?}");
+
+    world.rota.delete_job(job.id).await.unwrap();
+    assert_eq!(world.rota.job(job.id).await.unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(world.rota.pause_job(job.id).await.unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(world.rota.trigger(job.id, None).await.unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(world.rota.job(newcomer.id).await.unwrap().name, "report");
 });
 
 /// The cursor's text form, as front ends carry it.

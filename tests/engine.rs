@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rota::api::Rota;
+use rota::api::{JobPolicy, JobRef, Rota, TenantPolicy};
 use rota::clock::{Clock, ManualClock};
 use rota::engine::{Engine, EngineConfig};
 use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome};
@@ -115,8 +115,11 @@ backend_test!(fires_on_time_and_catches_up_once_after_downtime, |db| {
     let clock = ManualClock::new(at("2027-01-01T10:00:00Z"));
     let probe = Arc::new(Probe::default());
     let rota = Rota::new(store.clone(), Arc::new(clock.clone())).with_registry(registry(&probe));
-    rota.add_tenant(&NewTenant::named("acme")).await.unwrap();
-    let created = rota.add_job("acme", &job("every-five", "*/5 * * * *")).await.unwrap();
+    rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
+    let created = rota
+        .add_job("acme", &job("every-five", "*/5 * * * *"), &JobPolicy::default())
+        .await
+        .unwrap();
     assert_eq!(created.next_run_at, Some(at("2027-01-01T10:05:00Z")));
     let engine = engine(&store, &clock, "node-a", 4, &probe);
 
@@ -139,7 +142,7 @@ backend_test!(fires_on_time_and_catches_up_once_after_downtime, |db| {
     clock.set(at("2027-01-01T13:07:30Z"));
     assert_eq!(engine.tick_once().await.unwrap().enqueued, 1);
     run_until_quiet(std::slice::from_ref(&engine)).await;
-    let job = rota.job("acme", "every-five").await.unwrap();
+    let job = rota.job(JobRef::named("acme", "every-five")).await.unwrap();
     assert_eq!(job.next_run_at, Some(at("2027-01-01T13:10:00Z")));
     let executed = probe.executed.lock().unwrap().clone();
     let scheduled: Vec<_> = executed.iter().map(|(_, at, _, _)| *at).collect();
@@ -151,17 +154,20 @@ backend_test!(a_flooding_tenant_does_not_delay_another_tenants_run, |db| {
     let clock = ManualClock::new(at("2027-01-01T10:00:00Z"));
     let probe = Arc::new(Probe::default());
     let rota = Rota::new(store.clone(), Arc::new(clock.clone())).with_registry(registry(&probe));
-    rota.add_tenant(&NewTenant { name: "flood".into(), max_concurrent: 100, weight: 1 })
-        .await
-        .unwrap();
-    rota.add_tenant(&NewTenant::named("light")).await.unwrap();
-    rota.add_job("flood", &job("bulk", "0 0 1 1 *")).await.unwrap();
-    rota.add_job("light", &job("report", "0 0 1 1 *")).await.unwrap();
+    rota.add_tenant(
+        &NewTenant { name: "flood".into(), max_concurrent: 100, weight: 1 },
+        &TenantPolicy::default(),
+    )
+    .await
+    .unwrap();
+    rota.add_tenant(&NewTenant::named("light"), &TenantPolicy::default()).await.unwrap();
+    rota.add_job("flood", &job("bulk", "0 0 1 1 *"), &JobPolicy::default()).await.unwrap();
+    rota.add_job("light", &job("report", "0 0 1 1 *"), &JobPolicy::default()).await.unwrap();
     for _ in 0..300 {
-        rota.trigger("flood", "bulk", None).await.unwrap();
+        rota.trigger(JobRef::named("flood", "bulk"), None).await.unwrap();
     }
     clock.advance(chrono::Duration::seconds(1));
-    rota.trigger("light", "report", None).await.unwrap();
+    rota.trigger(JobRef::named("light", "report"), None).await.unwrap();
 
     // The light tenant's single run is in the very first dispatch round of a small engine.
     let engine = engine(&store, &clock, "node-a", 4, &probe);
@@ -182,12 +188,21 @@ backend_test!(several_engines_run_every_occurrence_exactly_once_within_limits, |
     let limits = [("alpha", 1), ("beta", 2), ("gamma", 3)];
     let jobs_per_tenant = 6;
     for (tenant, max_concurrent) in limits {
-        rota.add_tenant(&NewTenant { name: tenant.into(), max_concurrent, weight: 1 })
-            .await
-            .unwrap();
+        rota.add_tenant(
+            &NewTenant { name: tenant.into(), max_concurrent, weight: 1 },
+            &TenantPolicy::default(),
+        )
+        .await
+        .unwrap();
         for index in 0..jobs_per_tenant {
             // Every second (six-field expression), so each step of the clock makes work.
-            rota.add_job(tenant, &job(&format!("{tenant}-{index}"), "* * * * * *")).await.unwrap();
+            rota.add_job(
+                tenant,
+                &job(&format!("{tenant}-{index}"), "* * * * * *"),
+                &JobPolicy::default(),
+            )
+            .await
+            .unwrap();
         }
     }
     // Four engines, each with its own connection pool, as four processes would have.
@@ -253,8 +268,8 @@ backend_test!(runs_claimed_ahead_start_on_their_instant_never_before, |db| {
     let mut registry = HandlerRegistry::new();
     registry.register("probe", starts.clone()).unwrap();
     let rota = Rota::new(store.clone(), clock.clone()).with_registry(registry.clone());
-    rota.add_tenant(&NewTenant::named("acme")).await.unwrap();
-    rota.add_job("acme", &job("every-second", "* * * * * *")).await.unwrap();
+    rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
+    rota.add_job("acme", &job("every-second", "* * * * * *"), &JobPolicy::default()).await.unwrap();
     let mut config = EngineConfig::new("node-a");
     config.claim_ahead = Duration::from_secs(2);
     let engine = Engine::with_registry(store.clone(), clock, config, registry);
@@ -295,8 +310,8 @@ backend_test!(a_tick_ahead_records_when_it_queued_and_readies_the_run_at_its_ins
     let clock = ManualClock::new(at("2027-01-01T10:04:59.800Z"));
     let probe = Arc::new(Probe::default());
     let rota = Rota::new(store.clone(), Arc::new(clock.clone())).with_registry(registry(&probe));
-    rota.add_tenant(&NewTenant::named("acme")).await.unwrap();
-    rota.add_job("acme", &job("every-five", "*/5 * * * *")).await.unwrap();
+    rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
+    rota.add_job("acme", &job("every-five", "*/5 * * * *"), &JobPolicy::default()).await.unwrap();
     let engine = engine(&store, &clock, "node-a", 4, &probe);
 
     let report = engine.tick_until(at("2027-01-01T10:05:00.050Z")).await.unwrap();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
-use rota::api::Rota;
+use rota::api::{JobRef, Rota, TenantPolicy};
 use rota::clock::{Clock, ManualClock};
 use rota::handler::HandlerSpec;
 use rota::import::{self, crontab, Action, CrontabOptions, Format, ImportError};
@@ -112,7 +112,7 @@ async fn setup(store: AnyStore) -> Rota<AnyStore> {
     let now = Utc.with_ymd_and_hms(2027, 3, 14, 7, 0, 0).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(now));
     let rota = Rota::new(store, clock);
-    rota.add_tenant(&NewTenant::named("acme")).await.unwrap();
+    rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
     rota
 }
 
@@ -134,7 +134,7 @@ backend_test!(importing_twice_creates_no_duplicates_and_updates_what_changed, |d
 
     import::import_crontab(&rota, "acme", &text, &options, false).await.unwrap();
     assert_eq!(job_count(&rota).await, 8);
-    let job = rota.job("acme", "mail-0.9.x.x.1-5").await.unwrap();
+    let job = rota.job(JobRef::named("acme", "mail-0.9.x.x.1-5")).await.unwrap();
     assert_eq!(command(&job.handler).stdin.as_deref(), Some("Hello team,\n\ntoday is %d.\n"));
     assert!(job.next_run_at.is_some());
 
@@ -150,7 +150,7 @@ backend_test!(importing_twice_creates_no_duplicates_and_updates_what_changed, |d
     assert_eq!(update.definition.name, "backup.sh-30.2.x.x.x");
     assert_eq!(update.changes.len(), 1);
     assert_eq!(update.changes[0].path, "handler.program");
-    let backup = rota.job("acme", "backup.sh-30.2.x.x.x").await.unwrap();
+    let backup = rota.job(JobRef::named("acme", "backup.sh-30.2.x.x.x")).await.unwrap();
     assert!(command(&backup.handler).program.contains("--verify"));
     assert_eq!(job_count(&rota).await, 8);
 });

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
-use rota::api::{DeliveryFilter, Rota, TenantSettingsUpdate};
+use rota::api::{DeliveryFilter, JobRef, Rota, TenantSettingsUpdate};
 use rota::clock::{Clock, ManualClock};
 use rota::engine::{Engine, EngineConfig};
 use rota::handler::signature::{verify, DEFAULT_TOLERANCE};
@@ -284,7 +284,7 @@ impl World {
     }
 
     async fn tenant(&self, settings: TenantSettingsUpdate) {
-        self.rota.add_tenant(&NewTenant::named("acme")).await.unwrap();
+        self.rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
         self.rota.update_tenant_settings("acme", &settings).await.unwrap();
     }
 
@@ -299,12 +299,12 @@ impl World {
             timeout: Duration::from_secs(30),
         };
         let policy = JobPolicy { auto_disable_after: Some(1), ..JobPolicy::default() };
-        self.rota.add_job_with_policy("acme", &definition, &policy).await.unwrap();
+        self.rota.add_job("acme", &definition, &policy).await.unwrap();
     }
 
     /// Runs the job once: it fails, and Rota disables it (one `job.auto_disabled` event).
     async fn fail_once(&self) {
-        self.rota.trigger("acme", "nightly-report", None).await.unwrap();
+        self.rota.trigger(JobRef::named("acme", "nightly-report"), None).await.unwrap();
         assert_eq!(self.engine.dispatch_once().await.unwrap(), 1);
         self.engine.wait_idle().await;
         self.engine.record_results_once().await.unwrap();
@@ -566,7 +566,7 @@ backend_test!(run_failed_and_throttled_events_are_opt_in, |db| {
         timeout: Duration::from_secs(30),
     };
     let never = JobPolicy { auto_disable_after: Some(0), ..JobPolicy::default() };
-    world.rota.add_job_with_policy("acme", &definition("flaky"), &never).await.unwrap();
+    world.rota.add_job("acme", &definition("flaky"), &never).await.unwrap();
     let kinds = |events: Vec<rota::event::OutboxEvent>| -> Vec<String> {
         events.into_iter().map(|event| event.event.kind().to_string()).collect()
     };
@@ -582,7 +582,7 @@ backend_test!(run_failed_and_throttled_events_are_opt_in, |db| {
         .await
         .unwrap();
     for _ in 0..3 {
-        world.rota.trigger("acme", "flaky", None).await.unwrap();
+        world.rota.trigger(JobRef::named("acme", "flaky"), None).await.unwrap();
     }
     assert_eq!(world.engine.dispatch_once().await.unwrap(), 2);
     world.engine.wait_idle().await;
@@ -604,7 +604,7 @@ backend_test!(run_failed_and_throttled_events_are_opt_in, |db| {
         .unwrap();
     world.clock.advance(chrono::Duration::seconds(61));
     for _ in 0..3 {
-        world.rota.trigger("acme", "flaky", None).await.unwrap();
+        world.rota.trigger(JobRef::named("acme", "flaky"), None).await.unwrap();
     }
     // 4 ready, room for 2: two start and the rate limit holds the rest back.
     assert_eq!(world.engine.dispatch_once().await.unwrap(), 2);
@@ -629,7 +629,7 @@ backend_test!(run_failed_and_throttled_events_are_opt_in, |db| {
     assert_eq!(world.engine.dispatch_once().await.unwrap(), 0, "no room left");
     world.clock.advance(chrono::Duration::seconds(31));
     for _ in 0..2 {
-        world.rota.trigger("acme", "flaky", None).await.unwrap();
+        world.rota.trigger(JobRef::named("acme", "flaky"), None).await.unwrap();
     }
     assert_eq!(world.engine.dispatch_once().await.unwrap(), 2);
     world.engine.wait_idle().await;

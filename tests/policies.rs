@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rota::api::Rota;
+use rota::api::{BackfillRequest, JobRef, Rota};
 use rota::clock::{Clock, ManualClock};
 use rota::engine::{Engine, EngineConfig};
 use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome, OutcomeStatus};
@@ -161,13 +161,16 @@ impl World {
 
     async fn tenant(&self, name: &str, max_concurrent: u32) {
         self.rota
-            .add_tenant(&NewTenant { name: name.into(), max_concurrent, weight: 1 })
+            .add_tenant(
+                &NewTenant { name: name.into(), max_concurrent, weight: 1 },
+                &TenantPolicy::default(),
+            )
             .await
             .unwrap();
     }
 
     async fn job(&self, tenant: &str, name: &str, schedule: &str, policy: JobPolicy) -> Job {
-        self.rota.add_job_with_policy(tenant, &definition(name, schedule), &policy).await.unwrap()
+        self.rota.add_job(tenant, &definition(name, schedule), &policy).await.unwrap()
     }
 
     async fn runs(&self, job: &str) -> Vec<Run> {
@@ -258,7 +261,7 @@ backend_test!(retries_back_off_to_the_computed_instants, |db| {
     world.board.fail("flaky", true);
     let engine = world.engine(&db, "node-a", 2).await;
 
-    let first = world.rota.trigger("acme", "flaky", None).await.unwrap();
+    let first = world.rota.trigger(JobRef::named("acme", "flaky"), None).await.unwrap();
     let effective = retry.retry_policy(None);
     let mut expected_at = world.clock.now();
     for attempt in 1..=4u32 {
@@ -268,7 +271,7 @@ backend_test!(retries_back_off_to_the_computed_instants, |db| {
             assert_eq!(engine.dispatch_once().await.unwrap(), 0, "attempt {attempt} is early");
             assert_eq!(world.store.next_ready_at().await.unwrap(), Some(expected_at));
             // A waiting retry holds no slot: another job of the tenant (limit 1) runs meanwhile.
-            world.rota.trigger("acme", "steady", None).await.unwrap();
+            world.rota.trigger(JobRef::named("acme", "steady"), None).await.unwrap();
             assert_eq!(run_until_quiet(std::slice::from_ref(&engine)).await, 1);
         }
         world.clock.set(expected_at);
@@ -296,7 +299,7 @@ backend_test!(retries_back_off_to_the_computed_instants, |db| {
         assert_eq!(pair[1].started_at, Some(pair[1].not_before));
     }
     // One failed occurrence, however many attempts it took.
-    let job = world.rota.job("acme", "flaky").await.unwrap();
+    let job = world.rota.job(JobRef::named("acme", "flaky")).await.unwrap();
     assert_eq!((job.consecutive_failures, job.last_error.as_deref()), (1, Some("boom")));
     assert_eq!(world.store.next_ready_at().await.unwrap(), None, "no fifth attempt");
 });
@@ -474,7 +477,7 @@ backend_test!(a_three_hour_outage_replays_per_missed_policy, |db| {
     assert_eq!((count(&none, RunStatus::Succeeded), count(&none, RunStatus::Skipped)), (1, 36));
     assert_eq!(none[1].reason.as_deref(), Some("no scheduler was running; missed policy skip"));
     // Back on schedule, without a burst.
-    let job = world.rota.job("acme", "once").await.unwrap();
+    let job = world.rota.job(JobRef::named("acme", "once")).await.unwrap();
     assert_eq!(job.next_run_at, Some(at("2027-01-01T13:10:00Z")));
     world.set("2027-01-01T13:10:00Z");
     assert_eq!(
@@ -493,15 +496,15 @@ backend_test!(five_failures_disable_once_even_with_two_engines, |db| {
     // Six failing occurrences queue up while the tenant is paused, then both engines run them
     // at once and record their failures concurrently.
     let pause = |paused| TenantUpdate { paused: Some(paused), ..TenantUpdate::default() };
-    world.rota.update_tenant("acme", &pause(true)).await.unwrap();
+    world.rota.update_tenant("acme", &pause(true), None).await.unwrap();
     for minute in 1..=6 {
         world.clock.set(at("2027-01-01T10:00:00Z") + chrono::Duration::minutes(minute));
         futures::future::join_all(engines.iter().map(|engine| engine.tick_once())).await;
     }
-    world.rota.update_tenant("acme", &pause(false)).await.unwrap();
+    world.rota.update_tenant("acme", &pause(false), None).await.unwrap();
     assert_eq!(run_until_quiet(&engines).await, 6);
 
-    let job = world.rota.job("acme", "flaky").await.unwrap();
+    let job = world.rota.job(JobRef::named("acme", "flaky")).await.unwrap();
     assert_eq!(JobState::of(&job), JobState::AutoDisabled);
     assert_eq!((job.enabled, job.disabled_reason.as_deref()), (false, Some("auto")));
     assert_eq!((job.consecutive_failures, job.last_error.as_deref()), (6, Some("boom")));
@@ -521,7 +524,7 @@ backend_test!(five_failures_disable_once_even_with_two_engines, |db| {
 
     // Re-enabling restarts the streak, says who, and does not replay the two hours.
     world.board.fail("flaky", false);
-    let job = world.rota.enable_job("acme", "flaky", "alice", false).await.unwrap();
+    let job = world.rota.enable_job(JobRef::named("acme", "flaky"), "alice", false).await.unwrap();
     assert_eq!((job.enabled, job.consecutive_failures), (true, 0));
     assert_eq!((job.enabled_by.as_deref(), job.on_probation), (Some("alice"), false));
     assert_eq!(job.next_run_at, Some(at("2027-01-01T12:01:00Z")));
@@ -535,7 +538,7 @@ backend_test!(five_failures_disable_once_even_with_two_engines, |db| {
     let report = engines[0].tick_once().await.unwrap();
     assert_eq!((report.enqueued, report.recorded), (1, 0), "no burst, no backlog");
     // Enabling an enabled job changes nothing and writes no event.
-    world.rota.enable_job("acme", "flaky", "bob", false).await.unwrap();
+    world.rota.enable_job(JobRef::named("acme", "flaky"), "bob", false).await.unwrap();
     assert_eq!(world.rota.outbox_events(100).await.unwrap().len(), 2);
 });
 
@@ -556,17 +559,17 @@ backend_test!(probation_disables_on_the_first_failure_after_re_enable, |db| {
         engine.tick_once().await.unwrap();
         run_until_quiet(std::slice::from_ref(&engine)).await;
     }
-    assert!(!world.rota.job("acme", "flaky").await.unwrap().enabled);
+    assert!(!world.rota.job(JobRef::named("acme", "flaky")).await.unwrap().enabled);
 
     // On probation, one failure is enough. (Events are ordered by their instant; a person
     // re-enables a job later than Rota disabled it.)
     world.clock.advance(secs(10));
-    let job = world.rota.enable_job("acme", "flaky", "alice", true).await.unwrap();
+    let job = world.rota.enable_job(JobRef::named("acme", "flaky"), "alice", true).await.unwrap();
     assert!(job.on_probation);
     next_minute();
     engine.tick_once().await.unwrap();
     run_until_quiet(std::slice::from_ref(&engine)).await;
-    let job = world.rota.job("acme", "flaky").await.unwrap();
+    let job = world.rota.job(JobRef::named("acme", "flaky")).await.unwrap();
     assert_eq!((job.enabled, job.consecutive_failures), (false, 1));
     let kinds: Vec<_> = world
         .rota
@@ -586,17 +589,17 @@ backend_test!(probation_disables_on_the_first_failure_after_re_enable, |db| {
     );
 
     // A success ends the probation: the next failure alone does not disable.
-    world.rota.enable_job("acme", "flaky", "alice", true).await.unwrap();
+    world.rota.enable_job(JobRef::named("acme", "flaky"), "alice", true).await.unwrap();
     world.board.fail("flaky", false);
     next_minute();
     engine.tick_once().await.unwrap();
     run_until_quiet(std::slice::from_ref(&engine)).await;
-    assert!(!world.rota.job("acme", "flaky").await.unwrap().on_probation);
+    assert!(!world.rota.job(JobRef::named("acme", "flaky")).await.unwrap().on_probation);
     world.board.fail("flaky", true);
     next_minute();
     engine.tick_once().await.unwrap();
     run_until_quiet(std::slice::from_ref(&engine)).await;
-    let job = world.rota.job("acme", "flaky").await.unwrap();
+    let job = world.rota.job(JobRef::named("acme", "flaky")).await.unwrap();
     assert_eq!((job.enabled, job.consecutive_failures), (true, 1));
 });
 
@@ -617,7 +620,7 @@ backend_test!(rate_limits_hold_across_two_engines, |db| {
     let start = world.clock.now();
     // "Run now" counts against the limit too, and stays marked manual.
     for _ in 0..12 {
-        world.rota.trigger("acme", "burst", None).await.unwrap();
+        world.rota.trigger(JobRef::named("acme", "burst"), None).await.unwrap();
     }
     let engines = [world.engine(&db, "node-a", 8).await, world.engine(&db, "node-b", 8).await];
 
@@ -653,9 +656,9 @@ backend_test!(runs_record_that_they_waited_for_the_tenant_limit, |db| {
     world.job("acme", "b", "0 0 1 1 *", JobPolicy::default()).await;
     world.board.block("a");
     let engine = world.engine(&db, "node-a", 4).await;
-    world.rota.trigger("acme", "a", None).await.unwrap();
+    world.rota.trigger(JobRef::named("acme", "a"), None).await.unwrap();
     world.clock.advance(chrono::Duration::milliseconds(500));
-    world.rota.trigger("acme", "b", None).await.unwrap();
+    world.rota.trigger(JobRef::named("acme", "b"), None).await.unwrap();
     assert_eq!(engine.dispatch_once().await.unwrap(), 1, "limit 1");
     started(&world.board, 1).await;
     world.clock.advance(secs(30));
@@ -680,14 +683,14 @@ backend_test!(pause_and_resume_a_job_and_a_tenant, |db| {
 
     // A paused job is not due, and the ticker does not wake for it.
     world.set("2027-01-01T10:06:00Z");
-    let paused = world.rota.pause_job("acme", "report").await.unwrap();
+    let paused = world.rota.pause_job(JobRef::named("acme", "report")).await.unwrap();
     assert!(paused.paused);
     assert_eq!(world.store.next_due_at().await.unwrap(), None);
     world.set("2027-01-01T10:30:30Z");
     assert_eq!(engine.tick_once().await.unwrap().jobs, 0);
     // On resume, what it missed is recorded per its missed policy (run_once): 10:30 is on
     // time and runs, 10:10 to 10:25 are missed because of the pause.
-    world.rota.resume_job("acme", "report").await.unwrap();
+    world.rota.resume_job(JobRef::named("acme", "report")).await.unwrap();
     let report = engine.tick_once().await.unwrap();
     assert_eq!((report.enqueued, report.recorded), (1, 4));
     let runs = world.runs("report").await;
@@ -699,13 +702,13 @@ backend_test!(pause_and_resume_a_job_and_a_tenant, |db| {
 
     // A paused tenant's runs wait; its overlapping occurrences are skipped; resume runs them.
     let pause = |paused| TenantUpdate { paused: Some(paused), ..TenantUpdate::default() };
-    world.rota.update_tenant("acme", &pause(true)).await.unwrap();
+    world.rota.update_tenant("acme", &pause(true), None).await.unwrap();
     world.set("2027-01-01T10:35:00Z");
     engine.tick_once().await.unwrap();
     assert_eq!(engine.dispatch_once().await.unwrap(), 0);
     world.set("2027-01-01T10:40:00Z");
     assert_eq!(engine.tick_once().await.unwrap().recorded, 1);
-    world.rota.update_tenant("acme", &pause(false)).await.unwrap();
+    world.rota.update_tenant("acme", &pause(false), None).await.unwrap();
     assert_eq!(run_until_quiet(std::slice::from_ref(&engine)).await, 1);
     let tail: Vec<_> = world
         .runs("report")
@@ -742,18 +745,19 @@ backend_test!(backfill_is_bounded_and_idempotent, |db| {
     run_until_quiet(std::slice::from_ref(&engine)).await;
     assert_eq!(world.runs("hourly").await.len(), 4);
 
+    let hourly = JobRef::named("acme", "hourly");
     let (from, to) = (at("2027-01-01T20:00:00Z"), at("2027-01-02T04:00:00Z"));
-    let error = world.rota.backfill("acme", "hourly", from, to, Some(5)).await.unwrap_err();
+    let range = |max| BackfillRequest { from, to, max, dry_run: false };
+    let error = world.rota.backfill(hourly, &range(Some(5))).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::Invalid);
     assert!(error.to_string().contains("has more than 5 occurrences"), "{error}");
-    let future =
-        world.rota.backfill("acme", "hourly", from, at("2027-01-03T00:00:00Z"), None).await;
-    assert_eq!(future.unwrap_err().code(), ErrorCode::Invalid);
+    let future = BackfillRequest { to: at("2027-01-03T00:00:00Z"), ..range(None) };
+    assert_eq!(world.rota.backfill(hourly, &future).await.unwrap_err().code(), ErrorCode::Invalid);
 
     // 20:00 to 04:00 is nine occurrences: 04:00 ran; 01:00 to 03:00 were skipped and run now.
-    let report = world.rota.backfill("acme", "hourly", from, to, Some(9)).await.unwrap();
+    let report = world.rota.backfill(hourly, &range(Some(9))).await.unwrap().report.unwrap();
     assert_eq!((report.occurrences, report.queued, report.already_present), (9, 8, 1));
-    let again = world.rota.backfill("acme", "hourly", from, to, Some(9)).await.unwrap();
+    let again = world.rota.backfill(hourly, &range(Some(9))).await.unwrap().report.unwrap();
     assert_eq!((again.queued, again.already_present), (0, 9), "idempotent");
     run_until_quiet(std::slice::from_ref(&engine)).await;
     let runs = world.runs("hourly").await;
@@ -766,8 +770,9 @@ backend_test!(backfill_is_bounded_and_idempotent, |db| {
         .map(|run| (run.attempt, run.status))
         .collect::<Vec<_>>();
     assert_eq!(skipped_then_run, [(1, RunStatus::Skipped), (2, RunStatus::Succeeded)]);
-    let (_, dry) = world.rota.backfill_occurrences("acme", "hourly", from, to, None).await.unwrap();
-    assert_eq!(dry.len(), 9);
+    let dry_run = BackfillRequest { dry_run: true, ..range(None) };
+    let dry = world.rota.backfill(hourly, &dry_run).await.unwrap();
+    assert_eq!((dry.occurrences.len(), dry.report), (9, None), "a dry run queues nothing");
 });
 
 backend_test!(jitter_offsets_are_stable_per_job, |db| {
@@ -809,12 +814,12 @@ backend_test!(prune_keeps_the_last_runs_of_each_job, |db| {
     let engine = world.engine(&db, "node-a", 4).await;
     for _ in 0..10 {
         world.clock.advance(secs(60));
-        world.rota.trigger("acme", "busy", None).await.unwrap();
+        world.rota.trigger(JobRef::named("acme", "busy"), None).await.unwrap();
         run_until_quiet(std::slice::from_ref(&engine)).await;
     }
     for _ in 0..2 {
         world.clock.advance(secs(60));
-        world.rota.trigger("acme", "quiet", None).await.unwrap();
+        world.rota.trigger(JobRef::named("acme", "quiet"), None).await.unwrap();
         run_until_quiet(std::slice::from_ref(&engine)).await;
     }
     // An old queued run is never pruned.
@@ -828,7 +833,7 @@ backend_test!(prune_keeps_the_last_runs_of_each_job, |db| {
         )
         .await
         .unwrap();
-    world.rota.trigger("acme", "quiet", None).await.unwrap();
+    world.rota.trigger(JobRef::named("acme", "quiet"), None).await.unwrap();
     world.clock.advance(chrono::Duration::days(40));
     let error = world.rota.prune_runs(0, 3).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::Invalid);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use rota::api::{Rota, TenantSettingsUpdate};
+use rota::api::{JobRef, Rota, TenantSettingsUpdate};
 use rota::clock::{Clock, ManualClock};
 use rota::handler::{CommandLimits, CommandSpec, HandlerSpec, HttpSpec, SigningSecret};
 use rota::import::schedules::{self, ApplyPlan};
@@ -47,10 +47,13 @@ async fn populate(rota: &Rota<AnyStore>) {
     )
     .await
     .unwrap();
-    rota.add_tenant(&NewTenant { name: "acme".into(), max_concurrent: 5, weight: 2 })
-        .await
-        .unwrap();
-    rota.add_tenant(&NewTenant::named("globex")).await.unwrap();
+    rota.add_tenant(
+        &NewTenant { name: "acme".into(), max_concurrent: 5, weight: 2 },
+        &TenantPolicy::default(),
+    )
+    .await
+    .unwrap();
+    rota.add_tenant(&NewTenant::named("globex"), &TenantPolicy::default()).await.unwrap();
     rota.update_tenant_settings(
         "acme",
         &TenantSettingsUpdate {
@@ -91,7 +94,7 @@ async fn populate(rota: &Rota<AnyStore>) {
     }
     .apply(&mut policy)
     .unwrap();
-    rota.add_job_with_policy("acme", &nightly, &policy).await.unwrap();
+    rota.add_job("acme", &nightly, &policy).await.unwrap();
     rota.set_tenant_policy(
         "acme",
         &TenantPolicy {
@@ -102,9 +105,21 @@ async fn populate(rota: &Rota<AnyStore>) {
     )
     .await
     .unwrap();
-    rota.add_job("acme", &job("backup", "0 3 * * *", HandlerSpec::Command(backup))).await.unwrap();
+    rota.add_job(
+        "acme",
+        &job("backup", "0 3 * * *", HandlerSpec::Command(backup)),
+        &JobPolicy::default(),
+    )
+    .await
+    .unwrap();
     let hook = HttpSpec::post("https://globex.example/hook").with_header("X-Api-Key", "key-123");
-    rota.add_job("globex", &job("ping", "*/5 * * * *", HandlerSpec::Http(hook))).await.unwrap();
+    rota.add_job(
+        "globex",
+        &job("ping", "*/5 * * * *", HandlerSpec::Http(hook)),
+        &JobPolicy::default(),
+    )
+    .await
+    .unwrap();
 }
 
 /// The secrets of [`populate`], under the names export suggests.
@@ -165,8 +180,8 @@ backend_test!(export_apply_export_is_the_same_file_and_apply_twice_changes_nothi
     schedules::execute(&copy, &first).await.unwrap();
     assert_eq!(export(&copy).await, text, "export → apply → export must give the same file");
     assert_eq!(
-        copy.job("acme", "nightly-report").await.unwrap().policy,
-        original.job("acme", "nightly-report").await.unwrap().policy
+        copy.job(JobRef::named("acme", "nightly-report")).await.unwrap().policy,
+        original.job(JobRef::named("acme", "nightly-report")).await.unwrap().policy
     );
     assert_eq!(
         copy.tenant("acme").await.unwrap().policy,
@@ -214,12 +229,12 @@ backend_test!(a_changed_file_shows_field_changes_and_prune_deletes, |db| {
     assert_eq!(deletes, ["acme/backup"]);
     schedules::execute(&rota, &with_prune).await.unwrap();
     assert_eq!(rota.tenant("acme").await.unwrap().weight, 3);
-    let nightly = rota.job("acme", "nightly-report").await.unwrap();
+    let nightly = rota.job(JobRef::named("acme", "nightly-report")).await.unwrap();
     assert_eq!(nightly.schedule, "45 2 * * *");
     assert_eq!(nightly.policy.overlap, rota::policy::OverlapPolicy::Allow);
     assert_eq!(nightly.policy.max_retries, Some(3), "the rest of the policy stays");
     assert_eq!(rota.tenant("acme").await.unwrap().policy.rate_limit, None);
-    assert!(rota.job("acme", "backup").await.is_err());
+    assert!(rota.job(JobRef::named("acme", "backup")).await.is_err());
     assert!(plan(&rota, &changed, true).await.unwrap().is_empty());
 
     // A secret that changed shows as changed, never as its value.

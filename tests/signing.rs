@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 use axum::routing::any;
 use axum::Router;
 use chrono::{TimeZone, Utc};
-use rota::api::{Rota, TenantSettingsUpdate};
+use rota::api::{JobPolicy, JobRef, Rota, TenantPolicy, TenantSettingsUpdate};
 use rota::clock::{Clock, ManualClock};
 use rota::handler::signature::{verify, SignatureError, DEFAULT_TOLERANCE};
 use rota::handler::{
@@ -114,8 +114,8 @@ backend_test!(claims_carry_the_tenants_secret_and_command_defaults, |db| {
     let now = Utc.with_ymd_and_hms(2027, 3, 14, 7, 0, 0).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(now));
     let rota = Rota::new(store.clone(), clock);
-    rota.add_tenant(&NewTenant::named("acme")).await.unwrap();
-    rota.add_tenant(&NewTenant::named("globex")).await.unwrap();
+    rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
+    rota.add_tenant(&NewTenant::named("globex"), &TenantPolicy::default()).await.unwrap();
     let update = TenantSettingsUpdate {
         webhook_url: Some(Some("https://acme.example/hook".into())),
         webhook_secret: Some(SigningSecret::new("whsec_acme")),
@@ -161,8 +161,8 @@ backend_test!(claims_carry_the_tenants_secret_and_command_defaults, |db| {
             payload: serde_json::json!({}),
             timeout: Duration::from_secs(30),
         };
-        rota.add_job(tenant, &definition).await.unwrap();
-        rota.trigger(tenant, "hook", None).await.unwrap();
+        rota.add_job(tenant, &definition, &JobPolicy::default()).await.unwrap();
+        rota.trigger(JobRef::named(tenant, "hook"), None).await.unwrap();
     }
     let claimed = store.claim("node-1", now, 10, Duration::from_secs(30)).await.unwrap();
     assert_eq!(claimed.len(), 2);

@@ -17,15 +17,51 @@ pub use crate::policy::JobPolicy;
 /// How far ahead [`preview_schedule`] looks for daylight-saving effects.
 pub const DST_LOOKAHEAD: chrono::TimeDelta = chrono::TimeDelta::days(366);
 
-impl<S: Store> Rota<S> {
-    /// Creates a job with the default policies; its first run is the schedule's next occurrence
-    /// after now.
-    pub async fn add_job(&self, tenant: &str, definition: &JobDefinition) -> Result<Job> {
-        self.add_job_with_policy(tenant, definition, &JobPolicy::default()).await
-    }
+/// Which job an operation is about. The console names a job by its id: it acts on the job it
+/// read, even if someone renames the job meanwhile. The CLI and schedule files name it by its
+/// tenant and name, resolved to the id once, when the operation starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobRef<'a> {
+    Id(Uuid),
+    Name { tenant: &'a str, name: &'a str },
+}
 
-    /// Creates a job with the given policies.
-    pub async fn add_job_with_policy(
+impl<'a> JobRef<'a> {
+    /// The job called `name` in `tenant`.
+    pub fn named(tenant: &'a str, name: &'a str) -> Self {
+        JobRef::Name { tenant, name }
+    }
+}
+
+impl From<Uuid> for JobRef<'_> {
+    fn from(id: Uuid) -> Self {
+        JobRef::Id(id)
+    }
+}
+
+impl std::fmt::Display for JobRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobRef::Id(id) => write!(f, "{id}"),
+            JobRef::Name { tenant, name } => write!(f, "{tenant}/{name}"),
+        }
+    }
+}
+
+/// A name a `named` handler may refer to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedHandler {
+    pub name: String,
+    /// The stored definition; `None` for an in-process handler of the [`Rota`]'s registry,
+    /// which has no definition to show or export.
+    pub spec: Option<HandlerSpec>,
+}
+
+impl<S: Store> Rota<S> {
+    /// Creates a job with `policy` (`JobPolicy::default()` leaves retries and the auto-disable
+    /// threshold to the tenant's defaults); its first run is the schedule's next occurrence
+    /// after now.
+    pub async fn add_job(
         &self,
         tenant: &str,
         definition: &JobDefinition,
@@ -40,39 +76,32 @@ impl<S: Store> Rota<S> {
         self.store.create_job(tenant.id, definition, policy, next_run_at, &self.operator, now).await
     }
 
-    /// Replaces a job's definition if nobody changed it since `expected_version`; the next run
-    /// is recomputed from now. Its policies stay, and must still fit the new schedule.
+    /// Replaces a job's definition and, when `policy` is given, its policies, if nobody changed
+    /// the job since `expected_version` (the console's editor edits both; a crontab import only
+    /// the definition). Everything is validated before anything is written; without `policy`
+    /// the job's policies stay and must still fit the new schedule. The definition is written
+    /// (and the next run recomputed from now) unless only the policies changed, so a policy
+    /// edit keeps the next run.
     pub async fn update_job(
         &self,
         id: Uuid,
         expected_version: i64,
         definition: &JobDefinition,
+        policy: Option<&JobPolicy>,
     ) -> Result<Job> {
         let schedule = definition.validate()?;
-        self.store.job(id).await?.policy.validate(&schedule)?;
-        self.check_named_handler_exists(&definition.handler).await?;
-        let now = self.now();
-        let next_run_at = schedule.next_after(now);
-        self.store
-            .update_job(id, expected_version, definition, next_run_at, &self.operator, now)
-            .await
-    }
-
-    /// Replaces a job's definition and policies if nobody changed the job since
-    /// `expected_version` (the console's editor, which edits both). Both are validated before
-    /// anything is written; each part is written only if it changed (the definition first), so
-    /// an unchanged definition keeps its next run.
-    pub async fn update_job_with_policy(
-        &self,
-        id: Uuid,
-        expected_version: i64,
-        definition: &JobDefinition,
-        policy: &JobPolicy,
-    ) -> Result<Job> {
-        let schedule = definition.validate()?;
-        policy.validate(&schedule)?;
+        if let Some(policy) = policy {
+            policy.validate(&schedule)?;
+        }
         self.check_named_handler_exists(&definition.handler).await?;
         let current = self.store.job(id).await?;
+        let policy = match policy {
+            Some(policy) => policy,
+            None => {
+                current.policy.validate(&schedule)?;
+                &current.policy
+            }
+        };
         let policy_changed = current.policy != *policy;
         let now = self.now();
         let mut version = expected_version;
@@ -106,12 +135,21 @@ impl<S: Store> Rota<S> {
         self.store.update_job_policy(id, expected_version, policy, &self.operator, self.now()).await
     }
 
-    pub async fn job(&self, tenant: &str, name: &str) -> Result<Job> {
-        self.store.job_by_name(tenant, name).await
+    /// One job, as stored now.
+    pub async fn job(&self, job: impl Into<JobRef<'_>>) -> Result<Job> {
+        match job.into() {
+            JobRef::Id(id) => self.store.job(id).await,
+            JobRef::Name { tenant, name } => self.store.job_by_name(tenant, name).await,
+        }
     }
 
-    pub async fn job_by_id(&self, id: Uuid) -> Result<Job> {
-        self.store.job(id).await
+    /// The id of `job`; a name is looked up, an id is taken as it is (an operation on a job
+    /// that no longer exists fails with `NotFound` when it writes).
+    pub(super) async fn job_id(&self, job: JobRef<'_>) -> Result<Uuid> {
+        match job {
+            JobRef::Id(id) => Ok(id),
+            JobRef::Name { .. } => Ok(self.job(job).await?.id),
+        }
     }
 
     pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
@@ -120,15 +158,15 @@ impl<S: Store> Rota<S> {
 
     /// Pauses a job: it is not due until resumed. On resume, the occurrences it missed are
     /// recorded (and caught up) per its missed policy.
-    pub async fn pause_job(&self, tenant: &str, name: &str) -> Result<Job> {
-        let job = self.store.job_by_name(tenant, name).await?;
-        self.store.set_job_paused(job.id, true, &self.operator, self.now()).await
+    pub async fn pause_job(&self, job: impl Into<JobRef<'_>>) -> Result<Job> {
+        let id = self.job_id(job.into()).await?;
+        self.store.set_job_paused(id, true, &self.operator, self.now()).await
     }
 
     /// Resumes a paused job; the next tick handles what it missed.
-    pub async fn resume_job(&self, tenant: &str, name: &str) -> Result<Job> {
-        let job = self.store.job_by_name(tenant, name).await?;
-        self.store.set_job_paused(job.id, false, &self.operator, self.now()).await
+    pub async fn resume_job(&self, job: impl Into<JobRef<'_>>) -> Result<Job> {
+        let id = self.job_id(job.into()).await?;
+        self.store.set_job_paused(id, false, &self.operator, self.now()).await
     }
 
     /// Enables a disabled job again: its failure streak restarts, `operator` is recorded (on
@@ -137,13 +175,12 @@ impl<S: Store> Rota<S> {
     /// policy) the next failed occurrence disables it again.
     pub async fn enable_job(
         &self,
-        tenant: &str,
-        name: &str,
+        job: impl Into<JobRef<'_>>,
         operator: &str,
         probation: bool,
     ) -> Result<Job> {
         validate_name("operator", operator)?;
-        let job = self.store.job_by_name(tenant, name).await?;
+        let job = self.job(job).await?;
         let now = self.now();
         let next_run_at = job.parsed_schedule()?.next_after(now);
         let probation = probation || job.policy.probation;
@@ -153,13 +190,12 @@ impl<S: Store> Rota<S> {
     /// Disables a job; the reason people read names `operator`.
     pub async fn disable_job(
         &self,
-        tenant: &str,
-        name: &str,
+        job: impl Into<JobRef<'_>>,
         operator: &str,
         reason: Option<&str>,
     ) -> Result<Job> {
         validate_name("operator", operator)?;
-        let job = self.store.job_by_name(tenant, name).await?;
+        let job = self.job(job).await?;
         let reason = match reason {
             Some(reason) => format!("{reason} (by {operator})"),
             None => format!("disabled by {operator}"),
@@ -171,9 +207,9 @@ impl<S: Store> Rota<S> {
     }
 
     /// Deletes a job and its run history.
-    pub async fn delete_job(&self, tenant: &str, name: &str) -> Result<()> {
-        let job = self.store.job_by_name(tenant, name).await?;
-        self.store.delete_job(job.id, &self.operator, self.now()).await
+    pub async fn delete_job(&self, job: impl Into<JobRef<'_>>) -> Result<()> {
+        let id = self.job_id(job.into()).await?;
+        self.store.delete_job(id, &self.operator, self.now()).await
     }
 
     /// Stores a named handler definition that jobs refer to with `HandlerSpec::Named`.
@@ -190,28 +226,23 @@ impl<S: Store> Rota<S> {
         self.store.upsert_named_handler(name, spec, &self.operator, self.now()).await
     }
 
-    /// Every stored named handler definition, by name.
-    pub async fn named_handlers(&self) -> Result<Vec<(String, HandlerSpec)>> {
-        self.store.list_named_handlers().await
-    }
-
-    /// Every name a `named` handler may refer to: the stored definitions and the in-process
-    /// handlers of this `Rota`'s registry (`None` spec), by name.
-    pub async fn handler_names(&self) -> Result<Vec<(String, Option<HandlerSpec>)>> {
-        let mut names: Vec<(String, Option<HandlerSpec>)> = self
+    /// Every name a `named` handler may refer to, by name: the stored definitions and the
+    /// in-process handlers of this `Rota`'s registry (a stored definition wins a shared name).
+    pub async fn named_handlers(&self) -> Result<Vec<NamedHandler>> {
+        let mut handlers: Vec<NamedHandler> = self
             .store
             .list_named_handlers()
             .await?
             .into_iter()
-            .map(|(name, spec)| (name, Some(spec)))
+            .map(|(name, spec)| NamedHandler { name, spec: Some(spec) })
             .collect();
         for name in self.registry.names() {
-            if !names.iter().any(|(stored, _)| stored == name) {
-                names.push((name.to_owned(), None));
+            if !handlers.iter().any(|stored| stored.name == name) {
+                handlers.push(NamedHandler { name: name.to_owned(), spec: None });
             }
         }
-        names.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(names)
+        handlers.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(handlers)
     }
 
     async fn check_named_handler_exists(&self, handler: &HandlerSpec) -> Result<()> {

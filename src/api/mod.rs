@@ -6,7 +6,8 @@
 //! - this file: [`Rota`] itself (its store, clock, handler registry and operator) and what the
 //!   concerns share;
 //! - `tenants`: tenants, their policies, settings and channels;
-//! - `jobs`: jobs and named handlers, and the schedule editor's helpers;
+//! - `jobs`: jobs and named handlers, addressed by [`JobRef`] (an id, or a tenant and a name),
+//!   and the schedule editor's helpers;
 //! - `runs`: runs, triggering, backfills and pruning;
 //! - `views`: what the console reads: the overview, the timeline, pages of jobs, a job's runs,
 //!   occurrences, nodes and the change feed;
@@ -31,10 +32,13 @@ mod views;
 
 pub use self::audit::{validate_operator, AuditAction, AuditEntry, AuditFilter};
 pub use self::jobs::{
-    parse_payload, preview_schedule, time_zone_names, JobPolicy, SchedulePreview, DST_LOOKAHEAD,
+    parse_payload, preview_schedule, time_zone_names, JobPolicy, JobRef, NamedHandler,
+    SchedulePreview, DST_LOOKAHEAD,
 };
 pub use self::notifications::{Delivery, DeliveryFilter, OutboxEvent};
-pub use self::runs::{BackfillReport, DEFAULT_BACKFILL_MAX, MAX_BACKFILL, PRUNE_BATCH};
+pub use self::runs::{
+    Backfill, BackfillReport, BackfillRequest, DEFAULT_BACKFILL_MAX, MAX_BACKFILL, PRUNE_BATCH,
+};
 pub use self::tenants::{
     validate_tenant_settings, RateLimit, TenantPolicy, TenantSettings, TenantSettingsUpdate,
     TenantUpdate,

@@ -4,13 +4,36 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{check_limit, retention_cutoff, Rota};
+use super::{check_limit, retention_cutoff, JobRef, Rota};
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::run::Run;
 use crate::store::{RunFilter, Store};
 
 pub use crate::store::BackfillReport;
+
+/// What [`Rota::backfill`] covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackfillRequest {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// The most occurrences the range may hold, 1 to [`MAX_BACKFILL`]; `None`:
+    /// [`DEFAULT_BACKFILL_MAX`].
+    pub max: Option<u32>,
+    /// Only list the occurrences (`rota job backfill --dry-run`, the console's preview).
+    pub dry_run: bool,
+}
+
+/// What a backfill found and did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backfill {
+    /// The job, as read when the backfill started.
+    pub job: Job,
+    /// The occurrences of the job's schedule in the range, oldest first.
+    pub occurrences: Vec<DateTime<Utc>>,
+    /// How many runs were queued and how many were present already; `None` on a dry run.
+    pub report: Option<BackfillReport>,
+}
 
 /// A backfill creates at most this many runs unless asked for another bound.
 pub const DEFAULT_BACKFILL_MAX: u32 = 1000;
@@ -31,25 +54,23 @@ impl<S: Store> Rota<S> {
     /// Queues a run of the job now ("run now"), optionally with another payload.
     pub async fn trigger(
         &self,
-        tenant: &str,
-        name: &str,
+        job: impl Into<JobRef<'_>>,
         payload: Option<&serde_json::Value>,
     ) -> Result<Run> {
-        let job = self.store.job_by_name(tenant, name).await?;
-        self.store.enqueue_manual(job.id, payload, &self.operator, self.now()).await
+        let id = self.job_id(job.into()).await?;
+        self.store.enqueue_manual(id, payload, &self.operator, self.now()).await
     }
 
-    /// The occurrences of a job in `[from, to]`, which must lie in the past: what
-    /// [`Rota::backfill`] would queue (`rota job backfill --dry-run`). More than `max` (default
-    /// [`DEFAULT_BACKFILL_MAX`]) is an error: the range is refused, not cut.
-    pub async fn backfill_occurrences(
+    /// The occurrences of a job in the past range `[from, to]`, and unless it is a dry run, a
+    /// queued run (trigger `backfill`) for each one that has not run: idempotent (running it
+    /// twice adds nothing). More than `max` occurrences (default [`DEFAULT_BACKFILL_MAX`]) is an
+    /// error: the range is refused, not cut. The runs count against the tenant's limits.
+    pub async fn backfill(
         &self,
-        tenant: &str,
-        name: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        max: Option<u32>,
-    ) -> Result<(Job, Vec<DateTime<Utc>>)> {
+        job: impl Into<JobRef<'_>>,
+        request: &BackfillRequest,
+    ) -> Result<Backfill> {
+        let BackfillRequest { from, to, max, dry_run } = *request;
         let max = max.unwrap_or(DEFAULT_BACKFILL_MAX);
         check_limit("max", max, MAX_BACKFILL)?;
         if from >= to {
@@ -62,7 +83,7 @@ impl<S: Store> Rota<S> {
                 "must not be in the future: a backfill covers past occurrences",
             ));
         }
-        let job = self.store.job_by_name(tenant, name).await?;
+        let job = self.job(job).await?;
         let schedule = job.parsed_schedule()?;
         let occurrences: Vec<DateTime<Utc>> = schedule
             .occurrences_after(from - chrono::Duration::milliseconds(1))
@@ -80,22 +101,12 @@ impl<S: Store> Rota<S> {
                 ),
             ));
         }
-        Ok((job, occurrences))
-    }
-
-    /// Queues a run (trigger `backfill`) for every occurrence of a job in the past range
-    /// `[from, to]` that has not run: idempotent (running it twice adds nothing), bounded by
-    /// `max` (see [`Rota::backfill_occurrences`]). The runs count against the tenant's limits.
-    pub async fn backfill(
-        &self,
-        tenant: &str,
-        name: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        max: Option<u32>,
-    ) -> Result<BackfillReport> {
-        let (job, occurrences) = self.backfill_occurrences(tenant, name, from, to, max).await?;
-        self.store.backfill(job.id, &occurrences, &self.operator, self.now()).await
+        let report = if dry_run {
+            None
+        } else {
+            Some(self.store.backfill(job.id, &occurrences, &self.operator, self.now()).await?)
+        };
+        Ok(Backfill { job, occurrences, report })
     }
 
     /// Deletes finished runs scheduled more than `older_than_days` ago, always keeping the last

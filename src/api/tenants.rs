@@ -43,18 +43,9 @@ pub fn validate_tenant_settings(settings: &TenantSettings) -> Result<()> {
 }
 
 impl<S: Store> Rota<S> {
-    pub async fn add_tenant(&self, tenant: &NewTenant) -> Result<Tenant> {
-        tenant.validate()?;
-        self.store.create_tenant(tenant, &self.operator, self.now()).await
-    }
-
-    /// Creates a tenant with a rate limit and job defaults; both are validated before anything
-    /// is written.
-    pub async fn add_tenant_with_policy(
-        &self,
-        tenant: &NewTenant,
-        policy: &TenantPolicy,
-    ) -> Result<Tenant> {
+    /// Creates a tenant with a rate limit and job defaults (`TenantPolicy::default()`: none);
+    /// both are validated before anything is written.
+    pub async fn add_tenant(&self, tenant: &NewTenant, policy: &TenantPolicy) -> Result<Tenant> {
         tenant.validate()?;
         policy.validate()?;
         let created = self.store.create_tenant(tenant, &self.operator, self.now()).await?;
@@ -72,29 +63,25 @@ impl<S: Store> Rota<S> {
         self.store.list_tenants().await
     }
 
-    /// Changes a tenant's limits or pauses/resumes it; `None` fields stay as they are.
-    pub async fn update_tenant(&self, name: &str, update: &TenantUpdate) -> Result<Tenant> {
+    /// Changes a tenant's limits or pauses/resumes it (`None` fields stay as they are) and,
+    /// when `policy` is given, replaces its rate limit and job defaults; everything is validated
+    /// before anything is written.
+    pub async fn update_tenant(
+        &self,
+        name: &str,
+        update: &TenantUpdate,
+        policy: Option<&TenantPolicy>,
+    ) -> Result<Tenant> {
         if let Some(max_concurrent) = update.max_concurrent {
             crate::tenant::validate_limit("max_concurrent", max_concurrent)?;
         }
         if let Some(weight) = update.weight {
             crate::tenant::validate_limit("weight", weight)?;
         }
-        self.store.update_tenant(name, update, &self.operator, self.now()).await
-    }
-
-    /// Changes a tenant's limits (as [`Rota::update_tenant`]) and, when given, replaces its rate
-    /// limit and job defaults; everything is validated before anything is written.
-    pub async fn update_tenant_with_policy(
-        &self,
-        name: &str,
-        update: &TenantUpdate,
-        policy: Option<&TenantPolicy>,
-    ) -> Result<Tenant> {
         if let Some(policy) = policy {
             policy.validate()?;
         }
-        let updated = self.update_tenant(name, update).await?;
+        let updated = self.store.update_tenant(name, update, &self.operator, self.now()).await?;
         match policy {
             Some(policy) if *policy != updated.policy => {
                 self.store.set_tenant_policy(name, policy, &self.operator, self.now()).await

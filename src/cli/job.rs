@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
+use rota::api::{BackfillRequest, JobRef};
 use rota::handler::{CommandSpec, HandlerSpec, HttpSpec};
 use rota::job::{Job, JobDefinition};
 use rota::policy::{human_duration, Backoff, JobPolicy, MissedPolicy, PolicyChanges};
@@ -34,17 +35,17 @@ pub enum JobCommand {
     /// Stop a job's schedule; what it misses is recorded (and caught up) per its missed policy
     /// when it is resumed.
     #[command(after_help = "Example:\n  rota job pause --tenant acme --name nightly-report")]
-    Pause(JobRef),
+    Pause(JobName),
     /// Resume a paused job.
     #[command(after_help = "Example:\n  rota job resume --tenant acme --name nightly-report")]
-    Resume(JobRef),
+    Resume(JobName),
     /// Enable a disabled job: its failure streak restarts and its next run is computed from now.
     #[command(
         after_help = "Example:\n  rota job enable --tenant acme --name nightly-report --probation --operator alice"
     )]
     Enable {
         #[command(flatten)]
-        job: JobRef,
+        job: JobName,
         /// Disable it again on its first failed occurrence.
         #[arg(long)]
         probation: bool,
@@ -55,7 +56,7 @@ pub enum JobCommand {
     )]
     Disable {
         #[command(flatten)]
-        job: JobRef,
+        job: JobName,
         /// Why, for the people who read it later.
         #[arg(long)]
         reason: Option<String>,
@@ -67,7 +68,7 @@ pub enum JobCommand {
         A range with more occurrences than --max is refused.")]
     Backfill {
         #[command(flatten)]
-        job: JobRef,
+        job: JobName,
         /// Start of the range (RFC 3339), inclusive.
         #[arg(long)]
         from: String,
@@ -142,17 +143,23 @@ pub struct JobAddArgs {
 
 /// A job, by tenant and name.
 #[derive(Debug, Args)]
-pub struct JobRef {
+pub struct JobName {
     #[arg(long)]
     tenant: String,
     #[arg(long)]
     name: String,
 }
 
+impl JobName {
+    fn job_ref(&self) -> JobRef<'_> {
+        JobRef::named(&self.tenant, &self.name)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct JobSetArgs {
     #[command(flatten)]
-    job: JobRef,
+    job: JobName,
     #[command(flatten)]
     policy: PolicyArgs,
 }
@@ -386,7 +393,7 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
             // Validate before connecting, so bad input never touches the database.
             policy.validate(&definition.validate()?)?;
             let rota = database.open().await?;
-            let job = rota.add_job_with_policy(&args.tenant, &definition, &policy).await?;
+            let job = rota.add_job(&args.tenant, &definition, &policy).await?;
             println!(
                 "created job {}/{} ({}); next run {}",
                 job.tenant,
@@ -409,7 +416,7 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
         }
         JobCommand::Show { tenant, name, json } => {
             let rota = database.open().await?;
-            let job = rota.job(&tenant, &name).await?;
+            let job = rota.job(JobRef::named(&tenant, &name)).await?;
             if json {
                 return print_json(&job);
             }
@@ -417,7 +424,7 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
         }
         JobCommand::Set(args) => {
             let rota = database.open().await?;
-            let job = rota.job(&args.job.tenant, &args.job.name).await?;
+            let job = rota.job(args.job.job_ref()).await?;
             let mut policy = job.policy.clone();
             args.policy.apply(&mut policy)?;
             // The version read above: a concurrent change makes this fail instead of being lost.
@@ -429,12 +436,12 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
         }
         JobCommand::Pause(job) => {
             let rota = database.open().await?;
-            let job = rota.pause_job(&job.tenant, &job.name).await?;
+            let job = rota.pause_job(job.job_ref()).await?;
             println!("paused job {}/{}", job.tenant, job.name);
         }
         JobCommand::Resume(job) => {
             let rota = database.open().await?;
-            let job = rota.resume_job(&job.tenant, &job.name).await?;
+            let job = rota.resume_job(job.job_ref()).await?;
             println!(
                 "resumed job {}/{} (missed occurrences are handled per its missed policy: {})",
                 job.tenant,
@@ -447,7 +454,7 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
             // the job, in the `job.re_enabled` event and in the audit log.
             let rota = database.open().await?;
             let operator = rota.operator().to_owned();
-            let job = rota.enable_job(&job.tenant, &job.name, &operator, probation).await?;
+            let job = rota.enable_job(job.job_ref(), &operator, probation).await?;
             println!(
                 "enabled job {}/{}{}; next run {}",
                 job.tenant,
@@ -459,8 +466,7 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
         JobCommand::Disable { job, reason } => {
             let rota = database.open().await?;
             let operator = rota.operator().to_owned();
-            let job =
-                rota.disable_job(&job.tenant, &job.name, &operator, reason.as_deref()).await?;
+            let job = rota.disable_job(job.job_ref(), &operator, reason.as_deref()).await?;
             println!(
                 "disabled job {}/{} ({})",
                 job.tenant,
@@ -472,31 +478,31 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
             let from = parse_instant("--from", &from)?;
             let to = parse_instant("--to", &to)?;
             let rota = database.open().await?;
-            if dry_run {
-                let (job, occurrences) =
-                    rota.backfill_occurrences(&job.tenant, &job.name, from, to, Some(max)).await?;
-                for at in &occurrences {
-                    println!("{}", instant(Some(*at)));
+            let request = BackfillRequest { from, to, max: Some(max), dry_run };
+            let backfill = rota.backfill(job.job_ref(), &request).await?;
+            match backfill.report {
+                None => {
+                    for at in &backfill.occurrences {
+                        println!("{}", instant(Some(*at)));
+                    }
+                    println!(
+                        "{} occurrences of {}/{} (dry run: nothing queued)",
+                        backfill.occurrences.len(),
+                        backfill.job.tenant,
+                        backfill.job.name
+                    );
                 }
-                println!(
-                    "{} occurrences of {}/{} (dry run: nothing queued)",
-                    occurrences.len(),
-                    job.tenant,
-                    job.name
-                );
-            } else {
-                let report = rota.backfill(&job.tenant, &job.name, from, to, Some(max)).await?;
-                println!(
+                Some(report) => println!(
                     "backfill of {}/{}: {} occurrences, {} runs queued, {} left alone (they ran or \
                      are queued)",
                     job.tenant, job.name, report.occurrences, report.queued, report.already_present
-                );
+                ),
             }
         }
         JobCommand::Trigger { tenant, name, payload } => {
             let payload = payload.map(|text| parse_payload("--payload", &text)).transpose()?;
             let rota = database.open().await?;
-            let run = rota.trigger(&tenant, &name, payload.as_ref()).await?;
+            let run = rota.trigger(JobRef::named(&tenant, &name), payload.as_ref()).await?;
             println!("queued run {} of {}/{}", run.id, run.tenant, run.job);
         }
     }

@@ -52,7 +52,9 @@ pub async fn run(command: TenantCommand, database: &DatabaseArgs) -> anyhow::Res
             limits.apply(&rota, &name, &update).await?;
         }
         TenantCommand::Add { name, max_concurrent, weight } => {
-            let tenant = rota.add_tenant(&NewTenant { name, max_concurrent, weight }).await?;
+            let tenant = rota
+                .add_tenant(&NewTenant { name, max_concurrent, weight }, &TenantPolicy::default())
+                .await?;
             println!("created tenant {} ({})", tenant.name, tenant.id);
         }
         TenantCommand::List { json } => {
@@ -211,7 +213,7 @@ impl TenantLimitArgs {
     ) -> anyhow::Result<()> {
         let limits = &update.limits;
         if limits.max_concurrent.is_some() || limits.weight.is_some() || limits.paused.is_some() {
-            let tenant = rota.update_tenant(name, limits).await?;
+            let tenant = rota.update_tenant(name, limits, None).await?;
             println!(
                 "tenant {}: max concurrent {}, weight {}, {}",
                 tenant.name,

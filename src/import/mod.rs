@@ -28,6 +28,7 @@ use uuid::Uuid;
 use crate::api::Rota;
 use crate::handler::{CommandSpec, HandlerSpec};
 use crate::job::{Job, JobDefinition};
+use crate::policy::JobPolicy;
 use crate::store::{JobFilter, Store};
 pub use crontab::{Crontab, CrontabError, Format, Note};
 pub use diff::FieldChange;
@@ -257,10 +258,11 @@ pub async fn import_crontab<S: Store>(
         for job in &plan.jobs {
             match (job.action, job.existing) {
                 (Action::Create, _) => {
-                    rota.add_job(tenant, &job.definition).await?;
+                    rota.add_job(tenant, &job.definition, &JobPolicy::default()).await?;
                 }
                 (Action::Update, Some((id, version))) => {
-                    rota.update_job(id, version, &job.definition).await?;
+                    // A crontab line has no policies: the job keeps its own.
+                    rota.update_job(id, version, &job.definition, None).await?;
                 }
                 _ => {}
             }

@@ -63,7 +63,7 @@ use serde_json::{json, Value};
 
 use super::diff::{diff, FieldChange};
 use super::{job_value, stored_definition, tenant_jobs, Action, ImportError};
-use crate::api::Rota;
+use crate::api::{JobRef, Rota};
 use crate::handler::spec::looks_secret;
 use crate::handler::{CommandLimits, HandlerSpec, SigningSecret};
 use crate::job::{JobDefinition, DEFAULT_TIMEOUT};
@@ -338,12 +338,19 @@ pub async fn export<S: Store>(rota: &Rota<S>, tenant: Option<&str>) -> crate::Re
             },
         );
     }
-    for (name, spec) in rota.named_handlers().await? {
+    for (name, spec) in stored_handlers(rota).await? {
         if tenant.is_none() || used_handlers.contains(&name) {
             document.handlers.insert(name.clone(), export_handler(&spec, &["HANDLER", &name]));
         }
     }
     Ok(document)
+}
+
+/// The stored named handler definitions, by name: what a document holds. In-process handlers
+/// have no definition; they belong to the program that registers them.
+async fn stored_handlers<S: Store>(rota: &Rota<S>) -> crate::Result<BTreeMap<String, HandlerSpec>> {
+    let handlers = rota.named_handlers().await?.into_iter();
+    Ok(handlers.filter_map(|handler| Some((handler.name, handler.spec?))).collect())
 }
 
 /// One object that `apply` creates, updates or deletes.
@@ -491,8 +498,7 @@ pub async fn plan_apply<S: Store>(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ApplyPlan, ImportError> {
     let mut plan = ApplyPlan::default();
-    let stored_handlers: BTreeMap<String, HandlerSpec> =
-        rota.named_handlers().await?.into_iter().collect();
+    let stored_handlers = stored_handlers(rota).await?;
     for (name, value) in &document.handlers {
         let path = format!("handlers.{name}");
         crate::tenant::validate_name("handler name", name).map_err(|e| invalid(&path, e))?;
@@ -694,10 +700,10 @@ pub async fn execute<S: Store>(rota: &Rota<S>, plan: &ApplyPlan) -> Result<(), I
         match step {
             Step::Handler { name, spec } => rota.set_named_handler(name, spec).await?,
             Step::CreateTenant(tenant) => {
-                rota.add_tenant(tenant).await?;
+                rota.add_tenant(tenant, &TenantPolicy::default()).await?;
             }
             Step::UpdateTenant { name, update } => {
-                rota.update_tenant(name, update).await?;
+                rota.update_tenant(name, update, None).await?;
             }
             Step::TenantPolicy { name, policy } => {
                 rota.set_tenant_policy(name, policy).await?;
@@ -706,12 +712,14 @@ pub async fn execute<S: Store>(rota: &Rota<S>, plan: &ApplyPlan) -> Result<(), I
                 rota.update_tenant_settings(tenant, update).await?;
             }
             Step::CreateJob { tenant, definition, policy } => {
-                rota.add_job_with_policy(tenant, definition, policy).await?;
+                rota.add_job(tenant, definition, policy).await?;
             }
             Step::UpdateJob { id, version, definition, policy } => {
-                rota.update_job_with_policy(*id, *version, definition, policy).await?;
+                rota.update_job(*id, *version, definition, Some(policy)).await?;
             }
-            Step::DeleteJob { tenant, name } => rota.delete_job(tenant, name).await?,
+            Step::DeleteJob { tenant, name } => {
+                rota.delete_job(JobRef::named(tenant, name)).await?
+            }
         }
     }
     Ok(())

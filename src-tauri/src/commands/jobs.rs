@@ -514,7 +514,7 @@ pub async fn list_jobs(
 #[specta::specta]
 pub async fn get_job(console: State<'_, Console>, id: String) -> Result<JobDetail, CommandError> {
     let rota = console.rota().await?;
-    Ok(rota.job_by_id(parse_id(&id)?).await?.into())
+    Ok(rota.job(parse_id(&id)?).await?.into())
 }
 
 #[tauri::command]
@@ -526,7 +526,7 @@ pub async fn create_job(
 ) -> Result<JobDetail, CommandError> {
     let rota = console.rota().await?;
     let (definition, policy) = input.into_parts()?;
-    let job = rota.add_job_with_policy(&tenant, &definition, &policy).await?;
+    let job = rota.add_job(&tenant, &definition, &policy).await?;
     console.schedules_changed().await;
     Ok(job.into())
 }
@@ -546,7 +546,7 @@ pub async fn update_job(
         .parse::<i64>()
         .map_err(|_| CommandError::invalid("expectedVersion", "not a version number"))?;
     let (definition, policy) = input.into_parts()?;
-    let job = rota.update_job_with_policy(parse_id(&id)?, expected, &definition, &policy).await?;
+    let job = rota.update_job(parse_id(&id)?, expected, &definition, Some(&policy)).await?;
     console.schedules_changed().await;
     Ok(job.into())
 }
@@ -558,13 +558,13 @@ pub async fn list_named_handlers(
     console: State<'_, Console>,
 ) -> Result<Vec<NamedHandler>, CommandError> {
     let rota = console.rota().await?;
-    let names = rota.handler_names().await?;
-    Ok(names
+    let handlers = rota.named_handlers().await?;
+    Ok(handlers
         .into_iter()
-        .map(|(name, spec)| NamedHandler {
-            name,
-            kind: spec.as_ref().map(handler_kind),
-            target: spec.map(|spec| match spec {
+        .map(|handler| NamedHandler {
+            name: handler.name,
+            kind: handler.spec.as_ref().map(handler_kind),
+            target: handler.spec.map(|spec| match spec {
                 HandlerSpec::Http(http) => format!("{} {}", http.method, shown_url(&http.url)),
                 HandlerSpec::Command(command) => command.program,
                 HandlerSpec::Named { name } => name,

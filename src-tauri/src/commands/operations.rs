@@ -1,6 +1,7 @@
 //! Operating jobs: pause and resume, disable and re-enable (with the operator's name and
 //! optional probation), the auto-disabled list, and backfills with a preview.
 
+use rota::api::BackfillRequest;
 use rota::job::Job;
 use serde::Serialize;
 use specta::Type;
@@ -85,22 +86,13 @@ pub async fn set_operator_name(
     console.set_operator(name.as_deref()).await
 }
 
-async fn job_of(
-    console: &Console,
-    id: &str,
-) -> Result<(rota::api::Rota<rota::store::AnyStore>, Job), CommandError> {
-    let rota = console.rota().await?;
-    let job = rota.job_by_id(parse_id(id)?).await?;
-    Ok((rota, job))
-}
-
 /// Pauses a job: it is not due until resumed (what it misses meanwhile follows its missed-run
 /// policy).
 #[tauri::command]
 #[specta::specta]
 pub async fn pause_job(console: State<'_, Console>, id: String) -> Result<JobDetail, CommandError> {
-    let (rota, job) = job_of(&console, &id).await?;
-    let job = rota.pause_job(&job.tenant, &job.name).await?;
+    let rota = console.rota().await?;
+    let job = rota.pause_job(parse_id(&id)?).await?;
     console.schedules_changed().await;
     Ok(job.into())
 }
@@ -111,8 +103,8 @@ pub async fn resume_job(
     console: State<'_, Console>,
     id: String,
 ) -> Result<JobDetail, CommandError> {
-    let (rota, job) = job_of(&console, &id).await?;
-    let job = rota.resume_job(&job.tenant, &job.name).await?;
+    let rota = console.rota().await?;
+    let job = rota.resume_job(parse_id(&id)?).await?;
     console.schedules_changed().await;
     Ok(job.into())
 }
@@ -127,8 +119,8 @@ pub async fn enable_job(
     operator: String,
     probation: bool,
 ) -> Result<JobDetail, CommandError> {
-    let (rota, job) = job_of(&console, &id).await?;
-    let job = rota.enable_job(&job.tenant, &job.name, &operator, probation).await?;
+    let rota = console.rota().await?;
+    let job = rota.enable_job(parse_id(&id)?, &operator, probation).await?;
     console.schedules_changed().await;
     Ok(job.into())
 }
@@ -142,9 +134,9 @@ pub async fn disable_job(
     operator: String,
     reason: Option<String>,
 ) -> Result<JobDetail, CommandError> {
-    let (rota, job) = job_of(&console, &id).await?;
+    let rota = console.rota().await?;
     let reason = reason.filter(|reason| !reason.trim().is_empty());
-    let job = rota.disable_job(&job.tenant, &job.name, &operator, reason.as_deref()).await?;
+    let job = rota.disable_job(parse_id(&id)?, &operator, reason.as_deref()).await?;
     console.schedules_changed().await;
     Ok(job.into())
 }
@@ -173,10 +165,10 @@ pub async fn preview_backfill(
     from: String,
     to: String,
 ) -> Result<BackfillPreview, CommandError> {
-    let (rota, job) = job_of(&console, &id).await?;
+    let rota = console.rota().await?;
     let (from, to) = (parse_instant("from", &from)?, parse_instant("to", &to)?);
-    let (_, occurrences) =
-        rota.backfill_occurrences(&job.tenant, &job.name, from, to, None).await?;
+    let request = BackfillRequest { from, to, max: None, dry_run: true };
+    let occurrences = rota.backfill(parse_id(&id)?, &request).await?.occurrences;
     Ok(BackfillPreview {
         occurrences: u32::try_from(occurrences.len()).unwrap_or(u32::MAX),
         first: occurrences.iter().take(PREVIEW_FIRST).copied().map(instant).collect(),
@@ -205,9 +197,11 @@ pub async fn backfill_job(
     from: String,
     to: String,
 ) -> Result<BackfillResult, CommandError> {
-    let (rota, job) = job_of(&console, &id).await?;
+    let rota = console.rota().await?;
     let (from, to) = (parse_instant("from", &from)?, parse_instant("to", &to)?);
-    let report = rota.backfill(&job.tenant, &job.name, from, to, None).await?;
+    let request = BackfillRequest { from, to, max: None, dry_run: false };
+    // Not a dry run, so the report is there.
+    let report = rota.backfill(parse_id(&id)?, &request).await?.report.unwrap_or_default();
     console.schedules_changed().await;
     let count = |value: u64| u32::try_from(value).unwrap_or(u32::MAX);
     Ok(BackfillResult {

@@ -254,9 +254,8 @@ pub async fn run_job_now(
     payload: Option<String>,
 ) -> Result<RunRow, CommandError> {
     let rota = console.rota().await?;
-    let job = rota.job_by_id(parse_id(&job_id)?).await?;
     let payload = payload.as_deref().map(rota::api::parse_payload).transpose()?;
-    let run = rota.trigger(&job.tenant, &job.name, payload.as_ref()).await?;
+    let run = rota.trigger(parse_id(&job_id)?, payload.as_ref()).await?;
     console.schedules_changed().await;
     Ok(RunRow::from(&run))
 }

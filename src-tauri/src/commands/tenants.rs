@@ -139,7 +139,7 @@ pub async fn create_tenant(
     let rota = console.rota().await?;
     let tenant =
         NewTenant { name: input.name, max_concurrent: input.max_concurrent, weight: input.weight };
-    let created = rota.add_tenant_with_policy(&tenant, &input.policy.into()).await?;
+    let created = rota.add_tenant(&tenant, &input.policy.into()).await?;
     Ok(rota.tenant_overview_of(&created.name).await?.into())
 }
 
@@ -158,6 +158,6 @@ pub async fn update_tenant(
         paused: changes.paused,
     };
     let policy = changes.policy.map(TenantPolicy::from);
-    let updated = rota.update_tenant_with_policy(&name, &update, policy.as_ref()).await?;
+    let updated = rota.update_tenant(&name, &update, policy.as_ref()).await?;
     Ok(rota.tenant_overview_of(&updated.name).await?.into())
 }
