@@ -1,7 +1,7 @@
 //! The engine benchmark: `cargo xtask bench` (or `cargo bench --bench engine -- [--quick]
 //! [--sqlite-only | --postgres-only]`).
 //!
-//! On SQLite and on Postgres, in one run, the six measurements:
+//! On SQLite and on Postgres, in one run, six measurements:
 //! 1. throughput: burn down a queue of due no-op runs end to end (claim, execute, record) with
 //!    one engine and with four engines (64 worker slots each), the median of the repetitions;
 //!    and sustained: every-second schedules offered for a minute, made and run by one engine;
