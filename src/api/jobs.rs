@@ -39,15 +39,6 @@ impl From<Uuid> for JobRef<'_> {
     }
 }
 
-impl std::fmt::Display for JobRef<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            JobRef::Id(id) => write!(f, "{id}"),
-            JobRef::Name { tenant, name } => write!(f, "{tenant}/{name}"),
-        }
-    }
-}
-
 /// A name a `named` handler may refer to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedHandler {
