@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rota::api::{Rota, TenantSettingsUpdate};
+use rota::api::{JobPolicy, JobRef, Rota, TenantPolicy, TenantSettingsUpdate};
 use rota::clock::{Clock, SystemClock};
 use rota::handler::{CommandLimits, CommandSpec, HandlerSpec};
 use rota::job::JobDefinition;
@@ -224,10 +224,13 @@ async fn the_runtime_runs_a_limited_command_through_the_wrapper_in_the_work_root
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let runtime = Runtime::open(config, Arc::clone(&clock)).await.expect("open");
     let rota = Rota::new(runtime.store().clone(), clock);
-    rota.add_tenant(&NewTenant::named("limited")).await.expect("tenant");
+    rota.add_tenant(&NewTenant::named("limited"), &TenantPolicy::default()).await.expect("tenant");
     rota.update_tenant_settings("limited", &open_files_limit()).await.expect("limits");
-    let job = rota.add_job("limited", &limited_job("open-files")).await.expect("job");
-    rota.trigger("limited", "open-files", None).await.expect("trigger");
+    let job = rota
+        .add_job("limited", &limited_job("open-files"), &JobPolicy::default())
+        .await
+        .expect("job");
+    rota.trigger(JobRef::named("limited", "open-files"), None).await.expect("trigger");
     runtime.engine().notify_runs_queued();
     let run = finished(runtime.store(), job.id, Duration::from_secs(30)).await;
     assert_ran_limited_in(&run, &work_root.join("limited"));
@@ -283,7 +286,7 @@ async fn rota_serve_runs_a_limited_command_through_the_wrapper_in_its_default_wo
     rota_cli(&url, &["job", "trigger", "--tenant", "limited", "--name", "open-files"]);
     let store = AnyStore::connect(&url).await.expect("store");
     let job = rota::api::Rota::new(store.clone(), Arc::new(SystemClock))
-        .job("limited", "open-files")
+        .job(JobRef::named("limited", "open-files"))
         .await
         .expect("job");
     let run = finished(&store, job.id, Duration::from_secs(30)).await;
