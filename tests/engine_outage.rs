@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rota::api::Rota;
+use rota::api::{JobPolicy, JobRef, Rota, TenantPolicy};
 use rota::clock::{Clock, ManualClock};
 use rota::engine::{Engine, EngineConfig};
 use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome};
@@ -92,9 +92,12 @@ impl World {
         let handler = Arc::new(Held::default());
         let rota =
             Rota::new(store.clone(), Arc::new(clock.clone())).with_registry(registry(&handler));
-        rota.add_tenant(&NewTenant { name: "acme".into(), max_concurrent: 10, weight: 1 })
-            .await
-            .unwrap();
+        rota.add_tenant(
+            &NewTenant { name: "acme".into(), max_concurrent: 10, weight: 1 },
+            &TenantPolicy::default(),
+        )
+        .await
+        .unwrap();
         for name in ["quick", "held"] {
             let job = JobDefinition {
                 name: name.into(),
@@ -105,7 +108,7 @@ impl World {
                 payload: serde_json::json!({}),
                 timeout: Duration::from_secs(600),
             };
-            rota.add_job("acme", &job).await.unwrap();
+            rota.add_job("acme", &job, &JobPolicy::default()).await.unwrap();
         }
         Some(World { db, store, clock, handler, rota })
     }
@@ -158,8 +161,8 @@ async fn results_the_database_could_not_take_are_kept_and_recorded_after_renewin
     let Some(world) = World::start().await else { return };
     let proxy = world.proxy().await;
     let node = world.engine("node-a", &proxy).await;
-    world.rota.trigger("acme", "quick", None).await.unwrap();
-    world.rota.trigger("acme", "held", None).await.unwrap();
+    world.rota.trigger(JobRef::named("acme", "quick"), None).await.unwrap();
+    world.rota.trigger(JobRef::named("acme", "held"), None).await.unwrap();
     assert_eq!(node.dispatch_once().await.unwrap(), 2);
     wait_for_results(&node, 1).await;
 
@@ -206,7 +209,7 @@ async fn a_reaper_that_lost_the_database_too_gives_owners_a_lease_period_after_r
     let proxy = world.proxy().await;
     let owner = world.engine("node-a", &proxy).await;
     let reaper = world.engine("node-b", &proxy).await;
-    world.rota.trigger("acme", "held", None).await.unwrap();
+    world.rota.trigger(JobRef::named("acme", "held"), None).await.unwrap();
     assert_eq!(owner.dispatch_once().await.unwrap(), 1, "leased until t0 + 30 s");
 
     proxy.cut();
@@ -245,7 +248,7 @@ async fn a_reaper_that_kept_the_database_recovers_a_cut_off_node_when_its_lease_
     let reaper_proxy = world.proxy().await;
     let owner = world.engine("node-a", &owner_proxy).await;
     let reaper = world.engine("node-b", &reaper_proxy).await;
-    world.rota.trigger("acme", "held", None).await.unwrap();
+    world.rota.trigger(JobRef::named("acme", "held"), None).await.unwrap();
     assert_eq!(owner.dispatch_once().await.unwrap(), 1, "leased until t0 + 30 s");
 
     // Only the owner is cut off.
