@@ -40,6 +40,14 @@ pub(crate) trait Dialect {
 
     /// The backend's migrations.
     fn migrator() -> &'static Migrator;
+    /// Prepares the connection that applies migrations (lifting limits meant for the engine's
+    /// statements), and restores it afterwards.
+    fn before_migrations(
+        connection: &mut <Self::Db as sqlx::Database>::Connection,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn after_migrations(
+        connection: &mut <Self::Db as sqlx::Database>::Connection,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// The pool for queries that only read.
     fn reader(&self) -> &Pool<Self::Db>;
     /// The pool for single-statement writes.

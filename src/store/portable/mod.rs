@@ -55,7 +55,11 @@ fn bind_policy<'q>(
 
 impl SchemaStore for This {
     async fn migrate(&self) -> Result<()> {
-        This::migrator().run(self.writer()).await?;
+        let mut connection = self.writer().acquire().await?;
+        This::before_migrations(&mut connection).await?;
+        let migrated = This::migrator().run_direct(&mut *connection).await;
+        This::after_migrations(&mut connection).await?;
+        migrated?;
         Ok(())
     }
 }

@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection, Sqlite, Transaction};
 use uuid::Uuid;
 
 use sqlx::migrate::Migrator;
@@ -86,10 +87,13 @@ impl SqliteStore {
         let options = options.create_if_missing(true).journal_mode(SqliteJournalMode::Wal);
         create_parent_dirs(options.get_filename())?;
         // The writer connects first: it creates the file and switches it to WAL.
-        let writer =
-            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        let reader =
-            SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await?;
+        let writer = discarding_broken_connections(SqlitePoolOptions::new().max_connections(1))
+            .connect_with(options.clone())
+            .await?;
+        let reader = discarding_broken_connections(SqlitePoolOptions::new())
+            .max_connections(READERS)
+            .connect_with(options)
+            .await?;
         Ok(SqliteStore { reader, writer })
     }
 
@@ -119,6 +123,15 @@ impl Dialect for SqliteStore {
 
     fn migrator() -> &'static Migrator {
         &MIGRATOR
+    }
+
+    /// Nothing to lift: SQLite has no statement timeout.
+    async fn before_migrations(_connection: &mut SqliteConnection) -> Result<()> {
+        Ok(())
+    }
+
+    async fn after_migrations(_connection: &mut SqliteConnection) -> Result<()> {
+        Ok(())
     }
 
     fn reader(&self) -> &SqlitePool {
@@ -334,6 +347,26 @@ fn round_robin(queues: &[TenantQueue], limit: u32) -> Vec<Uuid> {
 
 /// A tenant's ready runs in serving order: id, weight, runs.
 type TenantQueue = (Uuid, usize, Vec<Uuid>);
+
+/// A connection that comes back to the pool still inside a transaction is closed instead of
+/// reused, and a new one is opened when needed. That happens when a `COMMIT` or `ROLLBACK`
+/// fails (a full disk, an I/O error): SQLite may have ended the transaction itself, the rollback
+/// then fails too, and sqlx keeps counting the transaction as open, so every later `BEGIN` on that
+/// connection would fail ("begin_with at non-zero transaction depth") until a restart. Not for
+/// in-memory databases, whose one connection is the database.
+fn discarding_broken_connections(options: SqlitePoolOptions) -> SqlitePoolOptions {
+    options
+        .before_acquire(|connection, _| Box::pin(async move { Ok(usable(connection)) }))
+        .after_release(|connection, _| Box::pin(async move { Ok(usable(connection)) }))
+}
+
+fn usable(connection: &SqliteConnection) -> bool {
+    if connection.is_in_transaction() {
+        tracing::warn!("closing a SQLite connection left inside a failed transaction");
+        return false;
+    }
+    true
+}
 
 /// Whether `url` names an in-memory database (`sqlite::memory:`, `sqlite://:memory:`,
 /// `sqlite://?mode=memory`).
