@@ -38,6 +38,13 @@ pub enum Error {
     /// The cron expression or time zone is invalid; the message names the field and the text.
     #[error("schedule: {0}")]
     Schedule(#[from] crate::cron::CronError),
+    /// The database has not applied migrations this binary needs.
+    #[error(
+        "the database's schema is at migration {database_version}, older than this rota's \
+         {binary_version} ({missing} migration(s) missing): run `rota migrate` (or start \
+         `rota serve --migrate`) first"
+    )]
+    SchemaBehind { database_version: i64, binary_version: i64, missing: usize },
     /// A statement failed or the database could not be reached; `problem` says which way, and
     /// `source` is the driver's error (the store converts it, so no driver type is part of
     /// this one).
@@ -81,7 +88,9 @@ impl Error {
             Error::NotFound { .. } => ErrorCode::NotFound,
             Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
             Error::StaleVersion { .. } => ErrorCode::StaleVersion,
-            Error::Database { .. } | Error::Migrate { .. } => ErrorCode::Database,
+            Error::Database { .. } | Error::Migrate { .. } | Error::SchemaBehind { .. } => {
+                ErrorCode::Database
+            }
         }
     }
 

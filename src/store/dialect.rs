@@ -35,6 +35,8 @@ pub(crate) trait Dialect {
     const EXPIRED_LEASES: &'static str;
     /// Renews a node's leases (skipping rows its own result writer holds).
     const RENEW_LEASES: &'static str;
+    /// Whether sqlx's migration bookkeeping table exists (a boolean).
+    const MIGRATIONS_TABLE_EXISTS: &'static str;
     /// The outbox events a notification worker takes (skipping those another node holds).
     const PENDING_EVENTS: &'static str;
 

@@ -84,7 +84,7 @@ pub use outbox::OutboxStore;
 pub use postgres::PgStore;
 pub use queue::{ClaimedRun, RunQueue, RunResult, TickReport};
 pub use runs::{BackfillReport, RunFilter, RunStore};
-pub use schema::SchemaStore;
+pub use schema::{SchemaStatus, SchemaStore};
 pub use sqlite::SqliteStore;
 pub use tenants::{TenantSettings, TenantSettingsUpdate, TenantStore, TenantUpdate};
 pub use views::{ConsoleViews, CursorKey, JobCursor, JobPage, JobQuery, JobSort, TenantOverview};

@@ -27,7 +27,8 @@ pub(super) use super::This;
 use crate::error::Result;
 use crate::store::codec::PolicyValues;
 use crate::store::dialect::Dialect;
-use crate::store::SchemaStore;
+use crate::store::schema::SchemaStatus;
+use crate::store::{sql, SchemaStore};
 
 /// The sqlx database type of the backend this copy is compiled for.
 type Db = <This as Dialect>::Db;
@@ -61,5 +62,21 @@ impl SchemaStore for This {
         This::after_migrations(&mut connection).await?;
         migrated?;
         Ok(())
+    }
+
+    async fn schema_status(&self) -> Result<SchemaStatus> {
+        let known: Vec<i64> = This::migrator()
+            .iter()
+            .filter(|migration| !migration.migration_type.is_down_migration())
+            .map(|migration| migration.version)
+            .collect();
+        let exists: bool =
+            sqlx::query_scalar(This::MIGRATIONS_TABLE_EXISTS).fetch_one(self.reader()).await?;
+        let applied: Vec<i64> = if exists {
+            sqlx::query_scalar(sql::APPLIED_MIGRATIONS).fetch_all(self.reader()).await?
+        } else {
+            Vec::new()
+        };
+        Ok(SchemaStatus::compare(&known, &applied))
     }
 }

@@ -83,7 +83,10 @@ impl PgStore {
     }
 }
 
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+/// Migrations a newer binary applied are left alone (`ignore_missing`): they are additive, so
+/// this binary keeps working during a rolling upgrade.
+static MIGRATOR: Migrator =
+    Migrator { ignore_missing: true, ..sqlx::migrate!("./migrations/postgres") };
 
 /// Postgres: several nodes share the database, so statements that take rows another node may be
 /// working on lock them (`FOR NO KEY UPDATE`, `SKIP LOCKED`); see each statement in
@@ -99,6 +102,7 @@ impl Dialect for PgStore {
     const EXPIRED_LEASES: &'static str = sql::postgres::EXPIRED_LEASES;
     const RENEW_LEASES: &'static str = sql::postgres::RENEW_LEASES;
     const PENDING_EVENTS: &'static str = sql::postgres::PENDING_EVENTS;
+    const MIGRATIONS_TABLE_EXISTS: &'static str = sql::postgres::MIGRATIONS_TABLE_EXISTS;
 
     fn migrator() -> &'static Migrator {
         &MIGRATOR

@@ -566,6 +566,10 @@ pub const MARK_NODE_STOPPED: &str = "UPDATE nodes SET stopped_at = $2 WHERE id =
 pub const LIST_NODES: &str =
     concat!("SELECT ", node_columns!(), " FROM nodes ORDER BY started_at DESC, id");
 
+/// The migrations a database applied (sqlx's bookkeeping).
+pub const APPLIED_MIGRATIONS: &str =
+    "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
+
 /// Statements for Postgres only.
 // The console's views.
 /// Tenants with live counts. Each count is a bounded scan of an index: `jobs (tenant_id, name)`,

@@ -134,3 +134,6 @@ pub const CLAIM_RUNS: &str = concat!(
      JOIN tenants t ON t.id = r.tenant_id \
      ORDER BY p.turn, p.last_claimed_at, r.tenant_id, p.not_before, r.id"
 );
+
+/// Whether sqlx's migration bookkeeping exists (a database never migrated has none).
+pub const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";

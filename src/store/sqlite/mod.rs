@@ -104,7 +104,10 @@ impl SqliteStore {
     }
 }
 
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+/// Migrations a newer binary applied are left alone (`ignore_missing`): they are additive, so
+/// this binary keeps working during a rolling upgrade.
+static MIGRATOR: Migrator =
+    Migrator { ignore_missing: true, ..sqlx::migrate!("./migrations/sqlite") };
 
 /// SQLite: one writer at a time holds the whole database (`BEGIN IMMEDIATE`), so the locking
 /// statements are plain reads, the claim runs in steps (no `LATERAL`, no row locks), and there
@@ -120,6 +123,7 @@ impl Dialect for SqliteStore {
     const EXPIRED_LEASES: &'static str = sql::sqlite::EXPIRED_LEASES;
     const RENEW_LEASES: &'static str = sql::sqlite::RENEW_LEASES;
     const PENDING_EVENTS: &'static str = sql::sqlite::PENDING_EVENTS;
+    const MIGRATIONS_TABLE_EXISTS: &'static str = sql::sqlite::MIGRATIONS_TABLE_EXISTS;
 
     fn migrator() -> &'static Migrator {
         &MIGRATOR
