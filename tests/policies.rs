@@ -914,6 +914,7 @@ fn cli_rejects_bad_policies_with_exit_status_2() {
             .output()
             .unwrap()
     };
+    assert!(rota(&["migrate"]).status.success());
     assert!(rota(&["tenant", "add", "acme"]).status.success());
     let add = [
         "job",

@@ -253,6 +253,7 @@ async fn rota_serve_runs_a_limited_command_through_the_wrapper_in_its_default_wo
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite://{}", dir.path().join("rota.sqlite").display());
     let data_home = dir.path().join("data");
+    rota_cli(&url, &["migrate"]);
     rota_cli(&url, &["tenant", "add", "limited"]);
     rota_cli(&url, &["tenant", "set", "limited", "--open-files", "64"]);
     rota_cli(

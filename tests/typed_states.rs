@@ -4,49 +4,10 @@
 
 mod support;
 
-use std::path::Path;
-
 use rota::job::DisabledBy;
 use rota::store::prelude::*;
 use rota::store::{AnyStore, JobState};
-use sqlx::migrate::Migrator;
-use sqlx::Connection;
-use support::{Backend, TestDatabase};
-
-/// Runs `$body` with `$connection` a raw connection to `$db`, typed for its backend (the body
-/// is compiled once per backend).
-macro_rules! with_connection {
-    ($db:expr, |$connection:ident| $body:expr) => {
-        match $db.backend {
-            Backend::Sqlite => {
-                let mut $connection =
-                    sqlx::SqliteConnection::connect(&format!("{}?mode=rwc", $db.url))
-                        .await
-                        .expect("connect");
-                $body
-            }
-            Backend::Postgres => {
-                let mut $connection = sqlx::PgConnection::connect(&$db.url).await.expect("connect");
-                $body
-            }
-        }
-    };
-}
-
-fn migrations_dir(backend: Backend) -> &'static Path {
-    match backend {
-        Backend::Sqlite => Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")),
-        Backend::Postgres => Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres")),
-    }
-}
-
-/// The database's migrations up to and including `version`, applied the way Rota applies them.
-async fn migrate_up_to(db: &TestDatabase, version: i64) {
-    let mut migrator = Migrator::new(migrations_dir(db.backend)).await.expect("read migrations");
-    migrator.migrations =
-        migrator.migrations.iter().filter(|m| m.version <= version).cloned().collect();
-    with_connection!(db, |connection| migrator.run(&mut connection).await.expect("migrate"));
-}
+use support::{migrate_up_to, Backend, TestDatabase};
 
 /// Rows as an older Rota wrote them: an engine disable marked by the reason `auto`, a person's
 /// disable, and an enabled job.

@@ -191,7 +191,9 @@ impl Console {
     /// empty database when asked, and starts the engine.
     pub async fn open_local(&self, demo: bool) -> Result<Status, CommandError> {
         let path = &self.paths.local_database;
-        let database = DatabaseConfig::new(format!("sqlite://{}", path.display()));
+        let mut database = DatabaseConfig::new(format!("sqlite://{}", path.display()));
+        // The console's own file: it keeps it migrated, as nothing else would.
+        database.migration = runtime::MigrationPolicy::Apply;
         let store = runtime::connect(&database, self.clock.as_ref()).await?;
         let rota = self.new_rota(store.clone())?;
         if demo {
@@ -211,7 +213,9 @@ impl Console {
     }
 
     /// Connected mode: connects to the Postgres URL (its password, if any, moves to the keyring
-    /// or to this session's memory), migrates, and runs the engine only when `execute` is set.
+    /// or to this session's memory), requires its schema to be current (the team applies
+    /// migrations with `rota migrate`; a newer schema is fine), and runs the engine only when
+    /// `execute` is set.
     pub async fn connect(
         &self,
         url: &str,

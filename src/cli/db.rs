@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use rota::api::Rota;
 use rota::clock::{Clock, SystemClock};
-use rota::store::prelude::*;
+use rota::runtime::{DatabaseConfig, MigrationPolicy};
 use rota::store::AnyStore;
 
 #[derive(Debug, Clone, Args)]
@@ -32,14 +32,28 @@ impl DatabaseArgs {
         }
     }
 
-    /// Connects and applies pending migrations, so every command works on a fresh file.
+    /// Connects, requiring the schema to be current: only `rota migrate` (and `rota serve
+    /// --migrate`) change it, so a command run with an older binary during a rolling upgrade
+    /// never migrates under the fleet's feet. A newer schema works, with a warning.
     pub async fn open(&self) -> anyhow::Result<Rota<AnyStore>> {
+        self.open_with(MigrationPolicy::RequireCurrent).await
+    }
+
+    /// Connects and applies pending migrations (`rota migrate`).
+    pub async fn open_migrating(&self) -> anyhow::Result<Rota<AnyStore>> {
+        self.open_with(MigrationPolicy::Apply).await
+    }
+
+    async fn open_with(&self, migration: MigrationPolicy) -> anyhow::Result<Rota<AnyStore>> {
         let url = self.url()?;
-        let store = AnyStore::connect(&url)
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let mut database = DatabaseConfig::new(url.clone());
+        database.migration = migration;
+        // One attempt: a command reports at once why the database does not answer.
+        database.wait = std::time::Duration::ZERO;
+        let store = rota::runtime::connect(&database, clock.as_ref())
             .await
             .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
-        store.migrate().await.context("cannot migrate the database")?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Ok(Rota::new(store, clock).with_operator(self.operator()?))
     }
 

@@ -136,7 +136,7 @@ fn run_async(command: Command, database: db::DatabaseArgs) -> anyhow::Result<()>
             Command::Cron(_) => unreachable!("handled synchronously"),
             Command::Migrate => {
                 let url = database.url()?;
-                database.open().await?;
+                database.open_migrating().await?;
                 println!("database {} is up to date", db::redact_url(&url));
                 Ok(())
             }

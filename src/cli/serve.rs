@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// attempt failed; a bad URL or a refused login ends the wait at once (0: one attempt).
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     wait_for_database: u64,
+    /// Apply pending migrations before starting (otherwise a schema older than this binary is
+    /// refused, and `rota migrate` applies them; a newer one is accepted with a warning).
+    #[arg(long)]
+    migrate: bool,
     /// Serve Prometheus metrics at http://ADDR/metrics and a health check at /healthz.
     #[arg(long)]
     metrics: Option<SocketAddr>,
@@ -175,6 +179,9 @@ fn runtime_config(args: &ServeArgs, url: &str) -> anyhow::Result<RuntimeConfig> 
         .unwrap_or_else(|| format!("{}-{}", super::host_name(), std::process::id()));
     let mut database = DatabaseConfig::new(url);
     database.wait = Duration::from_secs(args.wait_for_database);
+    if args.migrate {
+        database.migration = rota::runtime::MigrationPolicy::Apply;
+    }
     let mut config = RuntimeConfig::new(database, node_id, command_settings(args)?);
     config.workers = args.workers;
     config.lease_ttl = Duration::from_secs(args.lease_ttl);

@@ -35,9 +35,14 @@ use crate::store::{AnyStore, SchemaStore};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum MigrationPolicy {
-    /// Apply every pending migration before starting (what `rota serve` and the console do).
-    #[default]
+    /// Apply every pending migration before starting (`rota migrate`, `rota serve --migrate`,
+    /// and the console's Local mode on its own SQLite file).
     Apply,
+    /// Change nothing: refuse a schema older than this binary (telling the user to run `rota
+    /// migrate`) and accept a newer one with a warning, so that in a rolling upgrade the first
+    /// node migrated does not stop the others (what every other command does).
+    #[default]
+    RequireCurrent,
 }
 
 /// Which database to open and how.
@@ -54,11 +59,12 @@ pub struct DatabaseConfig {
 }
 
 impl DatabaseConfig {
-    /// A URL, migrations applied, and the default wait of [`DEFAULT_DATABASE_WAIT`].
+    /// A URL, the schema required to be current (no migration), and the default wait of
+    /// [`DEFAULT_DATABASE_WAIT`].
     pub fn new(url: impl Into<String>) -> DatabaseConfig {
         DatabaseConfig {
             url: url.into(),
-            migration: MigrationPolicy::Apply,
+            migration: MigrationPolicy::RequireCurrent,
             wait: DEFAULT_DATABASE_WAIT,
         }
     }
@@ -259,6 +265,18 @@ pub async fn connect(config: &DatabaseConfig, clock: &dyn Clock) -> Result<AnySt
     let store = AnyStore::connect(&config.url).await?;
     match config.migration {
         MigrationPolicy::Apply => store.migrate().await.map_err(RuntimeError::Migrate)?,
+        MigrationPolicy::RequireCurrent => {
+            let status = store.schema_status().await.map_err(RuntimeError::Migrate)?;
+            status.check().map_err(RuntimeError::Migrate)?;
+            if status.is_newer() {
+                tracing::warn!(
+                    database_version = status.database_version,
+                    binary_version = status.binary_version,
+                    "the database was migrated by a newer rota; this one keeps working \
+                     (migrations are additive), but upgrade it soon"
+                );
+            }
+        }
     }
     Ok(store)
 }

@@ -141,3 +141,47 @@ macro_rules! backend_test {
         }
     };
 }
+
+/// Runs `$body` with `$connection` a raw connection to `$db`, typed for its backend (the body
+/// is compiled once per backend).
+#[macro_export]
+macro_rules! with_connection {
+    ($db:expr, |$connection:ident| $body:expr) => {
+        match $db.backend {
+            $crate::support::Backend::Sqlite => {
+                let mut $connection = <sqlx::SqliteConnection as sqlx::Connection>::connect(
+                    &format!("{}?mode=rwc", $db.url),
+                )
+                .await
+                .expect("connect");
+                $body
+            }
+            $crate::support::Backend::Postgres => {
+                let mut $connection = <sqlx::PgConnection as sqlx::Connection>::connect(&$db.url)
+                    .await
+                    .expect("connect");
+                $body
+            }
+        }
+    };
+}
+
+pub fn migrations_dir(backend: Backend) -> &'static std::path::Path {
+    match backend {
+        Backend::Sqlite => {
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        }
+        Backend::Postgres => {
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        }
+    }
+}
+
+/// The database's migrations up to and including `version`, applied the way Rota applies them.
+pub async fn migrate_up_to(db: &TestDatabase, version: i64) {
+    let mut migrator =
+        sqlx::migrate::Migrator::new(migrations_dir(db.backend)).await.expect("read migrations");
+    migrator.migrations =
+        migrator.migrations.iter().filter(|m| m.version <= version).cloned().collect();
+    with_connection!(db, |connection| migrator.run(&mut connection).await.expect("migrate"));
+}

@@ -168,7 +168,10 @@ fn app(args: &[String]) -> Result {
     run("cargo", &["build", "--release", "--bin", "rota"])?;
     let binary = target_dir().join("release").join("rota");
     let binary = binary.to_string_lossy().into_owned();
-    step("preparing the local SQLite database (with demo data when it is empty)");
+    step("preparing the local SQLite database (migrated, with demo data when it is empty)");
+    let mut migrate = vec!["migrate"];
+    migrate.extend(args.iter().map(String::as_str));
+    run(&binary, &migrate)?;
     let mut demo = vec!["demo", "seed", "--if-empty"];
     demo.extend(args.iter().map(String::as_str));
     run(&binary, &demo)?;
