@@ -417,6 +417,7 @@ fn the_cli_records_the_operator_and_lists_the_logs() {
         assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
         output.stdout
     };
+    rota(&["migrate"]);
     rota(&["tenant", "add", "acme"]);
     rota(&["--operator", "alice", "tenant", "set", "acme", "--max-concurrent", "5"]);
     rota(&["tenant", "set", "acme", "--notify-run-failed", "true", "--operator", "bob"]);

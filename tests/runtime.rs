@@ -16,7 +16,9 @@ use rota::clock::{Clock, SystemClock};
 use rota::handler::{CommandLimits, CommandSpec, HandlerSpec};
 use rota::job::JobDefinition;
 use rota::run::{Run, RunStatus};
-use rota::runtime::{self, CommandSettings, DatabaseConfig, Runtime, RuntimeConfig, RuntimeError};
+use rota::runtime::{
+    self, CommandSettings, DatabaseConfig, MigrationPolicy, Runtime, RuntimeConfig, RuntimeError,
+};
 use rota::store::prelude::*;
 use rota::store::{AnyStore, RunFilter};
 use rota::tenant::NewTenant;
@@ -34,6 +36,8 @@ fn closed_port() -> u16 {
 fn database(url: String, wait: Duration) -> DatabaseConfig {
     let mut config = DatabaseConfig::new(url);
     config.wait = wait;
+    // These databases are fresh: the runtime applies the migrations, as `rota serve --migrate`.
+    config.migration = MigrationPolicy::Apply;
     config
 }
 
@@ -216,11 +220,10 @@ async fn the_runtime_runs_a_limited_command_through_the_wrapper_in_the_work_root
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite://{}", dir.path().join("rota.sqlite").display());
     let work_root = dir.path().join("work");
-    let config = RuntimeConfig::new(
-        DatabaseConfig::new(url),
-        "runtime-test",
-        CommandSettings::new(&work_root, ROTA),
-    );
+    let mut database = DatabaseConfig::new(url);
+    database.migration = MigrationPolicy::Apply;
+    let config =
+        RuntimeConfig::new(database, "runtime-test", CommandSettings::new(&work_root, ROTA));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let runtime = Runtime::open(config, Arc::clone(&clock)).await.expect("open");
     let rota = Rota::new(runtime.store().clone(), clock);

@@ -575,6 +575,14 @@ fn commands_and_capabilities_agree() {
 fn connected_mode_over_postgres() {
     let Some(database) = PostgresDatabase::create() else { return };
     let harness = Harness::new();
+    // The team's database is migrated by `rota migrate`, not by a console: until then,
+    // connecting says so.
+    let behind = harness.err(
+        "connect_postgres",
+        json!({ "request": { "url": database.url, "password": null, "rememberPassword": false, "executeJobs": false } }),
+    );
+    assert!(behind["message"].as_str().expect("text").contains("rota migrate"), "{behind}");
+    database.migrate();
     let status = harness.ok(
         "connect_postgres",
         json!({ "request": { "url": database.url, "password": null, "rememberPassword": false, "executeJobs": false } }),
@@ -865,6 +873,18 @@ impl PostgresDatabase {
         }
         let (base, _) = admin.rsplit_once('/').expect("the admin URL names a database");
         Some(PostgresDatabase { url: format!("{base}/{name}"), admin, name })
+    }
+}
+
+impl PostgresDatabase {
+    /// Applies the migrations, as `rota migrate` does.
+    fn migrate(&self) {
+        use rota::store::prelude::*;
+        tauri::async_runtime::block_on(async {
+            let store = rota::store::AnyStore::connect(&self.url).await.expect("connect");
+            store.migrate().await.expect("migrate");
+            store.close().await;
+        });
     }
 }
 

@@ -266,8 +266,8 @@ pub async fn connect(config: &DatabaseConfig, clock: &dyn Clock) -> Result<AnySt
     match config.migration {
         MigrationPolicy::Apply => store.migrate().await.map_err(RuntimeError::Migrate)?,
         MigrationPolicy::RequireCurrent => {
-            let status = store.schema_status().await.map_err(RuntimeError::Migrate)?;
-            status.check().map_err(RuntimeError::Migrate)?;
+            let status = store.schema_status().await?;
+            status.check()?;
             if status.is_newer() {
                 tracing::warn!(
                     database_version = status.database_version,
