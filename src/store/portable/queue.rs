@@ -355,18 +355,29 @@ impl This {
                 // The job as the failure left it: the audit log's `before` if the engine
                 // disables it now.
                 let before = Self::job_in(tx, job_id).await?;
+                // Whether the failure disables the job is the policy's rule
+                // (`JobPolicy::auto_disable_threshold`), decided on the job as this transaction
+                // locked it (`JOB_FAILED` took its row lock).
+                let tenant = sqlx::query(sql::TENANT_BY_NAME)
+                    .bind(&before.tenant)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let tenant_default = codec::tenant(&tenant)?.policy.default_auto_disable_after;
+                let threshold = before.policy.auto_disable_threshold(tenant_default);
+                let disables = before.on_probation
+                    || threshold.is_some_and(|limit| before.consecutive_failures >= limit);
                 // Exactly one transition and one event, whatever the number of nodes: see
                 // `AUTO_DISABLE_JOB`.
-                let disabled = sqlx::query(sql::AUTO_DISABLE_JOB)
-                    .bind(job_id)
-                    .bind(codec::ms(result.finished_at))
-                    .bind(AUTO_DISABLED_REASON)
-                    .bind(codec::to_i32(
-                        "auto_disable_after",
-                        crate::policy::DEFAULT_AUTO_DISABLE_AFTER,
-                    )?)
-                    .fetch_optional(&mut **tx)
-                    .await?;
+                let disabled = if disables {
+                    sqlx::query(sql::AUTO_DISABLE_JOB)
+                        .bind(job_id)
+                        .bind(codec::ms(result.finished_at))
+                        .bind(AUTO_DISABLED_REASON)
+                        .fetch_optional(&mut **tx)
+                        .await?
+                } else {
+                    None
+                };
                 if let Some(row) = disabled {
                     let event = Event::JobAutoDisabled(JobAutoDisabled {
                         job: row.text("name")?,

@@ -477,18 +477,13 @@ pub const JOB_SUCCEEDED: &str = job_finished!(", consecutive_failures = 0, on_pr
 /// A failed occurrence (retries exhausted): `$3` is its error.
 pub const JOB_FAILED: &str =
     job_finished!(", consecutive_failures = consecutive_failures + 1, last_error = $3");
-/// After [`JOB_FAILED`], in the same transaction: disables the job (reason `$3`) if it is on
-/// probation or its streak reached its threshold (the job's, else its tenant's default, else
-/// `$4`; 0 means never). `AND enabled` under the row lock that [`JOB_FAILED`] took makes the
-/// transition happen once, however many nodes record failures of the job at once: the caller
-/// writes the outbox event only when this returns a row.
+/// After [`JOB_FAILED`], in the same transaction, when the job's policy says the failure
+/// disables it (`JobPolicy::auto_disable_threshold`, decided by the store on the row this
+/// transaction locked): disables the job (reason `$3`). `AND enabled` under the row lock that
+/// [`JOB_FAILED`] took makes the transition happen once, however many nodes record failures of
+/// the job at once: the caller writes the outbox event only when this returns a row.
 pub const AUTO_DISABLE_JOB: &str = "UPDATE jobs SET enabled = FALSE, disabled_by = 'engine', \
-     disabled_reason = $3, \
-     updated_at = $2, version = version + 1 \
-     WHERE id = $1 AND enabled AND (on_probation OR consecutive_failures >= NULLIF(COALESCE( \
-         auto_disable_after, \
-         (SELECT t.default_auto_disable_after FROM tenants t WHERE t.id = jobs.tenant_id), \
-         $4), 0)) \
+     disabled_reason = $3, updated_at = $2, version = version + 1 WHERE id = $1 AND enabled \
      RETURNING tenant_id, name, consecutive_failures, on_probation, last_error";
 /// Cancelled, or failed with a retry planned: the streak waits for the final outcome.
 pub const JOB_FINISHED: &str = job_finished!("");
