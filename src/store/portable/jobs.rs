@@ -262,6 +262,4 @@ impl JobStore for This {
         tx.commit().await?;
         Ok(())
     }
-
-    // The console's run views (issue 7; see `crate::timeline`).
 }

@@ -215,6 +215,4 @@ impl ConsoleViews for This {
         let row = sqlx::query(sql::CHANGE_MARKS).fetch_one(self.reader()).await?;
         codec::change_marks(&row)
     }
-
-    // Notifications and the audit log (issue 5).
 }

@@ -615,7 +615,7 @@ pub const LIST_NAMED_HANDLERS: &str = "SELECT name, spec FROM named_handlers ORD
 /// Runs of the job go with it (`ON DELETE CASCADE`).
 pub const DELETE_JOB: &str = "DELETE FROM jobs WHERE id = $1";
 
-// The console's run views (issue 7): run details, the timeline, throughput and the change
+// The console's run views: run details, the timeline, throughput and the change
 // feed. See `crate::timeline` for what each answers; every statement reads indexes and is
 // bounded.
 
@@ -717,7 +717,7 @@ pub const CHANGE_MARKS: &str = "SELECT (SELECT MAX(updated_at) FROM jobs) AS job
      (SELECT MAX(heartbeat_at) FROM nodes) AS nodes, \
      (SELECT COUNT(*) FROM nodes) AS node_count";
 
-// Notifications and the audit log (issue 5).
+// Notifications and the audit log.
 
 /// Claim, step 2: count the attempt and hold the events until `$2` (the lease's end) for node
 /// `$1`; the caller appends the ids `($3, $4, ...)` from step 1 (`pending_events!`).
