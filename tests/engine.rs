@@ -324,3 +324,44 @@ backend_test!(a_tick_ahead_records_when_it_queued_and_readies_the_run_at_its_ins
     // Not claimable before its instant.
     assert_eq!(engine.dispatch_once().await.unwrap(), 0);
 });
+
+// A claim whose COMMIT succeeded but whose answer the node never received (the connection
+// dropped at that moment) leaves runs `running` under the node's id that it is not executing.
+// Before: lease maintenance renewed every run the node owned, so such a run was renewed forever
+// and never ran. Now only the runs the node holds are renewed; the orphan expires and is
+// recovered.
+backend_test!(a_run_claimed_for_this_node_but_never_received_is_not_renewed_forever, |db| {
+    use rota::store::prelude::*;
+    let store = db.store().await;
+    let clock = ManualClock::new(at("2027-01-01T10:00:00Z"));
+    let probe = Arc::new(Probe::default());
+    let rota = Rota::new(store.clone(), Arc::new(clock.clone())).with_registry(registry(&probe));
+    rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
+    rota.add_job("acme", &job("manual", "0 0 1 1 *"), &JobPolicy::default()).await.unwrap();
+    rota.trigger(JobRef::named("acme", "manual"), None).await.unwrap();
+    let engine = engine(&store, &clock, "node-a", 4, &probe);
+    engine.register().await.unwrap();
+    let ttl = EngineConfig::new("node-a").lease_ttl;
+    // The claim lands in the database, its answer never reaches the engine.
+    let orphan = store.claim("node-a", clock.now(), 1, ttl).await.unwrap();
+    assert_eq!(orphan.len(), 1);
+
+    // The node keeps maintaining its leases well past the lease.
+    for _ in 0..6 {
+        clock.advance(chrono::TimeDelta::from_std(ttl / 3).unwrap());
+        engine.maintain_once().await.unwrap();
+    }
+    let recovered = store.recover_expired(clock.now()).await.unwrap();
+    assert_eq!(
+        recovered.iter().map(|run| run.id).collect::<Vec<_>>(),
+        vec![orphan[0].run.id],
+        "the orphaned run expired and is recovered"
+    );
+    // Its next attempt runs.
+    run_until_quiet(std::slice::from_ref(&engine)).await;
+    let runs = rota.list_runs(&RunFilter::default()).await.unwrap();
+    assert!(
+        runs.iter().any(|run| run.status == RunStatus::Succeeded && run.attempt == 2),
+        "{runs:?}"
+    );
+});
