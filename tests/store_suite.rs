@@ -74,6 +74,7 @@ store_tests!(
     complete_rejects_a_stale_claim,
     expired_lease_is_recovered_as_a_new_attempt,
     renew_extends_the_lease,
+    renew_leaves_unlisted_runs_to_expire,
     release_requeues_the_nodes_runs,
     retry_queues_the_next_attempt,
     failure_streak_counts_and_resets,
@@ -907,9 +908,13 @@ async fn expired_lease_is_recovered_as_a_new_attempt(store: AnyStore) {
 
 async fn renew_extends_the_lease(store: AnyStore) {
     tenant_with_runs(&store, "acme", 3, 1, 2).await;
-    store.claim(NODE, t(0), 1, TTL).await.unwrap();
-    store.claim("node-b", t(0), 1, TTL).await.unwrap();
-    assert_eq!(store.renew_leases(NODE, t(20), TTL).await.unwrap(), 1);
+    let held: Vec<Uuid> =
+        store.claim(NODE, t(0), 1, TTL).await.unwrap().iter().map(|c| c.run.id).collect();
+    let theirs: Vec<Uuid> =
+        store.claim("node-b", t(0), 1, TTL).await.unwrap().iter().map(|c| c.run.id).collect();
+    // Another node's run in the list is not renewed: a node renews only what it owns.
+    let listed: Vec<Uuid> = held.iter().chain(&theirs).copied().collect();
+    assert_eq!(store.renew_leases(NODE, &listed, t(20), TTL).await.unwrap(), 1);
     let lost = store.recover_expired(t(40)).await.unwrap();
     assert_eq!(lost.len(), 1, "only node-b's lease expired");
     assert_eq!(lost[0].error.as_deref(), Some("lease expired: node node-b stopped renewing"));
@@ -922,7 +927,20 @@ async fn renew_extends_the_lease(store: AnyStore) {
         (mine[0].lease_owner.as_deref(), mine[0].lease_expires_at),
         (Some(NODE), Some(t(50)))
     );
-    assert_eq!(store.renew_leases("node-z", t(20), TTL).await.unwrap(), 0);
+    assert_eq!(store.renew_leases("node-z", &held, t(20), TTL).await.unwrap(), 0);
+    assert_eq!(store.renew_leases(NODE, &[], t(20), TTL).await.unwrap(), 0);
+}
+
+/// A run the database says a node owns but that the node does not list (its claim's answer was
+/// lost) is not renewed: it expires and is recovered.
+async fn renew_leaves_unlisted_runs_to_expire(store: AnyStore) {
+    tenant_with_runs(&store, "acme", 3, 2, 2).await;
+    let claimed = store.claim(NODE, t(0), 2, TTL).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let known = claimed[0].run.id;
+    assert_eq!(store.renew_leases(NODE, &[known], t(20), TTL).await.unwrap(), 1);
+    let lost = store.recover_expired(t(40)).await.unwrap();
+    assert_eq!(lost.iter().map(|run| run.id).collect::<Vec<_>>(), vec![claimed[1].run.id]);
 }
 
 async fn release_requeues_the_nodes_runs(store: AnyStore) {

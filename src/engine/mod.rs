@@ -381,7 +381,12 @@ impl<S: Store> Engine<S> {
         }
         let config = &self.inner.config;
         let renewed = self
-            .db(self.inner.store.renew_leases(&config.node_id, self.now(), config.lease_ttl))
+            .db(self.inner.store.renew_leases(
+                &config.node_id,
+                &self.held_runs(),
+                self.now(),
+                config.lease_ttl,
+            ))
             .await?;
         self.inner.renewed_after_breaks.fetch_max(breaks, Ordering::Relaxed);
         if renewed > 0 {
@@ -543,7 +548,8 @@ impl<S: Store> Engine<S> {
         let config = &self.inner.config;
         let store = &self.inner.store;
         let breaks = self.inner.health.breaks();
-        self.db(store.renew_leases(&config.node_id, now, config.lease_ttl)).await?;
+        self.db(store.renew_leases(&config.node_id, &self.held_runs(), now, config.lease_ttl))
+            .await?;
         self.inner.renewed_after_breaks.fetch_max(breaks, Ordering::Relaxed);
         self.db(store.heartbeat(&config.node_id, now)).await?;
         let requested = self.db(store.cancel_requested(&config.node_id)).await?;
@@ -565,6 +571,18 @@ impl<S: Store> Engine<S> {
         let mut cancels = self.inner.cancels.lock().unwrap_or_else(|poison| poison.into_inner());
         cancels.insert(run_id, token.clone());
         token
+    }
+
+    /// The runs whose leases this node keeps: those executing here and those whose results
+    /// wait to be recorded. A run the database says this node owns but that is in neither (its
+    /// claim's answer was lost) is left to expire and be recovered.
+    fn held_runs(&self) -> Vec<uuid::Uuid> {
+        let mut held: Vec<uuid::Uuid> = {
+            let cancels = self.inner.cancels.lock().unwrap_or_else(|poison| poison.into_inner());
+            cancels.keys().copied().collect()
+        };
+        held.extend(self.inner.results.run_ids());
+        held
     }
 
     pub(crate) fn unregister_run(&self, run_id: uuid::Uuid) {

@@ -44,6 +44,11 @@ impl ResultBuffer {
         waiting.drain(..count);
     }
 
+    /// The runs whose results wait here: their leases must be renewed until they are recorded.
+    pub(crate) fn run_ids(&self) -> Vec<uuid::Uuid> {
+        self.lock().iter().map(|result| result.run_id).collect()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }

@@ -33,8 +33,9 @@ pub(crate) trait Dialect {
     const DUE_JOBS: &'static str;
     /// The expired leases a reaper takes (skipping those another node is reaping).
     const EXPIRED_LEASES: &'static str;
-    /// Renews a node's leases (skipping rows its own result writer holds).
-    const RENEW_LEASES: &'static str;
+    /// Ends [`super::sql::RENEW_LEASES_HEAD`] after its list of run ids (skipping rows the
+    /// node's own result writer holds, where row locks exist).
+    const RENEW_LEASES_TAIL: &'static str;
     /// Whether sqlx's migration bookkeeping table exists (a boolean).
     const MIGRATIONS_TABLE_EXISTS: &'static str;
     /// The outbox events a notification worker takes (skipping those another node holds).

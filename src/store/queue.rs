@@ -139,8 +139,11 @@ store_concern! {
         /// The running runs of `node_id` that were asked to stop (overlap `cancel_previous`).
         fn cancel_requested(&self, node_id: &str) -> Result<Vec<Uuid>>;
 
-        /// Extends the leases of `node_id`'s running runs to `now + lease_ttl`.
-        fn renew_leases(&self, node_id: &str, now: DateTime<Utc>, lease_ttl: Duration) -> Result<u64>;
+        /// Extends the leases of `run_ids`, the runs `node_id` is executing or holds results
+        /// of, to `now + lease_ttl`. Only those: a run the database says `node_id` owns but
+        /// that the node does not know of (a claim whose answer was lost with its connection)
+        /// is left to expire and be recovered, instead of being renewed forever.
+        fn renew_leases(&self, node_id: &str, run_ids: &[Uuid], now: DateTime<Utc>, lease_ttl: Duration) -> Result<u64>;
 
         /// Marks running runs whose lease expired before `now` as `lost` and queues their next
         /// attempt (trigger `recovery`); returns the lost runs.

@@ -175,15 +175,25 @@ impl RunQueue for This {
     async fn renew_leases(
         &self,
         node_id: &str,
+        run_ids: &[Uuid],
         now: DateTime<Utc>,
         lease_ttl: Duration,
     ) -> Result<u64> {
-        let renewed = sqlx::query(Self::RENEW_LEASES)
-            .bind(node_id)
-            .bind(codec::expiry_ms(now, lease_ttl))
-            .execute(self.writer())
-            .await?
-            .rows_affected();
+        let mut renewed = 0;
+        for chunk in run_ids.chunks(codec::INSERT_BATCH) {
+            let statement = format!(
+                "{}{}{}",
+                sql::RENEW_LEASES_HEAD,
+                codec::placeholders(3, chunk.len()),
+                Self::RENEW_LEASES_TAIL
+            );
+            let mut query =
+                sqlx::query(&statement).bind(node_id).bind(codec::expiry_ms(now, lease_ttl));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            renewed += query.execute(self.writer()).await?.rows_affected();
+        }
         Ok(renewed)
     }
 

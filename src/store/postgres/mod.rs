@@ -100,7 +100,7 @@ impl Dialect for PgStore {
     const LOCK_NAMED_HANDLER: &'static str = sql::postgres::LOCK_NAMED_HANDLER;
     const DUE_JOBS: &'static str = sql::postgres::DUE_JOBS;
     const EXPIRED_LEASES: &'static str = sql::postgres::EXPIRED_LEASES;
-    const RENEW_LEASES: &'static str = sql::postgres::RENEW_LEASES;
+    const RENEW_LEASES_TAIL: &'static str = sql::postgres::RENEW_LEASES_TAIL;
     const PENDING_EVENTS: &'static str = sql::postgres::PENDING_EVENTS;
     const MIGRATIONS_TABLE_EXISTS: &'static str = sql::postgres::MIGRATIONS_TABLE_EXISTS;
 

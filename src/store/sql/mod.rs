@@ -495,6 +495,14 @@ macro_rules! leases_of_node {
     };
 }
 
+/// Renews the leases of the listed runs (`$3, ...`, appended with the dialect's tail) that
+/// node `$1` still owns, to `$2`.
+pub const RENEW_LEASES_HEAD: &str = concat!(
+    "UPDATE runs SET lease_expires_at = $2 WHERE id IN (",
+    leases_of_node!(),
+    " AND id IN "
+);
+
 /// Running runs whose lease expired before `$1`, in a fixed order. Bounded so that one reap
 /// after a long outage stays one short transaction; the engine reaps again at its next period.
 /// Completed per backend (locking).

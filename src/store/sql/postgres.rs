@@ -26,11 +26,7 @@ pub const DUE_JOBS: &str = concat!(due_jobs!(), " FOR NO KEY UPDATE SKIP LOCKED"
 /// Postgres: the node's result writer may hold some of these rows locked while it records
 /// their results. Renewal skips them (they are finishing) instead of waiting, so renewal
 /// and completion can never lock the same rows in opposite orders and deadlock.
-pub const RENEW_LEASES: &str = concat!(
-    "UPDATE runs SET lease_expires_at = $2 WHERE id IN (",
-    leases_of_node!(),
-    " FOR NO KEY UPDATE SKIP LOCKED)"
-);
+pub const RENEW_LEASES_TAIL: &str = " FOR NO KEY UPDATE SKIP LOCKED)";
 
 /// Postgres: two nodes may reap at once, and a late result may be recording right now;
 /// each reaper takes the expired runs nobody holds, without waiting.

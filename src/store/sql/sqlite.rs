@@ -16,8 +16,7 @@ pub const PENDING_EVENTS: &str = pending_events!();
 pub const DUE_JOBS: &str = due_jobs!();
 
 /// SQLite: the write lock of the transaction is the only lock there is; nothing to skip.
-pub const RENEW_LEASES: &str =
-    concat!("UPDATE runs SET lease_expires_at = $2 WHERE id IN (", leases_of_node!(), ")");
+pub const RENEW_LEASES_TAIL: &str = ")";
 
 /// SQLite: as above, a plain read inside the IMMEDIATE transaction.
 pub const EXPIRED_LEASES: &str = expired_leases!();

@@ -121,7 +121,7 @@ impl Dialect for SqliteStore {
     const LOCK_NAMED_HANDLER: &'static str = sql::sqlite::LOCK_NAMED_HANDLER;
     const DUE_JOBS: &'static str = sql::sqlite::DUE_JOBS;
     const EXPIRED_LEASES: &'static str = sql::sqlite::EXPIRED_LEASES;
-    const RENEW_LEASES: &'static str = sql::sqlite::RENEW_LEASES;
+    const RENEW_LEASES_TAIL: &'static str = sql::sqlite::RENEW_LEASES_TAIL;
     const PENDING_EVENTS: &'static str = sql::sqlite::PENDING_EVENTS;
     const MIGRATIONS_TABLE_EXISTS: &'static str = sql::sqlite::MIGRATIONS_TABLE_EXISTS;
 
