@@ -232,7 +232,8 @@ async fn wait_for_signal(shutdown: CancellationToken) {
 }
 
 /// `/healthz`: 200 while the database answers and every loop completes iterations, else 503;
-/// the JSON body names what is wrong. `/metrics`: the engine's metrics for Prometheus.
+/// the JSON body names what is wrong. `/metrics`: the node's metrics for Prometheus, then the
+/// deployment's (per-tenant runs, the notification backlog) read from the database.
 fn metrics_router<S: Store>(engine: Engine<S>) -> Router {
     let health = engine.health().clone();
     Router::new()
@@ -254,7 +255,11 @@ fn metrics_router<S: Store>(engine: Engine<S>) -> Router {
             "/metrics",
             get(move || {
                 let engine = engine.clone();
-                async move { engine.metrics_text() }
+                async move {
+                    let mut text = engine.metrics_text();
+                    text.push_str(&engine.fleet_metrics_text().await);
+                    text
+                }
             }),
         )
 }

@@ -5,9 +5,63 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use super::Engine;
+
+/// How long a scrape waits for the database's part of the metrics.
+pub const FLEET_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 use crate::store::Store;
 
 impl<S: Store> Engine<S> {
+    /// What the whole deployment holds, read from the database (not per node: every node
+    /// serves the same numbers): runs queued and running per tenant, auto-disabled jobs per
+    /// tenant, and notifications not yet delivered. Empty when the database does not answer
+    /// within [`FLEET_QUERY_TIMEOUT`] (the node's own metrics and `/healthz` still say why), so
+    /// a scrape never hangs on a stalled database.
+    pub async fn fleet_metrics_text(&self) -> String {
+        let store = self.store();
+        let since = self.clock().now() - chrono::TimeDelta::hours(24);
+        let read = async {
+            Ok::<_, crate::Error>((
+                store.tenant_overview(since).await?,
+                store.outbox_backlog().await?,
+            ))
+        };
+        let Ok(Ok((tenants, backlog))) = tokio::time::timeout(FLEET_QUERY_TIMEOUT, read).await
+        else {
+            return String::new();
+        };
+        let mut text = String::new();
+        let _ = writeln!(
+            text,
+            "# HELP rota_tenant_runs Runs of each tenant by status, across all nodes (queued \
+             includes retries waiting for their backoff).\n# TYPE rota_tenant_runs gauge"
+        );
+        for overview in &tenants {
+            let tenant = escape(&overview.tenant.name);
+            for (status, value) in [("queued", overview.queued), ("running", overview.running)] {
+                let _ = writeln!(
+                    text,
+                    "rota_tenant_runs{{tenant=\"{tenant}\",status=\"{status}\"}} {value}"
+                );
+            }
+        }
+        let _ = writeln!(
+            text,
+            "# HELP rota_tenant_auto_disabled_jobs Jobs Rota disabled after failures, per \
+             tenant.\n# TYPE rota_tenant_auto_disabled_jobs gauge"
+        );
+        for overview in &tenants {
+            let tenant = escape(&overview.tenant.name);
+            let value = overview.auto_disabled_jobs;
+            let _ = writeln!(text, "rota_tenant_auto_disabled_jobs{{tenant=\"{tenant}\"}} {value}");
+        }
+        let _ = writeln!(
+            text,
+            "# HELP rota_outbox_backlog Notifications neither delivered nor given up on.\n\
+             # TYPE rota_outbox_backlog gauge\nrota_outbox_backlog {backlog}"
+        );
+        text
+    }
+
     /// Every metric of this node, labelled with its node id.
     pub fn metrics_text(&self) -> String {
         let stats = self.stats();

@@ -27,6 +27,9 @@ store_concern! {
         /// The delivery log, newest first.
         fn list_deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>>;
 
+        /// How many events are neither delivered nor given up on (the notification backlog).
+        fn outbox_backlog(&self) -> Result<u64>;
+
         /// The outbox's events, oldest first.
         fn list_outbox(&self, limit: u32) -> Result<Vec<OutboxEvent>>;
 

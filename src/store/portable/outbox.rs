@@ -16,6 +16,11 @@ use crate::store::dialect::Dialect;
 use crate::store::{codec, sql, OutboxStore, RunResult};
 
 impl OutboxStore for This {
+    async fn outbox_backlog(&self) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(sql::OUTBOX_BACKLOG).fetch_one(self.reader()).await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     async fn prune_notifications(&self, before: DateTime<Utc>, batch: u32) -> Result<(u64, u64)> {
         let batch = batch.max(1);
         let mut deleted = [0u64; 2];

@@ -569,6 +569,10 @@ pub const MARK_NODE_STOPPED: &str = "UPDATE nodes SET stopped_at = $2 WHERE id =
 pub const LIST_NODES: &str =
     concat!("SELECT ", node_columns!(), " FROM nodes ORDER BY started_at DESC, id");
 
+/// Events neither delivered nor given up on: a bounded scan of the `outbox_pending` index.
+pub const OUTBOX_BACKLOG: &str =
+    "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL";
+
 /// The migrations a database applied (sqlx's bookkeeping).
 pub const APPLIED_MIGRATIONS: &str =
     "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
