@@ -146,3 +146,33 @@ async fn a_full_disk_once_freed_heals_without_a_restart() {
     assert!(listed.iter().any(|job| job.name.starts_with("after-")));
     store.close().await;
 }
+
+/// Another process holds the database's write lock longer than the busy timeout: writes fail
+/// meanwhile (with "database is locked"), and succeed again on the same store once it lets go.
+#[tokio::test]
+async fn a_write_lock_held_elsewhere_past_the_busy_timeout_heals_once_released() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("rota.sqlite");
+    let url = format!("sqlite://{}", path.display());
+    let store = AnyStore::connect(&url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let tenant =
+        store.create_tenant(&NewTenant::named("acme"), "test", at(0)).await.expect("tenant");
+
+    let mut other = sqlx::SqliteConnection::connect(&url).await.expect("another connection");
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut other).await.expect("take the write lock");
+    let blocked = store
+        .create_job(tenant.id, &definition("blocked"), &JobPolicy::default(), None, "test", at(1))
+        .await;
+    let error = blocked.expect_err("the write waits out the busy timeout, then fails");
+    assert!(error.is_connection_problem(), "a locked database is transient: {error}");
+    sqlx::query("ROLLBACK").execute(&mut other).await.expect("let go");
+    other.close().await.expect("close");
+
+    store
+        .create_job(tenant.id, &definition("after"), &JobPolicy::default(), None, "test", at(2))
+        .await
+        .expect("writes work again on the same store");
+    store.close().await;
+}
