@@ -1224,6 +1224,8 @@ fn main() {
         }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    // Read before the runs: the load they meet, not the load they made.
+    let machine = machine();
     let started = Instant::now();
     let reports: Vec<BackendReport> = runtime.block_on(async {
         let mut reports = Vec::new();
@@ -1234,7 +1236,7 @@ fn main() {
     });
     print_table(&backends, &reports);
     let json = serde_json::json!({
-        "machine": machine(),
+        "machine": machine,
         "profile": "cargo bench (release)",
         "quick": quick,
         "elapsed_s": started.elapsed().as_secs(),
