@@ -79,6 +79,7 @@ store_tests!(
     retry_queues_the_next_attempt,
     failure_streak_counts_and_resets,
     one_batch_of_results_keeps_each_jobs_order,
+    a_result_sent_again_after_its_commit_counts_as_recorded,
     record_and_claim_claims_the_slots_the_results_free,
     complete_bounds_output_and_error,
     list_runs_filters_and_orders,
@@ -1053,6 +1054,25 @@ async fn one_batch_of_results_keeps_each_jobs_order(store: AnyStore) {
     assert_eq!(steady.consecutive_failures, 0);
     assert_eq!(steady.last_run_at, Some(t(9)), "the latest finish, not the last listed");
     assert_eq!(store.run(steady_runs[2].run.id).await.unwrap().status, RunStatus::Succeeded);
+}
+
+/// The answer to a COMMIT that recorded a result can be lost with the connection; the node then
+/// sends the same result again. Before, that counted (and was logged) as fenced out.
+async fn a_result_sent_again_after_its_commit_counts_as_recorded(store: AnyStore) {
+    let (_, job) = tenant_with_runs(&store, "acme", 3, 1, 1).await;
+    let claimed = store.claim(NODE, t(0), 1, TTL).await.unwrap();
+    let sent = result(&claimed[0], RunStatus::Failed, t(1));
+    assert_eq!(store.complete(std::slice::from_ref(&sent)).await.unwrap(), [true]);
+    assert_eq!(store.complete(std::slice::from_ref(&sent)).await.unwrap(), [true], "sent again");
+    // Its effects are not repeated: one failure in the streak.
+    assert_eq!(store.job(job.id).await.unwrap().consecutive_failures, 1);
+    // Another outcome for the run, or the same one from another claim, is still refused.
+    let other_outcome = result(&claimed[0], RunStatus::Succeeded, t(1));
+    assert_eq!(store.complete(&[other_outcome]).await.unwrap(), [false]);
+    let other_claim = RunResult { fencing_token: sent.fencing_token + 1, ..sent.clone() };
+    assert_eq!(store.complete(&[other_claim]).await.unwrap(), [false]);
+    let other_node = RunResult { node_id: "node-z".to_owned(), ..sent };
+    assert_eq!(store.complete(&[other_node]).await.unwrap(), [false]);
 }
 
 async fn record_and_claim_claims_the_slots_the_results_free(store: AnyStore) {

@@ -308,6 +308,34 @@ impl This {
                 })
                 .collect();
         }
+        // A refused result may be one this claim recorded already: sent again because the
+        // answer to its first COMMIT was lost with the connection. The run then holds exactly
+        // this outcome under this claim; it counts as recorded (its effects on the job were
+        // written by that first transaction and are not repeated). Anything else was fenced out.
+        let refused: Vec<usize> = (0..results.len()).filter(|&index| !accepted[index]).collect();
+        for chunk in refused.chunks(codec::COMPLETE_BATCH) {
+            let statement = format!("{}{}", sql::RUN_OUTCOMES, codec::placeholders(1, chunk.len()));
+            let mut query = sqlx::query(&statement);
+            for &index in chunk {
+                query = query.bind(results[index].run_id);
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                let id = row.uuid("id")?;
+                for &index in chunk {
+                    let result = &results[index];
+                    if result.run_id == id
+                        && !accepted[index]
+                        && row.opt_text("lease_owner")?.as_deref() == Some(result.node_id.as_str())
+                        && row.bigint("fencing_token")? == result.fencing_token
+                        && row.text("status")? == result.status.as_str()
+                        && row.opt_bigint("finished_at")? == Some(codec::ms(result.finished_at))
+                    {
+                        accepted[index] = true;
+                        break;
+                    }
+                }
+            }
+        }
         // Jobs are locked in id order before any is written (Postgres; SQLite's write lock
         // is already exclusive), so that two batches finishing runs of the same jobs on two
         // nodes never wait for each other in a cycle.

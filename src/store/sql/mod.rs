@@ -455,6 +455,10 @@ pub const COMPLETE_RUNS_HEAD: &str =
 pub const COMPLETE_RUNS_TAIL: &str = ") AS v WHERE runs.id = v.column1 \
      AND runs.status = 'running' AND runs.lease_owner = v.column2 \
      AND runs.fencing_token = v.column3 RETURNING runs.id, runs.job_id";
+/// The recorded outcome and claim of runs `($1, ...)`, appended by the caller: tells a result
+/// recorded already by the same claim from one that was fenced out.
+pub const RUN_OUTCOMES: &str = "SELECT id, status, finished_at, lease_owner, fencing_token \
+     FROM runs WHERE id IN ";
 /// [`JOB_SUCCEEDED`] for a batch of jobs whose results all succeeded: `VALUES (job, latest
 /// finish), ...` between head and tail.
 pub const JOBS_SUCCEEDED_HEAD: &str = "UPDATE jobs SET last_run_at = CASE \
