@@ -329,35 +329,3 @@ fn rota_serve_waits_for_the_database_as_long_as_it_is_told_and_says_why_it_gave_
         "{stderr}"
     );
 }
-
-/// The invariant in ARCHITECTURE.md, checked cheaply: the front ends describe a runtime and
-/// never build the engine or the notifier themselves (so they cannot drift apart again).
-#[test]
-fn only_the_runtime_constructs_the_engine_and_the_notifier() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    let mut dirs = vec![root.join("src/cli"), root.join("src-tauri/src")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("front-end sources") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|extension| extension == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    assert!(files.len() > 10, "{files:?}");
-    let forbidden =
-        ["Engine::new", "Engine::with_registry", "Notifier::new", "EngineConfig", "NotifyConfig"];
-    for file in files {
-        let text = std::fs::read_to_string(&file).expect("source");
-        for name in forbidden {
-            assert!(
-                !text.contains(name),
-                "{} uses {name}; start a rota::runtime::Runtime",
-                file.display()
-            );
-        }
-    }
-}
