@@ -140,6 +140,12 @@ impl Database {
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .execute(&pool)
                 .await;
+            // The database's group roles (migration 0010) are cluster-wide and outlive it.
+            for suffix in ["admin", "member"] {
+                let _ = sqlx::query(&format!("DROP ROLE IF EXISTS {name}_{suffix}"))
+                    .execute(&pool)
+                    .await;
+            }
             pool.close().await;
         }
     }

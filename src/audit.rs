@@ -99,8 +99,14 @@ text_enum!(AuditAction, "action", {
 pub struct AuditEntry {
     pub id: Uuid,
     pub at: DateTime<Utc>,
-    /// Who: the operator name from the configuration, or [`ENGINE_OPERATOR`].
+    /// Who. On Postgres the database role that made the change (`session_user`, set by the
+    /// database whatever the client says); on SQLite (single-user) the operator name from the
+    /// configuration, or [`ENGINE_OPERATOR`].
     pub operator: String,
+    /// On Postgres, the name the client gave (`--operator`, the console's setting,
+    /// [`ENGINE_OPERATOR`]) when it differs from the role; `None` otherwise and on SQLite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
     pub action: AuditAction,
     pub tenant_id: Option<Uuid>,
     pub tenant: Option<String>,

@@ -18,6 +18,8 @@ pub enum ErrorCode {
     StaleVersion,
     /// The database failed or could not be reached.
     Database,
+    /// The current database role may not do this (in this tenant); nothing was changed.
+    Forbidden,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,11 @@ pub enum Error {
     /// The cron expression or time zone is invalid; the message names the field and the text.
     #[error("schedule: {0}")]
     Schedule(#[from] crate::cron::CronError),
+    /// The current database role lacks `capability` (in `tenant`, when the action concerns
+    /// one). The database refused it (insufficient privilege, a row-level security policy), or
+    /// the role's grants say it would.
+    #[error("not allowed: {}", forbidden_text(*capability, tenant.as_deref()))]
+    Forbidden { capability: crate::access::Capability, tenant: Option<String> },
     /// The database has not applied migrations this binary needs.
     #[error(
         "the database's schema is at migration {database_version}, older than this rota's \
@@ -88,6 +95,7 @@ impl Error {
             Error::NotFound { .. } => ErrorCode::NotFound,
             Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
             Error::StaleVersion { .. } => ErrorCode::StaleVersion,
+            Error::Forbidden { .. } => ErrorCode::Forbidden,
             Error::Database { .. } | Error::Migrate { .. } | Error::SchemaBehind { .. } => {
                 ErrorCode::Database
             }
@@ -106,6 +114,14 @@ impl Error {
     /// [`DatabaseProblem::Connection`]): the operation may succeed when tried again later.
     pub fn is_connection_problem(&self) -> bool {
         self.database_problem() == Some(DatabaseProblem::Connection)
+    }
+}
+
+/// `operate on tenant acme`, or `admin` for what only admins may do.
+fn forbidden_text(capability: crate::access::Capability, tenant: Option<&str>) -> String {
+    match tenant {
+        Some(tenant) => format!("{capability} on tenant {tenant}"),
+        None => format!("{capability} (only admins may do this)"),
     }
 }
 

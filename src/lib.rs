@@ -13,6 +13,7 @@
 //!   execution, results), leases and recovery.
 //! - [`health`]: whether a node works: its database contact, its loops' iterations, backoff
 //!   and failure logging for loops, and the reaper's grace after an outage.
+//! - [`access`]: who may do what: capabilities per tenant (enforced by Postgres itself).
 //! - [`api`]: the operations the CLI and the desktop console call; validation happens here.
 //! - [`audit`]: who changed what: entries written with every change, in its transaction.
 //! - [`event`]: events for tenants (typed) and the records of their delivery, shared by the
@@ -28,6 +29,7 @@
 //! - [`error`]: the library's error type with stable codes.
 //! - [`text_enum`]: enums kept as fixed text (statuses, triggers, actions), one mapping each.
 
+pub mod access;
 pub mod api;
 pub mod audit;
 pub mod clock;

@@ -1,5 +1,6 @@
 //! The audit log on both backends: every change made through `rota::api::Rota` writes exactly
-//! one entry, in its transaction, naming the operator, the action, the target and the record
+//! one entry, in its transaction, naming the operator (on Postgres the database role, with the
+//! name the client gave beside it), the action, the target and the record
 //! before and after; a change that fails writes none; the engine's auto-disable is attributed
 //! to `engine`; secrets never reach the log; the database refuses to change or delete entries.
 
@@ -58,6 +59,13 @@ fn definition(name: &str, schedule: &str) -> JobDefinition {
     }
 }
 
+/// The name the client gave for an entry: on SQLite the operator itself; on Postgres the
+/// operator is the database role (`session_user`, tests/access.rs checks it) and the name the
+/// client gave is kept beside it.
+fn client_name(entry: &AuditEntry) -> &str {
+    entry.display_name.as_deref().unwrap_or(&entry.operator)
+}
+
 /// The whole log, oldest first.
 async fn log(rota: &Rota<AnyStore>) -> Vec<AuditEntry> {
     let mut entries = rota.audit_log(&AuditFilter::default()).await.unwrap();
@@ -77,7 +85,7 @@ macro_rules! one_entry {
         assert_eq!(entries.len(), before + 1, "{:?}: {:#?}", $action, &entries[before..]);
         let entry = entries.last().unwrap().clone();
         assert_eq!(entry.action, $action);
-        assert_eq!(entry.operator, "alice");
+        assert_eq!(client_name(&entry), "alice");
         assert_eq!(entry.tenant.as_deref(), $tenant);
         assert_eq!(entry.job.as_deref(), $job);
         entry
@@ -346,7 +354,7 @@ backend_test!(the_engines_auto_disable_is_attributed_to_the_engine, |db| {
     }
     let entries = log(&rota).await;
     let actions: Vec<(AuditAction, &str)> =
-        entries.iter().map(|entry| (entry.action, entry.operator.as_str())).collect();
+        entries.iter().map(|entry| (entry.action, client_name(entry))).collect();
     assert_eq!(
         actions,
         [
@@ -397,7 +405,7 @@ backend_test!(the_database_refuses_to_change_or_delete_entries, |db| {
     rota.prune_runs(1, 0).await.unwrap();
     let entries = log(&rota).await;
     assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].operator, "alice");
+    assert_eq!(client_name(&entries[0]), "alice");
 });
 
 /// The CLI: the global `--operator` (else `ROTA_OPERATOR`) is recorded, and `rota audit list`

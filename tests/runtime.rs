@@ -135,6 +135,7 @@ async fn a_database_created_during_the_wait_is_opened_and_migrated() {
     assert!(store.list_tenants().await.expect("tenants").is_empty());
     store.close().await;
     admin_statement(&admin, &format!("DROP DATABASE {name} WITH (FORCE)")).await;
+    admin_statement(&admin, &support::drop_roles_statement(&name)).await;
 }
 
 #[tokio::test]

@@ -461,7 +461,9 @@ fn policies_handlers_and_operator(harness: &Harness) {
         "list_audit",
         json!({ "query": { "tenant": "limited", "job": null, "since": null, "limit": 1 } }),
     );
-    assert_eq!(audit[0]["operator"], "dana", "{audit}");
+    // On Postgres the entry names the database role, with the console's name beside it.
+    let operator = audit[0]["operator"].as_str().expect("operator");
+    assert!(operator == "dana" || operator == "postgres (dana)", "{audit}");
     assert_eq!(
         harness.ok("set_operator_name", json!({ "name": null })),
         json!(rota::audit::resolve_operator(None))
@@ -892,6 +894,9 @@ impl Drop for PostgresDatabase {
     fn drop(&mut self) {
         let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         let _ = tauri::async_runtime::block_on(admin_statement(&self.admin, &statement));
+        // The database's group roles (migration 0010) are cluster-wide and outlive it.
+        let roles = format!("DROP ROLE IF EXISTS {name}_admin, {name}_member", name = self.name);
+        let _ = tauri::async_runtime::block_on(admin_statement(&self.admin, &roles));
     }
 }
 

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::access::in_tenant;
 use super::Rota;
+use crate::access::Capability;
 use crate::error::{Error, Result};
 use crate::handler::HandlerSpec;
 use crate::job::{Job, JobDefinition};
@@ -60,11 +62,15 @@ impl<S: Store> Rota<S> {
     ) -> Result<Job> {
         let schedule = definition.validate()?;
         policy.validate(&schedule)?;
+        self.require(Capability::Edit, tenant).await?;
         self.check_named_handler_exists(&definition.handler).await?;
         let tenant = self.store.tenant_by_name(tenant).await?;
         let now = self.now();
         let next_run_at = schedule.next_after(now);
-        self.store.create_job(tenant.id, definition, policy, next_run_at, &self.operator, now).await
+        self.store
+            .create_job(tenant.id, definition, policy, next_run_at, &self.operator, now)
+            .await
+            .map_err(in_tenant(Capability::Edit, &tenant.name))
     }
 
     /// Replaces a job's definition and, when `policy` is given, its policies, if nobody changed
@@ -84,8 +90,9 @@ impl<S: Store> Rota<S> {
         if let Some(policy) = policy {
             policy.validate(&schedule)?;
         }
-        self.check_named_handler_exists(&definition.handler).await?;
         let current = self.store.job(id).await?;
+        self.require(Capability::Edit, &current.tenant).await?;
+        self.check_named_handler_exists(&definition.handler).await?;
         let policy = match policy {
             Some(policy) => policy,
             None => {
@@ -102,13 +109,18 @@ impl<S: Store> Rota<S> {
             let job = self
                 .store
                 .update_job(id, expected_version, definition, next_run_at, &self.operator, now)
-                .await?;
+                .await
+                .map_err(in_tenant(Capability::Edit, &current.tenant))?;
             version = job.version;
             saved = Some(job);
         }
         if policy_changed {
-            saved =
-                Some(self.store.update_job_policy(id, version, policy, &self.operator, now).await?);
+            saved = Some(
+                self.store
+                    .update_job_policy(id, version, policy, &self.operator, now)
+                    .await
+                    .map_err(in_tenant(Capability::Edit, &current.tenant))?,
+            );
         }
         saved.ok_or_else(|| Error::NotFound { what: "job", key: id.to_string() })
     }
@@ -123,7 +135,11 @@ impl<S: Store> Rota<S> {
     ) -> Result<Job> {
         let job = self.store.job(id).await?;
         policy.validate(&job.parsed_schedule()?)?;
-        self.store.update_job_policy(id, expected_version, policy, &self.operator, self.now()).await
+        self.require(Capability::Edit, &job.tenant).await?;
+        self.store
+            .update_job_policy(id, expected_version, policy, &self.operator, self.now())
+            .await
+            .map_err(in_tenant(Capability::Edit, &job.tenant))
     }
 
     /// One job, as stored now.
@@ -134,13 +150,16 @@ impl<S: Store> Rota<S> {
         }
     }
 
-    /// The id of `job`; a name is looked up, an id is taken as it is (an operation on a job
-    /// that no longer exists fails with `NotFound` when it writes).
-    pub(super) async fn job_id(&self, job: JobRef<'_>) -> Result<Uuid> {
-        match job {
-            JobRef::Id(id) => Ok(id),
-            JobRef::Name { .. } => Ok(self.job(job).await?.id),
-        }
+    /// The id of `job` and its tenant's name, once the current role is known to have
+    /// `needed` there (a job it cannot see is `NotFound`).
+    pub(super) async fn job_for(
+        &self,
+        job: JobRef<'_>,
+        needed: Capability,
+    ) -> Result<(Uuid, String)> {
+        let job = self.job(job).await?;
+        self.require(needed, &job.tenant).await?;
+        Ok((job.id, job.tenant))
     }
 
     pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {
@@ -150,14 +169,20 @@ impl<S: Store> Rota<S> {
     /// Pauses a job: it is not due until resumed. On resume, the occurrences it missed are
     /// recorded (and caught up) per its missed policy.
     pub async fn pause_job(&self, job: impl Into<JobRef<'_>>) -> Result<Job> {
-        let id = self.job_id(job.into()).await?;
-        self.store.set_job_paused(id, true, &self.operator, self.now()).await
+        let (id, tenant) = self.job_for(job.into(), Capability::Operate).await?;
+        self.store
+            .set_job_paused(id, true, &self.operator, self.now())
+            .await
+            .map_err(in_tenant(Capability::Operate, &tenant))
     }
 
     /// Resumes a paused job; the next tick handles what it missed.
     pub async fn resume_job(&self, job: impl Into<JobRef<'_>>) -> Result<Job> {
-        let id = self.job_id(job.into()).await?;
-        self.store.set_job_paused(id, false, &self.operator, self.now()).await
+        let (id, tenant) = self.job_for(job.into(), Capability::Operate).await?;
+        self.store
+            .set_job_paused(id, false, &self.operator, self.now())
+            .await
+            .map_err(in_tenant(Capability::Operate, &tenant))
     }
 
     /// Enables a disabled job again: its failure streak restarts, `operator` is recorded (on
@@ -172,10 +197,14 @@ impl<S: Store> Rota<S> {
     ) -> Result<Job> {
         validate_name("operator", operator)?;
         let job = self.job(job).await?;
+        self.require(Capability::Operate, &job.tenant).await?;
         let now = self.now();
         let next_run_at = job.parsed_schedule()?.next_after(now);
         let probation = probation || job.policy.probation;
-        self.store.enable_job(job.id, operator, probation, next_run_at, now).await
+        self.store
+            .enable_job(job.id, operator, probation, next_run_at, now)
+            .await
+            .map_err(in_tenant(Capability::Operate, &job.tenant))
     }
 
     /// Disables a job; the reason people read names `operator`.
@@ -187,6 +216,7 @@ impl<S: Store> Rota<S> {
     ) -> Result<Job> {
         validate_name("operator", operator)?;
         let job = self.job(job).await?;
+        self.require(Capability::Operate, &job.tenant).await?;
         let reason = match reason {
             Some(reason) => format!("{reason} (by {operator})"),
             None => format!("disabled by {operator}"),
@@ -195,12 +225,16 @@ impl<S: Store> Rota<S> {
         self.store
             .set_job_enabled(job.id, false, Some(&reason), job.next_run_at, operator, now)
             .await
+            .map_err(in_tenant(Capability::Operate, &job.tenant))
     }
 
     /// Deletes a job and its run history.
     pub async fn delete_job(&self, job: impl Into<JobRef<'_>>) -> Result<()> {
-        let id = self.job_id(job.into()).await?;
-        self.store.delete_job(id, &self.operator, self.now()).await
+        let (id, tenant) = self.job_for(job.into(), Capability::Edit).await?;
+        self.store
+            .delete_job(id, &self.operator, self.now())
+            .await
+            .map_err(in_tenant(Capability::Edit, &tenant))
     }
 
     /// Stores a named handler definition that jobs refer to with `HandlerSpec::Named`.
@@ -214,6 +248,7 @@ impl<S: Store> Rota<S> {
             ));
         }
         spec.validate().map_err(|error| Error::invalid("handler", name, error.to_string()))?;
+        self.require_admin().await?;
         self.store.upsert_named_handler(name, spec, &self.operator, self.now()).await
     }
 

@@ -11,6 +11,8 @@
 //! - `runs`: runs, triggering, backfills and pruning;
 //! - `views`: what the console reads: the overview, the timeline, pages of jobs, a job's runs,
 //!   occurrences, nodes and the change feed;
+//! - `access`: `rota access` (grants, whoami) and the checks that name what a refused role
+//!   lacked;
 //! - `audit`: the audit log and the operator's name;
 //! - `notifications`: the outbox, the delivery log and its retention.
 
@@ -23,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::handler::HandlerRegistry;
 use crate::store::Store;
 
+mod access;
 mod audit;
 mod jobs;
 mod notifications;

@@ -27,6 +27,7 @@ impl<S: Store> Rota<S> {
     /// still being delivered; returns (events, deliveries) deleted.
     pub async fn prune_notifications(&self, older_than_days: u32) -> Result<(u64, u64)> {
         let before = retention_cutoff(older_than_days, self.now())?;
+        self.require_admin().await?;
         self.store.prune_notifications(before, PRUNE_BATCH).await
     }
 }

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::access::in_tenant;
 use super::{check_limit, retention_cutoff, JobRef, Rota};
+use crate::access::Capability;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::run::Run;
@@ -57,8 +59,11 @@ impl<S: Store> Rota<S> {
         job: impl Into<JobRef<'_>>,
         payload: Option<&serde_json::Value>,
     ) -> Result<Run> {
-        let id = self.job_id(job.into()).await?;
-        self.store.enqueue_manual(id, payload, &self.operator, self.now()).await
+        let (id, tenant) = self.job_for(job.into(), Capability::Operate).await?;
+        self.store
+            .enqueue_manual(id, payload, &self.operator, self.now())
+            .await
+            .map_err(in_tenant(Capability::Operate, &tenant))
     }
 
     /// The occurrences of a job in the past range `[from, to]`, and unless it is a dry run, a
@@ -104,7 +109,13 @@ impl<S: Store> Rota<S> {
         let report = if dry_run {
             None
         } else {
-            Some(self.store.backfill(job.id, &occurrences, &self.operator, self.now()).await?)
+            self.require(Capability::Operate, &job.tenant).await?;
+            Some(
+                self.store
+                    .backfill(job.id, &occurrences, &self.operator, self.now())
+                    .await
+                    .map_err(in_tenant(Capability::Operate, &job.tenant))?,
+            )
         };
         Ok(Backfill { job, occurrences, report })
     }
@@ -113,6 +124,7 @@ impl<S: Store> Rota<S> {
     /// `keep_last_per_job` runs of every job; returns how many were deleted.
     pub async fn prune_runs(&self, older_than_days: u32, keep_last_per_job: u32) -> Result<u64> {
         let before = retention_cutoff(older_than_days, self.now())?;
+        self.require_admin().await?;
         self.store.prune_runs(before, keep_last_per_job, PRUNE_BATCH).await
     }
 }

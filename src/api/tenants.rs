@@ -48,6 +48,7 @@ impl<S: Store> Rota<S> {
     pub async fn add_tenant(&self, tenant: &NewTenant, policy: &TenantPolicy) -> Result<Tenant> {
         tenant.validate()?;
         policy.validate()?;
+        self.require_admin().await?;
         let created = self.store.create_tenant(tenant, &self.operator, self.now()).await?;
         if *policy == TenantPolicy::default() {
             return Ok(created);
@@ -81,6 +82,7 @@ impl<S: Store> Rota<S> {
         if let Some(policy) = policy {
             policy.validate()?;
         }
+        self.require_admin().await?;
         let updated = self.store.update_tenant(name, update, &self.operator, self.now()).await?;
         match policy {
             Some(policy) if *policy != updated.policy => {
@@ -93,11 +95,14 @@ impl<S: Store> Rota<S> {
     /// Replaces a tenant's rate limit and job defaults.
     pub async fn set_tenant_policy(&self, name: &str, policy: &TenantPolicy) -> Result<Tenant> {
         policy.validate()?;
+        self.require_admin().await?;
         self.store.set_tenant_policy(name, policy, &self.operator, self.now()).await
     }
 
     /// The channels and command defaults of tenant `name` (the secret stays redacted in `Debug`).
+    /// Admins only: they hold the webhook's secret and URL.
     pub async fn tenant_settings(&self, name: &str) -> Result<TenantSettings> {
+        self.require_admin().await?;
         self.store.tenant_settings(name).await
     }
 
@@ -107,6 +112,7 @@ impl<S: Store> Rota<S> {
         name: &str,
         update: &TenantSettingsUpdate,
     ) -> Result<TenantSettings> {
+        self.require_admin().await?;
         let mut merged = self.store.tenant_settings(name).await?;
         if let Some(url) = &update.webhook_url {
             merged.webhook_url = url.clone();

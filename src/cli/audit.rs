@@ -56,7 +56,11 @@ pub async fn run(command: AuditCommand, database: &DatabaseArgs) -> anyhow::Resu
         .map(|entry| {
             vec![
                 instant(Some(entry.at)),
-                entry.operator.clone(),
+                match &entry.display_name {
+                    // The role, and the name its client gave (`alice (on call)`).
+                    Some(name) => format!("{} ({name})", entry.operator),
+                    None => entry.operator.clone(),
+                },
                 entry.action.to_string(),
                 target(entry),
                 changes(entry),

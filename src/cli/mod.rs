@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch for the `rota` binary. Each subcommand has its own module;
 //! modules translate between text and the library's API and hold no scheduling logic.
 
+mod access;
 mod audit;
 mod cron;
 mod db;
@@ -19,7 +20,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Exit status for bad input (invalid expression, unknown zone, bad flag value).
+/// Exit status for bad input (invalid expression, unknown zone, bad flag value) and for what
+/// the database role may not do (`not allowed: operate on tenant acme`).
 pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit status for everything else that failed (database down, I/O error).
 pub const EXIT_FAILURE: u8 = 1;
@@ -85,6 +87,9 @@ enum Command {
     /// Tenants' notifications: the delivery log.
     #[command(subcommand)]
     Notifications(notifications::NotificationsCommand),
+    /// Who may do what (Postgres roles and their grants per tenant).
+    #[command(subcommand)]
+    Access(access::AccessCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -124,6 +129,7 @@ fn is_bad_input(error: &anyhow::Error) -> bool {
                 | rota::ErrorCode::NotFound
                 | rota::ErrorCode::AlreadyExists
                 | rota::ErrorCode::StaleVersion
+                | rota::ErrorCode::Forbidden
         ),
         None => false,
     }
@@ -151,6 +157,7 @@ fn run_async(command: Command, database: db::DatabaseArgs) -> anyhow::Result<()>
             Command::Apply(args) => export::apply(args, &database).await,
             Command::Audit(command) => audit::run(command, &database).await,
             Command::Notifications(command) => notifications::run(command, &database).await,
+            Command::Access(command) => access::run(command, &database).await,
         }
     })
 }

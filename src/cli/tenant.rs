@@ -62,9 +62,16 @@ pub async fn run(command: TenantCommand, database: &DatabaseArgs) -> anyhow::Res
             if json {
                 return print_json(&tenants);
             }
+            // Channels hold the webhook's URL and secret: only admins read them (a limited
+            // Postgres role sees its tenants without them).
+            let admin = rota.whoami().await?.admin;
             let mut channels = Vec::with_capacity(tenants.len());
             for tenant in &tenants {
-                channels.push(super::tenant_settings::summary(&rota, &tenant.name).await?);
+                channels.push(if admin {
+                    super::tenant_settings::summary(&rota, &tenant.name).await?
+                } else {
+                    "(admins only)".to_owned()
+                });
             }
             let mut channels = channels.into_iter();
             let rows = tenants

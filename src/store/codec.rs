@@ -145,8 +145,22 @@ pub(crate) fn already_exists(what: &'static str, key: &str) -> impl FnOnce(sqlx:
 
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
+        if is_insufficient_privilege(&error) {
+            // The role may not do this; the API names the capability and the tenant where it
+            // knows them (`Error::Forbidden` with a tenant), this is what remains: an admin's.
+            return Error::Forbidden { capability: crate::access::Capability::Admin, tenant: None };
+        }
         Error::Database { problem: database_problem(&error), source: Box::new(error) }
     }
+}
+
+/// Whether Postgres refused a statement for the role: SQLSTATE 42501, a missing privilege or a
+/// row-level security policy's `WITH CHECK` (both report it).
+pub(crate) fn is_insufficient_privilege(error: &sqlx::Error) -> bool {
+    error.as_database_error().is_some_and(|error| {
+        error.try_downcast_ref::<PgDatabaseError>().is_some()
+            && error.code().as_deref() == Some("42501")
+    })
 }
 
 impl From<MigrateError> for Error {
@@ -709,6 +723,7 @@ pub(crate) fn audit_entry(row: &impl RowAccess) -> Result<crate::audit::AuditEnt
         id: row.uuid("id")?,
         at: instant(row, "at")?,
         operator: row.text("operator")?,
+        display_name: row.opt_text("display_name")?,
         action: parse_text(row, "action")?,
         tenant_id: row.opt_uuid("tenant_id")?,
         tenant: row.opt_text("tenant")?,

@@ -5,7 +5,7 @@
 //! [`Store`] is the sum of one trait per concern, each in its own module with the records it
 //! reads and writes: [`SchemaStore`], [`TenantStore`], [`HandlerStore`], [`JobStore`],
 //! [`RunStore`], [`RunQueue`] (the engine's steps), [`NodeStore`], [`OutboxStore`],
-//! [`ConsoleViews`] and [`AuditLog`]. Code generic over `S: Store` sees every method; code on
+//! [`ConsoleViews`], [`AuditLog`] and [`AccessStore`] (roles and grants, Postgres only). Code generic over `S: Store` sees every method; code on
 //! a concrete store imports [`prelude`].
 //!
 //! Architecture invariants:
@@ -58,6 +58,7 @@ macro_rules! store_concern {
     };
 }
 
+mod access;
 mod any;
 mod audit;
 mod codec;
@@ -75,6 +76,7 @@ pub mod sqlite;
 mod tenants;
 mod views;
 
+pub use access::AccessStore;
 pub use any::{AnyStore, Backend};
 pub use audit::AuditLog;
 pub use handlers::HandlerStore;
@@ -104,6 +106,7 @@ pub trait Store:
     + OutboxStore
     + ConsoleViews
     + AuditLog
+    + AccessStore
     + Clone
     + Send
     + Sync
@@ -122,6 +125,7 @@ impl<T> Store for T where
         + OutboxStore
         + ConsoleViews
         + AuditLog
+        + AccessStore
         + Clone
         + Send
         + Sync
@@ -133,7 +137,7 @@ impl<T> Store for T where
 /// rota::store::prelude::*`).
 pub mod prelude {
     pub use super::{
-        AuditLog, ConsoleViews, HandlerStore, JobStore, NodeStore, OutboxStore, RunQueue, RunStore,
-        SchemaStore, Store, TenantStore,
+        AccessStore, AuditLog, ConsoleViews, HandlerStore, JobStore, NodeStore, OutboxStore,
+        RunQueue, RunStore, SchemaStore, Store, TenantStore,
     };
 }

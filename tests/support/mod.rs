@@ -108,6 +108,7 @@ impl Drop for TestDatabase {
                             sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                                 .execute(&pool)
                                 .await;
+                        let _ = sqlx::query(&drop_roles_statement(&name)).execute(&pool).await;
                         pool.close().await;
                     }
                 });
@@ -115,6 +116,18 @@ impl Drop for TestDatabase {
         })
         .join();
     }
+}
+
+/// Drops the roles of test database `name` once the database is gone: the admin and member
+/// groups its migrations create (`<name>_admin`, `<name>_member`) and the login roles a test
+/// made (named with `name` in them). Roles are cluster-wide, so they outlive the database.
+/// Identifiers cannot be bound; `name` is generated, never input.
+pub fn drop_roles_statement(name: &str) -> String {
+    format!(
+        "DO $$ DECLARE r record; BEGIN \
+         FOR r IN SELECT rolname FROM pg_roles WHERE strpos(rolname, '{name}') > 0 LOOP \
+         EXECUTE format('DROP ROLE IF EXISTS %I', r.rolname); END LOOP; END $$"
+    )
 }
 
 /// Runs a test body once per backend, as two test functions `<name>_sqlite` and `<name>_postgres`.

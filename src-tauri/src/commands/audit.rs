@@ -47,7 +47,11 @@ impl From<AuditEntry> for AuditRow {
         AuditRow {
             id: entry.id.to_string(),
             at: instant(entry.at),
-            operator: entry.operator,
+            // On Postgres the role, and the name its client gave when it differs.
+            operator: match entry.display_name {
+                Some(name) => format!("{} ({name})", entry.operator),
+                None => entry.operator,
+            },
             action: entry.action.as_str().to_owned(),
             tenant: entry.tenant,
             job: entry.job,

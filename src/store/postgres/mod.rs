@@ -23,6 +23,8 @@ use crate::error::Result;
 #[path = "../portable/mod.rs"]
 mod portable;
 
+mod access;
+
 /// The store the shared SQL is compiled for here.
 type This = PgStore;
 

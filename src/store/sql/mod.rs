@@ -819,7 +819,8 @@ pub const INSERT_AUDIT: &str = concat!(
 );
 /// The audit log; the store appends filters and the order (`audit_recent`, `audit_by_tenant`,
 /// `audit_by_job`).
-pub const SELECT_AUDIT: &str = concat!("SELECT ", audit_columns!(), " FROM audit_log");
+pub const SELECT_AUDIT: &str =
+    concat!("SELECT ", audit_columns!(), ", display_name FROM audit_log");
 
 /// Statements for Postgres only.
 pub mod postgres;

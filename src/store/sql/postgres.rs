@@ -133,3 +133,46 @@ pub const CLAIM_RUNS: &str = concat!(
 
 /// Whether sqlx's migration bookkeeping exists (a database never migrated has none).
 pub const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
+
+// Roles and grants (migration 0010; SQLite has none: it is single-user).
+
+/// The current role, and whether it acts as an admin.
+pub const WHOAMI: &str = "SELECT current_user::text AS role, rota_access_is_admin() AS admin";
+/// The current role's grants, by tenant name (its own rows are all a member may read).
+pub const MY_GRANTS: &str = "SELECT t.name AS tenant, g.capability FROM access_grants g \
+     JOIN tenants t ON t.id = g.tenant_id WHERE g.role_name = current_user::text \
+     ORDER BY t.name";
+/// The current role's capability in tenant `$1`: `admin`, its grant, or NULL.
+pub const CAPABILITY_IN: &str = "SELECT CASE WHEN rota_access_is_admin() THEN 'admin' ELSE \
+     (SELECT g.capability FROM access_grants g JOIN tenants t ON t.id = g.tenant_id \
+      WHERE g.role_name = current_user::text AND t.name = $1) END AS capability";
+/// Roles in this database's groups, whether each may log in and is an admin (a superuser
+/// always is).
+pub const GROUP_MEMBERS: &str = "SELECT r.rolname::text AS role, r.rolcanlogin AS login, \
+     r.rolsuper OR EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles a ON a.oid = m.roleid \
+         WHERE m.member = r.oid AND a.rolname = rota_access_admin_role()) AS admin \
+     FROM pg_roles r WHERE EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles a \
+         ON a.oid = m.roleid WHERE m.member = r.oid \
+         AND a.rolname IN (rota_access_admin_role(), rota_access_member_role())) \
+     ORDER BY r.rolname";
+/// Every grant, by role and tenant name.
+pub const ALL_GRANTS: &str = "SELECT g.role_name, t.name AS tenant, g.capability \
+     FROM access_grants g JOIN tenants t ON t.id = g.tenant_id ORDER BY g.role_name, t.name";
+/// Whether role `$1` exists and may log in (no row: it does not exist).
+pub const ROLE_LOGIN: &str = "SELECT rolcanlogin AS login FROM pg_roles WHERE rolname = $1";
+/// Creates login role `$1` if missing, sets its password verifier `$2` if not NULL, and makes
+/// it a member (see the function in migration 0010); whether it was created.
+pub const LOGIN_ROLE: &str = "SELECT rota_access_login($1, $2) AS created";
+pub const MAKE_ADMIN: &str = "SELECT rota_access_make_admin($1)";
+pub const LEAVE_GROUPS: &str = "SELECT rota_access_leave($1)";
+/// Sets role `$1`'s capability in tenant `$2` to `$3` at `$4`; no row when there is no such
+/// tenant.
+pub const UPSERT_GRANT: &str = "INSERT INTO access_grants (role_name, tenant_id, capability, \
+     granted_at) SELECT $1, t.id, $3, $4 FROM tenants t WHERE t.name = $2 \
+     ON CONFLICT (role_name, tenant_id) DO UPDATE SET capability = excluded.capability, \
+     granted_at = excluded.granted_at, granted_by = session_user \
+     RETURNING tenant_id";
+pub const TENANT_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM tenants WHERE name = $1)";
+pub const DELETE_GRANT: &str = "DELETE FROM access_grants g USING tenants t \
+     WHERE g.tenant_id = t.id AND g.role_name = $1 AND t.name = $2";
+pub const DELETE_GRANTS: &str = "DELETE FROM access_grants WHERE role_name = $1";

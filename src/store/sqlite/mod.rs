@@ -34,6 +34,8 @@ use crate::error::{Error, Result};
 #[path = "../portable/mod.rs"]
 mod portable;
 
+mod access;
+
 /// The store the shared SQL is compiled for here.
 type This = SqliteStore;
 

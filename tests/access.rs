@@ -1,0 +1,809 @@
+//! Access on Postgres, enforced by the database (migration 0010): view, operate and edit roles
+//! on two of three tenants, through the API, the CLI and raw SQL as the role itself; what each
+//! sees, may change and is refused (with the message); secrets unreadable; grants and
+//! revocations on the next statement of an open connection; the audit operator is the role;
+//! the traps (owner bypass, definer rights, session settings, sequences, RETURNING); the engine
+//! run by a non-superuser owner while limited roles exist.
+//!
+//! Every role a test makes has the test database's name in it, and the database's guard drops
+//! those roles (and the database's group roles) with it: roles are cluster-wide.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rota::access::{Capability, GrantRequest, Password};
+use rota::api::{AuditFilter, BackfillRequest, JobRef, Rota, TenantSettingsUpdate};
+use rota::clock::{Clock, ManualClock};
+use rota::engine::{Engine, EngineConfig};
+use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome, SigningSecret};
+use rota::job::JobDefinition;
+use rota::policy::{JobPolicy, TenantPolicy};
+use rota::run::RunStatus;
+use rota::store::prelude::*;
+use rota::store::{AnyStore, JobFilter, RunFilter};
+use rota::tenant::NewTenant;
+use rota::{Error, ErrorCode};
+use sqlx::{Connection, PgConnection, Row};
+use support::{Backend, TestDatabase};
+use tokio_util::sync::CancellationToken;
+
+const SECRET: &str = "planted-webhook-secret-5f1c";
+const URL_TOKEN: &str = "planted-url-token-9a2e";
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+struct Succeeding;
+
+#[async_trait::async_trait]
+impl Handler for Succeeding {
+    async fn run(&self, _: &Envelope, _: CancellationToken) -> Outcome {
+        Outcome::succeeded("done")
+    }
+}
+
+fn registry() -> HandlerRegistry {
+    let mut registry = HandlerRegistry::new();
+    registry.register("ok", Arc::new(Succeeding)).unwrap();
+    registry
+}
+
+fn definition(name: &str) -> JobDefinition {
+    JobDefinition {
+        name: name.into(),
+        schedule: "0 3 * * *".into(),
+        timezone: "UTC".into(),
+        handler: HandlerSpec::Named { name: "ok".into() },
+        payload: serde_json::json!({}),
+        timeout: Duration::from_secs(30),
+    }
+}
+
+/// A migrated database with tenants acme, globex and initech (a job `nightly` with one run
+/// each, a planted webhook secret each), and roles viewer, operator and editor with that
+/// capability on acme and globex.
+struct Fixture {
+    db: TestDatabase,
+    clock: ManualClock,
+    admin: Rota<AnyStore>,
+    name: String,
+}
+
+impl Fixture {
+    async fn new() -> Option<Fixture> {
+        let db = TestDatabase::create(Backend::Postgres).await?;
+        let name = db.url.rsplit('/').next().unwrap().to_owned();
+        let clock = ManualClock::new(at("2027-01-01T10:00:00Z"));
+        let admin = Rota::new(db.store().await, Arc::new(clock.clone()) as Arc<dyn Clock>)
+            .with_registry(registry());
+        for tenant in ["acme", "globex", "initech"] {
+            admin.add_tenant(&NewTenant::named(tenant), &TenantPolicy::default()).await.unwrap();
+            let update = TenantSettingsUpdate {
+                webhook_url: Some(Some(format!("https://hooks.example/{tenant}?t={URL_TOKEN}"))),
+                webhook_secret: Some(SigningSecret::new(SECRET)),
+                ..TenantSettingsUpdate::default()
+            };
+            admin.update_tenant_settings(tenant, &update).await.unwrap();
+            admin.add_job(tenant, &definition("nightly"), &JobPolicy::default()).await.unwrap();
+            admin.trigger(JobRef::named(tenant, "nightly"), None).await.unwrap();
+        }
+        let fixture = Fixture { db, clock, admin, name };
+        for (role, capability) in [
+            ("viewer", Capability::View),
+            ("operator", Capability::Operate),
+            ("editor", Capability::Edit),
+        ] {
+            fixture.grant(role, &["acme", "globex"], capability).await;
+        }
+        Some(fixture)
+    }
+
+    /// `base` made unique to this test's database (roles are cluster-wide).
+    fn role(&self, base: &str) -> String {
+        format!("{base}_{}", self.name)
+    }
+
+    fn url_as(&self, base: &str) -> String {
+        let (_, rest) = self.db.url.split_once('@').unwrap();
+        format!("postgres://{}@{rest}", self.role(base))
+    }
+
+    async fn grant(&self, base: &str, tenants: &[&str], capability: Capability) -> bool {
+        let request = GrantRequest {
+            role: self.role(base),
+            tenants: tenants.iter().map(|t| t.to_string()).collect(),
+            capability,
+            password: None,
+        };
+        self.admin.grant_access(&request).await.unwrap()
+    }
+
+    /// Rota as the login role `base`, recording `operator` as the client's name.
+    async fn rota_as(&self, base: &str) -> Rota<AnyStore> {
+        let store = AnyStore::connect(&self.url_as(base)).await.unwrap();
+        Rota::new(store, Arc::new(self.clock.clone()) as Arc<dyn Clock>)
+            .with_registry(registry())
+            .with_operator("mallory")
+    }
+
+    async fn raw_as(&self, base: &str) -> PgConnection {
+        PgConnection::connect(&self.url_as(base)).await.unwrap()
+    }
+}
+
+fn tenants_of_jobs(jobs: &[rota::job::Job]) -> Vec<String> {
+    let mut tenants: Vec<String> = jobs.iter().map(|job| job.tenant.clone()).collect();
+    tenants.sort();
+    tenants.dedup();
+    tenants
+}
+
+fn forbidden(error: Error) -> (Capability, Option<String>) {
+    assert_eq!(error.code(), ErrorCode::Forbidden, "{error}");
+    match error {
+        Error::Forbidden { capability, tenant } => (capability, tenant),
+        other => panic!("not a refusal: {other}"),
+    }
+}
+
+/// The SQLSTATE of a failed raw statement.
+fn sqlstate(error: &sqlx::Error) -> String {
+    error.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limited_roles_see_only_their_tenants_and_never_secrets() {
+    let Some(fixture) = Fixture::new().await else { return };
+    let granted = vec!["acme".to_owned(), "globex".to_owned()];
+    for role in ["viewer", "operator", "editor"] {
+        let rota = fixture.rota_as(role).await;
+        let tenants: Vec<String> =
+            rota.list_tenants().await.unwrap().into_iter().map(|t| t.name).collect();
+        assert_eq!(tenants, granted, "{role}");
+        let jobs = rota.list_jobs(&JobFilter::default()).await.unwrap();
+        assert_eq!(tenants_of_jobs(&jobs), granted, "{role}");
+        let runs = rota.list_runs(&RunFilter::default()).await.unwrap();
+        let mut run_tenants: Vec<String> = runs.iter().map(|r| r.tenant.clone()).collect();
+        run_tenants.sort();
+        assert_eq!(run_tenants, granted, "{role}");
+        let audit = rota.audit_log(&AuditFilter::default()).await.unwrap();
+        assert!(!audit.is_empty());
+        assert!(
+            audit.iter().all(|entry| entry.tenant.as_deref() != Some("initech")),
+            "{role}: {audit:?}"
+        );
+        // A job of a tenant it was not granted does not exist for it.
+        let hidden = rota.job(JobRef::named("initech", "nightly")).await.unwrap_err();
+        assert_eq!(hidden.code(), ErrorCode::NotFound, "{role}: {hidden}");
+        // Secrets are an admin's.
+        let (capability, tenant) = forbidden(rota.tenant_settings("acme").await.unwrap_err());
+        assert_eq!((capability, tenant), (Capability::Admin, None));
+        let whoami = rota.whoami().await.unwrap();
+        assert_eq!(whoami.role, fixture.role(role));
+        assert!(!whoami.admin);
+        let tenants: Vec<&str> = whoami.grants.iter().map(|g| g.tenant.as_str()).collect();
+        assert_eq!(tenants, ["acme", "globex"]);
+
+        // Raw SQL as the role: the same rows, and the secret columns refused.
+        let mut raw = fixture.raw_as(role).await;
+        for (table, expected) in [("tenants", 2), ("jobs", 2), ("runs", 2), ("outbox", 0)] {
+            let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+                .fetch_one(&mut raw)
+                .await
+                .unwrap();
+            assert_eq!(count, expected, "{role}: {table}");
+        }
+        let audit_tenants: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT DISTINCT tenant FROM audit_log ORDER BY tenant")
+                .fetch_all(&mut raw)
+                .await
+                .unwrap();
+        assert_eq!(audit_tenants, [Some("acme".to_owned()), Some("globex".to_owned())]);
+        for statement in [
+            "SELECT webhook_secret FROM tenants",
+            "SELECT webhook_url FROM tenants",
+            "SELECT * FROM tenants",
+            "SELECT count(*) FROM tenants WHERE webhook_secret IS NOT NULL",
+        ] {
+            let error = sqlx::query(statement).fetch_all(&mut raw).await.unwrap_err();
+            assert_eq!(sqlstate(&error), "42501", "{role}: {statement}: {error}");
+        }
+        // Its own grants only.
+        let grants: i64 = sqlx::query_scalar("SELECT count(*) FROM access_grants")
+            .fetch_one(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(grants, 2, "{role}");
+        raw.close().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_capability_may_do_what_it_allows_and_is_refused_the_rest_by_name() {
+    let Some(fixture) = Fixture::new().await else { return };
+    let acme = || JobRef::named("acme", "nightly");
+    let backfill = BackfillRequest {
+        from: at("2026-12-29T00:00:00Z"),
+        to: at("2026-12-31T00:00:00Z"),
+        max: None,
+        dry_run: false,
+    };
+    let viewer = fixture.rota_as("viewer").await;
+    let operator = fixture.rota_as("operator").await;
+    let editor = fixture.rota_as("editor").await;
+
+    // Operate: run now, pause and resume, disable and enable, backfill.
+    let operate_on_acme = (Capability::Operate, Some("acme".to_owned()));
+    assert_eq!(forbidden(viewer.trigger(acme(), None).await.unwrap_err()), operate_on_acme);
+    assert_eq!(forbidden(viewer.pause_job(acme()).await.unwrap_err()), operate_on_acme);
+    assert_eq!(forbidden(viewer.backfill(acme(), &backfill).await.unwrap_err()), operate_on_acme);
+    assert_eq!(
+        forbidden(viewer.disable_job(acme(), "v", None).await.unwrap_err()),
+        operate_on_acme
+    );
+    for rota in [&operator, &editor] {
+        rota.trigger(acme(), Some(&serde_json::json!({"n": 1}))).await.unwrap();
+        assert!(rota.pause_job(acme()).await.unwrap().paused);
+        assert!(!rota.resume_job(acme()).await.unwrap().paused);
+        rota.disable_job(acme(), "x", None).await.unwrap();
+        assert!(rota.enable_job(acme(), "x", false).await.unwrap().enabled);
+        rota.backfill(acme(), &backfill).await.unwrap();
+    }
+
+    // Edit: create, change, delete jobs.
+    let edit_on = |tenant: &str| (Capability::Edit, Some(tenant.to_owned()));
+    for rota in [&viewer, &operator] {
+        let refused = rota.add_job("acme", &definition("new"), &JobPolicy::default()).await;
+        assert_eq!(forbidden(refused.unwrap_err()), edit_on("acme"));
+        let job = rota.job(acme()).await.unwrap();
+        let mut changed = definition("nightly");
+        changed.schedule = "5 3 * * *".into();
+        let refused = rota.update_job(job.id, job.version, &changed, None).await;
+        assert_eq!(forbidden(refused.unwrap_err()), edit_on("acme"));
+        assert_eq!(forbidden(rota.delete_job(acme()).await.unwrap_err()), edit_on("acme"));
+    }
+    let created = editor.add_job("globex", &definition("new"), &JobPolicy::default()).await;
+    assert_eq!(created.unwrap().tenant, "globex");
+    let job = editor.job(acme()).await.unwrap();
+    let mut changed = definition("nightly");
+    changed.schedule = "5 3 * * *".into();
+    editor.update_job(job.id, job.version, &changed, None).await.unwrap();
+    editor.delete_job(JobRef::named("globex", "new")).await.unwrap();
+
+    // Nobody limited acts on the tenant it was not granted, or on what only admins do.
+    for rota in [&viewer, &operator, &editor] {
+        let refused = rota.add_job("initech", &definition("x"), &JobPolicy::default()).await;
+        assert_eq!(forbidden(refused.unwrap_err()), edit_on("initech"));
+        let hidden = rota.trigger(JobRef::named("initech", "nightly"), None).await.unwrap_err();
+        assert_eq!(hidden.code(), ErrorCode::NotFound);
+        let admin_only = (Capability::Admin, None);
+        let tenant = rota.add_tenant(&NewTenant::named("evil"), &TenantPolicy::default()).await;
+        assert_eq!(forbidden(tenant.unwrap_err()), admin_only);
+        let handler = HandlerSpec::Http(rota::handler::HttpSpec::post("https://x.example/"));
+        assert_eq!(
+            forbidden(rota.set_named_handler("evil", &handler).await.unwrap_err()),
+            admin_only
+        );
+        assert_eq!(forbidden(rota.prune_runs(1, 0).await.unwrap_err()), admin_only);
+        assert_eq!(forbidden(rota.list_access().await.unwrap_err()), admin_only);
+        let request = GrantRequest {
+            role: fixture.role("viewer"),
+            tenants: vec!["initech".into()],
+            capability: Capability::Edit,
+            password: None,
+        };
+        assert_eq!(forbidden(rota.grant_access(&request).await.unwrap_err()), admin_only);
+    }
+    // initech is untouched.
+    let initech = fixture.admin.job(JobRef::named("initech", "nightly")).await.unwrap();
+    assert_eq!(initech.version, 1);
+    let filter = RunFilter { tenant: Some("initech".into()), ..Default::default() };
+    assert_eq!(fixture.admin.list_runs(&filter).await.unwrap().len(), 1);
+}
+
+/// The same rules hold for raw SQL as the role: the database enforces them, not Rota.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_sql_as_a_role_is_held_to_its_capability() {
+    let Some(fixture) = Fixture::new().await else { return };
+    let initech: uuid::Uuid = fixture.admin.tenant("initech").await.unwrap().id;
+    let acme: uuid::Uuid = fixture.admin.tenant("acme").await.unwrap().id;
+
+    // view: no UPDATE reaches a row (the UPDATE policy wants operate).
+    let mut viewer = fixture.raw_as("viewer").await;
+    let paused = sqlx::query("UPDATE jobs SET paused = TRUE").execute(&mut viewer).await.unwrap();
+    assert_eq!(paused.rows_affected(), 0);
+    let error = sqlx::query("DELETE FROM runs").execute(&mut viewer).await.unwrap_err();
+    assert_eq!(sqlstate(&error), "42501", "{error}");
+
+    // operate: pauses its own tenants' jobs only, and RETURNING shows only those rows.
+    let mut operator = fixture.raw_as("operator").await;
+    let returned: Vec<String> = sqlx::query_scalar(
+        "UPDATE jobs j SET paused = TRUE RETURNING (SELECT name FROM tenants t WHERE t.id = j.tenant_id)",
+    )
+    .fetch_all(&mut operator)
+    .await
+    .unwrap();
+    let mut returned = returned;
+    returned.sort();
+    assert_eq!(returned, ["acme", "globex"]);
+    // Changing what a job does needs edit: refused by the database, naming the tenant.
+    let error = sqlx::query("UPDATE jobs SET schedule = '* * * * *'")
+        .execute(&mut operator)
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&error), "42501");
+    assert!(error.to_string().contains("not allowed: edit on tenant"), "{error}");
+    // Moving a job to a tenant it was not granted, or inserting a run there, is refused.
+    let error = sqlx::query("UPDATE jobs SET tenant_id = $1").bind(initech).execute(&mut operator);
+    assert_eq!(sqlstate(&error.await.unwrap_err()), "42501");
+    let initech_job = fixture.admin.job(JobRef::named("initech", "nightly")).await.unwrap().id;
+    let insert_run = "INSERT INTO runs (id, job_id, tenant_id, scheduled_at, trigger, attempt, \
+         status, queued_at, not_before) VALUES ($1, $2, $3, 1001, 'manual', 1, 'queued', 1, 1)";
+    let error = sqlx::query(insert_run)
+        .bind(uuid::Uuid::new_v4())
+        .bind(initech_job)
+        .bind(initech)
+        .execute(&mut operator)
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&error), "42501", "{error}");
+    // Nor may it rewrite a run's outcome (only ask for a cancellation).
+    let error = sqlx::query("UPDATE runs SET status = 'succeeded'")
+        .execute(&mut operator)
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&error), "42501", "{error}");
+    let cancelled = sqlx::query("UPDATE runs SET cancel_requested = TRUE")
+        .execute(&mut operator)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.rows_affected(), 2);
+    // Grants are an admin's.
+    let error = sqlx::query(
+        "INSERT INTO access_grants (role_name, tenant_id, capability, granted_at) \
+         VALUES (current_user, $1, 'edit', 0)",
+    )
+    .bind(initech)
+    .execute(&mut operator)
+    .await
+    .unwrap_err();
+    assert_eq!(sqlstate(&error), "42501", "{error}");
+
+    // edit: changes and deletes jobs of its tenants, never another's.
+    let mut editor = fixture.raw_as("editor").await;
+    let changed = sqlx::query("UPDATE jobs SET timeout_ms = 5000").execute(&mut editor).await;
+    assert_eq!(changed.unwrap().rows_affected(), 2);
+    let insert_job = "INSERT INTO jobs (id, tenant_id, name, schedule, timezone, handler, \
+         payload, timeout_ms, created_at, updated_at) \
+         VALUES ($1, $2, 'raw', '0 * * * *', 'UTC', '{\"type\":\"named\",\"name\":\"ok\"}', \
+         '{}', 1000, 0, 0)";
+    let error = sqlx::query(insert_job)
+        .bind(uuid::Uuid::new_v4())
+        .bind(initech)
+        .execute(&mut editor)
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&error), "42501", "{error}");
+    sqlx::query(insert_job)
+        .bind(uuid::Uuid::new_v4())
+        .bind(acme)
+        .execute(&mut editor)
+        .await
+        .unwrap();
+    let deleted = sqlx::query("DELETE FROM jobs").execute(&mut editor).await.unwrap();
+    assert_eq!(deleted.rows_affected(), 3);
+    for table in ["tenants", "named_handlers"] {
+        let error = sqlx::query(&format!("DELETE FROM {table}")).execute(&mut editor).await;
+        assert_eq!(sqlstate(&error.unwrap_err()), "42501", "{table}");
+    }
+
+    // initech's job and the admin's view of everything are untouched.
+    let job = fixture.admin.job(JobRef::named("initech", "nightly")).await.unwrap();
+    assert_eq!((job.version, job.paused, job.timeout.as_millis()), (1, false, 30_000));
+    assert_eq!(fixture.admin.list_tenants().await.unwrap().len(), 3);
+}
+
+async fn count_jobs(connection: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(connection).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_and_revocations_apply_to_the_next_statement_of_an_open_connection() {
+    let Some(fixture) = Fixture::new().await else { return };
+    let mut viewer = fixture.raw_as("viewer").await;
+    assert_eq!(count_jobs(&mut viewer).await.unwrap(), 2);
+    // A session setting changes nothing: policies read only the role's grants.
+    sqlx::query("SET rota.tenant = 'initech'").execute(&mut viewer).await.unwrap();
+    assert_eq!(count_jobs(&mut viewer).await.unwrap(), 2);
+
+    fixture.grant("viewer", &["initech"], Capability::View).await;
+    assert_eq!(count_jobs(&mut viewer).await.unwrap(), 3);
+    fixture.admin.revoke_access(&fixture.role("viewer"), Some("acme")).await.unwrap();
+    assert_eq!(count_jobs(&mut viewer).await.unwrap(), 2);
+    // Revoking everything also takes the role out of the member group: no table at all.
+    fixture.admin.revoke_access(&fixture.role("viewer"), None).await.unwrap();
+    let error = count_jobs(&mut viewer).await.unwrap_err();
+    assert_eq!(sqlstate(&error), "42501", "{error}");
+    // And back.
+    fixture.grant("viewer", &["acme"], Capability::View).await;
+    assert_eq!(count_jobs(&mut viewer).await.unwrap(), 1);
+
+    // The same through a pool: its connections (opened before) follow the grants too.
+    let rota = fixture.rota_as("operator").await;
+    rota.pause_job(JobRef::named("acme", "nightly")).await.unwrap();
+    fixture.grant("operator", &["acme"], Capability::View).await;
+    let refused = rota.resume_job(JobRef::named("acme", "nightly")).await.unwrap_err();
+    assert_eq!(forbidden(refused), (Capability::Operate, Some("acme".to_owned())));
+
+    // `rota access list` shows each role with its grants.
+    let roles = fixture.admin.list_access().await.unwrap();
+    let viewer = roles.iter().find(|r| r.role == fixture.role("viewer")).unwrap();
+    assert!(viewer.login && !viewer.admin);
+    assert_eq!(viewer.grants.len(), 1);
+    assert_eq!(
+        (viewer.grants[0].tenant.as_str(), viewer.grants[0].capability),
+        ("acme", Capability::View)
+    );
+    // Unknown tenants and roles are named.
+    let request = GrantRequest {
+        role: fixture.role("viewer"),
+        tenants: vec!["nope".into()],
+        capability: Capability::View,
+        password: None,
+    };
+    let error = fixture.admin.grant_access(&request).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::NotFound, "{error}");
+    let error = fixture.admin.revoke_access(&fixture.role("ghost"), None).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::NotFound, "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_operator_is_the_database_role_whatever_the_client_says() {
+    let Some(fixture) = Fixture::new().await else { return };
+    let operator = fixture.rota_as("operator").await;
+    assert_eq!(operator.operator(), "mallory");
+    operator.pause_job(JobRef::named("acme", "nightly")).await.unwrap();
+    let entries = fixture.admin.audit_log(&AuditFilter::default()).await.unwrap();
+    let newest = entries.iter().find(|e| e.action == rota::api::AuditAction::JobPaused).unwrap();
+    assert_eq!(newest.operator, fixture.role("operator"));
+    assert_eq!(newest.display_name.as_deref(), Some("mallory"));
+    // Raw SQL cannot claim another name either.
+    let mut raw = fixture.raw_as("operator").await;
+    let acme: uuid::Uuid = fixture.admin.tenant("acme").await.unwrap().id;
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, operator, action, tenant_id, tenant) \
+         VALUES ($1, 1, 'the-ceo', 'job.paused', $2, 'acme')",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(acme)
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    let row = sqlx::query("SELECT operator, display_name FROM audit_log WHERE at = 1")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>("operator"), fixture.role("operator"));
+    assert_eq!(row.get::<Option<String>, _>("display_name").as_deref(), Some("the-ceo"));
+}
+
+/// The known traps of row-level security, checked on the schema so that a later migration
+/// cannot bring one back unnoticed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_table_view_function_or_sequence_opens_a_way_around_the_policies() {
+    let Some(fixture) = Fixture::new().await else { return };
+    let mut admin = PgConnection::connect(&fixture.db.url).await.unwrap();
+    // Every table with a tenant (and tenants and grants themselves) has RLS enabled and forced.
+    let unprotected: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind = 'r' \
+           AND (c.relname IN ('tenants', 'access_grants') OR EXISTS (SELECT 1 FROM pg_attribute a \
+                WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)) \
+           AND NOT (c.relrowsecurity AND c.relforcerowsecurity)",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(unprotected.is_empty(), "tenant-owned tables without forced RLS: {unprotected:?}");
+    let definers: Vec<String> = sqlx::query_scalar(
+        "SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE n.nspname = 'public' AND (p.prosecdef OR p.proconfig IS NULL AND p.prolang <> \
+           (SELECT oid FROM pg_language WHERE lanname = 'sql'))",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        definers.is_empty(),
+        "SECURITY DEFINER, or plpgsql without a fixed search_path: {definers:?}"
+    );
+    let views: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm') \
+           AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(views.is_empty(), "views running with their owner's rights: {views:?}");
+    let sequences: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind = 'S'",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(sequences, 0, "a sequence would count other tenants' rows");
+    let settings: Vec<String> = sqlx::query_scalar(
+        "SELECT policyname::text FROM pg_policies WHERE schemaname = 'public' \
+         AND (coalesce(qual, '') || coalesce(with_check, '')) ~* 'current_setting|session_user'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(settings.is_empty(), "policies that read a session setting: {settings:?}");
+}
+
+/// A deployment whose owner is not a superuser: `rota migrate` as that owner creates the
+/// groups and makes the owner an admin; FORCE holds the owner to the policies (taken out of the
+/// admin group it sees nothing); the engine, run by the owner, fires a run while limited roles
+/// exist, and they see it only in their tenants.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_runs_as_a_non_superuser_owner_and_the_owner_is_held_to_the_policies() {
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else { return };
+    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    let owner = format!("owner_{name}");
+    let owned = format!("{name}_owned");
+    let mut superuser = PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query(&format!("CREATE ROLE {owner} LOGIN CREATEROLE"))
+        .execute(&mut superuser)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {owned} OWNER {owner}"))
+        .execute(&mut superuser)
+        .await
+        .unwrap();
+    let (base, _) = db.url.rsplit_once('/').unwrap();
+    let (_, host) = base.split_once('@').unwrap();
+    let owner_url = format!("postgres://{owner}@{host}/{owned}");
+    let result = async {
+        let superuser = &mut superuser;
+        let store = AnyStore::connect(&owner_url).await.unwrap();
+        store.migrate().await.unwrap();
+        let clock = ManualClock::new(at("2027-01-01T10:00:00Z"));
+        let rota = Rota::new(store.clone(), Arc::new(clock.clone()) as Arc<dyn Clock>)
+            .with_registry(registry());
+        assert!(rota.whoami().await.unwrap().admin, "the owner acts as an admin");
+        for tenant in ["acme", "globex", "initech"] {
+            rota.add_tenant(&NewTenant::named(tenant), &TenantPolicy::default()).await.unwrap();
+            rota.add_job(tenant, &definition("nightly"), &JobPolicy::default()).await.unwrap();
+        }
+        let viewer = format!("viewer_{name}");
+        let request = GrantRequest {
+            role: viewer.clone(),
+            tenants: vec!["acme".into(), "globex".into()],
+            capability: Capability::View,
+            password: Some(Password::new("correct horse").unwrap()),
+        };
+        assert!(rota.grant_access(&request).await.unwrap(), "created");
+        // The password reached the server only as a SCRAM verifier.
+        let stored: String =
+            sqlx::query_scalar("SELECT rolpassword FROM pg_authid WHERE rolname = $1")
+                .bind(&viewer)
+                .fetch_one(&mut *superuser)
+                .await
+                .unwrap();
+        assert!(stored.starts_with("SCRAM-SHA-256$4096:") && !stored.contains("horse"), "{stored}");
+
+        let engine = Engine::with_registry(
+            store.clone(),
+            Arc::new(clock.clone()) as Arc<dyn Clock>,
+            EngineConfig::new("node-a"),
+            registry(),
+        );
+        engine.register().await.unwrap();
+        for tenant in ["acme", "initech"] {
+            rota.trigger(JobRef::named(tenant, "nightly"), None).await.unwrap();
+        }
+        clock.advance(chrono::Duration::seconds(1));
+        assert_eq!(engine.dispatch_once().await.unwrap(), 2);
+        engine.wait_idle().await;
+        engine.record_results_once().await.unwrap();
+        let runs = rota.list_runs(&RunFilter::default()).await.unwrap();
+        assert_eq!(runs.len(), 2);
+        assert!(runs.iter().all(|run| run.status == RunStatus::Succeeded), "{runs:?}");
+        let viewer_url = format!("postgres://{viewer}@{host}/{owned}");
+        let mut as_viewer = PgConnection::connect(&viewer_url).await.unwrap();
+        let seen: Vec<String> =
+            sqlx::query_scalar("SELECT t.name FROM runs r JOIN tenants t ON t.id = r.tenant_id")
+                .fetch_all(&mut as_viewer)
+                .await
+                .unwrap();
+        assert_eq!(seen, ["acme"]);
+        as_viewer.close().await.unwrap();
+
+        // FORCE: the owner itself, out of the admin group, sees no row.
+        let mut as_owner = PgConnection::connect(&owner_url).await.unwrap();
+        let admin_group: String = sqlx::query_scalar("SELECT rota_access_admin_role()")
+            .fetch_one(&mut as_owner)
+            .await
+            .unwrap();
+        assert_eq!(admin_group, format!("{owned}_admin"));
+        sqlx::query(&format!("REVOKE {admin_group} FROM {owner}"))
+            .execute(&mut *superuser)
+            .await
+            .unwrap();
+        let jobs: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&mut as_owner).await.unwrap();
+        assert_eq!(jobs, 0, "the owner bypassed the policies");
+        sqlx::query(&format!("GRANT {admin_group} TO {owner}"))
+            .execute(&mut *superuser)
+            .await
+            .unwrap();
+        let jobs: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&mut as_owner).await.unwrap();
+        assert_eq!(jobs, 3);
+        as_owner.close().await.unwrap();
+        store.close().await;
+    };
+    // Clean up the second database even when an assertion fails.
+    let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(result)).await;
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {owned} WITH (FORCE)"))
+        .execute(&mut superuser)
+        .await;
+    superuser.close().await.unwrap();
+    drop(db);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// The CLI as each role: listings show only the granted tenants, a refused action exits 2
+/// naming the capability and the tenant (never a raw database error), `--operator` does not
+/// change who the audit log names, and no output holds a planted secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_as_a_limited_role_shows_its_tenants_and_refuses_by_name() {
+    let Some(fixture) = Fixture::new().await else { return };
+    let mut outputs = String::new();
+    let mut rota = |role: Option<&str>, args: &[&str], stdin: &str| {
+        let url = match role {
+            Some(role) => fixture.url_as(role),
+            None => fixture.db.url.clone(),
+        };
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rota"))
+            .arg("--database")
+            .arg(url)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let output = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        );
+        outputs.push_str(&stdout);
+        outputs.push_str(&stderr);
+        (output.status.code(), stdout, stderr)
+    };
+    let job = ["--tenant", "acme", "--name", "nightly"];
+
+    let (code, stdout, _) = rota(Some("viewer"), &["job", "list", "--json"], "");
+    assert_eq!(code, Some(0));
+    let jobs: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let mut tenants: Vec<&str> =
+        jobs.as_array().unwrap().iter().map(|j| j["tenant"].as_str().unwrap()).collect();
+    tenants.sort();
+    assert_eq!(tenants, ["acme", "globex"]);
+    let (code, stdout, stderr) = rota(Some("viewer"), &["tenant", "list"], "");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("acme") && !stdout.contains("initech"), "{stdout}");
+    assert!(stdout.contains("(admins only)"), "{stdout}");
+
+    let (code, _, stderr) = rota(Some("viewer"), &[&["job", "pause"][..], &job].concat(), "");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr.trim(), "error: not allowed: operate on tenant acme");
+    let (code, _, stderr) = rota(Some("operator"), &["tenant", "add", "evil"], "");
+    assert_eq!(
+        (code, stderr.trim()),
+        (Some(2), "error: not allowed: admin (only admins may do this)")
+    );
+    let (code, _, stderr) =
+        rota(Some("operator"), &["tenant", "set", "acme", "--max-concurrent", "9"], "");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not allowed: admin"), "{stderr}");
+    let (code, _, stderr) =
+        rota(Some("editor"), &["access", "grant", "x", "--tenant", "acme", "--can", "view"], "");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("not allowed: admin"), "{stderr}");
+    let (code, _, stderr) =
+        rota(Some("viewer"), &["job", "trigger", "--tenant", "initech", "--name", "nightly"], "");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("does not exist"), "a tenant it cannot see: {stderr}");
+
+    // --operator is a display name; the audit log names the role.
+    let (code, _, stderr) = rota(
+        Some("operator"),
+        &[&["--operator", "the-ceo", "job", "pause"][..], &job].concat(),
+        "",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let (_, stdout, _) = rota(Some("viewer"), &["audit", "list", "--tenant", "acme", "--json"], "");
+    let entries: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    // (The CLI's clock is the system's, the fixture's a manual one: find the entry.)
+    let paused = entries.as_array().unwrap().iter().find(|e| e["action"] == "job.paused").unwrap();
+    assert_eq!(paused["operator"], fixture.role("operator").as_str());
+    assert_eq!(paused["display_name"], "the-ceo");
+    let (_, stdout, _) = rota(Some("viewer"), &["audit", "list", "--tenant", "acme"], "");
+    assert!(stdout.contains(&format!("{} (the-ceo)", fixture.role("operator"))), "{stdout}");
+
+    let (code, stdout, _) = rota(Some("operator"), &["access", "whoami", "--json"], "");
+    assert_eq!(code, Some(0));
+    let whoami: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(whoami["role"], fixture.role("operator").as_str());
+    assert_eq!(whoami["admin"], false);
+    assert_eq!(whoami["grants"][0], serde_json::json!({"tenant": "acme", "capability": "operate"}));
+    let (_, stdout, _) = rota(Some("operator"), &["access", "whoami"], "");
+    assert!(stdout.contains("operate on acme, operate on globex"), "{stdout}");
+
+    // The admin grants with a password from standard input (never an argument).
+    let newcomer = fixture.role("newcomer");
+    let (code, _, stderr) = rota(
+        None,
+        &[
+            "access",
+            "grant",
+            &newcomer,
+            "--tenant",
+            "initech",
+            "--can",
+            "view",
+            "--password",
+            "hunter2",
+        ],
+        "",
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--password: only - is accepted"), "{stderr}");
+    let (code, stdout, stderr) = rota(
+        None,
+        &["access", "grant", &newcomer, "--tenant", "initech", "--can", "view", "--password", "-"],
+        "s3cret-typed-once\n",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!("created login role {newcomer}: view on tenant initech")),
+        "{stdout}"
+    );
+    let (code, stdout, _) = rota(Some("newcomer"), &["job", "list", "--json"], "");
+    assert_eq!(code, Some(0));
+    let jobs: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(jobs.as_array().unwrap().len(), 1);
+    let (code, stdout, _) = rota(None, &["access", "list", "--json"], "");
+    assert_eq!(code, Some(0));
+    let roles: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(roles.as_array().unwrap().len(), 4, "{roles}");
+    let (code, stdout, _) = rota(None, &["access", "revoke", &newcomer], "");
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("revoked 1 grant(s)"), "{stdout}");
+    let (code, _, stderr) =
+        rota(None, &["access", "grant", "Bad-Name", "--tenant", "acme", "--can", "view"], "");
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("role: \"Bad-Name\" is invalid"), "{stderr}");
+    let (code, _, stderr) =
+        rota(None, &["access", "grant", &newcomer, "--tenant", "acme", "--can", "root"], "");
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("allowed: view, operate, edit, admin"), "{stderr}");
+
+    for planted in [SECRET, URL_TOKEN, "s3cret-typed-once", "hunter2"] {
+        assert!(!outputs.contains(planted), "{planted} leaked into the CLI's output");
+    }
+}
