@@ -59,10 +59,28 @@ pub(crate) fn validate_name(field: &str, name: &str) -> Result<()> {
     if name.chars().count() > 200 {
         return Err(Error::invalid(field, name, "must be at most 200 characters"));
     }
-    if name.chars().any(char::is_control) {
-        return Err(Error::invalid(field, name, "must not contain control characters"));
+    if let Some(hidden) = hidden_character(name) {
+        return Err(Error::invalid(
+            field,
+            name,
+            format!(
+                "must not contain control or format characters; it contains U+{:04X}",
+                u32::from(hidden)
+            ),
+        ));
     }
     Ok(())
+}
+
+/// The first character of `text` that is a control character (Unicode general category Cc) or
+/// an invisible format character (Cf: bidirectional overrides such as U+202E, zero-width spaces
+/// and joiners, the byte-order mark). Names with them look like other names, or are shown
+/// reordered, so two tenants or jobs could look alike.
+pub(crate) fn hidden_character(text: &str) -> Option<char> {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    text.chars().find(|c| {
+        matches!(c.general_category(), GeneralCategory::Control | GeneralCategory::Format)
+    })
 }
 
 /// A limit typed by a person (`max_concurrent`, `weight`): 1 to 100,000.
@@ -86,5 +104,24 @@ mod tests {
         assert_eq!(message, "max_concurrent: \"0\" is invalid: allowed 1-100000");
         let message = NewTenant::named(" acme").validate().unwrap_err().to_string();
         assert!(message.starts_with("tenant name: \" acme\""), "{message}");
+    }
+
+    #[test]
+    fn names_with_invisible_or_reordering_characters_are_refused() {
+        for (name, code) in [
+            ("acme\u{202E}moc.evil", "U+202E"),
+            ("ac\u{200B}me", "U+200B"),
+            ("\u{FEFF}acme", "U+FEFF"),
+            ("acme\u{2066}x", "U+2066"),
+            ("a\u{7}b", "U+0007"),
+            ("a\u{AD}b", "U+00AD"),
+            ("tag\u{E0041}", "U+E0041"),
+        ] {
+            let message = NewTenant::named(name).validate().unwrap_err().to_string();
+            assert!(message.starts_with("tenant name: "), "{message}");
+            assert!(message.contains(code), "{message} should name {code}");
+        }
+        // Letters of any script, and visible punctuation, stay allowed.
+        NewTenant::named("Zürich-Ops ☃ 東京").validate().unwrap();
     }
 }

@@ -223,8 +223,10 @@ async fn the_runtime_runs_a_limited_command_through_the_wrapper_in_the_work_root
     let work_root = dir.path().join("work");
     let mut database = DatabaseConfig::new(url);
     database.migration = MigrationPolicy::Apply;
-    let config =
-        RuntimeConfig::new(database, "runtime-test", CommandSettings::new(&work_root, ROTA));
+    let mut commands = CommandSettings::new(&work_root, ROTA);
+    // CI runs as root; this job names no run-as user.
+    commands.allow_root_jobs = true;
+    let config = RuntimeConfig::new(database, "runtime-test", commands);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let runtime = Runtime::open(config, Arc::clone(&clock)).await.expect("open");
     let rota = Rota::new(runtime.store().clone(), clock);
@@ -282,6 +284,8 @@ async fn rota_serve_runs_a_limited_command_through_the_wrapper_in_its_default_wo
     let log = std::fs::File::create(dir.path().join("serve.log")).expect("log");
     let mut serve = Command::new(ROTA)
         .args(["--database", &url, "serve", "--node-id", "serve-test", "--shutdown-grace", "5"])
+        // CI runs as root; this job names no run-as user.
+        .arg("--allow-root-jobs")
         .env("XDG_DATA_HOME", &data_home)
         .env("ROTA_LOG", "info")
         .stdout(Stdio::null())

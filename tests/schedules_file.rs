@@ -275,3 +275,26 @@ backend_test!(an_invalid_file_writes_nothing, |db| {
     let jobs = rota.list_jobs(&JobFilter::default()).await.unwrap();
     assert!(jobs.is_empty());
 });
+
+/// A key written twice is an error naming its line, wherever it is: serde's maps (tenants,
+/// jobs, a handler's headers and variables) would otherwise keep the last one silently.
+#[test]
+fn a_duplicate_key_is_an_error_naming_its_line() {
+    let jobs = "tenants:\n  acme:\n    jobs:\n      backup:\n        schedule: '@daily'\n        \
+                handler: {type: command, program: /bin/true}\n      backup:\n        \
+                schedule: '@hourly'\n        handler: {type: command, program: /bin/false}\n";
+    let error = schedules::from_yaml(jobs).unwrap_err().to_string();
+    assert!(error.contains("duplicate") && error.contains("backup"), "{error}");
+    assert!(error.contains("line 7"), "{error}");
+
+    let tenants = "tenants:\n  acme: {weight: 2}\n  globex: {}\n  acme: {weight: 3}\n";
+    let error = schedules::from_yaml(tenants).unwrap_err().to_string();
+    assert!(error.contains("duplicate") && error.contains("line 4"), "{error}");
+
+    let variables =
+        "handlers:\n  backup:\n    type: command\n    program: /bin/true\n    env:\n      \
+                     MODE: full\n      MODE: partial\n";
+    let error = schedules::from_yaml(variables).unwrap_err().to_string();
+    assert!(error.contains("duplicate") && error.contains("MODE"), "{error}");
+    assert!(error.contains("line 7"), "{error}");
+}

@@ -29,7 +29,11 @@ const CONNECT_WAIT: Duration = Duration::from_secs(5);
 /// (webhooks; no SMTP server in the app) go out from the app too.
 pub fn runtime_config(paths: &Paths, database: DatabaseConfig) -> RuntimeConfig {
     let node_id = format!("console-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-    let commands = CommandSettings::new(paths.work_root.clone(), paths.exec_wrapper.clone());
+    let mut commands = CommandSettings::new(paths.work_root.clone(), paths.exec_wrapper.clone());
+    // The console runs jobs as the person using it, whose own account it runs under; refusing
+    // root jobs is for a root daemon (`rota serve`), and a console started as root would only
+    // fail every job that names no run-as user.
+    commands.allow_root_jobs = true;
     let mut config = RuntimeConfig::new(database, node_id, commands);
     config.workers = WORKERS;
     config.shutdown_grace = SHUTDOWN_GRACE;

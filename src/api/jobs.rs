@@ -64,6 +64,7 @@ impl<S: Store> Rota<S> {
         policy.validate(&schedule)?;
         self.require(Capability::Edit, tenant).await?;
         self.check_named_handler_exists(&definition.handler).await?;
+        self.check_run_as_ceiling(tenant, &definition.handler).await?;
         let tenant = self.store.tenant_by_name(tenant).await?;
         let now = self.now();
         let next_run_at = schedule.next_after(now);
@@ -93,6 +94,7 @@ impl<S: Store> Rota<S> {
         let current = self.store.job(id).await?;
         self.require(Capability::Edit, &current.tenant).await?;
         self.check_named_handler_exists(&definition.handler).await?;
+        self.check_run_as_ceiling(&current.tenant, &definition.handler).await?;
         let policy = match policy {
             Some(policy) => policy,
             None => {
@@ -271,6 +273,27 @@ impl<S: Store> Rota<S> {
         Ok(handlers)
     }
 
+    /// The user `handler` asks to run as: a command's `run_as`, or that of the stored command
+    /// a named handler refers to.
+    pub(crate) async fn handler_run_as(&self, handler: &HandlerSpec) -> Result<Option<String>> {
+        Ok(match handler {
+            HandlerSpec::Command(command) => command.run_as.clone(),
+            HandlerSpec::Named { name } => match self.store.named_handler(name).await? {
+                Some(HandlerSpec::Command(command)) => command.run_as,
+                _ => None,
+            },
+            HandlerSpec::Http(_) => None,
+        })
+    }
+
+    /// Refuses a handler that names a run-as user other than its tenant's (the tenant's user
+    /// is a ceiling; the engine checks again at each run).
+    async fn check_run_as_ceiling(&self, tenant: &str, handler: &HandlerSpec) -> Result<()> {
+        let Some(user) = self.handler_run_as(handler).await? else { return Ok(()) };
+        let settings = self.store.tenant_settings(tenant).await?;
+        check_run_as_ceiling(tenant, settings.run_as.as_deref(), &user)
+    }
+
     async fn check_named_handler_exists(&self, handler: &HandlerSpec) -> Result<()> {
         if let HandlerSpec::Named { name } = handler {
             let in_process = self.registry.get(name).is_some();
@@ -283,6 +306,22 @@ impl<S: Store> Rota<S> {
             }
         }
         Ok(())
+    }
+}
+
+/// A job of `tenant` may run as `user` only if the tenant has no run-as user (`ceiling`) or
+/// the same one; the error names `handler.run_as` and the user.
+pub fn check_run_as_ceiling(tenant: &str, ceiling: Option<&str>, user: &str) -> Result<()> {
+    match ceiling {
+        Some(ceiling) if ceiling != user => Err(Error::invalid(
+            "handler.run_as",
+            user,
+            format!(
+                "the tenant {tenant:?} runs its commands as {ceiling:?}; its jobs may name only \
+                 that user, or none"
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 

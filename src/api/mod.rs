@@ -35,13 +35,14 @@ mod views;
 
 pub use self::audit::{validate_operator, AuditAction, AuditEntry, AuditFilter};
 pub use self::jobs::{
-    parse_payload, preview_schedule, time_zone_names, JobPolicy, JobRef, NamedHandler,
-    SchedulePreview, DST_LOOKAHEAD,
+    check_run_as_ceiling, parse_payload, preview_schedule, time_zone_names, JobPolicy, JobRef,
+    NamedHandler, SchedulePreview, DST_LOOKAHEAD,
 };
 pub use self::notifications::{Delivery, DeliveryFilter, OutboxEvent};
 pub use self::runs::{
     Backfill, BackfillReport, BackfillRequest, DEFAULT_BACKFILL_MAX, MAX_BACKFILL, PRUNE_BATCH,
 };
+pub(crate) use self::tenants::JobsCheck;
 pub use self::tenants::{
     validate_tenant_settings, RateLimit, TenantPolicy, TenantSettings, TenantSettingsUpdate,
     TenantUpdate,

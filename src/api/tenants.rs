@@ -4,7 +4,7 @@
 
 use super::Rota;
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{JobFilter, Store};
 use crate::tenant::{NewTenant, Tenant};
 
 pub use crate::policy::{RateLimit, TenantPolicy};
@@ -35,11 +35,40 @@ pub fn validate_tenant_settings(settings: &TenantSettings) -> Result<()> {
             .map_err(|error| Error::invalid("run_as", user, error.to_string()))?;
     }
     if let Some(dir) = &settings.work_dir {
-        if !dir.is_absolute() {
-            return Err(Error::invalid("work_dir", dir.display(), "must be an absolute path"));
-        }
+        validate_work_dir(dir, settings.run_as.as_deref())?;
     }
     Ok(())
+}
+
+/// A tenant's working directory: absolute, not a system directory (`/`, `/etc`, `/usr`, ...),
+/// and, if it exists, a real directory (not a link) that the run-as user owns, since Rota gives
+/// a directory to the run-as user only when it creates it. (The engine checks again at each
+/// run, as the user the command runs as.)
+fn validate_work_dir(dir: &std::path::Path, run_as: Option<&str>) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |reason: String| Err(Error::invalid("work_dir", dir.display(), reason));
+    if !dir.is_absolute() {
+        return refuse("must be an absolute path".into());
+    }
+    if let Some(problem) = crate::handler::isolation::work_dir_problem(dir) {
+        return refuse(problem);
+    }
+    let Ok(metadata) = std::fs::symlink_metadata(dir) else { return Ok(()) };
+    if metadata.file_type().is_symlink() {
+        return refuse("is a symbolic link; name the directory it points to".into());
+    }
+    let owner = run_as.and_then(|name| nix::unistd::User::from_name(name).ok().flatten());
+    match owner {
+        Some(user) if user.uid.as_raw() != metadata.uid() => refuse(format!(
+            "exists and belongs to uid {}, not to the run-as user {} (uid {}); Rota gives a \
+             directory to the run-as user only when it creates it: change its owner, or name a \
+             directory that does not exist yet",
+            metadata.uid(),
+            user.name,
+            user.uid
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl<S: Store> Rota<S> {
@@ -112,6 +141,18 @@ impl<S: Store> Rota<S> {
         name: &str,
         update: &TenantSettingsUpdate,
     ) -> Result<TenantSettings> {
+        self.update_tenant_settings_with(name, update, JobsCheck::Ceiling).await
+    }
+
+    /// [`Rota::update_tenant_settings`]; with [`JobsCheck::Skip`], a new run-as user is not
+    /// checked against the tenant's stored jobs (`rota apply` checked the jobs the tenant will
+    /// have, and updates them next; the engine refuses any run above the ceiling meanwhile).
+    pub(crate) async fn update_tenant_settings_with(
+        &self,
+        name: &str,
+        update: &TenantSettingsUpdate,
+        jobs: JobsCheck,
+    ) -> Result<TenantSettings> {
         self.require_admin().await?;
         let mut merged = self.store.tenant_settings(name).await?;
         if let Some(url) = &update.webhook_url {
@@ -130,6 +171,41 @@ impl<S: Store> Rota<S> {
             merged.work_dir = dir.clone();
         }
         validate_tenant_settings(&merged)?;
+        if let (Some(Some(ceiling)), JobsCheck::Ceiling) = (&update.run_as, jobs) {
+            self.check_jobs_under(name, ceiling).await?;
+        }
         self.store.update_tenant_settings(name, update, &self.operator, self.now()).await
     }
+
+    /// Refuses `ceiling` as tenant `name`'s run-as user while one of its jobs names another.
+    async fn check_jobs_under(&self, name: &str, ceiling: &str) -> Result<()> {
+        let filter = JobFilter {
+            tenant: Some(name.to_owned()),
+            limit: Some(u32::MAX),
+            ..JobFilter::default()
+        };
+        for job in self.store.list_jobs(&filter).await? {
+            if let Some(user) = self.handler_run_as(&job.handler).await? {
+                if user != ceiling {
+                    return Err(Error::invalid(
+                        "run_as",
+                        ceiling,
+                        format!(
+                            "the tenant's job {:?} runs as {user:?}; change or remove its run_as \
+                             first",
+                            job.name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether changing a tenant's run-as user checks its stored jobs against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JobsCheck {
+    Ceiling,
+    Skip,
 }

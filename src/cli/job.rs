@@ -160,6 +160,10 @@ impl JobName {
 pub struct JobSetArgs {
     #[command(flatten)]
     job: JobName,
+    /// Run the job's command as this user ('' clears: the tenant's user, if any). A tenant's
+    /// run-as user is a ceiling: its jobs may name only that user.
+    #[arg(long, value_name = "USER")]
+    run_as: Option<String>,
     #[command(flatten)]
     policy: PolicyArgs,
 }
@@ -330,6 +334,9 @@ pub struct HandlerArgs {
     /// Run --command's text with /bin/sh -c (only when you need a shell).
     #[arg(long, requires = "command")]
     shell: bool,
+    /// Run --command as this user (Rota must run as root; default: the tenant's user).
+    #[arg(long, value_name = "USER", requires = "command")]
+    run_as: Option<String>,
 }
 
 impl HandlerArgs {
@@ -363,6 +370,7 @@ impl HandlerArgs {
             };
             spec.env = env;
             spec.working_dir = self.workdir.clone();
+            spec.run_as = self.run_as.clone();
             return Ok(HandlerSpec::Command(spec));
         }
         match &self.kind.handler {
@@ -424,11 +432,26 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
         }
         JobCommand::Set(args) => {
             let rota = database.open().await?;
-            let job = rota.job(args.job.job_ref()).await?;
+            let mut job = rota.job(args.job.job_ref()).await?;
             let mut policy = job.policy.clone();
             args.policy.apply(&mut policy)?;
+            if let Some(user) = &args.run_as {
+                let mut definition = job.definition();
+                let HandlerSpec::Command(command) = &mut definition.handler else {
+                    return Err(BadInput(format!(
+                        "--run-as: the job's handler is {}, not a command",
+                        job.handler.kind()
+                    ))
+                    .into());
+                };
+                command.run_as = (!user.is_empty()).then(|| user.clone());
+                // Only the handler changes here; the policies are written below.
+                job = rota.update_job(job.id, job.version, &definition, None).await?;
+            }
             // The version read above: a concurrent change makes this fail instead of being lost.
-            let job = rota.set_job_policy(job.id, job.version, &policy).await?;
+            if policy != job.policy || args.run_as.is_none() {
+                job = rota.set_job_policy(job.id, job.version, &policy).await?;
+            }
             println!("updated job {}/{}", job.tenant, job.name);
             for (label, value) in policy_lines(&job) {
                 println!("  {label:<9}{value}");

@@ -93,7 +93,10 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Command::Serve(args) = &mut cli.command {
+        serve::take_secrets(args);
+    }
     init_tracing();
     let result = match cli.command {
         Command::Cron(command) => cron::run(command),

@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// HOME, LANG, LC_ALL, TZ, TMPDIR, USER and LOGNAME always are).
     #[arg(long = "env-allow", value_name = "NAME")]
     env_allow: Vec<String>,
+    /// Run command jobs as root when this daemon runs as root and neither the job nor its
+    /// tenant names a run-as user (without it such runs fail, saying how to fix them).
+    #[arg(long)]
+    allow_root_jobs: bool,
     #[command(flatten)]
     smtp: SmtpArgs,
 }
@@ -84,6 +88,9 @@ pub struct SmtpArgs {
     /// Read the SMTP password from this file (its first line).
     #[arg(long, env = "ROTA_SMTP_PASSWORD_FILE", value_name = "PATH")]
     smtp_password_file: Option<std::path::PathBuf>,
+    /// `ROTA_SMTP_PASSWORD`, taken out of the environment at start (see [`take_secrets`]).
+    #[arg(skip)]
+    smtp_password_env: Option<String>,
     /// The sender of notification emails.
     #[arg(
         long,
@@ -100,7 +107,7 @@ impl SmtpArgs {
         use rota::notify::{SmtpConfig, SmtpPassword, SmtpTls};
         let Some(host) = &self.smtp_host else { return Ok(None) };
         let tls: SmtpTls = self.smtp_tls.parse()?;
-        let password = match (&self.smtp_password_file, std::env::var("ROTA_SMTP_PASSWORD")) {
+        let password = match (&self.smtp_password_file, self.smtp_password_env.clone().ok_or(())) {
             (Some(path), _) => {
                 let text = std::fs::read_to_string(path).map_err(|error| {
                     super::BadInput(format!(
@@ -128,6 +135,27 @@ impl SmtpArgs {
         };
         config.validate()?;
         Ok(Some(config))
+    }
+}
+
+/// Variables holding secrets that the daemon reads at start: the SMTP password and the
+/// database URL (which may carry a password).
+const SECRET_VARIABLES: [&str; 2] = ["ROTA_SMTP_PASSWORD", "ROTA_DATABASE_URL"];
+
+/// Takes the secrets out of the process's environment once read (clap has read
+/// `ROTA_DATABASE_URL` into the arguments already), so that nothing started later inherits
+/// them, and makes the daemon non-dumpable: its memory, and `/proc/PID/environ` (which still
+/// shows the environment the process started with), are then out of reach of processes of the
+/// same user, such as its jobs. Must run before any other thread starts.
+pub fn take_secrets(args: &mut ServeArgs) {
+    args.smtp.smtp_password_env = std::env::var("ROTA_SMTP_PASSWORD").ok();
+    for name in SECRET_VARIABLES {
+        // Single-threaded still (called from `main` before the async runtime starts), so no
+        // other thread reads the environment meanwhile.
+        std::env::remove_var(name);
+    }
+    if let Err(error) = nix::sys::prctl::set_dumpable(false) {
+        eprintln!("warning: cannot make rota serve non-dumpable: {}", error.desc());
     }
 }
 
@@ -214,6 +242,7 @@ fn command_settings(args: &ServeArgs) -> anyhow::Result<CommandSettings> {
     };
     let mut settings = CommandSettings::new(work_root, exec_wrapper);
     settings.extra_env_allow = args.env_allow.clone();
+    settings.allow_root_jobs = args.allow_root_jobs;
     Ok(settings)
 }
 

@@ -82,12 +82,39 @@ fn plan_launch(
     policy: &CommandPolicy,
     context: &RunContext,
 ) -> Result<Launch, String> {
+    if let Some(name) = spec.env.keys().find(|name| super::spec::is_loader_variable(name)) {
+        // Stored before the check existed, or written behind the API's back: never started.
+        return Err(super::HandlerSpecError::LoaderEnvName { name: name.clone() }.to_string());
+    }
     let limits =
         spec.limits.clone().unwrap_or_default().or(&context.limits).or(&policy.default_limits);
-    let run_as = match spec.run_as.as_ref().or(context.run_as.as_ref()) {
+    // The tenant's user is a ceiling: a job may name it, or nobody, never another user.
+    let user = match (&spec.run_as, &context.run_as) {
+        (Some(job), Some(tenant)) if job != tenant => {
+            return Err(format!(
+                "run_as: the job names {job:?}, but its tenant {:?} runs its commands as \
+                 {tenant:?}, and its jobs may run only as that user",
+                envelope.tenant
+            ));
+        }
+        (job, tenant) => job.as_ref().or(tenant.as_ref()),
+    };
+    let run_as = match user {
         Some(name) => isolation::resolve_run_as(name)?,
         None => None,
     };
+    let as_root = match &run_as {
+        Some(user) => user.uid == 0,
+        None => nix::unistd::geteuid().is_root(),
+    };
+    if as_root && !policy.allow_root_jobs {
+        return Err(format!(
+            "this command would run as root, which this scheduler refuses: give it a run-as user \
+             (the job's run_as, or its tenant's: rota tenant set {} --run-as USER), or start \
+             rota serve with --allow-root-jobs",
+            envelope.tenant
+        ));
+    }
     let working_dir = match (&spec.working_dir, &context.work_dir, &policy.work_root) {
         (Some(dir), _, _) => Some(dir.clone()),
         (None, Some(dir), _) => {
@@ -127,7 +154,14 @@ pub(super) async fn run(
         Ok(launch) => launch,
         Err(error) => return Outcome::new(OutcomeStatus::Failed, String::new(), Some(error)),
     };
-    let mut child = match build(spec, envelope, policy, &launch).spawn() {
+    let environment = environment(spec, envelope, policy, &launch);
+    let mut input = match &launch.wrapper {
+        // The wrapper's own environment stays empty; it reads the program's from stdin.
+        Some(_) => isolation::env_block(&environment),
+        None => Vec::new(),
+    };
+    input.extend_from_slice(spec.stdin.clone().unwrap_or_else(|| envelope.to_json()).as_bytes());
+    let mut child = match build(spec, environment, &launch).spawn() {
         Ok(child) => child,
         Err(error) => {
             return Outcome::new(
@@ -154,10 +188,8 @@ pub(super) async fn run(
         child.stderr.take().expect("stderr is piped"),
         Arc::clone(&output),
     )));
-    let _feeder = AbortOnDrop(tokio::spawn(feed(
-        child.stdin.take().expect("stdin is piped"),
-        spec.stdin.clone().unwrap_or_else(|| envelope.to_json()),
-    )));
+    let _feeder =
+        AbortOnDrop(tokio::spawn(feed(child.stdin.take().expect("stdin is piped"), input)));
 
     let deadline = tokio::time::sleep(timeout);
     let stopped = tokio::select! {
@@ -253,12 +285,26 @@ enum Ending {
     Stopped(OutcomeStatus),
 }
 
-/// The command for `spec`: argument vector (or `/bin/sh -c`), behind the wrapper when limits
-/// or a user switch apply; environment, directory, pipes and a process group of its own.
-fn build(
+/// The program's environment: the policy's allow-list, the run-as user's identity, the job's
+/// variables and the `ROTA_*` ones.
+fn environment(
     spec: &CommandSpec,
     envelope: &Envelope,
     policy: &CommandPolicy,
+    launch: &Launch,
+) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let mut environment = isolation::base_env(policy, launch.run_as.as_ref(), &spec.env);
+    environment.extend(run_env(envelope).map(|(name, value)| (name.into(), value.into())));
+    environment
+}
+
+/// The command for `spec`: argument vector (or `/bin/sh -c`), behind the wrapper when limits
+/// or a user switch apply; directory, pipes and a process group of its own. The environment is
+/// the program's when it starts directly; the wrapper starts with none (it reads the program's
+/// from stdin, see [`isolation::env_block`]).
+fn build(
+    spec: &CommandSpec,
+    environment: Vec<(std::ffi::OsString, std::ffi::OsString)>,
     launch: &Launch,
 ) -> Command {
     let argv: Vec<&str> = if spec.shell {
@@ -284,8 +330,9 @@ fn build(
         }
     };
     command.env_clear();
-    command.envs(isolation::base_env(policy, launch.run_as.as_ref(), &spec.env));
-    command.envs(run_env(envelope));
+    if launch.wrapper.is_none() {
+        command.envs(environment);
+    }
     if let Some(dir) = &launch.working_dir {
         command.current_dir(dir);
     }
@@ -500,10 +547,11 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Writes the envelope to the child's stdin and closes it. A child that exits or closes stdin
+/// Writes the input (the wrapper's environment block, then the envelope or the spec's stdin
+/// text) to the child's stdin and closes it. A child that exits or closes stdin
 /// without reading is fine (EPIPE is expected then).
-async fn feed(mut stdin: ChildStdin, json: String) {
-    if let Err(error) = stdin.write_all(json.as_bytes()).await {
+async fn feed(mut stdin: ChildStdin, input: Vec<u8>) {
+    if let Err(error) = stdin.write_all(&input).await {
         if error.kind() != std::io::ErrorKind::BrokenPipe {
             tracing::debug!(%error, "could not write the envelope to stdin");
         }

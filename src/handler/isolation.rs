@@ -17,7 +17,14 @@
 //! Limits and the user switch are applied by re-executing the `rota` binary (`rota __exec`,
 //! [`exec_main`]) rather than in a `pre_exec` hook, which would need `unsafe` code: the wrapper
 //! sets its own limits with `setrlimit`, drops privileges (`initgroups`, `setgid`, `setuid`) and
-//! replaces itself with the job's program (`execvp`). The limits survive `exec` and are inherited
+//! replaces itself with the job's program (`execve`). The wrapper starts with an empty
+//! environment and reads the program's ahead of its stdin ([`env_block`]), so nothing of the
+//! job's (a `LD_PRELOAD`, say) reaches the loader of a process that still has root's rights.
+//!
+//! Who a command may run as: a job's `run_as` must be its tenant's, if the tenant has one (a
+//! ceiling); and unless [`CommandPolicy::allow_root_jobs`], a command that would run as root
+//! fails. A working directory is created by Rota (and only then given to the run-as user,
+//! without following links), or else must already belong to the user the command runs as. The limits survive `exec` and are inherited
 //! by everything the job starts. The executor needs the wrapper's path
 //! ([`CommandPolicy::exec_wrapper`]); `rota serve` uses its own executable. Commands that need
 //! neither limits nor a user switch start directly.
@@ -151,6 +158,11 @@ pub struct CommandPolicy {
     /// The `rota` binary that applies limits and switches user (`rota __exec`). Unset: a command
     /// that needs either fails with a message saying so.
     pub exec_wrapper: Option<PathBuf>,
+    /// Whether a command may run as root: with no run-as user (neither the job's nor its
+    /// tenant's) while Rota runs as root, or naming root. When false such a run fails, naming
+    /// the fix. The library's default is true (an embedding program decides); the runtime, and
+    /// so `rota serve`, refuses unless started with `--allow-root-jobs`.
+    pub allow_root_jobs: bool,
 }
 
 impl Default for CommandPolicy {
@@ -160,6 +172,7 @@ impl Default for CommandPolicy {
             work_root: None,
             default_limits: CommandLimits::default(),
             exec_wrapper: None,
+            allow_root_jobs: true,
         }
     }
 }
@@ -171,6 +184,7 @@ impl fmt::Debug for CommandPolicy {
             .field("work_root", &self.work_root)
             .field("default_limits", &self.default_limits)
             .field("exec_wrapper", &self.exec_wrapper)
+            .field("allow_root_jobs", &self.allow_root_jobs)
             .finish()
     }
 }
@@ -249,32 +263,145 @@ pub fn tenant_dir_name(tenant: &str) -> String {
     name
 }
 
-/// Creates the tenant's working directory if missing (mode 0700, owned by the run-as user).
-pub(crate) fn prepare_work_dir(dir: &Path, run_as: Option<&RunAs>) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let existed = dir.is_dir();
-    std::fs::create_dir_all(dir).map_err(|error| {
-        format!("cannot create the working directory {}: {error}", dir.display())
-    })?;
-    if !existed {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|error| {
-            format!("cannot set the mode of the working directory {}: {error}", dir.display())
-        })?;
+/// Directories that are never a tenant's working directory, nor anything below them: the
+/// system's programs, libraries, configuration and kernel interfaces.
+const SYSTEM_TREES: [&str; 12] = [
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/sbin",
+    "/sys", "/usr",
+];
+
+/// Directories that are never a tenant's working directory themselves (their subdirectories
+/// may be): Rota would give them to the run-as user, or let jobs litter them.
+const SYSTEM_DIRS: [&str; 22] = [
+    "/",
+    "/home",
+    "/media",
+    "/mnt",
+    "/opt",
+    "/root",
+    "/run",
+    "/snap",
+    "/srv",
+    "/tmp",
+    "/var",
+    "/var/backups",
+    "/var/cache",
+    "/var/lib",
+    "/var/local",
+    "/var/log",
+    "/var/mail",
+    "/var/opt",
+    "/var/run",
+    "/var/spool",
+    "/var/tmp",
+    "/var/www",
+];
+
+/// Why `dir` cannot be a working directory Rota prepares (a tenant's `work_dir`, the work root),
+/// or `None`: it must be without `..`, and neither a system directory (`/`, `/etc`,
+/// `/usr`, `/var`, `/home`, ... see [`SYSTEM_TREES`] and [`SYSTEM_DIRS`]) nor, when it exists,
+/// a link to one.
+pub fn work_dir_problem(dir: &Path) -> Option<String> {
+    use std::path::Component;
+    if dir.components().any(|part| part == Component::ParentDir) {
+        return Some("a path with '..'; write it without".into());
     }
-    if let Some(user) = run_as {
-        nix::unistd::chown(
-            dir,
-            Some(nix::unistd::Uid::from_raw(user.uid)),
-            Some(nix::unistd::Gid::from_raw(user.gid)),
-        )
-        .map_err(|error| {
-            format!(
-                "cannot give the working directory {} to {}: {}",
+    let system = |path: &Path| {
+        // Lexically normal: `/etc/./x/` is `/etc/x`.
+        let normal: PathBuf = path.components().filter(|part| *part != Component::CurDir).collect();
+        SYSTEM_DIRS.iter().any(|system| normal == Path::new(system))
+            || SYSTEM_TREES.iter().any(|tree| normal.starts_with(tree))
+    };
+    if system(dir) {
+        return Some(
+            "a system directory; use a directory of its own, such as /srv/rota/TENANT".into(),
+        );
+    }
+    match dir.canonicalize() {
+        Ok(real) if system(&real) => Some(format!(
+            "a link to the system directory {}; use a directory of its own",
+            real.display()
+        )),
+        _ => None,
+    }
+}
+
+/// Makes sure `dir` can be a command's working directory, running as `run_as` (else as Rota's
+/// own user). A directory that exists is used as it is, and only if it is a real directory
+/// (not a symbolic link) that belongs to that user: Rota never gives an existing directory to
+/// anyone. A missing one is created (its parents as Rota's user), mode 0700, and then given to
+/// the run-as user through a handle opened without following links, so a link swapped in
+/// meanwhile cannot redirect the change of owner.
+pub(crate) fn prepare_work_dir(dir: &Path, run_as: Option<&RunAs>) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+    if let Some(problem) = work_dir_problem(dir) {
+        return Err(format!("working directory {}: {problem}", dir.display()));
+    }
+    let (uid, gid) = match run_as {
+        Some(user) => (user.uid, user.gid),
+        None => (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw()),
+    };
+    let who = run_as.map_or_else(
+        || format!("Rota's user (uid {uid})"),
+        |user| format!("the run-as user {} (uid {uid})", user.name),
+    );
+    let check_existing = |metadata: &std::fs::Metadata| -> Result<(), String> {
+        if metadata.file_type().is_symlink() {
+            return Err(format!(
+                "the working directory {} is a symbolic link; Rota does not follow links to \
+                 working directories: configure the directory it points to",
+                dir.display()
+            ));
+        }
+        if !metadata.is_dir() {
+            return Err(format!("the working directory {} is not a directory", dir.display()));
+        }
+        if metadata.uid() != uid {
+            return Err(format!(
+                "the working directory {} exists and belongs to uid {}, not to {who}; Rota gives \
+                 a directory to the run-as user only when it creates it: change its owner, or \
+                 remove it so that Rota creates it",
                 dir.display(),
-                user.name,
-                error.desc()
-            )
-        })?;
+                metadata.uid()
+            ));
+        }
+        Ok(())
+    };
+    match std::fs::symlink_metadata(dir) {
+        Ok(metadata) => return check_existing(&metadata),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            return Err(format!("cannot read the working directory {}: {error}", dir.display()))
+        }
+    }
+    let cannot = |what: &str, error: &dyn fmt::Display| {
+        format!("cannot {what} the working directory {}: {error}", dir.display())
+    };
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).map_err(|error| cannot("create the parent of", &error))?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        // Created meanwhile (another run of the tenant): the same rules as for any existing one.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            let metadata =
+                std::fs::symlink_metadata(dir).map_err(|error| cannot("read", &error))?;
+            return check_existing(&metadata);
+        }
+        Err(error) => return Err(cannot("create", &error)),
+    }
+    let flags = nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_NOFOLLOW;
+    let handle = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits())
+        .open(dir)
+        .map_err(|error| cannot("open", &error))?;
+    handle
+        .set_permissions(std::fs::Permissions::from_mode(0o700))
+        .map_err(|error| cannot("set the mode of", &error))?;
+    if run_as.is_some() {
+        std::os::unix::fs::fchown(&handle, Some(uid), Some(gid))
+            .map_err(|error| cannot(&format!("give to {who}"), &error))?;
     }
     Ok(())
 }
@@ -302,6 +429,103 @@ pub(crate) fn wrapper_args(limits: &CommandLimits, run_as: Option<&RunAs>) -> Ve
     }
     args.push("--".into());
     args
+}
+
+/// How the job's environment reaches the wrapper: ahead of the program's standard input, as
+/// `ROTA-ENV <length>\n` and then `<length>` bytes of `NAME=VALUE\0` entries. The wrapper is
+/// started with an empty environment, so that neither the dynamic loader nor the C library sees
+/// any of the job's variables (`LD_PRELOAD`, ...) while it still has Rota's privileges; it reads
+/// exactly this block, unbuffered, applies the variables only in its final `execve` (after
+/// dropping privileges), and leaves the rest of standard input to the program.
+const ENV_BLOCK_TAG: &str = "ROTA-ENV ";
+/// Largest environment block the wrapper accepts (Linux refuses far smaller ones at `execve`).
+const ENV_BLOCK_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The block the executor writes to the wrapper's standard input before the program's input.
+pub(crate) fn env_block(env: &[(OsString, OsString)]) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut body = Vec::new();
+    for (name, value) in env {
+        body.extend_from_slice(name.as_bytes());
+        body.push(b'=');
+        body.extend_from_slice(value.as_bytes());
+        body.push(0);
+    }
+    let mut block = format!("{ENV_BLOCK_TAG}{}\n", body.len()).into_bytes();
+    block.extend(body);
+    block
+}
+
+/// Reads the environment block from `input`, one `read` at a time and never past its end (a
+/// buffered reader would swallow the start of the program's input).
+fn read_env_block(input: impl std::os::fd::AsFd) -> Result<Vec<CString>, String> {
+    let input = input.as_fd();
+    let read = |buffer: &mut [u8]| loop {
+        match nix::unistd::read(input, buffer) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(error) => return Err(format!("cannot read the environment: {}", error.desc())),
+            Ok(0) => return Err("standard input ended before the environment block".to_owned()),
+            Ok(count) => return Ok(count),
+        }
+    };
+    let mut header = Vec::new();
+    let mut byte = [0u8];
+    while header.last() != Some(&b'\n') {
+        if header.len() > ENV_BLOCK_TAG.len() + 20 {
+            return Err("standard input does not start with an environment block".into());
+        }
+        read(&mut byte)?;
+        header.push(byte[0]);
+    }
+    let length = std::str::from_utf8(&header)
+        .ok()
+        .and_then(|text| text.strip_prefix(ENV_BLOCK_TAG))
+        .and_then(|text| text.trim_end().parse::<usize>().ok())
+        .filter(|length| *length <= ENV_BLOCK_LIMIT)
+        .ok_or("standard input does not start with an environment block")?;
+    let mut body = vec![0u8; length];
+    let mut filled = 0;
+    while filled < length {
+        filled += read(&mut body[filled..])?;
+    }
+    body.split(|byte| *byte == 0)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            if !entry.contains(&b'=') {
+                return Err("an environment entry has no '='".to_owned());
+            }
+            CString::new(entry).map_err(|_| "an environment entry contains a NUL byte".to_owned())
+        })
+        .collect()
+}
+
+/// `execve` of `argv` with `env`; a program name without `/` is looked up in the `PATH` of
+/// `env` (not the wrapper's, which is empty), as `execvp` would. Returns only on failure.
+fn exec_program(argv: &[CString], env: &[CString]) -> nix::errno::Errno {
+    use nix::errno::Errno;
+    let program = argv[0].as_bytes();
+    if program.contains(&b'/') {
+        return nix::unistd::execve(&argv[0], argv, env)
+            .map_or_else(|error| error, |never| match never {});
+    }
+    let path = env
+        .iter()
+        .find_map(|entry| entry.as_bytes().strip_prefix(b"PATH="))
+        .unwrap_or(DEFAULT_PATH.as_bytes());
+    let mut failure = Errno::ENOENT;
+    for dir in path.split(|byte| *byte == b':') {
+        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+        let Ok(candidate) = CString::new([dir, b"/", program].concat()) else { continue };
+        match nix::unistd::execve(&candidate, argv, env) {
+            Ok(never) => match never {},
+            // Try the next directory, as execvp does; a permission problem is reported if
+            // nothing else is found.
+            Err(Errno::EACCES) => failure = Errno::EACCES,
+            Err(Errno::ENOENT | Errno::ENOTDIR) => {}
+            Err(other) => return other,
+        }
+    }
+    failure
 }
 
 /// What `rota __exec` was asked to do.
@@ -351,7 +575,8 @@ fn parse_wrapper_args(args: &[OsString]) -> Result<WrapperRequest, String> {
 }
 
 /// `rota __exec [--cpu S] [--as BYTES] [--nofile N] [--nproc N] [--user NAME --uid U --gid G]
-/// -- PROGRAM ARGS...`: sets the limits on this process, switches user, and becomes `PROGRAM`.
+/// -- PROGRAM ARGS...`, with the program's environment on standard input (see [`env_block`]):
+/// sets the limits on this process, switches user, and becomes `PROGRAM`.
 /// Returns only on failure, with the exit status to use (126, or 127 when the program does not
 /// exist), after printing one line starting with `rota __exec: ` to stderr.
 pub fn exec_main(args: &[OsString]) -> u8 {
@@ -382,6 +607,7 @@ fn exec_wrapped(args: &[OsString]) -> Result<Never, (u8, String)> {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
     let fail = |message: String| (EXIT_CANNOT_START, message);
     let request = parse_wrapper_args(args).map_err(fail)?;
+    let env = read_env_block(std::io::stdin()).map_err(fail)?;
     let limits = &request.limits;
     let set = |resource: Resource, what: &str, soft: Option<u64>, extra: u64| {
         let Some(soft) = soft else { return Ok(()) };
@@ -417,10 +643,7 @@ fn exec_wrapped(args: &[OsString]) -> Result<Never, (u8, String)> {
         .collect::<Result<_, _>>()
         .map_err(|_| fail("an argument contains a NUL byte".into()))?;
     let program = request.program[0].to_string_lossy().into_owned();
-    let error = match nix::unistd::execvp(&argv[0], &argv) {
-        Ok(never) => match never {},
-        Err(error) => error,
-    };
+    let error = exec_program(&argv, &env);
     let status =
         if error == nix::errno::Errno::ENOENT { EXIT_NOT_FOUND } else { EXIT_CANNOT_START };
     let reason = if error == nix::errno::Errno::EAGAIN {
@@ -575,6 +798,43 @@ mod tests {
         assert!(parse_wrapper_args(&["--cpu".into(), "x".into()]).is_err());
         assert!(parse_wrapper_args(&["--".into()]).is_err());
         assert!(parse_wrapper_args(&["--uid".into(), "1".into(), "--".into(), "x".into()]).is_err());
+    }
+
+    #[test]
+    fn the_environment_block_is_read_exactly_and_the_rest_is_left_to_the_program() {
+        use std::io::{Read, Write};
+        let env = vec![
+            (OsString::from("PATH"), OsString::from("/usr/bin:/bin")),
+            (OsString::from("MODE"), OsString::from("a=b c")),
+        ];
+        let (reader, writer) = nix::unistd::pipe().unwrap();
+        let mut writer = std::fs::File::from(writer);
+        writer.write_all(&env_block(&env)).unwrap();
+        writer.write_all(b"{\"the\":\"envelope\"}").unwrap();
+        drop(writer);
+        let read = read_env_block(&reader).unwrap();
+        let read: Vec<&[u8]> = read.iter().map(|entry| entry.as_bytes()).collect();
+        assert_eq!(read, [&b"PATH=/usr/bin:/bin"[..], b"MODE=a=b c"]);
+        let mut rest = String::new();
+        std::fs::File::from(reader).read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "{\"the\":\"envelope\"}");
+
+        let (reader, writer) = nix::unistd::pipe().unwrap();
+        std::fs::File::from(writer).write_all(b"{\"no\":\"block\"}").unwrap();
+        assert!(read_env_block(&reader).unwrap_err().contains("environment block"));
+    }
+
+    #[test]
+    fn system_directories_are_not_working_directories() {
+        for dir in
+            ["/", "/etc", "/etc/", "/etc/./cron.d", "/usr/local/lib", "/var", "/home", "/proc/1"]
+        {
+            assert!(work_dir_problem(Path::new(dir)).is_some(), "{dir}");
+        }
+        assert!(work_dir_problem(Path::new("/srv/../etc")).is_some());
+        for dir in ["/srv/rota/acme", "/home/acme/work", "/var/lib/rota/work/acme", "/tmp/x"] {
+            assert_eq!(work_dir_problem(Path::new(dir)), None, "{dir}");
+        }
     }
 
     #[test]

@@ -233,6 +233,9 @@ impl CommandSpec {
             if ENV_NAMES.contains(&name.as_str()) {
                 return Err(HandlerSpecError::ReservedEnvName { name: name.clone() });
             }
+            if is_loader_variable(name) {
+                return Err(HandlerSpecError::LoaderEnvName { name: name.clone() });
+            }
             if value.contains('\0') {
                 return Err(HandlerSpecError::NulByte { field: format!("env[{name}]") });
             }
@@ -258,6 +261,33 @@ impl CommandSpec {
         }
         Ok(())
     }
+}
+
+/// Variables the dynamic loader or the C library act on by loading code or data from where
+/// they point, refused in jobs' environments (besides every `LD_*`): glibc's `UNSECURE_ENVVARS`
+/// (`sysdeps/generic/unsecvars.h`, what glibc itself drops for set-user-ID programs) with
+/// `GLIBC_TUNABLES`. Two names of that list are not refused: `TMPDIR` and `TZDIR` only say
+/// where a program puts temporary files or reads zone files, harmless to a program running as
+/// its own user; they are on glibc's list because a set-user-ID program would write or read
+/// there with its owner's rights, and Rota's wrapper never sees a job's variables anyway (they
+/// are applied only when it becomes the program, after dropping privileges).
+pub const LOADER_VARIABLES: [&str; 11] = [
+    "GCONV_PATH",
+    "GETCONF_DIR",
+    "GLIBC_TUNABLES",
+    "HOSTALIASES",
+    "LOCALDOMAIN",
+    "LOCPATH",
+    "MALLOC_TRACE",
+    "NIS_PATH",
+    "NLSPATH",
+    "RESOLV_HOST_CONF",
+    "RES_OPTIONS",
+];
+
+/// Whether `name` is a loader variable: any `LD_*`, or one of [`LOADER_VARIABLES`].
+pub fn is_loader_variable(name: &str) -> bool {
+    name.starts_with("LD_") || LOADER_VARIABLES.contains(&name)
 }
 
 /// Largest `stdin` text a command spec may carry.
@@ -299,14 +329,20 @@ impl fmt::Debug for CommandSpec {
 /// Handler names (in [`HandlerSpec::Named`] and the registry): 1-200 ASCII letters, digits,
 /// `.`, `_` and `-`, starting with a letter or digit, such as `reports.daily`.
 pub fn validate_handler_name(name: &str) -> Result<(), HandlerSpecError> {
-    let reason = if name.is_empty() {
-        "must not be empty"
+    let reason = if let Some(hidden) = crate::tenant::hidden_character(name) {
+        // Named first: an invisible character is the one thing a reader cannot see.
+        format!(
+            "must not contain control or format characters; it contains U+{:04X}",
+            u32::from(hidden)
+        )
+    } else if name.is_empty() {
+        "must not be empty".to_owned()
     } else if name.len() > 200 {
-        "must be at most 200 characters"
+        "must be at most 200 characters".to_owned()
     } else if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        "must start with a letter or digit"
+        "must start with a letter or digit".to_owned()
     } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-        "may contain only ASCII letters, digits, '.', '_' and '-'"
+        "may contain only ASCII letters, digits, '.', '_' and '-'".to_owned()
     } else {
         return Ok(());
     };
@@ -340,10 +376,15 @@ pub enum HandlerSpecError {
     InvalidEnvName { name: String },
     #[error("env: {name:?} is set by Rota for every run and cannot be overridden")]
     ReservedEnvName { name: String },
+    #[error(
+        "env: {name:?} is refused: the dynamic loader or the C library would load code or data \
+         from where it points (LD_* and glibc's other unsafe variables)"
+    )]
+    LoaderEnvName { name: String },
     #[error("working_dir: {path:?} must be an absolute path")]
     RelativeWorkingDir { path: PathBuf },
     #[error("name: {name:?} is not a valid handler name: {reason}")]
-    InvalidName { name: String, reason: &'static str },
+    InvalidName { name: String, reason: String },
     #[error("limits: {name} {value} is out of range; allowed {allowed}")]
     InvalidLimit { name: &'static str, value: u64, allowed: String },
     #[error("run_as: {name:?} is not a valid user name")]
@@ -377,6 +418,7 @@ impl HandlerSpecError {
             | HandlerSpecError::DuplicateHeader { second: name, .. }
             | HandlerSpecError::InvalidEnvName { name }
             | HandlerSpecError::ReservedEnvName { name }
+            | HandlerSpecError::LoaderEnvName { name }
             | HandlerSpecError::InvalidName { name, .. }
             | HandlerSpecError::InvalidUserName { name } => name.clone(),
             HandlerSpecError::EmptyProgram => String::new(),
@@ -409,9 +451,9 @@ impl HandlerSpecError {
             HandlerSpecError::InvalidLimit { .. } => "limits",
             HandlerSpecError::InvalidUserName { .. } => "run_as",
             HandlerSpecError::StdinTooLong { .. } => "stdin",
-            HandlerSpecError::InvalidEnvName { .. } | HandlerSpecError::ReservedEnvName { .. } => {
-                "env"
-            }
+            HandlerSpecError::InvalidEnvName { .. }
+            | HandlerSpecError::ReservedEnvName { .. }
+            | HandlerSpecError::LoaderEnvName { .. } => "env",
             HandlerSpecError::RelativeWorkingDir { .. } => "working_dir",
             HandlerSpecError::InvalidName { .. } => "name",
         }
@@ -592,6 +634,16 @@ mod tests {
                 "\"ROTA_RUN_ID\" is set by Rota",
             ),
             (
+                cmd(|s| drop(s.env.insert("LD_PRELOAD".into(), "/tmp/x.so".into()))),
+                "env",
+                "\"LD_PRELOAD\" is refused",
+            ),
+            (
+                cmd(|s| drop(s.env.insert("GCONV_PATH".into(), "/tmp".into()))),
+                "env",
+                "\"GCONV_PATH\" is refused",
+            ),
+            (
                 cmd(|s| s.working_dir = Some("relative/dir".into())),
                 "working_dir",
                 "\"relative/dir\" must be an absolute path",
@@ -603,6 +655,8 @@ mod tests {
                 "\"reports daily\" is not a valid handler name",
             ),
             (HandlerSpec::Named { name: ".hidden".into() }, "name", "must start with"),
+            (HandlerSpec::Named { name: "reports\u{202E}".into() }, "name", "U+202E"),
+            (HandlerSpec::Named { name: "re\u{200D}ports".into() }, "name", "U+200D"),
         ];
         for (spec, field, fragment) in cases {
             let error = spec.validate().expect_err(&format!("{spec:?} should be invalid"));

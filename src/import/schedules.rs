@@ -245,9 +245,151 @@ mod seconds {
     }
 }
 
-/// Parses a schedules file.
+/// Parses a schedules file. A key written twice in any mapping is an error naming its line
+/// (the document's maps would otherwise keep the last one silently).
 pub fn from_yaml(text: &str) -> Result<Document, ImportError> {
-    yaml_serde::from_str(text).map_err(|error| ImportError::Document(format!("the file: {error}")))
+    let error = |error: yaml_serde::Error| ImportError::Document(format!("the file: {error}"));
+    yaml_serde::from_str::<unique_keys::UniqueKeys>(text).map_err(error)?;
+    yaml_serde::from_str(text).map_err(error)
+}
+
+/// A pass over the YAML that refuses a key repeated in a mapping. The duplicate is refused
+/// while its key is read, so the parser's error names the line of the second one.
+mod unique_keys {
+    use std::collections::BTreeSet;
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+
+    /// Any YAML node whose mappings have unique keys.
+    pub struct UniqueKeys;
+
+    impl<'de> Deserialize<'de> for UniqueKeys {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(Node)
+        }
+    }
+
+    struct Node;
+
+    impl<'de> Visitor<'de> for Node {
+        type Value = UniqueKeys;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any YAML value")
+        }
+
+        fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+            Ok(UniqueKeys)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+            Ok(UniqueKeys)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+            Ok(UniqueKeys)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+            Ok(UniqueKeys)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+            Ok(UniqueKeys)
+        }
+        fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+            Ok(UniqueKeys)
+        }
+        fn visit_none<E>(self) -> Result<UniqueKeys, E> {
+            Ok(UniqueKeys)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<UniqueKeys, D::Error> {
+            UniqueKeys::deserialize(inner)
+        }
+        fn visit_newtype_struct<D: Deserializer<'de>>(
+            self,
+            inner: D,
+        ) -> Result<UniqueKeys, D::Error> {
+            UniqueKeys::deserialize(inner)
+        }
+        fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<UniqueKeys, A::Error> {
+            // A tagged value (`!tag value`): the value's keys count.
+            let (UniqueKeys, variant) = data.variant::<UniqueKeys>()?;
+            de::VariantAccess::newtype_variant::<UniqueKeys>(variant)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+            while seq.next_element::<UniqueKeys>()?.is_some() {}
+            Ok(UniqueKeys)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+            let mut seen = BTreeSet::new();
+            while map.next_key_seed(Key { seen: &mut seen })?.is_some() {
+                map.next_value::<UniqueKeys>()?;
+            }
+            Ok(UniqueKeys)
+        }
+    }
+
+    /// A mapping's key, refused when the mapping already had it.
+    struct Key<'a> {
+        seen: &'a mut BTreeSet<String>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Key<'_> {
+        type Value = ();
+
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl Key<'_> {
+        fn check<E: de::Error>(self, key: String) -> Result<(), E> {
+            if self.seen.insert(key.clone()) {
+                Ok(())
+            } else {
+                Err(E::custom(format_args!(
+                    "duplicate key {key:?}: a key may appear only once in a mapping"
+                )))
+            }
+        }
+    }
+
+    impl<'de> Visitor<'de> for Key<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a mapping key")
+        }
+
+        fn visit_str<E: de::Error>(self, key: &str) -> Result<(), E> {
+            self.check(key.to_owned())
+        }
+        fn visit_bool<E: de::Error>(self, key: bool) -> Result<(), E> {
+            self.check(key.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, key: i64) -> Result<(), E> {
+            self.check(key.to_string())
+        }
+        fn visit_u64<E: de::Error>(self, key: u64) -> Result<(), E> {
+            self.check(key.to_string())
+        }
+        fn visit_f64<E: de::Error>(self, key: f64) -> Result<(), E> {
+            self.check(key.to_string())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            self.check("~".to_owned())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<(), E> {
+            self.check("~".to_owned())
+        }
+        // Keys that are themselves mappings or lists are rare in a schedules file (and refused
+        // by its types): their own keys are checked, the key as a whole is not compared.
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+            Node.visit_seq(seq).map(drop)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+            Node.visit_map(map).map(drop)
+        }
+    }
 }
 
 /// The document as YAML, with [`HEADER`] first.
@@ -499,6 +641,7 @@ pub async fn plan_apply<S: Store>(
 ) -> Result<ApplyPlan, ImportError> {
     let mut plan = ApplyPlan::default();
     let stored_handlers = stored_handlers(rota).await?;
+    let mut file_handlers = BTreeMap::new();
     for (name, value) in &document.handlers {
         let path = format!("handlers.{name}");
         crate::tenant::validate_name("handler name", name).map_err(|e| invalid(&path, e))?;
@@ -516,8 +659,9 @@ pub async fn plan_apply<S: Store>(
         };
         plan.record("handler", name.clone(), action, fields);
         if action != Action::Unchanged {
-            plan.steps.push(Step::Handler { name: name.clone(), spec });
+            plan.steps.push(Step::Handler { name: name.clone(), spec: spec.clone() });
         }
+        file_handlers.insert(name.clone(), spec);
     }
 
     let stored_tenants: BTreeMap<String, crate::tenant::Tenant> =
@@ -611,6 +755,17 @@ pub async fn plan_apply<S: Store>(
                     ));
                 }
             }
+            let user = match &handler {
+                HandlerSpec::Command(command) => command.run_as.clone(),
+                HandlerSpec::Named { name } => {
+                    file_handlers.get(name).or(stored_handlers.get(name)).and_then(command_run_as)
+                }
+                HandlerSpec::Http(_) => None,
+            };
+            if let Some(user) = &user {
+                crate::api::check_run_as_ceiling(name, desired.run_as.as_deref(), user)
+                    .map_err(|error| invalid(&path, error))?;
+            }
             let definition = JobDefinition {
                 name: job_name.clone(),
                 schedule: job.schedule.clone(),
@@ -649,6 +804,23 @@ pub async fn plan_apply<S: Store>(
                 }
             }
         }
+        // Jobs the file leaves alone must fit the tenant's run-as user too.
+        if let Some(ceiling) = desired.run_as.as_deref().filter(|_| !prune) {
+            for stored in existing.iter().filter(|job| !tenant.jobs.contains_key(&job.name)) {
+                if let Some(user) = rota.handler_run_as(&stored.handler).await? {
+                    if user != ceiling {
+                        return Err(invalid(
+                            &format!("{path}.commands.run_as"),
+                            format!(
+                                "the job {:?}, not in the file, runs as {user:?}; change it, or \
+                                 apply with --prune to delete it",
+                                stored.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         if prune {
             for stored in existing.iter().filter(|job| !tenant.jobs.contains_key(&job.name)) {
                 plan.record("job", format!("{name}/{}", stored.name), Action::Delete, Vec::new());
@@ -658,6 +830,14 @@ pub async fn plan_apply<S: Store>(
         }
     }
     Ok(plan)
+}
+
+/// The run-as user of a command handler.
+fn command_run_as(spec: &HandlerSpec) -> Option<String> {
+    match spec {
+        HandlerSpec::Command(command) => command.run_as.clone(),
+        _ => None,
+    }
 }
 
 /// A job's comparable fields: its definition and, under `policy`, what differs from the
@@ -709,7 +889,9 @@ pub async fn execute<S: Store>(rota: &Rota<S>, plan: &ApplyPlan) -> Result<(), I
                 rota.set_tenant_policy(name, policy).await?;
             }
             Step::Settings { tenant, update } => {
-                rota.update_tenant_settings(tenant, update).await?;
+                // The plan checked every job the tenant keeps against its run-as user.
+                let skip = crate::api::JobsCheck::Skip;
+                rota.update_tenant_settings_with(tenant, update, skip).await?;
             }
             Step::CreateJob { tenant, definition, policy } => {
                 rota.add_job(tenant, definition, policy).await?;

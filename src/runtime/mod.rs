@@ -97,8 +97,13 @@ pub struct CommandSettings {
     /// command (`<exec_wrapper> __exec ...`).
     pub exec_wrapper: PathBuf,
     /// Variables passed through from the process's environment besides
-    /// [`crate::handler::isolation::DEFAULT_ENV_ALLOW`].
+    /// [`crate::handler::isolation::DEFAULT_ENV_ALLOW`]. Loader variables (`LD_*`, ...) are
+    /// refused by [`RuntimeConfig::validate`].
     pub extra_env_allow: Vec<String>,
+    /// Run commands as root when the process is root and neither the job nor its tenant names
+    /// a run-as user (`rota serve --allow-root-jobs`). Off by default: such a run fails with an
+    /// error naming the fix. A process that is not root is unaffected.
+    pub allow_root_jobs: bool,
 }
 
 impl CommandSettings {
@@ -107,6 +112,7 @@ impl CommandSettings {
             work_root: work_root.into(),
             exec_wrapper: exec_wrapper.into(),
             extra_env_allow: Vec::new(),
+            allow_root_jobs: false,
         }
     }
 
@@ -120,6 +126,7 @@ impl CommandSettings {
             env_allow,
             work_root: Some(self.work_root.clone()),
             exec_wrapper: Some(self.exec_wrapper.clone()),
+            allow_root_jobs: self.allow_root_jobs,
             ..defaults
         }
     }
@@ -205,6 +212,21 @@ impl RuntimeConfig {
         }
         if let Some(smtp) = &self.smtp {
             smtp.validate()?;
+        }
+        let loader = self.commands.extra_env_allow.iter();
+        if let Some(name) =
+            loader.into_iter().find(|name| crate::handler::spec::is_loader_variable(name))
+        {
+            return Err(Error::invalid(
+                "env_allow",
+                name,
+                "a loader variable (LD_* and glibc's other unsafe variables), never passed to \
+                 commands",
+            ));
+        }
+        if let Some(problem) = crate::handler::isolation::work_dir_problem(&self.commands.work_root)
+        {
+            return Err(Error::invalid("work_root", self.commands.work_root.display(), problem));
         }
         Ok(())
     }
