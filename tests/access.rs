@@ -546,6 +546,20 @@ async fn no_table_view_function_or_sequence_opens_a_way_around_the_policies() {
     .await
     .unwrap();
     assert!(settings.is_empty(), "policies that read a session setting: {settings:?}");
+
+    // A limited role's statements look its grants up by index and read only its tenants'
+    // index ranges (`measure_listings_as_a_limited_role` shows it at 100,000 jobs).
+    let mut viewer = fixture.raw_as("viewer").await;
+    for statement in
+        ["SELECT count(*) FROM jobs", "SELECT id FROM runs ORDER BY scheduled_at DESC LIMIT 10"]
+    {
+        let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {statement}"))
+            .fetch_all(&mut viewer)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(!plan.contains("Seq Scan") && !plan.contains("JIT"), "{statement}: {plan}");
+    }
 }
 
 /// A deployment whose owner is not a superuser: `rota migrate` as that owner creates the
@@ -806,4 +820,130 @@ async fn the_cli_as_a_limited_role_shows_its_tenants_and_refuses_by_name() {
     for planted in [SECRET, URL_TOKEN, "s3cret-typed-once", "hunter2"] {
         assert!(!outputs.contains(planted), "{planted} leaked into the CLI's output");
     }
+}
+
+/// The measurement behind the README's numbers (run once by hand; no timed assertion):
+/// `ROTA_REQUIRE_POSTGRES=1 cargo test --release --test access -- --ignored --nocapture`.
+/// Tenants with `JOBS_PER_TENANT` jobs and one finished run each; a viewer granted two of them.
+/// Each listing is timed as the admin and as the viewer (best of five), and the viewer's plans
+/// must read only its tenants' index ranges: no sequential scan of `jobs` or `runs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run by hand with --ignored --nocapture"]
+async fn measure_listings_as_a_limited_role() {
+    for (tenants, per_tenant) in [(3, 50_000), (20, 5_000)] {
+        measure(tenants, per_tenant).await;
+    }
+}
+
+/// The fastest of `$n` evaluations of `$work` (which returns a row count), in milliseconds.
+macro_rules! best_of {
+    ($n:expr, $work:expr) => {{
+        let mut best = f64::MAX;
+        for _ in 0..$n {
+            let started = std::time::Instant::now();
+            let rows: usize = $work;
+            assert!(rows > 0);
+            best = best.min(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        best
+    }};
+}
+
+async fn measure(tenants: usize, per_tenant: i64) {
+    let Some(fixture) = Fixture::new().await else { return };
+    let mut admin = PgConnection::connect(&fixture.db.url).await.unwrap();
+    for index in 3..tenants {
+        let name = format!("tenant{index:02}");
+        fixture.admin.add_tenant(&NewTenant::named(name), &TenantPolicy::default()).await.unwrap();
+    }
+    // Bulk rows as the superuser: jobs `job-N` in every tenant, one finished run each.
+    sqlx::query(
+        "INSERT INTO jobs (id, tenant_id, name, schedule, timezone, handler, payload, \
+         timeout_ms, next_run_at, created_at, updated_at) \
+         SELECT gen_random_uuid(), t.id, 'job-' || g, '0 3 * * *', 'UTC', \
+           '{\"type\":\"named\",\"name\":\"ok\"}', '{}', 30000, 1800000000000 + g, \
+           1700000000000 + g, 1700000000000 + g \
+         FROM tenants t, generate_series(1, $1::bigint) g",
+    )
+    .bind(per_tenant)
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO runs (id, job_id, tenant_id, scheduled_at, trigger, attempt, status, \
+         queued_at, not_before, started_at, finished_at, duration_ms) \
+         SELECT gen_random_uuid(), j.id, j.tenant_id, j.created_at, 'schedule', 1, 'succeeded', \
+           j.created_at, j.created_at, j.created_at, j.created_at + 10, 10 FROM jobs j",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE").execute(&mut admin).await.unwrap();
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&mut admin).await.unwrap();
+    let viewer = fixture.rota_as("viewer").await;
+    let mut as_viewer = fixture.raw_as("viewer").await;
+    let visible: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM jobs").fetch_one(&mut as_viewer).await.unwrap();
+    println!(
+        "\n{tenants} tenants, {total} jobs and runs; the viewer sees {visible} jobs (2 tenants)"
+    );
+
+    // The viewer's listings read only its tenants: the plans of every listing.
+    let statements = [
+        ("all its jobs by name", "SELECT j.id, j.name, t.name FROM jobs j JOIN tenants t ON t.id = j.tenant_id ORDER BY j.name, j.id".to_owned()),
+        ("newest 100 runs", "SELECT r.id FROM runs r JOIN jobs j ON j.id = r.job_id JOIN tenants t ON t.id = r.tenant_id ORDER BY r.scheduled_at DESC LIMIT 100".to_owned()),
+        ("count of jobs", "SELECT count(*) FROM jobs".to_owned()),
+    ];
+    for (what, statement) in &statements {
+        let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {statement}"))
+            .fetch_all(&mut as_viewer)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        println!("viewer's plan, {what}:\n{plan}");
+        assert!(
+            !plan.contains("Seq Scan on jobs")
+                && !plan.contains("Seq Scan on runs")
+                && !plan.contains("Seq Scan on access_grants"),
+            "{what}: {plan}"
+        );
+    }
+
+    let granted = "WHERE t.name IN ('acme', 'globex')";
+    let timings = [
+        (
+            "all visible jobs by name (raw SQL)",
+            format!("SELECT j.id, j.name, t.name FROM jobs j JOIN tenants t ON t.id = j.tenant_id {granted} ORDER BY j.name, j.id"),
+            statements[0].1.clone(),
+        ),
+        (
+            "count of visible jobs (raw SQL)",
+            format!("SELECT count(*) FROM jobs j JOIN tenants t ON t.id = j.tenant_id {granted}"),
+            statements[2].1.clone(),
+        ),
+    ];
+    for (what, as_admin, as_limited) in &timings {
+        let admin_ms =
+            best_of!(5, sqlx::query(as_admin).fetch_all(&mut admin).await.unwrap().len());
+        let viewer_ms =
+            best_of!(5, sqlx::query(as_limited).fetch_all(&mut as_viewer).await.unwrap().len());
+        println!("{what}: admin (same tenants) {admin_ms:.1} ms, viewer {viewer_ms:.1} ms");
+    }
+    let api_admin = fixture.admin.clone();
+    let cases: [(&str, JobFilter); 1] =
+        [("rota job list --limit 10000", JobFilter { limit: Some(10_000), ..Default::default() })];
+    for (what, filter) in &cases {
+        let admin_ms = best_of!(5, api_admin.list_jobs(filter).await.unwrap().len());
+        let viewer_ms = best_of!(5, viewer.list_jobs(filter).await.unwrap().len());
+        println!("{what}: admin (all tenants) {admin_ms:.1} ms, viewer {viewer_ms:.1} ms");
+    }
+    let page = rota::api::JobQuery { limit: 100, ..Default::default() };
+    let admin_ms = best_of!(5, api_admin.job_page(&page).await.unwrap().jobs.len());
+    let viewer_ms = best_of!(5, viewer.job_page(&page).await.unwrap().jobs.len());
+    println!("console jobs page (100 by name, with its count): admin {admin_ms:.1} ms, viewer {viewer_ms:.1} ms");
+    let runs = RunFilter { limit: Some(100), ..Default::default() };
+    let admin_ms = best_of!(5, api_admin.list_runs(&runs).await.unwrap().len());
+    let viewer_ms = best_of!(5, viewer.list_runs(&runs).await.unwrap().len());
+    println!("rota runs list (newest 100): admin {admin_ms:.1} ms, viewer {viewer_ms:.1} ms");
 }

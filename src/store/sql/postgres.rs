@@ -140,12 +140,12 @@ pub const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations'
 pub const WHOAMI: &str = "SELECT current_user::text AS role, rota_access_is_admin() AS admin";
 /// The current role's grants, by tenant name (its own rows are all a member may read).
 pub const MY_GRANTS: &str = "SELECT t.name AS tenant, g.capability FROM access_grants g \
-     JOIN tenants t ON t.id = g.tenant_id WHERE g.role_name = current_user::text \
+     JOIN tenants t ON t.id = g.tenant_id WHERE g.role_name = (current_user::text COLLATE \"default\") \
      ORDER BY t.name";
 /// The current role's capability in tenant `$1`: `admin`, its grant, or NULL.
 pub const CAPABILITY_IN: &str = "SELECT CASE WHEN rota_access_is_admin() THEN 'admin' ELSE \
      (SELECT g.capability FROM access_grants g JOIN tenants t ON t.id = g.tenant_id \
-      WHERE g.role_name = current_user::text AND t.name = $1) END AS capability";
+      WHERE g.role_name = (current_user::text COLLATE \"default\") AND t.name = $1) END AS capability";
 /// Roles in this database's groups, whether each may log in and is an admin (a superuser
 /// always is).
 pub const GROUP_MEMBERS: &str = "SELECT r.rolname::text AS role, r.rolcanlogin AS login, \
