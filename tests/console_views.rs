@@ -10,14 +10,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use rota::api::{BackfillRequest, ChangeCursor, JobPolicy, JobRef, Rota, SpanQuery, TenantPolicy};
+use rota::api::{
+    BackfillRequest, ChangeCursor, JobPolicy, JobRef, NodeCondition, Rota, SpanQuery, TenantPolicy,
+};
 use rota::clock::ManualClock;
 use rota::engine::TickPlan;
 use rota::handler::{CommandSpec, HandlerSpec};
 use rota::job::{Job, JobDefinition};
 use rota::run::{RunStatus, Trigger};
 use rota::store::prelude::*;
-use rota::store::{AnyStore, ClaimedRun, NodeInfo, RunResult};
+use rota::store::{AnyStore, ClaimedRun, NodeHealth, NodeInfo, RunResult};
 use rota::tenant::NewTenant;
 use rota::ErrorCode;
 use serde_json::json;
@@ -236,6 +238,7 @@ backend_test!(the_overview_counts_nodes_throughput_and_lateness, |db| {
             started_at: world.now(),
             heartbeat_at: world.now(),
             stopped_at: None,
+            health: None,
         })
         .await
         .unwrap();
@@ -259,6 +262,56 @@ backend_test!(the_overview_counts_nodes_throughput_and_lateness, |db| {
     // Started at 12:00:00 for 11:58 and 11:59: 120 s and 60 s late.
     assert_eq!(bucket.late_max_ms, Some(120_000));
     assert_eq!(bucket.late_avg_ms, Some(90_000.0));
+});
+
+// The node table tells the truth from the `nodes` table alone: what a node said about itself
+// with its heartbeat, silence once heartbeats stop for three periods, and a clean stop.
+backend_test!(the_node_table_shows_each_nodes_health_silence_and_stop, |db| {
+    let world = World::new(&db, "2027-03-14T12:00:00Z").await;
+    let node = NodeInfo {
+        id: NODE.into(),
+        host: "host".into(),
+        pid: 42,
+        version: "0.1.0".into(),
+        workers: 4,
+        started_at: world.now(),
+        heartbeat_at: world.now(),
+        stopped_at: None,
+        health: None,
+    };
+    world.store.register_node(&node).await.unwrap();
+    let judged =
+        |nodes: Vec<rota::api::NodeStatus>| (nodes[0].condition, nodes[0].problems.clone());
+    assert_eq!(judged(world.rota.list_nodes().await.unwrap()), (NodeCondition::Healthy, vec![]));
+
+    let mut health = NodeHealth {
+        healthy: false,
+        problems: vec!["tick: the loop fails since 12:00:05".into()],
+        heartbeat_every_ms: 10_000,
+        results_waiting: 2,
+    };
+    world.clock.advance(TimeDelta::seconds(10));
+    world.store.heartbeat(NODE, world.now(), &health).await.unwrap();
+    assert_eq!(
+        judged(world.rota.list_nodes().await.unwrap()),
+        (NodeCondition::Unhealthy, vec!["tick: the loop fails since 12:00:05".to_owned()])
+    );
+    health.healthy = true;
+    health.problems.clear();
+    world.clock.advance(TimeDelta::seconds(10));
+    world.store.heartbeat(NODE, world.now(), &health).await.unwrap();
+    assert_eq!(judged(world.rota.list_nodes().await.unwrap()).0, NodeCondition::Healthy);
+
+    // Three heartbeat periods without one: silent, with how long.
+    world.clock.advance(TimeDelta::seconds(30));
+    assert_eq!(judged(world.rota.list_nodes().await.unwrap()).0, NodeCondition::Healthy);
+    world.clock.advance(TimeDelta::seconds(1));
+    let (condition, problems) = judged(world.rota.list_nodes().await.unwrap());
+    assert_eq!(condition, NodeCondition::Silent);
+    assert!(problems[0].contains("no heartbeat for 31 s (silent after 30 s)"), "{problems:?}");
+
+    world.store.mark_node_stopped(NODE, world.now()).await.unwrap();
+    assert_eq!(judged(world.rota.list_nodes().await.unwrap()), (NodeCondition::Stopped, vec![]));
 });
 
 backend_test!(the_change_feed_reports_created_started_and_finished_runs_once, |db| {

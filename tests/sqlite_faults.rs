@@ -176,3 +176,175 @@ async fn a_write_lock_held_elsewhere_past_the_busy_timeout_heals_once_released()
         .expect("writes work again on the same store");
     store.close().await;
 }
+
+/// A whole `rota serve` node on SQLite whose disk is full for 12 s, with two HTTP jobs firing
+/// every second at a local receiver. While the disk is full `/healthz` answers 503 naming the
+/// database; once space is back the node heals by itself (no restart), and every occurrence of
+/// the window runs exactly once: each was late by less than the 60 s misfire threshold, so the
+/// missed-run policy runs them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_disk_fills_up_resumes_by_itself_and_runs_every_occurrence() {
+    use chrono::DurationRound;
+    use std::collections::BTreeMap;
+    use support::receiver::Receiver;
+    use support::serve_node::ServeNode;
+
+    const JOBS: usize = 2;
+    let Some(disk) = SmallDisk::mount("8m") else { return };
+    let url = format!("sqlite://{}", disk.path().join("rota.sqlite").display());
+    let logs = tempfile::tempdir().expect("log dir");
+    let receiver = Receiver::start(Duration::from_millis(100), Duration::from_secs(180)).await;
+    rota_cli(&url, &["migrate"]);
+    rota_cli(&url, &["tenant", "add", "disk", "--max-concurrent", "16"]);
+    for index in 0..JOBS {
+        let name = format!("every-second-{index}");
+        rota_cli(
+            &url,
+            &[
+                "job",
+                "add",
+                "--tenant",
+                "disk",
+                "--name",
+                &name,
+                "--schedule",
+                "* * * * * *",
+                "--timeout",
+                "10",
+                "--overlap",
+                "allow",
+                "--http-url",
+                &receiver.url(),
+            ],
+        );
+    }
+    let mut node = ServeNode::start(&url, "disk-node", logs.path(), &["--workers", "8"]);
+    let mut problems = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while receiver.count() < 2 * JOBS {
+        assert!(std::time::Instant::now() < deadline, "no deliveries within 20 s of starting");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let filler = fill(disk.path());
+    let full_since = std::time::Instant::now();
+    let mut unhealthy = None;
+    let mut last = String::new();
+    while full_since.elapsed() < Duration::from_secs(12) {
+        let answer = node.health().await;
+        if answer.status == Some(503) && unhealthy.is_none() {
+            unhealthy = Some(answer.body);
+        } else if answer.status != Some(503) {
+            last = format!("{:?} {}", answer.status, answer.body);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    match unhealthy {
+        None => problems.push(format!("/healthz never answered 503 while full (last: {last})")),
+        Some(body) if !body.contains("database") => {
+            problems.push(format!("/healthz's 503 does not name the database: {body}"))
+        }
+        Some(_) => {}
+    }
+    std::fs::remove_file(&filler).expect("free the disk");
+
+    let healed_by = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let answer = node.health().await;
+        if answer.status == Some(200) {
+            break;
+        }
+        if std::time::Instant::now() >= healed_by {
+            problems.push(format!("not healthy 15 s after the disk was freed: {answer:?}"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(node.try_exit().is_none(), "the node exited: {}", node.log_text());
+
+    // Every occurrence up to a few seconds from now finishes, then the node stops.
+    let end = Utc::now().duration_trunc(chrono::Duration::seconds(1)).unwrap()
+        + chrono::Duration::seconds(3);
+    let store = AnyStore::connect(&url).await.expect("connect");
+    let finished_by = std::time::Instant::now() + Duration::from_secs(30);
+    let runs = loop {
+        let runs = store
+            .list_runs(&rota::store::RunFilter { limit: Some(100_000), ..Default::default() })
+            .await
+            .expect("runs");
+        let unfinished =
+            runs.iter().filter(|run| run.scheduled_at <= end && !run.status.is_final()).count();
+        let ticked = runs.iter().filter(|run| run.scheduled_at == end).count() >= JOBS;
+        if (ticked && unfinished == 0) || std::time::Instant::now() >= finished_by {
+            if !(ticked && unfinished == 0) {
+                problems.push(format!("{unfinished} runs due by {end} unfinished 30 s later"));
+            }
+            break runs;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    node.terminate();
+    if !node.wait_exit(Duration::from_secs(30)).await.is_some_and(|status| status.success()) {
+        problems.push("the node did not stop cleanly".to_owned());
+    }
+
+    let deliveries = receiver.deliveries();
+    let mut by_job: BTreeMap<String, Vec<&rota::run::Run>> = BTreeMap::new();
+    for run in &runs {
+        by_job.entry(run.job.clone()).or_default().push(run);
+    }
+    let mut missing = Vec::new();
+    for (job, job_runs) in &by_job {
+        let mut expected = job_runs.iter().map(|run| run.scheduled_at).min().unwrap();
+        while expected <= end {
+            let rows: Vec<_> = job_runs.iter().filter(|run| run.scheduled_at == expected).collect();
+            let succeeded =
+                rows.iter().filter(|run| run.status == rota::run::RunStatus::Succeeded).count();
+            if succeeded != 1 {
+                let seen: Vec<String> =
+                    rows.iter().map(|run| format!("{} ({:?})", run.status, run.error)).collect();
+                missing.push(format!("{job} at {expected}: {succeeded} successes {seen:?}"));
+            }
+            expected += chrono::Duration::seconds(1);
+        }
+    }
+    if !missing.is_empty() {
+        problems.push(format!(
+            "{} occurrences did not run exactly once: {:?}",
+            missing.len(),
+            &missing[..missing.len().min(10)]
+        ));
+    }
+    let repeated = deliveries.values().filter(|list| list.len() > 1).count();
+    if repeated > 0 {
+        problems.push(format!("{repeated} occurrences were delivered more than once"));
+    }
+    let warnings = node.warnings();
+    if warnings.len() > 40 {
+        problems.push(format!(
+            "{} warning lines while the disk was full (at most 40): {:#?}",
+            warnings.len(),
+            &warnings[..10]
+        ));
+    }
+    store.close().await;
+    if !problems.is_empty() {
+        let kept = logs.keep();
+        panic!(
+            "{} problems (log in {}):\n- {}",
+            problems.len(),
+            kept.display(),
+            problems.join("\n- ")
+        );
+    }
+}
+
+fn rota_cli(url: &str, args: &[&str]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_rota"))
+        .arg("--database")
+        .arg(url)
+        .args(args)
+        .output()
+        .expect("run rota");
+    assert!(output.status.success(), "rota {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}

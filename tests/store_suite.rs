@@ -25,8 +25,8 @@ use rota::policy::{
 use rota::run::{RunStatus, Trigger};
 use rota::store::prelude::*;
 use rota::store::{
-    AnyStore, Backend, ClaimedRun, JobFilter, NodeInfo, RunFilter, RunResult, TenantUpdate,
-    TickReport,
+    AnyStore, Backend, ClaimedRun, JobFilter, NodeHealth, NodeInfo, RunFilter, RunResult,
+    TenantUpdate, TickReport,
 };
 use rota::tenant::{NewTenant, Tenant};
 use rota::ErrorCode;
@@ -1252,12 +1252,20 @@ async fn nodes_register_heartbeat_and_stop(store: AnyStore) {
         started_at: t(0),
         heartbeat_at: t(0),
         stopped_at: None,
+        health: None,
     };
     store.register_node(&node).await.unwrap();
-    store.heartbeat(NODE, t(10)).await.unwrap();
+    // The heartbeat carries what the node says about itself, read back as written.
+    let unwell = NodeHealth {
+        healthy: false,
+        problems: vec!["tick: the loop last completed an iteration 9.0 s ago".into()],
+        heartbeat_every_ms: 10_000,
+        results_waiting: 3,
+    };
+    store.heartbeat(NODE, t(10), &unwell).await.unwrap();
     assert_eq!(
         store.list_nodes().await.unwrap(),
-        vec![NodeInfo { heartbeat_at: t(10), ..node.clone() }]
+        vec![NodeInfo { heartbeat_at: t(10), health: Some(unwell.clone()), ..node.clone() }]
     );
     store.mark_node_stopped(NODE, t(20)).await.unwrap();
     assert_eq!(store.list_nodes().await.unwrap()[0].stopped_at, Some(t(20)));
@@ -1265,7 +1273,10 @@ async fn nodes_register_heartbeat_and_stop(store: AnyStore) {
     let restarted = NodeInfo { started_at: t(30), heartbeat_at: t(30), pid: 42, ..node };
     store.register_node(&restarted).await.unwrap();
     assert_eq!(store.list_nodes().await.unwrap(), vec![restarted]);
-    assert_eq!(store.heartbeat("node-z", t(40)).await.unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(
+        store.heartbeat("node-z", t(40), &unwell).await.unwrap_err().code(),
+        ErrorCode::NotFound
+    );
 }
 
 /// A rate limit holds over a sliding window of starts, finished or not, and runs that then

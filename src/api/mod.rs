@@ -48,10 +48,10 @@ pub use self::tenants::{
     TenantUpdate,
 };
 pub use self::views::{
-    ChangeCursor, Changes, CursorKey, JobCursor, JobPage, JobQuery, JobSort, JobState, NodeStatus,
-    Occurrence, Overview, Projection, RunBucket, RunSpan, SpanQuery, TenantOverview, Timeline,
-    MAX_JOB_PAGE, MAX_JOB_RUNS, OVERVIEW_BUCKET, OVERVIEW_HISTORY, OVERVIEW_LIST, OVERVIEW_RUNNING,
-    RECENT_FAILURES,
+    ChangeCursor, Changes, CursorKey, JobCursor, JobPage, JobQuery, JobSort, JobState,
+    NodeCondition, NodeStatus, Occurrence, Overview, Projection, RunBucket, RunSpan, SpanQuery,
+    TenantOverview, Timeline, MAX_JOB_PAGE, MAX_JOB_RUNS, OVERVIEW_BUCKET, OVERVIEW_HISTORY,
+    OVERVIEW_LIST, OVERVIEW_RUNNING, RECENT_FAILURES,
 };
 
 /// The most entries [`Rota::audit_log`] and [`Rota::deliveries`] return at once.

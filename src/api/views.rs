@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::run::Run;
 use crate::store::{NodeInfo, RunFilter, Store};
+use crate::text_enum::text_enum;
 
 pub use crate::store::{
     CursorKey, JobCursor, JobPage, JobQuery, JobSort, JobState, TenantOverview,
@@ -43,11 +44,77 @@ pub struct Occurrence {
     pub idempotency_key: String,
 }
 
-/// A scheduler node with the number of runs it is running.
+/// A scheduler node with the number of runs it is running and how it is doing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeStatus {
     pub node: NodeInfo,
     pub running: u64,
+    pub condition: NodeCondition,
+    /// What is wrong, in words: the node's own problems, or how long it has been silent.
+    pub problems: Vec<String>,
+}
+
+/// How a scheduler node is doing, judged from the `nodes` table alone (the console cannot
+/// reach the nodes): the age of its heartbeat, and what it said about itself with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeCondition {
+    /// It heartbeats on time and reports no problem.
+    Healthy,
+    /// It heartbeats on time but reports problems (its `/healthz` answers 503): a loop that
+    /// fails, a database that stalls, results waiting to be recorded.
+    Unhealthy,
+    /// No heartbeat for several of its periods: it died, hangs, or cannot reach the database.
+    /// Its runs are recovered once their leases expire.
+    Silent,
+    /// It stopped cleanly.
+    Stopped,
+}
+
+text_enum!(NodeCondition, "node condition", {
+    Healthy => "healthy",
+    Unhealthy => "unhealthy",
+    Silent => "silent",
+    Stopped => "stopped",
+});
+
+/// Heartbeats a node may miss before it counts as silent: one can be late by a whole period
+/// (a slow renewal), the next by a database call's stall limit.
+pub const SILENT_AFTER_HEARTBEATS: u32 = 3;
+/// The silence limit for a node that does not say how often it heartbeats (versions before
+/// node health was reported): its default lease is 30 s, renewed every 10 s.
+pub const SILENT_AFTER_DEFAULT: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+impl NodeStatus {
+    /// Judges `node` at `now`: stopped, silent (its heartbeat is older than
+    /// [`SILENT_AFTER_HEARTBEATS`] of its periods), or as healthy as it said it was.
+    pub fn judge(node: NodeInfo, running: u64, now: DateTime<Utc>) -> NodeStatus {
+        let silent_after = node.health.as_ref().map_or(SILENT_AFTER_DEFAULT, |health| {
+            let every = i64::try_from(health.heartbeat_every_ms).unwrap_or(i64::MAX / 4);
+            chrono::TimeDelta::milliseconds(
+                every.saturating_mul(i64::from(SILENT_AFTER_HEARTBEATS)),
+            )
+        });
+        let age = now - node.heartbeat_at;
+        let (condition, problems) = if node.stopped_at.is_some() {
+            (NodeCondition::Stopped, Vec::new())
+        } else if age > silent_after {
+            let problem = format!(
+                "no heartbeat for {} s (silent after {} s): the node stopped, hangs or cannot \
+                 reach the database",
+                age.num_seconds(),
+                silent_after.num_seconds()
+            );
+            (NodeCondition::Silent, vec![problem])
+        } else {
+            match &node.health {
+                Some(health) if !health.healthy => {
+                    (NodeCondition::Unhealthy, health.problems.clone())
+                }
+                _ => (NodeCondition::Healthy, Vec::new()),
+            }
+        };
+        NodeStatus { node, running, condition, problems }
+    }
 }
 
 /// What the console's overview shows.
@@ -228,8 +295,10 @@ impl<S: Store> Rota<S> {
         })
     }
 
-    /// The scheduler nodes that reported a heartbeat, with the number of runs each is running.
+    /// The scheduler nodes that reported a heartbeat, with the number of runs each is running
+    /// and how each is doing ([`NodeStatus::judge`]).
     pub async fn list_nodes(&self) -> Result<Vec<NodeStatus>> {
+        let now = self.now();
         let running_by_node: std::collections::HashMap<String, u64> =
             self.store.running_by_node().await?.into_iter().collect();
         Ok(self
@@ -237,9 +306,9 @@ impl<S: Store> Rota<S> {
             .list_nodes()
             .await?
             .into_iter()
-            .map(|node| NodeStatus {
-                running: running_by_node.get(&node.id).copied().unwrap_or(0),
-                node,
+            .map(|node| {
+                let running = running_by_node.get(&node.id).copied().unwrap_or(0);
+                NodeStatus::judge(node, running, now)
             })
             .collect())
     }

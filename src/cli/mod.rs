@@ -179,3 +179,45 @@ fn init_tracing() {
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every subcommand parses with its defaults alone (a default of the wrong type fails
+    /// only when the arguments are read, at run time).
+    #[test]
+    fn serve_parses_with_its_defaults_and_with_retention_off() {
+        let parsed = Cli::try_parse_from(["rota", "serve"]).expect("defaults");
+        assert!(matches!(parsed.command, Command::Serve(_)));
+        let parsed = Cli::try_parse_from([
+            "rota",
+            "serve",
+            "--keep-runs",
+            "off",
+            "--keep-notifications",
+            "30d",
+            "--retention-every",
+            "10min",
+        ])
+        .expect("retention flags");
+        let Command::Serve(args) = parsed.command else { unreachable!() };
+        let policy = args.retention_policy();
+        assert_eq!(policy.runs_older_than, None);
+        assert_eq!(
+            policy.notifications_older_than,
+            Some(std::time::Duration::from_secs(30 * 86_400))
+        );
+        assert_eq!(policy.every, std::time::Duration::from_secs(600));
+        let error = Cli::try_parse_from(["rota", "serve", "--keep-runs", "soon"]).unwrap_err();
+        assert!(error.to_string().contains("--keep-runs"), "{error}");
+        assert!(error.to_string().contains("or off"), "{error}");
+    }
+}

@@ -63,7 +63,61 @@ pub struct ServeArgs {
     #[arg(long)]
     allow_root_jobs: bool,
     #[command(flatten)]
+    retention: RetentionArgs,
+    #[command(flatten)]
     smtp: SmtpArgs,
+}
+
+/// What the node deletes once it is past its age. Every node prunes; the deletes are batched.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Retention")]
+pub struct RetentionArgs {
+    /// Delete finished runs scheduled longer ago than this (`90d`, `12h`, `30min`), keeping
+    /// each job's latest (--keep-last-runs); `off` keeps every run.
+    #[arg(long, value_name = "AGE|off", default_value = "90d", value_parser = parse_age)]
+    keep_runs: Age,
+    /// However old, keep this many of each job's most recent runs.
+    #[arg(long, value_name = "N", default_value_t = rota::engine::retention::DEFAULT_KEEP_LAST_PER_JOB)]
+    keep_last_runs: u32,
+    /// Delete notifications delivered or given up on longer ago than this, with their delivery
+    /// log; `off` keeps them.
+    #[arg(long, value_name = "AGE|off", default_value = "90d", value_parser = parse_age)]
+    keep_notifications: Age,
+    /// How often to prune (the first pass is one period after start).
+    #[arg(long, value_name = "PERIOD", default_value = "1h")]
+    retention_every: humantime::Duration,
+}
+
+/// A retention age, or none (`off`). (A newtype: clap reads an `Option` field as an optional
+/// flag, not as a value that may be "none".)
+#[derive(Debug, Clone, Copy)]
+struct Age(Option<Duration>);
+
+/// An age such as `90d`, or `off` for none.
+fn parse_age(text: &str) -> Result<Age, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(Age(None));
+    }
+    text.parse::<humantime::Duration>()
+        .map(|age| Age(Some(age.into())))
+        .map_err(|error| format!("{error}; allowed: a duration such as 90d, 12h, 30min, or off"))
+}
+
+impl RetentionArgs {
+    fn policy(&self) -> rota::engine::retention::RetentionPolicy {
+        rota::engine::retention::RetentionPolicy {
+            runs_older_than: self.keep_runs.0,
+            keep_last_per_job: self.keep_last_runs,
+            notifications_older_than: self.keep_notifications.0,
+            every: self.retention_every.into(),
+        }
+    }
+}
+
+impl ServeArgs {
+    pub(super) fn retention_policy(&self) -> rota::engine::retention::RetentionPolicy {
+        self.retention.policy()
+    }
 }
 
 /// The SMTP server for notification emails. The password is read from `ROTA_SMTP_PASSWORD` or
@@ -215,6 +269,7 @@ fn runtime_config(args: &ServeArgs, url: &str) -> anyhow::Result<RuntimeConfig> 
     config.lease_ttl = Duration::from_secs(args.lease_ttl);
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace);
     config.claim_ahead = Duration::from_millis(args.claim_ahead);
+    config.retention = args.retention_policy();
     if let Err(error) = config.validate() {
         return Err(flag_error(error));
     }

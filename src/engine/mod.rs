@@ -12,6 +12,7 @@ mod execute;
 mod metrics;
 pub mod plan;
 mod results;
+pub mod retention;
 mod stats;
 
 use std::collections::HashMap;
@@ -32,7 +33,7 @@ use crate::handler::{Executor, HandlerRegistry};
 use crate::health::contact::ReapGate;
 use crate::health::pacing::RETRY_CAP;
 use crate::health::{Health, HealthLimits, LoopName, LoopPacer};
-use crate::store::{ClaimedRun, NodeInfo, RunResult, Store, TickReport};
+use crate::store::{ClaimedRun, NodeHealth, NodeInfo, RunResult, Store, TickReport};
 use results::ResultBuffer;
 
 pub use plan::{
@@ -73,6 +74,8 @@ pub struct EngineConfig {
     /// How command handlers are isolated (environment allow-list, tenants' working
     /// directories, default limits, and the `rota __exec` wrapper that applies limits).
     pub command_policy: crate::handler::CommandPolicy,
+    /// What this node deletes once it is past its age, and how often it looks.
+    pub retention: retention::RetentionPolicy,
 }
 
 impl EngineConfig {
@@ -89,6 +92,7 @@ impl EngineConfig {
             shutdown_grace: Duration::from_secs(30),
             execute: true,
             command_policy: crate::handler::CommandPolicy::default(),
+            retention: retention::RetentionPolicy::default(),
         }
     }
 }
@@ -204,6 +208,23 @@ impl<S: Store> Engine<S> {
 
     fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
+    }
+
+    /// What this node tells the `nodes` table about itself with its heartbeat: its `/healthz`
+    /// verdict and problems, so that the console sees a node whose loops fail while it can
+    /// still reach the database.
+    fn node_health(&self) -> NodeHealth {
+        let report = self.inner.health.report();
+        NodeHealth {
+            healthy: report.is_healthy(),
+            problems: report
+                .problems
+                .iter()
+                .map(|problem| format!("{}: {}", problem.component, problem.problem))
+                .collect(),
+            heartbeat_every_ms: u64::try_from(self.renew_period().as_millis()).unwrap_or(u64::MAX),
+            results_waiting: self.results_waiting() as u64,
+        }
     }
 
     /// Runs a database call, noting in the node's health what it says about the database.
@@ -551,7 +572,7 @@ impl<S: Store> Engine<S> {
         self.db(store.renew_leases(&config.node_id, &self.held_runs(), now, config.lease_ttl))
             .await?;
         self.inner.renewed_after_breaks.fetch_max(breaks, Ordering::Relaxed);
-        self.db(store.heartbeat(&config.node_id, now)).await?;
+        self.db(store.heartbeat(&config.node_id, now, &self.node_health())).await?;
         let requested = self.db(store.cancel_requested(&config.node_id)).await?;
         if !requested.is_empty() {
             let cancels = self.inner.cancels.lock().unwrap_or_else(|poison| poison.into_inner());
@@ -603,6 +624,8 @@ impl<S: Store> Engine<S> {
             started_at: now,
             heartbeat_at: now,
             stopped_at: None,
+            // The first heartbeat reports it: at registration the loops have not run yet.
+            health: None,
         };
         self.db(self.inner.store.register_node(&node)).await?;
         // Runs still leased to this id belong to a previous incarnation that died (a restart
@@ -634,6 +657,7 @@ impl<S: Store> Engine<S> {
         let mut loops = JoinSet::new();
         loops.spawn(self.clone().ticker_loop(shutdown.clone()));
         loops.spawn(self.clone().reaper_loop(shutdown.clone()));
+        loops.spawn(self.clone().retention_loop(shutdown.clone()));
         if self.inner.config.execute {
             loops.spawn(self.clone().dispatcher_loop(shutdown.clone()));
         }

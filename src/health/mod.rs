@@ -40,6 +40,8 @@ pub enum LoopName {
     Reap,
     /// Delivers tenants' notifications from the outbox.
     Outbox,
+    /// Deletes runs and notifications past their retention.
+    Retention,
     /// Records the last results and hands work back when the node stops (never reported as a
     /// running loop; it names the node's shutdown in logs).
     Shutdown,
@@ -53,6 +55,7 @@ impl LoopName {
             LoopName::Maintain => "maintain",
             LoopName::Reap => "reap",
             LoopName::Outbox => "outbox",
+            LoopName::Retention => "retention",
             LoopName::Shutdown => "shutdown",
         }
     }

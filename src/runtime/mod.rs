@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::clock::Clock;
+use crate::engine::retention::RetentionPolicy;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, ErrorCode};
 use crate::handler::CommandPolicy;
@@ -158,6 +159,9 @@ pub struct RuntimeConfig {
     /// The SMTP server for notification emails; without one, emails fail (and are retried)
     /// with a message saying so.
     pub smtp: Option<SmtpConfig>,
+    /// What the node deletes once it is past its age (by default runs and notifications after
+    /// 90 days, each job's last 100 runs kept).
+    pub retention: RetentionPolicy,
 }
 
 /// Allowed ranges, checked by [`RuntimeConfig::validate`].
@@ -183,6 +187,7 @@ impl RuntimeConfig {
             node_id: engine.node_id,
             commands,
             smtp: None,
+            retention: engine.retention,
         }
     }
 
@@ -228,6 +233,7 @@ impl RuntimeConfig {
         {
             return Err(Error::invalid("work_root", self.commands.work_root.display(), problem));
         }
+        self.retention.validate()?;
         Ok(())
     }
 
@@ -238,6 +244,7 @@ impl RuntimeConfig {
         config.claim_ahead = self.claim_ahead;
         config.shutdown_grace = self.shutdown_grace;
         config.command_policy = self.commands.policy();
+        config.retention = self.retention;
         config
     }
 

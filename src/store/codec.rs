@@ -14,7 +14,7 @@ use sqlx::types::Json;
 use sqlx::Row;
 use uuid::{Timestamp, Uuid};
 
-use super::{ClaimedRun, JobSort, NodeInfo, TenantOverview};
+use super::{ClaimedRun, JobSort, NodeHealth, NodeInfo, TenantOverview};
 use crate::engine::plan::DueJob;
 use crate::error::{DatabaseProblem, Error, Result};
 use crate::event::OutboxEvent;
@@ -759,7 +759,19 @@ pub(crate) fn node(row: &impl RowAccess) -> Result<NodeInfo> {
         started_at: instant(row, "started_at")?,
         heartbeat_at: instant(row, "heartbeat_at")?,
         stopped_at: opt_instant(row, "stopped_at")?,
+        health: row
+            .opt_text("health")?
+            .map(|text| {
+                serde_json::from_str(&text)
+                    .map_err(|error| Error::invalid("nodes.health", text, error.to_string()))
+            })
+            .transpose()?,
     })
+}
+
+pub(crate) fn node_health_json(health: &NodeHealth) -> Result<String> {
+    serde_json::to_string(health)
+        .map_err(|error| Error::invalid("nodes.health", "(a node's health)", error.to_string()))
 }
 
 /// `($first, $first+1, ...)`: a list of `count` numbered placeholders for an `IN` clause, for

@@ -81,7 +81,7 @@ pub use any::{AnyStore, Backend};
 pub use audit::AuditLog;
 pub use handlers::HandlerStore;
 pub use jobs::{JobFilter, JobState, JobStore, AUTO_DISABLED_REASON};
-pub use nodes::{NodeInfo, NodeStore};
+pub use nodes::{NodeHealth, NodeInfo, NodeStore};
 pub use outbox::OutboxStore;
 pub use postgres::PgStore;
 pub use queue::{ClaimedRun, RunQueue, RunResult, TickReport};

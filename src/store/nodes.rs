@@ -16,6 +16,23 @@ pub struct NodeInfo {
     pub started_at: DateTime<Utc>,
     pub heartbeat_at: DateTime<Utc>,
     pub stopped_at: Option<DateTime<Utc>>,
+    /// What the node said about itself with its last heartbeat; `None` for nodes of versions
+    /// that did not report it.
+    pub health: Option<NodeHealth>,
+}
+
+/// What a node says about itself with each heartbeat (stored as JSON in `nodes.health`): the
+/// same verdict and problems as its `/healthz`, so the console's node table tells the truth
+/// without reaching the node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeHealth {
+    pub healthy: bool,
+    /// `component: problem`, as `/healthz` names them.
+    pub problems: Vec<String>,
+    /// How often the node heartbeats: a heartbeat older than a few of these means it is silent.
+    pub heartbeat_every_ms: u64,
+    /// Finished runs whose results wait in the node to be recorded.
+    pub results_waiting: u64,
 }
 
 store_concern! {
@@ -23,7 +40,8 @@ store_concern! {
     pub trait NodeStore {
         fn register_node(&self, node: &NodeInfo) -> Result<()>;
 
-        fn heartbeat(&self, node_id: &str, now: DateTime<Utc>) -> Result<()>;
+        /// Records that the node is alive at `now`, with what it says about itself.
+        fn heartbeat(&self, node_id: &str, now: DateTime<Utc>, health: &NodeHealth) -> Result<()>;
 
         fn mark_node_stopped(&self, node_id: &str, now: DateTime<Utc>) -> Result<()>;
 

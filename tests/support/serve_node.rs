@@ -42,7 +42,14 @@ impl ServeNode {
             .env("ROTA_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("create the log"))
+            // Appended to: a node restarted with the same id keeps one log.
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .expect("open the log"),
+            )
             .spawn()
             .expect("start rota serve");
         let http = reqwest::Client::builder()
@@ -73,6 +80,28 @@ impl ServeNode {
     pub fn terminate(&self) {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    }
+
+    /// Kills the node at once (SIGKILL), like a crash or the OOM killer, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The node's resident memory in KiB (`VmRSS`), or `None` once it has exited.
+    pub fn resident_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// The size of the node's log so far, in bytes.
+    pub fn log_bytes(&self) -> u64 {
+        std::fs::metadata(&self.log).map(|meta| meta.len()).unwrap_or(0)
     }
 
     /// The exit status, once the node has exited.

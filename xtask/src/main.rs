@@ -6,6 +6,8 @@
 //!   including the console's UI tests and its end-to-end suite.
 //! - `cargo xtask serve`: the scheduler alone (the `rota` CLI) on the local SQLite database.
 //! - `cargo xtask deb`: the console's Debian package.
+//! - `cargo xtask soak [--minutes N]`: nodes, jobs and faults for N minutes; memory, logs and
+//!   table sizes over time.
 //!
 //! They install what a fresh Debian machine lacks (apt packages) themselves, so a new clone needs
 //! nothing but Rust.
@@ -23,8 +25,9 @@ fn main() -> ExitCode {
         Some("serve") => app(&args[1..]),
         Some("deb") => desktop::deb(),
         Some("bench") => bench(&args[1..]),
+        Some("soak") => soak(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <app|test|serve|deb|bench>\n  app    open the Rota console on a local SQLite database (with demo data)\n  test   run every check and test (starts Postgres)\n  serve  run the scheduler alone (CLI) on the local SQLite database\n  deb    build the console's Debian package\n  bench  run the cron and engine benchmarks (--quick for a short engine run)");
+            eprintln!("usage: cargo xtask <app|test|serve|deb|bench>\n  app    open the Rota console on a local SQLite database (with demo data)\n  test   run every check and test (starts Postgres)\n  serve  run the scheduler alone (CLI) on the local SQLite database\n  deb    build the console's Debian package\n  bench  run the cron and engine benchmarks (--quick for a short engine run)\n  soak   run two nodes with jobs and periodic faults for --minutes N (default 30), printing memory, logs and table sizes");
             return ExitCode::from(2);
         }
     };
@@ -160,6 +163,48 @@ fn bench(args: &[String]) -> Result {
         engine.push("--quick");
     }
     run("cargo", &engine)
+}
+
+/// The soak (`tests/soak.rs`): two `rota serve` nodes on Postgres with jobs and a fault every
+/// two minutes for `--minutes N` (default 30); prints a line a minute and the table at the end
+/// (also written to `target/soak.md`). `--release` builds optimised binaries first.
+fn soak(args: &[String]) -> Result {
+    apt_install(&["build-essential", "pkg-config", "postgresql-client"])?;
+    ensure_postgres()?;
+    let mut minutes = "30".to_owned();
+    let mut release = false;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--minutes" => {
+                minutes = rest.next().ok_or("--minutes needs a number")?.clone();
+                if !minutes.parse::<u64>().is_ok_and(|m| (1..=24 * 60).contains(&m)) {
+                    return Err(format!(
+                        "--minutes: {minutes:?} is not a number of minutes 1-1440"
+                    ));
+                }
+            }
+            "--release" => release = true,
+            other => {
+                return Err(format!(
+                    "soak: unknown argument {other:?}; allowed: --minutes N, --release"
+                ))
+            }
+        }
+    }
+    step(&format!("soak for {minutes} minutes (cargo test --test soak -- --ignored)"));
+    std::env::set_var("ROTA_SOAK_MINUTES", &minutes);
+    std::env::set_var("ROTA_REQUIRE_POSTGRES", "1");
+    let table = target_dir().join("soak.md");
+    std::env::set_var("ROTA_SOAK_TABLE", &table);
+    let mut command = vec!["test", "--package", "rota", "--test", "soak"];
+    if release {
+        command.push("--release");
+    }
+    command.extend(["--", "--ignored", "--nocapture"]);
+    run("cargo", &command)?;
+    eprintln!("\nthe table: {}", table.display());
+    Ok(())
 }
 
 fn app(args: &[String]) -> Result {

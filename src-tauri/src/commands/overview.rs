@@ -38,6 +38,33 @@ pub struct NodeRow {
     pub stopped_at: Option<String>,
     /// Runs it is running now.
     pub running: u32,
+    pub condition: NodeCondition,
+    /// What is wrong, in words (empty when healthy or stopped).
+    pub problems: Vec<String>,
+}
+
+/// How a node is doing (`rota::api::NodeCondition`): judged from its heartbeat's age and what
+/// it said about itself, the same verdict as its `/healthz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeCondition {
+    Healthy,
+    /// Heartbeats on time but reports problems.
+    Unhealthy,
+    /// No heartbeat for several periods: stopped, hung or cut off from the database.
+    Silent,
+    Stopped,
+}
+
+impl From<rota::api::NodeCondition> for NodeCondition {
+    fn from(condition: rota::api::NodeCondition) -> Self {
+        match condition {
+            rota::api::NodeCondition::Healthy => NodeCondition::Healthy,
+            rota::api::NodeCondition::Unhealthy => NodeCondition::Unhealthy,
+            rota::api::NodeCondition::Silent => NodeCondition::Silent,
+            rota::api::NodeCondition::Stopped => NodeCondition::Stopped,
+        }
+    }
 }
 
 /// Runs started per bucket, column by column; buckets without runs are left out.
@@ -120,6 +147,8 @@ pub async fn overview(console: State<'_, Console>) -> Result<OverviewData, Comma
                 heartbeat_at: instant(status.node.heartbeat_at),
                 stopped_at: optional_instant(status.node.stopped_at),
                 running: count(status.running),
+                condition: status.condition.into(),
+                problems: status.problems,
             })
             .collect(),
         from_ms: epoch_ms(overview.bucket_from),

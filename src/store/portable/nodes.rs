@@ -6,7 +6,7 @@ use super::This;
 use crate::error::Result;
 use crate::store::codec::RowAccess;
 use crate::store::dialect::Dialect;
-use crate::store::{codec, sql, NodeInfo, NodeStore};
+use crate::store::{codec, sql, NodeHealth, NodeInfo, NodeStore};
 
 impl NodeStore for This {
     async fn register_node(&self, node: &NodeInfo) -> Result<()> {
@@ -19,13 +19,29 @@ impl NodeStore for This {
             .bind(codec::ms(node.started_at))
             .bind(codec::ms(node.heartbeat_at))
             .bind(codec::opt_ms(node.stopped_at))
+            .bind(node.health.as_ref().map(codec::node_health_json).transpose()?)
             .execute(self.writer())
             .await?;
         Ok(())
     }
 
-    async fn heartbeat(&self, node_id: &str, now: DateTime<Utc>) -> Result<()> {
-        self.touch_node(sql::HEARTBEAT, node_id, now).await
+    async fn heartbeat(
+        &self,
+        node_id: &str,
+        now: DateTime<Utc>,
+        health: &NodeHealth,
+    ) -> Result<()> {
+        let updated = sqlx::query(sql::HEARTBEAT)
+            .bind(node_id)
+            .bind(codec::ms(now))
+            .bind(codec::node_health_json(health)?)
+            .execute(self.writer())
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            return Err(codec::not_found("node", node_id));
+        }
+        Ok(())
     }
 
     async fn mark_node_stopped(&self, node_id: &str, now: DateTime<Utc>) -> Result<()> {

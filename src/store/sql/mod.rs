@@ -83,7 +83,7 @@ macro_rules! from_runs {
 
 macro_rules! node_columns {
     () => {
-        "id, host, pid, version, workers, started_at, heartbeat_at, stopped_at"
+        "id, host, pid, version, workers, started_at, heartbeat_at, stopped_at, health"
     };
 }
 
@@ -563,12 +563,14 @@ pub const LIST_OUTBOX: &str =
 pub const REGISTER_NODE: &str = concat!(
     "INSERT INTO nodes (",
     node_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
      ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, \
      version = excluded.version, workers = excluded.workers, started_at = excluded.started_at, \
-     heartbeat_at = excluded.heartbeat_at, stopped_at = excluded.stopped_at"
+     heartbeat_at = excluded.heartbeat_at, stopped_at = excluded.stopped_at, \
+     health = excluded.health"
 );
-pub const HEARTBEAT: &str = "UPDATE nodes SET heartbeat_at = $2 WHERE id = $1";
+/// The heartbeat, with what the node says about itself (`$3`, JSON).
+pub const HEARTBEAT: &str = "UPDATE nodes SET heartbeat_at = $2, health = $3 WHERE id = $1";
 pub const MARK_NODE_STOPPED: &str = "UPDATE nodes SET stopped_at = $2 WHERE id = $1";
 pub const LIST_NODES: &str =
     concat!("SELECT ", node_columns!(), " FROM nodes ORDER BY started_at DESC, id");

@@ -356,7 +356,7 @@ export class RunsMock {
       recentFailures: this.runs.filter((run) => run.row.status === "failed").map((run) => run.row).slice(0, 10),
       autoDisabled: this.autoDisabled(),
       nextRuns: enabled.map((job) => ({ jobId: job.id, job: job.input.name, tenant: job.tenant, schedule: job.input.schedule, timezone: job.input.timezone, at: detail(job).nextRunAt ?? iso(now) })),
-      nodes: [{ id: "console-1234", host: "laptop", pid: 1234, version: "0.1.0", workers: 4, startedAt: iso(now - 3_600_000), heartbeatAt: iso(now - 4_000), stoppedAt: null, running: 0 }],
+      nodes: [{ id: "console-1234", host: "laptop", pid: 1234, version: "0.1.0", workers: 4, startedAt: iso(now - 3_600_000), heartbeatAt: iso(now - 4_000), stoppedAt: null, running: 0, condition: "healthy", problems: [] }],
       fromMs,
       nowMs: now,
       bucketMs,

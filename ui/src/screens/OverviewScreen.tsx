@@ -2,13 +2,13 @@ import { useQuery } from "@tanstack/react-query";
 
 import { RunsTable } from "../components/RunsTable";
 import { ThroughputChart } from "../components/ThroughputChart";
+import type { NodeCondition } from "../bindings";
 import { commands, describeFailure, unwrap } from "../lib/commands";
 import { OVERVIEW_KEY } from "../lib/keys";
 import { relativeTo, shortInstant, viewerTimeZone } from "../lib/time";
 
-/** A node whose heartbeat is older than this is shown as silent (heartbeats come every
- * lease-TTL/3, 10 s by default). */
-const SILENT_AFTER_MS = 60_000;
+/** The badge style of each node condition: trouble stands out, a clean stop does not. */
+const NODE_CONDITION_BADGE: Record<NodeCondition, string> = { healthy: "ok", unhealthy: "warn", silent: "warn", stopped: "" };
 
 /** What needs attention now: running and queued work, failures, auto-disabled jobs, what runs
  * next, the scheduler nodes, and throughput and lateness over 24 hours. */
@@ -76,27 +76,30 @@ export function OverviewScreen({ onOpenRun, onOpenJob, onShowAutoDisabled }: { o
                 <th>Version</th>
                 <th className="num">Running</th>
                 <th>Heartbeat</th>
+                <th>Health</th>
               </tr>
             </thead>
             <tbody>
               {data.nodes.map((node) => {
-                const silent = node.stoppedAt === null && nowMs - Date.parse(node.heartbeatAt) > SILENT_AFTER_MS;
+                const problems = node.problems.join("\n");
                 return (
-                  <tr key={node.id}>
+                  <tr key={node.id} data-condition={node.condition}>
                     <td title={`${node.host}, pid ${node.pid}, ${node.workers} workers`}>
                       <span className="mono small">{node.id}</span>
-                      {node.stoppedAt !== null && <> <span className="badge">stopped</span></>}
-                      {silent && <> <span className="badge warn">silent</span></>}
                     </td>
                     <td>{node.version}</td>
                     <td className="num">{node.running} / {node.workers}</td>
                     <td>{node.stoppedAt === null ? relativeTo(node.heartbeatAt, now) : `stopped ${relativeTo(node.stoppedAt, now)}`}</td>
+                    <td title={problems || undefined}>
+                      <span className={`badge ${NODE_CONDITION_BADGE[node.condition]}`}>{node.condition}</span>
+                      {node.problems.length > 0 && <div className="small node-problem">{node.problems[0]}</div>}
+                    </td>
                   </tr>
                 );
               })}
               {data.nodes.length === 0 && (
                 <tr>
-                  <td colSpan={4} className="empty">No scheduler has run on this database yet.</td>
+                  <td colSpan={5} className="empty">No scheduler has run on this database yet.</td>
                 </tr>
               )}
             </tbody>
