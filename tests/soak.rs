@@ -209,7 +209,7 @@ impl Soak {
         .map(|arg| (*arg).to_owned())
         .collect();
         let mut soak = Soak {
-            started: Utc::now(),
+            started: rota::clock::Clock::now(&rota::clock::SystemClock),
             http_jobs: http_jobs.collect(),
             db,
             store,
@@ -248,7 +248,7 @@ impl Soak {
                 self.proxy.pass();
             }
             Fault::Kill => {
-                self.kills.push(Utc::now());
+                self.kills.push(rota::clock::Clock::now(&rota::clock::SystemClock));
                 self.nodes[1].kill();
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 self.nodes[1] = self.start_node("soak-b");
@@ -257,7 +257,8 @@ impl Soak {
     }
 
     fn elapsed_label(&self) -> String {
-        let seconds = (Utc::now() - self.started).num_seconds();
+        let seconds =
+            (rota::clock::Clock::now(&rota::clock::SystemClock) - self.started).num_seconds();
         format!("{}:{:02}", seconds / 60, seconds % 60)
     }
 
@@ -309,7 +310,9 @@ impl Soak {
     }
 
     async fn sample(&self, minute: u64) -> Sample {
-        let until = Utc::now().duration_trunc(chrono::Duration::seconds(1)).unwrap()
+        let until = rota::clock::Clock::now(&rota::clock::SystemClock)
+            .duration_trunc(chrono::Duration::seconds(1))
+            .unwrap()
             - chrono::Duration::seconds(20);
         let (lost, repeated) = self.lost_and_repeated(until);
         let mut runs_by_status = BTreeMap::new();
@@ -437,7 +440,9 @@ async fn soak() {
     }
     // The last occurrences finish, then both nodes stop cleanly.
     tokio::time::sleep(Duration::from_secs(15)).await;
-    let end = Utc::now().duration_trunc(chrono::Duration::seconds(1)).unwrap()
+    let end = rota::clock::Clock::now(&rota::clock::SystemClock)
+        .duration_trunc(chrono::Duration::seconds(1))
+        .unwrap()
         - chrono::Duration::seconds(10);
     for node in &soak.nodes {
         node.terminate();

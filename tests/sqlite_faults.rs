@@ -263,7 +263,9 @@ async fn a_node_whose_disk_fills_up_resumes_by_itself_and_runs_every_occurrence(
     assert!(node.try_exit().is_none(), "the node exited: {}", node.log_text());
 
     // Every occurrence up to a few seconds from now finishes, then the node stops.
-    let end = Utc::now().duration_trunc(chrono::Duration::seconds(1)).unwrap()
+    let end = rota::clock::Clock::now(&rota::clock::SystemClock)
+        .duration_trunc(chrono::Duration::seconds(1))
+        .unwrap()
         + chrono::Duration::seconds(3);
     let store = AnyStore::connect(&url).await.expect("connect");
     let finished_by = std::time::Instant::now() + Duration::from_secs(30);

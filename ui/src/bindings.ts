@@ -394,6 +394,16 @@ export type NextRun = {
 	at: string,
 };
 
+/**
+ *  How a node is doing (`rota::api::NodeCondition`): judged from its heartbeat's age and what
+ *  it said about itself, the same verdict as its `/healthz`.
+ */
+export type NodeCondition = "healthy" | 
+/**  Heartbeats on time but reports problems. */
+"unhealthy" | 
+/**  No heartbeat for several periods: stopped, hung or cut off from the database. */
+"silent" | "stopped";
+
 /**  A scheduler process (a `rota serve` daemon or a console executing jobs). */
 export type NodeRow = {
 	id: string,
@@ -406,6 +416,9 @@ export type NodeRow = {
 	stoppedAt: string | null,
 	/**  Runs it is running now. */
 	running: number,
+	condition: NodeCondition,
+	/**  What is wrong, in words (empty when healthy or stopped). */
+	problems: string[],
 };
 
 /**  Every attempt of one occurrence of a job. */
