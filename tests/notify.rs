@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use rota::api::{DeliveryFilter, JobRef, Rota, TenantSettingsUpdate};
 use rota::clock::{Clock, ManualClock};
 use rota::engine::{Engine, EngineConfig};
-use rota::handler::signature::{verify, DEFAULT_TOLERANCE};
+use rota::handler::signature::{verify, SignedRequest, DEFAULT_TOLERANCE};
 use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome, SigningSecret};
 use rota::job::JobDefinition;
 use rota::notify::{
@@ -55,6 +55,16 @@ struct Received {
 }
 
 impl Received {
+    /// What the signature covers, as this receiver saw the request.
+    fn signed(&self) -> SignedRequest<'_> {
+        SignedRequest {
+            method: "POST",
+            target: "/hooks/rota",
+            idempotency_key: self.header("Idempotency-Key"),
+            body: &self.body,
+        }
+    }
+
     fn header(&self, name: &str) -> &str {
         self.headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or("")
     }
@@ -353,13 +363,23 @@ backend_test!(the_webhook_is_signed_and_verifies, |db| {
     let request = &received[0];
     let secret = SigningSecret::new(SECRET).unwrap();
     let header = request.header("Rota-Signature");
-    verify(&secret, header, &request.body, DEFAULT_TOLERANCE, world.clock.now().timestamp())
+    let now = world.clock.now().timestamp();
+    assert!(header.contains(",v2="), "{header}");
+    verify(&secret, header, &request.signed(), DEFAULT_TOLERANCE, now)
         .unwrap_or_else(|error| panic!("{error}: {header}"));
-    // Any change to the body breaks it.
+    // Any change to the body, the path or the key breaks it.
     let mut tampered = request.body.clone();
     tampered.push(b' ');
-    assert!(verify(&secret, header, &tampered, DEFAULT_TOLERANCE, world.clock.now().timestamp())
-        .is_err());
+    let changed = [
+        SignedRequest { body: &tampered, ..request.signed() },
+        SignedRequest { target: "/hooks/other", ..request.signed() },
+        SignedRequest { idempotency_key: "another-event", ..request.signed() },
+    ];
+    for request in changed {
+        assert!(verify(&secret, header, &request, DEFAULT_TOLERANCE, now).is_err(), "{request:?}");
+    }
+    // The key is the event id, as in `Rota-Event-Id`.
+    assert_eq!(request.header("Idempotency-Key"), request.header("Rota-Event-Id"));
 
     let body = request.json();
     assert_eq!(body["id"], event.id.to_string());
@@ -423,7 +443,7 @@ backend_test!(a_receiver_error_is_retried_after_the_backoff_with_the_same_event_
     verify(
         &secret,
         received[1].header("Rota-Signature"),
-        &received[1].body,
+        &received[1].signed(),
         DEFAULT_TOLERANCE,
         world.clock.now().timestamp(),
     )
@@ -500,6 +520,47 @@ backend_test!(an_email_names_the_job_and_the_last_error, |db| {
         .unwrap();
     assert_eq!((sent.attempt, sent.target.as_str()), (2, "ops@acme.test"));
     assert!(sent.smtp_reply.as_deref().unwrap().starts_with("250"), "{:?}", sent.smtp_reply);
+});
+
+// lettre's async transport bounds only the connection: a server that greets and then never
+// answers held the delivery (and the notification worker's loop) forever. The conversation is
+// now cut after the configured timeout, and the attempt is logged and retried.
+backend_test!(an_smtp_server_that_stops_answering_does_not_hold_the_worker, |db| {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            // A greeting, then silence: EHLO is read and never answered.
+            let _ = stream.write_all(b"220 stall.test ESMTP\r\n").await;
+            held.push(stream);
+        }
+    });
+    let world = World::new(&db).await;
+    let settings = TenantSettingsUpdate {
+        notify_email: Some(Some("ops@acme.test".into())),
+        ..TenantSettingsUpdate::default()
+    };
+    world.tenant(settings).await;
+    world.fragile_job().await;
+    world.fail_once().await;
+    let config = SmtpConfig {
+        port,
+        from: "Rota <rota@sched.test>".into(),
+        timeout: Duration::from_secs(1),
+        ..SmtpConfig::new("127.0.0.1", SmtpTls::None)
+    };
+    let notifier = world.notifier(&db, "notify-a", Some(config)).await;
+    let report = tokio::time::timeout(Duration::from_secs(20), notifier.deliver_once())
+        .await
+        .expect("the delivery ends within its timeout")
+        .unwrap();
+    assert_eq!(report.retrying, 1);
+    let log = world.deliveries().await;
+    let error = log[0].error.as_deref().unwrap();
+    assert_eq!(error, format!("SMTP 127.0.0.1:{port}: no complete answer within 1 s"));
+    server.abort();
 });
 
 /// Captures every log line of the current thread at every level.

@@ -16,7 +16,7 @@ use axum::Router;
 use chrono::{TimeZone, Utc};
 use rota::api::{JobPolicy, JobRef, Rota, TenantPolicy, TenantSettingsUpdate};
 use rota::clock::{Clock, ManualClock};
-use rota::handler::signature::{verify, SignatureError, DEFAULT_TOLERANCE};
+use rota::handler::signature::{verify, SignatureError, SignedRequest, DEFAULT_TOLERANCE};
 use rota::handler::{
     Envelope, Executor, HandlerSpec, HttpSpec, ResolvedSpec, RunContext, SigningSecret, Trigger,
 };
@@ -79,25 +79,104 @@ async fn requests_of_a_tenant_with_a_secret_are_signed_and_verify() {
     let (headers, body) = &requests[0];
     let header = headers.get("rota-signature").expect("signed").to_str().unwrap();
     assert!(header.starts_with(&format!("t={},v1=", now.timestamp())), "{header}");
-    verify(&secret, header, body, DEFAULT_TOLERANCE, now.timestamp()).unwrap();
+    assert!(header.contains(",v2="), "{header}");
+    let key = headers.get("idempotency-key").unwrap().to_str().unwrap();
+    assert_eq!(key, envelope().idempotency_key());
+    let signed = SignedRequest { method: "POST", target: "/hook", idempotency_key: key, body };
+    verify(&secret, header, &signed, DEFAULT_TOLERANCE, now.timestamp()).unwrap();
     // The receiver's checks fail for a tampered body, another secret, or a stale timestamp.
     let mut tampered = body.to_vec();
     tampered.push(b' ');
     assert_eq!(
-        verify(&secret, header, &tampered, DEFAULT_TOLERANCE, now.timestamp()),
+        verify(
+            &secret,
+            header,
+            &SignedRequest { body: &tampered, ..signed },
+            DEFAULT_TOLERANCE,
+            now.timestamp()
+        ),
         Err(SignatureError::Mismatch)
     );
     let other = SigningSecret::new("whsec_other").unwrap();
     assert_eq!(
-        verify(&other, header, body, DEFAULT_TOLERANCE, now.timestamp()),
+        verify(&other, header, &signed, DEFAULT_TOLERANCE, now.timestamp()),
         Err(SignatureError::Mismatch)
     );
     assert!(matches!(
-        verify(&secret, header, body, DEFAULT_TOLERANCE, now.timestamp() + 3600),
+        verify(&secret, header, &signed, DEFAULT_TOLERANCE, now.timestamp() + 3600),
         Err(SignatureError::OutsideTolerance { .. })
     ));
     let (headers, _) = &requests[1];
     assert!(headers.get("rota-signature").is_none(), "no secret, no signature");
+}
+
+/// A GET carries no body, so `v1` covered only `"<t>."`: one captured header verified for any
+/// body-less request to any path of the tenant for five minutes. `v2` binds the method, the
+/// request target as sent (path and query) and the `Idempotency-Key`.
+#[tokio::test]
+async fn a_body_less_request_is_bound_to_its_method_path_and_key() {
+    type Seen = Arc<Mutex<Vec<(axum::http::Method, String, HeaderMap)>>>;
+    let seen = Seen::default();
+    let app = Router::new()
+        .route(
+            "/reports/run",
+            any(
+                |State(seen): State<Seen>,
+                 method: axum::http::Method,
+                 uri: axum::http::Uri,
+                 headers: HeaderMap| async move {
+                    let target = uri.path_and_query().map(ToString::to_string).unwrap_or_default();
+                    seen.lock().unwrap().push((method, target, headers));
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let now = Utc.with_ymd_and_hms(2027, 3, 14, 7, 0, 3).unwrap();
+    let executor = Executor::new().with_clock(Arc::new(ManualClock::new(now)));
+    let secret = SigningSecret::new("whsec_acme").unwrap();
+    let context = RunContext { signing_secret: Some(secret.clone()), ..RunContext::default() };
+    let spec = HttpSpec {
+        method: "GET".into(),
+        ..HttpSpec::post(format!("{base}/reports/run?tenant=acme&day=2027-03-14"))
+    };
+    let outcome = executor
+        .execute_in(
+            &ResolvedSpec::Http(spec),
+            &envelope(),
+            &context,
+            Duration::from_secs(10),
+            CancellationToken::new(),
+        )
+        .await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    server.abort();
+
+    let seen = seen.lock().unwrap();
+    let (method, target, headers) = &seen[0];
+    assert_eq!(target, "/reports/run?tenant=acme&day=2027-03-14");
+    let header = headers.get("rota-signature").unwrap().to_str().unwrap();
+    let key = headers.get("idempotency-key").unwrap().to_str().unwrap();
+    let signed = SignedRequest { method: method.as_str(), target, idempotency_key: key, body: b"" };
+    verify(&secret, header, &signed, DEFAULT_TOLERANCE, now.timestamp())
+        .unwrap_or_else(|error| panic!("{error}: {header}"));
+    // The same header replayed to another path, query, method or occurrence does not verify.
+    let replays = [
+        SignedRequest { target: "/admin/purge", ..signed },
+        SignedRequest { target: "/reports/run?tenant=globex&day=2027-03-14", ..signed },
+        SignedRequest { method: "DELETE", ..signed },
+        SignedRequest { idempotency_key: "00000000-0000-0000-0000-000000000009:x", ..signed },
+    ];
+    for replay in replays {
+        assert_eq!(
+            verify(&secret, header, &replay, DEFAULT_TOLERANCE, now.timestamp()),
+            Err(SignatureError::Mismatch),
+            "{replay:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -26,8 +26,12 @@ const CONNECT_WAIT: Duration = Duration::from_secs(5);
 /// The runtime configuration of the engine inside the app: `rota serve`'s, with fewer workers
 /// and a shorter shutdown grace, and the same command isolation (the work root and this app's
 /// own executable as the `__exec` wrapper, both from [`Paths`]). Tenants' notifications
-/// (webhooks; no SMTP server in the app) go out from the app too.
-pub fn runtime_config(paths: &Paths, database: DatabaseConfig) -> RuntimeConfig {
+/// (webhooks; no SMTP server in the app) go out from the app too. The settings file's
+/// `deny_private_networks` is the app's `--deny-private-networks`.
+pub fn runtime_config(
+    paths: &Paths,
+    database: DatabaseConfig,
+) -> Result<RuntimeConfig, CommandError> {
     let node_id = format!("console-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let mut commands = CommandSettings::new(paths.work_root.clone(), paths.exec_wrapper.clone());
     // The console runs jobs as the person using it, whose own account it runs under; refusing
@@ -37,7 +41,8 @@ pub fn runtime_config(paths: &Paths, database: DatabaseConfig) -> RuntimeConfig 
     let mut config = RuntimeConfig::new(database, node_id, commands);
     config.workers = WORKERS;
     config.shutdown_grace = SHUTDOWN_GRACE;
-    config
+    config.egress.deny_private_networks = Settings::load(&paths.settings)?.deny_private_networks;
+    Ok(config)
 }
 
 /// Stops the engine inside the app, logging (not returning) its error: the app closes or
@@ -203,7 +208,7 @@ impl Console {
         if demo {
             rota::demo::seed_if_empty(&rota).await?;
         }
-        let config = runtime_config(&self.paths, database);
+        let config = runtime_config(&self.paths, database)?;
         let engine = Runtime::start(store, config, self.clock.clone())?;
         let session = Session {
             rota,
@@ -244,7 +249,7 @@ impl Console {
         })?;
         let rota = self.new_rota(store.clone())?;
         let engine = if execute {
-            let config = runtime_config(&self.paths, database);
+            let config = runtime_config(&self.paths, database)?;
             Some(Runtime::start(store, config, self.clock.clone())?)
         } else {
             None
@@ -279,7 +284,7 @@ impl Console {
         match (execute, session.engine.take()) {
             (true, None) => {
                 // The store is open already; the URL is only for the configuration's sake.
-                let config = runtime_config(&self.paths, DatabaseConfig::new(url.clone()));
+                let config = runtime_config(&self.paths, DatabaseConfig::new(url.clone()))?;
                 let store = session.rota.store().clone();
                 session.engine = Some(Runtime::start(store, config, self.clock.clone())?);
             }

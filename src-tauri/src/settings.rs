@@ -25,6 +25,11 @@ pub struct Settings {
     /// (or `$ROTA_OPERATOR`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
+    /// The console's engine refuses HTTP handler and webhook targets in private networks, as
+    /// `rota serve --deny-private-networks` does. Set in the settings file (no screen yet);
+    /// read each time the engine starts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deny_private_networks: bool,
 }
 
 impl Settings {
@@ -208,6 +213,7 @@ mod tests {
                 execute: false,
             }),
             operator: Some("dana".into()),
+            deny_private_networks: true,
         };
         settings.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), settings);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use rota::api::{BackfillRequest, JobRef};
-use rota::handler::{CommandSpec, HandlerSpec, HttpSpec};
+use rota::handler::{CommandSpec, FollowRedirects, HandlerSpec, HttpSpec};
 use rota::job::{Job, JobDefinition};
 use rota::policy::{human_duration, Backoff, JobPolicy, MissedPolicy, PolicyChanges};
 use rota::store::JobFilter;
@@ -322,6 +322,10 @@ pub struct HandlerArgs {
     /// Extra HTTP header, 'Name: value' (repeatable).
     #[arg(long = "header", requires = "http_url")]
     headers: Vec<String>,
+    /// Redirects --http-url follows: none (a 3xx fails the run, naming its Location) or
+    /// same-origin (only to the same scheme, host and port).
+    #[arg(long, value_name = "none|same-origin", default_value = "none", requires = "http_url")]
+    follow_redirects: String,
     /// Argument for --command (repeatable, in order).
     #[arg(long = "arg", requires = "command", allow_hyphen_values = true)]
     args: Vec<String>,
@@ -349,10 +353,20 @@ impl HandlerArgs {
                 })?;
                 headers.insert(name.trim().to_owned(), value.trim().to_owned());
             }
+            let follow_redirects =
+                self.follow_redirects.parse::<FollowRedirects>().map_err(|_| {
+                    let allowed: Vec<_> = FollowRedirects::ALL.iter().map(|f| f.as_str()).collect();
+                    BadInput(format!(
+                        "--follow-redirects: {:?} is invalid: allowed: {}",
+                        self.follow_redirects,
+                        allowed.join(", ")
+                    ))
+                })?;
             return Ok(HandlerSpec::Http(HttpSpec {
                 method: self.http_method.to_ascii_uppercase(),
                 url: url.clone(),
                 headers,
+                follow_redirects,
             }));
         }
         if let Some(program) = &self.kind.command {

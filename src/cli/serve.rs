@@ -62,6 +62,12 @@ pub struct ServeArgs {
     /// tenant names a run-as user (without it such runs fail, saying how to fix them).
     #[arg(long)]
     allow_root_jobs: bool,
+    /// Refuse HTTP handler and webhook targets that are or resolve to loopback, link-local
+    /// (the cloud metadata service 169.254.169.254), private (10/8, 172.16/12, 192.168/16),
+    /// unique-local (fc00::/7), shared (100.64/10) or unspecified addresses, checked when
+    /// connecting, after DNS resolution.
+    #[arg(long, env = "ROTA_DENY_PRIVATE_NETWORKS")]
+    deny_private_networks: bool,
     #[command(flatten)]
     retention: RetentionArgs,
     #[command(flatten)]
@@ -270,6 +276,7 @@ fn runtime_config(args: &ServeArgs, url: &str) -> anyhow::Result<RuntimeConfig> 
     config.shutdown_grace = Duration::from_secs(args.shutdown_grace);
     config.claim_ahead = Duration::from_millis(args.claim_ahead);
     config.retention = args.retention_policy();
+    config.egress.deny_private_networks = args.deny_private_networks;
     if let Err(error) = config.validate() {
         return Err(flag_error(error));
     }

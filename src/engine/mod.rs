@@ -76,6 +76,8 @@ pub struct EngineConfig {
     pub command_policy: crate::handler::CommandPolicy,
     /// What this node deletes once it is past its age, and how often it looks.
     pub retention: retention::RetentionPolicy,
+    /// Where HTTP handlers may connect (private networks refused or not).
+    pub egress: crate::handler::EgressPolicy,
 }
 
 impl EngineConfig {
@@ -93,6 +95,7 @@ impl EngineConfig {
             execute: true,
             command_policy: crate::handler::CommandPolicy::default(),
             retention: retention::RetentionPolicy::default(),
+            egress: crate::handler::EgressPolicy::default(),
         }
     }
 }
@@ -160,6 +163,7 @@ impl<S: Store> Engine<S> {
             inner: Arc::new(Inner {
                 store,
                 executor: Executor::new()
+                    .with_egress(config.egress)
                     .with_command_policy(config.command_policy.clone())
                     .with_clock(Arc::clone(&clock)),
                 clock,

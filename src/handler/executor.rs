@@ -11,7 +11,10 @@ use tracing::Instrument;
 
 use super::isolation::{CommandPolicy, RunContext};
 use super::outcome::human_duration;
-use super::{command, http, CommandSpec, Envelope, Handler, HttpSpec, Outcome, OutcomeStatus};
+use super::{
+    command, http, CommandSpec, EgressPolicy, Envelope, FollowRedirects, Handler, HttpSpec,
+    Outcome, OutcomeStatus,
+};
 use crate::clock::{Clock, SystemClock};
 
 /// How long a stopped run gets to finish after SIGTERM (commands) or after its token fires
@@ -65,15 +68,41 @@ impl From<Arc<dyn Handler>> for ResolvedSpec {
     }
 }
 
-/// Runs handlers. Create one and share it: it holds the HTTP connection pool.
+/// Runs handlers. Create one and share it: it holds the HTTP connection pools.
 #[derive(Clone, Debug)]
 pub struct Executor {
-    http: reqwest::Client,
+    http: HttpClients,
     kill_grace: Duration,
     /// How commands are isolated (environment, working directories, limits, the wrapper).
     policy: CommandPolicy,
     /// The time written into request signatures.
     clock: Arc<dyn Clock>,
+}
+
+/// One HTTP client per redirect rule, both applying the egress policy. Clients are built once:
+/// each holds a connection pool.
+#[derive(Clone, Debug)]
+struct HttpClients {
+    egress: EgressPolicy,
+    no_redirects: reqwest::Client,
+    same_origin: reqwest::Client,
+}
+
+impl HttpClients {
+    fn new(egress: EgressPolicy) -> Self {
+        HttpClients {
+            egress,
+            no_redirects: egress.client(FollowRedirects::None),
+            same_origin: egress.client(FollowRedirects::SameOrigin),
+        }
+    }
+
+    fn for_spec(&self, spec: &HttpSpec) -> &reqwest::Client {
+        match spec.follow_redirects {
+            FollowRedirects::None => &self.no_redirects,
+            FollowRedirects::SameOrigin => &self.same_origin,
+        }
+    }
 }
 
 impl Default for Executor {
@@ -83,22 +112,25 @@ impl Default for Executor {
 }
 
 impl Executor {
-    /// An executor with its own HTTP client and [`DEFAULT_KILL_GRACE`].
+    /// An executor with its own HTTP clients (no egress restriction), [`DEFAULT_KILL_GRACE`]
+    /// and the default command policy.
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .build()
-            .expect("an HTTP client with rustls and default settings always builds");
-        Executor::with_http_client(http)
-    }
-
-    /// An executor that sends HTTP requests with `http` (proxies, TLS roots, pool settings).
-    pub fn with_http_client(http: reqwest::Client) -> Self {
         Executor {
-            http,
+            http: HttpClients::new(EgressPolicy::default()),
             kill_grace: DEFAULT_KILL_GRACE,
             policy: CommandPolicy::default(),
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Sets where HTTP handlers may connect ([`super::egress`]).
+    pub fn with_egress(mut self, egress: EgressPolicy) -> Self {
+        self.http = HttpClients::new(egress);
+        self
+    }
+
+    pub fn egress(&self) -> EgressPolicy {
+        self.http.egress
     }
 
     /// Sets how commands are isolated.
@@ -182,7 +214,9 @@ impl Executor {
                             .signing_secret
                             .as_ref()
                             .map(|secret| (secret, self.clock.now().timestamp()));
-                        http::run(&self.http, spec, envelope, signing, timeout, &cancel).await
+                        let client = self.http.for_spec(spec);
+                        let egress = &self.http.egress;
+                        http::run(client, egress, spec, envelope, signing, timeout, &cancel).await
                     }
                     ResolvedSpec::Command(spec) => {
                         command::run(

@@ -14,6 +14,7 @@
 //! - [`isolation`]: what a command may see and use (environment, working directory, resource
 //!   limits, run-as user), and the `rota __exec` wrapper that applies limits.
 //! - [`signature`]: the `Rota-Signature` header on HTTP requests (and on notifications).
+//! - [`egress`]: where HTTP requests may go (redirects, the private-network policy).
 //! - [`registry`]: in-process handlers registered by name, for embedding Rota as a library.
 //!
 //! Invariants:
@@ -22,13 +23,16 @@
 //! - A timeout or cancellation really stops the work: HTTP requests are dropped (closing the
 //!   connection), child process groups are sent SIGTERM and then SIGKILL, and in-process handlers
 //!   are aborted after the grace period.
+//! - A redirect never carries a request to another origin, and with
+//!   [`EgressPolicy::deny_private_networks`] no request reaches a private address.
 //! - Secrets never reach `Debug` output or error text: header values and environment values
 //!   whose names look sensitive are redacted.
 
 mod command;
+pub mod egress;
 pub mod envelope;
 pub mod executor;
-mod http;
+pub(crate) mod http;
 pub mod isolation;
 pub mod outcome;
 pub mod registry;
@@ -38,13 +42,14 @@ pub mod spec;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+pub use egress::EgressPolicy;
 pub use envelope::Envelope;
 pub use executor::{Executor, ResolvedSpec, DEFAULT_KILL_GRACE};
 pub use isolation::{CommandLimits, CommandPolicy, RunContext};
 pub use outcome::{Outcome, OutcomeStatus, ERROR_LIMIT, OUTPUT_LIMIT};
 pub use registry::{HandlerRegistry, RegistryError};
 pub use signature::SigningSecret;
-pub use spec::{CommandSpec, HandlerSpec, HandlerSpecError, HttpSpec};
+pub use spec::{CommandSpec, FollowRedirects, HandlerSpec, HandlerSpecError, HttpSpec};
 
 use crate::text_enum::text_enum;
 

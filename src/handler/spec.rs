@@ -76,6 +76,34 @@ pub struct HttpSpec {
     /// cookies, ...) are redacted from `Debug` output and never appear in errors.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// Which redirects are followed: none unless set (a 3xx is a failed run naming the
+    /// `Location`); `same-origin` follows those to the same scheme, host and port only, so the
+    /// headers, signature and body never reach another origin.
+    #[serde(default, skip_serializing_if = "FollowRedirects::is_none")]
+    pub follow_redirects: FollowRedirects,
+}
+
+/// Which redirects an HTTP handler follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FollowRedirects {
+    /// None: a 3xx answer ends the run as failed.
+    #[default]
+    None,
+    /// Those to the same origin (scheme, host and port) as the handler's URL, at most 10 in a
+    /// row; one to another origin ends the run as failed.
+    SameOrigin,
+}
+
+crate::text_enum::text_enum!(FollowRedirects, "follow_redirects", {
+    None => "none",
+    SameOrigin => "same-origin",
+});
+
+impl FollowRedirects {
+    pub fn is_none(&self) -> bool {
+        *self == FollowRedirects::None
+    }
 }
 
 fn default_method() -> String {
@@ -85,7 +113,12 @@ fn default_method() -> String {
 impl HttpSpec {
     /// A `POST` to `url` with no extra headers.
     pub fn post(url: impl Into<String>) -> Self {
-        HttpSpec { method: default_method(), url: url.into(), headers: BTreeMap::new() }
+        HttpSpec {
+            method: default_method(),
+            url: url.into(),
+            headers: BTreeMap::new(),
+            follow_redirects: FollowRedirects::None,
+        }
     }
 
     /// Adds a header (builder style).
@@ -156,6 +189,7 @@ impl fmt::Debug for HttpSpec {
             .field("method", &self.method)
             .field("url", &url)
             .field("headers", &Redacted(&self.headers))
+            .field("follow_redirects", &self.follow_redirects)
             .finish()
     }
 }

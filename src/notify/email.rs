@@ -80,7 +80,9 @@ pub struct SmtpConfig {
     pub password: Option<SmtpPassword>,
     /// The sender, such as `Rota <rota@example.com>`.
     pub from: String,
-    /// For connecting and for each command.
+    /// For connecting, and again for the whole conversation that sends one email (`lettre`'s
+    /// async transport bounds only the connection: a server that stopped answering would hold
+    /// the delivery, and the notification worker with it, forever).
     pub timeout: Duration,
 }
 
@@ -136,6 +138,8 @@ pub(super) struct Mailer {
     from: Mailbox,
     /// `host:port`, for the log.
     server: String,
+    /// The whole conversation of one email.
+    timeout: Duration,
 }
 
 impl Mailer {
@@ -161,6 +165,7 @@ impl Mailer {
             transport: builder.build(),
             from: config.from.parse().expect("validated above"),
             server: format!("{}:{}", config.host, config.port),
+            timeout: config.timeout,
         })
     }
 
@@ -170,7 +175,20 @@ impl Mailer {
             Ok(message) => message,
             Err(error) => return EmailResult { reply: None, error: Some(error) },
         };
-        match self.transport.send(message).await {
+        // Replies are bounded by lettre (100,000 bytes per reply, 1,000 per line, checked as
+        // each line ends); the time, and with it what a line without an end can grow to, here.
+        let Ok(sent) = tokio::time::timeout(self.timeout, self.transport.send(message)).await
+        else {
+            return EmailResult {
+                reply: None,
+                error: Some(format!(
+                    "SMTP {}: no complete answer within {} s",
+                    self.server,
+                    self.timeout.as_secs()
+                )),
+            };
+        };
+        match sent {
             Ok(response) => EmailResult { reply: Some(reply_text(&response)), error: None },
             Err(error) => EmailResult {
                 reply: error.status().map(|code| code.to_string()),

@@ -36,6 +36,7 @@ pub use crate::event::{
 
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::handler::{EgressPolicy, FollowRedirects};
 use crate::health::pacing::RETRY_CAP;
 use crate::health::{Health, HealthLimits, LoopName, LoopPacer};
 use crate::store::Store;
@@ -58,6 +59,8 @@ pub struct NotifyConfig {
     /// Without it, emails fail with a message saying so (and are retried: another node may
     /// have a server).
     pub smtp: Option<SmtpConfig>,
+    /// Where webhooks may go (the daemon's `--deny-private-networks`).
+    pub egress: EgressPolicy,
 }
 
 impl NotifyConfig {
@@ -70,6 +73,7 @@ impl NotifyConfig {
             retry: RetryPlan::default(),
             http_timeout: Duration::from_secs(10),
             smtp: None,
+            egress: EgressPolicy::default(),
         }
     }
 }
@@ -110,10 +114,7 @@ impl<S: Store> Notifier<S> {
     pub fn new(store: S, clock: Arc<dyn Clock>, config: NotifyConfig) -> Result<Self> {
         let mailer = config.smtp.as_ref().map(email::Mailer::new).transpose()?;
         // Webhooks never follow redirects: the signature is for the URL the tenant set.
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| crate::Error::invalid("http client", "", error.to_string()))?;
+        let http = config.egress.client(FollowRedirects::None);
         let health = Health::new(Arc::clone(&clock), HealthLimits::default());
         Ok(Notifier { inner: Arc::new(Inner { store, clock, config, http, mailer }), health })
     }
@@ -163,8 +164,15 @@ impl<S: Store> Notifier<S> {
             if !claimed.delivered.contains(&Channel::Webhook) {
                 let started = tokio::time::Instant::now();
                 let now = self.inner.clock.now();
-                let result =
-                    webhook::post(&self.inner.http, url, claimed, now, config.http_timeout).await;
+                let result = webhook::post(
+                    &self.inner.http,
+                    &config.egress,
+                    url,
+                    claimed,
+                    now,
+                    config.http_timeout,
+                )
+                .await;
                 records.push(self.record(
                     Channel::Webhook,
                     webhook::target(url),

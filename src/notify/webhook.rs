@@ -12,8 +12,13 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::ClaimedEvent;
-use crate::handler::signature::{sign, SIGNATURE_HEADER};
+use crate::handler::egress::EgressPolicy;
+use crate::handler::http::read_head;
+use crate::handler::outcome::head_text;
+use crate::handler::signature::{sign, SignedRequest, SIGNATURE_HEADER};
 
+/// The event's id again, under the name HTTP handlers use: the signature's `v2` covers it.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 /// The event's id, for receivers that deduplicate before parsing the body.
 pub const EVENT_ID_HEADER: &str = "Rota-Event-Id";
 pub const EVENT_TYPE_HEADER: &str = "Rota-Event-Type";
@@ -66,49 +71,91 @@ pub struct WebhookResult {
     pub error: Option<String>,
 }
 
-/// Posts `claimed` to `url`, signed with the tenant's secret at `now` when it has one.
+/// Posts `claimed` to `url`, signed with the tenant's secret at `now` when it has one. The
+/// client must follow no redirect ([`EgressPolicy::client`] with `FollowRedirects::None`):
+/// the signature is for the URL the tenant set. Of an error answer's body, at most
+/// [`QUOTED_BODY`] bytes are read; the rest is left unread and the connection closed.
 pub async fn post(
     client: &reqwest::Client,
+    egress: &EgressPolicy,
     url: &str,
     claimed: &ClaimedEvent,
     now: DateTime<Utc>,
     timeout: Duration,
 ) -> WebhookResult {
+    let failed = |error: String| WebhookResult { http_status: None, error: Some(error) };
+    let parsed = match reqwest::Url::parse(url) {
+        Ok(parsed) => parsed,
+        Err(error) => return failed(format!("webhook_url is not a URL: {error}")),
+    };
+    // Names are checked by the client's resolver; a literal address never reaches one.
+    if let Err(refused) = egress.check_url(&parsed) {
+        return failed(format!("cannot connect: {refused}"));
+    }
     let body = body(claimed);
+    let event_id = claimed.event.id.to_string();
     let mut request = client
-        .post(url)
+        .post(parsed.clone())
         .timeout(timeout)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(reqwest::header::USER_AGENT, concat!("rota/", env!("CARGO_PKG_VERSION")))
-        .header(EVENT_ID_HEADER, claimed.event.id.to_string())
+        .header(IDEMPOTENCY_KEY_HEADER, &event_id)
+        .header(EVENT_ID_HEADER, &event_id)
         .header(EVENT_TYPE_HEADER, claimed.event.event.kind().as_str())
         .header(ATTEMPT_HEADER, claimed.attempt.to_string());
     if let Some(secret) = &claimed.webhook_secret {
-        request = request.header(SIGNATURE_HEADER, sign(secret, now.timestamp(), &body));
+        let target = SignedRequest::target_of(&parsed);
+        let signed = SignedRequest {
+            method: "POST",
+            target: &target,
+            idempotency_key: &event_id,
+            body: &body,
+        };
+        request = request.header(SIGNATURE_HEADER, sign(secret, now.timestamp(), &signed));
     }
-    match request.body(body).send().await {
-        Ok(response) => {
-            let status = response.status();
-            if status.is_success() {
-                return WebhookResult { http_status: Some(status.as_u16()), error: None };
-            }
-            let text = response.text().await.unwrap_or_default();
-            let quoted = crate::handler::outcome::head_text(
-                text.as_bytes(),
-                QUOTED_BODY,
-                Some(text.len() as u64),
-            );
-            let error = if quoted.trim().is_empty() {
-                format!("HTTP {status}")
-            } else {
-                format!("HTTP {status}: {}", quoted.trim())
-            };
-            WebhookResult { http_status: Some(status.as_u16()), error: Some(error) }
-        }
-        // Without the URL: it may carry a token in its query.
-        Err(error) => {
-            WebhookResult { http_status: None, error: Some(error.without_url().to_string()) }
-        }
+    let mut response = match request.body(body).send().await {
+        Ok(response) => response,
+        Err(error) => return failed(describe_error(error)),
+    };
+    let status = response.status();
+    if status.is_success() {
+        return WebhookResult { http_status: Some(status.as_u16()), error: None };
+    }
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .filter(|_| status.is_redirection())
+        .map(|location| String::from_utf8_lossy(location.as_bytes()).into_owned());
+    let mut head = Vec::new();
+    // A body that breaks off is quoted as far as it came.
+    let total = read_head(&mut response, QUOTED_BODY, &mut head).await.unwrap_or(None);
+    drop(response);
+    let quoted = head_text(&head, QUOTED_BODY, total);
+    let mut error = format!("HTTP {status}");
+    if let Some(location) = location {
+        let shown = match parsed.join(&location) {
+            Ok(resolved) => target(resolved.as_str()),
+            Err(_) => format!("{location:?}"),
+        };
+        error += &format!(" (redirect to {shown} not followed)");
+    }
+    if !quoted.trim().is_empty() {
+        error += &format!(": {}", quoted.trim());
+    }
+    WebhookResult { http_status: Some(status.as_u16()), error: Some(error) }
+}
+
+/// A failed request in words, without the URL (it may carry a token in its query), with the
+/// innermost cause (`Connection refused`, a refused private address).
+fn describe_error(error: reqwest::Error) -> String {
+    use std::error::Error as _;
+    let cause = std::iter::successors(error.source(), |&source| source.source())
+        .last()
+        .map(ToString::to_string);
+    let top = error.without_url().to_string();
+    match cause {
+        Some(cause) => format!("{top}: {cause}"),
+        None => top,
     }
 }
 

@@ -29,6 +29,7 @@ use crate::engine::retention::RetentionPolicy;
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, ErrorCode};
 use crate::handler::CommandPolicy;
+use crate::handler::EgressPolicy;
 use crate::notify::{Notifier, NotifyConfig, SmtpConfig};
 use crate::store::{AnyStore, SchemaStore};
 
@@ -162,6 +163,9 @@ pub struct RuntimeConfig {
     /// What the node deletes once it is past its age (by default runs and notifications after
     /// 90 days, each job's last 100 runs kept).
     pub retention: RetentionPolicy,
+    /// Where HTTP handlers and webhooks may connect: with `deny_private_networks`, never to
+    /// loopback, link-local (cloud metadata), private or unique-local addresses.
+    pub egress: EgressPolicy,
 }
 
 /// Allowed ranges, checked by [`RuntimeConfig::validate`].
@@ -188,6 +192,7 @@ impl RuntimeConfig {
             commands,
             smtp: None,
             retention: engine.retention,
+            egress: EgressPolicy::default(),
         }
     }
 
@@ -245,12 +250,14 @@ impl RuntimeConfig {
         config.shutdown_grace = self.shutdown_grace;
         config.command_policy = self.commands.policy();
         config.retention = self.retention;
+        config.egress = self.egress;
         config
     }
 
     fn notify_config(&self) -> NotifyConfig {
         let mut config = NotifyConfig::new(self.node_id.clone());
         config.smtp = self.smtp.clone();
+        config.egress = self.egress;
         config
     }
 }
@@ -346,6 +353,7 @@ impl Runtime {
             node = %config.node_id,
             database = ?config.database,
             smtp = ?config.smtp,
+            deny_private_networks = config.egress.deny_private_networks,
             work_root = %config.commands.work_root.display(),
             "runtime starting"
         );

@@ -9,7 +9,7 @@ use rota::api::{
     JobPage as CoreJobPage, JobQuery as CoreJobQuery, JobSort as CoreJobSort,
     JobState as CoreJobState,
 };
-use rota::handler::{CommandSpec, HandlerSpec, HttpSpec};
+use rota::handler::{CommandSpec, FollowRedirects, HandlerSpec, HttpSpec};
 use rota::job::{Job, JobDefinition};
 use rota::policy::{self as core_policy, Backoff, JobPolicy, MissedKind};
 use serde::{Deserialize, Serialize};
@@ -291,6 +291,8 @@ impl HandlerInput {
                 method,
                 url,
                 headers: map("handler.headers", headers)?,
+                // Not shown in the console: `update_job` keeps the job's own setting.
+                follow_redirects: FollowRedirects::None,
             }),
             HandlerInput::Command { program, args, env, working_dir, shell } => {
                 HandlerSpec::Command(CommandSpec {
@@ -545,8 +547,17 @@ pub async fn update_job(
     let expected = expected_version
         .parse::<i64>()
         .map_err(|_| CommandError::invalid("expectedVersion", "not a version number"))?;
-    let (definition, policy) = input.into_parts()?;
-    let job = rota.update_job(parse_id(&id)?, expected, &definition, Some(&policy)).await?;
+    let (mut definition, policy) = input.into_parts()?;
+    let id = parse_id(&id)?;
+    let current = rota.job(id).await?;
+    // An edited HTTP handler keeps the redirect rule the console does not show. (On another
+    // version the update below fails as stale, whatever is kept here.)
+    if let (HandlerSpec::Http(edited), HandlerSpec::Http(shown)) =
+        (&mut definition.handler, &current.handler)
+    {
+        edited.follow_redirects = shown.follow_redirects;
+    }
+    let job = rota.update_job(id, expected, &definition, Some(&policy)).await?;
     console.schedules_changed().await;
     Ok(job.into())
 }
