@@ -389,9 +389,35 @@ fn policies_handlers_and_operator(harness: &Harness) {
         "handler.workingDir"
     );
 
+    // An edit keeps the redirect rule the console does not show (set with the CLI or a file).
+    let mut hook = job_input("follows", "@hourly", "UTC");
+    hook["handler"] =
+        json!({ "type": "http", "method": "POST", "url": "https://a.test/x", "headers": [] });
+    let created = harness.ok("create_job", json!({ "tenant": "acme", "input": hook }));
+    let id = created["id"].as_str().expect("id").to_owned();
+    let console = harness.app.state::<Console>();
+    tauri::async_runtime::block_on(async {
+        let rota = console.rota().await.expect("rota");
+        let job = rota.job(id.parse::<uuid::Uuid>().expect("uuid")).await.expect("job");
+        let mut definition = job.definition();
+        let rota::handler::HandlerSpec::Http(spec) = &mut definition.handler else {
+            panic!("{definition:?}")
+        };
+        spec.follow_redirects = rota::handler::FollowRedirects::SameOrigin;
+        rota.update_job(job.id, job.version, &definition, None).await.expect("update");
+    });
+    hook["handler"]["url"] = json!("https://a.test/y");
+    harness.ok("update_job", json!({ "id": id, "expectedVersion": "2", "input": hook }));
+    tauri::async_runtime::block_on(async {
+        let rota = console.rota().await.expect("rota");
+        let job = rota.job(id.parse::<uuid::Uuid>().expect("uuid")).await.expect("job");
+        let rota::handler::HandlerSpec::Http(spec) = job.handler else { panic!("{job:?}") };
+        assert_eq!(spec.url, "https://a.test/y");
+        assert_eq!(spec.follow_redirects, rota::handler::FollowRedirects::SameOrigin);
+    });
+
     // The named-handler picker lists stored definitions (passwords hidden).
     assert_eq!(harness.ok("list_named_handlers", json!({})), json!([]));
-    let console = harness.app.state::<Console>();
     tauri::async_runtime::block_on(async {
         let rota = console.rota().await.expect("rota");
         let spec = rota::handler::HandlerSpec::Http(rota::handler::HttpSpec::post(

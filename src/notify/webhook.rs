@@ -72,7 +72,7 @@ pub struct WebhookResult {
 }
 
 /// Posts `claimed` to `url`, signed with the tenant's secret at `now` when it has one. The
-/// client must follow no redirect ([`EgressPolicy::client`] with `FollowRedirects::None`):
+/// client must follow no redirect (the notifier's, built by `EgressPolicy::client`):
 /// the signature is for the URL the tenant set. Of an error answer's body, at most
 /// [`QUOTED_BODY`] bytes are read; the rest is left unread and the connection closed.
 pub async fn post(

@@ -59,11 +59,6 @@ impl ServeNode {
         ServeNode { id: id.to_owned(), child, log, metrics, http }
     }
 
-    /// The process id, for reading `/proc/<pid>/status`.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     pub async fn health(&self) -> HealthAnswer {
         match self.http.get(format!("http://{}/healthz", self.metrics)).send().await {
             Ok(response) => {
