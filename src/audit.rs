@@ -12,7 +12,8 @@
 //! table (a trigger in both dialects).
 //!
 //! Snapshots never hold secrets: values under names that look secret (`Authorization`,
-//! `*_TOKEN`, `webhook_secret`, ...) are replaced by [`SECRET`], and passwords in URLs by `***`.
+//! `*_TOKEN`, `webhook_secret`, ...) are replaced by [`SECRET`], and URLs are shown as
+//! [`crate::redact::url`] shows them (password, secret query values).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,10 +26,9 @@ use crate::text_enum::text_enum;
 
 /// The operator recorded for the engine's own changes (auto-disable).
 pub const ENGINE_OPERATOR: &str = "engine";
-/// What a secret value becomes in a snapshot.
-pub const SECRET: &str = "(secret)";
-/// What a secret value becomes in the snapshot after a change that replaced it.
-pub const SECRET_REPLACED: &str = "(secret, replaced)";
+/// What a secret value becomes in a snapshot, and in the snapshot after a change that replaced
+/// it (the one redaction's markers).
+pub use crate::redact::{SECRET, SECRET_REPLACED};
 /// Longest operator name kept (longer names are cut).
 pub const MAX_OPERATOR_LEN: usize = 200;
 
@@ -248,44 +248,9 @@ pub fn snapshot<T: Serialize>(record: &T) -> Value {
     redact(serde_json::to_value(record).unwrap_or(Value::Null))
 }
 
-/// Replaces the values under names that look secret by [`SECRET`] (leaving a marker that was
-/// placed already, such as [`SECRET_REPLACED`]), and passwords in URLs by `***`, at any depth.
+/// [`crate::redact::json`]: the one redaction, for snapshots.
 pub fn redact(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(key, value)| {
-                    let value = match value {
-                        Value::Null => Value::Null,
-                        Value::String(text) if text == SECRET || text == SECRET_REPLACED => {
-                            Value::String(text)
-                        }
-                        Value::String(_) | Value::Number(_) | Value::Bool(_)
-                            if crate::handler::spec::looks_secret(&key) =>
-                        {
-                            Value::String(SECRET.to_owned())
-                        }
-                        other => redact(other),
-                    };
-                    (key, value)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(redact).collect()),
-        Value::String(text) => Value::String(redact_url_text(&text)),
-        other => other,
-    }
-}
-
-/// A URL with a password, with the password replaced; any other text as it is.
-fn redact_url_text(text: &str) -> String {
-    if !text.contains("://") || !text.contains('@') {
-        return text.to_owned();
-    }
-    match reqwest::Url::parse(text) {
-        Ok(url) if url.password().is_some() => crate::handler::spec::redact_url(&url),
-        _ => text.to_owned(),
-    }
+    crate::redact::json(value)
 }
 
 /// Which entries [`crate::api::Rota::audit_log`] returns, newest first.

@@ -44,6 +44,8 @@ pub mod import;
 pub mod job;
 pub mod notify;
 pub mod policy;
+pub mod private_files;
+pub mod redact;
 pub mod run;
 pub mod runtime;
 pub mod store;

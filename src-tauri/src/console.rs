@@ -200,6 +200,16 @@ impl Console {
     /// empty database when asked, and starts the engine.
     pub async fn open_local(&self, demo: bool) -> Result<Status, CommandError> {
         let path = &self.paths.local_database;
+        // The console's own data folder (the CLI's default one too): private, since the
+        // database in it holds every tenant's secrets; the store makes the file private.
+        if let Some(dir) = path.parent() {
+            rota::private_files::own_dir(dir).map_err(|error| {
+                CommandError::new(
+                    ErrorCode::Settings,
+                    format!("cannot make {} private: {error}", dir.display()),
+                )
+            })?;
+        }
         let mut database = DatabaseConfig::new(format!("sqlite://{}", path.display()));
         // The console's own file: it keeps it migrated, as nothing else would.
         database.migration = runtime::MigrationPolicy::Apply;

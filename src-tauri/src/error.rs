@@ -54,9 +54,11 @@ pub struct CommandError {
 
 impl CommandError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let message = message.into();
         CommandError {
             code,
-            message: message.into(),
+            // A message may quote a URL (a database's, a handler's): the one redaction shows it.
+            message: rota::redact::text(&message).into_owned(),
             field: None,
             cron_field: None,
             span: None,

@@ -88,6 +88,8 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
+        // Every line through the one redaction (a URL in an error field loses its password).
+        .with_writer(rota::redact::Redacting(std::io::stdout))
         .init();
     let builder = specta_builder::<tauri::Wry>();
     let paths = Paths::for_user()

@@ -33,8 +33,10 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads the settings; a missing file means a first start.
+    /// Reads the settings; a missing file means a first start. A file open to other users is
+    /// tightened to `0600` first, with a warning.
     pub fn load(path: &Path) -> Result<Settings, CommandError> {
+        rota::private_files::tighten_file(path).map_err(|error| settings_io(path, &error))?;
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| {
                 CommandError::new(
@@ -47,16 +49,15 @@ impl Settings {
         }
     }
 
-    /// Writes the settings atomically (a temporary file renamed over the old one).
+    /// Writes the settings atomically (a temporary file renamed over the old one), `0600` in a
+    /// `0700` folder (the console's own: tightened if it was open to others).
     pub fn save(&self, path: &Path) -> Result<(), CommandError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|error| settings_io(dir, &error))?;
+            rota::private_files::own_dir(dir).map_err(|error| settings_io(dir, &error))?;
         }
         let text = serde_json::to_vec_pretty(self)
             .map_err(|error| CommandError::new(ErrorCode::Internal, error.to_string()))?;
-        let temporary = path.with_extension("json.tmp");
-        std::fs::write(&temporary, text).map_err(|error| settings_io(&temporary, &error))?;
-        std::fs::rename(&temporary, path).map_err(|error| settings_io(path, &error))
+        rota::private_files::write_file(path, &text).map_err(|error| settings_io(path, &error))
     }
 }
 

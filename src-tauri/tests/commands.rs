@@ -1034,3 +1034,156 @@ fn bulk_insert_jobs(database: &std::path::Path, count: usize) {
         transaction.commit().await.expect("commit");
     });
 }
+
+/// Secrets planted through the console's own commands (a URL password containing `@`,
+/// `?password=`, `?api_key=`, `Authorization` and `X-Api-Key` values, a command's
+/// `DB_PASSWORD`) never come back in any DTO: the job editor, the jobs table, the named-handler
+/// picker, the runs of a failed HTTP call (against a closed port of 127.0.0.1), the audit view.
+/// The editor sees that they are set (`(secret)`, `***`), and saving without touching them keeps
+/// the stored values; a mask with nothing stored behind it is refused, naming the field.
+#[test]
+fn console_data_never_holds_a_secret_and_a_masked_edit_keeps_it() {
+    const SECRETS: [&str; 8] = [
+        "Cpw1Half@Cpw2Half",
+        "Cpw1Half",
+        "Cpw2Half",
+        "ConsoleQueryPassword",
+        "ConsoleQueryApiKey",
+        "ConsoleAuthorization",
+        "ConsoleXApiKey",
+        "ConsoleEnvPassword",
+    ];
+    let assert_clean = |what: &str, value: &Value| {
+        let text = value.to_string();
+        for secret in SECRETS {
+            assert!(!text.contains(secret), "{what} holds {secret:?}: {text}");
+            assert!(!text.contains(&secret.replace('@', "%40")), "{what} holds {secret:?}: {text}");
+        }
+    };
+    let harness = Harness::new();
+    harness.ok("open_local", json!({ "demo": false }));
+    harness.ok(
+        "create_tenant",
+        json!({ "input": { "name": "acme", "maxConcurrent": 3, "weight": 1, "policy": no_tenant_policy() } }),
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!(
+        "http://bot:Cpw1Half@Cpw2Half@127.0.0.1:{port}/hook?password=ConsoleQueryPassword&api_key=ConsoleQueryApiKey&page=1"
+    );
+    let mut input = job_input("leaky", "0 0 1 1 *", "UTC");
+    input["handler"] = json!({ "type": "http", "method": "POST", "url": url, "headers": [
+        { "name": "Authorization", "value": "Bearer ConsoleAuthorization" },
+        { "name": "X-Api-Key", "value": "ConsoleXApiKey" },
+        { "name": "X-Visible", "value": "shown-header" },
+    ] });
+    let created = harness.ok("create_job", json!({ "tenant": "acme", "input": input }));
+    assert_clean("create_job", &created);
+    let id = created["id"].as_str().expect("id").to_owned();
+    let mut command = job_input("env", "0 0 1 1 *", "UTC");
+    command["handler"]["env"] = json!([
+        { "name": "DB_PASSWORD", "value": "ConsoleEnvPassword" },
+        { "name": "MODE", "value": "full" },
+    ]);
+    assert_clean(
+        "create_job",
+        &harness.ok("create_job", json!({ "tenant": "acme", "input": command })),
+    );
+
+    // The editor sees what is set, not its value.
+    let detail = harness.ok("get_job", json!({ "id": id }));
+    assert_clean("get_job", &detail);
+    let handler = &detail["definition"]["handler"];
+    assert_eq!(
+        handler["url"],
+        format!("http://bot:***@127.0.0.1:{port}/hook?password=***&api_key=***&page=1")
+    );
+    assert_eq!(
+        handler["headers"],
+        json!([
+            { "name": "Authorization", "value": "(secret)" },
+            { "name": "X-Api-Key", "value": "(secret)" },
+            { "name": "X-Visible", "value": "shown-header" },
+        ])
+    );
+
+    // Saved with the masks untouched (another field changed): the stored secrets stay.
+    let mut edited = detail["definition"].clone();
+    edited["schedule"] = json!("0 0 2 1 *");
+    let saved = harness.ok(
+        "update_job",
+        json!({ "id": id, "expectedVersion": detail["version"], "input": edited.clone() }),
+    );
+    assert_clean("update_job", &saved);
+    let console = harness.app.state::<Console>();
+    let stored = tauri::async_runtime::block_on(async {
+        let rota = console.rota().await.expect("rota");
+        rota.job(id.parse::<uuid::Uuid>().expect("uuid")).await.expect("job").handler
+    });
+    let rota::handler::HandlerSpec::Http(stored) = stored else { panic!("{stored:?}") };
+    assert_eq!(stored.url, url);
+    assert_eq!(stored.headers["Authorization"], "Bearer ConsoleAuthorization");
+    assert_eq!(stored.headers["X-Api-Key"], "ConsoleXApiKey");
+    // A mask under a new name has nothing behind it: refused, naming the field.
+    edited["handler"]["headers"][1]["name"] = json!("X-Other-Key");
+    let refused = harness.err(
+        "update_job",
+        json!({ "id": id, "expectedVersion": saved["version"], "input": edited }),
+    );
+    assert_eq!(refused["field"], "handler.headers", "{refused}");
+    assert_clean("update_job's error", &refused);
+
+    // A run against the closed port fails; its error names the target, never the secrets.
+    let run = harness.ok("run_job_now", json!({ "jobId": id, "payload": null }));
+    let run_id = run["id"].as_str().expect("run id").to_owned();
+    let occurrence = wait_for(30, "the HTTP run to fail", || {
+        let detail = harness.ok("get_occurrence", json!({ "runId": run_id }));
+        (detail["attempts"][0]["run"]["status"] == "failed").then_some(detail)
+    });
+    assert_clean("get_occurrence", &occurrence);
+    assert!(
+        occurrence["attempts"][0]["error"].as_str().expect("error").contains("127.0.0.1"),
+        "{occurrence}"
+    );
+    for (command, args) in [
+        ("list_jobs", query(json!({}))),
+        ("list_job_runs", json!({ "jobId": id, "limit": 10 })),
+        ("get_job", json!({ "id": id })),
+        ("list_named_handlers", json!({})),
+        ("list_auto_disabled", json!({})),
+        (
+            "list_audit",
+            json!({ "query": { "tenant": null, "job": null, "since": null, "limit": 100 } }),
+        ),
+        ("overview", json!({})),
+    ] {
+        let answer = harness.call(command, args).unwrap_or_else(|error| error);
+        assert_clean(command, &answer);
+    }
+}
+
+/// The console's files are private: its settings `0600` in a `0700` folder, its Local mode
+/// database (and SQLite's companions) `0600` in a `0700` folder; a settings file left open to
+/// others is tightened when read.
+#[test]
+fn console_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path).expect("metadata").permissions().mode() & 0o7777
+    };
+    let harness = Harness::new();
+    harness.ok("open_local", json!({ "demo": false }));
+    let paths = test_paths(harness.dir.path());
+    assert_eq!(mode(&paths.settings), 0o600);
+    assert_eq!(mode(paths.settings.parent().unwrap()), 0o700);
+    assert_eq!(mode(&paths.local_database), 0o600);
+    assert_eq!(mode(paths.local_database.parent().unwrap()), 0o700);
+    for companion in ["rota.sqlite-wal", "rota.sqlite-shm"] {
+        let path = paths.local_database.with_file_name(companion);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{companion}");
+        }
+    }
+    std::fs::set_permissions(&paths.settings, std::fs::Permissions::from_mode(0o644)).unwrap();
+    rota_desktop::settings::Settings::load(&paths.settings).expect("settings");
+    assert_eq!(mode(&paths.settings), 0o600);
+}

@@ -47,7 +47,13 @@ pub async fn run(command: AuditCommand, database: &DatabaseArgs) -> anyhow::Resu
         })
         .transpose()?;
     let rota = database.open().await?;
-    let entries = rota.audit_log(&AuditFilter { tenant, job, since, limit: Some(limit) }).await?;
+    let mut entries =
+        rota.audit_log(&AuditFilter { tenant, job, since, limit: Some(limit) }).await?;
+    // Snapshots were redacted when written; again here for entries an older redactor wrote.
+    for entry in &mut entries {
+        entry.before = entry.before.take().map(rota::redact::json);
+        entry.after = entry.after.take().map(rota::redact::json);
+    }
     if json {
         return print_json(&entries);
     }

@@ -28,7 +28,16 @@ impl DatabaseArgs {
     pub fn url(&self) -> anyhow::Result<String> {
         match &self.url {
             Some(url) => Ok(url.clone()),
-            None => Ok(format!("sqlite://{}", default_sqlite_path()?.display())),
+            None => {
+                let path = default_sqlite_path()?;
+                // Rota's own folder: created private, and tightened if an older version left
+                // it open (the database beside it holds every tenant's secrets).
+                if let Some(dir) = path.parent() {
+                    rota::private_files::own_dir(dir)
+                        .with_context(|| format!("cannot make {} private", dir.display()))?;
+                }
+                Ok(format!("sqlite://{}", path.display()))
+            }
         }
     }
 
@@ -74,14 +83,9 @@ pub fn default_sqlite_path() -> anyhow::Result<PathBuf> {
     Ok(base.join("rota").join("rota.sqlite"))
 }
 
-/// A URL fit for logs and error messages: the password, if any, is replaced.
+/// A URL fit for logs and error messages ([`rota::redact::url`]).
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
-    match userinfo.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
+    rota::redact::url(url)
 }
 
 #[cfg(test)]
@@ -94,7 +98,10 @@ mod tests {
             redact_url("postgres://rota:s3cret@db:5432/rota"),
             "postgres://rota:***@db:5432/rota"
         );
-        assert_eq!(redact_url("postgres://rota@db/rota"), "postgres://rota@db/rota");
+        assert_eq!(
+            redact_url("postgres://rota:s3@cret@db:5432/rota?sslpassword=x"),
+            "postgres://rota:***@db:5432/rota?sslpassword=***"
+        );
         assert_eq!(redact_url("sqlite:///tmp/x.sqlite"), "sqlite:///tmp/x.sqlite");
     }
 }

@@ -428,6 +428,8 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
             let rota = database.open().await?;
             let jobs =
                 rota.list_jobs(&JobFilter { tenant, enabled: None, limit: Some(limit) }).await?;
+            // Every output shows jobs as the one redaction does (handler secrets, errors).
+            let jobs: Vec<Job> = jobs.into_iter().map(rota::redact::job).collect();
             if json {
                 return print_json(&jobs);
             }
@@ -438,7 +440,7 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
         }
         JobCommand::Show { tenant, name, json } => {
             let rota = database.open().await?;
-            let job = rota.job(JobRef::named(&tenant, &name)).await?;
+            let job = rota::redact::job(rota.job(JobRef::named(&tenant, &name)).await?);
             if json {
                 return print_json(&job);
             }

@@ -106,10 +106,11 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             if is_bad_input(&error) {
-                eprintln!("error: {error}");
+                // Errors may quote a URL the user gave: shown as the one redaction shows it.
+                eprintln!("error: {}", rota::redact::text(&error.to_string()));
                 ExitCode::from(EXIT_BAD_INPUT)
             } else {
-                eprintln!("error: {error:#}");
+                eprintln!("error: {}", rota::redact::text(&format!("{error:#}")));
                 ExitCode::from(EXIT_FAILURE)
             }
         }
@@ -175,9 +176,12 @@ fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_env("ROTA_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    // Logs go to stderr so that stdout stays machine-readable for scripts.
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    // Logs go to stderr so that stdout stays machine-readable for scripts; every line passes
+    // through the one redaction (a URL in an error field loses its password).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(rota::redact::Redacting(std::io::stderr))
+        .try_init();
 }
 
 #[cfg(test)]

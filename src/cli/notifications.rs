@@ -55,8 +55,14 @@ pub async fn run(command: NotificationsCommand, database: &DatabaseArgs) -> anyh
         })
         .transpose()?;
     let rota = database.open().await?;
-    let deliveries =
+    let mut deliveries =
         rota.deliveries(&DeliveryFilter { tenant, event_id, limit: Some(limit) }).await?;
+    // Targets and errors as the one redaction shows them (rows older versions wrote, too).
+    for delivery in &mut deliveries {
+        delivery.target = rota::redact::text(&delivery.target).into_owned();
+        delivery.error = rota::redact::optional_text(delivery.error.take());
+        delivery.smtp_reply = rota::redact::optional_text(delivery.smtp_reply.take());
+    }
     if json {
         return print_json(&deliveries);
     }

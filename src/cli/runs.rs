@@ -58,6 +58,8 @@ pub async fn run(command: RunsCommand, database: &DatabaseArgs) -> anyhow::Resul
     let runs = rota
         .list_runs(&RunFilter { tenant, job, job_id: None, status, limit: Some(limit) })
         .await?;
+    // Errors and outputs may quote URLs (a failed request names its target).
+    let runs: Vec<_> = runs.into_iter().map(rota::redact::run).collect();
     if json {
         return print_json(&runs);
     }

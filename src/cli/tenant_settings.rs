@@ -123,7 +123,7 @@ pub async fn summary<S: Store>(rota: &Rota<S>, tenant: &str) -> anyhow::Result<S
     let settings = rota.tenant_settings(tenant).await?;
     let mut parts = Vec::new();
     if let Some(url) = &settings.webhook_url {
-        parts.push(format!("webhook {url}"));
+        parts.push(format!("webhook {}", rota::redact::url(url)));
     }
     if settings.webhook_secret.is_some() {
         parts.push("secret: set".to_owned());

@@ -162,7 +162,7 @@ impl HttpSpec {
     /// The URL, if it parses and its scheme is `http` or `https`.
     pub fn parsed_url(&self) -> Result<Url, HandlerSpecError> {
         let url = Url::parse(&self.url).map_err(|error| HandlerSpecError::InvalidUrl {
-            url: self.url.clone(),
+            url: crate::redact::url(&self.url),
             reason: error.to_string(),
         })?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -183,8 +183,7 @@ impl HttpSpec {
 
 impl fmt::Debug for HttpSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url =
-            Url::parse(&self.url).map(|url| redact_url(&url)).unwrap_or_else(|_| self.url.clone());
+        let url = crate::redact::url(&self.url);
         f.debug_struct("HttpSpec")
             .field("method", &self.method)
             .field("url", &url)
@@ -494,35 +493,16 @@ impl HandlerSpecError {
     }
 }
 
-/// Whether a header or variable name suggests its value is a credential.
+/// Whether a header or variable name suggests its value is a credential
+/// ([`crate::redact::looks_secret`]).
 pub(crate) fn looks_secret(name: &str) -> bool {
-    const MARKERS: [&str; 11] = [
-        "auth",
-        "token",
-        "secret",
-        "cookie",
-        "passw",
-        "api-key",
-        "apikey",
-        "api_key",
-        "credential",
-        "signature",
-        "session",
-    ];
-    let lower = name.to_ascii_lowercase();
-    MARKERS.iter().any(|marker| lower.contains(marker))
+    crate::redact::looks_secret(name)
 }
 
-/// The URL with any password replaced by `***`, for messages and logs.
+/// The URL as it may be shown ([`crate::redact::parsed_url`]: password, lone user name and
+/// secret query values hidden), for messages and logs.
 pub(crate) fn redact_url(url: &Url) -> String {
-    if url.password().is_some() {
-        let mut redacted = url.clone();
-        // Only fails for URLs that cannot have credentials, which this one evidently can.
-        let _ = redacted.set_password(Some("***"));
-        redacted.to_string()
-    } else {
-        url.to_string()
-    }
+    crate::redact::parsed_url(url)
 }
 
 /// Debug view of a name-to-value map that hides values whose name looks secret.

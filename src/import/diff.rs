@@ -1,13 +1,14 @@
 //! Field-level differences between two versions of a record, for the plans that `rota import`
 //! and `rota apply` print. Records are compared as JSON documents flattened into dotted paths
-//! (`handler.headers.Authorization`); values under a path that looks secret are never shown.
+//! (`handler.headers.Authorization`); values under a path that looks secret are never shown,
+//! and the rest are shown through [`crate::redact::json`].
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
 
-use crate::handler::spec::looks_secret;
+use crate::redact::looks_secret;
 
 /// One field that differs.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +31,8 @@ impl fmt::Display for FieldChange {
         let show = |value: &Option<Value>| match value {
             None => "(unset)".to_owned(),
             Some(_) if self.is_secret() => "(secret)".to_owned(),
-            Some(value) => value.to_string(),
+            // URLs in values lose their passwords and secret query values.
+            Some(value) => crate::redact::json(value.clone()).to_string(),
         };
         write!(f, "{}: {} → {}", self.path, show(&self.before), show(&self.after))
     }

@@ -40,12 +40,15 @@
 //! writes only what differs from the defaults, and apply sets exactly what the file says (a job
 //! without `policy` gets the default policies).
 //!
-//! No secret is ever written in plain text. The tenant's webhook secret, and the values of HTTP
+//! No secret is ever written in plain text. The tenant's webhook secret, the values of HTTP
 //! headers and command variables whose names look secret (`Authorization`, `*_TOKEN`,
-//! `*PASSWORD*`, ...), are exported as `{env: NAME}` references; `apply` reads them from the
+//! `*PASSWORD*`, ...), and URLs (a handler's, a tenant's webhook) that hold a password or a
+//! secret-looking query parameter (what [`crate::redact::url`] hides) are exported as
+//! `{env: NAME}` references; `apply` reads them from the
 //! environment and refuses to run when one is missing. Export suggests the names
-//! (`ROTA_SECRET_<TENANT>_WEBHOOK`, `ROTA_SECRET_<TENANT>_<JOB>_<FIELD>`,
-//! `ROTA_SECRET_HANDLER_<NAME>_<FIELD>`); any name works. A literal value in a file is applied as
+//! (`ROTA_SECRET_<TENANT>_WEBHOOK`, `ROTA_SECRET_<TENANT>_WEBHOOK_URL`,
+//! `ROTA_SECRET_<TENANT>_<JOB>_<FIELD>`, `ROTA_SECRET_<TENANT>_<JOB>_URL`,
+//! `ROTA_SECRET_HANDLER_<NAME>_<FIELD>`); any name works. A URL variable holds the whole URL. A literal value in a file is applied as
 //! it is.
 //!
 //! `apply` creates and updates what the file describes and leaves everything else alone, except
@@ -64,10 +67,10 @@ use serde_json::{json, Value};
 use super::diff::{diff, FieldChange};
 use super::{job_value, stored_definition, tenant_jobs, Action, ImportError};
 use crate::api::{JobRef, Rota};
-use crate::handler::spec::looks_secret;
 use crate::handler::{CommandLimits, HandlerSpec, SigningSecret};
 use crate::job::{JobDefinition, DEFAULT_TIMEOUT};
 use crate::policy::{JobPolicy, PolicyChanges, RateLimit, TenantPolicy};
+use crate::redact::looks_secret;
 use crate::store::{Store, TenantSettings, TenantSettingsUpdate, TenantUpdate};
 use crate::tenant::{NewTenant, DEFAULT_MAX_CONCURRENT};
 
@@ -95,8 +98,9 @@ pub struct TenantDocument {
     pub max_concurrent: u32,
     #[serde(default = "default_weight")]
     pub weight: u32,
+    /// The URL, or an `{env: NAME}` reference when it holds credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_url: Option<String>,
+    pub webhook_url: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -408,10 +412,24 @@ fn env_name(parts: &[&str]) -> String {
     format!("ROTA_SECRET_{joined}")
 }
 
-/// The handler as exported: values of secret-looking headers and variables replaced by
-/// `{env: NAME}` references named after `owner`.
+/// A URL as exported: itself, or an `{env: NAME}` reference when it holds a secret.
+fn export_url(url: &str, owner: &[&str]) -> Secret {
+    if crate::redact::url_has_secret(url) {
+        let mut parts = owner.to_vec();
+        parts.push("URL");
+        Secret::Env { env: env_name(&parts) }
+    } else {
+        Secret::Literal(url.to_owned())
+    }
+}
+
+/// The handler as exported: values of secret-looking headers and variables, and a URL with
+/// credentials, replaced by `{env: NAME}` references named after `owner`.
 fn export_handler(spec: &HandlerSpec, owner: &[&str]) -> Value {
     let mut value = serde_json::to_value(spec).expect("a handler spec serializes");
+    if let HandlerSpec::Http(http) = spec {
+        value["url"] = serde_json::to_value(export_url(&http.url, owner)).expect("serializes");
+    }
     for section in ["headers", "env"] {
         if let Some(Value::Object(map)) = value.get_mut(section) {
             for (name, entry) in map.iter_mut() {
@@ -463,7 +481,10 @@ pub async fn export<S: Store>(rota: &Rota<S>, tenant: Option<&str>) -> crate::Re
             TenantDocument {
                 max_concurrent: tenant.max_concurrent,
                 weight: tenant.weight,
-                webhook_url: settings.webhook_url,
+                webhook_url: settings
+                    .webhook_url
+                    .as_deref()
+                    .map(|url| export_url(url, &[&tenant.name, "WEBHOOK"])),
                 webhook_secret,
                 notify_email: settings.notify_email,
                 notify_run_failed: settings.notify_run_failed,
@@ -564,13 +585,25 @@ fn invalid(path: &str, message: impl fmt::Display) -> ImportError {
     ImportError::Document(format!("{path}: {message}"))
 }
 
-/// `{env: NAME}` replaced by the variable's value, in the `headers` and `env` of a handler.
+/// `{env: NAME}` replaced by the variable's value, in the `url`, `headers` and `env` of a
+/// handler.
 fn resolve_handler(
     path: &str,
     value: &Value,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<HandlerSpec, ImportError> {
     let mut value = value.clone();
+    if let Some(url) = value.get_mut("url") {
+        if let Some(variable) = url.get("env").and_then(Value::as_str) {
+            let resolved = lookup(variable).ok_or_else(|| {
+                invalid(
+                    &format!("{path}.url"),
+                    format!("the environment variable {variable} is not set"),
+                )
+            })?;
+            *url = Value::String(resolved);
+        }
+    }
     for section in ["headers", "env"] {
         if let Some(Value::Object(map)) = value.get_mut(section) {
             for (name, entry) in map.iter_mut() {
@@ -596,12 +629,20 @@ fn resolve_secret(
     secret: &Secret,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<SigningSecret>, ImportError> {
-    let text = match secret {
+    Ok(SigningSecret::new(resolve_text(path, secret, lookup)?))
+}
+
+/// The value of a [`Secret`]: the variable's for a reference.
+fn resolve_text(
+    path: &str,
+    secret: &Secret,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ImportError> {
+    match secret {
         Secret::Env { env } => lookup(env)
-            .ok_or_else(|| invalid(path, format!("the environment variable {env} is not set")))?,
-        Secret::Literal(text) => text.clone(),
-    };
-    Ok(SigningSecret::new(text))
+            .ok_or_else(|| invalid(path, format!("the environment variable {env} is not set"))),
+        Secret::Literal(text) => Ok(text.clone()),
+    }
 }
 
 /// The comparable part of a tenant's settings (with the real secret: diffs hide it).
@@ -677,7 +718,10 @@ pub async fn plan_apply<S: Store>(
         let desired_policy = tenant.policy();
         desired_policy.validate().map_err(|error| invalid(&path, error))?;
         let desired = TenantSettings {
-            webhook_url: tenant.webhook_url.clone(),
+            webhook_url: match &tenant.webhook_url {
+                Some(url) => Some(resolve_text(&format!("{path}.webhook_url"), url, lookup)?),
+                None => None,
+            },
             webhook_secret: match &tenant.webhook_secret {
                 Some(secret) => resolve_secret(&format!("{path}.webhook_secret"), secret, lookup)?,
                 None => None,

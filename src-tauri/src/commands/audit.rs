@@ -56,8 +56,9 @@ impl From<AuditEntry> for AuditRow {
             tenant: entry.tenant,
             job: entry.job,
             handler: entry.handler,
-            before: entry.before.map(|value| value.to_string()),
-            after: entry.after.map(|value| value.to_string()),
+            // Redacted when written; again here for entries an older redactor wrote.
+            before: entry.before.map(|value| rota::redact::json(value).to_string()),
+            after: entry.after.map(|value| rota::redact::json(value).to_string()),
         }
     }
 }

@@ -52,7 +52,7 @@ impl From<Status> for ConnectionStatus {
             Status::PasswordRequired { url, problem } => ConnectionStatus {
                 state: ConnectionState::PasswordRequired,
                 mode: Some(Mode::Connected),
-                location: Some(url),
+                location: Some(rota::redact::url(&url)),
                 executing: false,
                 problem,
             },
@@ -62,7 +62,7 @@ impl From<Status> for ConnectionStatus {
                     SavedMode::Local => Mode::Local,
                     SavedMode::Connected { .. } => Mode::Connected,
                 }),
-                location: Some(location),
+                location: Some(rota::redact::text(&location).into_owned()),
                 executing,
                 problem: None,
             },

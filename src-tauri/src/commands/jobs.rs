@@ -316,13 +316,21 @@ impl HandlerInput {
 }
 
 impl JobInput {
-    fn into_parts(self) -> Result<(JobDefinition, JobPolicy), CommandError> {
+    /// The definition and policies to save. `stored` is the handler the editor was shown
+    /// (masked): values still masked are taken from it (`None` for a new job, where a mask is
+    /// refused).
+    fn into_parts(
+        self,
+        stored: Option<&HandlerSpec>,
+    ) -> Result<(JobDefinition, JobPolicy), CommandError> {
         let policy = self.policy.into_policy()?;
+        let handler = rota::redact::restore_handler(self.handler.into_spec()?, stored)
+            .map_err(|error| CommandError::invalid(&error.field, error.reason))?;
         let definition = JobDefinition {
             name: self.name,
             schedule: self.schedule,
             timezone: self.timezone,
-            handler: self.handler.into_spec()?,
+            handler,
             payload: rota::api::parse_payload(&self.payload)?,
             timeout: Duration::from_secs(u64::from(self.timeout_seconds)),
         };
@@ -419,14 +427,16 @@ impl From<Job> for JobDetail {
             created_at: instant(job.created_at),
             updated_at: instant(job.updated_at),
             paused: job.paused,
-            last_error: job.last_error,
+            last_error: rota::redact::optional_text(job.last_error),
             on_probation: job.on_probation,
             enabled_by: job.enabled_by,
             definition: JobInput {
                 name: job.name,
                 schedule: job.schedule,
                 timezone: job.timezone,
-                handler: job.handler.into(),
+                // Secrets masked ([`rota::redact::handler`]); a save that sends a mask back
+                // keeps the stored value ([`rota::redact::restore_handler`]).
+                handler: rota::redact::handler(&job.handler).into(),
                 // Pretty-printed, as people edit it.
                 payload: serde_json::to_string_pretty(&job.payload).unwrap_or_default(),
                 timeout_seconds: u32::try_from(job.timeout.as_secs()).unwrap_or(u32::MAX),
@@ -527,7 +537,7 @@ pub async fn create_job(
     input: JobInput,
 ) -> Result<JobDetail, CommandError> {
     let rota = console.rota().await?;
-    let (definition, policy) = input.into_parts()?;
+    let (definition, policy) = input.into_parts(None)?;
     let job = rota.add_job(&tenant, &definition, &policy).await?;
     console.schedules_changed().await;
     Ok(job.into())
@@ -547,11 +557,12 @@ pub async fn update_job(
     let expected = expected_version
         .parse::<i64>()
         .map_err(|_| CommandError::invalid("expectedVersion", "not a version number"))?;
-    let (mut definition, policy) = input.into_parts()?;
     let id = parse_id(&id)?;
+    // The stored handler holds the secrets the editor was shown masked and the redirect rule
+    // it does not show. Read at any version: a stale edit is refused below by the version check.
     let current = rota.job(id).await?;
-    // An edited HTTP handler keeps the redirect rule the console does not show. (On another
-    // version the update below fails as stale, whatever is kept here.)
+    let (mut definition, policy) = input.into_parts(Some(&current.handler))?;
+    // An edited HTTP handler keeps the redirect rule the console does not show.
     if let (HandlerSpec::Http(edited), HandlerSpec::Http(shown)) =
         (&mut definition.handler, &current.handler)
     {
@@ -576,21 +587,12 @@ pub async fn list_named_handlers(
             name: handler.name,
             kind: handler.spec.as_ref().map(handler_kind),
             target: handler.spec.map(|spec| match spec {
-                HandlerSpec::Http(http) => format!("{} {}", http.method, shown_url(&http.url)),
+                HandlerSpec::Http(http) => {
+                    format!("{} {}", http.method, rota::redact::url(&http.url))
+                }
                 HandlerSpec::Command(command) => command.program,
                 HandlerSpec::Named { name } => name,
             }),
         })
         .collect())
-}
-
-/// A URL for display, with any password replaced.
-fn shown_url(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => text.to_owned(),
-    }
 }

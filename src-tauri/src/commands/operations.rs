@@ -42,7 +42,7 @@ impl From<Job> for DisabledJob {
             name: job.name,
             schedule: job.schedule,
             timezone: job.timezone,
-            last_error: job.last_error,
+            last_error: rota::redact::optional_text(job.last_error),
             consecutive_failures: job.consecutive_failures,
             on_probation: job.on_probation,
             enabled_by: job.enabled_by,

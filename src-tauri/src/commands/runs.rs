@@ -159,7 +159,7 @@ impl From<&Run> for RunRow {
                 .error
                 .as_deref()
                 .and_then(|error| error.lines().next())
-                .map(str::to_owned),
+                .map(|line| rota::redact::text(line).into_owned()),
         }
     }
 }
@@ -234,8 +234,8 @@ pub async fn get_occurrence(
             .iter()
             .map(|run| RunAttempt {
                 run: run.into(),
-                output: run.output.clone(),
-                error: run.error.clone(),
+                output: rota::redact::optional_text(run.output.clone()),
+                error: rota::redact::optional_text(run.error.clone()),
                 payload_override: run.payload.as_ref().map(pretty),
                 lease_expires_at: optional_instant(run.lease_expires_at),
                 cancel_requested: run.cancel_requested,

@@ -87,11 +87,26 @@ impl SqliteStore {
             return Ok(SqliteStore { reader: pool.clone(), writer: pool });
         }
         let options = options.create_if_missing(true).journal_mode(SqliteJournalMode::Wal);
-        create_parent_dirs(options.get_filename())?;
-        // The writer connects first: it creates the file and switches it to WAL.
+        // The file holds every tenant's secrets: Rota creates it (and its folders) private
+        // before SQLite opens it, since SQLite would create it with the umask's mode.
+        let file = options.get_filename().to_owned();
+        create_private_file(&file)?;
+        // The writer connects first: it switches the file to WAL. SQLite creates `-wal` and
+        // `-shm` with the main file's mode; ones left by an older version are tightened.
         let writer = discarding_broken_connections(SqlitePoolOptions::new().max_connections(1))
             .connect_with(options.clone())
             .await?;
+        for suffix in ["-wal", "-shm"] {
+            let mut companion = file.clone().into_os_string();
+            companion.push(suffix);
+            crate::private_files::tighten_file(Path::new(&companion)).map_err(|error| {
+                Error::invalid(
+                    "database url",
+                    Path::new(&companion).display(),
+                    format!("cannot make it private: {error}"),
+                )
+            })?;
+        }
         let reader = discarding_broken_connections(SqlitePoolOptions::new())
             .max_connections(READERS)
             .connect_with(options)
@@ -380,19 +395,21 @@ fn is_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
-fn create_parent_dirs(file: &Path) -> Result<()> {
-    match file.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => {
-            std::fs::create_dir_all(parent).map_err(|error| {
-                Error::invalid(
-                    "database url",
-                    file.display(),
-                    format!("cannot create its directory: {error}"),
-                )
-            })
-        }
-        _ => Ok(()),
+/// Creates the database file's missing folders (`0700`) and the file itself (`0600`), or
+/// tightens an existing file open to others (see [`crate::private_files`]).
+fn create_private_file(file: &Path) -> Result<()> {
+    if let Some(parent) = file.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        crate::private_files::create_dir(parent).map_err(|error| {
+            Error::invalid(
+                "database url",
+                file.display(),
+                format!("cannot create its directory: {error}"),
+            )
+        })?;
     }
+    crate::private_files::create_file(file).map_err(|error| {
+        Error::invalid("database url", file.display(), format!("cannot create it: {error}"))
+    })
 }
 
 #[cfg(test)]
