@@ -197,7 +197,8 @@ fn redirect_error(code: reqwest::StatusCode, received: &Received, spec: &HttpSpe
     let target = match &received.location {
         None => return format!("HTTP {code} without a Location: not followed"),
         Some(Ok(url)) => redact_url(url),
-        Some(Err(text)) => format!("{text:?} (not a URL)"),
+        // Masked like any text that does not parse as a URL: it may still hold a credential.
+        Some(Err(text)) => format!("{:?} (not a URL)", crate::redact::url(text)),
     };
     match spec.follow_redirects {
         FollowRedirects::None => format!(
