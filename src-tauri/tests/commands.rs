@@ -92,11 +92,16 @@ fn job_input(name: &str, schedule: &str, timezone: &str) -> Value {
         "name": name,
         "schedule": schedule,
         "timezone": timezone,
-        "handler": { "type": "command", "program": "/bin/true", "args": [], "env": [], "workingDir": null, "shell": false },
+        "handler": { "type": "command", "program": "/bin/true", "args": [], "env": [], "workingDir": null, "shell": false, "runAs": null, "limits": no_limits(), "stdin": null },
         "payload": "{\"kind\": \"daily\"}",
         "timeoutSeconds": 60,
         "policy": default_policy(),
     })
+}
+
+/// A command's limits, none set (the tenant's defaults apply).
+fn no_limits() -> Value {
+    json!({ "cpuSeconds": null, "addressSpace": null, "openFiles": null, "processes": null })
 }
 
 /// The policies a new job gets (what the editor starts from).
@@ -669,7 +674,7 @@ fn operations_scenario(harness: &Harness) {
         json!({ "input": { "name": "ops", "maxConcurrent": 5, "weight": 1, "policy": no_tenant_policy() } }),
     );
     let mut input = job_input("failing", "0 0 1 1 *", "UTC");
-    input["handler"] = json!({ "type": "command", "program": "/bin/sh", "args": ["-c", "cat; echo broken >&2; exit 3"], "env": [], "workingDir": null, "shell": false });
+    input["handler"] = json!({ "type": "command", "program": "/bin/sh", "args": ["-c", "cat; echo broken >&2; exit 3"], "env": [], "workingDir": null, "shell": false, "runAs": null, "limits": no_limits(), "stdin": null });
     let job = harness.ok("create_job", json!({ "tenant": "ops", "input": input }));
     let id = job["id"].as_str().expect("id").to_owned();
     let console = harness.app.state::<Console>();
@@ -844,9 +849,9 @@ fn local_mode_runs_limited_commands_in_the_work_root_through_its_own_wrapper() {
         json!({ "input": { "name": "limited", "maxConcurrent": 2, "weight": 1, "policy": no_tenant_policy() } }),
     );
     let mut input = job_input("open-files", "0 0 1 1 *", "UTC");
-    input["handler"] = json!({ "type": "command", "program": "/bin/sh", "args": ["-c", "ulimit -n; pwd"], "env": [], "workingDir": null, "shell": false });
+    input["handler"] = json!({ "type": "command", "program": "/bin/sh", "args": ["-c", "ulimit -n; pwd"], "env": [], "workingDir": null, "shell": false, "runAs": null, "limits": no_limits(), "stdin": null });
     let job = harness.ok("create_job", json!({ "tenant": "limited", "input": input }));
-    // The console edits no limits yet: the tenant's default applies to the job.
+    // The job sets no limit: the tenant's default applies to it.
     let console = harness.app.state::<Console>();
     let update = rota::api::TenantSettingsUpdate {
         command_limits: Some(rota::handler::CommandLimits {
@@ -874,6 +879,62 @@ fn local_mode_runs_limited_commands_in_the_work_root_through_its_own_wrapper() {
     let work_dir = harness.dir.path().join("work").join("limited");
     let work_dir = work_dir.canonicalize().expect("the tenant's directory was created");
     assert_eq!(lines, ["64", work_dir.to_str().expect("utf-8")], "{attempt}");
+}
+
+/// A job imported with a run-as user, limits and stdin text (`rota import crontab --system`,
+/// `rota apply`), edited in the console: the editor shows them and a schedule change keeps
+/// them. (The console once rebuilt the handler without them, and the job then ran as the
+/// daemon's user.)
+#[test]
+fn a_console_edit_keeps_the_run_as_user_limits_and_stdin() {
+    let harness = Harness::new();
+    harness.ok("open_local", json!({ "demo": false }));
+    harness.ok(
+        "create_tenant",
+        json!({ "input": { "name": "ops", "maxConcurrent": 2, "weight": 1, "policy": no_tenant_policy() } }),
+    );
+    let mut spec = rota::handler::CommandSpec::new("/usr/local/bin/rotate-logs", ["--all"]);
+    spec.run_as = Some("www-data".into());
+    spec.limits = Some(rota::handler::CommandLimits {
+        cpu_seconds: Some(30),
+        open_files: Some(256),
+        ..Default::default()
+    });
+    spec.stdin = Some("from the crontab's % input\n".into());
+    let definition = rota::job::JobDefinition {
+        name: "rotate".into(),
+        schedule: "0 4 * * *".into(),
+        timezone: "UTC".into(),
+        handler: rota::handler::HandlerSpec::Command(spec.clone()),
+        payload: json!({}),
+        timeout: std::time::Duration::from_secs(60),
+    };
+    let console = harness.app.state::<Console>();
+    let job = tauri::async_runtime::block_on(async {
+        let rota = console.rota().await.expect("rota");
+        rota.add_job("ops", &definition, &rota::policy::JobPolicy::default()).await
+    })
+    .expect("job");
+
+    // The editor reads the job, the person changes the schedule and saves what the form holds.
+    let detail = harness.ok("get_job", json!({ "id": job.id.to_string() }));
+    let handler = &detail["definition"]["handler"];
+    assert_eq!(handler["runAs"], "www-data", "{detail}");
+    assert_eq!(handler["limits"]["cpuSeconds"], 30, "{detail}");
+    assert_eq!(handler["limits"]["openFiles"], 256, "{detail}");
+    assert_eq!(handler["stdin"], "from the crontab's % input\n", "{detail}");
+    let mut input = detail["definition"].clone();
+    input["schedule"] = json!("30 4 * * *");
+    harness.ok(
+        "update_job",
+        json!({ "id": detail["id"], "expectedVersion": detail["version"], "input": input }),
+    );
+    let saved = tauri::async_runtime::block_on(async {
+        console.rota().await.expect("rota").job(job.id).await
+    })
+    .expect("job");
+    assert_eq!(saved.schedule, "30 4 * * *");
+    assert_eq!(saved.handler, rota::handler::HandlerSpec::Command(spec), "{saved:?}");
 }
 
 /// A database of its own on the test server, dropped afterwards.

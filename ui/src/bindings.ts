@@ -267,7 +267,14 @@ export type GhostColumns = {
 };
 
 /**  What a job runs, as the editor edits it. */
-export type HandlerInput = { type: "http"; method: string; url: string; headers: NameValue[] } | { type: "command"; program: string; args: string[]; env: NameValue[]; workingDir: string | null; shell: boolean } | { type: "named"; name: string };
+export type HandlerInput = { type: "http"; method: string; url: string; headers: NameValue[] } | { type: "command"; program: string; args: string[]; env: NameValue[]; workingDir: string | null; shell: boolean; 
+/**  Run as this user (the scheduler must run as root); `null`: the tenant's user. */
+runAs: string | null; limits: LimitsInput; 
+/**
+ *  Text for standard input instead of the run's envelope JSON (a crontab line's `%`
+ *  input); `null`: the envelope.
+ */
+stdin: string | null } | { type: "named"; name: string };
 
 export type HandlerKind = "http" | "command" | "named";
 
@@ -359,6 +366,18 @@ export type Lane = {
 	jobId: string,
 	job: string,
 	tenant: string,
+};
+
+/**
+ *  A command's resource limits as the editor edits them; `null`: the tenant's default, else
+ *  the scheduler's. The core checks every range.
+ */
+export type LimitsInput = {
+	cpuSeconds: number | null,
+	/**  Bytes as text: a number, or one with K, M or G (`512M`), as `rota tenant set` takes. */
+	addressSpace: string | null,
+	openFiles: number | null,
+	processes: number | null,
 };
 
 /**  What happens to occurrences missed while no scheduler ran or the job was paused. */

@@ -9,7 +9,8 @@ use rota::api::{
     JobPage as CoreJobPage, JobQuery as CoreJobQuery, JobSort as CoreJobSort,
     JobState as CoreJobState,
 };
-use rota::handler::{CommandSpec, FollowRedirects, HandlerSpec, HttpSpec};
+use rota::handler::isolation::parse_bytes;
+use rota::handler::{CommandLimits, CommandSpec, FollowRedirects, HandlerSpec, HttpSpec};
 use rota::job::{Job, JobDefinition};
 use rota::policy::{self as core_policy, Backoff, JobPolicy, MissedKind};
 use serde::{Deserialize, Serialize};
@@ -118,10 +119,75 @@ pub enum HandlerInput {
         env: Vec<NameValue>,
         working_dir: Option<String>,
         shell: bool,
+        /// Run as this user (the scheduler must run as root); `null`: the tenant's user.
+        run_as: Option<String>,
+        limits: LimitsInput,
+        /// Text for standard input instead of the run's envelope JSON (a crontab line's `%`
+        /// input); `null`: the envelope.
+        stdin: Option<String>,
     },
     Named {
         name: String,
     },
+}
+
+/// A command's resource limits as the editor edits them; `null`: the tenant's default, else
+/// the scheduler's. The core checks every range.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitsInput {
+    pub cpu_seconds: Option<u32>,
+    /// Bytes as text: a number, or one with K, M or G (`512M`), as `rota tenant set` takes.
+    pub address_space: Option<String>,
+    pub open_files: Option<u32>,
+    pub processes: Option<u32>,
+}
+
+impl From<Option<CommandLimits>> for LimitsInput {
+    fn from(limits: Option<CommandLimits>) -> Self {
+        let limits = limits.unwrap_or_default();
+        let small =
+            |value: Option<u64>| value.map(|value| u32::try_from(value).unwrap_or(u32::MAX));
+        LimitsInput {
+            cpu_seconds: small(limits.cpu_seconds),
+            address_space: limits.address_space_bytes.map(size_text),
+            open_files: small(limits.open_files),
+            processes: small(limits.processes),
+        }
+    }
+}
+
+/// `2G`, `512M`, or the number of bytes: a size `parse_bytes` reads back exactly.
+fn size_text(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    const GIB: u64 = 1024 * MIB;
+    if bytes >= GIB && bytes.is_multiple_of(GIB) {
+        format!("{}G", bytes / GIB)
+    } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{}M", bytes / MIB)
+    } else {
+        bytes.to_string()
+    }
+}
+
+impl LimitsInput {
+    /// The limits, or `None` when none is set (as a job without `limits` is stored).
+    fn into_limits(self) -> Result<Option<CommandLimits>, CommandError> {
+        let address_space_bytes =
+            match self.address_space.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(text) => Some(parse_bytes(text).map_err(|reason| {
+                    CommandError::invalid("handler.limits.addressSpace", reason)
+                })?),
+            };
+        let limits = CommandLimits {
+            cpu_seconds: self.cpu_seconds.map(u64::from),
+            address_space_bytes,
+            open_files: self.open_files.map(u64::from),
+            processes: self.processes.map(u64::from),
+        };
+        Ok((!limits.is_empty()).then_some(limits))
+    }
 }
 
 /// The editable definition of a job, with its run-lifecycle policies.
@@ -267,6 +333,9 @@ impl From<HandlerSpec> for HandlerInput {
                 env: pairs(command.env),
                 working_dir: command.working_dir.map(|dir| dir.display().to_string()),
                 shell: command.shell,
+                run_as: command.run_as,
+                limits: command.limits.into(),
+                stdin: command.stdin,
             },
             HandlerSpec::Named { name } => HandlerInput::Named { name },
         }
@@ -294,7 +363,18 @@ impl HandlerInput {
                 // Not shown in the console: `update_job` keeps the job's own setting.
                 follow_redirects: FollowRedirects::None,
             }),
-            HandlerInput::Command { program, args, env, working_dir, shell } => {
+            HandlerInput::Command {
+                program,
+                args,
+                env,
+                working_dir,
+                shell,
+                run_as,
+                limits,
+                stdin,
+            } => {
+                // Every field of the spec comes back from the editor, which shows them all: an
+                // edit of the schedule never drops the run-as user, the limits or the stdin.
                 HandlerSpec::Command(CommandSpec {
                     program,
                     args,
@@ -303,11 +383,11 @@ impl HandlerInput {
                         .filter(|dir| !dir.trim().is_empty())
                         .map(PathBuf::from),
                     shell,
-                    // Not edited in the console yet: limits, run-as user and stdin text are
-                    // set with `rota apply` or the CLI.
-                    limits: None,
-                    run_as: None,
-                    stdin: None,
+                    limits: limits.into_limits()?,
+                    run_as: run_as
+                        .map(|user| user.trim().to_owned())
+                        .filter(|user| !user.is_empty()),
+                    stdin,
                 })
             }
             HandlerInput::Named { name } => HandlerSpec::Named { name },

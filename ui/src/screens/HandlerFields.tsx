@@ -5,7 +5,7 @@ import { commands, describeFailure, unwrap } from "../lib/commands";
 import { NAMED_HANDLERS_KEY } from "../lib/keys";
 
 import { FieldError } from "../components/FieldError";
-import type { JobForm } from "./jobForm";
+import { OPTIONAL_WHOLE, type JobForm } from "./jobForm";
 
 const METHODS = ["POST", "PUT", "PATCH", "GET", "DELETE", "HEAD"] as const;
 
@@ -73,11 +73,63 @@ export function HandlerFields() {
           </div>
           <NameValueList label="Environment" add="Add variable" list={env} prefix="env" />
           <FieldError id="job-env-error" message={errors.env?.message ?? errors.env?.root?.message} />
+          <CommandIsolationFields />
         </>
       )}
 
       {type === "named" && <NamedHandlerPicker />}
     </fieldset>
+  );
+}
+
+/** Who the command runs as, its resource limits and its standard input: shown and kept, so an
+ * edit of anything else never drops them. Empty fields take the tenant's defaults. */
+function CommandIsolationFields() {
+  const { register, watch, setValue, formState } = useFormContext<JobForm>();
+  const errors = formState.errors;
+  const stdin = watch("stdin");
+  const limit = (name: "cpuSeconds" | "addressSpace" | "openFiles" | "processes", label: string, placeholder: string) => (
+    <div className="field">
+      <label htmlFor={`job-${name}`}>{label}</label>
+      <input
+        id={`job-${name}`}
+        className="mono"
+        placeholder={placeholder}
+        aria-invalid={errors[name] ? true : undefined}
+        aria-describedby={`job-${name}-error`}
+        {...register(name, name === "addressSpace" ? {} : OPTIONAL_WHOLE)}
+      />
+      <FieldError id={`job-${name}-error`} message={errors[name]?.message} />
+    </div>
+  );
+  return (
+    <>
+      <div className="row">
+        <div className="field">
+          <label htmlFor="job-run-as">Run as user</label>
+          <input id="job-run-as" className="mono" placeholder="(the tenant's)" aria-invalid={errors.runAs ? true : undefined} aria-describedby="job-run-as-error" {...register("runAs")} />
+          <FieldError id="job-run-as-error" message={errors.runAs?.message} />
+        </div>
+        {limit("cpuSeconds", "CPU seconds", "(tenant default)")}
+        {limit("addressSpace", "Address space", "e.g. 512M")}
+        {limit("openFiles", "Open files", "(tenant default)")}
+        {limit("processes", "Processes", "(tenant default)")}
+      </div>
+      <div className="field grow">
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={stdin !== null}
+            onChange={(event) => { setValue("stdin", event.target.checked ? "" : null, { shouldDirty: true }); }}
+          />{" "}
+          Own standard input (instead of the run&apos;s envelope JSON)
+        </label>
+        {stdin !== null && (
+          <textarea id="job-stdin" aria-label="Standard input" rows={3} className="mono" spellCheck={false} aria-invalid={errors.stdin ? true : undefined} aria-describedby="job-stdin-error" {...register("stdin")} />
+        )}
+        <FieldError id="job-stdin-error" message={errors.stdin?.message} />
+      </div>
+    </>
   );
 }
 

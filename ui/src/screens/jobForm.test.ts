@@ -7,7 +7,17 @@ const COMMAND: JobInput = {
   name: "cleanup",
   schedule: "@hourly",
   timezone: "UTC",
-  handler: { type: "command", program: "/usr/local/bin/cleanup", args: ["--verbose", "--dry-run"], env: [{ name: "MODE", value: "full" }], workingDir: "/srv", shell: false },
+  handler: {
+    type: "command",
+    program: "/usr/local/bin/cleanup",
+    args: ["--verbose", "--dry-run"],
+    env: [{ name: "MODE", value: "full" }],
+    workingDir: "/srv",
+    shell: false,
+    runAs: "www-data",
+    limits: { cpuSeconds: 30, addressSpace: "512M", openFiles: null, processes: 64 },
+    stdin: "from the crontab\n",
+  },
   payload: "{}",
   timeoutSeconds: 120,
   policy: { ...DEFAULT_POLICY, maxRetries: 3, backoff: "fixed", backoffInitialSeconds: 30, overlap: "queue_one", missed: "run_all", missedMaxRuns: 7, autoDisableAfter: 0, jitterWindowSeconds: 60 },
@@ -22,6 +32,15 @@ describe("job form conversion", () => {
     }
   });
 
+  it("keeps a command's run-as user, limits and stdin text through an edit", () => {
+    const form = formFromInput("acme", COMMAND);
+    expect(form).toMatchObject({ runAs: "www-data", cpuSeconds: "30", addressSpace: "512M", openFiles: "", processes: "64" });
+    const edited = inputFromForm({ ...form, schedule: "@daily" });
+    expect(edited.handler).toEqual(COMMAND.handler);
+    const cleared = inputFromForm({ ...form, runAs: " ", cpuSeconds: "", addressSpace: "" });
+    expect(cleared.handler).toMatchObject({ runAs: null, limits: { cpuSeconds: null, addressSpace: null, processes: 64 } });
+  });
+
   it("sends no working directory when the field is blank and no arguments when empty", () => {
     const form = formFromInput("acme", COMMAND);
     const input = inputFromForm({ ...form, workingDir: "  ", args: "" });
@@ -34,6 +53,9 @@ describe("job form conversion", () => {
     expect(formFieldOf("handler.url")).toBe("httpUrl");
     expect(formFieldOf("handler.env")).toBe("env");
     expect(formFieldOf("handler.name")).toBe("namedHandler");
+    expect(formFieldOf("handler.runAs")).toBe("runAs");
+    expect(formFieldOf("handler.limits.addressSpace")).toBe("addressSpace");
+    expect(formFieldOf("handler.stdin")).toBe("stdin");
     expect(formFieldOf("limit")).toBeNull();
   });
 

@@ -101,6 +101,16 @@ export interface JobForm {
   env: NameValue[];
   workingDir: string;
   shell: boolean;
+  /** The user the command runs as; empty: the tenant's. */
+  runAs: string;
+  /** Resource limits as typed; empty: the tenant's default, else the scheduler's. */
+  cpuSeconds: string;
+  /** A size such as 512M or 2G. */
+  addressSpace: string;
+  openFiles: string;
+  processes: string;
+  /** Text for standard input instead of the run's envelope; `null`: the envelope. */
+  stdin: string | null;
   namedHandler: string;
   payload: string;
   timeoutSeconds: number;
@@ -121,6 +131,12 @@ export const EMPTY_JOB: JobForm = {
   env: [],
   workingDir: "",
   shell: false,
+  runAs: "",
+  cpuSeconds: "",
+  addressSpace: "",
+  openFiles: "",
+  processes: "",
+  stdin: null,
   namedHandler: "",
   payload: "{}",
   timeoutSeconds: 300,
@@ -150,6 +166,12 @@ export function formFromInput(tenant: string, input: JobInput): JobForm {
         env: input.handler.env,
         workingDir: input.handler.workingDir ?? "",
         shell: input.handler.shell,
+        runAs: input.handler.runAs ?? "",
+        cpuSeconds: optionalText(input.handler.limits.cpuSeconds),
+        addressSpace: input.handler.limits.addressSpace ?? "",
+        openFiles: optionalText(input.handler.limits.openFiles),
+        processes: optionalText(input.handler.limits.processes),
+        stdin: input.handler.stdin,
       };
     case "named":
       return { ...form, namedHandler: input.handler.name };
@@ -170,6 +192,14 @@ export function inputFromForm(form: JobForm): JobInput {
         env: form.env,
         workingDir: form.workingDir.trim() === "" ? null : form.workingDir,
         shell: form.shell,
+        runAs: form.runAs.trim() === "" ? null : form.runAs.trim(),
+        limits: {
+          cpuSeconds: optionalWhole(form.cpuSeconds) ?? null,
+          addressSpace: form.addressSpace.trim() === "" ? null : form.addressSpace.trim(),
+          openFiles: optionalWhole(form.openFiles) ?? null,
+          processes: optionalWhole(form.processes) ?? null,
+        },
+        stdin: form.stdin,
       };
       break;
     case "named":
@@ -215,6 +245,18 @@ export function formFieldOf(field: string): FieldPath<JobForm> | null {
       return "env";
     case "handler.workingDir":
       return "workingDir";
+    case "handler.runAs":
+      return "runAs";
+    case "handler.limits.cpuSeconds":
+      return "cpuSeconds";
+    case "handler.limits.addressSpace":
+      return "addressSpace";
+    case "handler.limits.openFiles":
+      return "openFiles";
+    case "handler.limits.processes":
+      return "processes";
+    case "handler.stdin":
+      return "stdin";
     case "handler.name":
       return "namedHandler";
     default: {
