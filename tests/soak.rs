@@ -104,16 +104,16 @@ impl Soak {
         let webhooks = Receiver::start(Duration::ZERO, lifetime).await;
         for tenant in 0..TENANTS {
             let name = format!("tenant-{tenant}");
+            rota(&db.url, &["tenant", "add", &name, "--max-concurrent", "16"]);
+            let webhook = webhooks.url();
             rota(
                 &db.url,
                 &[
                     "tenant",
-                    "add",
+                    "set",
                     &name,
-                    "--max-concurrent",
-                    "16",
                     "--webhook-url",
-                    &webhooks.url(),
+                    &webhook,
                     "--webhook-secret",
                     "soak-secret",
                 ],
