@@ -92,6 +92,8 @@ pub struct Pruned {
     pub runs: u64,
     pub events: u64,
     pub deliveries: u64,
+    /// Whether the pass vacuumed the tables (only where the database does not by itself).
+    pub reclaimed: bool,
 }
 
 fn age(duration: Duration) -> chrono::Duration {
@@ -115,7 +117,13 @@ impl<S: Store> Engine<S> {
             (pruned.events, pruned.deliveries) =
                 self.db(store.prune_notifications(before, PRUNE_BATCH)).await?;
         }
-        if pruned != Pruned::default() {
+        // Where the database does not vacuum by itself, deleted rows would keep their space for
+        // ever: the pass reclaims it.
+        pruned.reclaimed = self.db(store.reclaim_space()).await?;
+        if pruned.reclaimed {
+            info!("retention: vacuumed the tables runs churn (the database's autovacuum is off)");
+        }
+        if pruned.runs + pruned.events + pruned.deliveries > 0 {
             info!(
                 runs = pruned.runs,
                 events = pruned.events,

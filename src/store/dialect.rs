@@ -72,6 +72,9 @@ pub(crate) trait Dialect {
     fn use_indexes(
         tx: &mut Transaction<'static, Self::Db>,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// After a retention pass: where the database does not reclaim deleted and updated rows by
+    /// itself, reclaims them in the tables Rota churns; returns whether it did.
+    fn reclaim_space(&self) -> impl Future<Output = Result<bool>> + Send;
     /// Locks the jobs `job_ids` (sorted) before a completion batch writes them.
     fn lock_jobs_in_order(
         tx: &mut Transaction<'static, Self::Db>,

@@ -47,6 +47,10 @@ store_concern! {
         /// in batches of `batch` (each its own transaction); returns how many.
         fn prune_runs(&self, before: DateTime<Utc>, keep_last: u32, batch: u32) -> Result<u64>;
 
+        /// After a retention pass: reclaims the space of deleted and updated rows where the
+        /// database does not do it by itself (Postgres with autovacuum off); whether it did.
+        fn reclaim_space(&self) -> Result<bool>;
+
         fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>>;
 
         /// Every attempt of the occurrence of `job_id` at `scheduled_at`, first attempt first.

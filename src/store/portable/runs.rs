@@ -143,6 +143,10 @@ impl RunStore for This {
         }
     }
 
+    async fn reclaim_space(&self) -> Result<bool> {
+        Dialect::reclaim_space(self).await
+    }
+
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>> {
         let limit = codec::bounded_limit(filter.limit, codec::DEFAULT_RUN_LIMIT);
         let mut query = sqlx::QueryBuilder::<Db>::new(sql::SELECT_RUNS);

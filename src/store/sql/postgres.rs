@@ -176,3 +176,17 @@ pub const TENANT_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM tenants WHERE name
 pub const DELETE_GRANT: &str = "DELETE FROM access_grants g USING tenants t \
      WHERE g.tenant_id = t.id AND g.role_name = $1 AND t.name = $2";
 pub const DELETE_GRANTS: &str = "DELETE FROM access_grants WHERE role_name = $1";
+
+/// Whether the server vacuums by itself (`on` or `off`).
+pub const AUTOVACUUM_SETTING: &str = "SELECT current_setting('autovacuum')";
+
+/// The tables whose rows Rota updates and deletes all the time (runs move through their states
+/// and are pruned; jobs advance `next_run_at` at every tick; the outbox and the delivery log
+/// are pruned), vacuumed by Rota when the server does not (see `reclaim_space`). `statement_timeout`
+/// still bounds each.
+pub const VACUUM_CHURNED_TABLES: [&str; 4] = [
+    "VACUUM (ANALYZE) runs",
+    "VACUUM (ANALYZE) jobs",
+    "VACUUM (ANALYZE) outbox",
+    "VACUUM (ANALYZE) deliveries",
+];

@@ -286,6 +286,12 @@ impl Dialect for SqliteStore {
         Ok(())
     }
 
+    /// Nothing to do: SQLite reuses the pages of deleted rows for new ones, so a file under
+    /// retention stops growing at its window's size.
+    async fn reclaim_space(&self) -> Result<bool> {
+        Ok(false)
+    }
+
     /// Nothing to do: the IMMEDIATE transaction already holds the only write lock there is.
     async fn lock_jobs_in_order(
         _tx: &mut Transaction<'static, Sqlite>,
