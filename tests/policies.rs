@@ -751,6 +751,13 @@ backend_test!(backfill_is_bounded_and_idempotent, |db| {
     let error = world.rota.backfill(hourly, &range(Some(5))).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::Invalid);
     assert!(error.to_string().contains("has more than 5 occurrences"), "{error}");
+    assert!(!error.to_string().contains("--"), "the console's words, no CLI flag: {error}");
+    // Where a backfill form starts: the last ten occurrences, a range a backfill accepts.
+    let recent = world.rota.recent_occurrences(hourly, 10).await.unwrap();
+    assert_eq!(recent, Some((at("2027-01-01T19:00:00Z"), at("2027-01-02T04:00:00Z"))));
+    let (from10, to10) = recent.unwrap();
+    let preview = BackfillRequest { from: from10, to: to10, max: None, dry_run: true };
+    assert_eq!(world.rota.backfill(hourly, &preview).await.unwrap().occurrences.len(), 10);
     let future = BackfillRequest { to: at("2027-01-03T00:00:00Z"), ..range(None) };
     assert_eq!(world.rota.backfill(hourly, &future).await.unwrap_err().code(), ErrorCode::Invalid);
 
@@ -1066,3 +1073,41 @@ async fn migration_0002_keeps_existing_data() {
         );
     }
 }
+
+backend_test!(a_command_that_cannot_start_is_refused_before_it_is_saved, |db| {
+    let world = World::new(&db, "2027-01-01T00:00:00Z").await;
+    world.tenant("acme", 5).await;
+    let command = |name: &str, program: &str| JobDefinition {
+        handler: HandlerSpec::Command(rota::handler::CommandSpec::new(
+            program,
+            Vec::<String>::new(),
+        )),
+        ..definition(name, "@hourly")
+    };
+    let field_of = |error: rota::Error| match error {
+        rota::Error::Invalid { field, reason, .. } => (field, reason),
+        other => panic!("not a validation error: {other}"),
+    };
+    // Spaces are the typo wherever the job will run: refused by every Rota, with the split.
+    let none = JobPolicy::default();
+    let typo = command("echo", "/bin/echo hello");
+    let (field, reason) = field_of(world.rota.add_job("acme", &typo, &none).await.unwrap_err());
+    assert_eq!(field, "handler.program");
+    assert!(reason.contains("did you mean program `/bin/echo` with argument `hello`?"), "{reason}");
+    // A missing absolute program is refused only where the commands run (CLI, Local mode); a
+    // Connected console's workstation may lack what the servers have.
+    let missing = command("missing", "/nonexistent/rota-test-program");
+    world.rota.add_job("acme", &missing, &none).await.unwrap();
+    let here = world.rota.clone().checking_programs_here();
+    let missing = command("missing-here", "/nonexistent/rota-test-program");
+    let (field, reason) = field_of(here.add_job("acme", &missing, &none).await.unwrap_err());
+    assert_eq!(field, "handler.program");
+    assert!(reason.contains("does not exist on this machine"), "{reason}");
+    // An edit is checked the same way; a program that exists, or a name from PATH, passes.
+    let job = here.add_job("acme", &command("true", "/bin/true"), &none).await.unwrap();
+    let typo = command("true", "/bin/ture");
+    let edit = here.update_job(job.id, job.version, &typo, None).await;
+    assert_eq!(field_of(edit.unwrap_err()).0, "handler.program");
+    let from_path = command("true", "true");
+    here.update_job(job.id, job.version, &from_path, None).await.unwrap();
+});

@@ -64,6 +64,7 @@ impl<S: Store> Rota<S> {
         policy.validate(&schedule)?;
         self.require(Capability::Edit, tenant).await?;
         self.check_named_handler_exists(&definition.handler).await?;
+        self.check_program_here(&definition.handler)?;
         self.check_run_as_ceiling(tenant, &definition.handler).await?;
         let tenant = self.store.tenant_by_name(tenant).await?;
         let now = self.now();
@@ -94,6 +95,7 @@ impl<S: Store> Rota<S> {
         let current = self.store.job(id).await?;
         self.require(Capability::Edit, &current.tenant).await?;
         self.check_named_handler_exists(&definition.handler).await?;
+        self.check_program_here(&definition.handler)?;
         self.check_run_as_ceiling(&current.tenant, &definition.handler).await?;
         let policy = match policy {
             Some(policy) => policy,
@@ -162,6 +164,21 @@ impl<S: Store> Rota<S> {
         let job = self.job(job).await?;
         self.require(needed, &job.tenant).await?;
         Ok((job.id, job.tenant))
+    }
+
+    /// See [`Rota::checking_programs_here`].
+    fn check_program_here(&self, handler: &HandlerSpec) -> Result<()> {
+        let HandlerSpec::Command(command) = handler else { return Ok(()) };
+        let program = std::path::Path::new(&command.program);
+        if !self.programs_here || command.shell || !program.is_absolute() || program.is_file() {
+            return Ok(());
+        }
+        Err(Error::invalid(
+            "handler.program",
+            &command.program,
+            "does not exist on this machine, which runs the job's commands; check the path \
+             (`command -v NAME` prints where a program is)",
+        ))
     }
 
     pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>> {

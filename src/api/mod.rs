@@ -66,6 +66,9 @@ pub struct Rota<S: Store> {
     registry: HandlerRegistry,
     /// Who makes the changes, recorded in the audit log with each (see [`crate::audit`]).
     operator: String,
+    /// Whether this machine runs the jobs' commands, so that a command's absolute program
+    /// must exist here (see [`Rota::checking_programs_here`]).
+    programs_here: bool,
 }
 
 impl<S: Store> Rota<S> {
@@ -73,7 +76,7 @@ impl<S: Store> Rota<S> {
     /// else the OS user) until [`Rota::with_operator`] says otherwise.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         let operator = crate::audit::resolve_operator(None);
-        Rota { store, clock, registry: HandlerRegistry::default(), operator }
+        Rota { store, clock, registry: HandlerRegistry::default(), operator, programs_here: false }
     }
 
     /// Records this operator (a `--operator` flag, a desktop setting) with every change made
@@ -84,6 +87,16 @@ impl<S: Store> Rota<S> {
         if !name.is_empty() {
             self.operator = name;
         }
+        self
+    }
+
+    /// Refuses a command job whose program is an absolute path that does not exist on this
+    /// machine. Only a front end on the machine that runs the commands asks for it (the CLI,
+    /// the console's Local mode): a Connected console's workstation may lack a program the
+    /// servers have. Names looked up in `PATH` are not checked, as the daemon's `PATH` is not
+    /// this process's; spaces are refused everywhere ([`crate::handler::CommandSpec::validate`]).
+    pub fn checking_programs_here(mut self) -> Self {
+        self.programs_here = true;
         self
     }
 

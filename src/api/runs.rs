@@ -79,7 +79,11 @@ impl<S: Store> Rota<S> {
         let max = max.unwrap_or(DEFAULT_BACKFILL_MAX);
         check_limit("max", max, MAX_BACKFILL)?;
         if from >= to {
-            return Err(Error::invalid("from", from.to_rfc3339(), "must be before --to"));
+            return Err(Error::invalid(
+                "from",
+                from.to_rfc3339(),
+                format!("must be before the end of the range ({})", to.to_rfc3339()),
+            ));
         }
         if to > self.now() {
             return Err(Error::invalid(
@@ -100,9 +104,10 @@ impl<S: Store> Rota<S> {
             return Err(Error::invalid(
                 "backfill range",
                 format!("{} to {}", from.to_rfc3339(), to.to_rfc3339()),
+                // Neutral words: the console has no `--max`; the CLI adds its flag itself.
                 format!(
-                    "has more than {max} occurrences; narrow the range or raise --max \
-                     (at most {MAX_BACKFILL})"
+                    "has more than {max} occurrences, the most one backfill queues; narrow the \
+                     range"
                 ),
             ));
         }
@@ -118,6 +123,31 @@ impl<S: Store> Rota<S> {
             )
         };
         Ok(Backfill { job, occurrences, report })
+    }
+
+    /// The range `[from, to]` holding the job's last `count` occurrences before now, oldest
+    /// first: where a backfill form starts, so its default fits any schedule (an every-minute
+    /// job gets ten minutes, a monthly one ten months) and is never refused before anyone typed.
+    /// `None` when the schedule has no occurrence before now.
+    pub async fn recent_occurrences(
+        &self,
+        job: impl Into<JobRef<'_>>,
+        count: u32,
+    ) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+        check_limit("count", count, MAX_BACKFILL)?;
+        let job = self.job(job).await?;
+        let schedule = job.parsed_schedule()?;
+        let Some(to) = schedule.prev_before(self.now() + chrono::Duration::seconds(1)) else {
+            return Ok(None);
+        };
+        let mut from = to;
+        for _ in 1..count {
+            match schedule.prev_before(from) {
+                Some(earlier) => from = earlier,
+                None => break,
+            }
+        }
+        Ok(Some((from, to)))
     }
 
     /// Deletes finished runs scheduled more than `older_than_days` ago, always keeping the last

@@ -63,7 +63,9 @@ impl DatabaseArgs {
         let store = rota::runtime::connect(&database, clock.as_ref())
             .await
             .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
-        Ok(Rota::new(store, clock).with_operator(self.operator()?))
+        // The CLI runs where the jobs run (or is told otherwise by a failing check it can
+        // answer with the shell option): a missing absolute program is refused here.
+        Ok(Rota::new(store, clock).with_operator(self.operator()?).checking_programs_here())
     }
 
     /// The operator to record: `--operator`, `$ROTA_OPERATOR`, else the OS user.

@@ -518,7 +518,16 @@ pub async fn run(command: JobCommand, database: &DatabaseArgs) -> anyhow::Result
             let to = parse_instant("--to", &to)?;
             let rota = database.open().await?;
             let request = BackfillRequest { from, to, max: Some(max), dry_run };
-            let backfill = rota.backfill(job.job_ref(), &request).await?;
+            let backfill = rota.backfill(job.job_ref(), &request).await.inspect_err(|error| {
+                // The core's message is the console's too, so the flag is named here.
+                if matches!(error, rota::Error::Invalid { field, .. } if field == "backfill range")
+                {
+                    eprintln!(
+                        "hint: raise --max (at most {}) to queue more in one backfill",
+                        rota::api::MAX_BACKFILL
+                    );
+                }
+            })?;
             match backfill.report {
                 None => {
                     for at in &backfill.occurrences {

@@ -87,6 +87,9 @@ pub enum CronErrorKind {
     NeverFires,
     /// The time zone name is not in the IANA database.
     UnknownTimeZone,
+    /// Six fields whose first five make a valid expression but whose last five do not: the
+    /// sixth is most likely a stray word, and with it the first field was read as seconds.
+    ExtraField,
 }
 
 /// A rejected expression or time zone. See the module documentation for the message format.
@@ -117,6 +120,13 @@ impl CronError {
             problem: problem.into(),
             allowed: allowed.into(),
         }
+    }
+
+    /// Adds what the parser knows about how it read the expression to the problem, such as
+    /// that a sixth field made the first one seconds.
+    pub(crate) fn with_note(mut self, note: &str) -> Self {
+        self.problem = format!("{} ({note})", self.problem).into();
+        self
     }
 
     /// What is wrong.

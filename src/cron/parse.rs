@@ -199,7 +199,8 @@ pub(crate) fn parse(expression: &str) -> Result<Parsed, CronError> {
     let fields = tokens(trimmed, trimmed_start, is_separator);
     match fields.len() {
         5 => parse_fields(None, &fields),
-        6 => parse_fields(Some(&fields[0]), &fields[1..]),
+        6 => parse_fields(Some(&fields[0]), &fields[1..])
+            .map_err(|error| explain_six_fields(error, &fields)),
         found => Err(CronError::new(
             CronErrorKind::WrongFieldCount { found },
             Field::Expression,
@@ -209,6 +210,42 @@ pub(crate) fn parse(expression: &str) -> Result<Parsed, CronError> {
             FIELDS_ALLOWED,
         )),
     }
+}
+
+/// A six-field expression reads its first field as seconds, so one stray word at the end shifts
+/// every field one place right and the error lands in a field the author never meant
+/// (`0 9 * * MON-FRI extra` blames "MON" in the month field). When the first five fields make a
+/// valid expression on their own, the sixth is reported as an extra field; otherwise the error
+/// stays where it was found and says how the fields were read.
+fn explain_six_fields(error: CronError, fields: &[(&str, Range<usize>)]) -> CronError {
+    let [(seconds, _), (minute, _), (hour, _), (day_of_month, _), (month, _), (extra, extra_span)] =
+        fields
+    else {
+        return error;
+    };
+    if error.field() == Field::Second {
+        return error;
+    }
+    if parse_fields(None, &fields[..5]).is_ok() {
+        return CronError::new(
+            CronErrorKind::ExtraField,
+            Field::Expression,
+            extra,
+            extra_span.clone(),
+            format!(
+                "is a sixth field: with six fields the first (\"{seconds}\") is read as seconds \
+                 and the others move one place right (\"{minute}\" as the minute, \"{hour}\" as \
+                 the hour, \"{day_of_month}\" as the day of month, \"{month}\" as the month)"
+            ),
+            format!(
+                "five fields (minute hour day-of-month month day-of-week) without \"{extra}\", or \
+                 six with seconds first"
+            ),
+        );
+    }
+    error.with_note(&format!(
+        "the expression has six fields, so the first, \"{seconds}\", is read as seconds"
+    ))
 }
 
 fn parse_macro(trimmed: &str, base: usize) -> Result<Parsed, CronError> {
@@ -826,6 +863,57 @@ mod tests {
         assert_eq!(error("@every").kind(), &CronErrorKind::InvalidInterval);
         assert_eq!(error("@every 1h 30m").kind(), &CronErrorKind::InvalidInterval);
         assert_eq!(error("@every 99999999999999999999d").kind(), &CronErrorKind::InvalidInterval);
+    }
+
+    #[test]
+    fn a_stray_sixth_field_is_reported_as_an_extra_field() {
+        let expression = "0 9 * * MON-FRI extra";
+        let extra = error(expression);
+        assert_eq!(extra.kind(), &CronErrorKind::ExtraField);
+        assert_eq!(extra.field(), Field::Expression);
+        assert_eq!(extra.text(), "extra");
+        assert_eq!(&expression[extra.span()], "extra");
+        assert_eq!(
+            extra.to_string(),
+            "expression: \"extra\" is a sixth field: with six fields the first (\"0\") is read \
+             as seconds and the others move one place right (\"9\" as the minute, \"*\" as the \
+             hour, \"*\" as the day of month, \"MON-FRI\" as the month); allowed five fields \
+             (minute hour day-of-month month day-of-week) without \"extra\", or six with seconds \
+             first"
+        );
+        // A six-field expression that is valid stays valid: "5" is its day of week.
+        assert!(parse("30 2 * * * 5").is_ok());
+        assert_eq!(error("30 2 * * 1-5 weekdays").kind(), &CronErrorKind::ExtraField);
+    }
+
+    #[test]
+    fn a_six_field_error_says_the_first_field_was_read_as_seconds() {
+        // The first five fields are not an expression either, so the error stays in the
+        // field where it was found, with how the fields were read.
+        let shifted = error("0 0 9 MON-FRI * *");
+        assert_eq!(
+            shifted.kind(),
+            &CronErrorKind::NameInWrongField { belongs_to: Field::DayOfWeek }
+        );
+        assert_eq!(shifted.field(), Field::DayOfMonth);
+        assert!(
+            shifted.to_string().starts_with(
+                "day-of-month field: \"MON\" is a day-of-week name, not allowed in the \
+                 day-of-month field (the expression has six fields, so the first, \"0\", is \
+                 read as seconds); allowed 1-31"
+            ),
+            "{shifted}"
+        );
+        // An error in the seconds field itself needs no note, and five fields get none.
+        assert_eq!(
+            error("61 * * * * *").to_string(),
+            "second field: \"61\" is out of range; allowed 0-59"
+        );
+        assert_eq!(
+            error("0 0 * MON *").to_string(),
+            "month field: \"MON\" is a day-of-week name, not allowed in the month field; allowed \
+             1-12 or JAN-DEC"
+        );
     }
 
     #[test]

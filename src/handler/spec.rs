@@ -253,6 +253,15 @@ impl CommandSpec {
         if self.program.trim().is_empty() {
             return Err(HandlerSpecError::EmptyProgram);
         }
+        // `/bin/echo hello` typed as the program would fail at every run ("cannot start
+        // `/bin/echo hello`"), on whichever machine runs it; a program path with a space is far
+        // rarer than that typo, and a script with the shell option still takes any text.
+        if !self.shell && self.program.contains(char::is_whitespace) {
+            return Err(HandlerSpecError::ProgramWithSpaces {
+                program: self.program.clone(),
+                suggestion: split_suggestion(&self.program),
+            });
+        }
         if self.program.contains('\0') {
             return Err(HandlerSpecError::NulByte { field: "program".into() });
         }
@@ -294,6 +303,28 @@ impl CommandSpec {
         }
         Ok(())
     }
+}
+
+/// How a program with spaces was probably meant: "did you mean program `/bin/echo` with argument
+/// `hello`?", or the shell option when quotes or backslashes make a plain split a guess.
+fn split_suggestion(program: &str) -> String {
+    if program.contains(['\'', '"', '\\', '$', '|', '&', ';', '<', '>', '`']) {
+        return "it reads like a shell command line: turn on the shell option to run it as a \
+                script"
+            .to_owned();
+    }
+    let mut words = program.split_whitespace();
+    let first = words.next().unwrap_or_default();
+    let rest: Vec<String> = words.map(|word| format!("`{word}`")).collect();
+    let arguments = match rest.as_slice() {
+        [] => String::new(),
+        [one] => format!(" with argument {one}"),
+        many => format!(" with arguments {}", many.join(", ")),
+    };
+    format!(
+        "did you mean program `{first}`{arguments}? (arguments go in args; turn on the shell \
+         option to run a script)"
+    )
 }
 
 /// Variables the dynamic loader or the C library act on by loading code or data from where
@@ -403,6 +434,8 @@ pub enum HandlerSpecError {
     DuplicateHeader { first: String, second: String },
     #[error("program: must not be empty")]
     EmptyProgram,
+    #[error("program: {program:?} contains spaces, so no program has that name; {suggestion}")]
+    ProgramWithSpaces { program: String, suggestion: String },
     #[error("{field}: must not contain NUL bytes")]
     NulByte { field: String },
     #[error("env: {name:?} is not a valid variable name (it must be non-empty, without '=')")]
@@ -455,6 +488,7 @@ impl HandlerSpecError {
             | HandlerSpecError::InvalidName { name, .. }
             | HandlerSpecError::InvalidUserName { name } => name.clone(),
             HandlerSpecError::EmptyProgram => String::new(),
+            HandlerSpecError::ProgramWithSpaces { program, .. } => program.clone(),
             HandlerSpecError::NulByte { field } => field.clone(),
             HandlerSpecError::RelativeWorkingDir { path } => path.display().to_string(),
             HandlerSpecError::InvalidLimit { value, .. } => value.to_string(),
@@ -474,7 +508,9 @@ impl HandlerSpecError {
             | HandlerSpecError::InvalidHeaderValue { .. }
             | HandlerSpecError::ReservedHeader { .. }
             | HandlerSpecError::DuplicateHeader { .. } => "headers",
-            HandlerSpecError::EmptyProgram => "program",
+            HandlerSpecError::EmptyProgram | HandlerSpecError::ProgramWithSpaces { .. } => {
+                "program"
+            }
             HandlerSpecError::NulByte { field } => match field.split('[').next() {
                 Some("args") => "args",
                 Some("env") => "env",
@@ -540,6 +576,32 @@ mod tests {
 
     fn command(program: &str) -> CommandSpec {
         CommandSpec::new(program, ["--flag"])
+    }
+
+    #[test]
+    fn a_program_with_spaces_is_refused_with_the_split_it_meant() {
+        let typo = CommandSpec::new("/bin/echo hello", Vec::<String>::new());
+        let error = typo.validate().unwrap_err();
+        assert_eq!(error.field(), "program");
+        assert_eq!(error.value(), "/bin/echo hello");
+        assert_eq!(
+            error.to_string(),
+            "program: \"/bin/echo hello\" contains spaces, so no program has that name; did you \
+             mean program `/bin/echo` with argument `hello`? (arguments go in args; turn on the \
+             shell option to run a script)"
+        );
+        let two = CommandSpec::new("backup  --full\t--quiet", Vec::<String>::new());
+        assert!(two
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("did you mean program `backup` with arguments `--full`, `--quiet`?"));
+        // Quotes and pipes make a split a guess: the shell option is what is offered.
+        let line = CommandSpec::new("grep 'a b' /var/log/syslog | wc -l", Vec::<String>::new());
+        assert!(line.validate().unwrap_err().to_string().contains("turn on the shell option"));
+        // The same text as a script is fine, and so are arguments with spaces.
+        assert_eq!(CommandSpec::shell("/bin/echo hello").validate(), Ok(()));
+        assert_eq!(CommandSpec::new("/bin/echo", ["hello world"]).validate(), Ok(()));
     }
 
     #[test]

@@ -177,6 +177,21 @@ describe("job policies and handlers", () => {
     });
   });
 
+  it("refuses a program with spaces next to it and offers the split", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Jobs").click();
+      await page.getByRole("button", { name: "New job" }).click();
+      await page.getByLabel("Name", { exact: true }).fill("echo");
+      await page.getByRole("radio", { name: "Command" }).check();
+      await page.locator("#job-program").fill("/bin/echo hello");
+      await page.getByRole("button", { name: "Create job" }).click();
+      const error = page.locator("#job-program-error");
+      await error.getByText("did you mean program `/bin/echo` with argument `hello`?", { exact: false }).waitFor();
+      assert.equal(await page.locator("#job-program").getAttribute("aria-invalid"), "true");
+      assert.equal(await page.getByRole("heading", { name: "acme / echo" }).count(), 0, "nothing was created");
+    });
+  });
+
   it("picks a named handler from the core's list", async () => {
     await withConsole({ open: true }, async (page) => {
       await nav(page, "Jobs").click();
@@ -386,7 +401,7 @@ describe("runs and operations", () => {
     });
   });
 
-  it("previews a backfill before queuing it", async () => {
+  it("previews a backfill before queuing it, counting in words", async () => {
     await withConsole({ open: true }, async (page) => {
       await nav(page, "Jobs").click();
       await page.getByRole("button", { name: "nightly-report" }).click();
@@ -395,7 +410,13 @@ describe("runs and operations", () => {
       const count = Number((await preview.textContent()).match(/^([\d,]+)/)[1]);
       assert.ok(count >= 23 && count <= 25, `a day of hourly occurrences: ${count}`);
       await page.getByRole("button", { name: `Backfill ${count} runs` }).click();
-      await page.getByText(`Queued ${count};`).waitFor();
+      await page.getByText(`Queued ${count} runs;`).waitFor();
+      // Any 59 minutes hold one hourly occurrence: one run, in the singular.
+      await page.locator("#backfill-from").fill("2026-01-05T10:00");
+      await page.locator("#backfill-to").fill("2026-01-05T10:59");
+      await page.waitForFunction(() => /^1 occurrence in the range/.test(document.querySelector('[data-testid="backfill-preview"]')?.textContent ?? ""));
+      await page.getByRole("button", { name: "Backfill 1 run", exact: true }).click();
+      await page.getByText("Queued 1 run;").waitFor();
     });
   });
 

@@ -207,6 +207,12 @@ export function installMockBackend(): void {
     if (input.handler.type === "http" && !/^https?:\/\/./.test(input.handler.url)) {
       fail("invalid", `handler.url: "${input.handler.url}" is invalid: not a valid URL`, { field: "handler.url" });
     }
+    if (input.handler.type === "command" && !input.handler.shell && /\s/.test(input.handler.program)) {
+      // The core's check (CommandSpec::validate), for a plain split.
+      const [program, ...args] = input.handler.program.trim().split(/\s+/);
+      const argumentsText = args.length === 0 ? "" : ` with argument${args.length === 1 ? "" : "s"} ${args.map((arg) => `\`${arg}\``).join(", ")}`;
+      fail("invalid", `handler.program: "${input.handler.program}" is invalid: contains spaces, so no program has that name; did you mean program \`${program ?? ""}\`${argumentsText}? (arguments go in args; turn on the shell option to run a script)`, { field: "handler.program" });
+    }
     if (input.handler.type === "named" && !NAMED_HANDLERS.some((handler) => input.handler.type === "named" && handler.name === input.handler.name)) {
       fail("invalid", `handler.name: "${input.handler.name}" is invalid: no named handler with this name; define it first (rota handler set)`, { field: "handler.name" });
     }

@@ -2,8 +2,9 @@ import { useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 
 import type { AuditQuery } from "../bindings";
-import { changedFields } from "../lib/audit";
+import { CHANGES_SHOWN, changedFields, createdDefinition, type FieldChange } from "../lib/audit";
 import { commands, describeFailure, unwrap } from "../lib/commands";
+import { count } from "../lib/count";
 import { TENANTS_KEY } from "../lib/keys";
 import { shortInstant, viewerTimeZone } from "../lib/time";
 import { useDebounced } from "../lib/useDebounced";
@@ -69,13 +70,7 @@ export function AuditScreen() {
               <td><code>{entry.action}</code></td>
               <td>{[entry.tenant, entry.job ?? entry.handler].filter((part) => part !== null).join(" / ")}</td>
               <td>
-                <ul className="changes">
-                  {changedFields(entry.before, entry.after).slice(0, 8).map((change) => (
-                    <li key={change.field}>
-                      <code>{change.field}</code>: {change.before} → {change.after}
-                    </li>
-                  ))}
-                </ul>
+                <EntryChanges action={entry.action} before={entry.before} after={entry.after} />
               </td>
             </tr>
           ))}
@@ -87,5 +82,34 @@ export function AuditScreen() {
         </tbody>
       </table>
     </section>
+  );
+}
+
+/** Every changed field, the first few in view and the rest folded under their count; a
+ * created job's entry leads with its definition. */
+function EntryChanges({ action, before, after }: { action: string; before: string | null; after: string | null }) {
+  const changes = changedFields(before, after);
+  const created = createdDefinition(action, after);
+  const item = (change: FieldChange) => (
+    <li key={change.field}>
+      <code>{change.field}</code>: {change.before} → {change.after}
+    </li>
+  );
+  const rest = changes.slice(CHANGES_SHOWN);
+  return (
+    <>
+      {created !== null && (
+        <p className="created" data-testid="audit-created">
+          <strong>{created.name}</strong> · <code>{created.schedule}</code> ({created.timezone}){created.handler !== null && <> · <code>{created.handler}</code></>}
+        </p>
+      )}
+      <ul className="changes">{changes.slice(0, CHANGES_SHOWN).map(item)}</ul>
+      {rest.length > 0 && (
+        <details>
+          <summary>{count(rest.length, "more field")}</summary>
+          <ul className="changes">{rest.map(item)}</ul>
+        </details>
+      )}
+    </>
   );
 }

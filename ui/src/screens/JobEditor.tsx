@@ -5,6 +5,7 @@ import { FormProvider, useForm } from "react-hook-form";
 import type { JobDetail } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { commandError, commands, describeFailure, unwrap } from "../lib/commands";
+import { count } from "../lib/count";
 import { WHOLE_NUMBER, jsonProblem } from "../lib/fields";
 import { JOBS_KEY, TENANTS_KEY } from "../lib/keys";
 import { STATE_LABEL } from "./JobsScreen";
@@ -137,7 +138,7 @@ export function JobEditor({
           <p className="meta" data-testid="job-meta">
             version {baseVersion} · <span className="badge">{STATE_LABEL[loaded.state]}</span>
             {loaded.disabledReason !== null && <> · {loaded.disabledReason}</>}
-            {loaded.consecutiveFailures > 0 && <> · {loaded.consecutiveFailures} consecutive failures</>}
+            {loaded.consecutiveFailures > 0 && <> · {count(loaded.consecutiveFailures, "failure", { adjective: "consecutive" })}</>}
           </p>
         )}
         {saved && <p className="saved" role="status">Saved.</p>}

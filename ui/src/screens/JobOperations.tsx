@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { JobDetail } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { commandError, commands, describeFailure, unwrap } from "../lib/commands";
+import { count } from "../lib/count";
 import { jsonProblem } from "../lib/fields";
 import { AUTO_DISABLED_KEY, JOBS_KEY, JOB_RUNS_KEY, JOB_STATUS_KEY, OPERATOR_KEY, OVERVIEW_KEY, TENANTS_KEY } from "../lib/keys";
 import { instantFromLocalInput, localInputValue, viewerTimeZone } from "../lib/time";
@@ -197,16 +198,16 @@ export function Backfill({ job }: { job: JobDetail }) {
         </div>
         <p className="meta" data-testid="backfill-preview" aria-live="polite">
           {preview.isFetching && "Counting…"}
-          {preview.data !== undefined && !preview.isFetching && `${preview.data.occurrences.toLocaleString("en")} occurrence${preview.data.occurrences === 1 ? "" : "s"} in the range; runs already present are not queued again.`}
+          {preview.data !== undefined && !preview.isFetching && `${count(preview.data.occurrences, "occurrence")} in the range; runs already present are not queued again.`}
           {preview.isError && <span className="field-error">{describeFailure(preview.error)}</span>}
         </p>
       </div>
       <button type="button" disabled={preview.data === undefined || preview.data.occurrences === 0 || backfill.isPending} onClick={() => { backfill.mutate(); }}>
-        {preview.data === undefined ? "Backfill" : `Backfill ${preview.data.occurrences.toLocaleString("en")} runs`}
+        {preview.data === undefined ? "Backfill" : `Backfill ${count(preview.data.occurrences, "run")}`}
       </button>
       {backfill.data !== undefined && (
         <p className="saved" role="status">
-          Queued {backfill.data.queued}; {backfill.data.alreadyPresent} had run or were queued already.
+          Queued {count(backfill.data.queued, "run")}; {backfill.data.alreadyPresent.toLocaleString("en")} {backfill.data.alreadyPresent === 1 ? "had run or was" : "had run or were"} queued already.
         </p>
       )}
       {backfill.isError && <p className="form-error" role="alert">{describeFailure(backfill.error)}</p>}

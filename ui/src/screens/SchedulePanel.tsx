@@ -7,6 +7,7 @@ import { ExpressionMarker } from "../components/ExpressionMarker";
 import { FieldError } from "../components/FieldError";
 import { ZonePicker } from "../components/ZonePicker";
 import { commandError, commands, unwrap } from "../lib/commands";
+import { count } from "../lib/count";
 import { PRESETS } from "../lib/presets";
 import { viewerTimeZone } from "../lib/time";
 import { useDebounced } from "../lib/useDebounced";
@@ -122,7 +123,7 @@ function PreviewView({ preview, stale }: { preview: SchedulePreview; stale: bool
         </div>
       )}
       <table className="grid compact" data-testid="next-runs">
-        <caption>Next {preview.runs.length} runs</caption>
+        <caption>Next {count(preview.runs.length, "run")}</caption>
         <thead>
           <tr>
             <th>#</th>
