@@ -69,9 +69,21 @@ pub(super) async fn execute<S: Store>(
         OutcomeStatus::Cancelled => RunStatus::Cancelled,
     };
     if status == RunStatus::Succeeded {
-        info!(duration_ms = outcome.duration.as_millis() as u64, "run succeeded");
+        info!(
+            duration_ms = outcome.duration.as_millis() as u64,
+            http_status = outcome.http_status,
+            exit_code = outcome.exit_code,
+            "run succeeded"
+        );
     } else {
-        warn!(%status, error = outcome.error.as_deref().unwrap_or(""), "run did not succeed");
+        warn!(
+            %status,
+            duration_ms = outcome.duration.as_millis() as u64,
+            http_status = outcome.http_status,
+            exit_code = outcome.exit_code,
+            error = outcome.error.as_deref().unwrap_or(""),
+            "run did not succeed"
+        );
     }
     let finished_at = finished.max(started);
     // A failed or timed-out attempt with attempts left is followed by the next one after the
