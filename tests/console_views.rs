@@ -224,6 +224,55 @@ backend_test!(a_timeline_window_finds_runs_by_when_they_ran_and_projects_the_fut
     assert_eq!(world.rota.timeline(&backwards).await.unwrap_err().code(), ErrorCode::Invalid);
 });
 
+backend_test!(jobs_that_will_not_run_have_no_next_run_and_no_projection, |db| {
+    // The console shows "won't run" for these; the core must not list a next run or draw a
+    // projected run for them either (an auto-disabled job kept its old next_run_at).
+    let world = World::new(&db, "2027-03-14T12:00:00Z").await;
+    let runs = world.job("acme", "runs", "0 * * * *").await;
+    world.job("acme", "paused", "0 * * * *").await;
+    world.job("acme", "disabled", "0 * * * *").await;
+    world.rota.pause_job(JobRef::named("acme", "paused")).await.unwrap();
+    world
+        .rota
+        .disable_job(JobRef::named("acme", "disabled"), "dana", Some("migrating"))
+        .await
+        .unwrap();
+    let definition = JobDefinition {
+        name: "fragile".into(),
+        schedule: "0 * * * *".into(),
+        timezone: "UTC".into(),
+        handler: HandlerSpec::Command(CommandSpec::new("/bin/false", Vec::<String>::new())),
+        payload: json!({}),
+        timeout: Duration::from_secs(60),
+    };
+    let policy =
+        JobPolicy { max_retries: Some(0), auto_disable_after: Some(1), ..JobPolicy::default() };
+    let fragile = world.rota.add_job("acme", &definition, &policy).await.unwrap();
+    world.enqueue(&fragile, &[at("2027-03-14T12:00:00Z")]).await;
+    let claimed = world.claim().await;
+    assert_eq!(claimed.len(), 1);
+    world.clock.advance(TimeDelta::seconds(5));
+    world.finish(&claimed[0], RunStatus::Failed, None).await;
+    let fragile = world.rota.job(fragile.id).await.unwrap();
+    assert!(!fragile.enabled, "one failure auto-disables it");
+    assert!(fragile.next_run_at.is_some(), "it keeps the next run it would have made");
+
+    let window = SpanQuery {
+        from: at("2027-03-14T11:00:00Z"),
+        to: at("2027-03-14T18:00:00Z"),
+        tenant: None,
+        job_id: None,
+        limit: 1000,
+    };
+    let timeline = world.rota.timeline(&window).await.unwrap();
+    let projected: std::collections::BTreeSet<&str> =
+        timeline.projections.iter().map(|ghost| ghost.job.as_str()).collect();
+    assert_eq!(projected, ["runs"].into(), "only the job that runs is projected");
+    let overview = world.rota.overview().await.unwrap();
+    let next: Vec<_> = overview.next_runs.iter().map(|job| job.id).collect();
+    assert_eq!(next, [runs.id], "only the job that runs has a next run");
+});
+
 backend_test!(the_overview_counts_nodes_throughput_and_lateness, |db| {
     let world = World::new(&db, "2027-03-14T12:00:00Z").await;
     let job = world.job("acme", "minutely", "* * * * *").await;

@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { ConnectionStatus } from "./bindings";
 import { commands, describeFailure, unwrap } from "./lib/commands";
 import { useLiveUpdates } from "./lib/live";
+import { confirmLeave } from "./lib/unsaved";
 import { SetupScreen } from "./screens/SetupScreen";
 import { TenantsScreen } from "./screens/TenantsScreen";
 import { JobsScreen } from "./screens/JobsScreen";
@@ -75,7 +76,9 @@ export function App() {
 function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (status: ConnectionStatus) => void }) {
   const queryClient = useQueryClient();
   useLiveUpdates(queryClient);
-  const [view, setView] = useState<View>({ screen: "overview" });
+  const [view, setShown] = useState<View>({ screen: "overview" });
+  // Every move goes through the unsaved-changes guard.
+  const setView = (next: View) => { if (confirmLeave()) setShown(next); };
   const switchMode = useMutation({
     mutationFn: () => unwrap(commands.switchMode()),
     onSuccess: onStatus,

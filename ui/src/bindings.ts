@@ -347,6 +347,8 @@ export type JobRow = {
 	state: JobState,
 	disabledReason: string | null,
 	consecutiveFailures: number,
+	/**  A paused job is not due until resumed (its next run is where it would run). */
+	paused: boolean,
 	nextRunAt: string | null,
 	lastRunAt: string | null,
 	updatedAt: string,
@@ -638,6 +640,10 @@ export type SpanColumns = {
 	beginMs: (number | null)[],
 	endMs: (number | null)[],
 	status: RunStatus[],
+	/**  The occurrence each run is for (a bar's hover details: scheduled, late by). */
+	scheduledMs: (number | null)[],
+	/**  When it started; `null` for a run that has not (queued, skipped, missed). */
+	startedMs: (number | null)[],
 };
 
 /**  A change of limits or pause state; `null` leaves a setting as it is. */

@@ -80,6 +80,8 @@ pub struct JobRow {
     pub state: JobState,
     pub disabled_reason: Option<String>,
     pub consecutive_failures: u32,
+    /// A paused job is not due until resumed (its next run is where it would run).
+    pub paused: bool,
     pub next_run_at: Option<String>,
     pub last_run_at: Option<String>,
     pub updated_at: String,
@@ -538,6 +540,7 @@ impl From<Job> for JobRow {
             timezone: job.timezone,
             disabled_reason: job.disabled_reason,
             consecutive_failures: job.consecutive_failures,
+            paused: job.paused,
             next_run_at: optional_instant(job.next_run_at),
             last_run_at: optional_instant(job.last_run_at),
             updated_at: instant(job.updated_at),

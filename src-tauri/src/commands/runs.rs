@@ -293,6 +293,10 @@ pub struct SpanColumns {
     pub begin_ms: Vec<f64>,
     pub end_ms: Vec<f64>,
     pub status: Vec<RunStatus>,
+    /// The occurrence each run is for (a bar's hover details: scheduled, late by).
+    pub scheduled_ms: Vec<f64>,
+    /// When it started; `null` for a run that has not (queued, skipped, missed).
+    pub started_ms: Vec<Option<f64>>,
 }
 
 /// Runs the schedules will make, column by column: lane, instant, and the job's average
@@ -361,6 +365,8 @@ fn span_columns(spans: &[RunSpan], index: &HashMap<Uuid, u32>, now: DateTime<Utc
         columns.begin_ms.push(epoch_ms(span.begins_at()));
         columns.end_ms.push(epoch_ms(span.ends_at(now)));
         columns.status.push(span.status.into());
+        columns.scheduled_ms.push(epoch_ms(span.scheduled_at));
+        columns.started_ms.push(span.started_at.map(epoch_ms));
     }
     columns
 }

@@ -125,7 +125,7 @@ it("runs the job now with an edited payload; its details show what the receiver 
   assert.equal(got.trigger, "manual");
   assert.match(receiver.received.at(-1).headers["idempotency-key"], new RegExp(`^${got.job_id}:`));
 
-  await (await newest.$("button.link")).click();
+  await newest.click();
   await (await browser.$('[data-testid="attempt"]')).waitForDisplayed();
   const payload = await (await browser.$('[data-testid="attempt-payload"]')).getText();
   assert.deepEqual(JSON.parse(payload), { report: "qa-edited", rows: 3 });
@@ -191,7 +191,7 @@ it("draws a seeded month of 50,000 runs on the timeline", async () => {
   assert.match(await (await browser.$('[data-testid="timeline-summary"]')).getText(), /50,000 runs/);
   await screenshot(browser, "timeline-month");
   await (await browser.$('select[aria-label="Tenant"]')).selectByVisibleText("All tenants");
-  await (await browser.$("button=1 day")).click();
+  await (await browser.$("button=24 h + next 6 h")).click();
   await browser.waitUntil(async () => Number(await canvas.getAttribute("data-runs")) > 0, { timeout: 20_000 });
   await screenshot(browser, "timeline");
 });

@@ -71,6 +71,7 @@ describe("tenants", () => {
       await page.getByRole("button", { name: "Create tenant" }).click();
       await page.locator('tr[data-tenant="initech"]').waitFor();
       assert.equal(await page.getByRole("form", { name: "New tenant" }).count(), 0);
+      assert.equal(await page.getByTestId("tenant-saved").textContent(), "Created tenant initech.");
     });
   });
 
@@ -330,7 +331,7 @@ describe("runs and operations", () => {
       await runs.locator("tbody tr").nth(2).waitFor();
       assert.equal(await runs.locator("tbody tr").count(), 3);
       // The retried occurrence: two attempts, the second waited for the tenant's limit.
-      await runs.locator('tr[data-status="failed"] button.link').click();
+      await runs.locator('tr[data-status="failed"]').click();
       await page.getByRole("heading", { name: /Run of acme \/ nightly-report/ }).waitFor();
       const attempts = page.getByTestId("attempt");
       assert.equal(await attempts.count(), 2);
@@ -361,7 +362,7 @@ describe("runs and operations", () => {
       const runs = page.getByTestId("job-runs");
       await runs.locator('tr[data-status="succeeded"]').nth(2).waitFor({ timeout: 5_000 });
       const listed = await page.evaluate(() => window.__rotaMock.calls.filter((call) => call.cmd === "list_job_runs").length);
-      await runs.locator("tbody tr").first().locator("button.link").click();
+      await runs.locator("tbody tr").first().click();
       await page.getByTestId("attempt-payload").waitFor();
       assert.equal(await page.getByTestId("attempt-payload").textContent(), '{"report": "qa"}');
       assert.match(await page.getByTestId("attempt-output").textContent(), /received \{"report": "qa"\}/);
@@ -441,7 +442,7 @@ describe("timeline", () => {
       assert.match(summary, /50,00\d runs/);
       // Redraws (zooming, filtering) measured in the page.
       const times = [];
-      for (const zoom of ["7 days", "30 days", "1 day", "30 days"]) {
+      for (const zoom of ["7 days", "30 days", "24 h + next 6 h", "30 days"]) {
         await page.getByRole("button", { name: zoom, exact: true }).click();
         await page.waitForTimeout(50);
         times.push(Number(await page.getByTestId("timeline-canvas").getAttribute("data-render-ms")));
@@ -473,6 +474,89 @@ describe("timeline", () => {
         }
       }
       await page.getByRole("heading", { name: /Run of acme \/ nightly-report/ }).waitFor();
+    });
+  });
+});
+
+describe("times, jobs that will not run, and forms (issue 15)", () => {
+  it("shows a Berlin job's next run in its zone with the viewer's beside it", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Jobs").click();
+      // The table names its zone (the viewer's) in every time header.
+      const headers = await page.getByTestId("jobs-table").locator("thead").textContent();
+      assert.match(headers, /Next run \(America\/New_York\).*Last run \(America\/New_York\).*Updated \(America\/New_York\)/s);
+      // The auto-disabled job says why it will not run instead of a next run.
+      assert.match(await page.locator('tr[data-job="flaky-export"]').textContent(), /won't run: auto-disabled after 5 failures in a row/);
+      await page.getByRole("button", { name: "nightly-report" }).click();
+      // 2026-03-21T02:30Z is 03:30 in Berlin and 22:30 the day before in New York.
+      assert.equal(await page.getByTestId("job-next-run").textContent().then((text) => text.replace(/, [^,]*$/, "")), "next run 2026-03-21 03:30 Europe/Berlin (2026-03-20 22:30 America/New_York)");
+      assert.match(await page.getByTestId("job-runs").locator("thead").textContent(), /Scheduled \(Europe\/Berlin\).*Started \(Europe\/Berlin\)/s);
+      await page.getByRole("button", { name: "Back to jobs" }).click();
+      await page.getByRole("button", { name: "flaky-export" }).click();
+      assert.equal(await page.getByTestId("job-next-run").textContent(), "won't run: auto-disabled after 5 failures in a row");
+    });
+  });
+
+  it("follows a Run now to its end without moving the controls, and opens runs from the whole row", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Jobs").click();
+      await page.getByRole("button", { name: "nightly-report" }).click();
+      const pause = page.getByRole("button", { name: "Pause", exact: true });
+      const before = await pause.boundingBox();
+      await page.getByTestId("run-now").click();
+      const line = page.getByTestId("run-queued");
+      await page.waitForFunction(() => document.querySelector('[data-testid="run-queued"]')?.dataset.status === "succeeded", null, { timeout: 10_000 });
+      assert.match(await line.textContent(), /^Run succeeded: exit 0\./);
+      assert.deepEqual(await pause.boundingBox(), before, "the controls beside Run now did not move");
+      // The newest row opens its details from the keyboard.
+      const newest = page.getByTestId("job-runs").locator("tbody tr").first();
+      await newest.focus();
+      await page.keyboard.press("Enter");
+      await page.getByTestId("attempt").first().waitFor();
+    });
+  });
+
+  it("asks before leaving a form with unsaved changes", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Jobs").click();
+      await page.getByRole("button", { name: "New job" }).click();
+      await page.locator("#job-name").fill("half-typed");
+      const messages = [];
+      page.once("dialog", (dialog) => { messages.push(dialog.message()); void dialog.dismiss(); });
+      await nav(page, "Tenants").click();
+      assert.match(messages[0] ?? "", /unsaved changes \(new job\)/);
+      assert.equal(await page.locator("#job-name").inputValue(), "half-typed", "the form stayed");
+      page.once("dialog", (dialog) => { void dialog.accept(); });
+      await nav(page, "Tenants").click();
+      await page.getByRole("heading", { name: "Tenants" }).waitFor();
+    });
+  });
+
+  it("draws projected runs as outlines, shows hover details, follows now, and prints no debug text", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Timeline").click();
+      const canvas = page.getByTestId("timeline-canvas");
+      await canvas.waitFor();
+      assert.match(await page.getByRole("button", { name: "24 h + next 6 h" }).getAttribute("class"), /active/);
+      const summary = await page.getByTestId("timeline-summary").textContent();
+      assert.match(summary, /times in America\/New_York · following now/);
+      assert.doesNotMatch(summary, /drew|\d ms\b/);
+      await page.getByRole("group", { name: "Statuses" }).getByText("projected (not run yet)").waitFor();
+      const box = await canvas.boundingBox();
+      let tip = "";
+      for (let x = box.x + 215; x < box.x + box.width && tip === ""; x += 2) {
+        await page.mouse.move(x, box.y + 26 + 9);
+        if (await page.getByTestId("timeline-tip").count()) tip = await page.getByTestId("timeline-tip").textContent();
+      }
+      assert.match(tip, /acme \/ nightly-report.*Scheduled.*America\/New_York.*Started.*Duration.*Late by/s);
+      // Panning by hand stops following; Now follows again.
+      await page.mouse.move(box.x + 600, box.y + 60);
+      await page.mouse.down();
+      await page.mouse.move(box.x + 400, box.y + 60, { steps: 5 });
+      await page.mouse.up();
+      await page.getByTestId("timeline-following").filter({ hasText: "not following" }).waitFor();
+      await page.getByRole("button", { name: "Now", exact: true }).click();
+      await page.getByTestId("timeline-following").filter({ hasText: /^following now$/ }).waitFor();
     });
   });
 });

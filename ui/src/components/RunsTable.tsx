@@ -2,29 +2,33 @@ import { useMemo } from "react";
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable } from "@tanstack/react-table";
 
 import type { RunRow } from "../bindings";
-import { formatDuration, TRIGGER_LABEL } from "../lib/runs";
-import { shortInstant, viewerTimeZone } from "../lib/time";
+import { formatDuration, resultText, TRIGGER_LABEL } from "../lib/runs";
+import { formatInZone, shortInstant, viewerTimeZone, zoned } from "../lib/time";
 import { StatusBadge } from "./StatusBadge";
 
 const column = createColumnHelper<RunRow>();
 
-/** Runs (attempts) as a table; a row opens the run's details. `showJob` adds the job column. */
-export function RunsTable({ runs, onOpen, showJob = false, testId, empty = "No runs yet." }: { runs: RunRow[]; onOpen: (runId: string) => void; showJob?: boolean; testId: string; empty?: string }) {
-  const zone = viewerTimeZone();
+/** The viewer's time of an instant shown in another zone, for a cell's title. */
+function viewerTitle(instant: string | null, zone: string, viewer: string): string | undefined {
+  return instant === null || zone === viewer ? undefined : `${formatInZone(instant, viewer)} ${viewer}`;
+}
+
+/** Runs (attempts) as a table; a row opens the run's details. `showJob` adds the job column.
+ * Instants are shown in `zone` (the viewer's unless a job's page passes the job's), named in the
+ * headers; where it is not the viewer's, a cell's title gives the viewer's time. */
+export function RunsTable({ runs, onOpen, showJob = false, testId, empty = "No runs yet.", zone: shownZone }: { runs: RunRow[]; onOpen: (runId: string) => void; showJob?: boolean; testId: string; empty?: string; zone?: string }) {
+  const viewer = viewerTimeZone();
+  const zone = shownZone ?? viewer;
   const columns = useMemo(
     () => [
       column.accessor("scheduledAt", {
-        header: `Scheduled (${zone})`,
-        cell: (info) => (
-          <button type="button" className="link" onClick={() => { onOpen(info.row.original.id); }}>
-            {shortInstant(info.getValue(), zone)}
-          </button>
-        ),
+        header: zoned("Scheduled", zone),
+        cell: (info) => <span title={viewerTitle(info.getValue(), zone, viewer)}>{shortInstant(info.getValue(), zone)}</span>,
       }),
       ...(showJob ? [column.accessor((run) => `${run.tenant} / ${run.job}`, { id: "job", header: "Job" })] : []),
       column.accessor("attempt", { header: "Attempt", cell: (info) => `#${info.getValue()} · ${TRIGGER_LABEL[info.row.original.trigger]}` }),
       column.accessor("status", { header: "Status", cell: (info) => <StatusBadge status={info.getValue()} /> }),
-      column.accessor("startedAt", { header: "Started", cell: (info) => shortInstant(info.getValue(), zone) }),
+      column.accessor("startedAt", { header: zoned("Started", zone), cell: (info) => <span title={viewerTitle(info.getValue(), zone, viewer)}>{shortInstant(info.getValue(), zone)}</span> }),
       column.accessor("durationMs", { header: "Duration", cell: (info) => formatDuration(info.getValue()) }),
       column.accessor("latenessMs", { header: "Late by", cell: (info) => formatDuration(info.getValue()) }),
       column.accessor("node", { header: "Node", cell: (info) => <span className="mono small">{info.getValue() ?? "—"}</span> }),
@@ -32,16 +36,12 @@ export function RunsTable({ runs, onOpen, showJob = false, testId, empty = "No r
         id: "result",
         header: "Result",
         cell: ({ row }) => {
-          const run = row.original;
-          const code = run.httpStatus !== null ? `HTTP ${run.httpStatus}` : run.exitCode !== null ? `exit ${run.exitCode}` : "";
-          const text = run.errorSummary ?? run.reason ?? "";
-          // An HTTP error already names its status ("HTTP 500 Internal Server Error").
-          const parts = code !== "" && text.startsWith(code) ? [text] : [code, text];
-          return <span title={text}>{parts.filter((part) => part !== "").join(" · ") || "—"}</span>;
+          const text = resultText(row.original);
+          return <span title={text || undefined}>{text || "—"}</span>;
         },
       }),
     ],
-    [onOpen, showJob, zone],
+    [showJob, zone, viewer],
   );
   const table = useReactTable({ data: runs, columns, getCoreRowModel: getCoreRowModel(), getRowId: (run) => run.id });
   return (
@@ -57,7 +57,21 @@ export function RunsTable({ runs, onOpen, showJob = false, testId, empty = "No r
       </thead>
       <tbody>
         {table.getRowModel().rows.map((row) => (
-          <tr key={row.id} data-run={row.original.id} data-status={row.original.status}>
+          <tr
+            key={row.id}
+            className="openable"
+            data-run={row.original.id}
+            data-status={row.original.status}
+            tabIndex={0}
+            aria-label={`Open run of ${row.original.tenant} / ${row.original.job} scheduled ${shortInstant(row.original.scheduledAt, zone)}`}
+            onClick={() => { onOpen(row.original.id); }}
+            onKeyDown={(event) => {
+              if (event.key === "Enter" || event.key === " ") {
+                event.preventDefault();
+                onOpen(row.original.id);
+              }
+            }}
+          >
             {row.getVisibleCells().map((cell) => (
               <td key={cell.id}>{flexRender(cell.column.columnDef.cell, cell.getContext())}</td>
             ))}

@@ -3,8 +3,11 @@ import { TZDate } from "@date-fns/tz";
 import { format } from "date-fns";
 
 import type { RunStatus } from "../bindings";
-import { ALL_STATUSES, STATUS_COLOR, STATUS_LABEL } from "../lib/runs";
-import { DAY_MS, hitTest, msAt, ticks, xOf, zoomView, type Rows, type Timeline, type View } from "../lib/timelineLayout";
+import { ALL_STATUSES, formatDuration, STATUS_COLOR, STATUS_LABEL } from "../lib/runs";
+import { DAY_MS, GHOST_MIN_WIDTH, ghostHitTest, hitTest, msAt, spanDetails, ticks, xOf, zoomView, type Rows, type Timeline, type View } from "../lib/timelineLayout";
+
+/** How projected runs are drawn: outlined in the accent colour, never filled like a run. */
+export const GHOST_STROKE = "#1f5fbf";
 
 const LABEL_WIDTH = 210;
 const AXIS_HEIGHT = 26;
@@ -19,7 +22,8 @@ export interface Drawn {
 }
 
 /** The timeline drawn on a canvas: one row per lane group, a bar per run from start to finish
- * coloured by status, dashed ghosts for projected runs, the time axis and a "now" line. Only
+ * coloured by status, projected runs as dashed outlines, the time axis (its zone named at its
+ * left) and a "now" line at `nowMs`. Only
  * the visible rows are drawn (the canvas stays as tall as the viewport; a spacer gives the
  * scrollbar), and each status is drawn in one pass, so 50,000 runs stay smooth. Wheel with Ctrl
  * zooms around the pointer, dragging pans, a click opens the run. */
@@ -30,6 +34,7 @@ export function TimelineCanvas({
   visible,
   ghosts,
   zone,
+  nowMs,
   onView,
   onOpenRun,
   onDrawn,
@@ -40,6 +45,7 @@ export function TimelineCanvas({
   visible: ReadonlySet<RunStatus>;
   ghosts: boolean;
   zone: string;
+  nowMs: number;
   onView: (view: View) => void;
   onOpenRun: (runId: string) => void;
   onDrawn: (drawn: Drawn) => void;
@@ -48,7 +54,7 @@ export function TimelineCanvas({
   const scroller = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(1000);
   const [scrollTop, setScrollTop] = useState(0);
-  const [hover, setHover] = useState<{ index: number; x: number; y: number } | null>(null);
+  const [hover, setHover] = useState<{ kind: "run" | "ghost"; index: number; x: number; y: number } | null>(null);
   const drag = useRef<{ x: number; view: View; moved: boolean } | null>(null);
   const contentHeight = rows.labels.length * ROW_HEIGHT;
   const viewportHeight = Math.max(ROW_HEIGHT * 3, Math.min(MAX_VIEWPORT, contentHeight));
@@ -123,26 +129,28 @@ export function TimelineCanvas({
     }
     let drawnGhosts = 0;
     if (ghosts) {
-      context.strokeStyle = "#5b6678";
-      context.fillStyle = "rgba(91, 102, 120, 0.14)";
-      context.setLineDash([3, 2]);
-      context.lineWidth = 1;
+      // Outlined and dashed on white: nothing that ran is drawn this way.
+      context.strokeStyle = GHOST_STROKE;
+      context.fillStyle = "#ffffff";
+      context.setLineDash([4, 3]);
+      context.lineWidth = 1.5;
       const ghostLane = data.ghosts.lane;
       for (let index = 0; index < ghostLane.length; index++) {
         const row = rows.rowOfLane[ghostLane[index] ?? 0] ?? 0;
         if (row < firstRow || row > lastRow) continue;
         const x1 = ((data.ghosts.atMs[index] ?? 0) - view.fromMs) * scale;
-        const w = Math.max(4, (data.ghosts.expectedMs[index] ?? 0) * scale);
+        const w = Math.max(GHOST_MIN_WIDTH, (data.ghosts.expectedMs[index] ?? 0) * scale);
         if (x1 + w < 0 || x1 > plotWidth) continue;
         const y = rowY(row) + (ROW_HEIGHT - BAR_HEIGHT) / 2;
         context.fillRect(LABEL_WIDTH + x1, y, w, BAR_HEIGHT);
-        context.strokeRect(LABEL_WIDTH + x1 + 0.5, y + 0.5, w - 1, BAR_HEIGHT - 1);
+        context.strokeRect(LABEL_WIDTH + x1 + 0.75, y + 0.75, w - 1.5, BAR_HEIGHT - 1.5);
         drawnGhosts++;
       }
       context.setLineDash([]);
+      context.lineWidth = 1;
     }
     // Now.
-    const nowX = LABEL_WIDTH + xOf(data.nowMs, view, plotWidth);
+    const nowX = LABEL_WIDTH + xOf(nowMs, view, plotWidth);
     context.strokeStyle = "#b42318";
     context.beginPath();
     context.moveTo(nowX, AXIS_HEIGHT);
@@ -150,11 +158,12 @@ export function TimelineCanvas({
     context.stroke();
     context.restore();
 
-    // The axis, in the viewer's zone.
+    // The axis, in the viewer's zone, which it names above the row labels.
     context.fillStyle = "#ffffff";
     context.fillRect(0, 0, width, AXIS_HEIGHT);
     context.strokeStyle = "#d8dee8";
     context.fillStyle = "#5b6678";
+    context.fillText(`Times in ${zone}`, 6, AXIS_HEIGHT / 2, LABEL_WIDTH - 12);
     const span = view.toMs - view.fromMs;
     const pattern = span > 2 * DAY_MS ? "MMM d" : span > 6 * 3_600_000 ? "MMM d HH:mm" : "HH:mm";
     for (const mark of ticks(view, Math.max(2, Math.floor(plotWidth / 110)))) {
@@ -169,7 +178,7 @@ export function TimelineCanvas({
     element.dataset.renderMs = elapsed.toFixed(1);
     element.dataset.runs = String(drawnRuns);
     onDrawn({ runs: drawnRuns, ghosts: drawnGhosts, ms: elapsed });
-  }, [data, rows, view, visible, ghosts, zone, width, scrollTop, viewportHeight, plotWidth, byStatus, onDrawn]);
+  }, [data, rows, view, visible, ghosts, zone, nowMs, width, scrollTop, viewportHeight, plotWidth, byStatus, onDrawn]);
 
   const locate = (event: React.MouseEvent<HTMLCanvasElement>) => {
     const bounds = event.currentTarget.getBoundingClientRect();
@@ -179,19 +188,36 @@ export function TimelineCanvas({
   };
   const hit = (x: number, row: number) => (x < 0 || row < 0 ? null : hitTest(data, rows, view, plotWidth, x, row, (status) => visible.has(status)));
 
-  const hovered = hover === null ? null : hover.index;
+  const hitGhost = (x: number, row: number) => (!ghosts || x < 0 || row < 0 ? null : ghostHitTest(data, rows, view, plotWidth, x, row));
+  const when = (ms: number) => `${format(new TZDate(ms, zone), "yyyy-MM-dd HH:mm:ss")} ${zone}`;
   const tip = (() => {
-    if (hovered === null || hover === null) return null;
-    const status = data.spans.status[hovered];
-    const laneIndex = data.spans.lane[hovered] ?? 0;
-    const laneOf = data.lanes[laneIndex];
-    if (status === undefined || laneOf === undefined) return null;
-    const begin = format(new TZDate(data.spans.beginMs[hovered] ?? 0, zone), "yyyy-MM-dd HH:mm:ss");
+    if (hover === null) return null;
+    const style = { left: Math.min(hover.x + 12, width - 300), top: hover.y + scrollTop + 12 };
+    if (hover.kind === "ghost") {
+      const lane = data.lanes[data.ghosts.lane[hover.index] ?? -1];
+      const expected = data.ghosts.expectedMs[hover.index] ?? 0;
+      if (lane === undefined) return null;
+      return (
+        <div className="timeline-tip" data-testid="timeline-tip" style={style}>
+          <strong>{lane.tenant} / {lane.job}</strong> · projected
+          <dl>
+            <dt>Scheduled</dt><dd>{when(data.ghosts.atMs[hover.index] ?? 0)}</dd>
+            <dt>Expected duration</dt><dd>{expected > 0 ? formatDuration(expected) : "unknown (no runs yet)"}</dd>
+          </dl>
+        </div>
+      );
+    }
+    const details = spanDetails(data, hover.index);
+    if (details === null) return null;
     return (
-      <div className="timeline-tip" style={{ left: hover.x + 12, top: hover.y + scrollTop + 12 }}>
-        <strong>{laneOf.tenant} / {laneOf.job}</strong> · {STATUS_LABEL[status]}
-        <br />
-        {begin} · {(((data.spans.endMs[hovered] ?? 0) - (data.spans.beginMs[hovered] ?? 0)) / 1_000).toFixed(1)} s
+      <div className="timeline-tip" data-testid="timeline-tip" style={style}>
+        <strong>{details.job}</strong> · {STATUS_LABEL[details.status]}
+        <dl>
+          <dt>Scheduled</dt><dd>{when(details.scheduledMs)}</dd>
+          <dt>Started</dt><dd>{details.startedMs === null ? "did not start" : when(details.startedMs)}</dd>
+          <dt>Duration</dt><dd>{formatDuration(details.durationMs)}{details.status === "running" ? " so far" : ""}</dd>
+          <dt>Late by</dt><dd>{formatDuration(details.lateByMs)}</dd>
+        </dl>
       </div>
     );
   })();
@@ -225,7 +251,10 @@ export function TimelineCanvas({
             }
             const point = locate(event);
             const index = hit(point.x, point.row);
-            setHover(index === null ? null : { index, x: point.clientX, y: point.clientY });
+            const ghost = index === null ? hitGhost(point.x, point.row) : null;
+            if (index !== null) setHover({ kind: "run", index, x: point.clientX, y: point.clientY });
+            else if (ghost !== null) setHover({ kind: "ghost", index: ghost, x: point.clientX, y: point.clientY });
+            else setHover(null);
           }}
           onMouseLeave={() => { setHover(null); drag.current = null; }}
           onMouseUp={(event) => {

@@ -28,7 +28,7 @@ const timeline = (): Timeline => ({
   toMs: 10_000,
   nowMs: 5_000,
   lanes: [{ jobId: "j1", job: "report", tenant: "acme" }],
-  spans: { ids: ["r1"], lane: [0], beginMs: [1_000], endMs: [2_000], status: ["running"] },
+  spans: { ids: ["r1"], lane: [0], beginMs: [1_000], endMs: [2_000], status: ["running"], scheduledMs: [900], startedMs: [1_000] },
   truncated: false,
   ghosts: { lane: [], atMs: [], expectedMs: [] },
   ghostsTruncated: false,

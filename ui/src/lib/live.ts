@@ -28,6 +28,8 @@ export function patchTimeline(data: Timeline, query: TimelineQuery, all: RunChan
     beginMs: [...data.spans.beginMs],
     endMs: [...data.spans.endMs],
     status: [...data.spans.status],
+    scheduledMs: [...data.spans.scheduledMs],
+    startedMs: [...data.spans.startedMs],
   };
   const lanes = [...data.lanes];
   const laneOf = new Map(lanes.map((lane, index) => [lane.jobId, index]));
@@ -47,10 +49,13 @@ export function patchTimeline(data: Timeline, query: TimelineQuery, all: RunChan
       spans.beginMs.push(change.beginMs);
       spans.endMs.push(change.endMs);
       spans.status.push(change.status);
+      spans.scheduledMs.push(Date.parse(change.scheduledAt));
+      spans.startedMs.push(change.startedAt === null ? null : Date.parse(change.startedAt));
     } else {
       spans.beginMs[index] = change.beginMs;
       spans.endMs[index] = change.endMs;
       spans.status[index] = change.status;
+      spans.startedMs[index] = change.startedAt === null ? null : Date.parse(change.startedAt);
     }
   }
   const nowMs = Math.max(data.nowMs, ...relevant.map((change) => change.endMs));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { fillBuckets, formatDuration, isFinal } from "./runs";
+import { fillBuckets, fittedFrom, formatDuration, isFinal, resultText } from "./runs";
 
 describe("formatDuration", () => {
   it("picks a unit people read", () => {
@@ -29,4 +29,31 @@ it("knows which statuses are final", () => {
   expect(isFinal("queued")).toBe(false);
   expect(isFinal("running")).toBe(false);
   expect(isFinal("missed")).toBe(true);
+});
+
+describe("the overview chart's window", () => {
+  const bucket = 900_000;
+  const now = 100 * bucket;
+  const from = now - 96 * bucket;
+  it("fits a short history instead of squeezing it to the right edge", () => {
+    // Runs only in the last two buckets: an hour back, not the whole day.
+    expect(fittedFrom(from, now, bucket, [now - bucket, now])).toBe(now - 4 * bucket);
+    // Runs three hours back: from two buckets before the first.
+    expect(fittedFrom(from, now, bucket, [now - 12 * bucket])).toBe(now - 14 * bucket);
+    // A full day of history keeps the day; no runs at all shows the last hour.
+    expect(fittedFrom(from, now, bucket, [from, now])).toBe(from);
+    expect(fittedFrom(from, now, bucket, [])).toBe(now - 4 * bucket);
+  });
+});
+
+describe("one result text per outcome", () => {
+  const run = { httpStatus: null, exitCode: null, errorSummary: null, reason: null, status: "succeeded" as const };
+  it("never repeats the exit or HTTP status the error already names", () => {
+    expect(resultText({ ...run, status: "failed", exitCode: 1, errorSummary: "exit status 1" })).toBe("exit status 1");
+    expect(resultText({ ...run, status: "failed", httpStatus: 500, errorSummary: "HTTP 500 Internal Server Error" })).toBe("HTTP 500 Internal Server Error");
+    expect(resultText({ ...run, exitCode: 0 })).toBe("exit 0");
+    expect(resultText({ ...run, httpStatus: 204 })).toBe("HTTP 204");
+    expect(resultText({ ...run, status: "skipped", reason: "the previous run was still running" })).toBe("the previous run was still running");
+    expect(resultText(run)).toBe("");
+  });
 });

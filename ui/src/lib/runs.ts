@@ -1,6 +1,6 @@
 // How runs read for people: status names and colours, durations, lateness, idempotency keys.
 // Nothing here decides anything about a run; the core has recorded it.
-import type { RunStatus, Trigger, WaitedFor } from "../bindings";
+import type { RunRow, RunStatus, Trigger, WaitedFor } from "../bindings";
 
 export const STATUS_LABEL: Record<RunStatus, string> = {
   queued: "queued",
@@ -44,6 +44,19 @@ export const WAITED_FOR_LABEL: Record<WaitedFor, string> = {
   overlap: "the previous run of the job (overlap policy)",
 };
 
+/** One text for a run's outcome, for the result column and messages: the error when there is
+ * one (it names the exit status or HTTP status itself), else the exit code or HTTP status, else
+ * why it did not run; "" when there is nothing to say yet. Never the code and an error that
+ * repeats it ("exit 1 · exit status 1"). */
+export function resultText(run: Pick<RunRow, "httpStatus" | "exitCode" | "errorSummary" | "reason" | "status">): string {
+  const error = run.errorSummary ?? "";
+  if (error !== "") return error;
+  if (run.reason !== null && run.reason !== "") return run.reason;
+  if (run.httpStatus !== null) return `HTTP ${run.httpStatus}`;
+  if (run.exitCode !== null) return `exit ${run.exitCode}`;
+  return "";
+}
+
 export function isFinal(status: RunStatus): boolean {
   return status !== "queued" && status !== "running";
 }
@@ -62,6 +75,18 @@ export function formatDuration(ms: number | null): string {
   const hours = Math.round(minutes / 60);
   return `${sign}${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
+
+/** Where the overview's chart starts: the whole day once there is a day of history, else a
+ * little before the first bucket with runs (at least an hour back), so that a new database
+ * shows its first runs as bars, not as one spike at the right edge. */
+export function fittedFrom(fromMs: number, nowMs: number, bucketMs: number, startMs: (number | null)[]): number {
+  const first = Math.min(...startMs.filter((ms): ms is number => ms !== null));
+  if (!Number.isFinite(first)) return Math.max(fromMs, nowMs - HOUR);
+  const wanted = Math.min(first - 2 * bucketMs, nowMs - HOUR);
+  return Math.max(fromMs, Math.floor(wanted / bucketMs) * bucketMs);
+}
+
+const HOUR = 3_600_000;
 
 /** Fills the buckets a chart needs from the sparse list the backend sends (buckets without
  * runs are left out there): one entry per bucket from `fromMs` up to `nowMs`. */

@@ -14,6 +14,34 @@ export function formatInZone(instant: string, zone: string): string {
   return format(new TZDate(instant, zone), "yyyy-MM-dd HH:mm");
 }
 
+/** "2026-03-29 03:00 Europe/Berlin": an instant that carries its zone, for text outside a
+ * table whose header names the zone. */
+export function instantWithZone(instant: string, zone: string): string {
+  return `${formatInZone(instant, zone)} ${zone}`;
+}
+
+/** An instant of a job, on the job's wall clock first and, where the viewer's zone differs, on
+ * the viewer's beside it: "2026-12-08 02:30 Europe/Berlin (01:30 UTC)" (the viewer's date is
+ * repeated only when it differs). */
+export function jobInstant(instant: string, jobZone: string, viewerZone: string): string {
+  const job = instantWithZone(instant, jobZone);
+  if (sameClock(instant, jobZone, viewerZone)) return job;
+  const jobDay = format(new TZDate(instant, jobZone), "yyyy-MM-dd");
+  const viewerDay = format(new TZDate(instant, viewerZone), "yyyy-MM-dd");
+  const viewer = jobDay === viewerDay ? format(new TZDate(instant, viewerZone), "HH:mm") : formatInZone(instant, viewerZone);
+  return `${job} (${viewer} ${viewerZone})`;
+}
+
+/** Whether two zones show `instant` on the same wall clock (then one of them is enough). */
+function sameClock(instant: string, a: string, b: string): boolean {
+  return a === b || format(new TZDate(instant, a), "yyyy-MM-dd HH:mm xxx") === format(new TZDate(instant, b), "yyyy-MM-dd HH:mm xxx");
+}
+
+/** A table header or axis title naming the zone its instants are shown in: "Next run (UTC)". */
+export function zoned(label: string, zone: string): string {
+  return `${label} (${zone})`;
+}
+
 /** "in 3 hours" / "5 minutes ago", relative to `now`. */
 export function relativeTo(instant: string, now: Date): string {
   const at = new Date(instant);
@@ -21,7 +49,8 @@ export function relativeTo(instant: string, now: Date): string {
   return at.getTime() >= now.getTime() ? `in ${distance}` : `${distance} ago`;
 }
 
-/** A short cell text for an optional instant: the time in the viewer's zone, or a dash. */
+/** A short cell text for an optional instant in a column whose header names `zone` (see
+ * `zoned`): the time in that zone, or a dash. */
 export function shortInstant(instant: string | null, zone: string): string {
   return instant === null ? "—" : formatInZone(instant, zone);
 }

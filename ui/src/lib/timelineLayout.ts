@@ -10,7 +10,7 @@ export interface Timeline {
   toMs: number;
   nowMs: number;
   lanes: Lane[];
-  spans: { ids: string[]; lane: number[]; beginMs: number[]; endMs: number[]; status: RunStatus[] };
+  spans: { ids: string[]; lane: number[]; beginMs: number[]; endMs: number[]; status: RunStatus[]; scheduledMs: number[]; startedMs: (number | null)[] };
   truncated: boolean;
   ghosts: { lane: number[]; atMs: number[]; expectedMs: number[] };
   ghostsTruncated: boolean;
@@ -25,7 +25,7 @@ export function decodeTimeline(data: TimelineData): Timeline {
     toMs: data.toMs ?? 0,
     nowMs: data.nowMs ?? 0,
     lanes: data.lanes,
-    spans: { ...data.spans, beginMs: numbers(data.spans.beginMs), endMs: numbers(data.spans.endMs) },
+    spans: { ...data.spans, beginMs: numbers(data.spans.beginMs), endMs: numbers(data.spans.endMs), scheduledMs: numbers(data.spans.scheduledMs) },
     truncated: data.truncated,
     ghosts: { lane: data.ghosts.lane, atMs: numbers(data.ghosts.atMs), expectedMs: numbers(data.ghosts.expectedMs) },
     ghostsTruncated: data.ghostsTruncated,
@@ -98,6 +98,88 @@ export function viewEndingNow(nowMs: number, spanMs: number): View {
   const ahead = Math.min(spanMs * 0.2, DAY_MS);
   return { fromMs: nowMs + ahead - spanMs, toMs: nowMs + ahead };
 }
+
+/** A view that follows now: `backMs` of the past and `aheadMs` of the future. */
+export interface Follow {
+  backMs: number;
+  aheadMs: number;
+}
+
+/** The preset views, each with now in view and a good part of the future: the default is the
+ * last day and the next six hours. */
+export const PRESETS: { label: string; follow: Follow }[] = [
+  { label: "1 h", follow: { backMs: 40 * 60_000, aheadMs: 20 * 60_000 } },
+  { label: "6 h", follow: { backMs: 4 * HOUR_MS, aheadMs: 2 * HOUR_MS } },
+  { label: "24 h + next 6 h", follow: { backMs: DAY_MS, aheadMs: 6 * HOUR_MS } },
+  { label: "7 days", follow: { backMs: 6 * DAY_MS, aheadMs: DAY_MS } },
+  { label: "30 days", follow: { backMs: 29 * DAY_MS, aheadMs: DAY_MS } },
+];
+
+export const DEFAULT_FOLLOW: Follow = { backMs: DAY_MS, aheadMs: 6 * HOUR_MS };
+
+/** The view a followed window shows at `nowMs`. */
+export function followView(nowMs: number, follow: Follow): View {
+  return { fromMs: nowMs - follow.backMs, toMs: nowMs + follow.aheadMs };
+}
+
+/** How a view keeps following now after "Now": its span, with now where the view had it if
+ * now was in view (else a quarter of the span ahead). */
+export function followOf(view: View, nowMs: number): Follow {
+  const span = view.toMs - view.fromMs;
+  const aheadMs = nowMs > view.fromMs && nowMs < view.toMs ? view.toMs - nowMs : span / 4;
+  return { backMs: span - aheadMs, aheadMs };
+}
+
+/** How often a followed view moves: about a pixel's worth of time on a 1,500-pixel plot,
+ * between one second and a minute. */
+export function followStepMs(view: View): number {
+  return Math.min(60_000, Math.max(1_000, (view.toMs - view.fromMs) / 1_500));
+}
+
+/** What the pointer shows for a run: job, status, and the times a support engineer asks for. */
+export interface SpanDetails {
+  job: string;
+  status: RunStatus;
+  scheduledMs: number;
+  startedMs: number | null;
+  /** Started to finished (or to now while it runs); null when it never started. */
+  durationMs: number | null;
+  /** Started minus scheduled; null when it never started. */
+  lateByMs: number | null;
+}
+
+/** The hover details of run `index`. */
+export function spanDetails(data: Timeline, index: number): SpanDetails | null {
+  const status = data.spans.status[index];
+  const lane = data.lanes[data.spans.lane[index] ?? -1];
+  if (status === undefined || lane === undefined) return null;
+  const scheduledMs = data.spans.scheduledMs[index] ?? 0;
+  const startedMs = data.spans.startedMs[index] ?? null;
+  return {
+    job: `${lane.tenant} / ${lane.job}`,
+    status,
+    scheduledMs,
+    startedMs,
+    durationMs: startedMs === null ? null : Math.max(0, (data.spans.endMs[index] ?? startedMs) - startedMs),
+    lateByMs: startedMs === null ? null : startedMs - scheduledMs,
+  };
+}
+
+/** The index of the projected run under (x, row), if one is. */
+export function ghostHitTest(data: Timeline, rows: Rows, view: View, width: number, x: number, row: number, slop = 3): number | null {
+  const { lane, atMs, expectedMs } = data.ghosts;
+  let found: number | null = null;
+  for (let index = 0; index < lane.length; index++) {
+    if (rows.rowOfLane[lane[index] ?? 0] !== row) continue;
+    const x1 = xOf(atMs[index] ?? 0, view, width);
+    const x2 = Math.max(x1 + GHOST_MIN_WIDTH, xOf((atMs[index] ?? 0) + (expectedMs[index] ?? 0), view, width));
+    if (x >= x1 - slop && x <= x2 + slop) found = index;
+  }
+  return found;
+}
+
+/** The narrowest a projected run is drawn (pixels), so that it can be seen and pointed at. */
+export const GHOST_MIN_WIDTH = 6;
 
 /** The index of the run under (x, row), if one is: the latest-drawn bar wins; a bar narrower
  * than `slop` pixels is hit within `slop`. */

@@ -171,6 +171,7 @@ export function installMockBackend(): void {
     state: job.state,
     disabledReason: job.disabledReason,
     consecutiveFailures: job.failures,
+    paused: job.paused,
     nextRunAt: "2026-03-21T02:30:00Z",
     lastRunAt: null,
     updatedAt: job.updatedAt,

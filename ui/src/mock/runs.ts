@@ -295,7 +295,7 @@ export class RunsMock {
       }
       return index;
     };
-    const spans = { ids: [] as string[], lane: [] as number[], beginMs: [] as (number | null)[], endMs: [] as (number | null)[], status: [] as RunStatus[] };
+    const spans = { ids: [] as string[], lane: [] as number[], beginMs: [] as (number | null)[], endMs: [] as (number | null)[], status: [] as RunStatus[], scheduledMs: [] as (number | null)[], startedMs: [] as (number | null)[] };
     const wanted = (jobId: string, tenant: string) => (query.tenant === null || query.tenant === tenant) && (query.jobId === null || query.jobId === jobId);
     for (const run of this.runs) {
       const begin = Date.parse(run.row.startedAt ?? run.row.notBefore);
@@ -306,6 +306,8 @@ export class RunsMock {
       spans.beginMs.push(begin);
       spans.endMs.push(end);
       spans.status.push(run.row.status);
+      spans.scheduledMs.push(Date.parse(run.row.scheduledAt));
+      spans.startedMs.push(run.row.startedAt === null ? null : Date.parse(run.row.startedAt));
     }
     const generated = this.generated;
     if (generated !== null) {
@@ -319,6 +321,8 @@ export class RunsMock {
         spans.beginMs.push(begin);
         spans.endMs.push(end);
         spans.status.push(generated.status[index] ?? "succeeded");
+        spans.scheduledMs.push(begin - 1_000);
+        spans.startedMs.push(begin);
       }
     }
     // Ghosts: every enabled job runs hourly in the mock.

@@ -5,7 +5,7 @@ import type { DisabledJob } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { commandError, commands, describeFailure, unwrap } from "../lib/commands";
 import { AUTO_DISABLED_KEY, JOBS_KEY, JOB_STATUS_KEY, OVERVIEW_KEY, TENANTS_KEY } from "../lib/keys";
-import { relativeTo, shortInstant, viewerTimeZone } from "../lib/time";
+import { relativeTo, shortInstant, viewerTimeZone, zoned } from "../lib/time";
 import { useOperatorName } from "./JobOperations";
 
 /** Jobs Rota disabled after failures, with the last error and the streak, and Re-enable. */
@@ -29,7 +29,7 @@ export function AutoDisabledScreen({ onOpenJob }: { onOpenJob: (jobId: string) =
             <th>Schedule</th>
             <th className="num">Failures in a row</th>
             <th>Last error</th>
-            <th>Disabled</th>
+            <th>{zoned("Disabled", zone)}</th>
             <th />
           </tr>
         </thead>
@@ -102,7 +102,7 @@ function ReEnable({ job, onDone }: { job: DisabledJob; onDone: () => void }) {
           <FieldError id="reenable-operator-error" message={error?.field === "operator" ? error.message : null} />
         </div>
         <label className="check">
-          <input type="checkbox" checked={probation} onChange={(event) => { setProbation(event.target.checked); }} /> on probation (the next failure disables it again)
+          <input type="checkbox" checked={probation} onChange={(event) => { setProbation(event.target.checked); }} /> on probation: the next failed occurrence disables it again at once, instead of after the usual number of failures in a row (uncheck to give it the usual number)
         </label>
       </div>
       <div className="buttons">

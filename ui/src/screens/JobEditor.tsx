@@ -8,6 +8,7 @@ import { commandError, commands, describeFailure, unwrap } from "../lib/commands
 import { count } from "../lib/count";
 import { WHOLE_NUMBER, jsonProblem } from "../lib/fields";
 import { JOBS_KEY, TENANTS_KEY } from "../lib/keys";
+import { markSaved, useUnsavedChanges } from "../lib/unsaved";
 import { STATE_LABEL } from "./JobsScreen";
 import { ConflictPanel } from "./ConflictPanel";
 import { HandlerFields } from "./HandlerFields";
@@ -46,6 +47,8 @@ export function JobEditor({
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
+  const guardKey = jobId === undefined ? "new job" : "job definition";
+  useUnsavedChanges(guardKey, form.formState.isDirty && !form.formState.isSubmitSuccessful);
 
   // Load the stored job into the form once (and again when the user takes theirs).
   const loaded = job.data;
@@ -79,6 +82,7 @@ export function JobEditor({
       void queryClient.invalidateQueries({ queryKey: JOBS_KEY });
       void queryClient.invalidateQueries({ queryKey: TENANTS_KEY });
       if (jobId === undefined) {
+        markSaved(guardKey);
         onSaved(stored.id);
       } else {
         form.reset(formFromInput(stored.tenant, stored.definition));

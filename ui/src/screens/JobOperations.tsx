@@ -1,12 +1,13 @@
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
-import type { JobDetail } from "../bindings";
+import type { JobDetail, RunRow } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { commandError, commands, describeFailure, unwrap } from "../lib/commands";
 import { count } from "../lib/count";
 import { jsonProblem } from "../lib/fields";
-import { AUTO_DISABLED_KEY, JOBS_KEY, JOB_RUNS_KEY, JOB_STATUS_KEY, OPERATOR_KEY, OVERVIEW_KEY, TENANTS_KEY } from "../lib/keys";
+import { AUTO_DISABLED_KEY, JOBS_KEY, JOB_RUNS_KEY, JOB_STATUS_KEY, OCCURRENCE_KEY, OPERATOR_KEY, OVERVIEW_KEY, TENANTS_KEY } from "../lib/keys";
+import { isFinal, resultText, STATUS_LABEL } from "../lib/runs";
 import { instantFromLocalInput, localInputValue, viewerTimeZone } from "../lib/time";
 
 /** The name operations are recorded under: the operator setting (the OS user by default). */
@@ -24,9 +25,22 @@ function useJobChanged() {
   };
 }
 
+/** How long the outcome of a run started with "Run now" stays shown before the line clears. */
+export const RUN_NOW_OUTCOME_MS = 10_000;
+
+/** The line under "Run now" while its run is followed: queued, running, then its outcome. */
+export function runNowMessage(run: RunRow | undefined): string {
+  if (run === undefined || run.status === "queued") return "Run queued; waiting for a free worker…";
+  if (run.status === "running") return "Running…";
+  const result = resultText(run);
+  return `Run ${STATUS_LABEL[run.status]}${result === "" ? "" : `: ${result}`}.`;
+}
+
 /** Run now, optionally with an edited payload; guarded against double clicks (a second click
- * while the first is on its way does nothing). */
-export function RunNow({ job, onQueued }: { job: JobDetail; onQueued: (runId: string) => void }) {
+ * while the first is on its way does nothing). The line below follows the run (live updates
+ * refresh it; polling is the fallback) to its end, shows the outcome, then clears. Its space is
+ * kept, so nothing beside it moves. */
+export function RunNow({ job, onQueued, onOpenRun }: { job: JobDetail; onQueued: (runId: string) => void; onOpenRun?: (runId: string) => void }) {
   const client = useQueryClient();
   const [editing, setEditing] = useState(false);
   const [payload, setPayload] = useState(job.definition.payload);
@@ -50,6 +64,21 @@ export function RunNow({ job, onQueued }: { job: JobDetail; onQueued: (runId: st
       }, 800);
     },
   });
+  const followed = useQuery({
+    queryKey: [...OCCURRENCE_KEY, queued],
+    queryFn: () => unwrap(commands.getOccurrence(queued ?? "")),
+    enabled: queued !== null,
+    refetchInterval: (query) => (query.state.data?.attempts.every((attempt) => isFinal(attempt.run.status)) === true ? false : 1_000),
+  });
+  // The attempt "Run now" queued (retries of it are new attempts of the same occurrence).
+  const attempts = followed.data?.attempts ?? [];
+  const latest = attempts.length === 0 ? undefined : attempts[attempts.length - 1]?.run;
+  const finished = latest !== undefined && isFinal(latest.status);
+  useEffect(() => {
+    if (!finished) return;
+    const timer = window.setTimeout(() => { setQueued(null); }, RUN_NOW_OUTCOME_MS);
+    return () => { window.clearTimeout(timer); };
+  }, [finished]);
   const problem = editing ? jsonProblem(payload) : null;
   const error = run.error === null ? null : commandError(run.error);
   const start = () => {
@@ -60,7 +89,7 @@ export function RunNow({ job, onQueued }: { job: JobDetail; onQueued: (runId: st
     run.mutate(editing ? payload : null);
   };
   return (
-    <div className="operation" aria-label="Run now">
+    <div className="operation run-now" aria-label="Run now">
       <div className="row">
         <button type="button" className="primary" data-testid="run-now" disabled={run.isPending || guarded || problem !== null} onClick={start}>
           {run.isPending ? "Queuing…" : "Run now"}
@@ -77,7 +106,14 @@ export function RunNow({ job, onQueued }: { job: JobDetail; onQueued: (runId: st
         </div>
       )}
       {run.isError && error?.field !== "payload" && <p className="form-error" role="alert">{describeFailure(run.error)}</p>}
-      {queued !== null && <p className="saved" role="status" data-testid="run-queued">Run queued; it appears below as it starts and finishes.</p>}
+      <p className={finished && latest.status !== "succeeded" ? "run-now-status bad" : "run-now-status"} role="status" data-testid="run-queued" data-status={queued === null ? undefined : (latest?.status ?? "queued")}>
+        {queued !== null && (
+          <>
+            {runNowMessage(latest)}
+            {onOpenRun !== undefined && <> <button type="button" className="link" onClick={() => { onOpenRun(queued); }}>Details</button></>}
+          </>
+        )}
+      </p>
     </div>
   );
 }

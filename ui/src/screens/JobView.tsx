@@ -4,7 +4,9 @@ import { useQuery } from "@tanstack/react-query";
 import { RunsTable } from "../components/RunsTable";
 import { commands, describeFailure, unwrap } from "../lib/commands";
 import { JOB_RUNS_KEY, JOB_STATUS_KEY } from "../lib/keys";
-import { relativeTo, shortInstant, viewerTimeZone } from "../lib/time";
+import { count } from "../lib/count";
+import { wontRun } from "../lib/jobs";
+import { jobInstant, relativeTo, viewerTimeZone } from "../lib/time";
 import { JobEditor } from "./JobEditor";
 import { Backfill, RunNow, StateControls } from "./JobOperations";
 import { STATE_LABEL } from "./JobsScreen";
@@ -47,6 +49,7 @@ function JobRuns({ jobId, onClose, onOpenRun }: { jobId: string; onClose: () => 
   }
   const detail = job.data;
   const now = new Date();
+  const blocked = wontRun(detail);
   return (
     <section className="panel" aria-label="Job runs">
       <div className="panel-head">
@@ -58,22 +61,23 @@ function JobRuns({ jobId, onClose, onOpenRun }: { jobId: string; onClose: () => 
         {detail.paused && <> · <span className="badge warn">paused</span></>}
         {detail.onProbation && <> · <span className="badge warn">on probation</span></>}
         {" · "}<code>{detail.definition.schedule}</code> ({detail.definition.timezone})
-        {" · next run "}
-        {detail.nextRunAt === null ? "none" : `${shortInstant(detail.nextRunAt, zone)} (${relativeTo(detail.nextRunAt, now)})`}
-        {detail.consecutiveFailures > 0 && <> · <span className="bad">{detail.consecutiveFailures} failed in a row</span></>}
-        {detail.disabledReason !== null && <> · {detail.disabledReason === "auto" ? "disabled by Rota after failures" : detail.disabledReason}</>}
+        {" · "}
+        <span data-testid="job-next-run" className={blocked === null ? undefined : "wont-run"}>
+          {blocked ?? (detail.nextRunAt === null ? "next run: none" : `next run ${jobInstant(detail.nextRunAt, detail.definition.timezone, zone)}, ${relativeTo(detail.nextRunAt, now)}`)}
+        </span>
+        {detail.consecutiveFailures > 0 && detail.state === "enabled" && <> · <span className="bad">{count(detail.consecutiveFailures, "failure")} in a row</span></>}
         {detail.enabledBy !== null && <> · enabled by {detail.enabledBy}</>}
       </p>
       {detail.lastError !== null && detail.state !== "enabled" && (
         <p className="form-error" data-testid="job-last-error">Last error: {detail.lastError}</p>
       )}
       <div className="operations">
-        <RunNow job={detail} onQueued={() => undefined} />
+        <RunNow job={detail} onQueued={() => undefined} onOpenRun={onOpenRun} />
         <StateControls job={detail} />
       </div>
       <h2>Runs</h2>
       {runs.isError && <p className="form-error" role="alert">{describeFailure(runs.error)}</p>}
-      <RunsTable runs={runs.data ?? []} onOpen={onOpenRun} testId="job-runs" />
+      <RunsTable runs={runs.data ?? []} onOpen={onOpenRun} testId="job-runs" zone={detail.definition.timezone} />
       {runs.data !== undefined && runs.data.length >= limit && limit < 1000 && (
         <button type="button" onClick={() => { setLimit(Math.min(1000, limit + RUNS_PAGE * 2)); }}>Show more</button>
       )}

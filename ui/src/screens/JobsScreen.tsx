@@ -10,7 +10,8 @@ import {
 
 import type { HandlerKind, JobQuery, JobRow, JobSort, JobState } from "../bindings";
 import { commands, describeFailure, unwrap } from "../lib/commands";
-import { shortInstant, viewerTimeZone } from "../lib/time";
+import { wontRun } from "../lib/jobs";
+import { shortInstant, viewerTimeZone, zoned } from "../lib/time";
 import { useDebounced } from "../lib/useDebounced";
 import { sortMark, sortState } from "../components/sorting";
 import { JOBS_KEY, TENANTS_KEY } from "../lib/keys";
@@ -102,9 +103,16 @@ export function JobsScreen({
         ),
       }),
       column.accessor("consecutiveFailures", { header: "Failures", meta: { numeric: true } }),
-      column.accessor("nextRunAt", { header: `Next run (${zone})`, cell: (info) => shortInstant(info.getValue(), zone) }),
-      column.accessor("lastRunAt", { header: "Last run", cell: (info) => shortInstant(info.getValue(), zone) }),
-      column.accessor("updatedAt", { header: "Updated", cell: (info) => shortInstant(info.getValue(), zone) }),
+      column.accessor("nextRunAt", {
+        header: zoned("Next run", zone),
+        cell: (info) => {
+          // A job that will not run says why instead of showing a next run it will not make.
+          const why = wontRun(info.row.original);
+          return why === null ? shortInstant(info.getValue(), zone) : <span className="meta wont-run">{why}</span>;
+        },
+      }),
+      column.accessor("lastRunAt", { header: zoned("Last run", zone), cell: (info) => shortInstant(info.getValue(), zone) }),
+      column.accessor("updatedAt", { header: zoned("Updated", zone), cell: (info) => shortInstant(info.getValue(), zone) }),
     ],
     [onOpen, zone],
   );

@@ -5,7 +5,7 @@ import { ThroughputChart } from "../components/ThroughputChart";
 import type { NodeCondition } from "../bindings";
 import { commands, describeFailure, unwrap } from "../lib/commands";
 import { OVERVIEW_KEY } from "../lib/keys";
-import { relativeTo, shortInstant, viewerTimeZone } from "../lib/time";
+import { instantWithZone, relativeTo, shortInstant, viewerTimeZone, zoned } from "../lib/time";
 
 /** The badge style of each node condition: trouble stands out, a clean stop does not. */
 const NODE_CONDITION_BADGE: Record<NodeCondition, string> = { healthy: "ok", unhealthy: "warn", silent: "warn", stopped: "" };
@@ -89,7 +89,7 @@ export function OverviewScreen({ onOpenRun, onOpenJob, onShowAutoDisabled }: { o
                     </td>
                     <td>{node.version}</td>
                     <td className="num">{node.running} / {node.workers}</td>
-                    <td>{node.stoppedAt === null ? relativeTo(node.heartbeatAt, now) : `stopped ${relativeTo(node.stoppedAt, now)}`}</td>
+                    <td title={instantWithZone(node.stoppedAt ?? node.heartbeatAt, zone)}>{node.stoppedAt === null ? relativeTo(node.heartbeatAt, now) : `stopped ${relativeTo(node.stoppedAt, now)}`}</td>
                     <td title={problems || undefined}>
                       <span className={`badge ${NODE_CONDITION_BADGE[node.condition]}`}>{node.condition}</span>
                       {node.problems.length > 0 && <div className="small node-problem">{node.problems[0]}</div>}
@@ -111,17 +111,30 @@ export function OverviewScreen({ onOpenRun, onOpenJob, onShowAutoDisabled }: { o
         <section className="panel">
           <h2>Next runs</h2>
           <table className="grid compact" data-testid="overview-next">
+            <thead>
+              <tr>
+                <th>Job</th>
+                <th>Schedule</th>
+                <th>{zoned("Next run", zone)}</th>
+                <th />
+              </tr>
+            </thead>
             <tbody>
               {data.nextRuns.map((next) => (
                 <tr key={next.jobId}>
                   <td>
                     <button type="button" className="link" onClick={() => { onOpenJob(next.jobId); }}>{next.tenant} / {next.job}</button>
                   </td>
-                  <td><code>{next.schedule}</code></td>
-                  <td>{shortInstant(next.at, zone)}</td>
+                  <td><code>{next.schedule}</code> <span className="meta">{next.timezone}</span></td>
+                  <td title={next.timezone === zone ? undefined : instantWithZone(next.at, next.timezone)}>{shortInstant(next.at, zone)}</td>
                   <td className="meta">{relativeTo(next.at, now)}</td>
                 </tr>
               ))}
+              {data.nextRuns.length === 0 && (
+                <tr>
+                  <td colSpan={4} className="empty">No enabled, unpaused job is scheduled.</td>
+                </tr>
+              )}
             </tbody>
           </table>
         </section>
@@ -135,7 +148,7 @@ export function OverviewScreen({ onOpenRun, onOpenJob, onShowAutoDisabled }: { o
                     <button type="button" className="link" onClick={() => { onOpenJob(job.id); }}>{job.tenant} / {job.name}</button>
                   </td>
                   <td className="bad">{job.lastError ?? ""}</td>
-                  <td className="meta">{relativeTo(job.disabledAt, now)}</td>
+                  <td className="meta" title={instantWithZone(job.disabledAt, zone)}>disabled {relativeTo(job.disabledAt, now)}</td>
                 </tr>
               ))}
               {data.autoDisabled.length === 0 && (

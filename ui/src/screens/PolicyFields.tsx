@@ -113,7 +113,7 @@ export function PolicyFields() {
             )}
           </Field>
         )}
-        <Field name="policy.catchUpWindowSeconds" label="Catch-up window (seconds)" hint="empty: a day, or the schedule's period">
+        <Field name="policy.catchUpWindowSeconds" label="Catch-up window (seconds)" hint="missed occurrences older than this are skipped, not run; empty: a day, or the schedule's period">
           {({ id, describedBy, invalid }) => (
             <input id={id} inputMode="numeric" placeholder="default" aria-invalid={invalid} aria-describedby={describedBy} {...register("policy.catchUpWindowSeconds", OPTIONAL_WHOLE)} />
           )}
@@ -126,9 +126,9 @@ export function PolicyFields() {
           )}
         </Field>
         <label className="check">
-          <input type="checkbox" {...register("policy.probation")} /> Probation: when re-enabled, the next failure disables it again
+          <input type="checkbox" {...register("policy.probation")} /> Probation: after a re-enable, one failed occurrence disables it again (instead of the full count above)
         </label>
-        <Field name="policy.jitterWindowSeconds" label="Start jitter window (seconds)" hint="a stable offset per job; empty: none">
+        <Field name="policy.jitterWindowSeconds" label="Start jitter window (seconds)" hint="each run starts up to this much after its time, the same offset every run, so many jobs at :00 do not start together; empty: none">
           {({ id, describedBy, invalid }) => (
             <input id={id} inputMode="numeric" placeholder="none" aria-invalid={invalid} aria-describedby={describedBy} {...register("policy.jitterWindowSeconds", OPTIONAL_WHOLE)} />
           )}

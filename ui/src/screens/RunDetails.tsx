@@ -3,9 +3,9 @@ import { useQuery } from "@tanstack/react-query";
 import type { RunAttempt } from "../bindings";
 import { StatusBadge } from "../components/StatusBadge";
 import { commands, describeFailure, unwrap } from "../lib/commands";
-import { OCCURRENCE_KEY } from "../lib/keys";
+import { JOB_STATUS_KEY, OCCURRENCE_KEY } from "../lib/keys";
 import { formatDuration, isFinal, TRIGGER_LABEL, WAITED_FOR_LABEL } from "../lib/runs";
-import { formatInZone, viewerTimeZone } from "../lib/time";
+import { instantWithZone, jobInstant, viewerTimeZone } from "../lib/time";
 
 /** Every attempt of one occurrence: what ran where and when, what it printed, and why it
  * waited. Followed live while an attempt is queued or running. */
@@ -16,6 +16,13 @@ export function RunDetails({ runId, onOpenJob, onBack }: { runId: string; onOpen
     queryFn: () => unwrap(commands.getOccurrence(runId)),
     // Live updates refresh it; this is the fallback while something is still running.
     refetchInterval: (query) => (query.state.data?.attempts.every((attempt) => isFinal(attempt.run.status)) === false ? 2_000 : false),
+  });
+  // The occurrence is the job's: shown on the job's clock (its zone comes with the job).
+  const jobId = occurrence.data?.jobId;
+  const job = useQuery({
+    queryKey: [...JOB_STATUS_KEY, jobId],
+    queryFn: () => unwrap(commands.getJob(jobId ?? "")),
+    enabled: jobId !== undefined,
   });
   if (occurrence.isPending) return <p className="panel">Loading…</p>;
   if (occurrence.isError) {
@@ -41,7 +48,7 @@ export function RunDetails({ runId, onOpenJob, onBack }: { runId: string; onOpen
       <dl className="facts">
         <dt>Occurrence</dt>
         <dd>
-          {formatInZone(detail.scheduledAt, zone)} ({zone}) · <code>{detail.scheduledAt}</code>
+          <span data-testid="occurrence-at">{jobInstant(detail.scheduledAt, job.data?.definition.timezone ?? zone, zone)}</span> · <code>{detail.scheduledAt}</code>
         </dd>
         <dt>Idempotency key</dt>
         <dd>
@@ -59,7 +66,7 @@ export function RunDetails({ runId, onOpenJob, onBack }: { runId: string; onOpen
 
 function Attempt({ attempt, jobPayload, zone }: { attempt: RunAttempt; jobPayload: string; zone: string }) {
   const { run } = attempt;
-  const when = (instant: string | null) => (instant === null ? "—" : `${formatInZone(instant, zone)} (${instant})`);
+  const when = (instant: string | null) => (instant === null ? "—" : `${instantWithZone(instant, zone)} (${instant})`);
   return (
     <article className="attempt" data-testid="attempt" data-status={run.status} aria-label={`Attempt ${run.attempt}`}>
       <h2>

@@ -5,16 +5,18 @@ import type { TenantRow } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { commandError, commands, describeFailure, unwrap } from "../lib/commands";
 import { WHOLE_NUMBER } from "../lib/fields";
+import { confirmLeave, useUnsavedChanges } from "../lib/unsaved";
 import { OPTIONAL_WHOLE } from "./jobForm";
 import { EMPTY_TENANT, rateLimitProblem, tenantFieldOf, tenantForm, tenantPolicyInput, type TenantForm as Form } from "./tenantForm";
 
 /** Creates a tenant (`tenant` null) or changes one's limits, rate limit and job defaults. The
  * core validates every field. */
-export function TenantForm({ tenant, onDone }: { tenant: TenantRow | null; onDone: () => void }) {
+export function TenantForm({ tenant, onDone }: { tenant: TenantRow | null; onDone: (saved: string | null) => void }) {
   const { register, handleSubmit, setError, formState } = useForm<Form>({
     defaultValues: tenant === null ? EMPTY_TENANT : tenantForm(tenant),
   });
   const errors = formState.errors;
+  useUnsavedChanges(tenant === null ? "new tenant" : `tenant ${tenant.name}`, formState.isDirty && !formState.isSubmitSuccessful);
   const [problem, setProblem] = useState<string | null>(null);
   const submit = async (form: Form) => {
     setProblem(null);
@@ -25,7 +27,7 @@ export function TenantForm({ tenant, onDone }: { tenant: TenantRow | null; onDon
       } else {
         await unwrap(commands.updateTenant(tenant.name, { maxConcurrent: form.maxConcurrent, weight: form.weight, paused: null, policy }));
       }
-      onDone();
+      onDone(tenant === null ? `Created tenant ${form.name}.` : `Saved tenant ${tenant.name}.`);
     } catch (thrown) {
       const error = commandError(thrown);
       const field = error === null ? null : tenantFieldOf(error.field);
@@ -48,18 +50,21 @@ export function TenantForm({ tenant, onDone }: { tenant: TenantRow | null; onDon
         </div>
         <div className="field">
           <label htmlFor="tenant-max">Max concurrent runs</label>
-          <input id="tenant-max" type="number" aria-invalid={errors.maxConcurrent ? true : undefined} aria-describedby="tenant-max-error" {...register("maxConcurrent", WHOLE_NUMBER)} />
+          <input id="tenant-max" type="number" aria-invalid={errors.maxConcurrent ? true : undefined} aria-describedby="tenant-max-hint tenant-max-error" {...register("maxConcurrent", WHOLE_NUMBER)} />
+          <span className="hint" id="tenant-max-hint">runs of this tenant at once, on all nodes; more wait queued</span>
           <FieldError id="tenant-max-error" message={errors.maxConcurrent?.message} />
         </div>
         <div className="field">
           <label htmlFor="tenant-weight">Weight</label>
-          <input id="tenant-weight" type="number" aria-invalid={errors.weight ? true : undefined} aria-describedby="tenant-weight-error" {...register("weight", WHOLE_NUMBER)} />
+          <input id="tenant-weight" type="number" aria-invalid={errors.weight ? true : undefined} aria-describedby="tenant-weight-hint tenant-weight-error" {...register("weight", WHOLE_NUMBER)} />
+          <span className="hint" id="tenant-weight-hint">its share when tenants compete for workers: each turn starts up to this many of its runs (2 gets twice the turns' starts of 1)</span>
           <FieldError id="tenant-weight-error" message={errors.weight?.message} />
         </div>
       </div>
       <div className="row">
         <fieldset className="field rate-limit">
           <legend>Rate limit (empty: none)</legend>
+          <span className="hint">at most this many runs start in any window of that length; the rest wait queued</span>
           <div className="row">
             <input
               id="tenant-rate-count"
@@ -100,7 +105,7 @@ export function TenantForm({ tenant, onDone }: { tenant: TenantRow | null; onDon
         <button type="submit" className="primary" disabled={formState.isSubmitting}>
           {tenant === null ? "Create tenant" : "Save limits"}
         </button>
-        <button type="button" onClick={onDone}>
+        <button type="button" onClick={() => { if (confirmLeave()) onDone(null); }}>
           Cancel
         </button>
       </div>

@@ -29,6 +29,7 @@ export function TenantsScreen({ onOpenJobs }: { onOpenJobs: (tenant: string) => 
     refetchInterval: REFRESH_MS,
   });
   const [editing, setEditing] = useState<TenantRow | "new" | null>(null);
+  const [savedMessage, setSavedMessage] = useState<string | null>(null);
   const [sorting, setSorting] = useState<SortingState>([{ id: "name", desc: false }]);
   const pause = useMutation({
     mutationFn: ({ name, paused }: { name: string; paused: boolean }) =>
@@ -109,12 +110,14 @@ export function TenantsScreen({ onOpenJobs }: { onOpenJobs: (tenant: string) => 
       {editing !== null && (
         <TenantForm
           tenant={editing === "new" ? null : editing}
-          onDone={() => {
+          onDone={(saved) => {
             setEditing(null);
+            setSavedMessage(saved);
             void queryClient.invalidateQueries({ queryKey: TENANTS_KEY });
           }}
         />
       )}
+      {savedMessage !== null && editing === null && <p className="saved" role="status" data-testid="tenant-saved">{savedMessage}</p>}
       {tenants.isError && <p className="form-error" role="alert">{describeFailure(tenants.error)}</p>}
       {pause.isError && <p className="form-error" role="alert">{describeFailure(pause.error)}</p>}
       <table className="grid" data-testid="tenants-table">

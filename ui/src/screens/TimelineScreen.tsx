@@ -1,22 +1,14 @@
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 
 import type { RunStatus, TimelineQuery } from "../bindings";
-import { TimelineCanvas, type Drawn } from "../components/TimelineCanvas";
+import { GHOST_STROKE, TimelineCanvas, type Drawn } from "../components/TimelineCanvas";
 import { commands, describeFailure, unwrap } from "../lib/commands";
 import { TENANTS_KEY, TIMELINE_KEY } from "../lib/keys";
 import { ALL_STATUSES, STATUS_COLOR, STATUS_LABEL } from "../lib/runs";
-import { DAY_MS, HOUR_MS, decodeTimeline, rowsFor, viewEndingNow, zoomView, type GroupBy, type View } from "../lib/timelineLayout";
+import { DEFAULT_FOLLOW, PRESETS, decodeTimeline, followOf, followStepMs, followView, rowsFor, zoomView, type Follow, type GroupBy, type View } from "../lib/timelineLayout";
 import { viewerTimeZone } from "../lib/time";
 import { useDebounced } from "../lib/useDebounced";
-
-const ZOOMS: { label: string; span: number }[] = [
-  { label: "1 h", span: HOUR_MS },
-  { label: "6 h", span: 6 * HOUR_MS },
-  { label: "1 day", span: DAY_MS },
-  { label: "7 days", span: 7 * DAY_MS },
-  { label: "30 days", span: 30 * DAY_MS },
-];
 
 /** The most runs one window loads. */
 const WINDOW_LIMIT = 100_000;
@@ -37,16 +29,19 @@ function windowQuery(view: View, tenant: string, jobId: string): TimelineQuery {
 }
 
 /** Runs in time: lanes per job or per tenant, bars coloured by status, projected runs as
- * ghosts, zoomable from an hour to a month. */
+ * outlines, zoomable from an hour to a month. While now is followed (a preset, "Now") the view
+ * moves with the clock; live updates (src/lib/live.ts) add and recolour runs in place. Panning
+ * or zooming with the pointer stops following, so what is being read holds still. */
 export function TimelineScreen({ onOpenRun }: { onOpenRun: (runId: string) => void }) {
   const zone = viewerTimeZone();
-  const [view, setView] = useState<View>(() => viewEndingNow(Date.now(), DAY_MS));
+  const [nowMs, setNowMs] = useState(() => Date.now());
+  const [follow, setFollow] = useState<Follow | null>(DEFAULT_FOLLOW);
+  const [view, setView] = useState<View>(() => followView(nowMs, DEFAULT_FOLLOW));
   const [groupBy, setGroupBy] = useState<GroupBy>("job");
   const [tenant, setTenant] = useState("");
   const [jobId, setJobId] = useState("");
   const [visible, setVisible] = useState<ReadonlySet<RunStatus>>(() => new Set(ALL_STATUSES));
   const [ghosts, setGhosts] = useState(true);
-  const [drawn, setDrawn] = useState<Drawn | null>(null);
   const settled = useDebounced(view, 200);
   const query = windowQuery(settled, tenant, jobId);
   const timeline = useQuery({
@@ -58,8 +53,29 @@ export function TimelineScreen({ onOpenRun }: { onOpenRun: (runId: string) => vo
   const tenants = useQuery({ queryKey: TENANTS_KEY, queryFn: () => unwrap(commands.listTenants()) });
   const data = timeline.data;
   const rows = useMemo(() => (data === undefined ? null : rowsFor(data.lanes, groupBy)), [data, groupBy]);
-  const onDrawn = useCallback((next: Drawn) => { setDrawn(next); }, []);
-  const span = view.toMs - view.fromMs;
+  // The draw time is for developers (and the measurement reads the canvas's data-render-ms).
+  const onDrawn = useCallback((next: Drawn) => { console.debug(`timeline: drew ${next.runs} bars and ${next.ghosts} projected in ${next.ms.toFixed(1)} ms`); }, []);
+  const step = followStepMs(view);
+  useEffect(() => {
+    const timer = window.setInterval(() => {
+      const now = Date.now();
+      setNowMs(now);
+      if (follow !== null) setView(followView(now, follow));
+    }, step);
+    return () => { window.clearInterval(timer); };
+  }, [follow, step]);
+  const showFollowing = (next: Follow, now: number) => {
+    setNowMs(now);
+    setFollow(next);
+    setView(followView(now, next));
+  };
+  // +/-: zooms around the middle; keeps following when now stays in view.
+  const zoomBy = (factor: number) => {
+    const next = zoomView(view, factor, (view.fromMs + view.toMs) / 2);
+    setView(next);
+    setFollow(follow !== null && nowMs > next.fromMs && nowMs < next.toMs ? followOf(next, nowMs) : null);
+  };
+  const byPointer = useCallback((next: View) => { setFollow(null); setView(next); }, []);
   const toggle = (status: RunStatus) => {
     const next = new Set(visible);
     if (next.has(status)) next.delete(status);
@@ -72,14 +88,19 @@ export function TimelineScreen({ onOpenRun }: { onOpenRun: (runId: string) => vo
       <div className="panel-head">
         <h1>Timeline</h1>
         <div className="buttons" role="group" aria-label="Zoom">
-          {ZOOMS.map((zoom) => (
-            <button key={zoom.label} type="button" className={Math.abs(span - zoom.span) < 1_000 ? "chip active" : "chip"} onClick={() => { setView(viewEndingNow(Date.now(), zoom.span)); }}>
-              {zoom.label}
+          {PRESETS.map((preset) => (
+            <button
+              key={preset.label}
+              type="button"
+              className={follow?.backMs === preset.follow.backMs && follow.aheadMs === preset.follow.aheadMs ? "chip active" : "chip"}
+              onClick={() => { showFollowing(preset.follow, Date.now()); }}
+            >
+              {preset.label}
             </button>
           ))}
-          <button type="button" className="chip" aria-label="Zoom in" onClick={() => { setView(zoomView(view, 0.5, (view.fromMs + view.toMs) / 2)); }}>+</button>
-          <button type="button" className="chip" aria-label="Zoom out" onClick={() => { setView(zoomView(view, 2, (view.fromMs + view.toMs) / 2)); }}>−</button>
-          <button type="button" className="chip" onClick={() => { setView(viewEndingNow(Date.now(), span)); }}>Now</button>
+          <button type="button" className="chip" aria-label="Zoom in" onClick={() => { zoomBy(0.5); }}>+</button>
+          <button type="button" className="chip" aria-label="Zoom out" onClick={() => { zoomBy(2); }}>−</button>
+          <button type="button" className={follow === null ? "chip" : "chip active"} aria-pressed={follow !== null} onClick={() => { const now = Date.now(); showFollowing(followOf(view, now), now); }}>Now</button>
         </div>
       </div>
       <div className="filters" role="search">
@@ -95,9 +116,6 @@ export function TimelineScreen({ onOpenRun }: { onOpenRun: (runId: string) => vo
           <option value="">All jobs</option>
           {data?.lanes.map((lane) => <option key={lane.jobId} value={lane.jobId}>{lane.tenant} / {lane.job}</option>)}
         </select>
-        <label className="check">
-          <input type="checkbox" checked={ghosts} onChange={(event) => { setGhosts(event.target.checked); }} /> projected runs
-        </label>
       </div>
       <div className="legend" role="group" aria-label="Statuses">
         {ALL_STATUSES.map((status) => (
@@ -106,6 +124,10 @@ export function TimelineScreen({ onOpenRun }: { onOpenRun: (runId: string) => vo
             <span className="swatch" style={{ background: STATUS_COLOR[status] }} /> {STATUS_LABEL[status]}
           </label>
         ))}
+        <label className="check legend-item">
+          <input type="checkbox" checked={ghosts} onChange={(event) => { setGhosts(event.target.checked); }} />
+          <span className="swatch projected" style={{ borderColor: GHOST_STROKE }} /> projected (not run yet)
+        </label>
       </div>
       {timeline.isError && <p className="form-error" role="alert">{describeFailure(timeline.error)}</p>}
       {data !== undefined && rows !== null && (
@@ -113,13 +135,14 @@ export function TimelineScreen({ onOpenRun }: { onOpenRun: (runId: string) => vo
           <p className="meta" data-testid="timeline-summary" aria-busy={timeline.isFetching}>
             {data.spans.ids.length.toLocaleString("en")} runs and {data.ghosts.atMs.length.toLocaleString("en")} projected in {rows.labels.length} lanes
             {data.truncated && " (the window holds more; zoom in to see all)"}
-            {drawn !== null && <> · drew {drawn.runs.toLocaleString("en")} bars in <span data-testid="render-ms">{drawn.ms.toFixed(1)}</span> ms</>}
+            {" · times in "}{zone}
+            {" · "}<span data-testid="timeline-following">{follow === null ? "not following now (press Now)" : "following now"}</span>
             {" · Ctrl+wheel zooms, drag pans, a click opens the run"}
           </p>
           {rows.labels.length === 0 ? (
             <p className="empty">No runs in this window.</p>
           ) : (
-            <TimelineCanvas data={data} rows={rows} view={view} visible={visible} ghosts={ghosts} zone={zone} onView={setView} onOpenRun={onOpenRun} onDrawn={onDrawn} />
+            <TimelineCanvas data={data} rows={rows} view={view} visible={visible} ghosts={ghosts} zone={zone} nowMs={nowMs} onView={byPointer} onOpenRun={onOpenRun} onDrawn={onDrawn} />
           )}
         </>
       )}
