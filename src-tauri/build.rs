@@ -34,6 +34,7 @@ const COMMANDS: &[&str] = &[
     "backfill_job",
     "overview",
     "list_audit",
+    "whoami",
 ];
 
 fn main() {

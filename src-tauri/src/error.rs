@@ -4,6 +4,8 @@
 use serde::Serialize;
 use specta::Type;
 
+use crate::commands::access::Capability;
+
 /// What kind of failure a command met. Mirrors [`rota::ErrorCode`] plus the console's own
 /// failures (no database chosen yet, a password needed, the keyring, the settings file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type)]
@@ -18,6 +20,9 @@ pub enum ErrorCode {
     StaleVersion,
     /// The database failed or could not be reached.
     Database,
+    /// The current database role may not do this; nothing was changed. `forbidden` names the
+    /// capability it lacked and the tenant (none: an admin-only action).
+    Forbidden,
     /// No database is open yet: the user has not chosen Local or Connected mode.
     NotConnected,
     /// Connected mode needs the database password for this session.
@@ -50,6 +55,19 @@ pub struct CommandError {
     pub span: Option<Span>,
     /// For [`ErrorCode::StaleVersion`]: the version stored now.
     pub current_version: Option<String>,
+    /// For [`ErrorCode::Forbidden`]: what the role lacked, and where. Boxed, so that every
+    /// command's `Result` stays within clippy's bound for error sizes.
+    pub forbidden: Option<Box<Refusal>>,
+}
+
+/// What a refused role lacked ([`ErrorCode::Forbidden`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Refusal {
+    /// The capability needed.
+    pub capability: Capability,
+    /// The tenant it was needed in; `null`: an admin-only action.
+    pub tenant: Option<String>,
 }
 
 impl CommandError {
@@ -63,6 +81,7 @@ impl CommandError {
             cron_field: None,
             span: None,
             current_version: None,
+            forbidden: None,
         }
     }
 
@@ -134,6 +153,7 @@ impl From<rota::Error> for CommandError {
             rota::ErrorCode::AlreadyExists => ErrorCode::AlreadyExists,
             rota::ErrorCode::StaleVersion => ErrorCode::StaleVersion,
             rota::ErrorCode::Database => ErrorCode::Database,
+            rota::ErrorCode::Forbidden => ErrorCode::Forbidden,
             _ => ErrorCode::Internal,
         };
         let mut command_error = CommandError::new(code, message);
@@ -142,6 +162,12 @@ impl From<rota::Error> for CommandError {
             rota::Error::Schedule(cron) => command_error = schedule_error(cron, None),
             rota::Error::StaleVersion { current, .. } => {
                 command_error.current_version = Some(current.to_string());
+            }
+            rota::Error::Forbidden { capability, tenant } => {
+                command_error.forbidden = Some(Box::new(Refusal {
+                    capability: (*capability).into(),
+                    tenant: tenant.clone(),
+                }));
             }
             _ => {}
         }
@@ -220,5 +246,26 @@ mod tests {
         assert_eq!(converted.field.as_deref(), Some("schedule"));
         assert_eq!(converted.cron_field.as_deref(), Some("hour"));
         assert_eq!(converted.span, Some(Span { start: 2, end: 4 }));
+    }
+
+    #[test]
+    fn refusals_name_the_capability_and_the_tenant() {
+        let converted = CommandError::from(rota::Error::Forbidden {
+            capability: rota::access::Capability::Operate,
+            tenant: Some("acme".into()),
+        });
+        assert_eq!(converted.code, ErrorCode::Forbidden);
+        let refusal = converted.forbidden.as_deref().expect("a refusal");
+        assert_eq!(refusal.capability, Capability::Operate);
+        assert_eq!(refusal.tenant.as_deref(), Some("acme"));
+        assert_eq!(converted.message, "not allowed: operate on tenant acme");
+        let admin_only = CommandError::from(rota::Error::Forbidden {
+            capability: rota::access::Capability::Admin,
+            tenant: None,
+        });
+        assert_eq!(
+            admin_only.forbidden.as_deref(),
+            Some(&Refusal { capability: Capability::Admin, tenant: None })
+        );
     }
 }

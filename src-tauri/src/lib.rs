@@ -74,6 +74,7 @@ pub fn specta_builder<R: Runtime>() -> Builder<R> {
             commands::operations::backfill_job,
             commands::overview::overview,
             commands::audit::list_audit,
+            commands::access::whoami,
         ])
         .events(collect_events![live::ConsoleChanged])
 }

@@ -516,6 +516,10 @@ fn local_mode_opens_sqlite_seeds_demo_data_and_edits() {
     assert_eq!(tenants.as_array().expect("tenants").len(), 3, "demo data: {tenants}");
     let demo_jobs = harness.ok("list_jobs", query(json!({})));
     assert!(demo_jobs["total"].as_u64().expect("total") >= 5, "{demo_jobs}");
+    // SQLite is single-user: whoever opens the file is its admin.
+    let whoami = harness.ok("whoami", json!({}));
+    assert_eq!((whoami["admin"].clone(), whoami["singleUser"].clone()), (json!(true), json!(true)));
+    assert_eq!(whoami["grants"], json!([]));
 
     // Switching mode closes the database and forgets the choice.
     assert_eq!(harness.ok("switch_mode", json!({}))["state"], "setup");
@@ -633,6 +637,108 @@ fn connected_mode_over_postgres() {
     );
     assert_eq!(wrong["field"], "url");
     assert!(!wrong["message"].as_str().expect("text").contains("hunter2"));
+    drop(harness);
+}
+
+/// The console connected as a limited Postgres role (operate in acme, view in globex, nothing
+/// in initech): `whoami` says so, listings hold only the granted tenants, and what the role may
+/// not do comes back as the typed `forbidden` error naming the capability and the tenant.
+#[test]
+fn a_limited_role_sees_its_grants_and_typed_refusals() {
+    let Some(database) = PostgresDatabase::create() else { return };
+    database.migrate();
+    let harness = Harness::new();
+    let connect = |url: &str| {
+        harness.ok(
+            "connect_postgres",
+            json!({ "request": { "url": url, "password": null, "rememberPassword": false, "executeJobs": false } }),
+        )
+    };
+    connect(&database.url);
+    let whoami = harness.ok("whoami", json!({}));
+    assert_eq!(
+        (whoami["admin"].clone(), whoami["singleUser"].clone()),
+        (json!(true), json!(false))
+    );
+    let mut jobs = std::collections::HashMap::new();
+    for tenant in ["acme", "globex", "initech"] {
+        harness.ok(
+            "create_tenant",
+            json!({ "input": { "name": tenant, "maxConcurrent": 3, "weight": 1, "policy": no_tenant_policy() } }),
+        );
+        let job = harness.ok(
+            "create_job",
+            json!({ "tenant": tenant, "input": job_input("nightly", "30 2 * * *", "UTC") }),
+        );
+        jobs.insert(tenant, job);
+    }
+    let role = format!("support_{}", database.name);
+    tauri::async_runtime::block_on(async {
+        let rota = harness.app.state::<Console>().rota().await.expect("rota");
+        for (tenant, capability) in [
+            ("acme", rota::access::Capability::Operate),
+            ("globex", rota::access::Capability::View),
+        ] {
+            let request = rota::access::GrantRequest {
+                role: role.clone(),
+                tenants: vec![tenant.to_owned()],
+                capability,
+                password: None,
+            };
+            rota.grant_access(&request).await.expect("grant");
+        }
+    });
+    let (_, rest) = database.url.split_once('@').expect("the URL names a user");
+    let status = connect(&format!("postgres://{role}@{rest}"));
+    assert_eq!(status["state"], "open");
+
+    let whoami = harness.ok("whoami", json!({}));
+    assert_eq!(whoami["role"], role.as_str());
+    assert_eq!(whoami["admin"], false);
+    assert_eq!(whoami["singleUser"], false);
+    let mut grants = whoami["grants"].as_array().expect("grants").clone();
+    grants.sort_by_key(|grant| grant["tenant"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(
+        grants,
+        [
+            json!({ "tenant": "acme", "capability": "operate" }),
+            json!({ "tenant": "globex", "capability": "view" }),
+        ]
+    );
+    let tenants: Vec<Value> = harness
+        .ok("list_tenants", json!({}))
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| row["name"].clone())
+        .collect();
+    assert_eq!(tenants, [json!("acme"), json!("globex")]);
+
+    // Operate in acme: run now works; editing the job is refused, naming edit and acme.
+    let acme = jobs["acme"]["id"].clone();
+    harness.ok("run_job_now", json!({ "jobId": acme, "payload": null }));
+    let mut changed = job_input("nightly", "45 2 * * *", "UTC");
+    changed["timeoutSeconds"] = json!(30);
+    let refused = harness.err(
+        "update_job",
+        json!({ "id": acme, "expectedVersion": jobs["acme"]["version"], "input": changed }),
+    );
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+    assert_eq!(refused["forbidden"], json!({ "capability": "edit", "tenant": "acme" }));
+    assert_eq!(refused["message"], "not allowed: edit on tenant acme");
+    // View in globex: reading works, pausing is refused, naming operate and globex.
+    let globex = jobs["globex"]["id"].clone();
+    harness.ok("get_job", json!({ "id": globex }));
+    let refused = harness.err("pause_job", json!({ "id": globex }));
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+    assert_eq!(refused["forbidden"], json!({ "capability": "operate", "tenant": "globex" }));
+    // Tenants' settings are for admins only: no tenant in the refusal.
+    let refused = harness.err(
+        "update_tenant",
+        json!({ "name": "acme", "changes": { "maxConcurrent": 5, "weight": null, "paused": true } }),
+    );
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+    assert_eq!(refused["forbidden"], json!({ "capability": "admin", "tenant": null }));
     drop(harness);
 }
 
@@ -984,8 +1090,14 @@ impl Drop for PostgresDatabase {
     fn drop(&mut self) {
         let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         let _ = tauri::async_runtime::block_on(admin_statement(&self.admin, &statement));
-        // The database's group roles (migration 0010) are cluster-wide and outlive it.
-        let roles = format!("DROP ROLE IF EXISTS {name}_admin, {name}_member", name = self.name);
+        // The database's group roles (migration 0010) and the login roles a test made (named
+        // with the database's name in them) are cluster-wide and outlive it.
+        let roles = format!(
+            "DO $$ DECLARE r record; BEGIN \
+             FOR r IN SELECT rolname FROM pg_roles WHERE strpos(rolname, '{name}') > 0 LOOP \
+             EXECUTE format('DROP ROLE IF EXISTS %I', r.rolname); END LOOP; END $$",
+            name = self.name
+        );
         let _ = tauri::async_runtime::block_on(admin_statement(&self.admin, &roles));
     }
 }

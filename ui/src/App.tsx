@@ -5,6 +5,7 @@ import type { ConnectionStatus } from "./bindings";
 import { commands, describeFailure, unwrap } from "./lib/commands";
 import { useLiveUpdates } from "./lib/live";
 import { confirmLeave } from "./lib/unsaved";
+import { useWhoami } from "./lib/access";
 import { SetupScreen } from "./screens/SetupScreen";
 import { TenantsScreen } from "./screens/TenantsScreen";
 import { JobsScreen } from "./screens/JobsScreen";
@@ -85,6 +86,9 @@ function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (stat
   });
   const tab = tabOf(view);
   const operator = useOperatorName();
+  // On Postgres the database role is who the audit log names; on SQLite, the operator setting.
+  const whoami = useWhoami();
+  const who = whoami !== undefined && !whoami.singleUser ? whoami.role : operator;
   const openRun = (id: string) => { setView({ screen: "run", id, back: view }); };
   const openJob = (id: string) => { setView({ screen: "job", id, tab: "runs" }); };
   return (
@@ -98,8 +102,12 @@ function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (stat
             </button>
           ))}
         </nav>
-        <span className="operator" data-testid="operator-badge" title="Your changes are recorded under this name (Connection to change it)">
-          {operator === "" ? "" : `as ${operator}`}
+        <span
+          className="operator"
+          data-testid="operator-badge"
+          title={whoami !== undefined && !whoami.singleUser ? `Database role ${whoami.role}${whoami.admin ? " (admin)" : ""}: the audit log records your changes under it` : "Your changes are recorded under this name (Connection to change it)"}
+        >
+          {who === "" ? "" : `as ${who}`}
         </span>
         <span className="mode" data-testid="mode-badge" title={status.location ?? undefined}>
           {status.mode === "local" ? "Local" : "Connected"}

@@ -89,6 +89,8 @@ export const commands = {
 	overview: () => typedError<OverviewData, CommandError>(__TAURI_INVOKE("overview")),
 	/**  The audit log, newest first. */
 	listAudit: (query: AuditQuery) => typedError<AuditRow[], CommandError>(__TAURI_INVOKE("list_audit", { query })),
+	/**  The current role and its capabilities (`rota access whoami`). */
+	whoami: () => typedError<Whoami, CommandError>(__TAURI_INVOKE("whoami")),
 };
 
 /** Events */
@@ -147,6 +149,9 @@ export type BackfillResult = {
 
 export type BackoffKind = "fixed" | "exponential";
 
+/**  What a role may do in a tenant; each includes the ones before it (`rota::access::Capability`). */
+export type Capability = "view" | "operate" | "edit" | "admin";
+
 export type CommandError = {
 	code: ErrorCode,
 	message: string,
@@ -161,6 +166,11 @@ export type CommandError = {
 	span: Span | null,
 	/**  For [`ErrorCode::StaleVersion`]: the version stored now. */
 	currentVersion: string | null,
+	/**
+	 *  For [`ErrorCode::Forbidden`]: what the role lacked, and where. Boxed, so that every
+	 *  command's `Result` stays within clippy's bound for error sizes.
+	 */
+	forbidden: Refusal | null,
 };
 
 /**  What the user typed to connect to a shared database. */
@@ -247,6 +257,11 @@ export type ErrorCode =
 "stale_version" | 
 /**  The database failed or could not be reached. */
 "database" | 
+/**
+ *  The current database role may not do this; nothing was changed. `forbidden` names the
+ *  capability it lacked and the tenant (none: an admin-only action).
+ */
+"forbidden" | 
 /**  No database is open yet: the user has not chosen Local or Connected mode. */
 "not_connected" | 
 /**  Connected mode needs the database password for this session. */
@@ -525,6 +540,14 @@ export type RateLimitInput = {
 	windowSeconds: number,
 };
 
+/**  What a refused role lacked ([`ErrorCode::Forbidden`]). */
+export type Refusal = {
+	/**  The capability needed. */
+	capability: Capability,
+	/**  The tenant it was needed in; `null`: an admin-only action. */
+	tenant: string | null,
+};
+
 /**  One attempt with everything it recorded. */
 export type RunAttempt = {
 	run: RunRow,
@@ -646,6 +669,11 @@ export type SpanColumns = {
 	startedMs: (number | null)[],
 };
 
+export type TenantAccess = {
+	tenant: string,
+	capability: Capability,
+};
+
 /**  A change of limits or pause state; `null` leaves a setting as it is. */
 export type TenantChanges = {
 	maxConcurrent: number | null,
@@ -736,6 +764,18 @@ export type WaitedFor =
 "rate_limit" | 
 /**  Another run of the job was running (overlap policy). */
 "overlap";
+
+/**  The current role and what it may do. */
+export type Whoami = {
+	/**  The database role (Postgres `session_user`); on SQLite, the operator name. */
+	role: string,
+	/**  An admin may do everything in every tenant, `grants` aside. */
+	admin: boolean,
+	/**  The tenants granted to a non-admin role, by name. */
+	grants: TenantAccess[],
+	/**  SQLite: one user, who is its admin; there are no roles. */
+	singleUser: boolean,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -1,6 +1,7 @@
 //! The commands the UI calls. Each one translates between transport types (strings for
 //! instants and ids, camelCase fields) and one call on `rota::api`; none holds business logic.
 
+pub mod access;
 pub mod audit;
 pub mod connection;
 pub mod jobs;

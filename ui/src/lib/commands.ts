@@ -37,6 +37,7 @@ function asCommandError(error: unknown): CommandError {
     cronField: null,
     span: null,
     currentVersion: null,
+    forbidden: null,
   };
 }
 
@@ -45,10 +46,22 @@ export function commandError(thrown: unknown): CommandError | null {
   return thrown instanceof CommandFailure ? thrown.error : null;
 }
 
-/** A message for people from anything a command call threw. */
+/** A message for people from anything a command call threw. A refusal says, from its typed
+ * fields, which capability the role lacked and in which tenant. */
 export function describeFailure(thrown: unknown): string {
+  const error = commandError(thrown);
+  if (error?.code === "forbidden") return describeForbidden(error);
   if (thrown instanceof Error) return thrown.message;
   return String(thrown);
+}
+
+function describeForbidden(error: CommandError): string {
+  const needed = error.forbidden?.capability ?? "admin";
+  const tenant = error.forbidden?.tenant ?? null;
+  if (needed === "admin" || tenant === null) {
+    return "Not allowed: only admins may do this. Ask an admin (rota access grant).";
+  }
+  return `Not allowed: this needs ${needed} on tenant ${tenant}, which your role lacks. Ask an admin for a grant (rota access grant).`;
 }
 
 export { commands };

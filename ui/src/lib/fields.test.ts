@@ -10,6 +10,7 @@ const error = (field: string | null): CommandError => ({
   cronField: null,
   span: null,
   currentVersion: null,
+  forbidden: null,
 });
 
 describe("fieldOf", () => {

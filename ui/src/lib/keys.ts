@@ -13,3 +13,5 @@ export const OVERVIEW_KEY = ["overview"] as const;
 export const AUTO_DISABLED_KEY = ["auto-disabled"] as const;
 export const NAMED_HANDLERS_KEY = ["named-handlers"] as const;
 export const OPERATOR_KEY = ["operator"] as const;
+/** What the current database role may do (`whoami`). */
+export const WHOAMI_KEY = ["whoami"] as const;

@@ -11,6 +11,7 @@ import { events } from "../bindings";
 import type {
   CommandError,
   ConnectionStatus,
+  Whoami,
   JobDetail,
   JobInput,
   JobQuery,
@@ -32,6 +33,8 @@ interface Options {
   jobs?: number;
   /** Generated runs over the last 30 days, for the timeline's rendering measurement. */
   timelineRuns?: number;
+  /** Who the database says the user is (default: SQLite's single user, an admin). */
+  whoami?: Whoami;
 }
 
 interface MockControl {
@@ -64,7 +67,7 @@ class Failure extends Error {
 }
 
 function fail(code: CommandError["code"], message: string, extra: Partial<CommandError> = {}): never {
-  throw new Failure({ code, message, field: null, cronField: null, span: null, currentVersion: null, ...extra });
+  throw new Failure({ code, message, field: null, cronField: null, span: null, currentVersion: null, forbidden: null, ...extra });
 }
 
 const FIELDS = [
@@ -407,6 +410,8 @@ export function installMockBackend(): void {
         return runs.overview(detail);
       case "list_audit":
         return runs.listAudit(args.query as AuditQuery);
+      case "whoami":
+        return options.whoami ?? { role: operator, admin: true, grants: [], singleUser: true };
       default:
         throw new Error(`the mock backend has no command ${cmd}`);
     }

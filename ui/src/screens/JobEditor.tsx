@@ -4,6 +4,7 @@ import { FormProvider, useForm } from "react-hook-form";
 
 import type { JobDetail } from "../bindings";
 import { FieldError } from "../components/FieldError";
+import { useAccess } from "../lib/access";
 import { commandError, commands, describeFailure, unwrap } from "../lib/commands";
 import { count } from "../lib/count";
 import { WHOLE_NUMBER, jsonProblem } from "../lib/fields";
@@ -41,6 +42,7 @@ export function JobEditor({
     staleTime: Infinity,
   });
   const tenants = useQuery({ queryKey: TENANTS_KEY, queryFn: () => unwrap(commands.listTenants()) });
+  const access = useAccess();
   const form = useForm<JobForm>({ defaultValues: { ...EMPTY_JOB, tenant: initialTenant ?? "" } });
   /** The version this edit is based on. */
   const [baseVersion, setBaseVersion] = useState<string | null>(null);
@@ -59,13 +61,15 @@ export function JobEditor({
     }
   }, [loaded, form]);
 
-  // A new job belongs to the first tenant unless one was chosen.
-  const tenantNames = tenants.data?.map((row) => row.name) ?? [];
+  // A new job goes into a tenant the role may edit: the first one unless one was chosen.
+  const editable = (name: string) => access.can("edit", name);
+  const tenantNames = tenants.data?.map((row) => row.name).filter((name) => jobId !== undefined || editable(name)) ?? [];
+  const firstTenant = tenantNames[0];
   useEffect(() => {
-    if (jobId === undefined && form.getValues("tenant") === "" && tenants.data?.[0] !== undefined) {
-      form.setValue("tenant", tenants.data[0].name);
+    if (jobId === undefined && form.getValues("tenant") === "" && firstTenant !== undefined) {
+      form.setValue("tenant", firstTenant);
     }
-  }, [jobId, tenants.data, form]);
+  }, [jobId, firstTenant, form]);
 
   const save = async (values: JobForm, version: string | null) => {
     setProblem(null);
@@ -120,6 +124,8 @@ export function JobEditor({
   const errors = formState.errors;
   const payloadProblem = jsonProblem(form.watch("payload"));
   const title = jobId === undefined ? "New job" : `${loaded?.tenant ?? ""} / ${loaded?.definition.name ?? ""}`;
+  const tenant = loaded?.tenant ?? form.watch("tenant");
+  const denied = access.why("edit", tenant === "" ? null : tenant);
 
   return (
     <FormProvider {...form}>
@@ -133,7 +139,7 @@ export function JobEditor({
           <h1>{title}</h1>
           <div className="buttons">
             <button type="button" onClick={onClose}>Back to jobs</button>
-            <button type="submit" className="primary" disabled={formState.isSubmitting || payloadProblem !== null}>
+            <button type="submit" className="primary" title={denied} disabled={formState.isSubmitting || payloadProblem !== null || denied !== undefined}>
               {jobId === undefined ? "Create job" : "Save"}
             </button>
           </div>
@@ -145,6 +151,7 @@ export function JobEditor({
             {loaded.consecutiveFailures > 0 && <> · {count(loaded.consecutiveFailures, "failure", { adjective: "consecutive" })}</>}
           </p>
         )}
+        {denied !== undefined && access.whoami !== undefined && <p className="meta" data-testid="edit-denied">{denied}</p>}
         {saved && <p className="saved" role="status">Saved.</p>}
         {problem !== null && <p className="form-error" role="alert">{problem}</p>}
         {conflict !== null && (

@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import type { JobDetail, RunRow } from "../bindings";
 import { FieldError } from "../components/FieldError";
+import { useAccess } from "../lib/access";
 import { commandError, commands, describeFailure, unwrap } from "../lib/commands";
 import { count } from "../lib/count";
 import { jsonProblem } from "../lib/fields";
@@ -48,6 +49,7 @@ export function RunNow({ job, onQueued, onOpenRun }: { job: JobDetail; onQueued:
   const inFlight = useRef(false);
   // Shown as a disabled button, so that a click in the guard's window is not swallowed unseen.
   const [guarded, setGuarded] = useState(false);
+  const denied = useAccess().why("operate", job.tenant);
   const run = useMutation({
     mutationFn: (edited: string | null) => unwrap(commands.runJobNow(job.id, edited)),
     onSuccess: (row) => {
@@ -82,7 +84,7 @@ export function RunNow({ job, onQueued, onOpenRun }: { job: JobDetail; onQueued:
   const problem = editing ? jsonProblem(payload) : null;
   const error = run.error === null ? null : commandError(run.error);
   const start = () => {
-    if (inFlight.current || problem !== null) return;
+    if (inFlight.current || problem !== null || denied !== undefined) return;
     inFlight.current = true;
     setGuarded(true);
     setQueued(null);
@@ -91,7 +93,7 @@ export function RunNow({ job, onQueued, onOpenRun }: { job: JobDetail; onQueued:
   return (
     <div className="operation run-now" aria-label="Run now">
       <div className="row">
-        <button type="button" className="primary" data-testid="run-now" disabled={run.isPending || guarded || problem !== null} onClick={start}>
+        <button type="button" className="primary" data-testid="run-now" title={denied} disabled={run.isPending || guarded || problem !== null || denied !== undefined} onClick={start}>
           {run.isPending ? "Queuing…" : "Run now"}
         </button>
         <label className="check">
@@ -127,6 +129,7 @@ export function StateControls({ job }: { job: JobDetail }) {
   const [reason, setReason] = useState("");
   const [form, setForm] = useState<"enable" | "disable" | null>(null);
   const name = operator ?? defaultOperator;
+  const denied = useAccess().why("operate", job.tenant);
   const act = useMutation({
     mutationFn: (action: "pause" | "resume" | "enable" | "disable") => {
       switch (action) {
@@ -150,16 +153,17 @@ export function StateControls({ job }: { job: JobDetail }) {
     <div className="operation">
       <div className="buttons">
         {job.paused ? (
-          <button type="button" disabled={act.isPending} onClick={() => { act.mutate("resume"); }}>Resume</button>
+          <button type="button" title={denied} disabled={act.isPending || denied !== undefined} onClick={() => { act.mutate("resume"); }}>Resume</button>
         ) : (
-          <button type="button" disabled={act.isPending} onClick={() => { act.mutate("pause"); }}>Pause</button>
+          <button type="button" title={denied} disabled={act.isPending || denied !== undefined} onClick={() => { act.mutate("pause"); }}>Pause</button>
         )}
         {job.state === "enabled" ? (
-          <button type="button" className="danger" onClick={() => { setForm("disable"); }}>Disable…</button>
+          <button type="button" className="danger" title={denied} disabled={denied !== undefined} onClick={() => { setForm("disable"); }}>Disable…</button>
         ) : (
-          <button type="button" className="primary" onClick={() => { setForm("enable"); }}>Re-enable…</button>
+          <button type="button" className="primary" title={denied} disabled={denied !== undefined} onClick={() => { setForm("enable"); }}>Re-enable…</button>
         )}
       </div>
+      {denied !== undefined && <p className="meta" data-testid="operate-denied">{denied}</p>}
       {form !== null && (
         <form
           className="inline-form"
@@ -203,6 +207,7 @@ export function StateControls({ job }: { job: JobDetail }) {
 export function Backfill({ job }: { job: JobDetail }) {
   const client = useQueryClient();
   const zone = viewerTimeZone();
+  const denied = useAccess().why("operate", job.tenant);
   const [from, setFrom] = useState(() => localInputValue(new Date(Date.now() - 24 * 3_600_000), zone));
   const [to, setTo] = useState(() => localInputValue(new Date(), zone));
   const range = { from: instantFromLocalInput(from, zone), to: instantFromLocalInput(to, zone) };
@@ -238,7 +243,7 @@ export function Backfill({ job }: { job: JobDetail }) {
           {preview.isError && <span className="field-error">{describeFailure(preview.error)}</span>}
         </p>
       </div>
-      <button type="button" disabled={preview.data === undefined || preview.data.occurrences === 0 || backfill.isPending} onClick={() => { backfill.mutate(); }}>
+      <button type="button" title={denied} disabled={denied !== undefined || preview.data === undefined || preview.data.occurrences === 0 || backfill.isPending} onClick={() => { backfill.mutate(); }}>
         {preview.data === undefined ? "Backfill" : `Backfill ${count(preview.data.occurrences, "run")}`}
       </button>
       {backfill.data !== undefined && (

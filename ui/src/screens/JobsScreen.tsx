@@ -9,6 +9,7 @@ import {
 } from "@tanstack/react-table";
 
 import type { HandlerKind, JobQuery, JobRow, JobSort, JobState } from "../bindings";
+import { useAccess } from "../lib/access";
 import { commands, describeFailure, unwrap } from "../lib/commands";
 import { wontRun } from "../lib/jobs";
 import { shortInstant, viewerTimeZone, zoned } from "../lib/time";
@@ -48,6 +49,7 @@ export function JobsScreen({
   onNew: (tenant: string | undefined) => void;
 }) {
   const zone = viewerTimeZone();
+  const access = useAccess();
   const [search, setSearch] = useState("");
   const [tenant, setTenant] = useState(initialTenant ?? "");
   const [state, setState] = useState<JobState | "">("");
@@ -147,7 +149,7 @@ export function JobsScreen({
     <section className="panel">
       <div className="panel-head">
         <h1>Jobs</h1>
-        <button type="button" className="primary" onClick={() => { onNew(tenant === "" ? undefined : tenant); }}>
+        <button type="button" className="primary" disabled={!access.canSomewhere("edit")} title={access.canSomewhere("edit") ? undefined : "Your role may not create jobs in any tenant."} onClick={() => { onNew(tenant === "" ? undefined : tenant); }}>
           New job
         </button>
       </div>

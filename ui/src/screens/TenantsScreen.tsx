@@ -10,6 +10,7 @@ import {
 } from "@tanstack/react-table";
 
 import type { TenantRow } from "../bindings";
+import { useAccess } from "../lib/access";
 import { commands, describeFailure, unwrap } from "../lib/commands";
 import { sortMark, sortState } from "../components/sorting";
 import { TENANTS_KEY } from "../lib/keys";
@@ -30,6 +31,8 @@ export function TenantsScreen({ onOpenJobs }: { onOpenJobs: (tenant: string) => 
   });
   const [editing, setEditing] = useState<TenantRow | "new" | null>(null);
   const [savedMessage, setSavedMessage] = useState<string | null>(null);
+  // Tenants' settings (limits, pausing, new tenants) are for admins only.
+  const adminOnly = useAccess().why("admin", null);
   const [sorting, setSorting] = useState<SortingState>([{ id: "name", desc: false }]);
   const pause = useMutation({
     mutationFn: ({ name, paused }: { name: string; paused: boolean }) =>
@@ -71,12 +74,13 @@ export function TenantsScreen({ onOpenJobs }: { onOpenJobs: (tenant: string) => 
         header: "",
         cell: ({ row }) => (
           <span className="actions">
-            <button type="button" onClick={() => { setEditing(row.original); }} aria-label={`Edit ${row.original.name}`}>
+            <button type="button" title={adminOnly} disabled={adminOnly !== undefined} onClick={() => { setEditing(row.original); }} aria-label={`Edit ${row.original.name}`}>
               Edit
             </button>
             <button
               type="button"
-              disabled={pause.isPending}
+              title={adminOnly}
+              disabled={pause.isPending || adminOnly !== undefined}
               onClick={() => { pause.mutate({ name: row.original.name, paused: !row.original.paused }); }}
               aria-label={`${row.original.paused ? "Resume" : "Pause"} ${row.original.name}`}
             >
@@ -86,7 +90,7 @@ export function TenantsScreen({ onOpenJobs }: { onOpenJobs: (tenant: string) => 
         ),
       }),
     ],
-    [onOpenJobs, pause],
+    [onOpenJobs, pause, adminOnly],
   );
 
   const table = useReactTable({
@@ -103,7 +107,7 @@ export function TenantsScreen({ onOpenJobs }: { onOpenJobs: (tenant: string) => 
     <section className="panel">
       <div className="panel-head">
         <h1>Tenants</h1>
-        <button type="button" className="primary" onClick={() => { setEditing("new"); }}>
+        <button type="button" className="primary" title={adminOnly} disabled={adminOnly !== undefined} onClick={() => { setEditing("new"); }}>
           New tenant
         </button>
       </div>
