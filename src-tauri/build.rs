@@ -35,6 +35,10 @@ const COMMANDS: &[&str] = &[
     "overview",
     "list_audit",
     "whoami",
+    "list_profiles",
+    "save_profile",
+    "delete_profile",
+    "open_profile",
 ];
 
 fn main() {

@@ -12,7 +12,9 @@ use rota::store::AnyStore;
 use tokio::sync::RwLock;
 
 use crate::error::{CommandError, ErrorCode};
-use crate::settings::{split_password, with_password, PasswordVault, Paths, SavedMode, Settings};
+use crate::settings::{
+    split_password, with_password, PasswordVault, Paths, Profile, SavedMode, Settings,
+};
 
 /// How long running jobs may take to finish when the app closes or the mode changes, before
 /// they are handed back to the queue.
@@ -78,14 +80,13 @@ pub enum Status {
     Setup,
     /// Connected mode was chosen before, but this session has no (working) password for it.
     /// `problem` says why the last attempt failed, if one was made.
-    PasswordRequired {
-        url: String,
-        problem: Option<String>,
-    },
+    PasswordRequired { url: String, problem: Option<String> },
     Open {
         mode: SavedMode,
         location: String,
         executing: bool,
+        /// The saved profile this database was opened through, if any.
+        environment: Option<Profile>,
     },
 }
 
@@ -157,10 +158,12 @@ impl Console {
         {
             let state = self.state.read().await;
             if let Some(session) = &state.session {
+                let settings = Settings::load(&self.paths.settings)?;
                 return Ok(Status::Open {
                     mode: session.mode.clone(),
                     location: session.location.clone(),
                     executing: session.engine.is_some(),
+                    environment: environment(&settings, &session.mode),
                 });
             }
         }
@@ -317,6 +320,86 @@ impl Console {
         self.status().await
     }
 
+    /// The saved profiles, and the name of the one the open database belongs to.
+    pub async fn profiles(&self) -> Result<(Vec<Profile>, Option<String>), CommandError> {
+        let settings = Settings::load(&self.paths.settings)?;
+        let state = self.state.read().await;
+        let active = state
+            .session
+            .as_ref()
+            .and_then(|session| environment(&settings, &session.mode))
+            .map(|profile| profile.name);
+        Ok((settings.profiles, active))
+    }
+
+    /// Adds a profile, or replaces the one of the same name. A password (given, or in the URL)
+    /// goes to the keyring under the URL without it; the settings never hold it.
+    pub fn save_profile(
+        &self,
+        profile: Profile,
+        password: Option<&str>,
+    ) -> Result<(), CommandError> {
+        let (profile, url_password) = profile.validated()?;
+        let password = password.filter(|password| !password.is_empty()).map(str::to_owned);
+        if let Some(password) = password.or(url_password) {
+            self.vault.save(&profile.url, &password);
+        }
+        let mut settings = Settings::load(&self.paths.settings)?;
+        match settings.profiles.iter_mut().find(|saved| saved.name == profile.name) {
+            Some(saved) => *saved = profile,
+            None => settings.profiles.push(profile),
+        }
+        settings.save(&self.paths.settings)
+    }
+
+    /// Forgets a profile, and its saved password unless another profile or the saved mode
+    /// uses the same URL.
+    pub fn delete_profile(&self, name: &str) -> Result<(), CommandError> {
+        let mut settings = Settings::load(&self.paths.settings)?;
+        let Some(index) = settings.profiles.iter().position(|profile| profile.name == name) else {
+            return Err(profile_not_found(name));
+        };
+        let removed = settings.profiles.remove(index);
+        let still_used = settings.profiles.iter().any(|profile| profile.url == removed.url)
+            || matches!(&settings.mode, Some(SavedMode::Connected { url, .. }) if *url == removed.url);
+        if !still_used {
+            self.vault.forget(&removed.url);
+        }
+        if settings.active_profile.as_deref() == Some(name) {
+            settings.active_profile = None;
+        }
+        settings.save(&self.paths.settings)
+    }
+
+    /// Connects through a saved profile, as a console (this app does not execute its jobs),
+    /// with the password the keyring keeps for its URL. Without a working one, the previous
+    /// database is closed and the status asks for the password, as a saved Connected mode
+    /// does; connecting with it then opens the profile's environment.
+    pub async fn open_profile(&self, name: &str) -> Result<Status, CommandError> {
+        let mut settings = Settings::load(&self.paths.settings)?;
+        let profile = settings
+            .profiles
+            .iter()
+            .find(|profile| profile.name == name)
+            .cloned()
+            .ok_or_else(|| profile_not_found(name))?;
+        settings.active_profile = Some(profile.name.clone());
+        settings.save(&self.paths.settings)?;
+        let password = self.vault.load(&profile.url);
+        match self.connect(&profile.url, password.as_deref(), false, false).await {
+            Ok(status) => Ok(status),
+            Err(error) if error.code == ErrorCode::Database => {
+                self.replace_session(None, None).await;
+                self.save_mode(Some(SavedMode::Connected {
+                    url: profile.url.clone(),
+                    execute: false,
+                }))?;
+                Ok(Status::PasswordRequired { url: profile.url, problem: Some(error.message) })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// The core API over `store`, recording changes under the operator name of the settings.
     fn new_rota(&self, store: AnyStore) -> Result<Rota<AnyStore>, CommandError> {
         let operator = Settings::load(&self.paths.settings)?.operator;
@@ -375,4 +458,16 @@ impl Console {
             previous.rota.store().close().await;
         }
     }
+}
+
+/// The active profile: the one last opened, while the open database is its URL (connecting
+/// elsewhere by hand leaves every environment).
+fn environment(settings: &Settings, mode: &SavedMode) -> Option<Profile> {
+    let SavedMode::Connected { url, .. } = mode else { return None };
+    let name = settings.active_profile.as_deref()?;
+    settings.profiles.iter().find(|profile| profile.name == name && profile.url == *url).cloned()
+}
+
+fn profile_not_found(name: &str) -> CommandError {
+    CommandError::new(ErrorCode::NotFound, format!("profile {name:?} does not exist"))
 }

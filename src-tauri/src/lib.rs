@@ -75,6 +75,10 @@ pub fn specta_builder<R: Runtime>() -> Builder<R> {
             commands::overview::overview,
             commands::audit::list_audit,
             commands::access::whoami,
+            commands::profiles::list_profiles,
+            commands::profiles::save_profile,
+            commands::profiles::delete_profile,
+            commands::profiles::open_profile,
         ])
         .events(collect_events![live::ConsoleChanged])
 }

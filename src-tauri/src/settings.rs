@@ -30,7 +30,55 @@ pub struct Settings {
     /// read each time the engine starts.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deny_private_networks: bool,
+    /// Saved connections (environments), switched from the header.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<Profile>,
+    /// The profile last opened; it is the active environment while the open database is its URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_profile: Option<String>,
 }
+
+/// A saved connection. `url` never holds the password (the keyring does, keyed by `url`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+    pub url: String,
+    /// `#rrggbb`, shown behind the name in the header.
+    pub colour: String,
+    /// Destructive actions ask for confirmation naming the profile.
+    pub production: bool,
+}
+
+impl Profile {
+    /// Checks the name and colour and moves a password out of the URL; returns the profile
+    /// to save and that password.
+    pub fn validated(self) -> Result<(Profile, Option<String>), CommandError> {
+        let name = self.name.trim().to_owned();
+        if name.is_empty()
+            || name.chars().count() > MAX_PROFILE_NAME
+            || name.chars().any(char::is_control)
+        {
+            return Err(CommandError::invalid(
+                "name",
+                format!("{name:?} is not a profile name; allowed: 1 to {MAX_PROFILE_NAME} characters, no control characters"),
+            ));
+        }
+        let colour = self.colour.trim();
+        let hex = colour.strip_prefix('#').unwrap_or("");
+        if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(CommandError::invalid(
+                "colour",
+                format!("{colour:?} is not a colour; allowed: #rrggbb"),
+            ));
+        }
+        let (url, password) = split_password(&self.url)?;
+        let colour = colour.to_ascii_lowercase();
+        Ok((Profile { name, url, colour, production: self.production }, password))
+    }
+}
+
+/// Longest profile name, in characters: it has to fit in the header.
+pub const MAX_PROFILE_NAME: usize = 40;
 
 impl Settings {
     /// Reads the settings; a missing file means a first start. A file open to other users is
@@ -215,6 +263,7 @@ mod tests {
             }),
             operator: Some("dana".into()),
             deny_private_networks: true,
+            ..Settings::default()
         };
         settings.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), settings);

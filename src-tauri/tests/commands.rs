@@ -742,6 +742,57 @@ fn a_limited_role_sees_its_grants_and_typed_refusals() {
     drop(harness);
 }
 
+/// Environments: a saved profile keeps its URL without the password (the settings file never
+/// holds it), a bad colour is refused next to its field, opening a profile shows its name,
+/// colour and production flag in the status, and connecting elsewhere by hand leaves it.
+#[test]
+fn profiles_are_saved_without_passwords_and_name_the_environment() {
+    let Some(database) = PostgresDatabase::create() else { return };
+    database.migrate();
+    let harness = Harness::new();
+    let (_, rest) = database.url.split_once('@').expect("the URL names a user");
+    let with_password = format!("postgres://postgres:hunter2@{rest}");
+    let bad = harness.err(
+        "save_profile",
+        json!({ "input": { "name": "prod-eu", "url": with_password, "colour": "red", "production": true, "password": null } }),
+    );
+    assert_eq!(
+        (bad["code"].clone(), bad["field"].clone()),
+        (json!("invalid"), json!("colour")),
+        "{bad}"
+    );
+    let saved = harness.ok(
+        "save_profile",
+        json!({ "input": { "name": " prod-eu ", "url": with_password, "colour": "#DC2626", "production": true, "password": null } }),
+    );
+    let bare = format!("postgres://postgres@{rest}");
+    assert_eq!(
+        saved,
+        json!([{ "name": "prod-eu", "url": bare, "colour": "#dc2626", "production": true, "active": false }])
+    );
+    let settings = std::fs::read_to_string(harness.dir.path().join("config").join("console.json"))
+        .expect("settings");
+    assert!(!settings.contains("hunter2"), "{settings}");
+
+    let status = harness.ok("open_profile", json!({ "name": "prod-eu" }));
+    assert_eq!(status["state"], "open", "{status}");
+    assert_eq!(status["executing"], false, "a profile opens a console");
+    assert_eq!(
+        status["environment"],
+        json!({ "name": "prod-eu", "colour": "#dc2626", "production": true })
+    );
+    assert_eq!(harness.ok("list_profiles", json!({}))[0]["active"], true);
+    assert_eq!(harness.ok("connection_status", json!({}))["environment"]["name"], "prod-eu");
+    let missing = harness.err("open_profile", json!({ "name": "staging" }));
+    assert_eq!(missing["code"], "not_found");
+
+    // Local mode is no saved environment.
+    assert_eq!(harness.ok("open_local", json!({ "demo": false }))["environment"], Value::Null);
+    assert_eq!(harness.ok("list_profiles", json!({}))[0]["active"], false);
+    assert_eq!(harness.ok("delete_profile", json!({ "name": "prod-eu" })), json!([]));
+    drop(harness);
+}
+
 /// Polls `probe` until it returns `Some` (the engine in the app works on the wall clock), failing
 /// after `seconds`.
 fn wait_for<T>(seconds: u64, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {

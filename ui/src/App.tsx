@@ -6,6 +6,8 @@ import { commands, describeFailure, unwrap } from "./lib/commands";
 import { useLiveUpdates } from "./lib/live";
 import { confirmLeave } from "./lib/unsaved";
 import { useWhoami } from "./lib/access";
+import { CONNECTION_KEY } from "./lib/keys";
+import { EnvironmentSwitcher } from "./components/EnvironmentSwitcher";
 import { SetupScreen } from "./screens/SetupScreen";
 import { TenantsScreen } from "./screens/TenantsScreen";
 import { JobsScreen } from "./screens/JobsScreen";
@@ -43,7 +45,6 @@ const TABS: { screen: "overview" | "timeline" | "tenants" | "jobs" | "auto-disab
   { screen: "connection", label: "Connection" },
 ];
 
-export const CONNECTION_KEY = ["connection"] as const;
 
 export function App() {
   const queryClient = useQueryClient();
@@ -109,6 +110,7 @@ function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (stat
         >
           {who === "" ? "" : `as ${who}`}
         </span>
+        <EnvironmentSwitcher status={status} onStatus={onStatus} />
         <span className="mode" data-testid="mode-badge" title={status.location ?? undefined}>
           {status.mode === "local" ? "Local" : "Connected"}
           {" · "}

@@ -91,6 +91,16 @@ export const commands = {
 	listAudit: (query: AuditQuery) => typedError<AuditRow[], CommandError>(__TAURI_INVOKE("list_audit", { query })),
 	/**  The current role and its capabilities (`rota access whoami`). */
 	whoami: () => typedError<Whoami, CommandError>(__TAURI_INVOKE("whoami")),
+	listProfiles: () => typedError<ProfileView[], CommandError>(__TAURI_INVOKE("list_profiles")),
+	/**  Saves a profile; returns the profiles now saved. */
+	saveProfile: (input: ProfileInput) => typedError<ProfileView[], CommandError>(__TAURI_INVOKE("save_profile", { input })),
+	/**  Forgets a profile (and its saved password, unless another profile uses the same URL). */
+	deleteProfile: (name: string) => typedError<ProfileView[], CommandError>(__TAURI_INVOKE("delete_profile", { name })),
+	/**
+	 *  Connects through a profile (a console: this app does not execute jobs). Without a working
+	 *  password the status asks for one, as a saved Connected mode does.
+	 */
+	openProfile: (name: string) => typedError<ConnectionStatus, CommandError>(__TAURI_INVOKE("open_profile", { name })),
 };
 
 /** Events */
@@ -199,6 +209,8 @@ export type ConnectionStatus = {
 	executing: boolean,
 	/**  Why the saved connection could not be opened, if it could not. */
 	problem: string | null,
+	/**  The saved profile the open database belongs to: its name and colour are always shown. */
+	environment: Environment | null,
 };
 
 /**  Something changed in the open database. */
@@ -242,6 +254,15 @@ export type DstWarning = {
 };
 
 export type DstWarningKind = "moved_to_transition" | "skipped" | "runs_once" | "runs_twice" | "other";
+
+/**  The environment the console works in (a saved profile). */
+export type Environment = {
+	name: string,
+	/**  `#rrggbb`. */
+	colour: string,
+	/**  Destructive actions ask for confirmation naming the environment. */
+	production: boolean,
+};
 
 /**
  *  What kind of failure a command met. Mirrors [`rota::ErrorCode`] plus the console's own
@@ -532,6 +553,30 @@ export type PreviewRun = {
 	/**  The clock reading in the viewer's zone. */
 	viewerZone: string,
 	note: RunNote | null,
+};
+
+/**  A profile to save (added, or replacing the one with the same name). */
+export type ProfileInput = {
+	name: string,
+	/**  `postgres://user@host/db`; a password in it is moved to the keyring, never saved here. */
+	url: string,
+	colour: string,
+	production: boolean,
+	/**  The database password, kept in the OS keyring (when there is one). */
+	password: string | null,
+};
+
+/**  A saved profile as the UI lists it. */
+export type ProfileView = {
+	name: string,
+	/**  The URL without its password. */
+	url: string,
+	/**  `#rrggbb`. */
+	colour: string,
+	/**  Destructive actions ask for confirmation naming the environment. */
+	production: boolean,
+	/**  The profile the console is connected through now. */
+	active: boolean,
 };
 
 /**  At most `count` runs of the tenant start within any `windowSeconds`, across nodes. */

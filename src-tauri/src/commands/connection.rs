@@ -37,6 +37,19 @@ pub struct ConnectionStatus {
     pub executing: bool,
     /// Why the saved connection could not be opened, if it could not.
     pub problem: Option<String>,
+    /// The saved profile the open database belongs to: its name and colour are always shown.
+    pub environment: Option<Environment>,
+}
+
+/// The environment the console works in (a saved profile).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Environment {
+    pub name: String,
+    /// `#rrggbb`.
+    pub colour: String,
+    /// Destructive actions ask for confirmation naming the environment.
+    pub production: bool,
 }
 
 impl From<Status> for ConnectionStatus {
@@ -48,6 +61,7 @@ impl From<Status> for ConnectionStatus {
                 location: None,
                 executing: false,
                 problem: None,
+                environment: None,
             },
             Status::PasswordRequired { url, problem } => ConnectionStatus {
                 state: ConnectionState::PasswordRequired,
@@ -55,8 +69,9 @@ impl From<Status> for ConnectionStatus {
                 location: Some(rota::redact::url(&url)),
                 executing: false,
                 problem,
+                environment: None,
             },
-            Status::Open { mode, location, executing } => ConnectionStatus {
+            Status::Open { mode, location, executing, environment } => ConnectionStatus {
                 state: ConnectionState::Open,
                 mode: Some(match mode {
                     SavedMode::Local => Mode::Local,
@@ -65,6 +80,11 @@ impl From<Status> for ConnectionStatus {
                 location: Some(rota::redact::text(&location).into_owned()),
                 executing,
                 problem: None,
+                environment: environment.map(|profile| Environment {
+                    name: profile.name,
+                    colour: profile.colour,
+                    production: profile.production,
+                }),
             },
         }
     }

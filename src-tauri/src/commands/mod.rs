@@ -7,6 +7,7 @@ pub mod connection;
 pub mod jobs;
 pub mod operations;
 pub mod overview;
+pub mod profiles;
 pub mod runs;
 pub mod schedule;
 pub mod tenants;

@@ -560,3 +560,74 @@ describe("times, jobs that will not run, and forms (issue 15)", () => {
     });
   });
 });
+
+describe("environments and roles", () => {
+  const PROFILES = [
+    { name: "staging", url: "postgres://ana@staging.db/rota", colour: "#16a34a", production: false, active: false },
+    { name: "prod-eu", url: "postgres://ana@prod-eu.db/rota", colour: "#dc2626", production: true, active: false },
+  ];
+
+  it("switches profiles from the header and confirms pausing a tenant on production", async () => {
+    await withConsole({ open: true, profiles: PROFILES }, async (page) => {
+      await page.getByRole("heading", { name: "Overview" }).waitFor();
+      assert.equal(await page.getByTestId("environment-badge").count(), 0, "Local mode is no saved environment");
+      await page.getByLabel("Environment").selectOption("staging");
+      const badge = page.getByTestId("environment-badge");
+      await badge.filter({ hasText: "staging" }).waitFor();
+      assert.equal(await badge.evaluate((element) => getComputedStyle(element).backgroundColor), "rgb(22, 163, 74)");
+      assert.match(await page.getByTestId("mode-badge").textContent(), /Connected · console only/);
+
+      // Staging: pausing a tenant happens at once.
+      await nav(page, "Tenants").click();
+      const acme = page.locator('tr[data-tenant="acme"]');
+      await acme.getByRole("button", { name: "Pause acme" }).click();
+      await acme.getByText("paused").waitFor();
+      assert.equal(await page.getByRole("alertdialog").count(), 0);
+      await acme.getByRole("button", { name: "Resume acme" }).click();
+      await acme.getByText("active").waitFor();
+
+      // Production: the name and colour stay in the header, and pausing asks, naming it.
+      await page.getByLabel("Environment").selectOption("prod-eu");
+      await badge.filter({ hasText: "prod-eu · PRODUCTION" }).waitFor();
+      assert.equal(await badge.evaluate((element) => getComputedStyle(element).backgroundColor), "rgb(220, 38, 38)");
+      await nav(page, "Tenants").click();
+      await acme.getByRole("button", { name: "Pause acme" }).click();
+      const dialog = page.getByRole("alertdialog");
+      await dialog.waitFor();
+      assert.match(await dialog.textContent(), /Pause tenant acme \(all of its jobs\) in the production environment prod-eu\?/);
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      assert.equal(await acme.getByText("active").count(), 1, "cancelled: still active");
+      await acme.getByRole("button", { name: "Pause acme" }).click();
+      await page.getByRole("button", { name: "Yes, in prod-eu" }).click();
+      await acme.getByText("paused").waitFor();
+      const calls = await page.evaluate(() => window.__rotaMock.calls.filter((call) => call.cmd === "update_tenant").map((call) => call.args.changes.paused));
+      assert.deepEqual(calls, [true, false, true], "the cancelled pause never reached the backend");
+    });
+  });
+
+  it("saves a profile without its password and lists it", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Connection").click();
+      await page.getByLabel("Name", { exact: true }).fill("prod-us");
+      await page.getByLabel("Database URL").fill("postgres://ana:hunter2@prod-us.db/rota");
+      await page.getByLabel("Production").check();
+      await page.getByRole("button", { name: "Save environment" }).click();
+      const row = page.locator('tr[data-profile="prod-us"]');
+      await row.waitFor();
+      assert.match(await row.textContent(), /postgres:\/\/ana@prod-us\.db\/rota/);
+      assert.doesNotMatch(await row.textContent(), /hunter2/);
+    });
+  });
+
+  it("disables what a limited role may not do, per tenant", async () => {
+    const whoami = { role: "support_ana", admin: false, singleUser: false, grants: [{ tenant: "acme", capability: "operate" }, { tenant: "globex", capability: "view" }] };
+    await withConsole({ open: true, whoami }, async (page) => {
+      await page.getByTestId("operator-badge").filter({ hasText: "as support_ana" }).waitFor();
+      await nav(page, "Tenants").click();
+      const pause = page.locator('tr[data-tenant="acme"]').getByRole("button", { name: "Pause acme" });
+      await pause.waitFor();
+      assert.equal(await pause.isDisabled(), true, "tenant settings are for admins");
+      assert.equal(await page.getByRole("button", { name: "New tenant" }).isDisabled(), true);
+    });
+  });
+});

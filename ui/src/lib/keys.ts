@@ -15,3 +15,7 @@ export const NAMED_HANDLERS_KEY = ["named-handlers"] as const;
 export const OPERATOR_KEY = ["operator"] as const;
 /** What the current database role may do (`whoami`). */
 export const WHOAMI_KEY = ["whoami"] as const;
+/** The connection's status (`ConnectionStatus`), set by the app on every change. */
+export const CONNECTION_KEY = ["connection"] as const;
+/** The saved connection profiles (environments). */
+export const PROFILES_KEY = ["profiles"] as const;

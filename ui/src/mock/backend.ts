@@ -11,6 +11,8 @@ import { events } from "../bindings";
 import type {
   CommandError,
   ConnectionStatus,
+  ProfileInput,
+  ProfileView,
   Whoami,
   JobDetail,
   JobInput,
@@ -35,6 +37,8 @@ interface Options {
   timelineRuns?: number;
   /** Who the database says the user is (default: SQLite's single user, an admin). */
   whoami?: Whoami;
+  /** Saved connection profiles (environments). */
+  profiles?: ProfileView[];
 }
 
 interface MockControl {
@@ -134,10 +138,11 @@ function preview(expression: string, timezone: string, viewer: string): Schedule
 export function installMockBackend(): void {
   const options = window.__ROTA_MOCK_OPTIONS__ ?? {};
   let status: ConnectionStatus = options.open
-    ? { state: "open", mode: "local", location: "/home/test/.local/share/rota/rota.sqlite", executing: true, problem: null }
-    : { state: "setup", mode: null, location: null, executing: false, problem: null };
+    ? { state: "open", mode: "local", location: "/home/test/.local/share/rota/rota.sqlite", executing: true, problem: null, environment: null }
+    : { state: "setup", mode: null, location: null, executing: false, problem: null, environment: null };
   const tenants: TenantRow[] = [];
   let operator = "dana";
+  let profiles: ProfileView[] = options.profiles ?? [];
   const jobs: StoredJob[] = [];
   let ids = 0;
   const nextId = () => `00000000-0000-7000-8000-${String(++ids).padStart(12, "0")}`;
@@ -291,19 +296,19 @@ export function installMockBackend(): void {
         return status;
       case "open_local":
         if (tenants.length === 0 && args.demo === true) seed();
-        status = { state: "open", mode: "local", location: "/home/test/.local/share/rota/rota.sqlite", executing: true, problem: null };
+        status = { state: "open", mode: "local", location: "/home/test/.local/share/rota/rota.sqlite", executing: true, problem: null, environment: null };
         return status;
       case "connect_postgres": {
         const request = args.request as { url: string; executeJobs: boolean };
         if (!request.url.startsWith("postgres://")) fail("invalid", "not a Postgres URL; allowed: postgres://, postgresql://", { field: "url" });
-        status = { state: "open", mode: "connected", location: request.url, executing: request.executeJobs, problem: null };
+        status = { state: "open", mode: "connected", location: request.url, executing: request.executeJobs, problem: null, environment: null };
         return status;
       }
       case "set_execution":
         status = { ...status, executing: args.enabled === true };
         return status;
       case "switch_mode":
-        status = { state: "setup", mode: null, location: null, executing: false, problem: null };
+        status = { state: "setup", mode: null, location: null, executing: false, problem: null, environment: null };
         return status;
       case "list_tenants":
         return tenants.map((tenant) => ({
@@ -410,6 +415,26 @@ export function installMockBackend(): void {
         return runs.overview(detail);
       case "list_audit":
         return runs.listAudit(args.query as AuditQuery);
+      case "list_profiles":
+        return profiles.map((profile) => ({ ...profile, active: status.environment?.name === profile.name }));
+      case "save_profile": {
+        const input = args.input as ProfileInput;
+        if (input.name.trim() === "") fail("invalid", `"" is not a profile name; allowed: 1 to 40 characters, no control characters`, { field: "name" });
+        if (!/^#[0-9a-f]{6}$/i.test(input.colour)) fail("invalid", `"${input.colour}" is not a colour; allowed: #rrggbb`, { field: "colour" });
+        if (!input.url.startsWith("postgres://")) fail("invalid", "not a Postgres URL; allowed: postgres://, postgresql://", { field: "url" });
+        const saved = { name: input.name.trim(), url: input.url.replace(/:[^:@/]*@/, "@"), colour: input.colour, production: input.production, active: false };
+        profiles = [...profiles.filter((profile) => profile.name !== saved.name), saved];
+        return handle("list_profiles", {});
+      }
+      case "delete_profile":
+        profiles = profiles.filter((profile) => profile.name !== args.name);
+        return handle("list_profiles", {});
+      case "open_profile": {
+        const profile = profiles.find((candidate) => candidate.name === args.name);
+        if (profile === undefined) fail("not_found", `profile "${String(args.name)}" does not exist`);
+        status = { state: "open", mode: "connected", location: profile.url, executing: false, problem: null, environment: { name: profile.name, colour: profile.colour, production: profile.production } };
+        return status;
+      }
       case "whoami":
         return options.whoami ?? { role: operator, admin: true, grants: [], singleUser: true };
       default:

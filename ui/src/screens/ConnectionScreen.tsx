@@ -6,6 +6,7 @@ import { FieldError } from "../components/FieldError";
 import { commandError, commands, describeFailure, unwrap } from "../lib/commands";
 import { OPERATOR_KEY } from "../lib/keys";
 import { useOperatorName } from "./JobOperations";
+import { EnvironmentsSection } from "./EnvironmentsSection";
 
 /** The operator name the console's changes are recorded under in the audit log, saved in the
  * console's settings. Blank goes back to the OS user name. The core checks the name. */
@@ -95,6 +96,7 @@ export function ConnectionScreen({
           Switch mode…
         </button>
       </p>
+      <EnvironmentsSection onStatus={onStatus} />
       <OperatorSetting />
     </section>
   );

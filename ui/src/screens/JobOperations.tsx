@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { JobDetail, RunRow } from "../bindings";
 import { FieldError } from "../components/FieldError";
 import { useAccess } from "../lib/access";
+import { LARGE_BACKFILL, useProductionGuard } from "../lib/environment";
 import { commandError, commands, describeFailure, unwrap } from "../lib/commands";
 import { count } from "../lib/count";
 import { jsonProblem } from "../lib/fields";
@@ -208,6 +209,7 @@ export function Backfill({ job }: { job: JobDetail }) {
   const client = useQueryClient();
   const zone = viewerTimeZone();
   const denied = useAccess().why("operate", job.tenant);
+  const { guard, dialog } = useProductionGuard();
   const [from, setFrom] = useState(() => localInputValue(new Date(Date.now() - 24 * 3_600_000), zone));
   const [to, setTo] = useState(() => localInputValue(new Date(), zone));
   const range = { from: instantFromLocalInput(from, zone), to: instantFromLocalInput(to, zone) };
@@ -243,9 +245,16 @@ export function Backfill({ job }: { job: JobDetail }) {
           {preview.isError && <span className="field-error">{describeFailure(preview.error)}</span>}
         </p>
       </div>
-      <button type="button" title={denied} disabled={denied !== undefined || preview.data === undefined || preview.data.occurrences === 0 || backfill.isPending} onClick={() => { backfill.mutate(); }}>
+      <button type="button" title={denied} disabled={denied !== undefined || preview.data === undefined || preview.data.occurrences === 0 || backfill.isPending}
+        onClick={() => {
+          const occurrences = preview.data?.occurrences ?? 0;
+          if (occurrences > LARGE_BACKFILL) guard(`Backfill ${occurrences.toLocaleString("en")} runs of ${job.tenant} / ${job.definition.name}`, () => { backfill.mutate(); });
+          else backfill.mutate();
+        }}
+      >
         {preview.data === undefined ? "Backfill" : `Backfill ${count(preview.data.occurrences, "run")}`}
       </button>
+      {dialog}
       {backfill.data !== undefined && (
         <p className="saved" role="status">
           Queued {count(backfill.data.queued, "run")}; {backfill.data.alreadyPresent.toLocaleString("en")} {backfill.data.alreadyPresent === 1 ? "had run or was" : "had run or were"} queued already.

@@ -11,6 +11,7 @@ import {
 
 import type { TenantRow } from "../bindings";
 import { useAccess } from "../lib/access";
+import { useProductionGuard } from "../lib/environment";
 import { commands, describeFailure, unwrap } from "../lib/commands";
 import { sortMark, sortState } from "../components/sorting";
 import { TENANTS_KEY } from "../lib/keys";
@@ -33,6 +34,8 @@ export function TenantsScreen({ onOpenJobs }: { onOpenJobs: (tenant: string) => 
   const [savedMessage, setSavedMessage] = useState<string | null>(null);
   // Tenants' settings (limits, pausing, new tenants) are for admins only.
   const adminOnly = useAccess().why("admin", null);
+  // Pausing a whole tenant stops all its customers' jobs: on production, confirm first.
+  const { guard, dialog } = useProductionGuard();
   const [sorting, setSorting] = useState<SortingState>([{ id: "name", desc: false }]);
   const pause = useMutation({
     mutationFn: ({ name, paused }: { name: string; paused: boolean }) =>
@@ -81,7 +84,11 @@ export function TenantsScreen({ onOpenJobs }: { onOpenJobs: (tenant: string) => 
               type="button"
               title={adminOnly}
               disabled={pause.isPending || adminOnly !== undefined}
-              onClick={() => { pause.mutate({ name: row.original.name, paused: !row.original.paused }); }}
+              onClick={() => {
+                const { name, paused } = row.original;
+                if (paused) pause.mutate({ name, paused: false });
+                else guard(`Pause tenant ${name} (all of its jobs)`, () => { pause.mutate({ name, paused: true }); });
+              }}
               aria-label={`${row.original.paused ? "Resume" : "Pause"} ${row.original.name}`}
             >
               {row.original.paused ? "Resume" : "Pause"}
@@ -90,7 +97,7 @@ export function TenantsScreen({ onOpenJobs }: { onOpenJobs: (tenant: string) => 
         ),
       }),
     ],
-    [onOpenJobs, pause, adminOnly],
+    [onOpenJobs, pause, adminOnly, guard],
   );
 
   const table = useReactTable({
@@ -111,6 +118,7 @@ export function TenantsScreen({ onOpenJobs }: { onOpenJobs: (tenant: string) => 
           New tenant
         </button>
       </div>
+      {dialog}
       {editing !== null && (
         <TenantForm
           tenant={editing === "new" ? null : editing}
