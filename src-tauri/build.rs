@@ -31,6 +31,7 @@ const COMMANDS: &[&str] = &[
     "enable_job",
     "disable_job",
     "preview_backfill",
+    "backfill_default_range",
     "backfill_job",
     "overview",
     "list_audit",

@@ -221,6 +221,9 @@ impl Console {
         if demo {
             rota::demo::seed_if_empty(&rota).await?;
         }
+        // This app runs Local mode's jobs, so a program must exist here (Connected mode's
+        // servers may have programs this workstation lacks; spaces are refused in both).
+        let rota = rota.checking_programs_here();
         let config = runtime_config(&self.paths, database)?;
         let engine = Runtime::start(store, config, self.clock.clone())?;
         let session = Session {

@@ -71,6 +71,7 @@ pub fn specta_builder<R: Runtime>() -> Builder<R> {
             commands::operations::enable_job,
             commands::operations::disable_job,
             commands::operations::preview_backfill,
+            commands::operations::backfill_default_range,
             commands::operations::backfill_job,
             commands::overview::overview,
             commands::audit::list_audit,

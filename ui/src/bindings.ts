@@ -82,6 +82,12 @@ export const commands = {
 	 */
 	previewBackfill: (id: string, from: string, to: string) => typedError<BackfillPreview, CommandError>(__TAURI_INVOKE("preview_backfill", { id, from, to })),
 	/**
+	 *  The range of the job's last ten occurrences: the backfill form's default, which fits any
+	 *  schedule (an every-minute job gets ten minutes, a monthly one ten months); `null` when the
+	 *  schedule never fired before now.
+	 */
+	backfillDefaultRange: (id: string) => typedError<BackfillRange | null, CommandError>(__TAURI_INVOKE("backfill_default_range", { id })),
+	/**
 	 *  Queues a run for each occurrence in `[from, to]` that has not run; running it twice adds
 	 *  nothing.
 	 */
@@ -146,6 +152,14 @@ export type BackfillPreview = {
 	/**  The first few occurrences, RFC 3339. */
 	first: string[],
 	last: string | null,
+};
+
+/**  A range for the backfill form to start from. */
+export type BackfillRange = {
+	/**  RFC 3339: the oldest of the occurrences. */
+	from: string,
+	/**  RFC 3339: the latest occurrence before now. */
+	to: string,
 };
 
 /**  How a backfill went. */

@@ -176,6 +176,33 @@ pub async fn preview_backfill(
     })
 }
 
+/// A range for the backfill form to start from.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct BackfillRange {
+    /// RFC 3339: the oldest of the occurrences.
+    pub from: String,
+    /// RFC 3339: the latest occurrence before now.
+    pub to: String,
+}
+
+/// How many past occurrences the backfill form covers before anyone types a range.
+const DEFAULT_BACKFILL_OCCURRENCES: u32 = 10;
+
+/// The range of the job's last ten occurrences: the backfill form's default, which fits any
+/// schedule (an every-minute job gets ten minutes, a monthly one ten months); `null` when the
+/// schedule never fired before now.
+#[tauri::command]
+#[specta::specta]
+pub async fn backfill_default_range(
+    console: State<'_, Console>,
+    id: String,
+) -> Result<Option<BackfillRange>, CommandError> {
+    let rota = console.rota().await?;
+    let range = rota.recent_occurrences(parse_id(&id)?, DEFAULT_BACKFILL_OCCURRENCES).await?;
+    Ok(range.map(|(from, to)| BackfillRange { from: instant(from), to: instant(to) }))
+}
+
 /// How a backfill went.
 #[derive(Debug, Clone, Serialize, Type)]
 #[serde(rename_all = "camelCase")]

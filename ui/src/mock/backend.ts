@@ -407,6 +407,8 @@ export function installMockBackend(): void {
         return detail(runs.operate(String(args.id), cmd, args));
       case "preview_backfill":
         return runs.previewBackfill(String(args.from), String(args.to));
+      case "backfill_default_range":
+        return runs.backfillDefaultRange();
       case "backfill_job": {
         const preview = runs.previewBackfill(String(args.from), String(args.to));
         return { occurrences: preview.occurrences, queued: preview.occurrences, alreadyPresent: 0 };

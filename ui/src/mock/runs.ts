@@ -267,6 +267,12 @@ export class RunsMock {
     return job;
   }
 
+  /** The last ten hourly occurrences, like the core's for an hourly job. */
+  backfillDefaultRange(): { from: string; to: string } {
+    const to = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+    return { from: iso(to - 9 * 3_600_000), to: iso(to) };
+  }
+
   previewBackfill(from: string, to: string): BackfillPreview {
     const start = Date.parse(from);
     const end = Date.parse(to);

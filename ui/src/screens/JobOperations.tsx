@@ -210,8 +210,25 @@ export function Backfill({ job }: { job: JobDetail }) {
   const zone = viewerTimeZone();
   const denied = useAccess().why("operate", job.tenant);
   const { guard, dialog } = useProductionGuard();
-  const [from, setFrom] = useState(() => localInputValue(new Date(Date.now() - 24 * 3_600_000), zone));
-  const [to, setTo] = useState(() => localInputValue(new Date(), zone));
+  // The form starts on the job's last ten occurrences, so its default fits the schedule (ten
+  // minutes of an every-minute job, ten days of a daily one) and is never refused before anyone
+  // typed; what the user types replaces it.
+  const defaults = useQuery({
+    queryKey: ["backfill-default-range", job.id],
+    queryFn: async () => {
+      const range = await unwrap(commands.backfillDefaultRange(job.id));
+      if (range !== null) return range;
+      // A schedule that never fired before now: the last day, whose preview says "0".
+      const now = Date.now();
+      return { from: new Date(now - 86_400_000).toISOString(), to: new Date(now).toISOString() };
+    },
+    staleTime: Infinity,
+    retry: false,
+  });
+  const [typedFrom, setFrom] = useState<string | null>(null);
+  const [typedTo, setTo] = useState<string | null>(null);
+  const from = typedFrom ?? (defaults.data === undefined ? "" : localInputValue(new Date(defaults.data.from), zone));
+  const to = typedTo ?? (defaults.data === undefined ? "" : localInputValue(new Date(defaults.data.to), zone));
   const range = { from: instantFromLocalInput(from, zone), to: instantFromLocalInput(to, zone) };
   const preview = useQuery({
     queryKey: ["backfill-preview", job.id, range.from, range.to],
@@ -248,7 +265,7 @@ export function Backfill({ job }: { job: JobDetail }) {
       <button type="button" title={denied} disabled={denied !== undefined || preview.data === undefined || preview.data.occurrences === 0 || backfill.isPending}
         onClick={() => {
           const occurrences = preview.data?.occurrences ?? 0;
-          if (occurrences > LARGE_BACKFILL) guard(`Backfill ${occurrences.toLocaleString("en")} runs of ${job.tenant} / ${job.definition.name}`, () => { backfill.mutate(); });
+          if (occurrences > LARGE_BACKFILL) guard(`Backfill ${count(occurrences, "run")} of ${job.tenant} / ${job.definition.name}`, () => { backfill.mutate(); });
           else backfill.mutate();
         }}
       >
@@ -260,6 +277,7 @@ export function Backfill({ job }: { job: JobDetail }) {
           Queued {count(backfill.data.queued, "run")}; {backfill.data.alreadyPresent.toLocaleString("en")} {backfill.data.alreadyPresent === 1 ? "had run or was" : "had run or were"} queued already.
         </p>
       )}
+      {defaults.isError && <p className="form-error" role="alert">{describeFailure(defaults.error)}</p>}
       {backfill.isError && <p className="form-error" role="alert">{describeFailure(backfill.error)}</p>}
     </fieldset>
   );
