@@ -1053,7 +1053,7 @@ fn a_console_edit_keeps_the_run_as_user_limits_and_stdin() {
         "create_tenant",
         json!({ "input": { "name": "ops", "maxConcurrent": 2, "weight": 1, "policy": no_tenant_policy() } }),
     );
-    let mut spec = rota::handler::CommandSpec::new("/usr/local/bin/rotate-logs", ["--all"]);
+    let mut spec = rota::handler::CommandSpec::new("/usr/bin/find", ["/var/log", "-name", "*.gz"]);
     spec.run_as = Some("www-data".into());
     spec.limits = Some(rota::handler::CommandLimits {
         cpu_seconds: Some(30),
