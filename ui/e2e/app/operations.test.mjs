@@ -125,7 +125,8 @@ it("runs the job now with an edited payload; its details show what the receiver 
   assert.equal(got.trigger, "manual");
   assert.match(receiver.received.at(-1).headers["idempotency-key"], new RegExp(`^${got.job_id}:`));
 
-  await newest.click();
+  // A row opens its run; WebKitWebDriver clicks cells, not table rows.
+  await (await newest.$("td")).click();
   await (await browser.$('[data-testid="attempt"]')).waitForDisplayed();
   const payload = await (await browser.$('[data-testid="attempt-payload"]')).getText();
   assert.deepEqual(JSON.parse(payload), { report: "qa-edited", rows: 3 });
