@@ -19,7 +19,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, DurationRound, Utc};
@@ -30,7 +29,7 @@ use rota::store::{AnyStore, RunFilter};
 use support::fault_proxy::{Fault, FaultProxy};
 use support::receiver::Receiver;
 use support::serve_node::ServeNode;
-use support::{Backend, TestDatabase};
+use support::{rota_ok as rota, socket_address, Backend, TestDatabase};
 
 /// Seconds a claimed run stays a node's without renewal.
 const LEASE_S: u64 = 4;
@@ -366,27 +365,6 @@ impl Cluster {
             problems.join("\n- ")
         );
     }
-}
-
-fn rota(url: &str, args: &[&str]) -> std::process::Output {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rota"))
-        .arg("--database")
-        .arg(url)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "rota {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    output
-}
-
-/// The host and port a `postgres://` URL points at.
-fn socket_address(url: &str) -> SocketAddr {
-    let rest = url.split_once("://").unwrap().1;
-    let authority = rest.split('/').next().unwrap();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let host_port =
-        if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
-    host_port.to_socket_addrs().unwrap().find(SocketAddr::is_ipv4).unwrap()
 }
 
 fn idempotency_key(run: &Run) -> String {

@@ -14,7 +14,6 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, DurationRound, Utc};
@@ -23,7 +22,7 @@ use rota::store::{AnyStore, JobFilter};
 use support::fault_proxy::FaultProxy;
 use support::receiver::Receiver;
 use support::serve_node::ServeNode;
-use support::{Backend, TestDatabase};
+use support::{rota_ok as rota, socket_address, Backend, TestDatabase};
 
 const TENANTS: usize = 4;
 /// HTTP jobs per tenant, each firing every [`HTTP_EVERY_S`] seconds.
@@ -37,24 +36,6 @@ const FAULT_EVERY_MIN: u64 = 2;
 
 fn minutes() -> u64 {
     std::env::var("ROTA_SOAK_MINUTES").ok().and_then(|text| text.parse().ok()).unwrap_or(5)
-}
-
-fn rota(url: &str, args: &[&str]) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rota"))
-        .arg("--database")
-        .arg(url)
-        .args(args)
-        .output()
-        .expect("run rota");
-    assert!(output.status.success(), "rota {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn socket_address(url: &str) -> SocketAddr {
-    let rest = url.split_once("://").unwrap().1;
-    let authority = rest.split('/').next().unwrap();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    host_port.to_socket_addrs().unwrap().find(SocketAddr::is_ipv4).unwrap()
 }
 
 /// The faults, in turn.

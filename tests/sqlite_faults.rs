@@ -194,11 +194,11 @@ async fn a_node_whose_disk_fills_up_resumes_by_itself_and_runs_every_occurrence(
     let url = format!("sqlite://{}", disk.path().join("rota.sqlite").display());
     let logs = tempfile::tempdir().expect("log dir");
     let receiver = Receiver::start(Duration::from_millis(100), Duration::from_secs(180)).await;
-    rota_cli(&url, &["migrate"]);
-    rota_cli(&url, &["tenant", "add", "disk", "--max-concurrent", "16"]);
+    support::rota_ok(&url, &["migrate"]);
+    support::rota_ok(&url, &["tenant", "add", "disk", "--max-concurrent", "16"]);
     for index in 0..JOBS {
         let name = format!("every-second-{index}");
-        rota_cli(
+        support::rota_ok(
             &url,
             &[
                 "job",
@@ -339,14 +339,4 @@ async fn a_node_whose_disk_fills_up_resumes_by_itself_and_runs_every_occurrence(
             problems.join("\n- ")
         );
     }
-}
-
-fn rota_cli(url: &str, args: &[&str]) {
-    let output = Command::new(env!("CARGO_BIN_EXE_rota"))
-        .arg("--database")
-        .arg(url)
-        .args(args)
-        .output()
-        .expect("run rota");
-    assert!(output.status.success(), "rota {args:?}: {}", String::from_utf8_lossy(&output.stderr));
 }

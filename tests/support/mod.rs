@@ -198,3 +198,26 @@ pub async fn migrate_up_to(db: &TestDatabase, version: i64) {
         migrator.migrations.iter().filter(|m| m.version <= version).cloned().collect();
     with_connection!(db, |connection| migrator.run(&mut connection).await.expect("migrate"));
 }
+
+/// Runs the `rota` CLI on `url` and fails the test, with its error output, if it fails.
+pub fn rota_ok(url: &str, args: &[&str]) -> std::process::Output {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rota"))
+        .arg("--database")
+        .arg(url)
+        .args(args)
+        .output()
+        .expect("run rota");
+    assert!(output.status.success(), "rota {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+/// The host and port a `postgres://` URL points at (for the fault proxy).
+pub fn socket_address(url: &str) -> std::net::SocketAddr {
+    use std::net::{SocketAddr, ToSocketAddrs};
+    let rest = url.split_once("://").unwrap().1;
+    let authority = rest.split('/').next().unwrap();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host_port =
+        if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
+    host_port.to_socket_addrs().unwrap().find(SocketAddr::is_ipv4).unwrap()
+}
