@@ -40,6 +40,9 @@ pub enum Error {
     /// The cron expression or time zone is invalid; the message names the field and the text.
     #[error("schedule: {0}")]
     Schedule(#[from] crate::cron::CronError),
+    /// A calendar's iCalendar text is refused; `source` names the line and the property.
+    #[error("calendar {name}: {source}")]
+    Calendar { name: String, source: crate::calendars::CalendarError },
     /// The current database role lacks `capability` (in `tenant`, when the action concerns
     /// one). The database refused it (insufficient privilege, a row-level security policy), or
     /// the role's grants say it would.
@@ -91,7 +94,9 @@ impl Error {
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::Invalid { .. } | Error::Schedule(_) => ErrorCode::Invalid,
+            Error::Invalid { .. } | Error::Schedule(_) | Error::Calendar { .. } => {
+                ErrorCode::Invalid
+            }
             Error::NotFound { .. } => ErrorCode::NotFound,
             Error::AlreadyExists { .. } => ErrorCode::AlreadyExists,
             Error::StaleVersion { .. } => ErrorCode::StaleVersion,

@@ -4,6 +4,8 @@
 //! - [`clock`]: the only place that reads the wall clock; everything else takes a [`clock::Clock`].
 //! - [`cron`]: the time engine: parsing cron expressions, finding fire instants in an IANA zone
 //!   with Debian cron's daylight-saving rules, and explaining schedules to people.
+//! - [`calendars`]: holiday and blackout calendars from iCalendar files, and the rule that keeps
+//!   a job's occurrences off their days (skip, or move to the next or previous allowed day).
 //! - [`tenant`], [`job`], [`run`]: the records Rota keeps and their validation.
 //! - [`policy`]: run-lifecycle policies (retries, overlap, missed runs, auto-disable, rate
 //!   limits, jitter), pure and table-tested.
@@ -32,6 +34,7 @@
 pub mod access;
 pub mod api;
 pub mod audit;
+pub mod calendars;
 pub mod clock;
 pub mod cron;
 pub mod demo;

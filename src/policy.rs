@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use crate::calendars::OnExcluded;
 use crate::cron::Schedule;
 use crate::error::{Error, Result};
 use crate::text_enum::text_enum;
@@ -282,6 +283,13 @@ pub struct JobPolicy {
     /// Spread the job's runs over this window after each scheduled instant, by an offset that
     /// is stable per job ([`jitter_offset`]).
     pub jitter_window: Option<Duration>,
+    /// Calendars (by name: the tenant's, else a shared one) whose days and windows the job
+    /// does not run in.
+    pub exclude_calendars: Vec<String>,
+    /// The calendar whose days (or windows) alone the job runs on.
+    pub only_calendar: Option<String>,
+    /// What an occurrence a calendar excludes does.
+    pub on_excluded: OnExcluded,
 }
 
 impl Default for JobPolicy {
@@ -296,6 +304,9 @@ impl Default for JobPolicy {
             auto_disable_after: None,
             probation: false,
             jitter_window: None,
+            exclude_calendars: Vec::new(),
+            only_calendar: None,
+            on_excluded: OnExcluded::Skip,
         }
     }
 }
@@ -378,6 +389,19 @@ impl JobPolicy {
         }
         if let Some(after) = self.auto_disable_after {
             check_at_most("auto_disable_after", after, MAX_AUTO_DISABLE_AFTER)?;
+        }
+        for name in &self.exclude_calendars {
+            crate::calendars::validate_name("exclude_calendar", name)?;
+        }
+        if let Some(name) = &self.only_calendar {
+            crate::calendars::validate_name("only_calendar", name)?;
+            if self.exclude_calendars.contains(name) {
+                return Err(Error::invalid(
+                    "only_calendar",
+                    name,
+                    "is also an excluded calendar; allowed: a calendar not in exclude_calendar",
+                ));
+            }
         }
         if let Some(window) = self.jitter_window {
             let most = period.min(MAX_RETRY_DELAY);
@@ -573,6 +597,15 @@ pub struct PolicyChanges {
     /// 0: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter_window: Option<f64>,
+    /// Calendar names; replaces the list (empty: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_calendars: Option<Vec<String>>,
+    /// A calendar name; empty text removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_calendar: Option<String>,
+    /// `skip`, `next` or `previous`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_excluded: Option<String>,
 }
 
 impl PolicyChanges {
@@ -605,6 +638,11 @@ impl PolicyChanges {
             auto_disable_after: policy.auto_disable_after,
             probation: policy.probation.then_some(true),
             jitter_window: policy.jitter_window.map(|window| window.as_secs_f64()),
+            exclude_calendars: (!policy.exclude_calendars.is_empty())
+                .then(|| policy.exclude_calendars.clone()),
+            only_calendar: policy.only_calendar.clone(),
+            on_excluded: (policy.on_excluded != default.on_excluded)
+                .then(|| policy.on_excluded.to_string()),
         }
     }
 
@@ -675,6 +713,21 @@ impl PolicyChanges {
         if let Some(value) = self.jitter_window {
             let window = seconds("jitter_window", value, MAX_RETRY_DELAY)?;
             policy.jitter_window = (!window.is_zero()).then_some(window);
+        }
+        if let Some(names) = &self.exclude_calendars {
+            let mut unique: Vec<String> = Vec::with_capacity(names.len());
+            for name in names {
+                if !unique.contains(name) {
+                    unique.push(name.clone());
+                }
+            }
+            policy.exclude_calendars = unique;
+        }
+        if let Some(name) = &self.only_calendar {
+            policy.only_calendar = (!name.is_empty()).then(|| name.clone());
+        }
+        if let Some(text) = &self.on_excluded {
+            policy.on_excluded = text.parse()?;
         }
         Ok(())
     }
@@ -1007,6 +1060,9 @@ mod tests {
                     auto_disable_after,
                     probation,
                     jitter_window: jitter_window.map(Duration::from_millis),
+                    exclude_calendars: if probation { vec!["office".into()] } else { Vec::new() },
+                    only_calendar: (auto_disable_after == Some(3)).then(|| "closing".into()),
+                    on_excluded: if probation { OnExcluded::Next } else { OnExcluded::Skip },
                 },
             )
     }

@@ -1424,6 +1424,9 @@ async fn job_policies_round_trip(store: AnyStore) {
         auto_disable_after: Some(0),
         probation: true,
         jitter_window: Some(Duration::from_secs(90)),
+        exclude_calendars: vec!["office".into(), "holidays, \"quoted\"".into()],
+        only_calendar: Some("closing".into()),
+        on_excluded: rota::calendars::OnExcluded::Previous,
     };
     let created = store
         .create_job(acme.id, &definition("nightly"), &policy, None, "tester", t(0))

@@ -68,7 +68,7 @@ impl<S: Store> Rota<S> {
         self.check_run_as_ceiling(tenant, &definition.handler).await?;
         let tenant = self.store.tenant_by_name(tenant).await?;
         let now = self.now();
-        let next_run_at = schedule.next_after(now);
+        let next_run_at = self.next_slot(tenant.id, &schedule, policy, now).await?;
         self.store
             .create_job(tenant.id, definition, policy, next_run_at, &self.operator, now)
             .await
@@ -109,7 +109,7 @@ impl<S: Store> Rota<S> {
         let mut version = expected_version;
         let mut saved = None;
         if current.definition() != *definition || !policy_changed {
-            let next_run_at = schedule.next_after(now);
+            let next_run_at = self.next_slot(current.tenant_id, &schedule, policy, now).await?;
             let job = self
                 .store
                 .update_job(id, expected_version, definition, next_run_at, &self.operator, now)
@@ -119,12 +119,16 @@ impl<S: Store> Rota<S> {
             saved = Some(job);
         }
         if policy_changed {
+            let next_slot = self.next_slot(current.tenant_id, &schedule, policy, now).await?;
             saved = Some(
                 self.store
                     .update_job_policy(id, version, policy, &self.operator, now)
                     .await
                     .map_err(in_tenant(Capability::Edit, &current.tenant))?,
             );
+            if let Some(at) = next_slot.filter(|_| calendars_changed(&current.policy, policy)) {
+                self.store.bring_next_run_forward(id, at).await?;
+            }
         }
         saved.ok_or_else(|| Error::NotFound { what: "job", key: id.to_string() })
     }
@@ -138,12 +142,24 @@ impl<S: Store> Rota<S> {
         policy: &JobPolicy,
     ) -> Result<Job> {
         let job = self.store.job(id).await?;
-        policy.validate(&job.parsed_schedule()?)?;
+        let schedule = job.parsed_schedule()?;
+        policy.validate(&schedule)?;
         self.require(Capability::Edit, &job.tenant).await?;
-        self.store
-            .update_job_policy(id, expected_version, policy, &self.operator, self.now())
+        let now = self.now();
+        // Also refuses a calendar name that does not exist, before anything is written.
+        let next_slot = self.next_slot(job.tenant_id, &schedule, policy, now).await?;
+        let saved = self
+            .store
+            .update_job_policy(id, expected_version, policy, &self.operator, now)
             .await
-            .map_err(in_tenant(Capability::Edit, &job.tenant))
+            .map_err(in_tenant(Capability::Edit, &job.tenant))?;
+        match next_slot.filter(|_| calendars_changed(&job.policy, policy)) {
+            Some(at) => {
+                self.store.bring_next_run_forward(id, at).await?;
+                self.store.job(id).await
+            }
+            None => Ok(saved),
+        }
     }
 
     /// One job, as stored now.
@@ -396,4 +412,11 @@ pub fn preview_schedule(
         runs: schedule.occurrences_after(now).take(count.min(1000)).collect(),
         dst_effects: schedule.dst_effects(now, now + DST_LOOKAHEAD),
     })
+}
+
+/// Whether a policy edit changed the job's calendars (then its next slot may come sooner).
+fn calendars_changed(before: &JobPolicy, after: &JobPolicy) -> bool {
+    before.exclude_calendars != after.exclude_calendars
+        || before.only_calendar != after.only_calendar
+        || before.on_excluded != after.on_excluded
 }

@@ -27,6 +27,7 @@ use crate::store::Store;
 
 mod access;
 mod audit;
+mod calendars;
 mod jobs;
 mod notifications;
 mod runs;
@@ -34,6 +35,7 @@ mod tenants;
 mod views;
 
 pub use self::audit::{validate_operator, AuditAction, AuditEntry, AuditFilter};
+pub use self::calendars::CalendarSource;
 pub use self::jobs::{
     check_run_as_ceiling, parse_payload, preview_schedule, time_zone_names, JobPolicy, JobRef,
     NamedHandler, SchedulePreview, DST_LOOKAHEAD,

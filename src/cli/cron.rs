@@ -8,6 +8,7 @@ use std::io::{self, BufWriter, Write};
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use clap::Subcommand;
+use rota::calendars::{parse_ics, CalendarRule, NamedCalendar, OnExcluded, SlotKind, Timetable};
 use rota::clock::{Clock, SystemClock};
 use rota::cron::{DstAdjustment, JobKind, Schedule};
 
@@ -31,6 +32,8 @@ pub enum CronCommand {
         /// How many instants to print.
         #[arg(long, default_value_t = 1)]
         count: u64,
+        #[command(flatten)]
+        calendars: CalendarFiles,
     },
     /// Describe an expression, list its next runs and its daylight-saving effects.
     #[command(after_help = "Example:\n  rota cron explain '30 2 * * *' --tz America/New_York")]
@@ -40,13 +43,65 @@ pub enum CronCommand {
         /// IANA time zone whose wall clock the expression is read in.
         #[arg(long, default_value = "UTC")]
         tz: String,
+        #[command(flatten)]
+        calendars: CalendarFiles,
     },
 }
 
+/// Calendars read from iCalendar files, for trying a job's calendars without a database.
+#[derive(Debug, clap::Args)]
+pub struct CalendarFiles {
+    /// An iCalendar (.ics) file whose days and windows the schedule does not run in; named by
+    /// its file stem in the output. Repeatable.
+    #[arg(long = "exclude-ics", value_name = "FILE")]
+    exclude: Vec<std::path::PathBuf>,
+    /// An iCalendar file listing the only days (or windows) the schedule runs in.
+    #[arg(long = "only-ics", value_name = "FILE")]
+    only: Option<std::path::PathBuf>,
+    /// What an excluded occurrence does: skip, or move to the same wall time on the next or
+    /// previous allowed day.
+    #[arg(long, value_name = "skip|next|previous", default_value = "skip")]
+    on_excluded: String,
+}
+
+impl CalendarFiles {
+    /// The rule the files make; a file that cannot be read or parsed is bad input (exit 2).
+    fn rule(&self) -> anyhow::Result<CalendarRule> {
+        let on_excluded: OnExcluded = self
+            .on_excluded
+            .parse()
+            .map_err(|error: rota::Error| bad_input(format!("--on-excluded: {error}")))?;
+        let read = |flag: &str, path: &std::path::Path| -> anyhow::Result<NamedCalendar> {
+            let text = std::fs::read_to_string(path).map_err(|error| {
+                bad_input(format!("{flag}: cannot read \"{}\": {error}", path.display()))
+            })?;
+            let calendar = parse_ics(&text)
+                .map_err(|error| bad_input(format!("{flag} \"{}\": {error}", path.display())))?;
+            let name = path
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string());
+            Ok(NamedCalendar { name, calendar: std::sync::Arc::new(calendar) })
+        };
+        let exclude = self
+            .exclude
+            .iter()
+            .map(|path| read("--exclude-ics", path))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let only = self.only.as_deref().map(|path| read("--only-ics", path)).transpose()?;
+        Ok(CalendarRule { exclude, only, on_excluded })
+    }
+}
+
+/// How far `cron next` looks for runs through calendars that exclude everything.
+const CALENDAR_HORIZON_DAYS: i64 = 366 * 10;
+
 pub fn run(command: CronCommand) -> anyhow::Result<()> {
     match command {
-        CronCommand::Next { expr, tz, after, count } => next(&expr, &tz, after.as_deref(), count),
-        CronCommand::Explain { expr, tz } => explain(&expr, &tz),
+        CronCommand::Next { expr, tz, after, count, calendars } => {
+            next(&expr, &tz, after.as_deref(), count, &calendars)
+        }
+        CronCommand::Explain { expr, tz, calendars } => explain(&expr, &tz, &calendars),
     }
 }
 
@@ -66,8 +121,15 @@ fn finish_output(result: io::Result<()>) -> anyhow::Result<()> {
     }
 }
 
-fn next(expr: &str, tz: &str, after: Option<&str>, count: u64) -> anyhow::Result<()> {
+fn next(
+    expr: &str,
+    tz: &str,
+    after: Option<&str>,
+    count: u64,
+    calendars: &CalendarFiles,
+) -> anyhow::Result<()> {
     let schedule = parse_schedule(expr, tz)?;
+    let rule = calendars.rule()?;
     let after = match after {
         Some(text) => {
             DateTime::parse_from_rfc3339(text).map(|at| at.to_utc()).map_err(|error| {
@@ -85,11 +147,19 @@ fn next(expr: &str, tz: &str, after: Option<&str>, count: u64) -> anyhow::Result
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
     let result = (|| {
-        let mut cursor = after;
-        for _ in 0..count {
-            let Some(at) = schedule.next_after(cursor) else { break };
-            write_instant(&mut out, at)?;
-            cursor = at;
+        if rule.is_empty() {
+            let mut cursor = after;
+            for _ in 0..count {
+                let Some(at) = schedule.next_after(cursor) else { break };
+                write_instant(&mut out, at)?;
+                cursor = at;
+            }
+        } else {
+            let timetable = Timetable::new(&schedule, Some(&rule));
+            let horizon = chrono::Duration::days(CALENDAR_HORIZON_DAYS);
+            for slot in timetable.runs_after(after, horizon).take(count as usize) {
+                write_instant(&mut out, slot.at)?;
+            }
         }
         out.flush()
     })();
@@ -120,8 +190,10 @@ fn write_instant(out: &mut impl Write, at: DateTime<Utc>) -> io::Result<()> {
     out.write_all(&line)
 }
 
-fn explain(expr: &str, tz: &str) -> anyhow::Result<()> {
+fn explain(expr: &str, tz: &str, calendars: &CalendarFiles) -> anyhow::Result<()> {
     let schedule = parse_schedule(expr, tz)?;
+    let rule = calendars.rule()?;
+    let timetable = Timetable::new(&schedule, Some(&rule));
     let now = SystemClock.now();
     let zone = schedule.timezone();
     let mut text = String::new();
@@ -139,7 +211,21 @@ fn explain(expr: &str, tz: &str) -> anyhow::Result<()> {
         JobKind::Interval => "fixed interval: unaffected by daylight saving",
     };
     text.push_str(&format!("Kind: {kind}\n\nNext runs:\n"));
-    for occurrence in schedule.occurrences_after(now).take(5) {
+    let horizon = chrono::Duration::days(CALENDAR_HORIZON_DAYS);
+    for slot in timetable.runs_after(now, horizon).take(5) {
+        let occurrence = schedule
+            .occurrence_after(slot.at - chrono::Duration::seconds(1))
+            .filter(|occurrence| occurrence.at == slot.at && slot.kind == SlotKind::Run);
+        let Some(occurrence) = occurrence else {
+            // A moved run: where it came from and why.
+            text.push_str(&format!(
+                "  {}   {}  ({})\n",
+                slot.at.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z"),
+                slot.at.format("%Y-%m-%dT%H:%M:%SZ"),
+                slot.reason().unwrap_or_default(),
+            ));
+            continue;
+        };
         let local = occurrence.at.with_timezone(&zone);
         let note = match occurrence.dst {
             DstAdjustment::None => String::new(),
@@ -159,6 +245,76 @@ fn explain(expr: &str, tz: &str) -> anyhow::Result<()> {
             local.format("%Y-%m-%d %H:%M:%S %Z"),
             occurrence.at.format("%Y-%m-%dT%H:%M:%SZ"),
         ));
+    }
+    if !rule.is_empty() {
+        let today = now.with_timezone(&zone).date_naive();
+        let last = today + chrono::Duration::days(365);
+        let days = rule.excluded_days(today, last);
+        let moves = match rule.on_excluded {
+            OnExcluded::Skip => "its runs are skipped",
+            OnExcluded::Next => "its runs move to the same time on the next allowed day",
+            OnExcluded::Previous => "its runs move to the same time on the previous allowed day",
+        };
+        if days.is_empty() {
+            text.push_str("\nNo excluded days in the next 12 months.\n");
+        } else {
+            text.push_str(&format!(
+                "\nExcluded days in the next 12 months ({} in {}; {moves}):\n",
+                days.len(),
+                zone.name()
+            ));
+            // Consecutive days with the same reason are one line.
+            let mut index = 0;
+            while index < days.len() {
+                let first = &days[index];
+                let mut last = index;
+                while last + 1 < days.len()
+                    && days[last + 1].because == first.because
+                    && days[last + 1].date == days[last].date + chrono::Duration::days(1)
+                {
+                    last += 1;
+                }
+                let dates = if last == index {
+                    first.date.format("%Y-%m-%d %a").to_string()
+                } else {
+                    format!(
+                        "{} to {}",
+                        first.date.format("%Y-%m-%d %a"),
+                        days[last].date.format("%Y-%m-%d %a")
+                    )
+                };
+                text.push_str(&format!("  {dates}   {}\n", first.because));
+                index = last + 1;
+            }
+        }
+        let windows: Vec<String> = rule
+            .exclude
+            .iter()
+            .flat_map(|named| {
+                named
+                    .calendar
+                    .spans_between(now, now + chrono::Duration::days(365), zone)
+                    .into_iter()
+                    .filter(|(_, _, event)| !event.all_day())
+                    .map(|(start, end, event)| {
+                        format!(
+                            "  {} to {}   calendar {}: {}",
+                            start.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z"),
+                            end.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z"),
+                            named.name,
+                            event.summary
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if !windows.is_empty() {
+            text.push_str("\nExcluded windows in the next 12 months:\n");
+            for window in windows {
+                text.push_str(&window);
+                text.push('\n');
+            }
+        }
     }
     let effects = schedule.dst_effects(now, now + chrono::Duration::days(365));
     if effects.is_empty() {

@@ -218,6 +218,17 @@ pub struct PolicyArgs {
     /// stable per job (0: none).
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     jitter_window: Option<f64>,
+    /// Do not run on the days (or in the windows) of this calendar: the tenant's, else a
+    /// shared one. Repeatable; replaces the job's list ('' alone clears it).
+    #[arg(long, value_name = "NAME")]
+    exclude_calendar: Vec<String>,
+    /// Run only on the days (or in the windows) of this calendar ('' clears it).
+    #[arg(long, value_name = "NAME")]
+    only_calendar: Option<String>,
+    /// What an excluded occurrence does: skip, or move to the same wall time on the next or
+    /// previous allowed day.
+    #[arg(long, value_name = "skip|next|previous")]
+    on_excluded: Option<String>,
 }
 
 impl PolicyArgs {
@@ -242,6 +253,11 @@ impl PolicyArgs {
             auto_disable_after: self.auto_disable_after,
             probation,
             jitter_window: self.jitter_window,
+            exclude_calendars: (!self.exclude_calendar.is_empty()).then(|| {
+                self.exclude_calendar.iter().filter(|name| !name.is_empty()).cloned().collect()
+            }),
+            only_calendar: self.only_calendar.clone(),
+            on_excluded: self.on_excluded.clone(),
         }
         .apply(policy)
     }
@@ -286,7 +302,28 @@ fn policy_lines(job: &Job) -> Vec<(&'static str, String)> {
             ),
         ),
         ("jitter", policy.jitter_window.map_or_else(|| "none".to_owned(), human_duration)),
+        ("calendars", calendar_line(policy)),
     ]
+}
+
+/// `excludes office, holidays (skip); only closing`, or `none`.
+fn calendar_line(policy: &JobPolicy) -> String {
+    let mut parts = Vec::new();
+    if !policy.exclude_calendars.is_empty() {
+        parts.push(format!(
+            "excludes {} ({})",
+            policy.exclude_calendars.join(", "),
+            policy.on_excluded
+        ));
+    }
+    if let Some(only) = &policy.only_calendar {
+        parts.push(format!("only {only}"));
+    }
+    if parts.is_empty() {
+        "none".to_owned()
+    } else {
+        parts.join("; ")
+    }
 }
 
 fn parse_instant(flag: &str, text: &str) -> Result<DateTime<Utc>, BadInput> {

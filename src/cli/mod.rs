@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod calendar;
 mod cron;
 mod db;
 mod demo;
@@ -65,6 +66,9 @@ enum Command {
     /// Manage jobs.
     #[command(subcommand)]
     Job(job::JobCommand),
+    /// Holiday and blackout calendars that jobs exclude (or run only on).
+    #[command(subcommand)]
+    Calendar(calendar::CalendarCommand),
     /// Manage named handler definitions.
     #[command(subcommand)]
     Handler(job::HandlerCommand),
@@ -153,6 +157,7 @@ fn run_async(command: Command, database: db::DatabaseArgs) -> anyhow::Result<()>
             Command::Serve(args) => serve::run(args, &database).await,
             Command::Tenant(command) => tenant::run(command, &database).await,
             Command::Job(command) => job::run(command, &database).await,
+            Command::Calendar(command) => calendar::run(command, &database).await,
             Command::Handler(command) => job::run_handler(command, &database).await,
             Command::Runs(command) => runs::run(command, &database).await,
             Command::Demo(command) => demo::run(command, &database).await,

@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
+use crate::calendars::CalendarBook;
 use crate::clock::Clock;
 use crate::cron::Schedule;
 use crate::error::Result;
@@ -120,6 +121,8 @@ struct Inner<S: Store> {
     schedule_changed: Notify,
     /// Parsed schedules by (expression, zone): parsing is cheap but not free at 100k jobs.
     schedules: Mutex<HashMap<(String, String), Schedule>>,
+    /// Parsed calendars, refreshed from their versions before each tick.
+    calendars: Mutex<CalendarBook>,
     /// Results waiting to be recorded, kept while the database is away.
     results: ResultBuffer,
     /// Held while results are recorded, so that one writer at a time takes them from the
@@ -172,6 +175,7 @@ impl<S: Store> Engine<S> {
                 dispatch_wake: Notify::new(),
                 schedule_changed: Notify::new(),
                 schedules: Mutex::new(HashMap::new()),
+                calendars: Mutex::new(CalendarBook::default()),
                 results: ResultBuffer::new(),
                 recording: tokio::sync::Mutex::new(()),
                 renewed_after_breaks: AtomicU64::new(0),
@@ -265,13 +269,15 @@ impl<S: Store> Engine<S> {
     /// `queued_at` is when the tick ran.)
     pub async fn tick_until(&self, horizon: DateTime<Utc>) -> Result<TickReport> {
         let mut total = TickReport::default();
+        self.refresh_calendars().await?;
         loop {
             // What the plans record as not run counts only once their transaction committed.
             let not_run = Mutex::new(NotRunTally::new());
             let plan = |due: &plan::DueJob| {
                 let schedule = self.schedule_for(&due.schedule, &due.timezone);
+                let rule = self.calendar_rule(due);
                 let mut tally = not_run.lock().unwrap_or_else(|poison| poison.into_inner());
-                plan_tick_tallied(due, schedule.as_ref(), horizon, &mut tally)
+                plan_tick_tallied(due, schedule.as_ref(), rule.as_ref(), horizon, &mut tally)
             };
             // The rows record when the tick really ran, not the instant it looked ahead to.
             let now = self.now().min(horizon);
@@ -304,6 +310,39 @@ impl<S: Store> Engine<S> {
             self.inner.dispatch_wake.notify_one();
         }
         Ok(total)
+    }
+
+    /// Brings the parsed calendars up to date: one small read of every calendar's version, and
+    /// a read and parse of those that changed.
+    async fn refresh_calendars(&self) -> Result<()> {
+        let versions = self.db(self.inner.store.calendar_versions()).await?;
+        let stale = {
+            let mut book = self.inner.calendars.lock().unwrap_or_else(|poison| poison.into_inner());
+            book.stale(&versions)
+        };
+        for id in stale {
+            let stored = match self.db(self.inner.store.calendar(id)).await {
+                Ok(stored) => stored,
+                // Removed between the two reads: the next tick forgets it.
+                Err(crate::Error::NotFound { .. }) => continue,
+                Err(error) => return Err(error),
+            };
+            let mut book = self.inner.calendars.lock().unwrap_or_else(|poison| poison.into_inner());
+            if let Some(error) = book.insert(&stored) {
+                warn!(calendar = %stored.name, %error, "stored calendar does not parse; it excludes nothing");
+            }
+        }
+        Ok(())
+    }
+
+    /// The job's calendar rule, from the parsed calendars.
+    fn calendar_rule(&self, due: &plan::DueJob) -> Option<crate::calendars::CalendarRule> {
+        let book = self.inner.calendars.lock().unwrap_or_else(|poison| poison.into_inner());
+        let (rule, missing) = book.rule(due.tenant_id, &due.policy);
+        for name in missing {
+            warn!(job = %due.job_id, calendar = %name, "job names a calendar that does not exist; it is empty");
+        }
+        rule
     }
 
     fn schedule_for(&self, expression: &str, timezone: &str) -> Option<Schedule> {

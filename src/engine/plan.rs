@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::calendars::{CalendarRule, SlotKind, Timetable};
 use crate::cron::Schedule;
 use crate::policy::JobPolicy;
 use crate::policy::{human_duration, MissedPolicy, OverlapPolicy, WaitedFor};
@@ -132,6 +133,8 @@ pub enum NotRunReason {
     AlreadyWaiting,
     /// Overlap `cancel_previous`: a newer occurrence replaced it.
     Superseded,
+    /// A calendar of the job excludes it (and it was not moved).
+    Calendar,
 }
 
 impl NotRunReason {
@@ -143,6 +146,7 @@ impl NotRunReason {
             NotRunReason::PreviousQueued => "previous_queued",
             NotRunReason::AlreadyWaiting => "already_waiting",
             NotRunReason::Superseded => "superseded",
+            NotRunReason::Calendar => "calendar",
         }
     }
 }
@@ -154,13 +158,19 @@ pub type NotRunTally = std::collections::HashMap<(RunStatus, NotRunReason), u64>
 /// (queued, `missed` or `skipped`, with reasons), whether previous runs are superseded, and its
 /// next run instant, which is computed from `now` so that a restart never causes a burst.
 pub fn plan_tick(due: &DueJob, schedule: Option<&Schedule>, now: DateTime<Utc>) -> TickPlan {
-    plan_tick_tallied(due, schedule, now, &mut NotRunTally::new())
+    plan_tick_tallied(due, schedule, None, now, &mut NotRunTally::new())
 }
 
-/// [`plan_tick`], adding the occurrences it records as not run to `tally`.
+/// [`plan_tick`] for a job with calendars (`rule`; `None` or an empty rule: none), adding the
+/// occurrences it records as not run to `tally`.
+///
+/// With calendars the job's slots replace the schedule's occurrences: an excluded occurrence
+/// is a `skipped` row naming the calendar and the event, a moved one runs at its new instant
+/// with a reason saying where it came from, and the next run instant is the next slot.
 pub fn plan_tick_tallied(
     due: &DueJob,
     schedule: Option<&Schedule>,
+    rule: Option<&CalendarRule>,
     now: DateTime<Utc>,
     tally: &mut NotRunTally,
 ) -> TickPlan {
@@ -168,11 +178,34 @@ pub fn plan_tick_tallied(
         // An unparseable stored schedule never fires; the engine logs it.
         return TickPlan::default();
     };
-    let (occurrences, truncated) = occurrences_since(schedule, due.next_run_at, now);
+    let timetable = Timetable::new(schedule, rule);
+    let mut rows = Vec::new();
+    // Why a run is not the schedule's own occurrence (a moved one), by instant.
+    let mut moved: Vec<(DateTime<Utc>, String)> = Vec::new();
+    let (occurrences, truncated) = if timetable.rule.is_some() {
+        let (slots, truncated) = timetable.slots_between(due.next_run_at, now, MAX_ROWS_PER_TICK);
+        let mut runs = Vec::with_capacity(slots.len());
+        for slot in slots {
+            match &slot.kind {
+                SlotKind::Run => runs.push(slot.at),
+                SlotKind::Moved { .. } => {
+                    runs.push(slot.at);
+                    moved.push((slot.at, slot.reason().unwrap_or_default()));
+                }
+                SlotKind::Excluded { .. } => {
+                    *tally.entry((RunStatus::Skipped, NotRunReason::Calendar)).or_default() += 1;
+                    let reason = slot.reason().unwrap_or_default();
+                    rows.push(PlannedRun::recorded(slot.at, RunStatus::Skipped, reason));
+                }
+            }
+        }
+        (runs, truncated)
+    } else {
+        occurrences_since(schedule, due.next_run_at, now)
+    };
     let split = occurrences.partition_point(|at| *at < now - MISFIRE_THRESHOLD);
     let (gap, on_time) = occurrences.split_at(split);
 
-    let mut rows = Vec::with_capacity(occurrences.len());
     // Occurrences that should run, oldest first, with the reason for a late one.
     let mut candidates: Vec<(DateTime<Utc>, Option<String>)> = Vec::new();
     if !gap.is_empty() {
@@ -189,9 +222,21 @@ pub fn plan_tick_tallied(
         );
     }
     candidates.extend(on_time.iter().map(|at| (*at, None)));
+    for (at, reason) in &mut candidates {
+        if let Some((_, why)) = moved.iter().find(|(moved_at, _)| moved_at == at) {
+            *reason = Some(match reason.take() {
+                Some(late) => format!("{why}; {late}"),
+                None => why.clone(),
+            });
+        }
+    }
     let supersede = apply_overlap(due, candidates, &mut rows, tally);
     rows.sort_by_key(|row| row.scheduled_at);
-    TickPlan { runs: rows, next_run_at: schedule.next_after(now), supersede }
+    let next_run_at = match timetable.rule {
+        Some(_) => timetable.next_slot_after(now).map(|slot| slot.at),
+        None => schedule.next_after(now),
+    };
+    TickPlan { runs: rows, next_run_at, supersede }
 }
 
 /// The occurrences in `[from, now]`, oldest first: at most [`MAX_ROWS_PER_TICK`], the most
@@ -586,10 +631,10 @@ mod tests {
     fn the_tally_counts_what_did_not_run_by_status_and_reason() {
         let mut tally = NotRunTally::new();
         let job = due("2027-01-01T10:05:00Z", JobPolicy::default());
-        plan_tick_tallied(&job, Some(&every_five()), at("2027-01-01T13:07:30Z"), &mut tally);
+        plan_tick_tallied(&job, Some(&every_five()), None, at("2027-01-01T13:07:30Z"), &mut tally);
         let mut job = due("2027-01-01T13:10:00Z", JobPolicy::default());
         job.running = 1;
-        plan_tick_tallied(&job, Some(&every_five()), at("2027-01-01T13:10:00Z"), &mut tally);
+        plan_tick_tallied(&job, Some(&every_five()), None, at("2027-01-01T13:10:00Z"), &mut tally);
         let expected = NotRunTally::from([
             ((RunStatus::Missed, NotRunReason::NoScheduler), 36),
             ((RunStatus::Skipped, NotRunReason::PreviousRunning), 1),

@@ -381,6 +381,11 @@ pub(crate) fn job_policy(row: &impl RowAccess) -> Result<JobPolicy> {
         auto_disable_after: opt_unsigned(row, "auto_disable_after")?,
         probation: row.flag("probation")?,
         jitter_window: opt_millis_duration(row, "jitter_window_ms")?,
+        exclude_calendars: serde_json::from_str(&row.text("exclude_calendars")?).map_err(
+            |error| Error::invalid("jobs.exclude_calendars", error, "a JSON list of names"),
+        )?,
+        only_calendar: row.opt_text("only_calendar")?,
+        on_excluded: parse_text(row, "on_excluded")?,
     })
 }
 
@@ -431,6 +436,10 @@ pub(crate) struct PolicyValues {
     pub auto_disable_after: Option<i32>,
     pub probation: bool,
     pub jitter_window_ms: Option<i64>,
+    /// A JSON array of names.
+    pub exclude_calendars: String,
+    pub only_calendar: Option<String>,
+    pub on_excluded: &'static str,
 }
 
 pub(crate) fn policy_values(policy: &JobPolicy) -> Result<PolicyValues> {
@@ -450,6 +459,10 @@ pub(crate) fn policy_values(policy: &JobPolicy) -> Result<PolicyValues> {
         auto_disable_after: opt_i32("auto_disable_after", policy.auto_disable_after)?,
         probation: policy.probation,
         jitter_window_ms: policy.jitter_window.map(duration_ms),
+        exclude_calendars: serde_json::to_string(&policy.exclude_calendars)
+            .map_err(|error| Error::invalid("exclude_calendars", error, "a list of names"))?,
+        only_calendar: policy.only_calendar.clone(),
+        on_excluded: policy.on_excluded.as_str(),
     })
 }
 
@@ -824,6 +837,19 @@ pub(crate) fn change_marks(row: &impl RowAccess) -> Result<crate::timeline::Chan
         tenants: opt_instant(row, "tenants")?,
         nodes: opt_instant(row, "nodes")?,
         node_count: count(row, "node_count")?,
+    })
+}
+
+pub(crate) fn calendar(row: &impl RowAccess) -> Result<crate::calendars::StoredCalendar> {
+    Ok(crate::calendars::StoredCalendar {
+        id: row.uuid("id")?,
+        tenant_id: row.opt_uuid("tenant_id")?,
+        tenant: row.opt_text("tenant")?,
+        name: row.text("name")?,
+        source: row.text("source")?,
+        created_at: instant(row, "created_at")?,
+        updated_at: instant(row, "updated_at")?,
+        version: row.bigint("version")?,
     })
 }
 

@@ -5,7 +5,7 @@
 //! [`Store`] is the sum of one trait per concern, each in its own module with the records it
 //! reads and writes: [`SchemaStore`], [`TenantStore`], [`HandlerStore`], [`JobStore`],
 //! [`RunStore`], [`RunQueue`] (the engine's steps), [`NodeStore`], [`OutboxStore`],
-//! [`ConsoleViews`], [`AuditLog`] and [`AccessStore`] (roles and grants, Postgres only). Code generic over `S: Store` sees every method; code on
+//! [`ConsoleViews`], [`AuditLog`], [`AccessStore`] and [`CalendarStore`] (roles and grants, Postgres only). Code generic over `S: Store` sees every method; code on
 //! a concrete store imports [`prelude`].
 //!
 //! Architecture invariants:
@@ -61,6 +61,7 @@ macro_rules! store_concern {
 mod access;
 mod any;
 mod audit;
+mod calendars;
 mod codec;
 mod dialect;
 mod handlers;
@@ -79,6 +80,7 @@ mod views;
 pub use access::AccessStore;
 pub use any::{AnyStore, Backend};
 pub use audit::AuditLog;
+pub use calendars::{CalendarStore, CalendarVersion};
 pub use handlers::HandlerStore;
 pub use jobs::{JobFilter, JobState, JobStore, AUTO_DISABLED_REASON};
 pub use nodes::{NodeHealth, NodeInfo, NodeStore};
@@ -107,6 +109,7 @@ pub trait Store:
     + ConsoleViews
     + AuditLog
     + AccessStore
+    + CalendarStore
     + Clone
     + Send
     + Sync
@@ -126,6 +129,7 @@ impl<T> Store for T where
         + ConsoleViews
         + AuditLog
         + AccessStore
+        + CalendarStore
         + Clone
         + Send
         + Sync
@@ -137,7 +141,7 @@ impl<T> Store for T where
 /// rota::store::prelude::*`).
 pub mod prelude {
     pub use super::{
-        AccessStore, AuditLog, ConsoleViews, HandlerStore, JobStore, NodeStore, OutboxStore,
-        RunQueue, RunStore, SchemaStore, Store, TenantStore,
+        AccessStore, AuditLog, CalendarStore, ConsoleViews, HandlerStore, JobStore, NodeStore,
+        OutboxStore, RunQueue, RunStore, SchemaStore, Store, TenantStore,
     };
 }

@@ -450,6 +450,8 @@ impl PolicyInput {
             auto_disable_after: self.auto_disable_after,
             probation: self.probation,
             jitter_window: seconds(self.jitter_window_seconds),
+            // Calendars are not edited here: `update_job` keeps the job's own.
+            ..JobPolicy::default()
         })
     }
 }
@@ -644,7 +646,11 @@ pub async fn update_job(
     // The stored handler holds the secrets the editor was shown masked and the redirect rule
     // it does not show. Read at any version: a stale edit is refused below by the version check.
     let current = rota.job(id).await?;
-    let (mut definition, policy) = input.into_parts(Some(&current.handler))?;
+    let (mut definition, mut policy) = input.into_parts(Some(&current.handler))?;
+    // The editor does not show the job's calendars: an edit keeps them.
+    policy.exclude_calendars = current.policy.exclude_calendars.clone();
+    policy.only_calendar = current.policy.only_calendar.clone();
+    policy.on_excluded = current.policy.on_excluded;
     // An edited HTTP handler keeps the redirect rule the console does not show.
     if let (HandlerSpec::Http(edited), HandlerSpec::Http(shown)) =
         (&mut definition.handler, &current.handler)

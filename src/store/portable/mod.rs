@@ -10,6 +10,7 @@
 //! [`Dialect`] trait: the compiler checks the contract, and it is the one list of what differs.
 
 mod audit;
+mod calendars;
 mod handlers;
 mod jobs;
 mod nodes;
@@ -52,6 +53,9 @@ fn bind_policy<'q>(
         .bind(values.auto_disable_after)
         .bind(values.probation)
         .bind(values.jitter_window_ms)
+        .bind(&values.exclude_calendars)
+        .bind(values.only_calendar.as_deref())
+        .bind(values.on_excluded)
 }
 
 impl SchemaStore for This {

@@ -23,7 +23,7 @@ macro_rules! policy_column_names {
     () => {
         "max_retries, retry_backoff, retry_initial_ms, retry_multiplier, retry_max_ms, \
          retry_jitter, overlap, missed, missed_max_runs, catch_up_window_ms, auto_disable_after, \
-         probation, jitter_window_ms"
+         probation, jitter_window_ms, exclude_calendars, only_calendar, on_excluded"
     };
 }
 
@@ -32,7 +32,8 @@ macro_rules! policy_columns {
     () => {
         "j.max_retries, j.retry_backoff, j.retry_initial_ms, j.retry_multiplier, j.retry_max_ms, \
          j.retry_jitter, j.overlap, j.missed, j.missed_max_runs, j.catch_up_window_ms, \
-         j.auto_disable_after, j.probation, j.jitter_window_ms"
+         j.auto_disable_after, j.probation, j.jitter_window_ms, j.exclude_calendars, \
+         j.only_calendar, j.on_excluded"
     };
 }
 
@@ -305,7 +306,7 @@ pub const INSERT_JOB: &str = concat!(
      enabled, consecutive_failures, next_run_at, created_at, updated_at, version, ",
     policy_column_names!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, 0, $9, $10, $10, 1, \
-     $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+     $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
 );
 pub const SELECT_JOBS: &str =
     concat!("SELECT ", job_columns!(), " FROM jobs j JOIN tenants t ON t.id = j.tenant_id");
@@ -329,7 +330,8 @@ pub const JOB_VERSION: &str = "SELECT version FROM jobs WHERE id = $1";
 pub const UPDATE_JOB_POLICY: &str = "UPDATE jobs SET max_retries = $3, retry_backoff = $4, \
      retry_initial_ms = $5, retry_multiplier = $6, retry_max_ms = $7, retry_jitter = $8, \
      overlap = $9, missed = $10, missed_max_runs = $11, catch_up_window_ms = $12, \
-     auto_disable_after = $13, probation = $14, jitter_window_ms = $15, updated_at = $16, \
+     auto_disable_after = $13, probation = $14, jitter_window_ms = $15, \
+     exclude_calendars = $16, only_calendar = $17, on_excluded = $18, updated_at = $19, \
      version = version + 1 WHERE id = $1 AND version = $2";
 /// Pauses (`$2` true) or resumes a job. The pause's start and end are kept: the tick labels the
 /// occurrences in between as missed because the job was paused. (`SET` expressions read the row
@@ -829,3 +831,44 @@ pub mod postgres;
 
 /// Statements for SQLite only.
 pub mod sqlite;
+
+// Calendars.
+
+macro_rules! calendar_select {
+    () => {
+        "SELECT c.id, c.tenant_id, t.name AS tenant, c.name, c.source, c.created_at, \
+         c.updated_at, c.version FROM calendars c LEFT JOIN tenants t ON t.id = c.tenant_id"
+    };
+}
+
+pub const INSERT_CALENDAR: &str = "INSERT INTO calendars (id, tenant_id, name, source, \
+     created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $5, 1)";
+pub const UPDATE_CALENDAR: &str = "UPDATE calendars SET source = $2, updated_at = $3, \
+     version = version + 1 WHERE id = $1";
+pub const DELETE_CALENDAR: &str = "DELETE FROM calendars WHERE id = $1";
+pub const CALENDAR_BY_ID: &str = concat!(calendar_select!(), " WHERE c.id = $1");
+/// `IS NOT DISTINCT FROM`: a `NULL` tenant names the shared calendars (both backends).
+pub const CALENDAR_NAMED: &str =
+    concat!(calendar_select!(), " WHERE c.tenant_id IS NOT DISTINCT FROM $1 AND c.name = $2");
+pub const CALENDARS_OF_TENANT: &str = concat!(
+    calendar_select!(),
+    " WHERE c.tenant_id = $1 OR c.tenant_id IS NULL \
+     ORDER BY c.tenant_id IS NOT NULL, c.name"
+);
+pub const LIST_CALENDARS: &str =
+    concat!(calendar_select!(), " ORDER BY c.tenant_id IS NOT NULL, t.name, c.name");
+pub const CALENDAR_VERSIONS: &str = "SELECT id, tenant_id, name, version FROM calendars";
+/// Only earlier, and only for an enabled job: the tick's own update (under its row lock) never
+/// goes backwards past a slot it already wrote.
+pub const BRING_NEXT_RUN_FORWARD: &str = "UPDATE jobs SET next_run_at = $2 \
+     WHERE id = $1 AND enabled AND (next_run_at IS NULL OR next_run_at > $2)";
+/// Jobs (of tenant `$1`, or every tenant for `NULL`) whose only-calendar is `$2` or whose
+/// excluded calendars' JSON text contains `$3` (a `LIKE` pattern of the quoted name; callers
+/// check the list itself).
+pub const JOBS_NAMING_CALENDAR: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs j JOIN tenants t ON t.id = j.tenant_id \
+     WHERE ($1 IS NULL OR j.tenant_id = $1) \
+     AND (j.only_calendar = $2 OR j.exclude_calendars LIKE $3 ESCAPE '\\')"
+);
