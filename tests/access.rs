@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rota::access::{Capability, GrantRequest, Password};
-use rota::api::{AuditFilter, BackfillRequest, JobRef, Rota, TenantSettingsUpdate};
+use rota::api::{AuditFilter, BackfillRequest, CalendarSource, JobRef, Rota, TenantSettingsUpdate};
 use rota::clock::{Clock, ManualClock};
 use rota::engine::{Engine, EngineConfig};
 use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome, SigningSecret};
@@ -946,4 +946,64 @@ async fn measure(tenants: usize, per_tenant: i64) {
     let admin_ms = best_of!(5, api_admin.list_runs(&runs).await.unwrap().len());
     let viewer_ms = best_of!(5, viewer.list_runs(&runs).await.unwrap().len());
     println!("rota runs list (newest 100): admin {admin_ms:.1} ms, viewer {viewer_ms:.1} ms");
+}
+
+/// Calendars (migration 0012): a tenant's are its members' (changed with edit), a shared one
+/// is read by every member and changed by admins only, through Rota and in raw SQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_calendars_are_read_by_members_and_changed_by_admins_only() {
+    let Some(fixture) = Fixture::new().await else { return };
+    let days =
+        |date: &str| CalendarSource::Days { dates: vec![date.parse().unwrap()], ranges: vec![] };
+    fixture.admin.add_calendar(None, "holidays", &days("2027-12-25")).await.unwrap();
+    fixture.admin.add_calendar(Some("initech"), "secret-plans", &days("2027-06-01")).await.unwrap();
+
+    let viewer = fixture.rota_as("viewer").await;
+    let editor = fixture.rota_as("editor").await;
+    // Members read the shared calendar, and none of another tenant's.
+    let seen: Vec<String> =
+        viewer.list_calendars(None).await.unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(seen, ["holidays"]);
+    // A viewer adds nothing; an editor adds to its tenant, never a shared one.
+    let refused = viewer.add_calendar(Some("acme"), "office", &days("2027-12-24")).await;
+    assert_eq!(forbidden(refused.unwrap_err()), (Capability::Edit, Some("acme".into())));
+    editor.add_calendar(Some("acme"), "office", &days("2027-12-24")).await.unwrap();
+    let refused = editor.add_calendar(None, "office", &days("2027-12-24")).await;
+    assert_eq!(forbidden(refused.unwrap_err()), (Capability::Admin, None));
+    let refused = editor.update_calendar(None, "holidays", &days("2027-01-01")).await;
+    assert_eq!(forbidden(refused.unwrap_err()), (Capability::Admin, None));
+
+    // The database holds the same line in raw SQL.
+    let mut raw = fixture.raw_as("editor").await;
+    let changed = sqlx::query("UPDATE calendars SET source = 'x' WHERE tenant_id IS NULL")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected(), 0);
+    let deleted =
+        sqlx::query("DELETE FROM calendars WHERE tenant_id IS NULL OR name = 'secret-plans'")
+            .execute(&mut raw)
+            .await
+            .unwrap();
+    assert_eq!(deleted.rows_affected(), 0);
+    let error = sqlx::query(
+        "INSERT INTO calendars (id, tenant_id, name, source, created_at, updated_at) \
+         VALUES (gen_random_uuid(), NULL, 'sneaky', 'x', 1, 1)",
+    )
+    .execute(&mut raw)
+    .await
+    .unwrap_err();
+    assert_eq!(sqlstate(&error), "42501", "{error}");
+    let visible: Vec<String> = sqlx::query_scalar("SELECT name FROM calendars ORDER BY name")
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(visible, ["holidays", "office"]);
+    // And changing a job's calendars is an edit (the trigger of 0010, with 0012's columns).
+    let mut operator = fixture.raw_as("operator").await;
+    let error = sqlx::query("UPDATE jobs SET on_excluded = 'next'")
+        .execute(&mut operator)
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&error), "42501", "{error}");
 }
