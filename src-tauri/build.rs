@@ -33,6 +33,7 @@ const COMMANDS: &[&str] = &[
     "preview_backfill",
     "backfill_default_range",
     "backfill_job",
+    "bulk_jobs",
     "overview",
     "list_audit",
     "whoami",

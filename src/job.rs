@@ -47,6 +47,11 @@ pub struct Job {
     pub on_probation: bool,
     /// A paused job is not due; what it missed is recorded per its missed policy on resume.
     pub paused: bool,
+    /// Its tenant is paused: none of the tenant's runs start until it is resumed. Read with
+    /// the job for the screens that say why a job will not run; not part of the job's record
+    /// (audit snapshots and exports leave it out).
+    #[serde(skip)]
+    pub tenant_paused: bool,
     pub paused_at: Option<DateTime<Utc>>,
     pub resumed_at: Option<DateTime<Utc>>,
     pub policy: JobPolicy,

@@ -307,6 +307,60 @@ async fn each_capability_may_do_what_it_allows_and_is_refused_the_rest_by_name()
 
 /// The same rules hold for raw SQL as the role: the database enforces them, not Rota.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_action_needs_operate_in_every_tenant_it_changes_or_changes_nothing() {
+    use rota::api::{BulkJobAction, JobFilters, JobSelection};
+    let Some(fixture) = Fixture::new().await else { return };
+    fixture.grant("mixed", &["acme"], Capability::Operate).await;
+    fixture.grant("mixed", &["globex"], Capability::View).await;
+    let mixed = fixture.rota_as("mixed").await;
+    let paused = || async {
+        let jobs = fixture.admin.list_jobs(&JobFilter::default()).await.unwrap();
+        tenants_of_jobs(&jobs.into_iter().filter(|job| job.paused).collect::<Vec<_>>())
+    };
+
+    // Every job the role sees: acme's and globex's (initech's are invisible). Operate is
+    // missing in globex: refused by name, and acme's job is not paused either.
+    let everything = JobSelection::Matching(JobFilters::default());
+    let refused = mixed.bulk_jobs(&everything, BulkJobAction::Pause, false).await.unwrap_err();
+    assert_eq!(forbidden(refused), (Capability::Operate, Some("globex".to_owned())));
+    assert!(paused().await.is_empty(), "all or nothing");
+
+    // acme alone: paused, the audit entry naming the database role.
+    let acme = JobSelection::Matching(JobFilters {
+        tenant: Some("acme".to_owned()),
+        ..JobFilters::default()
+    });
+    let report = mixed.bulk_jobs(&acme, BulkJobAction::Pause, false).await.unwrap();
+    assert_eq!((report.selected, report.changed.len()), (1, 1));
+    assert_eq!(paused().await, ["acme"]);
+    let entries = fixture
+        .admin
+        .audit_log(&AuditFilter { tenant: Some("acme".to_owned()), ..AuditFilter::default() })
+        .await
+        .unwrap();
+    let entry = entries.iter().find(|entry| entry.action == rota::api::AuditAction::JobPaused);
+    assert_eq!(entry.map(|entry| entry.operator.clone()), Some(fixture.role("mixed")));
+
+    // Past the API's check, the database itself refuses the set-based statement in globex.
+    let store = mixed.store();
+    let globex = JobSelection::Matching(JobFilters {
+        tenant: Some("globex".to_owned()),
+        ..JobFilters::default()
+    });
+    let jobs = store.select_jobs(&globex, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1, "view shows globex's job");
+    let changes: Vec<_> = jobs
+        .into_iter()
+        .map(|job| rota::store::BulkJobChange { job, next_run_at: None, probation: false })
+        .collect();
+    store
+        .bulk_update_jobs(BulkJobAction::Pause, &changes, "mallory", fixture.clock.now())
+        .await
+        .unwrap_err();
+    assert_eq!(paused().await, ["acme"], "globex unchanged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_sql_as_a_role_is_held_to_its_capability() {
     let Some(fixture) = Fixture::new().await else { return };
     let initech: uuid::Uuid = fixture.admin.tenant("initech").await.unwrap().id;

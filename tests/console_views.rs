@@ -273,6 +273,49 @@ backend_test!(jobs_that_will_not_run_have_no_next_run_and_no_projection, |db| {
     assert_eq!(next, [runs.id], "only the job that runs has a next run");
 });
 
+backend_test!(jobs_of_a_paused_tenant_have_no_next_run_and_no_projection, |db| {
+    // A paused tenant's runs never start: its jobs are listed as what they are (enabled, not
+    // paused themselves, with the tenant's pause read with them) and neither in the overview's
+    // next runs nor projected on the timeline.
+    let world = World::new(&db, "2027-03-14T12:00:00Z").await;
+    let runs = world.job("acme", "runs", "0 * * * *").await;
+    let idle = world.job("idle", "nightly", "0 * * * *").await;
+    assert!(!idle.tenant_paused);
+    let pause = rota::api::TenantUpdate { paused: Some(true), ..Default::default() };
+    world.rota.update_tenant("idle", &pause, None).await.unwrap();
+    let idle = world.rota.job(idle.id).await.unwrap();
+    assert!(idle.enabled && !idle.paused && idle.tenant_paused, "{idle:?}");
+    let page = world
+        .rota
+        .job_page(&rota::api::JobQuery { limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    let flags: Vec<(&str, bool)> =
+        page.jobs.iter().map(|job| (job.tenant.as_str(), job.tenant_paused)).collect();
+    assert_eq!(flags, [("idle", true), ("acme", false)]);
+
+    let window = SpanQuery {
+        from: at("2027-03-14T11:00:00Z"),
+        to: at("2027-03-14T18:00:00Z"),
+        tenant: None,
+        job_id: None,
+        limit: 1000,
+    };
+    let timeline = world.rota.timeline(&window).await.unwrap();
+    let projected: std::collections::BTreeSet<&str> =
+        timeline.projections.iter().map(|ghost| ghost.job.as_str()).collect();
+    assert_eq!(projected, ["runs"].into(), "the paused tenant's job is not projected");
+    let overview = world.rota.overview().await.unwrap();
+    let next: Vec<_> = overview.next_runs.iter().map(|job| job.id).collect();
+    assert_eq!(next, [runs.id], "only the job that runs has a next run");
+
+    // Resumed, it is back in both.
+    let resume = rota::api::TenantUpdate { paused: Some(false), ..Default::default() };
+    world.rota.update_tenant("idle", &resume, None).await.unwrap();
+    let overview = world.rota.overview().await.unwrap();
+    assert_eq!(overview.next_runs.len(), 2);
+});
+
 backend_test!(the_overview_counts_nodes_throughput_and_lateness, |db| {
     let world = World::new(&db, "2027-03-14T12:00:00Z").await;
     let job = world.job("acme", "minutely", "* * * * *").await;
@@ -427,7 +470,7 @@ backend_test!(the_change_feed_sees_a_run_handed_back_to_the_queue, |db| {
 });
 
 backend_test!(the_jobs_listing_pages_by_keyset_in_every_order_and_filter, |db| {
-    use rota::api::{JobQuery, JobSort, JobState};
+    use rota::api::{JobQuery, JobSort, JobStateFilter};
     let world = World::new(&db, "2026-03-01T00:00:00Z").await;
     // Names repeat across tenants (ties broken by id); schedules give distinct and equal next
     // runs; some jobs have no next run (disabled), which sorts last in both directions.
@@ -469,7 +512,7 @@ backend_test!(the_jobs_listing_pages_by_keyset_in_every_order_and_filter, |db| {
     for sort in sorts {
         for descending in [false, true] {
             for (tenant, state) in
-                [(None, None), (Some("tb"), None), (None, Some(JobState::Enabled))]
+                [(None, None), (Some("tb"), None), (None, Some(JobStateFilter::Enabled))]
             {
                 // What the order must be, computed here: unset keys last, then name, then id.
                 let mut expected: Vec<&Job> = jobs

@@ -73,6 +73,7 @@ pub fn specta_builder<R: Runtime>() -> Builder<R> {
             commands::operations::preview_backfill,
             commands::operations::backfill_default_range,
             commands::operations::backfill_job,
+            commands::bulk::bulk_jobs,
             commands::overview::overview,
             commands::audit::list_audit,
             commands::access::whoami,

@@ -732,6 +732,15 @@ fn a_limited_role_sees_its_grants_and_typed_refusals() {
     let refused = harness.err("pause_job", json!({ "id": globex }));
     assert_eq!(refused["code"], "forbidden", "{refused}");
     assert_eq!(refused["forbidden"], json!({ "capability": "operate", "tenant": "globex" }));
+    // A bulk pause over every job the role sees needs operate in globex too: refused by name,
+    // and acme's job is not paused either (all or nothing).
+    let everything = json!({ "type": "matching", "filters": { "search": null, "tenant": null, "state": null, "handler": null } });
+    let refused = harness.err(
+        "bulk_jobs",
+        json!({ "selection": everything, "action": "pause", "probation": false }),
+    );
+    assert_eq!(refused["forbidden"], json!({ "capability": "operate", "tenant": "globex" }));
+    assert_eq!(harness.ok("get_job", json!({ "id": acme }))["paused"], false);
     // Tenants' settings are for admins only: no tenant in the refusal.
     let refused = harness.err(
         "update_tenant",
@@ -994,6 +1003,62 @@ fn local_mode_runs_views_and_operations() {
     let harness = Harness::new();
     harness.ok("open_local", json!({ "demo": false }));
     operations_scenario(&harness);
+}
+
+/// Bulk actions from the jobs table: the state filters, "all that match" and ticked rows, one
+/// command each, with what it changed; a bad selection is refused naming its field.
+#[test]
+fn bulk_actions_pause_filtered_jobs_and_enable_ticked_ones() {
+    let harness = Harness::new();
+    harness.ok("open_local", json!({ "demo": false }));
+    for tenant in ["acme", "globex"] {
+        harness.ok(
+            "create_tenant",
+            json!({ "input": { "name": tenant, "maxConcurrent": 3, "weight": 1, "policy": no_tenant_policy() } }),
+        );
+        for name in ["a", "b", "c"] {
+            harness.ok(
+                "create_job",
+                json!({ "tenant": tenant, "input": job_input(name, "30 2 * * *", "UTC") }),
+            );
+        }
+    }
+    let matching = |tenant: Value, state: Value| json!({ "type": "matching", "filters": { "search": null, "tenant": tenant, "state": state, "handler": null } });
+    let paused = harness.ok(
+        "bulk_jobs",
+        json!({ "selection": matching(json!("acme"), Value::Null), "action": "pause", "probation": false }),
+    );
+    assert_eq!(paused, json!({ "action": "pause", "selected": 3, "changed": 3 }));
+    let listed = harness.ok("list_jobs", query(json!({ "state": "paused" })));
+    assert_eq!(listed["total"], 3);
+    let ids: Vec<Value> =
+        listed["rows"].as_array().expect("rows")[..2].iter().map(|row| row["id"].clone()).collect();
+    let disabled = harness.ok(
+        "bulk_jobs",
+        json!({ "selection": { "type": "ids", "ids": ids }, "action": "disable", "probation": false }),
+    );
+    assert_eq!(disabled["changed"], 2);
+    let enabled = harness.ok(
+        "bulk_jobs",
+        json!({ "selection": matching(Value::Null, json!("disabled")), "action": "enable", "probation": true }),
+    );
+    assert_eq!(enabled, json!({ "action": "enable", "selected": 2, "changed": 2 }));
+    let refused = harness.err(
+        "bulk_jobs",
+        json!({ "selection": { "type": "ids", "ids": ["nope"] }, "action": "pause", "probation": false }),
+    );
+    assert_eq!(
+        (refused["code"].clone(), refused["field"].clone()),
+        (json!("invalid"), json!("id"))
+    );
+    let refused = harness.err(
+        "bulk_jobs",
+        json!({ "selection": { "type": "ids", "ids": [] }, "action": "pause", "probation": false }),
+    );
+    assert_eq!(
+        (refused["code"].clone(), refused["field"].clone()),
+        (json!("invalid"), json!("jobs"))
+    );
 }
 
 /// Local mode runs commands as `rota serve` does: in `<work root>/<tenant>`, through the app's

@@ -27,6 +27,7 @@ use crate::store::Store;
 
 mod access;
 mod audit;
+mod bulk;
 mod calendars;
 mod jobs;
 mod notifications;
@@ -35,6 +36,7 @@ mod tenants;
 mod views;
 
 pub use self::audit::{validate_operator, AuditAction, AuditEntry, AuditFilter};
+pub use self::bulk::{BulkReport, MAX_BULK_JOBS};
 pub use self::calendars::CalendarSource;
 pub use self::jobs::{
     check_run_as_ceiling, parse_payload, preview_schedule, time_zone_names, JobPolicy, JobRef,
@@ -51,10 +53,11 @@ pub use self::tenants::{
 };
 pub use self::views::{
     ChangeCursor, Changes, CursorKey, JobCursor, JobPage, JobQuery, JobSort, JobState,
-    NodeCondition, NodeStatus, Occurrence, Overview, Projection, RunBucket, RunSpan, SpanQuery,
-    TenantOverview, Timeline, MAX_JOB_PAGE, MAX_JOB_RUNS, OVERVIEW_BUCKET, OVERVIEW_HISTORY,
-    OVERVIEW_LIST, OVERVIEW_RUNNING, RECENT_FAILURES,
+    JobStateFilter, NodeCondition, NodeStatus, Occurrence, Overview, Projection, RunBucket,
+    RunSpan, SpanQuery, TenantOverview, Timeline, MAX_JOB_PAGE, MAX_JOB_RUNS, OVERVIEW_BUCKET,
+    OVERVIEW_HISTORY, OVERVIEW_LIST, OVERVIEW_RUNNING, RECENT_FAILURES,
 };
+pub use crate::store::{BulkJobAction, JobFilters, JobSelection};
 
 /// The most entries [`Rota::audit_log`] and [`Rota::deliveries`] return at once.
 pub const MAX_LOG_ENTRIES: u32 = 10_000;

@@ -15,7 +15,7 @@ use crate::store::{NodeInfo, RunFilter, Store};
 use crate::text_enum::text_enum;
 
 pub use crate::store::{
-    CursorKey, JobCursor, JobPage, JobQuery, JobSort, JobState, TenantOverview,
+    CursorKey, JobCursor, JobPage, JobQuery, JobSort, JobState, JobStateFilter, TenantOverview,
 };
 pub use crate::timeline::{
     ChangeCursor, Changes, Projection, RunBucket, RunSpan, SpanQuery, Timeline,
@@ -160,7 +160,7 @@ impl<S: Store> Rota<S> {
         let auto_disabled = self
             .store
             .job_page(&JobQuery {
-                state: Some(JobState::AutoDisabled),
+                state: Some(JobStateFilter::AutoDisabled),
                 sort: JobSort::Updated,
                 descending: true,
                 limit: OVERVIEW_LIST,
@@ -228,7 +228,7 @@ impl<S: Store> Rota<S> {
     /// [`MAX_JOB_PAGE`]).
     pub async fn auto_disabled_jobs(&self, limit: u32) -> Result<Vec<Job>> {
         let query = JobQuery {
-            state: Some(JobState::AutoDisabled),
+            state: Some(JobStateFilter::AutoDisabled),
             sort: JobSort::Updated,
             descending: true,
             limit,

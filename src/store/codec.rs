@@ -544,6 +544,7 @@ pub(crate) fn job(row: &impl RowAccess) -> Result<Job> {
         enabled_by: row.opt_text("enabled_by")?,
         on_probation: row.flag("on_probation")?,
         paused: row.flag("paused")?,
+        tenant_paused: row.flag("tenant_paused")?,
         paused_at: opt_instant(row, "paused_at")?,
         resumed_at: opt_instant(row, "resumed_at")?,
         policy: job_policy(row)?,

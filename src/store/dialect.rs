@@ -40,6 +40,9 @@ pub(crate) trait Dialect {
     const MIGRATIONS_TABLE_EXISTS: &'static str;
     /// The outbox events a notification worker takes (skipping those another node holds).
     const PENDING_EVENTS: &'static str;
+    /// A bulk action's jobs, `v (id, version, next_run_at, probation)`, read from the JSON
+    /// array bound as `$1` (a table expression for `FROM`).
+    const BULK_JOB_ROWS: &'static str;
 
     /// The backend's migrations.
     fn migrator() -> &'static Migrator;

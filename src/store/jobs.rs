@@ -37,6 +37,42 @@ impl JobState {
     }
 }
 
+/// What a bulk action does to each job it covers (`Rota::bulk_jobs`). A job already in the
+/// state asked for is left as it is, with no audit entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkJobAction {
+    Pause,
+    Resume,
+    /// Enables disabled jobs again, as [`JobStore::enable_job`] does one (a `job.re_enabled`
+    /// event each; on probation when asked or when the job's policy says so).
+    Enable,
+    /// Disables enabled jobs, as a person does (`disabled_by = 'person'`).
+    Disable,
+}
+
+/// Which jobs a bulk action covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobSelection {
+    /// These jobs (the rows a person ticked); ids of jobs that are gone, or that the role
+    /// cannot see, select nothing.
+    Ids(Vec<Uuid>),
+    /// Every job matching the jobs table's filters, on all its pages.
+    Matching(crate::store::JobFilters),
+}
+
+/// One job's change in a bulk action, made only if the job is still as it was read (at
+/// `job.version`); `job` is also the audit entry's `before`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkJobChange {
+    pub job: Job,
+    /// The next run instant, for [`BulkJobAction::Enable`] (computed from now, so the time the
+    /// job was disabled causes no burst); ignored by the other actions.
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// For [`BulkJobAction::Enable`]: put the job on probation.
+    pub probation: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
     pub tenant: Option<String>,
@@ -74,6 +110,15 @@ store_concern! {
         /// Disables a job (with a reason people can read) or enables it again (forgetting its
         /// failure streak), and sets its next run instant; bumps the version.
         fn set_job_enabled(&self, id: Uuid, enabled: bool, reason: Option<&str>, next_run_at: Option<DateTime<Utc>>, operator: &str, now: DateTime<Utc>) -> Result<Job>;
+
+        /// The jobs `selection` covers, by id, at most `limit` (one statement).
+        fn select_jobs(&self, selection: &JobSelection, limit: u32) -> Result<Vec<Job>>;
+
+        /// Applies `action` to each job of `changes` in one transaction: one statement changes
+        /// them all, and each gets its audit entry (and, for enable, its `job.re_enabled`
+        /// event). All or nothing: if any job is gone or no longer at its version,
+        /// [`crate::Error::StaleVersion`] and nothing changes. Returns the changed jobs.
+        fn bulk_update_jobs(&self, action: BulkJobAction, changes: &[BulkJobChange], operator: &str, now: DateTime<Utc>) -> Result<Vec<Job>>;
 
         /// Deletes a job and its runs; [`crate::Error::NotFound`] if there is no such job.
         fn delete_job(&self, id: Uuid, operator: &str, now: DateTime<Utc>) -> Result<()>;

@@ -82,7 +82,9 @@ pub use any::{AnyStore, Backend};
 pub use audit::AuditLog;
 pub use calendars::{CalendarStore, CalendarVersion};
 pub use handlers::HandlerStore;
-pub use jobs::{JobFilter, JobState, JobStore, AUTO_DISABLED_REASON};
+pub use jobs::{
+    BulkJobAction, BulkJobChange, JobFilter, JobSelection, JobState, JobStore, AUTO_DISABLED_REASON,
+};
 pub use nodes::{NodeHealth, NodeInfo, NodeStore};
 pub use outbox::OutboxStore;
 pub use postgres::PgStore;
@@ -91,7 +93,10 @@ pub use runs::{BackfillReport, RunFilter, RunStore};
 pub use schema::{SchemaStatus, SchemaStore};
 pub use sqlite::SqliteStore;
 pub use tenants::{TenantSettings, TenantSettingsUpdate, TenantStore, TenantUpdate};
-pub use views::{ConsoleViews, CursorKey, JobCursor, JobPage, JobQuery, JobSort, TenantOverview};
+pub use views::{
+    ConsoleViews, CursorKey, JobCursor, JobFilters, JobPage, JobQuery, JobSort, JobStateFilter,
+    TenantOverview,
+};
 
 /// Everything Rota keeps: every concern's trait. Every method that writes takes `now` from the
 /// caller's clock, and every method that changes something takes the `operator` to record in

@@ -28,6 +28,44 @@ pub enum JobSort {
     Updated,
 }
 
+/// The states the jobs table filters by. They overlap where a job is in two at once: a paused
+/// job is also enabled or disabled, a failing one is enabled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStateFilter {
+    /// Enabled (paused or not).
+    Enabled,
+    /// Switched off by a person.
+    Disabled,
+    /// Switched off by Rota after failures.
+    AutoDisabled,
+    /// Paused (not due until resumed), whether enabled or not.
+    Paused,
+    /// Enabled, and its last occurrence failed (a failure streak Rota has not yet acted on).
+    Failing,
+}
+
+impl From<JobState> for JobStateFilter {
+    fn from(state: JobState) -> Self {
+        match state {
+            JobState::Enabled => JobStateFilter::Enabled,
+            JobState::Disabled => JobStateFilter::Disabled,
+            JobState::AutoDisabled => JobStateFilter::AutoDisabled,
+        }
+    }
+}
+
+/// Which jobs a listing shows, or a bulk action covers: the jobs table's filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilters {
+    /// Job or tenant names containing this text, ignoring ASCII case.
+    pub search: Option<String>,
+    pub tenant: Option<String>,
+    pub state: Option<JobStateFilter>,
+    /// `http`, `command` or `named` (the handler's `type`).
+    pub handler_kind: Option<&'static str>,
+}
+
 /// One page of a filtered, sorted job listing, computed by the database (the console's jobs
 /// table over 100,000 jobs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,7 +73,7 @@ pub struct JobQuery {
     /// Job or tenant names containing this text, ignoring ASCII case.
     pub search: Option<String>,
     pub tenant: Option<String>,
-    pub state: Option<JobState>,
+    pub state: Option<JobStateFilter>,
     /// `http`, `command` or `named` (the handler's `type`).
     pub handler_kind: Option<&'static str>,
     pub sort: JobSort,
@@ -46,6 +84,18 @@ pub struct JobQuery {
     pub after: Option<JobCursor>,
     /// At most this many jobs (bounded by the store's list limit).
     pub limit: u32,
+}
+
+impl JobQuery {
+    /// The listing's filters (what "every job that matches" means for a bulk action).
+    pub fn filters(&self) -> JobFilters {
+        JobFilters {
+            search: self.search.clone(),
+            tenant: self.tenant.clone(),
+            state: self.state,
+            handler_kind: self.handler_kind,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

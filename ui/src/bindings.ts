@@ -92,6 +92,11 @@ export const commands = {
 	 *  nothing.
 	 */
 	backfillJob: (id: string, from: string, to: string) => typedError<BackfillResult, CommandError>(__TAURI_INVOKE("backfill_job", { id, from, to })),
+	/**
+	 *  Applies `action` to every selected job not in that state already; with `probation`,
+	 *  re-enabled jobs are on probation.
+	 */
+	bulkJobs: (selection: JobSelectionInput, action: BulkAction, probation: boolean) => typedError<BulkResult, CommandError>(__TAURI_INVOKE("bulk_jobs", { selection, action, probation })),
 	overview: () => typedError<OverviewData, CommandError>(__TAURI_INVOKE("overview")),
 	/**  The audit log, newest first. */
 	listAudit: (query: AuditQuery) => typedError<AuditRow[], CommandError>(__TAURI_INVOKE("list_audit", { query })),
@@ -172,6 +177,17 @@ export type BackfillResult = {
 };
 
 export type BackoffKind = "fixed" | "exponential";
+
+export type BulkAction = "pause" | "resume" | "enable" | "disable";
+
+/**  What a bulk action did. */
+export type BulkResult = {
+	action: BulkAction,
+	/**  Jobs the selection covered. */
+	selected: number,
+	/**  Jobs changed (the others were in that state already). */
+	changed: number,
+};
 
 /**  What a role may do in a tenant; each includes the ones before it (`rota::access::Capability`). */
 export type Capability = "view" | "operate" | "edit" | "admin";
@@ -344,12 +360,22 @@ export type JobDetail = {
 	updatedAt: string,
 	/**  A paused job is not due until resumed. */
 	paused: boolean,
+	/**  Its tenant is paused: none of its runs start until the tenant is resumed. */
+	tenantPaused: boolean,
 	/**  The error of the last failed occurrence. */
 	lastError: string | null,
 	/**  Re-enabled on probation: the next failed occurrence disables it again. */
 	onProbation: boolean,
 	/**  Who enabled it last. */
 	enabledBy: string | null,
+};
+
+/**  The jobs table's filters, as a bulk action's selection ("all that match"). */
+export type JobFiltersInput = {
+	search: string | null,
+	tenant: string | null,
+	state: JobStateFilter | null,
+	handler: HandlerKind | null,
 };
 
 /**  The editable definition of a job, with its run-lifecycle policies. */
@@ -377,7 +403,7 @@ export type JobQuery = {
 	/**  Matches job or tenant names containing this text (case-insensitive). */
 	search: string | null,
 	tenant: string | null,
-	state: JobState | null,
+	state: JobStateFilter | null,
 	handler: HandlerKind | null,
 	sort: JobSort,
 	descending: boolean,
@@ -399,10 +425,19 @@ export type JobRow = {
 	consecutiveFailures: number,
 	/**  A paused job is not due until resumed (its next run is where it would run). */
 	paused: boolean,
+	/**  Its tenant is paused: none of its runs start until the tenant is resumed. */
+	tenantPaused: boolean,
 	nextRunAt: string | null,
 	lastRunAt: string | null,
 	updatedAt: string,
 };
+
+/**  Which jobs a bulk action covers. */
+export type JobSelectionInput = 
+/**  The ticked rows, by id. */
+{ type: "ids"; ids: string[] } | 
+/**  Every job matching the filters, on all pages. */
+{ type: "matching"; filters: JobFiltersInput };
 
 export type JobSort = "name" | "tenant" | "next_run" | "last_run" | "failures" | "updated";
 
@@ -412,6 +447,14 @@ export type JobState = "enabled" |
 "disabled" | 
 /**  Switched off by Rota after too many consecutive failures. */
 "auto_disabled";
+
+/**
+ *  The states the jobs table filters by; a job can be in two (a paused job is also enabled or
+ *  disabled; a failing one is enabled).
+ */
+export type JobStateFilter = "enabled" | "disabled" | "auto_disabled" | "paused" | 
+/**  Enabled, with failed occurrences in a row. */
+"failing";
 
 /**  A lane of the timeline: one job. */
 export type Lane = {

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rota::api::{
-    JobPage as CoreJobPage, JobQuery as CoreJobQuery, JobSort as CoreJobSort,
-    JobState as CoreJobState,
+    JobFilters, JobPage as CoreJobPage, JobQuery as CoreJobQuery, JobSort as CoreJobSort,
+    JobState as CoreJobState, JobStateFilter as CoreJobStateFilter,
 };
 use rota::handler::isolation::parse_bytes;
 use rota::handler::{CommandLimits, CommandSpec, FollowRedirects, HandlerSpec, HttpSpec};
@@ -30,6 +30,19 @@ pub enum JobState {
     Disabled,
     /// Switched off by Rota after too many consecutive failures.
     AutoDisabled,
+}
+
+/// The states the jobs table filters by; a job can be in two (a paused job is also enabled or
+/// disabled; a failing one is enabled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStateFilter {
+    Enabled,
+    Disabled,
+    AutoDisabled,
+    Paused,
+    /// Enabled, with failed occurrences in a row.
+    Failing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
@@ -58,7 +71,7 @@ pub struct JobQuery {
     /// Matches job or tenant names containing this text (case-insensitive).
     pub search: Option<String>,
     pub tenant: Option<String>,
-    pub state: Option<JobState>,
+    pub state: Option<JobStateFilter>,
     pub handler: Option<HandlerKind>,
     pub sort: JobSort,
     pub descending: bool,
@@ -82,6 +95,8 @@ pub struct JobRow {
     pub consecutive_failures: u32,
     /// A paused job is not due until resumed (its next run is where it would run).
     pub paused: bool,
+    /// Its tenant is paused: none of its runs start until the tenant is resumed.
+    pub tenant_paused: bool,
     pub next_run_at: Option<String>,
     pub last_run_at: Option<String>,
     pub updated_at: String,
@@ -293,6 +308,8 @@ pub struct JobDetail {
     pub updated_at: String,
     /// A paused job is not due until resumed.
     pub paused: bool,
+    /// Its tenant is paused: none of its runs start until the tenant is resumed.
+    pub tenant_paused: bool,
     /// The error of the last failed occurrence.
     pub last_error: Option<String>,
     /// Re-enabled on probation: the next failed occurrence disables it again.
@@ -511,6 +528,7 @@ impl From<Job> for JobDetail {
             created_at: instant(job.created_at),
             updated_at: instant(job.updated_at),
             paused: job.paused,
+            tenant_paused: job.tenant_paused,
             last_error: rota::redact::optional_text(job.last_error),
             on_probation: job.on_probation,
             enabled_by: job.enabled_by,
@@ -543,10 +561,36 @@ impl From<Job> for JobRow {
             disabled_reason: job.disabled_reason,
             consecutive_failures: job.consecutive_failures,
             paused: job.paused,
+            tenant_paused: job.tenant_paused,
             next_run_at: optional_instant(job.next_run_at),
             last_run_at: optional_instant(job.last_run_at),
             updated_at: instant(job.updated_at),
         }
+    }
+}
+
+/// The jobs table's filters as the core takes them (blank text is no filter).
+pub(crate) fn job_filters(
+    search: Option<String>,
+    tenant: Option<String>,
+    state: Option<JobStateFilter>,
+    handler: Option<HandlerKind>,
+) -> JobFilters {
+    JobFilters {
+        search: search.filter(|text| !text.trim().is_empty()),
+        tenant: tenant.filter(|tenant| !tenant.is_empty()),
+        state: state.map(|state| match state {
+            JobStateFilter::Enabled => CoreJobStateFilter::Enabled,
+            JobStateFilter::Disabled => CoreJobStateFilter::Disabled,
+            JobStateFilter::AutoDisabled => CoreJobStateFilter::AutoDisabled,
+            JobStateFilter::Paused => CoreJobStateFilter::Paused,
+            JobStateFilter::Failing => CoreJobStateFilter::Failing,
+        }),
+        handler_kind: handler.map(|kind| match kind {
+            HandlerKind::Http => "http",
+            HandlerKind::Command => "command",
+            HandlerKind::Named => "named",
+        }),
     }
 }
 
@@ -558,19 +602,12 @@ impl TryFrom<JobQuery> for CoreJobQuery {
             Some(text) => Some(rota::api::JobCursor::decode(text)?),
             None => None,
         };
+        let filters = job_filters(query.search, query.tenant, query.state, query.handler);
         Ok(CoreJobQuery {
-            search: query.search.filter(|text| !text.trim().is_empty()),
-            tenant: query.tenant.filter(|tenant| !tenant.is_empty()),
-            state: query.state.map(|state| match state {
-                JobState::Enabled => CoreJobState::Enabled,
-                JobState::Disabled => CoreJobState::Disabled,
-                JobState::AutoDisabled => CoreJobState::AutoDisabled,
-            }),
-            handler_kind: query.handler.map(|kind| match kind {
-                HandlerKind::Http => "http",
-                HandlerKind::Command => "command",
-                HandlerKind::Named => "named",
-            }),
+            search: filters.search,
+            tenant: filters.tenant,
+            state: filters.state,
+            handler_kind: filters.handler_kind,
             sort: match query.sort {
                 JobSort::Name => CoreJobSort::Name,
                 JobSort::Tenant => CoreJobSort::Tenant,

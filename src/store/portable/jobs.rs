@@ -1,5 +1,7 @@
 //! Jobs (shared SQL; see `super`).
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -11,7 +13,7 @@ use crate::job::{Job, JobDefinition};
 use crate::policy::JobPolicy;
 use crate::store::codec::RowAccess;
 use crate::store::dialect::Dialect;
-use crate::store::{codec, sql, JobFilter, JobStore};
+use crate::store::{codec, sql, BulkJobAction, BulkJobChange, JobFilter, JobSelection, JobStore};
 
 impl JobStore for This {
     async fn create_job(
@@ -249,6 +251,129 @@ impl JobStore for This {
         let action = if enabled { AuditAction::JobEnabled } else { AuditAction::JobDisabled };
         let entry = NewAuditEntry::job(action, operator, now, Some(&before), Some(&after));
         Self::write_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn select_jobs(&self, selection: &JobSelection, limit: u32) -> Result<Vec<Job>> {
+        let rows = match selection {
+            JobSelection::Ids(ids) => {
+                let ids: Vec<serde_json::Value> = ids
+                    .iter()
+                    .map(|id| serde_json::json!({ "id": id.simple().to_string() }))
+                    .collect();
+                // `BULK_JOB_ROWS` reads `$1`; the limit is `$2`.
+                let statement = format!(
+                    "{} WHERE j.id IN (SELECT v.id FROM {}) ORDER BY j.id LIMIT $2",
+                    sql::SELECT_JOBS,
+                    Self::BULK_JOB_ROWS
+                );
+                sqlx::query(&statement)
+                    .bind(sqlx::types::Json(ids))
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await?
+            }
+            JobSelection::Matching(filters) => {
+                let mut select = sqlx::QueryBuilder::<Db>::new(sql::SELECT_JOBS);
+                super::views::push_job_filters(&mut select, filters);
+                select.push(" ORDER BY j.id LIMIT ").push_bind(i64::from(limit));
+                select.build().fetch_all(self.reader()).await?
+            }
+        };
+        rows.iter().map(codec::job).collect()
+    }
+
+    async fn bulk_update_jobs(
+        &self,
+        action: BulkJobAction,
+        changes: &[BulkJobChange],
+        operator: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Job>> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<serde_json::Value> = changes
+            .iter()
+            .map(|change| {
+                serde_json::json!({
+                    "id": change.job.id.simple().to_string(),
+                    "version": change.job.version,
+                    "next_run_at": codec::opt_ms(change.next_run_at),
+                    "probation": change.probation,
+                })
+            })
+            .collect();
+        let rows = sqlx::types::Json(rows);
+        let (set, audit_action) = match action {
+            BulkJobAction::Pause => (sql::BULK_PAUSE_SET, AuditAction::JobPaused),
+            BulkJobAction::Resume => (sql::BULK_RESUME_SET, AuditAction::JobResumed),
+            BulkJobAction::Enable => (sql::BULK_ENABLE_SET, AuditAction::JobEnabled),
+            BulkJobAction::Disable => (sql::BULK_DISABLE_SET, AuditAction::JobDisabled),
+        };
+        let statement = format!("{set} FROM {}{}", Self::BULK_JOB_ROWS, sql::BULK_JOBS_MATCH);
+        let reason = codec::bound_error(&format!("disabled by {operator}"));
+        let mut update = sqlx::query(&statement).bind(&rows).bind(codec::ms(now));
+        match action {
+            BulkJobAction::Pause | BulkJobAction::Resume => {}
+            BulkJobAction::Enable => update = update.bind(operator),
+            BulkJobAction::Disable => update = update.bind(&reason),
+        }
+        let mut tx = self.begin_write().await?;
+        let updated = update.fetch_all(&mut *tx).await?;
+        if updated.len() != changes.len() {
+            // Someone changed or deleted a job since it was read: nothing is written (the
+            // transaction is dropped), and the error names the first such job.
+            let changed: HashSet<Uuid> =
+                updated.iter().map(|row| row.uuid("id")).collect::<Result<_>>()?;
+            drop(tx);
+            let stale = changes.iter().find(|change| !changed.contains(&change.job.id));
+            return Err(match stale {
+                Some(change) => {
+                    let job = &change.job;
+                    self.version_conflict(
+                        job.id,
+                        job.version,
+                        &format!("{}/{}", job.tenant, job.name),
+                    )
+                    .await
+                }
+                None => crate::error::Error::invalid("jobs", "(a job twice)", "name each job once"),
+            });
+        }
+        let statement = format!(
+            "{} WHERE j.id IN (SELECT v.id FROM {}) ORDER BY j.id",
+            sql::SELECT_JOBS,
+            Self::BULK_JOB_ROWS
+        );
+        let after = sqlx::query(&statement).bind(&rows).fetch_all(&mut *tx).await?;
+        let after = after.iter().map(codec::job).collect::<Result<Vec<Job>>>()?;
+        let before: HashMap<Uuid, &Job> =
+            changes.iter().map(|change| (change.job.id, &change.job)).collect();
+        let entries = after
+            .iter()
+            .map(|job| {
+                let before = before.get(&job.id).copied();
+                NewAuditEntry::job(audit_action, operator, now, before, Some(job))
+            })
+            .collect();
+        Self::write_audits(&mut tx, entries).await?;
+        if action == BulkJobAction::Enable {
+            let events = after
+                .iter()
+                .map(|job| {
+                    let event = Event::JobReEnabled(JobReEnabled {
+                        job: job.name.clone(),
+                        operator: operator.to_owned(),
+                        probation: job.on_probation,
+                        next_run_at: job.next_run_at,
+                    });
+                    (event, job.tenant_id, Some(job.id))
+                })
+                .collect();
+            Self::write_events(&mut tx, events, now).await?;
+        }
         tx.commit().await?;
         Ok(after)
     }

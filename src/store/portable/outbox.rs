@@ -177,6 +177,33 @@ impl This {
         Ok(())
     }
 
+    /// Writes many events (each with its tenant and job) to the outbox in the transaction of
+    /// the change they report, in batches of [`codec::INSERT_BATCH`] rows per statement.
+    pub(crate) async fn write_events(
+        tx: &mut sqlx::Transaction<'static, Db>,
+        events: Vec<(Event, Uuid, Option<Uuid>)>,
+        occurred_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let at = codec::ms(occurred_at);
+        let mut events = events.into_iter().peekable();
+        while events.peek().is_some() {
+            let batch: Vec<_> = events.by_ref().take(codec::INSERT_BATCH).collect();
+            let mut insert = sqlx::QueryBuilder::<Db>::new(sql::INSERT_OUTBOX_HEAD);
+            insert.push_values(batch, |mut row, (event, tenant_id, job_id)| {
+                row.push_bind(codec::new_id(occurred_at))
+                    .push_bind(event.kind().as_str())
+                    .push_bind(tenant_id)
+                    .push_bind(job_id)
+                    .push_bind(at)
+                    .push_bind(sqlx::types::Json(event.data()))
+                    .push_bind(at)
+                    .push_bind(at);
+            });
+            insert.build().execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     /// A `run.failed` outbox event for a failed occurrence, if its tenant opted in.
     pub(crate) async fn write_run_failed(
         tx: &mut sqlx::Transaction<'static, Db>,

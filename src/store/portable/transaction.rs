@@ -33,6 +33,34 @@ impl This {
         Ok(())
     }
 
+    /// Writes many audit entries in the transaction of the change they describe, in batches
+    /// of [`codec::INSERT_BATCH`] rows per statement.
+    pub(crate) async fn write_audits(
+        tx: &mut sqlx::Transaction<'static, Db>,
+        entries: Vec<NewAuditEntry>,
+    ) -> Result<()> {
+        let mut entries = entries.into_iter().peekable();
+        while entries.peek().is_some() {
+            let batch: Vec<NewAuditEntry> = entries.by_ref().take(codec::INSERT_BATCH).collect();
+            let mut insert = sqlx::QueryBuilder::<Db>::new(sql::INSERT_AUDIT_HEAD);
+            insert.push_values(batch, |mut row, entry| {
+                row.push_bind(codec::new_id(entry.at))
+                    .push_bind(codec::ms(entry.at))
+                    .push_bind(entry.operator)
+                    .push_bind(entry.action.as_str())
+                    .push_bind(entry.tenant_id)
+                    .push_bind(entry.tenant)
+                    .push_bind(entry.job_id)
+                    .push_bind(entry.job)
+                    .push_bind(entry.handler)
+                    .push_bind(entry.before.map(sqlx::types::Json))
+                    .push_bind(entry.after.map(sqlx::types::Json));
+            });
+            insert.build().execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     /// Job `id` in the transaction, locked until it ends (see `LOCK_JOB`).
     pub(crate) async fn lock_job(tx: &mut sqlx::Transaction<'static, Db>, id: Uuid) -> Result<Job> {
         let row = sqlx::query(Self::LOCK_JOB)

@@ -11,9 +11,41 @@ use crate::job::Job;
 use crate::store::codec::RowAccess;
 use crate::store::dialect::Dialect;
 use crate::store::{
-    codec, sql, ConsoleViews, CursorKey, JobCursor, JobPage, JobQuery, JobState, TenantOverview,
+    codec, sql, ConsoleViews, CursorKey, JobCursor, JobFilters, JobPage, JobQuery, JobStateFilter,
+    TenantOverview,
 };
 use crate::timeline::{ChangeMarks, RunBucket, RunSpan, SpanQuery};
+
+/// Appends `WHERE` and the filters to a statement over `jobs j JOIN tenants t`: the same on the
+/// jobs table's count, on every part of its page, and on a bulk action's selection.
+pub(super) fn push_job_filters(builder: &mut sqlx::QueryBuilder<'_, Db>, filters: &JobFilters) {
+    builder.push(" WHERE 1 = 1");
+    if let Some(tenant) = &filters.tenant {
+        builder.push(" AND t.name = ").push_bind(tenant.clone());
+    }
+    if let Some(search) = &filters.search {
+        let pattern = codec::contains_pattern(search);
+        builder
+            .push(" AND (LOWER(j.name) LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR LOWER(t.name) LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    builder.push(match filters.state {
+        None => "",
+        Some(JobStateFilter::Enabled) => " AND j.enabled",
+        Some(JobStateFilter::Disabled) => " AND NOT j.enabled AND j.disabled_by = 'person'",
+        Some(JobStateFilter::AutoDisabled) => " AND NOT j.enabled AND j.disabled_by = 'engine'",
+        Some(JobStateFilter::Paused) => " AND j.paused",
+        Some(JobStateFilter::Failing) => " AND j.enabled AND j.consecutive_failures > 0",
+    });
+    if let Some(kind) = filters.handler_kind {
+        // `->>` reads a JSON member on both backends (JSONB on Postgres, JSON text on SQLite
+        // 3.38 and later).
+        builder.push(" AND j.handler ->> 'type' = ").push_bind(kind);
+    }
+}
 
 impl ConsoleViews for This {
     async fn tenant_overview(&self, since: DateTime<Utc>) -> Result<Vec<TenantOverview>> {
@@ -25,41 +57,9 @@ impl ConsoleViews for This {
     }
 
     async fn job_page(&self, query: &JobQuery) -> Result<JobPage> {
-        /// The filters, the same on the count and on every part of the page.
-        fn filters(builder: &mut sqlx::QueryBuilder<'_, Db>, query: &JobQuery) {
-            builder.push(" WHERE 1 = 1");
-            if let Some(tenant) = &query.tenant {
-                builder.push(" AND t.name = ").push_bind(tenant.clone());
-            }
-            if let Some(search) = &query.search {
-                let pattern = codec::contains_pattern(search);
-                builder
-                    .push(" AND (LOWER(j.name) LIKE ")
-                    .push_bind(pattern.clone())
-                    .push(" ESCAPE '\\' OR LOWER(t.name) LIKE ")
-                    .push_bind(pattern)
-                    .push(" ESCAPE '\\')");
-            }
-            match query.state {
-                None => {}
-                Some(JobState::Enabled) => {
-                    builder.push(" AND j.enabled");
-                }
-                Some(JobState::Disabled) => {
-                    builder.push(" AND NOT j.enabled AND j.disabled_by = 'person'");
-                }
-                Some(JobState::AutoDisabled) => {
-                    builder.push(" AND NOT j.enabled AND j.disabled_by = 'engine'");
-                }
-            }
-            if let Some(kind) = query.handler_kind {
-                // `->>` reads a JSON member on both backends (JSONB on Postgres, JSON text
-                // on SQLite 3.38 and later).
-                builder.push(" AND j.handler ->> 'type' = ").push_bind(kind);
-            }
-        }
+        let filters = query.filters();
         let mut count = sqlx::QueryBuilder::<Db>::new(sql::COUNT_JOBS);
-        filters(&mut count, query);
+        push_job_filters(&mut count, &filters);
         let total = codec::count(&count.build().fetch_one(self.reader()).await?, "total")?;
 
         let after = query
@@ -84,7 +84,7 @@ impl ConsoleViews for This {
                 continue;
             }
             let mut select = sqlx::QueryBuilder::<Db>::new(sql::SELECT_JOBS);
-            filters(&mut select, query);
+            push_job_filters(&mut select, &filters);
             let part_column = if set { column } else { None };
             if let (Some(column), true) = (column, nullable) {
                 select.push(format!(" AND {column} IS {}NULL", if set { "NOT " } else { "" }));

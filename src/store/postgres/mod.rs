@@ -104,6 +104,7 @@ impl Dialect for PgStore {
     const EXPIRED_LEASES: &'static str = sql::postgres::EXPIRED_LEASES;
     const RENEW_LEASES_TAIL: &'static str = sql::postgres::RENEW_LEASES_TAIL;
     const PENDING_EVENTS: &'static str = sql::postgres::PENDING_EVENTS;
+    const BULK_JOB_ROWS: &'static str = sql::postgres::BULK_JOB_ROWS;
     const MIGRATIONS_TABLE_EXISTS: &'static str = sql::postgres::MIGRATIONS_TABLE_EXISTS;
 
     fn migrator() -> &'static Migrator {

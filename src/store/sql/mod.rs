@@ -43,8 +43,8 @@ macro_rules! job_columns {
         concat!(
             "j.id, j.tenant_id, t.name AS tenant, j.name, j.schedule, j.timezone, j.handler, \
              j.payload, j.timeout_ms, j.enabled, j.disabled_by, j.disabled_reason, j.consecutive_failures, \
-             j.last_error, j.enabled_by, j.on_probation, j.paused, j.paused_at, j.resumed_at, \
-             j.next_run_at, j.last_run_at, j.created_at, j.updated_at, j.version, ",
+             j.last_error, j.enabled_by, j.on_probation, j.paused, t.paused AS tenant_paused, \
+             j.paused_at, j.resumed_at, j.next_run_at, j.last_run_at, j.created_at, j.updated_at, j.version, ",
             policy_columns!()
         )
     };
@@ -355,6 +355,29 @@ pub const SET_JOB_ENABLED: &str = "UPDATE jobs SET enabled = $2, disabled_reason
      consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures END WHERE id = $1";
 pub const NEXT_DUE_AT: &str = "SELECT MIN(next_run_at) FROM jobs WHERE enabled AND NOT paused";
 
+// Bulk actions over many jobs: one `UPDATE jobs SET <change> FROM <rows> WHERE <match>`
+// statement each, the rows being the dialect's `BULK_JOB_ROWS` (the jobs and the versions they
+// were read at, from one JSON parameter `$1`). `$2` is now; `$3` the operator or the reason.
+// `jobs.version` is written out: the rows have a `version` column too.
+
+/// A bulk change's `WHERE` and what it returns: each job only at the version it was read at.
+pub const BULK_JOBS_MATCH: &str =
+    " WHERE jobs.id = v.id AND jobs.version = v.version RETURNING jobs.id";
+/// Pauses: as [`SET_JOB_PAUSED`] does for one job.
+pub const BULK_PAUSE_SET: &str =
+    "UPDATE jobs SET paused = TRUE, paused_at = $2, updated_at = $2, version = jobs.version + 1";
+pub const BULK_RESUME_SET: &str =
+    "UPDATE jobs SET paused = FALSE, resumed_at = $2, updated_at = $2, version = jobs.version + 1";
+/// Disables, as a person (`$3`: the reason people read); the next run instant stays.
+pub const BULK_DISABLE_SET: &str = "UPDATE jobs SET enabled = FALSE, disabled_by = 'person', \
+     disabled_reason = $3, updated_at = $2, version = jobs.version + 1";
+/// Enables again, as [`ENABLE_JOB`] does for one job (`$3`: who); each job's next run instant
+/// and probation come with its row.
+pub const BULK_ENABLE_SET: &str = "UPDATE jobs SET enabled = TRUE, disabled_by = NULL, \
+     disabled_reason = NULL, consecutive_failures = 0, enabled_by = $3, \
+     on_probation = v.probation, next_run_at = v.next_run_at, updated_at = $2, \
+     version = jobs.version + 1";
+
 // The tick.
 
 /// Head of the batched insert of scheduled occurrences (queued runs, and occurrences recorded
@@ -556,6 +579,10 @@ pub const INSERT_OUTBOX: &str = concat!(
     outbox_columns!(),
     ", next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $7)"
 );
+/// Head of a batched insert of outbox events, due at once; the builder appends `VALUES (...), ...`
+/// with the columns in this order.
+pub const INSERT_OUTBOX_HEAD: &str = "INSERT INTO outbox (id, type, tenant_id, job_id, \
+     occurred_at, data, created_at, next_attempt_at) ";
 /// Oldest first, up to `$1` events.
 pub const LIST_OUTBOX: &str =
     concat!("SELECT ", outbox_columns!(), " FROM outbox ORDER BY created_at, id LIMIT $1");
@@ -715,13 +742,14 @@ pub const AVERAGE_DURATIONS: &str = "SELECT job_id, \
      CAST(AVG(duration_ms) AS DOUBLE PRECISION) AS avg_ms FROM runs \
      WHERE started_at >= $1 AND status = 'succeeded' AND duration_ms IS NOT NULL GROUP BY job_id";
 
-/// Enabled, unpaused jobs whose next run is before `$1`, soonest first, at most `$4` (the
-/// partial index `jobs_due`); `$2` narrows to a tenant, `$3` to a job (NULL: all).
+/// Enabled, unpaused jobs of unpaused tenants whose next run is before `$1`, soonest first, at
+/// most `$4` (the partial index `jobs_due`); `$2` narrows to a tenant, `$3` to a job (NULL:
+/// all). A paused tenant's jobs are left out: none of their runs would start.
 pub const JOBS_DUE_BEFORE: &str = concat!(
     "SELECT ",
     job_columns!(),
     " FROM jobs j JOIN tenants t ON t.id = j.tenant_id \
-     WHERE j.enabled AND NOT j.paused AND j.next_run_at < $1 \
+     WHERE j.enabled AND NOT j.paused AND NOT t.paused AND j.next_run_at < $1 \
        AND ($2 IS NULL OR t.name = $2) AND ($3 IS NULL OR j.id = $3) \
      ORDER BY j.next_run_at, j.id LIMIT $4"
 );
@@ -821,6 +849,9 @@ pub const INSERT_AUDIT: &str = concat!(
     audit_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 );
+/// Head of a batched insert of audit entries; the builder appends `VALUES (...), ...` with the
+/// columns in this order.
+pub const INSERT_AUDIT_HEAD: &str = concat!("INSERT INTO audit_log (", audit_columns!(), ") ");
 /// The audit log; the store appends filters and the order (`audit_recent`, `audit_by_tenant`,
 /// `audit_by_job`).
 pub const SELECT_AUDIT: &str =

@@ -14,6 +14,12 @@ pub const LOCK_TENANT_SETTINGS: &str = concat!(tenant_settings_by_name!(), " FOR
 pub const LOCK_NAMED_HANDLER: &str =
     "SELECT spec FROM named_handlers WHERE name = $1 FOR NO KEY UPDATE";
 
+/// Postgres: a bulk action's jobs as rows `v (id, version, next_run_at, probation)` from the
+/// JSON array `$1`, so that one statement covers any number of jobs (an array of records is
+/// one parameter; a `VALUES` list would need four per job, and both backends cap parameters).
+pub const BULK_JOB_ROWS: &str = "jsonb_to_recordset($1::jsonb) \
+     AS v (id uuid, version bigint, next_run_at bigint, probation boolean)";
+
 /// Postgres: several notification workers claim at once; each takes events nobody holds.
 pub const PENDING_EVENTS: &str = concat!(pending_events!(), " FOR UPDATE SKIP LOCKED");
 

@@ -8,6 +8,15 @@ pub const LOCK_TENANT: &str = tenant_by_name!();
 pub const LOCK_TENANT_SETTINGS: &str = tenant_settings_by_name!();
 pub const LOCK_NAMED_HANDLER: &str = "SELECT spec FROM named_handlers WHERE name = $1";
 
+/// SQLite: a bulk action's jobs as rows `v (id, version, next_run_at, probation)` from the
+/// JSON array `$1` (see the Postgres version for why JSON). SQLite has no record type to read
+/// JSON into: each member is extracted, and the id, sent as 32 hex digits, becomes the 16-byte
+/// blob SQLite stores ids as (`unhex`, SQLite 3.41 and later), so the primary key is used.
+pub const BULK_JOB_ROWS: &str = "(SELECT unhex(json_extract(e.value, '$.id')) AS id, \
+     json_extract(e.value, '$.version') AS version, \
+     json_extract(e.value, '$.next_run_at') AS next_run_at, \
+     json_extract(e.value, '$.probation') AS probation FROM json_each($1) AS e) AS v";
+
 /// SQLite: the claim's IMMEDIATE transaction excludes other workers; a plain read.
 pub const PENDING_EVENTS: &str = pending_events!();
 

@@ -140,6 +140,7 @@ impl Dialect for SqliteStore {
     const EXPIRED_LEASES: &'static str = sql::sqlite::EXPIRED_LEASES;
     const RENEW_LEASES_TAIL: &'static str = sql::sqlite::RENEW_LEASES_TAIL;
     const PENDING_EVENTS: &'static str = sql::sqlite::PENDING_EVENTS;
+    const BULK_JOB_ROWS: &'static str = sql::sqlite::BULK_JOB_ROWS;
     const MIGRATIONS_TABLE_EXISTS: &'static str = sql::sqlite::MIGRATIONS_TABLE_EXISTS;
 
     fn migrator() -> &'static Migrator {

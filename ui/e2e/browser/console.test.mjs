@@ -134,6 +134,53 @@ describe("jobs table paging", () => {
   });
 });
 
+describe("jobs table bulk actions (issue 15 item 10)", () => {
+  it("pauses every job that matches the filters in one action, and resumes ticked rows", async () => {
+    await withConsole({ open: true, jobs: 120 }, async (page) => {
+      await nav(page, "Jobs").click();
+      const rangeIs = (text) => page.waitForFunction((expected) => document.querySelector('[data-testid="jobs-range"]')?.textContent === expected, text);
+      await rangeIs("1–50 of 122");
+      await page.getByRole("combobox", { name: "Tenant" }).selectOption("acme");
+      await rangeIs("1–50 of 61");
+      await page.getByRole("button", { name: "Select all 61 jobs that match" }).click();
+      assert.equal(await page.getByTestId("bulk-selected").textContent(), "All 61 jobs that match selected");
+      await page.getByRole("button", { name: "Pause 61 jobs" }).click();
+      await page.getByRole("status").filter({ hasText: "Paused 61 jobs." }).waitFor();
+      const call = await page.evaluate(() => window.__rotaMock.calls.filter((entry) => entry.cmd === "bulk_jobs").at(-1).args);
+      assert.deepEqual(call, {
+        selection: { type: "matching", filters: { search: null, tenant: "acme", state: null, handler: null } },
+        action: "pause",
+        probation: false,
+      }, "one command for all of them, by filter");
+
+      // The paused filter lists them; two ticked rows are resumed.
+      await page.getByRole("combobox", { name: "State" }).selectOption("paused");
+      await rangeIs("1–50 of 61");
+      await page.getByRole("checkbox", { name: "Select acme/job-00000" }).check();
+      await page.getByRole("checkbox", { name: "Select acme/job-00002" }).check();
+      assert.equal(await page.getByTestId("bulk-selected").textContent(), "2 jobs selected");
+      await page.getByRole("button", { name: "Resume 2 jobs" }).click();
+      await page.getByRole("status").filter({ hasText: "Resumed 2 jobs." }).waitFor();
+      await rangeIs("1–50 of 59");
+    });
+  });
+
+  it("shows a refusal naming the tenant, and changes nothing", async () => {
+    const whoami = { role: "support_ana", admin: false, singleUser: false, grants: [{ tenant: "acme", capability: "operate" }, { tenant: "globex", capability: "view" }] };
+    await withConsole({ open: true, jobs: 4, whoami }, async (page) => {
+      await nav(page, "Jobs").click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="jobs-range"]')?.textContent === "1–6 of 6");
+      await page.getByRole("button", { name: "Select all 6 jobs that match" }).click();
+      await page.getByRole("button", { name: "Disable 6 jobs" }).click();
+      const error = page.getByTestId("bulk-error");
+      await error.waitFor();
+      assert.match(await error.textContent(), /this needs operate on tenant globex/);
+      await page.getByRole("combobox", { name: "State" }).selectOption("disabled");
+      await page.waitForFunction(() => document.querySelector('[data-testid="jobs-range"]')?.textContent === "0–0 of 0");
+    });
+  });
+});
+
 describe("job policies and handlers", () => {
   it("shows a policy error next to its field, then saves the policies", async () => {
     await withConsole({ open: true }, async (page) => {
@@ -495,6 +542,20 @@ describe("times, jobs that will not run, and forms (issue 15)", () => {
       await page.getByRole("button", { name: "Back to jobs" }).click();
       await page.getByRole("button", { name: "flaky-export" }).click();
       assert.equal(await page.getByTestId("job-next-run").textContent(), "won't run: auto-disabled after 5 failures in a row");
+    });
+  });
+
+  it("says a job of a paused tenant will not run, in the jobs table and on its page", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Tenants").click();
+      const acme = page.locator('tr[data-tenant="acme"]');
+      await acme.getByRole("button", { name: "Pause acme" }).click();
+      await acme.getByText("paused").waitFor();
+      await nav(page, "Jobs").click();
+      const row = page.locator('tr[data-job="nightly-report"]');
+      await row.getByText("won't run: tenant paused").waitFor();
+      await page.getByRole("button", { name: "nightly-report" }).click();
+      assert.equal(await page.getByTestId("job-next-run").textContent(), "won't run: tenant paused");
     });
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { whyNotRunning, wontRun } from "./jobs";
 
-const enabled = { state: "enabled" as const, paused: false, disabledReason: null, consecutiveFailures: 0 };
+const enabled = { state: "enabled" as const, paused: false, tenantPaused: false, disabledReason: null, consecutiveFailures: 0 };
 
 describe("why a job will not run", () => {
   it("says nothing for a job that runs", () => {
@@ -21,5 +21,11 @@ describe("why a job will not run", () => {
     expect(wontRun({ ...enabled, state: "disabled", disabledReason: null })).toBe("won't run: disabled");
     expect(wontRun({ ...enabled, paused: true })).toBe("won't run: paused");
     expect(wontRun({ ...enabled, state: "disabled", paused: true, disabledReason: null })).toBe("won't run: disabled");
+  });
+
+  it("names a paused tenant after the job's own reasons", () => {
+    expect(wontRun({ ...enabled, tenantPaused: true })).toBe("won't run: tenant paused");
+    expect(wontRun({ ...enabled, paused: true, tenantPaused: true })).toBe("won't run: paused");
+    expect(wontRun({ ...enabled, state: "disabled", tenantPaused: true })).toBe("won't run: disabled");
   });
 });

@@ -8,13 +8,16 @@ import { count } from "./count";
 export interface RunGate {
   state: JobState;
   paused: boolean;
+  /** The job's tenant is paused. */
+  tenantPaused: boolean;
   disabledReason: string | null;
   consecutiveFailures: number;
 }
 
-/** "auto-disabled after 5 failures in a row", "disabled: maintenance window", "paused"; null
- * when the job runs on its schedule. A disabled job that is also paused is reported as
- * disabled: re-enabling is the first thing it needs. */
+/** "auto-disabled after 5 failures in a row", "disabled: maintenance window", "paused",
+ * "tenant paused"; null when the job runs on its schedule. A disabled job that is also paused
+ * is reported as disabled: re-enabling is the first thing it needs; a paused job of a paused
+ * tenant as paused (its own switch). */
 export function whyNotRunning(job: RunGate): string | null {
   switch (job.state) {
     case "auto_disabled":
@@ -26,7 +29,8 @@ export function whyNotRunning(job: RunGate): string | null {
       return reason === "" || reason === "auto" ? "disabled" : `disabled: ${reason}`;
     }
     case "enabled":
-      return job.paused ? "paused" : null;
+      if (job.paused) return "paused";
+      return job.tenantPaused ? "tenant paused" : null;
   }
 }
 

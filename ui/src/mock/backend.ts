@@ -9,6 +9,9 @@ import { DEFAULT_POLICY } from "../screens/jobForm";
 
 import { events } from "../bindings";
 import type {
+  BulkAction,
+  JobSelectionInput,
+  JobStateFilter,
   CommandError,
   ConnectionStatus,
   ProfileInput,
@@ -135,6 +138,18 @@ function preview(expression: string, timezone: string, viewer: string): Schedule
   };
 }
 
+/** The jobs table's state filter, as the core's SQL reads it. */
+function matchesState(job: StoredJob, state: JobStateFilter): boolean {
+  switch (state) {
+    case "paused":
+      return job.paused;
+    case "failing":
+      return job.state === "enabled" && job.failures > 0;
+    default:
+      return job.state === state;
+  }
+}
+
 export function installMockBackend(): void {
   const options = window.__ROTA_MOCK_OPTIONS__ ?? {};
   let status: ConnectionStatus = options.open
@@ -180,6 +195,7 @@ export function installMockBackend(): void {
     disabledReason: job.disabledReason,
     consecutiveFailures: job.failures,
     paused: job.paused,
+    tenantPaused: tenants.find((tenant) => tenant.name === job.tenant)?.paused === true,
     nextRunAt: "2026-03-21T02:30:00Z",
     lastRunAt: null,
     updatedAt: job.updatedAt,
@@ -197,6 +213,7 @@ export function installMockBackend(): void {
     createdAt: "2026-03-20T12:00:00Z",
     updatedAt: job.updatedAt,
     paused: job.paused,
+    tenantPaused: tenants.find((tenant) => tenant.name === job.tenant)?.paused === true,
     lastError: job.lastError,
     onProbation: job.onProbation,
     enabledBy: job.enabledBy,
@@ -338,7 +355,7 @@ export function installMockBackend(): void {
         let rows = jobs
           .filter((job) => query.tenant === null || job.tenant === query.tenant)
           .filter((job) => query.handler === null || job.input.handler.type === query.handler)
-          .filter((job) => query.state === null || query.state === job.state)
+          .filter((job) => query.state === null || matchesState(job, query.state))
           .filter((job) => search === "" || job.input.name.includes(search) || job.tenant.includes(search))
           .map(row);
         const key = query.sort === "tenant" ? "tenant" : "name";
@@ -348,6 +365,33 @@ export function installMockBackend(): void {
         const start = query.cursor === null ? 0 : Number(query.cursor);
         const end = start + query.limit;
         return { rows: rows.slice(start, end), total: rows.length, nextCursor: end < rows.length ? String(end) : null };
+      }
+      case "bulk_jobs": {
+        // As the core: every selected job not in that state already, one audit entry each;
+        // all or nothing (a role without operate somewhere is refused before any change).
+        const selection = args.selection as JobSelectionInput;
+        const action = args.action as BulkAction;
+        const selected = selection.type === "ids"
+          ? jobs.filter((job) => selection.ids.includes(job.id))
+          : jobs
+            .filter((job) => selection.filters.tenant === null || job.tenant === selection.filters.tenant)
+            .filter((job) => selection.filters.handler === null || job.input.handler.type === selection.filters.handler)
+            .filter((job) => selection.filters.state === null || matchesState(job, selection.filters.state))
+            .filter((job) => { const search = selection.filters.search?.toLowerCase() ?? ""; return search === "" || job.input.name.includes(search) || job.tenant.includes(search); });
+        const changes = selected.filter((job) =>
+          action === "pause" ? !job.paused : action === "resume" ? job.paused : action === "enable" ? job.state !== "enabled" : job.state === "enabled");
+        for (const job of changes) {
+          const denied = options.whoami !== undefined && !options.whoami.admin && !options.whoami.grants.some((grant) => grant.tenant === job.tenant && grant.capability !== "view");
+          if (denied) fail("forbidden", `not allowed: operate on tenant ${job.tenant}`, { forbidden: { capability: "operate", tenant: job.tenant } });
+        }
+        for (const job of changes) {
+          if (action === "pause" || action === "resume") job.paused = action === "pause";
+          else Object.assign(job, action === "enable"
+            ? { state: "enabled", disabledReason: null, failures: 0, enabledBy: operator }
+            : { state: "disabled", disabledReason: `disabled by ${operator}` });
+          job.version += 1;
+        }
+        return { action, selected: selected.length, changed: changes.length };
       }
       case "get_job": {
         const job = jobs.find((candidate) => candidate.id === args.id);

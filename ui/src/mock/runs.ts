@@ -285,6 +285,12 @@ export class RunsMock {
     return { occurrences: occurrences.length, first: occurrences.slice(0, 5), last: occurrences.at(-1) ?? null };
   }
 
+  /** Whether a job runs on its schedule: enabled, not paused, its tenant not paused (the
+   * core's `jobs_due_before`). */
+  runsOnSchedule(job: StoredJob): boolean {
+    return job.state === "enabled" && !job.paused && this.tenants.find((tenant) => tenant.name === job.tenant)?.paused !== true;
+  }
+
   timeline(query: TimelineQuery): TimelineData {
     const from = Date.parse(query.from);
     const to = Date.parse(query.to);
@@ -333,7 +339,7 @@ export class RunsMock {
     }
     // Ghosts: every enabled job runs hourly in the mock.
     const ghosts = { lane: [] as number[], atMs: [] as (number | null)[], expectedMs: [] as (number | null)[] };
-    for (const job of this.jobs.filter((candidate) => candidate.state === "enabled" && !candidate.paused && wanted(candidate.id, candidate.tenant))) {
+    for (const job of this.jobs.filter((candidate) => this.runsOnSchedule(candidate) && wanted(candidate.id, candidate.tenant))) {
       for (let at = Math.ceil(Math.max(from, now) / 3_600_000) * 3_600_000; at < to; at += 3_600_000) {
         ghosts.lane.push(lane(job.id, job.input.name, job.tenant));
         ghosts.atMs.push(at);
@@ -358,7 +364,7 @@ export class RunsMock {
       buckets.set(key, bucket);
     }
     const keys = [...buckets.keys()].sort((a, b) => a - b);
-    const enabled = this.jobs.filter((job) => job.state === "enabled" && !job.paused);
+    const enabled = this.jobs.filter((job) => this.runsOnSchedule(job));
     return {
       now: iso(now),
       tenants: this.tenants.map((tenant) => ({ ...tenant, autoDisabledJobs: this.jobs.filter((job) => job.tenant === tenant.name && job.state === "auto_disabled").length })),

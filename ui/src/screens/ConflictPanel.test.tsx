@@ -23,6 +23,7 @@ const THEIRS: JobDetail = {
   disabledReason: null,
   consecutiveFailures: 0,
   paused: false,
+  tenantPaused: false,
   lastError: null,
   onProbation: false,
   enabledBy: null,

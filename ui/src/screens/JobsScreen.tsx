@@ -1,5 +1,5 @@
 import { useMemo, useState } from "react";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import {
   createColumnHelper,
   flexRender,
@@ -8,9 +8,12 @@ import {
   type SortingState,
 } from "@tanstack/react-table";
 
-import type { HandlerKind, JobQuery, JobRow, JobSort, JobState } from "../bindings";
+import type { BulkAction, BulkResult, HandlerKind, JobQuery, JobRow, JobSort, JobState, JobStateFilter } from "../bindings";
 import { useAccess } from "../lib/access";
+import { actionLabel, NOTHING_SELECTED, resultText, selectedCount, selectionInput, toggleRow, type Selection } from "../lib/bulk";
 import { commands, describeFailure, unwrap } from "../lib/commands";
+import { count } from "../lib/count";
+import { useProductionGuard } from "../lib/environment";
 import { wontRun } from "../lib/jobs";
 import { shortInstant, viewerTimeZone, zoned } from "../lib/time";
 import { useDebounced } from "../lib/useDebounced";
@@ -52,14 +55,19 @@ export function JobsScreen({
   const access = useAccess();
   const [search, setSearch] = useState("");
   const [tenant, setTenant] = useState(initialTenant ?? "");
-  const [state, setState] = useState<JobState | "">("");
+  const [state, setState] = useState<JobStateFilter | "">("");
   const [handler, setHandler] = useState<HandlerKind | "">("");
   const [sorting, setSorting] = useState<SortingState>([{ id: "name", desc: false }]);
   // Keyset paging: the cursor each visited page started at (the first page's is null), so
   // Previous goes back along the way it came and Next hands over the page's `nextCursor`.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const page = cursors.length - 1;
-  const firstPage = () => { setCursors([null]); };
+  // A change of filters or order starts again at the first page, with nothing selected.
+  const [selection, setSelection] = useState<Selection>(NOTHING_SELECTED);
+  const firstPage = () => {
+    setCursors([null]);
+    setSelection(NOTHING_SELECTED);
+  };
   const debouncedSearch = useDebounced(search, 250);
 
   const sort = sorting[0];
@@ -80,9 +88,44 @@ export function JobsScreen({
     refetchInterval: REFRESH_MS,
   });
   const tenants = useQuery({ queryKey: TENANTS_KEY, queryFn: () => unwrap(commands.listTenants()) });
+  const queryClient = useQueryClient();
+  const { guard, dialog } = useProductionGuard();
+  const [bulkMessage, setBulkMessage] = useState<string | null>(null);
+  const bulk = useMutation({
+    mutationFn: (action: BulkAction) =>
+      unwrap(commands.bulkJobs(selectionInput(selection, { search: debouncedSearch, tenant, state, handler }), action, false)),
+    onMutate: () => { setBulkMessage(null); },
+    onSuccess: (result: BulkResult) => {
+      setBulkMessage(resultText(result));
+      setSelection(NOTHING_SELECTED);
+      void queryClient.invalidateQueries({ queryKey: JOBS_KEY });
+    },
+  });
 
+  const total = jobs.data?.total ?? 0;
+  const rowsShown = jobs.data?.rows ?? [];
+  const selected = selectedCount(selection, total);
+  const ticked = selection.kind === "rows" ? selection.ids : null;
+  const allShownTicked = selection.kind === "matching" || (rowsShown.length > 0 && rowsShown.every((row) => ticked?.has(row.id) === true));
+  const tickPage = () => {
+    setSelection(allShownTicked ? NOTHING_SELECTED : { kind: "rows", ids: new Set([...(ticked ?? []), ...rowsShown.map((row) => row.id)]) });
+  };
   const columns = useMemo(
     () => [
+      column.display({
+        id: "select",
+        header: () => (
+          <input type="checkbox" aria-label="Select the jobs on this page" checked={allShownTicked} onChange={tickPage} />
+        ),
+        cell: (info) => (
+          <input
+            type="checkbox"
+            aria-label={`Select ${info.row.original.tenant}/${info.row.original.name}`}
+            checked={selection.kind === "matching" || ticked?.has(info.row.original.id) === true}
+            onChange={() => { setSelection(toggleRow(selection, info.row.original.id)); }}
+          />
+        ),
+      }),
       column.accessor("name", {
         header: "Job",
         cell: (info) => (
@@ -116,10 +159,10 @@ export function JobsScreen({
       column.accessor("lastRunAt", { header: zoned("Last run", zone), cell: (info) => shortInstant(info.getValue(), zone) }),
       column.accessor("updatedAt", { header: zoned("Updated", zone), cell: (info) => shortInstant(info.getValue(), zone) }),
     ],
-    [onOpen, zone],
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the selection's helpers are derived from `selection` and the rows
+    [onOpen, zone, selection, rowsShown],
   );
 
-  const total = jobs.data?.total ?? 0;
   const table = useReactTable({
     data: jobs.data?.rows ?? [],
     columns,
@@ -169,11 +212,13 @@ export function JobsScreen({
             </option>
           ))}
         </select>
-        <select aria-label="State" value={state} onChange={(event) => { filter(() => { setState(event.target.value as JobState | ""); }); }}>
+        <select aria-label="State" value={state} onChange={(event) => { filter(() => { setState(event.target.value as JobStateFilter | ""); }); }}>
           <option value="">Any state</option>
           <option value="enabled">Enabled</option>
           <option value="disabled">Disabled</option>
           <option value="auto_disabled">Auto-disabled</option>
+          <option value="paused">Paused</option>
+          <option value="failing">Failing</option>
         </select>
         <select aria-label="Handler" value={handler} onChange={(event) => { filter(() => { setHandler(event.target.value as HandlerKind | ""); }); }}>
           <option value="">Any handler</option>
@@ -183,6 +228,37 @@ export function JobsScreen({
         </select>
       </div>
       {jobs.isError && <p className="form-error" role="alert">{describeFailure(jobs.error)}</p>}
+      <div className="bulk-bar" data-testid="bulk-bar">
+        <span data-testid="bulk-selected">
+          {selected === 0 ? "No jobs selected" : selection.kind === "matching" ? `All ${count(total, "job")} that match selected` : `${count(selected, "job")} selected`}
+        </span>
+        {selection.kind === "rows" && total > 0 && (
+          <button type="button" className="link" onClick={() => { setSelection({ kind: "matching" }); }}>
+            {`Select all ${count(total, "job")} that match`}
+          </button>
+        )}
+        {selected > 0 && (
+          <button type="button" className="link" onClick={() => { setSelection(NOTHING_SELECTED); }}>
+            Clear selection
+          </button>
+        )}
+        {(["pause", "resume", "enable", "disable"] as const).map((action) => (
+          <button
+            key={action}
+            type="button"
+            disabled={selected === 0 || bulk.isPending || !access.canSomewhere("operate")}
+            title={access.canSomewhere("operate") ? undefined : "Your role may not operate jobs in any tenant."}
+            onClick={() => { guard(actionLabel(action, selected), () => { bulk.mutate(action); }); }}
+          >
+            {actionLabel(action, selected)}
+          </button>
+        ))}
+        <span className="bulk-status" role="status" aria-live="polite">
+          {bulk.isPending ? "Working…" : bulkMessage}
+        </span>
+      </div>
+      {bulk.isError && <p className="form-error" role="alert" data-testid="bulk-error">{describeFailure(bulk.error)}</p>}
+      {dialog}
       <table className="grid" data-testid="jobs-table" aria-busy={jobs.isFetching}>
         <thead>
           {table.getHeaderGroups().map((group) => (

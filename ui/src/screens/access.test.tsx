@@ -32,6 +32,7 @@ function job(tenant: string): JobDetail {
     disabledReason: null,
     consecutiveFailures: 0,
     paused: false,
+    tenantPaused: false,
     lastError: null,
     onProbation: false,
     enabledBy: null,
