@@ -27,6 +27,7 @@
 //! - [`import`]: crontab import, and schedules as YAML files (export, apply with a diff).
 //! - [`timeline`]: runs in time for the console: windows of runs, projected runs, throughput,
 //!   and the change feed a live view follows.
+//! - [`forecast`]: when every job will start over the next hours: busiest minutes and herds.
 //! - [`demo`]: demo tenants and jobs for a first start.
 //! - [`error`]: the library's error type with stable codes.
 //! - [`text_enum`]: enums kept as fixed text (statuses, triggers, actions), one mapping each.
@@ -41,6 +42,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod forecast;
 pub mod handler;
 pub mod health;
 pub mod import;

@@ -333,3 +333,44 @@ fn cron_explain_lists_the_excluded_days_of_the_next_twelve_months() {
     assert!(text.contains("-01-01 "), "{text}");
     assert!(text.contains("calendar holidays: New Year"), "{text}");
 }
+
+backend_test!(the_forecast_counts_starts_honouring_calendars_and_flags_herds, |db| {
+    let world = World::new(&db, "2026-12-24T12:00:00Z").await;
+    world.rota.add_calendar(Some("acme"), "office", &ics(OFFICE)).await.unwrap();
+    let plain = JobPolicy { overlap: OverlapPolicy::Allow, ..JobPolicy::default() };
+    for index in 0..25 {
+        world.job(&format!("midnight-{index:02}"), "0 0 * * *", &plain).await;
+    }
+    // Excluded on Christmas: its 09:00 start is not in the forecast.
+    world.job("report", "0 9 * * *", &excluding(&["office"], OnExcluded::Skip)).await;
+    world.job("hourly", "30 * * * *", &plain).await;
+
+    let forecast = world.rota.forecast(Some("acme"), 24, None).await.unwrap();
+    assert_eq!(forecast.jobs, 27);
+    assert_eq!(forecast.starts, 25 + 24);
+    let json = serde_json::to_value(&forecast).unwrap();
+    assert_eq!(
+        json["busiest"][0],
+        serde_json::json!({"minute": "2026-12-25T00:00:00Z", "starts": 25, "by_tenant": {"acme": 25}})
+    );
+    assert_eq!(json["herds"][0]["second"], "2026-12-25T00:00:00Z");
+    assert_eq!(json["herds"][0]["suggested_jitter_window_seconds"], 60);
+
+    // What if one more job joined the herd, with a jitter window: it leaves the second.
+    let schedule = rota::cron::Schedule::parse("0 0 * * *", "UTC").unwrap();
+    let jittered = JobPolicy { jitter_window: Some(Duration::from_secs(60)), ..plain.clone() };
+    let what_if = world
+        .rota
+        .forecast(Some("acme"), 24, Some(("acme", "new", &schedule, &jittered)))
+        .await
+        .unwrap();
+    assert_eq!((what_if.jobs, what_if.herds[0].starts), (28, 25));
+    let what_if = world
+        .rota
+        .forecast(Some("acme"), 24, Some(("acme", "new", &schedule, &plain)))
+        .await
+        .unwrap();
+    assert_eq!(what_if.herds[0].starts, 26);
+    let error = world.rota.forecast(None, 0, None).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Invalid);
+});

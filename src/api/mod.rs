@@ -29,6 +29,7 @@ mod access;
 mod audit;
 mod bulk;
 mod calendars;
+mod forecast;
 mod jobs;
 mod notifications;
 mod runs;
@@ -38,6 +39,7 @@ mod views;
 pub use self::audit::{validate_operator, AuditAction, AuditEntry, AuditFilter};
 pub use self::bulk::{BulkReport, MAX_BULK_JOBS};
 pub use self::calendars::CalendarSource;
+pub use self::forecast::MAX_FORECAST_HOURS;
 pub use self::jobs::{
     check_run_as_ceiling, parse_payload, preview_schedule, time_zone_names, JobPolicy, JobRef,
     NamedHandler, SchedulePreview, DST_LOOKAHEAD,

@@ -8,6 +8,7 @@ mod cron;
 mod db;
 mod demo;
 mod export;
+mod forecast;
 mod import;
 mod job;
 mod notifications;
@@ -66,6 +67,8 @@ enum Command {
     /// Manage jobs.
     #[command(subcommand)]
     Job(job::JobCommand),
+    /// When every enabled job starts over the next hours: busiest minutes, herds.
+    Forecast(forecast::ForecastArgs),
     /// Holiday and blackout calendars that jobs exclude (or run only on).
     #[command(subcommand)]
     Calendar(calendar::CalendarCommand),
@@ -158,6 +161,7 @@ fn run_async(command: Command, database: db::DatabaseArgs) -> anyhow::Result<()>
             Command::Tenant(command) => tenant::run(command, &database).await,
             Command::Job(command) => job::run(command, &database).await,
             Command::Calendar(command) => calendar::run(command, &database).await,
+            Command::Forecast(args) => forecast::run(args, &database).await,
             Command::Handler(command) => job::run_handler(command, &database).await,
             Command::Runs(command) => runs::run(command, &database).await,
             Command::Demo(command) => demo::run(command, &database).await,

@@ -1,0 +1,95 @@
+//! The load forecast over the fleet (see [`crate::forecast`]): the jobs and calendars read
+//! from the store, the starts computed by the pure module.
+
+use super::Rota;
+use crate::access::Capability;
+use crate::calendars::{CalendarBook, CalendarRule};
+use crate::cron::Schedule;
+use crate::error::{Error, Result};
+use crate::policy::JobPolicy;
+use crate::store::{JobQuery, JobState, Store};
+
+/// The longest forecast: a week.
+pub const MAX_FORECAST_HOURS: u32 = 24 * 7;
+
+impl<S: Store> Rota<S> {
+    /// When the enabled, unpaused jobs (of `tenant`, or of every tenant the caller sees) start
+    /// from now for `hours`, with their zones, jitter and calendars; `extra` adds a job that
+    /// is not saved yet (the console's what-if: a job being edited, as `(tenant, name,
+    /// schedule, policy)`), replacing the saved job of that name.
+    pub async fn forecast(
+        &self,
+        tenant: Option<&str>,
+        hours: u32,
+        extra: Option<(&str, &str, &Schedule, &JobPolicy)>,
+    ) -> Result<crate::forecast::Forecast> {
+        if !(1..=MAX_FORECAST_HOURS).contains(&hours) {
+            return Err(Error::invalid("hours", hours, format!("allowed 1-{MAX_FORECAST_HOURS}")));
+        }
+        if let Some(tenant) = tenant {
+            self.require(Capability::View, tenant).await?;
+        }
+        let now = self.now();
+        let to = now + chrono::Duration::hours(i64::from(hours));
+        // Every calendar the caller sees, parsed once.
+        let mut book = CalendarBook::default();
+        for stored in self.store.list_calendars(None).await? {
+            book.insert(&stored);
+        }
+        let mut jobs = Vec::new();
+        let mut query = JobQuery {
+            tenant: tenant.map(str::to_owned),
+            state: Some(JobState::Enabled),
+            limit: 10_000,
+            ..JobQuery::default()
+        };
+        loop {
+            let page = self.store.job_page(&query).await?;
+            jobs.extend(page.jobs.into_iter().filter(|job| !job.paused));
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+        let extra_key = extra.map(|(tenant, name, _, _)| (tenant.to_owned(), name.to_owned()));
+        jobs.retain(|job| extra_key.as_ref() != Some(&(job.tenant.clone(), job.name.clone())));
+        let schedules: Vec<Option<Schedule>> =
+            jobs.iter().map(|job| job.parsed_schedule().ok()).collect();
+        let rules: Vec<Option<CalendarRule>> =
+            jobs.iter().map(|job| book.rule(job.tenant_id, &job.policy).0).collect();
+        let mut inputs: Vec<crate::forecast::ForecastJob<'_>> = jobs
+            .iter()
+            .zip(&schedules)
+            .zip(&rules)
+            .filter_map(|((job, schedule), rule)| {
+                Some(crate::forecast::ForecastJob {
+                    tenant: &job.tenant,
+                    name: format!("{}/{}", job.tenant, job.name),
+                    schedule: schedule.as_ref()?,
+                    rule: rule.as_ref(),
+                    offset: job.policy.start_offset(job.id),
+                    jittered: job.policy.jitter_window.is_some(),
+                })
+            })
+            .collect();
+        let extra_rule = match extra {
+            Some((tenant, _, _, policy)) => {
+                let tenant_id = self.store.tenant_by_name(tenant).await?.id;
+                self.calendar_rule(tenant_id, policy).await?
+            }
+            None => None,
+        };
+        if let Some((tenant, name, schedule, policy)) = extra {
+            inputs.push(crate::forecast::ForecastJob {
+                tenant,
+                name: format!("{tenant}/{name}"),
+                schedule,
+                rule: extra_rule.as_ref(),
+                // A job not saved yet has no id: its jitter is shown as its window's middle.
+                offset: policy.jitter_window.map_or(std::time::Duration::ZERO, |window| window / 2),
+                jittered: policy.jitter_window.is_some(),
+            });
+        }
+        Ok(crate::forecast::forecast(&inputs, now, to))
+    }
+}
