@@ -7,7 +7,7 @@ use crate::calendars::{CalendarBook, CalendarRule};
 use crate::cron::Schedule;
 use crate::error::{Error, Result};
 use crate::policy::JobPolicy;
-use crate::store::{JobQuery, JobState, Store};
+use crate::store::{JobQuery, JobStateFilter, Store};
 
 /// The longest forecast: a week.
 pub const MAX_FORECAST_HOURS: u32 = 24 * 7;
@@ -39,13 +39,13 @@ impl<S: Store> Rota<S> {
         let mut jobs = Vec::new();
         let mut query = JobQuery {
             tenant: tenant.map(str::to_owned),
-            state: Some(JobState::Enabled),
+            state: Some(JobStateFilter::Enabled),
             limit: 10_000,
             ..JobQuery::default()
         };
         loop {
             let page = self.store.job_page(&query).await?;
-            jobs.extend(page.jobs.into_iter().filter(|job| !job.paused));
+            jobs.extend(page.jobs.into_iter().filter(|job| !job.paused && !job.tenant_paused));
             match page.next {
                 Some(next) => query.after = Some(next),
                 None => break,
