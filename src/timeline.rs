@@ -211,6 +211,7 @@ pub fn validate_window(from: DateTime<Utc>, to: DateTime<Utc>) -> crate::Result<
 pub fn project(
     jobs: &[Job],
     durations: &HashMap<Uuid, f64>,
+    calendars: &crate::calendars::CalendarBook,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -225,12 +226,15 @@ pub fn project(
             .get(&job.id)
             .filter(|ms| ms.is_finite() && **ms >= 0.0)
             .map(|ms| Duration::from_millis(ms.round() as u64));
-        // The job's next run is its first ghost (it may lie before `now` when the engine is
-        // behind); later ones come from the schedule.
-        let first = std::iter::once(next).filter(|at| *at >= start.min(next));
-        let later = schedule.occurrences_after(next).map(|occurrence| occurrence.at);
+        // The job's runs from its next run instant on (which may lie before `now` when the
+        // engine is behind), with its calendars: excluded occurrences make no ghost, moved
+        // ones a ghost where they run.
+        let (rule, _) = calendars.rule(job.tenant_id, &job.policy);
+        let timetable = crate::calendars::Timetable::new(&schedule, rule.as_ref());
+        let horizon = (to - next).max(chrono::Duration::zero()) + chrono::Duration::seconds(1);
+        let runs = timetable.runs_after(next - chrono::Duration::seconds(1), horizon);
         let mut count = 0;
-        for at in first.chain(later) {
+        for at in runs.map(|slot| slot.at) {
             if at >= to {
                 break;
             }

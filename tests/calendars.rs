@@ -374,3 +374,32 @@ backend_test!(the_forecast_counts_starts_honouring_calendars_and_flags_herds, |d
     let error = world.rota.forecast(None, 0, None).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::Invalid);
 });
+
+backend_test!(the_timelines_projected_runs_honour_calendars, |db| {
+    let world = World::new(&db, "2026-12-24T12:00:00Z").await;
+    world.rota.add_calendar(Some("acme"), "office", &ics(OFFICE)).await.unwrap();
+    world.job("skipping", "0 9 * * *", &excluding(&["office"], OnExcluded::Skip)).await;
+    world.job("moving", "0 9 * * FRI", &excluding(&["office"], OnExcluded::Next)).await;
+    let query = rota::timeline::SpanQuery {
+        from: at("2026-12-24T12:00:00Z"),
+        to: at("2026-12-28T00:00:00Z"),
+        tenant: None,
+        job_id: None,
+        limit: 100,
+    };
+    let timeline = world.rota.timeline(&query).await.unwrap();
+    let mut ghosts: Vec<(String, String)> = timeline
+        .projections
+        .iter()
+        .map(|ghost| (ghost.job.clone(), ghost.at.to_rfc3339()))
+        .collect();
+    ghosts.sort();
+    assert_eq!(
+        ghosts,
+        [
+            ("moving".to_owned(), "2026-12-26T09:00:00+00:00".to_owned()),
+            ("skipping".to_owned(), "2026-12-26T09:00:00+00:00".to_owned()),
+            ("skipping".to_owned(), "2026-12-27T09:00:00+00:00".to_owned()),
+        ]
+    );
+});

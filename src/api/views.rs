@@ -278,8 +278,18 @@ impl<S: Store> Rota<S> {
             jobs.truncate(most as usize);
             let since = now - crate::timeline::DURATION_HISTORY;
             let durations = self.store.average_durations(since).await?.into_iter().collect();
+            // Calendars are read only when a projected job has some.
+            let mut calendars = crate::calendars::CalendarBook::default();
+            let with_calendars = jobs.iter().any(|job| {
+                !job.policy.exclude_calendars.is_empty() || job.policy.only_calendar.is_some()
+            });
+            if with_calendars {
+                for stored in self.store.list_calendars(None).await? {
+                    calendars.insert(&stored);
+                }
+            }
             let (projections, cut) =
-                crate::timeline::project(&jobs, &durations, query.from, query.to, now);
+                crate::timeline::project(&jobs, &durations, &calendars, query.from, query.to, now);
             (projections, cut || jobs_cut)
         } else {
             (Vec::new(), false)
