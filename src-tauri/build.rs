@@ -41,6 +41,12 @@ const COMMANDS: &[&str] = &[
     "save_profile",
     "delete_profile",
     "open_profile",
+    "background_status",
+    "run_in_background",
+    "stop_service",
+    "restart_service",
+    "remove_service",
+    "quit_app",
 ];
 
 fn main() {

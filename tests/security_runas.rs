@@ -665,3 +665,133 @@ backend_test!(names_with_bidi_overrides_or_zero_width_characters_are_refused, |d
     assert_eq!(field, "handler name");
     assert!(message.contains("U+2066"), "{message}");
 });
+
+// ---------------------------------------------------------------------------------------------
+// 6. The packaged service: a daemon that is not root, holding only the run-as capabilities.
+
+/// The daemon's user in the service test, as the package's `rota` user.
+const SERVICE_USER: &str = "rota-test-svc";
+
+fn ensure_system_user(name: &str) {
+    if nix::unistd::User::from_name(name).unwrap().is_none() {
+        let status = Command::new("useradd")
+            .args(["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent"])
+            .args(["--shell", "/usr/sbin/nologin", name])
+            .status()
+            .expect("useradd runs");
+        assert!(status.success() || status.code() == Some(9), "useradd: {status}");
+    }
+}
+
+/// `rota serve` started as the systemd unit starts it: as an unprivileged user whose ambient
+/// (and bounding) capabilities are exactly `CAP_SETUID CAP_SETGID CAP_CHOWN CAP_KILL`
+/// (`AmbientCapabilities=` in `packaging/debian/rota.service`). Its jobs run as the tenant's
+/// user, in their directory, stop at their timeout, and never hold a capability, whoever they
+/// run as. Before the fix a job run as another user kept all four (a switch between two
+/// non-root users keeps capabilities), and a job of a tenant without a run-as user inherited
+/// them directly.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_user_runs_jobs_as_their_users_and_none_keeps_a_capability() {
+    let Some(job_uid) = job_user() else { return };
+    ensure_system_user(SERVICE_USER);
+    let service = nix::unistd::User::from_name(SERVICE_USER).unwrap().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("rota.sqlite").display());
+    let work = dir.path().join("work");
+    let probe = "id -u; grep -E '^Cap(Inh|Prm|Eff|Amb)' /proc/self/status; pwd";
+    cli_ok(&url, &["migrate"]);
+    cli_ok(&url, &["tenant", "add", "plain"]);
+    cli_ok(&url, &["tenant", "add", "confined"]);
+    cli_ok(&url, &["tenant", "set", "confined", "--run-as", JOB_USER]);
+    for (tenant, name, script, timeout) in [
+        ("plain", "probe", probe, "30"),
+        ("confined", "probe", probe, "30"),
+        ("confined", "sleeper", "sleep 4242", "1"),
+    ] {
+        cli_ok(
+            &url,
+            &[
+                "job",
+                "add",
+                "--tenant",
+                tenant,
+                "--name",
+                name,
+                "--schedule",
+                "0 0 1 1 *",
+                "--timeout",
+                timeout,
+                "--command",
+                "/bin/sh",
+                "--arg",
+                "-c",
+                "--arg",
+                script,
+            ],
+        );
+    }
+    // The service's own files, as StateDirectory= gives them to it.
+    let chown = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{SERVICE_USER}:{SERVICE_USER}"))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let caps = "+setuid,+setgid,+chown,+kill";
+    let mut daemon = Command::new("setpriv")
+        .args(["--reuid", SERVICE_USER, "--regid", SERVICE_USER, "--init-groups"])
+        .arg(format!("--inh-caps={caps}"))
+        .arg(format!("--ambient-caps={caps}"))
+        .arg(format!("--bounding-set=-all,{caps}"))
+        .args(["--", ROTA, "--database", &url, "serve", "--shutdown-grace", "5"])
+        .arg("--work-root")
+        .arg(&work)
+        .env("ROTA_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("setpriv starts rota serve");
+    for (tenant, name) in [("plain", "probe"), ("confined", "probe"), ("confined", "sleeper")] {
+        cli_ok(&url, &["job", "trigger", "--tenant", tenant, "--name", name]);
+    }
+    let store = AnyStore::connect(&url).await.unwrap();
+    let api = Rota::new(store.clone(), Arc::new(SystemClock));
+    let job = |tenant: &'static str, name: &'static str| {
+        let api = api.clone();
+        async move { api.job(JobRef::named(tenant, name)).await.unwrap().id }
+    };
+    let plain = finished(&store, job("plain", "probe").await, LONG).await;
+    let confined = finished(&store, job("confined", "probe").await, LONG).await;
+    let sleeper = finished(&store, job("confined", "sleeper").await, LONG).await;
+    let _ = Command::new("kill").arg("-TERM").arg(daemon.id().to_string()).status();
+    let status = daemon.wait().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(daemon.stderr.as_mut().unwrap(), &mut log).unwrap();
+    assert!(status.success(), "rota serve as {SERVICE_USER}: {status}\n{log}");
+
+    let no_capabilities = |run: &Run| {
+        let output = run.output.clone().unwrap_or_default();
+        let lines: Vec<&str> = output.lines().filter(|line| line.starts_with("Cap")).collect();
+        assert_eq!(lines.len(), 4, "{run:?}");
+        for line in lines {
+            assert!(line.ends_with("0000000000000000"), "a job holds a capability: {line}");
+        }
+        output
+    };
+    assert_eq!(confined.status, RunStatus::Succeeded, "{confined:?}");
+    let output = no_capabilities(&confined);
+    assert_eq!(output.lines().next(), Some(job_uid.to_string().as_str()), "{output}");
+    let tenant_dir = work.join("confined");
+    assert_eq!(output.lines().last(), Some(tenant_dir.to_str().unwrap()), "{output}");
+    assert_eq!(std::fs::metadata(&tenant_dir).unwrap().uid(), job_uid);
+
+    assert_eq!(plain.status, RunStatus::Succeeded, "{plain:?}");
+    let output = no_capabilities(&plain);
+    assert_eq!(output.lines().next(), Some(service.uid.to_string().as_str()), "{output}");
+
+    // CAP_KILL: the run-as user's process group is stopped at the timeout.
+    assert_eq!(sleeper.status, RunStatus::TimedOut, "{sleeper:?}");
+    let left = Command::new("pgrep").args(["-u", JOB_USER, "-f", "sleep 4242"]).output().unwrap();
+    assert!(left.stdout.is_empty(), "the timed-out job still runs");
+}

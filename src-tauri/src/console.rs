@@ -11,6 +11,7 @@ use rota::runtime::{self, CommandSettings, DatabaseConfig, Runtime, RuntimeConfi
 use rota::store::AnyStore;
 use tokio::sync::RwLock;
 
+use crate::background::{ServiceState, UserService};
 use crate::error::{CommandError, ErrorCode};
 use crate::settings::{
     split_password, with_password, PasswordVault, Paths, Profile, SavedMode, Settings,
@@ -62,6 +63,28 @@ struct Session {
     /// Where the database is, for people: the file, or the URL without its password.
     location: String,
     engine: Option<Runtime>,
+    /// Local mode without an engine here: who executes the file's jobs instead (the user
+    /// service, or another process holding the database's engine lock).
+    attached_to: Option<String>,
+}
+
+/// Who executes the open local database's jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Executor {
+    /// The engine inside this app (while its window is open).
+    App,
+    /// Another process holding the database's engine lock: the user service, a `rota serve`,
+    /// another console. `holder` names it (`pid 1234, node ...`).
+    Elsewhere { holder: String },
+    /// Nobody here: Connected mode without execution, or no database open.
+    Nobody,
+}
+
+/// Local mode's background state: who executes, and the user service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Background {
+    pub executor: Executor,
+    pub service: ServiceState,
 }
 
 #[derive(Default)]
@@ -105,6 +128,10 @@ pub struct Console {
     vault: PasswordVault,
     clock: Arc<dyn Clock>,
     first_start: FirstStart,
+    /// Local mode's user service, where the app can manage one.
+    user_service: Option<UserService>,
+    /// Set by `quit_app`; the app's shell exits when it is.
+    quit: tokio::sync::Notify,
     state: RwLock<State>,
 }
 
@@ -115,8 +142,16 @@ impl Console {
             vault,
             clock,
             first_start: FirstStart::Ask,
+            user_service: None,
+            quit: tokio::sync::Notify::new(),
             state: RwLock::new(State::default()),
         }
+    }
+
+    /// Lets the console install and manage Local mode's user service.
+    pub fn with_user_service(mut self, service: UserService) -> Console {
+        self.user_service = Some(service);
+        self
     }
 
     pub fn with_first_start(mut self, first_start: FirstStart) -> Console {
@@ -144,6 +179,25 @@ impl Console {
     pub async fn session(&self) -> Option<(u64, Rota<AnyStore>)> {
         let state = self.state.read().await;
         state.session.as_ref().map(|session| (state.generation, session.rota.clone()))
+    }
+
+    /// Asks the app to exit (the answer to the close question).
+    pub fn request_quit(&self) {
+        self.quit.notify_one();
+    }
+
+    /// Returns once [`Console::request_quit`] was called.
+    pub async fn quit_requested(&self) {
+        self.quit.notified().await;
+    }
+
+    /// Whether closing the window would stop jobs: Local mode with the engine in this app.
+    pub async fn executes_local_jobs(&self) -> bool {
+        let state = self.state.read().await;
+        state
+            .session
+            .as_ref()
+            .is_some_and(|session| session.mode == SavedMode::Local && session.engine.is_some())
     }
 
     /// Tells the engine running in this app, if any, that schedules changed.
@@ -224,17 +278,152 @@ impl Console {
         // This app runs Local mode's jobs, so a program must exist here (Connected mode's
         // servers may have programs this workstation lacks; spaces are refused in both).
         let rota = rota.checking_programs_here();
-        let config = runtime_config(&self.paths, database)?;
-        let engine = Runtime::start(store, config, self.clock.clone())?;
+        let (engine, attached_to) = self.start_local_engine(&store)?;
         let session = Session {
             rota,
             mode: SavedMode::Local,
             location: path.display().to_string(),
-            engine: Some(engine),
+            engine,
+            attached_to,
         };
         self.replace_session(Some(session), None).await;
         self.save_mode(Some(SavedMode::Local))?;
         self.status().await
+    }
+
+    /// Starts the engine on the local database, unless another process (the user service, a
+    /// `rota serve`) executes its jobs already: then this app attaches as its client, and the
+    /// second value names that process. The core's engine lock decides, so two engines never
+    /// run on one file even when both start at the same moment.
+    fn start_local_engine(
+        &self,
+        store: &AnyStore,
+    ) -> Result<(Option<Runtime>, Option<String>), CommandError> {
+        let url = format!("sqlite://{}", self.paths.local_database.display());
+        if let Some(holder) = runtime::engine_elsewhere(&url) {
+            tracing::info!(%holder, "another engine executes the local database's jobs; attaching");
+            return Ok((None, Some(holder.description)));
+        }
+        let config = runtime_config(&self.paths, DatabaseConfig::new(url))?;
+        match Runtime::start(store.clone(), config, self.clock.clone()) {
+            Ok(engine) => Ok((Some(engine), None)),
+            Err(runtime::RuntimeError::EngineRunning { holder, .. }) => {
+                Ok((None, Some(holder.description)))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Who executes the open database's jobs, and the state of Local mode's user service.
+    /// In Local mode, when the process this app attached to has gone (the service was stopped
+    /// or removed outside the app), the app starts its own engine again, so that the jobs run
+    /// while the window is open.
+    pub async fn background(&self) -> Result<Background, CommandError> {
+        let service = match &self.user_service {
+            Some(service) => service.state(),
+            None => ServiceState::Unavailable {
+                reason: "this console cannot manage a user service".into(),
+            },
+        };
+        let mut state = self.state.write().await;
+        let Some(session) = state.session.as_mut() else {
+            return Ok(Background { executor: Executor::Nobody, service });
+        };
+        // While the service is (re)starting it has not taken the lock yet: leave it to it.
+        let service_starting = matches!(
+            &service,
+            ServiceState::Installed { active, .. } if active == "active" || active == "activating"
+        );
+        if session.mode == SavedMode::Local && session.engine.is_none() && !service_starting {
+            let (engine, attached_to) = self.start_local_engine(session.rota.store())?;
+            session.engine = engine;
+            session.attached_to = attached_to;
+        }
+        let executor = match (&session.engine, &session.attached_to) {
+            (Some(_), _) => Executor::App,
+            (None, Some(holder)) => Executor::Elsewhere { holder: holder.clone() },
+            (None, None) => Executor::Nobody,
+        };
+        Ok(Background { executor, service })
+    }
+
+    fn service(&self) -> Result<&UserService, CommandError> {
+        self.user_service.as_ref().ok_or_else(|| {
+            CommandError::new(ErrorCode::Settings, "this console cannot manage a user service")
+        })
+    }
+
+    /// "Keep running when the window is closed and start at login": stops this app's engine,
+    /// installs and starts the user service on the same file, and attaches to it. If the
+    /// service does not take over, the app's engine starts again and the error says why.
+    pub async fn run_in_background(&self) -> Result<Background, CommandError> {
+        let service = self.service()?;
+        let url = format!("sqlite://{}", self.paths.local_database.display());
+        {
+            let mut state = self.state.write().await;
+            let session = state.session.as_mut().ok_or_else(CommandError::not_connected)?;
+            if session.mode != SavedMode::Local {
+                return Err(CommandError::invalid(
+                    "mode",
+                    "only Local mode's database runs as a user service",
+                ));
+            }
+            if let Some(engine) = session.engine.take() {
+                stop(engine).await;
+            }
+            let installed = service.install();
+            let holder = match installed {
+                Ok(()) => self.wait_for_engine_elsewhere(&url).await,
+                Err(_) => None,
+            };
+            match (installed, holder) {
+                (Ok(()), Some(holder)) => session.attached_to = Some(holder),
+                (result, _) => {
+                    let (engine, attached_to) = self.start_local_engine(session.rota.store())?;
+                    session.engine = engine;
+                    session.attached_to = attached_to;
+                    result?;
+                    return Err(CommandError::new(
+                        ErrorCode::Settings,
+                        format!(
+                            "the user service did not start executing the jobs: {:?}; see                              journalctl --user -u rota",
+                            service.state()
+                        ),
+                    ));
+                }
+            }
+        }
+        self.background().await
+    }
+
+    /// Waits (up to 15 s) until another process holds the local database's engine lock.
+    async fn wait_for_engine_elsewhere(&self, url: &str) -> Option<String> {
+        for _ in 0..150 {
+            if let Some(holder) = runtime::engine_elsewhere(url) {
+                return Some(holder.description);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+
+    /// Stops the user service (it starts again at the next login); the app executes the jobs
+    /// while its window is open.
+    pub async fn stop_service(&self) -> Result<Background, CommandError> {
+        self.service()?.stop()?;
+        self.background().await
+    }
+
+    pub async fn restart_service(&self) -> Result<Background, CommandError> {
+        self.service()?.restart()?;
+        self.background().await
+    }
+
+    /// Disables the user service and deletes its unit; the app executes the jobs while its
+    /// window is open.
+    pub async fn remove_service(&self) -> Result<Background, CommandError> {
+        self.service()?.remove()?;
+        self.background().await
     }
 
     /// Connected mode: connects to the Postgres URL (its password, if any, moves to the keyring
@@ -275,6 +464,7 @@ impl Console {
             mode: SavedMode::Connected { url: url.clone(), execute },
             location: url.clone(),
             engine,
+            attached_to: None,
         };
         if let Some(password) = &password {
             if remember {

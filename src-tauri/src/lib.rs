@@ -9,6 +9,8 @@
 //! - [`error`]: [`error::CommandError`], the typed error every command returns.
 //! - [`live`]: the live updates: the core's change feed, read every second, emitted as the
 //!   typed event [`live::ConsoleChanged`].
+//! - [`background`]: Local mode's systemd user service (`rota serve` on the same file), which
+//!   the console installs, attaches to as a client, stops, restarts and removes.
 //!
 //! The TypeScript bindings (`ui/src/bindings.ts`) are generated from [`specta_builder`] by the
 //! `export_bindings` test and committed; `cargo xtask test` fails when they are stale.
@@ -17,6 +19,7 @@
 //! returns), and starts the engine only through `rota::runtime`; it never touches the store or
 //! SQL.
 
+pub mod background;
 pub mod commands;
 pub mod console;
 pub mod error;
@@ -26,7 +29,7 @@ pub mod settings;
 use std::sync::Arc;
 
 use rota::clock::SystemClock;
-use tauri::{Manager, RunEvent, Runtime};
+use tauri::{Manager, RunEvent, Runtime, WindowEvent};
 use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
 use crate::console::{Console, FirstStart};
@@ -81,8 +84,14 @@ pub fn specta_builder<R: Runtime>() -> Builder<R> {
             commands::profiles::save_profile,
             commands::profiles::delete_profile,
             commands::profiles::open_profile,
+            commands::background::background_status,
+            commands::background::run_in_background,
+            commands::background::stop_service,
+            commands::background::restart_service,
+            commands::background::remove_service,
+            commands::background::quit_app,
         ])
-        .events(collect_events![live::ConsoleChanged])
+        .events(collect_events![live::ConsoleChanged, commands::background::CloseRequested])
 }
 
 /// Starts the app: one window on the UI in `../ui/dist`, the console state managed for the
@@ -101,6 +110,14 @@ pub fn run() {
     let builder = specta_builder::<tauri::Wry>();
     let paths = Paths::for_user()
         .expect("the user has no home or data directory, or this executable cannot be found");
+    let user_service = background::UserService {
+        unit_file: dirs::config_dir()
+            .map(|dir| dir.join("systemd").join("user").join(background::UNIT))
+            .unwrap_or_else(|| paths.settings.with_file_name(background::UNIT)),
+        rota: background::rota_beside(&paths.exec_wrapper),
+        database: paths.local_database.clone(),
+        work_root: paths.work_root.clone(),
+    };
     let console = Console::new(
         paths,
         PasswordVault::Keyring { service: KEYRING_SERVICE.to_owned() },
@@ -110,13 +127,31 @@ pub fn run() {
         FirstStart::LocalWithDemo
     } else {
         FirstStart::Ask
-    });
+    })
+    .with_user_service(user_service);
     let app = tauri::Builder::default()
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
             live::start(app.handle().clone());
+            // `quit_app` (the close question's answer) ends the app from here.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                handle.state::<Console>().quit_requested().await;
+                handle.exit(0);
+            });
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window would stop the jobs the app executes: ask first (the UI
+            // offers the user service, or stopping; its answer ends in `quit_app`).
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                let console = window.state::<Console>();
+                if tauri::async_runtime::block_on(console.executes_local_jobs()) {
+                    api.prevent_close();
+                    commands::background::ask_before_closing(window.app_handle());
+                }
+            }
         })
         .manage(console)
         .build(tauri::generate_context!())

@@ -1479,3 +1479,78 @@ fn console_files_are_private() {
     rota_desktop::settings::Settings::load(&paths.settings).expect("settings");
     assert_eq!(mode(&paths.settings), 0o600);
 }
+
+/// Local mode while another engine executes the same SQLite file (the user service, or a
+/// `rota serve` opened by mistake): the console attaches as a client instead of starting a
+/// second engine, each run executes once (by that engine), and when that engine stops the
+/// console takes the jobs over while its window is open.
+#[test]
+fn local_mode_attaches_to_the_engine_that_executes_the_file_and_takes_over_when_it_stops() {
+    use rota::runtime::{CommandSettings, DatabaseConfig, MigrationPolicy, Runtime, RuntimeConfig};
+
+    let harness = Harness::new();
+    let paths = test_paths(harness.dir.path());
+    let url = format!("sqlite://{}", paths.local_database.display());
+    let mut database = DatabaseConfig::new(url.clone());
+    database.migration = MigrationPolicy::Apply;
+    let mut commands = CommandSettings::new(paths.work_root.clone(), paths.exec_wrapper.clone());
+    // As the console's own engine does: the tests run as root.
+    commands.allow_root_jobs = true;
+    let service_config = RuntimeConfig::new(database, "user-service", commands);
+    let service =
+        tauri::async_runtime::block_on(Runtime::open(service_config, Arc::new(SystemClock)))
+            .expect("the service's engine starts");
+
+    let status = harness.ok("open_local", json!({ "demo": false }));
+    assert_eq!(status["executing"], false, "{status}");
+    let background = harness.ok("background_status", json!({}));
+    assert_eq!(background["executor"], "elsewhere", "{background}");
+    let holder = background["holder"].as_str().expect("the holder is named");
+    assert!(holder.contains("node user-service"), "{holder}");
+    assert!(holder.contains(&format!("pid {}", std::process::id())), "{holder}");
+
+    harness.ok(
+        "create_tenant",
+        json!({ "input": { "name": "acme", "maxConcurrent": 4, "weight": 1, "policy": no_tenant_policy() } }),
+    );
+    let marks = harness.dir.path().join("marks.txt");
+    let mut input = job_input("mark", "0 0 1 1 *", "UTC");
+    let script = format!("echo \"$ROTA_RUN_ID\" >> '{}'", marks.display());
+    input["handler"] = json!({ "type": "command", "program": "/bin/sh", "args": ["-c", script], "env": [], "workingDir": null, "shell": false, "runAs": null, "limits": no_limits(), "stdin": null });
+    let job = harness.ok("create_job", json!({ "tenant": "acme", "input": input }));
+    let run_once = |expected_node: &str| {
+        let run = harness.ok("run_job_now", json!({ "jobId": job["id"], "payload": null }));
+        let run_id = run["id"].as_str().expect("run id").to_owned();
+        let console = harness.app.state::<Console>();
+        let finished = wait_for(30, "the run to finish", || {
+            let run = tauri::async_runtime::block_on(async {
+                let rota = console.rota().await.expect("rota");
+                rota.run(run_id.parse().expect("uuid")).await
+            })
+            .expect("the run");
+            run.status.is_final().then_some(run)
+        });
+        assert_eq!(finished.status, rota::run::RunStatus::Succeeded, "{finished:?}");
+        assert_eq!(finished.lease_owner.as_deref(), Some(expected_node), "{finished:?}");
+        run_id
+    };
+    let first = run_once("user-service");
+    let marked = std::fs::read_to_string(&marks).expect("marks");
+    assert_eq!(marked.lines().collect::<Vec<_>>(), [first.as_str()], "executed once");
+
+    // The service stops: the console's engine takes over.
+    tauri::async_runtime::block_on(service.shutdown()).expect("the service stops");
+    let background = harness.ok("background_status", json!({}));
+    assert_eq!(background["executor"], "app", "{background}");
+    assert_eq!(background["service"], "unavailable", "{background}");
+    let console = harness.app.state::<Console>();
+    assert!(tauri::async_runtime::block_on(console.executes_local_jobs()));
+    let run = harness.ok("run_job_now", json!({ "jobId": job["id"], "payload": null }));
+    let run_id = run["id"].as_str().expect("run id").to_owned();
+    wait_for(30, "the console to execute the run", || {
+        let marked = std::fs::read_to_string(&marks).unwrap_or_default();
+        marked.contains(&run_id).then_some(())
+    });
+    let marked = std::fs::read_to_string(&marks).expect("marks");
+    assert_eq!(marked.lines().collect::<Vec<_>>(), [first.as_str(), run_id.as_str()]);
+}

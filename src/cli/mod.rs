@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod calendar;
+mod completions;
 mod cron;
 mod db;
 mod demo;
@@ -20,7 +21,7 @@ mod tenant_settings;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Exit status for bad input (invalid expression, unknown zone, bad flag value) and for what
 /// the database role may not do (`not allowed: operate on tenant acme`).
@@ -97,6 +98,9 @@ enum Command {
     /// Who may do what (Postgres roles and their grants per tenant).
     #[command(subcommand)]
     Access(access::AccessCommand),
+    /// Print the shell completion script for bash, zsh or fish.
+    #[command(after_help = completions::AFTER_HELP)]
+    Completions(completions::CompletionsArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -107,6 +111,7 @@ pub fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Cron(command) => cron::run(command),
+        Command::Completions(args) => completions::run(&args, &mut Cli::command()),
         command => run_async(command, cli.database),
     };
     match result {
@@ -150,7 +155,7 @@ fn run_async(command: Command, database: db::DatabaseArgs) -> anyhow::Result<()>
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match command {
-            Command::Cron(_) => unreachable!("handled synchronously"),
+            Command::Cron(_) | Command::Completions(_) => unreachable!("handled synchronously"),
             Command::Migrate => {
                 let url = database.url()?;
                 database.open_migrating().await?;

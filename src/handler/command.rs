@@ -128,7 +128,9 @@ fn plan_launch(
         }
         (None, None, None) => None,
     };
-    let wrapper = if limits.is_empty() && run_as.is_none() {
+    // A daemon holding capabilities (the packaged service) starts every command through the
+    // wrapper, which drops them: ambient capabilities would otherwise pass to the program.
+    let wrapper = if limits.is_empty() && run_as.is_none() && !isolation::holds_capabilities() {
         None
     } else {
         Some(policy.exec_wrapper.clone().ok_or_else(|| {
@@ -319,7 +321,11 @@ fn build(
     let mut command = match &launch.wrapper {
         Some(wrapper) => {
             let mut command = Command::new(wrapper);
-            command.args(isolation::wrapper_args(&launch.limits, launch.run_as.as_ref()));
+            command.args(isolation::wrapper_args(
+                &launch.limits,
+                launch.run_as.as_ref(),
+                launch.working_dir.as_deref(),
+            ));
             command.args(&argv);
             command
         }
@@ -333,7 +339,8 @@ fn build(
     if launch.wrapper.is_none() {
         command.envs(environment);
     }
-    if let Some(dir) = &launch.working_dir {
+    // Behind the wrapper, the wrapper enters the directory once it is the run-as user.
+    if let (Some(dir), None) = (&launch.working_dir, &launch.wrapper) {
         command.current_dir(dir);
     }
     command

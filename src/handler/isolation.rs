@@ -198,8 +198,69 @@ pub(crate) struct RunAs {
     pub home: PathBuf,
 }
 
+/// The capabilities (capabilities(7)) a daemon that is not root needs to run commands as other
+/// users, with their bit numbers: `CAP_SETUID` and `CAP_SETGID` for the wrapper's switch
+/// (`setuid`, `setgid`, `initgroups`), `CAP_CHOWN` to give a working directory it created to the
+/// run-as user, and `CAP_KILL` to stop that user's process group at a timeout or cancellation.
+/// The packaged system service (`rota` user) holds exactly these as ambient capabilities; the
+/// wrapper drops every capability before it becomes the job's program
+/// ([`drop_capabilities`]).
+pub const RUN_AS_CAPABILITIES: [(&str, u32); 4] =
+    [("CAP_CHOWN", 0), ("CAP_KILL", 5), ("CAP_SETGID", 6), ("CAP_SETUID", 7)];
+
+/// A capability set of this process as a bit mask, from `/proc/self/status` (`CapEff`,
+/// `CapPrm`, `CapAmb`, ...); 0 when it cannot be read.
+fn capability_set(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    capability_field(&status, field).unwrap_or(0)
+}
+
+/// The hexadecimal mask of `field` (such as `CapEff`) in the text of `/proc/PID/status`.
+fn capability_field(status: &str, field: &str) -> Option<u64> {
+    status.lines().find_map(|line| {
+        let value = line.strip_prefix(field)?.strip_prefix(':')?;
+        u64::from_str_radix(value.trim(), 16).ok()
+    })
+}
+
+/// Whether this process may run commands as another user: it is root, or holds every one of
+/// [`RUN_AS_CAPABILITIES`] in its effective set.
+pub fn can_switch_users() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    let effective = capability_set("CapEff");
+    RUN_AS_CAPABILITIES.iter().all(|(_, bit)| effective & (1 << bit) != 0)
+}
+
+/// Whether this process, not being root, holds capabilities its commands could inherit
+/// (ambient ones pass through `execve` and survive a switch between two non-root users). Then
+/// every command starts through the wrapper, which drops them.
+pub fn holds_capabilities() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return false;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    ["CapEff", "CapPrm", "CapInh", "CapAmb"]
+        .iter()
+        .any(|field| capability_field(&status, field).unwrap_or(0) != 0)
+}
+
+/// Drops every capability of this process (ambient, inheritable, effective, permitted), so
+/// that the program it becomes has none. Called by the wrapper after the user switch when it
+/// is not root (a root job keeps root's, which only `--allow-root-jobs` allows).
+fn drop_capabilities() -> Result<(), String> {
+    use caps::CapSet;
+    for set in [CapSet::Ambient, CapSet::Inheritable, CapSet::Effective, CapSet::Permitted] {
+        caps::clear(None, set)
+            .map_err(|error| format!("cannot drop the {set:?} capabilities: {error}"))?;
+    }
+    Ok(())
+}
+
 /// Looks up `name`; `None` when the switch is not needed (it is the daemon's own user). Fails
-/// when there is no such user, or when Rota is not root and the user is another.
+/// when there is no such user, or when Rota may not switch users (neither root nor holding
+/// [`RUN_AS_CAPABILITIES`]) and the user is another.
 pub(crate) fn resolve_run_as(name: &str) -> Result<Option<RunAs>, String> {
     let user = nix::unistd::User::from_name(name)
         .map_err(|error| format!("run_as: cannot look up user {name:?}: {}", error.desc()))?
@@ -208,9 +269,12 @@ pub(crate) fn resolve_run_as(name: &str) -> Result<Option<RunAs>, String> {
     if user.uid == me {
         return Ok(None);
     }
-    if !me.is_root() {
+    if !can_switch_users() {
+        let needed: Vec<&str> = RUN_AS_CAPABILITIES.iter().map(|(name, _)| *name).collect();
         return Err(format!(
-            "run_as: Rota runs as uid {me}, not as root, so it cannot run commands as {name:?}"
+            "run_as: Rota runs as uid {me}, neither root nor holding {}, so it cannot run \
+             commands as {name:?}",
+            needed.join(", ")
         ));
     }
     Ok(Some(RunAs {
@@ -406,8 +470,14 @@ pub(crate) fn prepare_work_dir(dir: &Path, run_as: Option<&RunAs>) -> Result<(),
     Ok(())
 }
 
-/// The wrapper's arguments after `__exec`, up to and including `--`.
-pub(crate) fn wrapper_args(limits: &CommandLimits, run_as: Option<&RunAs>) -> Vec<OsString> {
+/// The wrapper's arguments after `__exec`, up to and including `--`. The working directory is
+/// entered by the wrapper after the user switch: a run-as user's directory is private to that
+/// user (0700), out of reach of a daemon that is not root.
+pub(crate) fn wrapper_args(
+    limits: &CommandLimits,
+    run_as: Option<&RunAs>,
+    working_dir: Option<&Path>,
+) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![EXEC_SUBCOMMAND.into()];
     let mut push = |flag: &str, value: Option<u64>| {
         if let Some(value) = value {
@@ -426,6 +496,10 @@ pub(crate) fn wrapper_args(limits: &CommandLimits, run_as: Option<&RunAs>) -> Ve
                 .chain(["--uid".into(), user.uid.to_string().into()])
                 .chain(["--gid".into(), user.gid.to_string().into()]),
         );
+    }
+    if let Some(dir) = working_dir {
+        args.push("--dir".into());
+        args.push(dir.as_os_str().to_owned());
     }
     args.push("--".into());
     args
@@ -533,6 +607,7 @@ fn exec_program(argv: &[CString], env: &[CString]) -> nix::errno::Errno {
 struct WrapperRequest {
     limits: CommandLimits,
     user: Option<(String, u32, u32)>,
+    working_dir: Option<PathBuf>,
     program: Vec<OsString>,
 }
 
@@ -545,6 +620,12 @@ fn parse_wrapper_args(args: &[OsString]) -> Result<WrapperRequest, String> {
         if flag == "--" {
             request.program = iter.cloned().collect();
             break;
+        }
+        if flag == "--dir" {
+            // A path need not be UTF-8.
+            let dir = iter.next().ok_or("--dir needs a value")?;
+            request.working_dir = Some(PathBuf::from(dir));
+            continue;
         }
         let value = iter
             .next()
@@ -635,6 +716,17 @@ fn exec_wrapped(args: &[OsString]) -> Result<Never, (u8, String)> {
             .map_err(|error| fail(format!("cannot switch to group {gid}: {}", error.desc())))?;
         nix::unistd::setuid(nix::unistd::Uid::from_raw(*uid))
             .map_err(|error| fail(format!("cannot switch to user {name:?}: {}", error.desc())))?;
+    }
+    // A switch from root clears the capabilities by itself; one between two other users (the
+    // packaged service's `rota` user, holding ambient capabilities) keeps them, and so would
+    // the program: drop them all, whoever the command runs as, unless it runs as root.
+    if !nix::unistd::geteuid().is_root() {
+        drop_capabilities().map_err(fail)?;
+    }
+    if let Some(dir) = &request.working_dir {
+        nix::unistd::chdir(dir.as_path()).map_err(|error| {
+            fail(format!("cannot enter the working directory {}: {}", dir.display(), error.desc()))
+        })?;
     }
     let argv: Vec<CString> = request
         .program
@@ -788,16 +880,28 @@ mod tests {
             processes: Some(32),
         };
         let user = RunAs { name: "job".into(), uid: 1001, gid: 1002, home: "/home/job".into() };
-        let mut args = wrapper_args(&limits, Some(&user));
+        let mut args = wrapper_args(&limits, Some(&user), Some(Path::new("/srv/rota/work/a b")));
         assert_eq!(args.remove(0), EXEC_SUBCOMMAND);
         args.extend(["/bin/echo".into(), "--cpu".into()]);
         let request = parse_wrapper_args(&args).unwrap();
         assert_eq!(request.limits, limits);
         assert_eq!(request.user, Some(("job".into(), 1001, 1002)));
+        assert_eq!(request.working_dir, Some(PathBuf::from("/srv/rota/work/a b")));
         assert_eq!(request.program, ["/bin/echo", "--cpu"]);
         assert!(parse_wrapper_args(&["--cpu".into(), "x".into()]).is_err());
         assert!(parse_wrapper_args(&["--".into()]).is_err());
         assert!(parse_wrapper_args(&["--uid".into(), "1".into(), "--".into(), "x".into()]).is_err());
+    }
+
+    #[test]
+    fn capability_masks_are_read_from_the_status_text() {
+        let status = "Name:\trota\nCapInh:\t0000000000000000\nCapPrm:\t00000000000000e1\n\
+                      CapEff:\t00000000000000e1\nCapAmb:\t00000000000000e1\n";
+        let mask = capability_field(status, "CapAmb").unwrap();
+        let expected = RUN_AS_CAPABILITIES.iter().fold(0u64, |mask, (_, bit)| mask | 1 << bit);
+        assert_eq!(mask, expected, "CAP_CHOWN, CAP_KILL, CAP_SETGID, CAP_SETUID");
+        assert_eq!(capability_field(status, "CapInh"), Some(0));
+        assert_eq!(capability_field(status, "CapBnd"), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! end; `src/cli` and `src-tauri` never do. So the CLI and the desktop cannot drift apart in how
 //! they run jobs (the console once ran commands without a work root or the `__exec` wrapper).
 
+pub mod engine_lock;
 mod probe;
 mod wait;
 
@@ -278,12 +279,21 @@ pub enum RuntimeError {
     /// Everything else: a bad URL or setting, a refused login, the engine.
     #[error(transparent)]
     Core(#[from] Error),
+    /// Another engine executes this SQLite file's jobs (the user service, `rota serve`, a
+    /// console); one engine per local database, so this one does not start.
+    #[error(
+        "another engine already executes the jobs of {database}: {holder}; stop it first, or \
+         use the database without executing (the console attaches to it as a client)"
+    )]
+    EngineRunning { database: String, holder: engine_lock::EngineHolder },
 }
 
 impl RuntimeError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            RuntimeError::DatabaseUnavailable { .. } => ErrorCode::Database,
+            RuntimeError::DatabaseUnavailable { .. } | RuntimeError::EngineRunning { .. } => {
+                ErrorCode::Database
+            }
             RuntimeError::Migrate(error) | RuntimeError::Core(error) => error.code(),
         }
     }
@@ -317,6 +327,40 @@ pub async fn connect(config: &DatabaseConfig, clock: &dyn Clock) -> Result<AnySt
     Ok(store)
 }
 
+/// The SQLite file `url` names, if it is a local database file (not Postgres, not in memory).
+pub fn local_database_file(url: &str) -> Option<PathBuf> {
+    if !url.starts_with("sqlite:") {
+        return None;
+    }
+    crate::store::sqlite::database_file(url)
+}
+
+/// Who executes the jobs of the database at `url` besides this process, when it is a SQLite
+/// file whose engine lock another process holds (see [`engine_lock`]); `None` otherwise.
+pub fn engine_elsewhere(url: &str) -> Option<engine_lock::EngineHolder> {
+    let file = local_database_file(url)?;
+    engine_lock::holder(&file).ok().flatten()
+}
+
+/// Takes the engine lock of a SQLite database before an engine starts on it.
+fn lock_local_database(
+    config: &RuntimeConfig,
+) -> Result<Option<engine_lock::EngineLock>, RuntimeError> {
+    let Some(file) = local_database_file(&config.database.url) else { return Ok(None) };
+    let description = format!("pid {}, node {}", std::process::id(), config.node_id);
+    match engine_lock::acquire(&file, &description) {
+        Ok(Ok(lock)) => Ok(Some(lock)),
+        Ok(Err(holder)) => {
+            Err(RuntimeError::EngineRunning { database: file.display().to_string(), holder })
+        }
+        Err(error) => Err(RuntimeError::Core(Error::invalid(
+            "database url",
+            engine_lock::lock_path(&file).display(),
+            format!("cannot open the engine lock beside the database: {error}"),
+        ))),
+    }
+}
+
 /// A running engine and notification worker. Dropping the handle leaves them running; call
 /// [`Runtime::shutdown`] (or cancel [`Runtime::stop_token`] and await [`Runtime::stopped`]).
 pub struct Runtime {
@@ -338,13 +382,16 @@ impl Runtime {
     }
 
     /// Starts the engine and the notification worker on a store that is already open (the
-    /// console turns execution on for a database it shows). `config.database` is not used.
+    /// console turns execution on for a database it shows). `config.database.url` names the
+    /// database: on a SQLite file, the engine holds its lock ([`engine_lock`]) while it runs,
+    /// and fails with [`RuntimeError::EngineRunning`] when another engine holds it.
     pub fn start(
         store: AnyStore,
         config: RuntimeConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Runtime, RuntimeError> {
         config.validate()?;
+        let lock = lock_local_database(&config)?;
         let notifier = Notifier::new(store.clone(), Arc::clone(&clock), config.notify_config())?;
         let engine = Engine::new(store, clock, config.engine_config());
         // One health for the node: the notifier's loop and database calls count in it too.
@@ -358,7 +405,13 @@ impl Runtime {
             "runtime starting"
         );
         let stop = CancellationToken::new();
-        let task = tokio::spawn(run_workers(engine.clone(), notifier, stop.clone()));
+        let workers = run_workers(engine.clone(), notifier, stop.clone());
+        let task = tokio::spawn(async move {
+            let result = workers.await;
+            // Released once the engine has stopped: its last results are recorded.
+            drop(lock);
+            result
+        });
         Ok(Runtime { engine, stop, task })
     }
 

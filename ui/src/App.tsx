@@ -20,6 +20,7 @@ import { RunDetails } from "./screens/RunDetails";
 import { AutoDisabledScreen } from "./screens/AutoDisabledScreen";
 import { AuditScreen } from "./screens/AuditScreen";
 import { useOperatorName } from "./screens/JobOperations";
+import { CloseDialog, useBackground } from "./screens/BackgroundSection";
 
 /** What the main area shows. */
 export type View =
@@ -92,6 +93,13 @@ function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (stat
   const who = whoami !== undefined && !whoami.singleUser ? whoami.role : operator;
   const openRun = (id: string) => { setView({ screen: "run", id, back: view }); };
   const openJob = (id: string) => { setView({ screen: "job", id, tab: "runs" }); };
+  const background = useBackground(status.mode === "local");
+  const executing =
+    status.mode === "local" && background.data !== undefined
+      ? { app: "executing jobs", elsewhere: "jobs run in the background", nobody: "console only" }[background.data.executor]
+      : status.executing
+        ? "executing jobs"
+        : "console only";
   return (
     <div className="shell">
       <header className="topbar">
@@ -114,9 +122,10 @@ function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (stat
         <span className="mode" data-testid="mode-badge" title={status.location ?? undefined}>
           {status.mode === "local" ? "Local" : "Connected"}
           {" · "}
-          {status.executing ? "executing jobs" : "console only"}
+          {executing}
         </span>
       </header>
+      <CloseDialog />
       <main className="content">
         {view.screen === "overview" && <OverviewScreen onOpenRun={openRun} onOpenJob={openJob} onShowAutoDisabled={() => { setView({ screen: "auto-disabled" }); }} />}
         {view.screen === "timeline" && <TimelineScreen onOpenRun={openRun} />}

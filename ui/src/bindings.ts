@@ -112,10 +112,19 @@ export const commands = {
 	 *  password the status asks for one, as a saved Connected mode does.
 	 */
 	openProfile: (name: string) => typedError<ConnectionStatus, CommandError>(__TAURI_INVOKE("open_profile", { name })),
+	backgroundStatus: () => typedError<BackgroundStatus, CommandError>(__TAURI_INVOKE("background_status")),
+	/**  "Keep running when the window is closed and start at login": the user service takes over. */
+	runInBackground: () => typedError<BackgroundStatus, CommandError>(__TAURI_INVOKE("run_in_background")),
+	stopService: () => typedError<BackgroundStatus, CommandError>(__TAURI_INVOKE("stop_service")),
+	restartService: () => typedError<BackgroundStatus, CommandError>(__TAURI_INVOKE("restart_service")),
+	removeService: () => typedError<BackgroundStatus, CommandError>(__TAURI_INVOKE("remove_service")),
+	/**  Closes the app: its engine (if any) stops, letting running jobs finish within the grace. */
+	quitApp: () => typedError<null, CommandError>(__TAURI_INVOKE("quit_app")),
 };
 
 /** Events */
 export const events = {
+	closeRequested: makeEvent<CloseRequested, CloseRequested>("close-requested"),
 	consoleChanged: makeEvent<ConsoleChanged, ConsoleChanged>("console-changed"),
 };
 
@@ -176,6 +185,19 @@ export type BackfillResult = {
 	alreadyPresent: number,
 };
 
+export type BackgroundStatus = {
+	executor: ExecutorKind,
+	/**  The process executing the jobs when it is not this app (`pid 1234, node ...`). */
+	holder: string | null,
+	service: ServiceKind,
+	/**  Why the service is unavailable. */
+	reason: string | null,
+	/**  systemd's state of the installed service: `active`, `inactive`, `failed`, ... */
+	active: string | null,
+	/**  Whether it starts at login. */
+	enabled: boolean,
+};
+
 export type BackoffKind = "fixed" | "exponential";
 
 export type BulkAction = "pause" | "resume" | "enable" | "disable";
@@ -191,6 +213,12 @@ export type BulkResult = {
 
 /**  What a role may do in a tenant; each includes the ones before it (`rota::access::Capability`). */
 export type Capability = "view" | "operate" | "edit" | "admin";
+
+/**
+ *  Emitted when the window is asked to close while this app executes the local database's
+ *  jobs: the UI asks whether to stop the scheduler or keep it running in the background.
+ */
+export type CloseRequested = Record<string, never>;
 
 export type CommandError = {
 	code: ErrorCode,
@@ -321,6 +349,14 @@ export type ErrorCode =
 "settings" | 
 /**  A failure the console does not classify further. */
 "internal";
+
+export type ExecutorKind = 
+/**  This app's engine, while its window is open. */
+"app" | 
+/**  Another process: the user service, a `rota serve`, another console. */
+"elsewhere" | 
+/**  Nobody here (Connected mode without execution). */
+"nobody";
 
 /**
  *  Runs the schedules will make, column by column: lane, instant, and the job's average
@@ -744,6 +780,10 @@ export type SchedulePreview = {
 	runs: PreviewRun[],
 	dstWarnings: DstWarning[],
 };
+
+export type ServiceKind = 
+/**  No systemd user session, or no `rota` executable: `reason` says which. */
+"unavailable" | "not_installed" | "installed";
 
 /**
  *  A byte-free character range in an input, for underlining: UTF-16 code units, as JavaScript

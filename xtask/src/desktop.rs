@@ -1,6 +1,6 @@
 //! The desktop console's part of the README's commands: its system packages, the UI's npm
 //! packages, the UI checks (lint, types, Vitest, headless Chromium), the stale-bindings check,
-//! the end-to-end suite on the real app, opening the app, and the `.deb`.
+//! the end-to-end suite on the real app, and opening the app (the `.deb` is `package.rs`'s).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -131,17 +131,4 @@ pub fn app() -> Result {
     }
     step("opening the Rota console (close the window to stop; jobs run while it is open)");
     crate::run(&binary.to_string_lossy(), &["--local-demo"])
-}
-
-/// `cargo xtask deb`: the Debian package, with the Tauri CLI from npm.
-pub fn deb() -> Result {
-    prepare()?;
-    step("building the .deb (release build; tauri build --bundles deb)");
-    let tauri = ui_dir().join("node_modules").join(".bin").join("tauri");
-    run_in(&root(), &tauri.to_string_lossy(), &["build", "--bundles", "deb"], &[])?;
-    eprintln!(
-        "\n    package: {}",
-        target_dir().join("release").join("bundle").join("deb").display()
-    );
-    Ok(())
 }

@@ -5,7 +5,9 @@
 //! - `cargo xtask test`: set up what is missing, start Postgres, run every check and test,
 //!   including the console's UI tests and its end-to-end suite.
 //! - `cargo xtask serve`: the scheduler alone (the `rota` CLI) on the local SQLite database.
-//! - `cargo xtask deb`: the console's Debian package.
+//! - `cargo xtask deb [--check] [--skip-build]`: the Debian package (console, CLI, daemon,
+//!   systemd units, completions), and its check (files, lintian, systemd-analyze, install,
+//!   upgrade, remove and purge in a clean Debian root).
 //! - `cargo xtask soak [--minutes N]`: nodes, jobs and faults for N minutes; memory, logs and
 //!   table sizes over time.
 //!
@@ -13,6 +15,7 @@
 //! nothing but Rust.
 
 mod desktop;
+mod package;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -23,11 +26,11 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("app") => desktop::app(),
         Some("serve") => app(&args[1..]),
-        Some("deb") => desktop::deb(),
+        Some("deb") => package::deb(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("soak") => soak(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <app|test|serve|deb|bench>\n  app    open the Rota console on a local SQLite database (with demo data)\n  test   run every check and test (starts Postgres)\n  serve  run the scheduler alone (CLI) on the local SQLite database\n  deb    build the console's Debian package\n  bench  run the cron and engine benchmarks (--quick for a short engine run)\n  soak   run two nodes with jobs and periodic faults for --minutes N (default 30), printing memory, logs and table sizes");
+            eprintln!("usage: cargo xtask <app|test|serve|deb|bench>\n  app    open the Rota console on a local SQLite database (with demo data)\n  test   run every check and test (starts Postgres)\n  serve  run the scheduler alone (CLI) on the local SQLite database\n  deb    build the Debian package (--check: check it, --skip-build: check the last one)\n  bench  run the cron and engine benchmarks (--quick for a short engine run)\n  soak   run two nodes with jobs and periodic faults for --minutes N (default 30), printing memory, logs and table sizes");
             return ExitCode::from(2);
         }
     };

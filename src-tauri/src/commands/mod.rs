@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod background;
 pub mod bulk;
 pub mod connection;
 pub mod jobs;

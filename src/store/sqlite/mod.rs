@@ -398,6 +398,16 @@ fn usable(connection: &SqliteConnection) -> bool {
 
 /// Whether `url` names an in-memory database (`sqlite::memory:`, `sqlite://:memory:`,
 /// `sqlite://?mode=memory`).
+/// The file a `sqlite:` URL names, or `None` for an in-memory database or a URL SQLite does not
+/// read. The runtime keeps its one-engine lock beside it.
+pub fn database_file(url: &str) -> Option<std::path::PathBuf> {
+    if is_in_memory(url) {
+        return None;
+    }
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    Some(options.get_filename().to_owned())
+}
+
 fn is_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }

@@ -693,3 +693,54 @@ describe("environments and roles", () => {
     });
   });
 });
+
+describe("running in the background (issue 18)", () => {
+  it("asks before closing the window, and keeps the jobs running as a user service", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await page.getByRole("heading", { name: "Overview" }).waitFor();
+      await page.evaluate(() => { window.__rotaMock.requestClose(); });
+      const dialog = page.getByTestId("close-dialog");
+      await dialog.waitFor();
+      assert.match(await dialog.textContent(), /Closing it stops them/);
+      // Cancel keeps the window and asks nothing of the backend.
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      assert.equal(await page.getByTestId("close-dialog").count(), 0);
+      assert.equal(await page.evaluate(() => window.__rotaMock.quit), false);
+
+      await page.evaluate(() => { window.__rotaMock.requestClose(); });
+      await dialog.getByRole("button", { name: "Keep running in the background" }).click();
+      await page.waitForFunction(() => window.__rotaMock.quit);
+      const calls = await page.evaluate(() => window.__rotaMock.calls.map((call) => call.cmd).filter((cmd) => cmd === "run_in_background" || cmd === "quit_app"));
+      assert.deepEqual(calls, ["run_in_background", "quit_app"], "the service took over before the app quit");
+    });
+  });
+
+  it("without systemd, closing offers only stopping the scheduler", async () => {
+    await withConsole({ open: true, systemd: false }, async (page) => {
+      await page.getByRole("heading", { name: "Overview" }).waitFor();
+      await page.evaluate(() => { window.__rotaMock.requestClose(); });
+      const dialog = page.getByTestId("close-dialog");
+      await dialog.getByText(/not available here/).waitFor();
+      assert.equal(await dialog.getByRole("button", { name: "Keep running in the background" }).count(), 0);
+      await dialog.getByRole("button", { name: "Stop the scheduler and close" }).click();
+      await page.waitForFunction(() => window.__rotaMock.quit);
+    });
+  });
+
+  it("installs, stops and removes the user service from the Connection screen", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Connection").click();
+      const section = page.getByTestId("background");
+      await section.getByTestId("executor").filter({ hasText: "this app, while its window is open" }).waitFor();
+      assert.match(await section.getByTestId("service-state").textContent(), /not installed/);
+      await section.getByRole("button", { name: "Keep running when the window is closed and start at login" }).click();
+      await section.getByTestId("executor").filter({ hasText: "the background service (pid 4242" }).waitFor();
+      assert.match(await section.getByTestId("service-state").textContent(), /active, starts at login/);
+      assert.match(await page.getByTestId("mode-badge").textContent(), /Local · jobs run in the background/);
+      await section.getByRole("button", { name: "Stop service" }).click();
+      await section.getByTestId("executor").filter({ hasText: "this app" }).waitFor();
+      await section.getByRole("button", { name: "Remove service" }).click();
+      await section.getByTestId("service-state").filter({ hasText: "not installed" }).waitFor();
+    });
+  });
+});

@@ -19,3 +19,5 @@ export const WHOAMI_KEY = ["whoami"] as const;
 export const CONNECTION_KEY = ["connection"] as const;
 /** The saved connection profiles (environments). */
 export const PROFILES_KEY = ["profiles"] as const;
+/** Who executes the local database's jobs, and the user service (`BackgroundStatus`). */
+export const BACKGROUND_KEY = ["background"] as const;

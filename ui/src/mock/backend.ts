@@ -16,6 +16,7 @@ import type {
   ConnectionStatus,
   ProfileInput,
   ProfileView,
+  BackgroundStatus,
   Whoami,
   JobDetail,
   JobInput,
@@ -42,6 +43,8 @@ interface Options {
   whoami?: Whoami;
   /** Saved connection profiles (environments). */
   profiles?: ProfileView[];
+  /** Whether a systemd user session answers (default: yes). */
+  systemd?: boolean;
 }
 
 interface MockControl {
@@ -50,6 +53,10 @@ interface MockControl {
   calls: { cmd: string; args: unknown }[];
   /** The job, as the backend would say, failed five times and Rota disabled it. */
   autoDisable: (name: string, error: string) => void;
+  /** The window's close button was pressed (the app sends `close-requested`). */
+  requestClose: () => void;
+  /** Whether the app was asked to quit. */
+  quit: boolean;
 }
 
 declare global {
@@ -296,6 +303,10 @@ export function installMockBackend(): void {
       job.version += 1;
       job.updatedAt = "2026-03-20T12:30:00Z";
     },
+    quit: false,
+    requestClose: () => {
+      void events.closeRequested.emit({});
+    },
     autoDisable: (name, error) => {
       const job = jobs.find((candidate) => candidate.input.name === name);
       if (job === undefined) throw new Error(`no job ${name}`);
@@ -304,6 +315,14 @@ export function installMockBackend(): void {
     },
   };
   window.__rotaMock = control;
+
+  // Local mode's background: the app executes until the user service is installed.
+  let background: BackgroundStatus =
+    options.systemd === false
+      ? { executor: "app", holder: null, service: "unavailable", reason: "no systemd user session answers (systemctl --user)", active: null, enabled: false }
+      : { executor: "app", holder: null, service: "not_installed", reason: null, active: null, enabled: false };
+  const serviceRunning = (): BackgroundStatus => ({ executor: "elsewhere", holder: "pid 4242, node test-4242", service: "installed", reason: null, active: "active", enabled: true });
+  const serviceStopped = (): BackgroundStatus => ({ executor: "app", holder: null, service: "installed", reason: null, active: "inactive", enabled: true });
 
   const handle = (cmd: string, args: Record<string, unknown>): unknown => {
     control.calls.push({ cmd, args });
@@ -481,6 +500,24 @@ export function installMockBackend(): void {
         status = { state: "open", mode: "connected", location: profile.url, executing: false, problem: null, environment: { name: profile.name, colour: profile.colour, production: profile.production } };
         return status;
       }
+      case "background_status":
+        return background;
+      case "run_in_background":
+        if (background.service === "unavailable") fail("settings", "no systemd user session answers (systemctl --user)");
+        background = serviceRunning();
+        return background;
+      case "stop_service":
+        background = serviceStopped();
+        return background;
+      case "restart_service":
+        background = serviceRunning();
+        return background;
+      case "remove_service":
+        background = { executor: "app", holder: null, service: "not_installed", reason: null, active: null, enabled: false };
+        return background;
+      case "quit_app":
+        control.quit = true;
+        return null;
       case "whoami":
         return options.whoami ?? { role: operator, admin: true, grants: [], singleUser: true };
       default:

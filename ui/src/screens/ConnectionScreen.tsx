@@ -7,6 +7,7 @@ import { commandError, commands, describeFailure, unwrap } from "../lib/commands
 import { OPERATOR_KEY } from "../lib/keys";
 import { useOperatorName } from "./JobOperations";
 import { EnvironmentsSection } from "./EnvironmentsSection";
+import { BackgroundSection } from "./BackgroundSection";
 
 /** The operator name the console's changes are recorded under in the audit log, saved in the
  * console's settings. Blank goes back to the OS user name. The core checks the name. */
@@ -76,9 +77,14 @@ export function ConnectionScreen({
         <dd>{status.mode === "local" ? "Local (SQLite on this computer)" : "Connected (shared Postgres)"}</dd>
         <dt>Database</dt>
         <dd><code>{status.location}</code></dd>
-        <dt>Executing jobs</dt>
-        <dd>{status.executing ? "yes, while the app is open" : "no, console only"}</dd>
+        {status.mode !== "local" && (
+          <>
+            <dt>Executing jobs</dt>
+            <dd>{status.executing ? "yes, while the app is open" : "no, console only"}</dd>
+          </>
+        )}
       </dl>
+      {status.mode === "local" && <BackgroundSection />}
       {status.mode === "connected" && (
         <label className="check">
           <input
