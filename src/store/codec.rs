@@ -303,6 +303,72 @@ macro_rules! impl_row_access {
 impl_row_access!(sqlx::postgres::PgRow);
 impl_row_access!(sqlx::sqlite::SqliteRow);
 
+/// Rows of the SQLite hot path's own connection (`sqlite/hot.rs`), decoded as sqlx decodes
+/// them: ids are 16-byte blobs, flags integers, JSON documents text.
+impl RowAccess for rusqlite::Row<'_> {
+    fn uuid(&self, column: &str) -> Result<Uuid> {
+        Ok(self.get(column)?)
+    }
+    fn opt_uuid(&self, column: &str) -> Result<Option<Uuid>> {
+        Ok(self.get(column)?)
+    }
+    fn int(&self, column: &str) -> Result<i32> {
+        Ok(self.get(column)?)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i32>> {
+        Ok(self.get(column)?)
+    }
+    fn bigint(&self, column: &str) -> Result<i64> {
+        Ok(self.get(column)?)
+    }
+    fn opt_bigint(&self, column: &str) -> Result<Option<i64>> {
+        Ok(self.get(column)?)
+    }
+    fn text(&self, column: &str) -> Result<String> {
+        Ok(self.get(column)?)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>> {
+        Ok(self.get(column)?)
+    }
+    fn flag(&self, column: &str) -> Result<bool> {
+        Ok(self.get(column)?)
+    }
+    fn float(&self, column: &str) -> Result<f64> {
+        Ok(self.get(column)?)
+    }
+    fn opt_float(&self, column: &str) -> Result<Option<f64>> {
+        Ok(self.get(column)?)
+    }
+    fn opt_json(&self, column: &str) -> Result<Option<serde_json::Value>> {
+        use rusqlite::types::ValueRef;
+        let text = match self.get_ref(column)? {
+            ValueRef::Null => return Ok(None),
+            ValueRef::Text(text) | ValueRef::Blob(text) => text,
+            other => {
+                return Err(Error::invalid(
+                    column,
+                    format!("{:?}", other.data_type()),
+                    "a JSON document stored as text",
+                ))
+            }
+        };
+        serde_json::from_slice(text)
+            .map(Some)
+            .map_err(|error| Error::invalid(column, "stored JSON", error.to_string()))
+    }
+}
+
+/// Errors of the SQLite hot path's connection, classified as sqlx's SQLite errors are.
+impl From<rusqlite::Error> for Error {
+    fn from(error: rusqlite::Error) -> Self {
+        let problem = match &error {
+            rusqlite::Error::SqliteFailure(failure, _) => sqlite_problem(failure.extended_code),
+            _ => DatabaseProblem::Other,
+        };
+        Error::Database { problem, source: Box::new(error) }
+    }
+}
+
 fn instant(row: &impl RowAccess, column: &str) -> Result<DateTime<Utc>> {
     let millis = row.bigint(column)?;
     DateTime::from_timestamp_millis(millis)

@@ -11,7 +11,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{Pool, Transaction};
 use uuid::Uuid;
 
-use super::queue::ClaimedRun;
+use super::queue::{ClaimedRun, RunResult};
 use crate::error::Result;
 
 /// A database backend as the shared SQL sees it.
@@ -78,9 +78,42 @@ pub(crate) trait Dialect {
     /// After a retention pass: where the database does not reclaim deleted and updated rows by
     /// itself, reclaims them in the tables Rota churns; returns whether it did.
     fn reclaim_space(&self) -> impl Future<Output = Result<bool>> + Send;
-    /// Locks the jobs `job_ids` (sorted) before a completion batch writes them.
-    fn lock_jobs_in_order(
+    /// Records `results` and claims (when `claim` is given) in one transaction on the backend's
+    /// own fast path, if it has one and takes this cycle; `None`: nothing was written, the
+    /// shared path runs it. Both keep the same rules (see [`super::RunQueue::record_and_claim`]).
+    fn fast_cycle(
+        &self,
+        results: &[RunResult],
+        claim: Option<FastClaim<'_>>,
+    ) -> impl Future<Output = Result<Option<(Vec<bool>, Vec<ClaimedRun>)>>> + Send;
+    /// A write transaction for the engine's cycle (record and claim): on Postgres it plans with
+    /// the indexes made for the claim from its first statement on, without a round trip of its
+    /// own.
+    fn begin_cycle(&self) -> impl Future<Output = Result<Transaction<'static, Self::Db>>> + Send;
+    /// Records the results `round` (indexes into `results`, sorted by run id, each run once) in
+    /// `tx`: each becomes final if its run is still running under the result's claim (node and
+    /// fencing token). Returns `(index, job)` of the accepted ones.
+    fn complete_runs(
+        tx: &mut Transaction<'static, Self::Db>,
+        results: &[RunResult],
+        round: &[usize],
+    ) -> impl Future<Output = Result<Vec<(usize, Uuid)>>> + Send;
+    /// Locks the jobs `job_ids` (sorted: every job a completion batch finished a run of) in
+    /// that order, then records `succeeded` (jobs whose every result succeeded, with their
+    /// latest finish): streak and probation reset, `last_run_at` moved forward.
+    fn finish_jobs(
         tx: &mut Transaction<'static, Self::Db>,
         job_ids: &[Uuid],
+        succeeded: &[(Uuid, i64)],
     ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// What a [`Dialect::fast_cycle`] claims: as [`super::RunQueue::record_and_claim`]'s arguments.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FastClaim<'a> {
+    pub node_id: &'a str,
+    pub now: DateTime<Utc>,
+    pub ready_until: DateTime<Utc>,
+    pub limit: u32,
+    pub lease_ttl: Duration,
 }

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::event::{Event, JobAutoDisabled};
 use crate::run::{Run, RunStatus, Trigger};
 use crate::store::codec::RowAccess;
-use crate::store::dialect::Dialect;
+use crate::store::dialect::{Dialect, FastClaim};
 use crate::store::AUTO_DISABLED_REASON;
 use crate::store::{codec, sql, ClaimedRun, RunQueue, RunResult, TickReport};
 
@@ -131,7 +131,11 @@ impl RunQueue for This {
         limit: u32,
         lease_ttl: Duration,
     ) -> Result<Vec<ClaimedRun>> {
-        let mut tx = self.begin_write().await?;
+        let fast = FastClaim { node_id, now, ready_until: now, limit, lease_ttl };
+        if let Some((_, claimed)) = self.fast_cycle(&[], Some(fast)).await? {
+            return Ok(claimed);
+        }
+        let mut tx = self.begin_cycle().await?;
         let claimed = Self::claim_in(&mut tx, node_id, now, now, limit, lease_ttl).await?;
         tx.commit().await?;
         Ok(claimed)
@@ -141,6 +145,9 @@ impl RunQueue for This {
         crate::store::queue::check_final(results)?;
         if results.is_empty() {
             return Ok(Vec::new());
+        }
+        if let Some((accepted, _)) = self.fast_cycle(results, None).await? {
+            return Ok(accepted);
         }
         let mut tx = self.begin_write().await?;
         let accepted = Self::complete_in(&mut tx, results).await?;
@@ -158,7 +165,11 @@ impl RunQueue for This {
         lease_ttl: Duration,
     ) -> Result<(Vec<bool>, Vec<ClaimedRun>)> {
         crate::store::queue::check_final(results)?;
-        let mut tx = self.begin_write().await?;
+        let fast = FastClaim { node_id, now, ready_until, limit, lease_ttl };
+        if let Some(cycle) = self.fast_cycle(results, Some(fast)).await? {
+            return Ok(cycle);
+        }
+        let mut tx = self.begin_cycle().await?;
         let accepted = Self::complete_in(&mut tx, results).await?;
         let claimed = Self::claim_in(&mut tx, node_id, now, ready_until, limit, lease_ttl).await?;
         tx.commit().await?;
@@ -274,29 +285,10 @@ impl This {
             let (mut round, later): (Vec<usize>, Vec<usize>) =
                 pending.iter().partition(|&&index| seen.insert(results[index].run_id));
             round.sort_by_key(|&index| results[index].run_id);
-            let index_of: HashMap<Uuid, usize> =
-                round.iter().map(|&index| (results[index].run_id, index)).collect();
             for chunk in round.chunks(codec::COMPLETE_BATCH) {
-                let mut update = sqlx::QueryBuilder::<Db>::new(sql::COMPLETE_RUNS_HEAD);
-                update.push_values(chunk, |mut values, &index| {
-                    let result = &results[index];
-                    values
-                        .push_bind(result.run_id)
-                        .push_bind(result.node_id.as_str())
-                        .push_bind(result.fencing_token)
-                        .push_bind(result.status.as_str())
-                        .push_bind(codec::ms(result.finished_at))
-                        .push_bind(result.duration_ms)
-                        .push_bind(result.exit_code)
-                        .push_bind(result.http_status)
-                        .push_bind(codec::bound_output(&result.output))
-                        .push_bind(result.error.as_deref().map(codec::bound_error));
-                });
-                update.push(sql::COMPLETE_RUNS_TAIL);
-                for row in update.build().fetch_all(&mut **tx).await? {
-                    let index = index_of[&row.uuid("id")?];
+                for (index, job_id) in Self::complete_runs(tx, results, chunk).await? {
                     accepted[index] = true;
-                    finished_jobs.push((row.uuid("job_id")?, index));
+                    finished_jobs.push((job_id, index));
                 }
             }
             pending = later
@@ -338,14 +330,13 @@ impl This {
         }
         // Jobs are locked in id order before any is written (Postgres; SQLite's write lock
         // is already exclusive), so that two batches finishing runs of the same jobs on two
-        // nodes never wait for each other in a cycle.
+        // nodes never wait for each other in a cycle. A job whose every result here succeeded
+        // only needs its streak reset and its last run moved: one statement for all of them,
+        // with the locks. Anything else (a failure, a retry, a cancellation) goes result by
+        // result below, in the order the results finished.
         let mut job_ids: Vec<Uuid> = finished_jobs.iter().map(|&(job, _)| job).collect();
         job_ids.sort_unstable();
         job_ids.dedup();
-        Self::lock_jobs_in_order(tx, &job_ids).await?;
-        // A job whose every result here succeeded only needs its streak reset and its last
-        // run moved: one statement for all of them. Anything else (a failure, a retry, a
-        // cancellation) goes result by result below, in the order the results finished.
         let mut only_successes: HashMap<Uuid, i64> = HashMap::new();
         let mut mixed: HashSet<Uuid> = HashSet::new();
         for &(job_id, index) in &finished_jobs {
@@ -360,14 +351,7 @@ impl This {
         only_successes.retain(|job_id, _| !mixed.contains(job_id));
         let mut succeeded: Vec<(Uuid, i64)> = only_successes.into_iter().collect();
         succeeded.sort_unstable();
-        for chunk in succeeded.chunks(codec::COMPLETE_BATCH) {
-            let mut update = sqlx::QueryBuilder::<Db>::new(sql::JOBS_SUCCEEDED_HEAD);
-            update.push_values(chunk, |mut values, &(job_id, finished_at)| {
-                values.push_bind(job_id).push_bind(finished_at);
-            });
-            update.push(sql::JOBS_SUCCEEDED_TAIL);
-            update.build().execute(&mut **tx).await?;
-        }
+        Self::finish_jobs(tx, &job_ids, &succeeded).await?;
         finished_jobs.retain(|(job_id, _)| mixed.contains(job_id));
         finished_jobs.sort_by_key(|&(job_id, index)| (job_id, results[index].finished_at));
         for &(job_id, index) in &finished_jobs {

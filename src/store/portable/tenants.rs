@@ -119,6 +119,14 @@ impl TenantStore for This {
             .fetch_one(&mut *tx)
             .await?;
         let after = codec::tenant(&row)?;
+        // Starts already in the new window count at once (the claim marks the later ones).
+        if let Some(limit) = after.policy.rate_limit {
+            sqlx::query(sql::MARK_RATE_COUNTED)
+                .bind(after.id)
+                .bind(codec::ms(now).saturating_sub(codec::duration_ms(limit.window)))
+                .execute(&mut *tx)
+                .await?;
+        }
         let entry = NewAuditEntry::tenant(
             AuditAction::TenantPolicySet,
             operator,

@@ -91,7 +91,7 @@ macro_rules! node_columns {
 /// Enabled jobs that are not paused whose next run instant has come, oldest first, with their
 /// policies and how many of their runs are running and queued (for the overlap policy). The
 /// partial index `jobs_due` makes the cost depend on the due jobs only; the counts read the
-/// partial indexes `runs_running_by_job` and `runs_queued_by_job`. Completed per backend
+/// partial indexes `runs_running` (tenant and job) and `runs_queued_by_job`. Completed per backend
 /// (locking).
 ///
 /// On Postgres the counts are read in the statement's snapshot: a previous run that completes
@@ -107,8 +107,8 @@ macro_rules! due_jobs {
             // Overlap policies only ask whether a run is running or queued: stop at the first
             // (a job whose runs pile up in an overload would otherwise be counted in full on
             // every tick).
-            ", (SELECT count(*) FROM (SELECT 1 FROM runs a WHERE a.job_id = j.id \
-                 AND a.status = 'running' LIMIT 1) AS r) AS running, \
+            ", (SELECT count(*) FROM (SELECT 1 FROM runs a WHERE a.tenant_id = j.tenant_id \
+                 AND a.job_id = j.id AND a.status = 'running' LIMIT 1) AS r) AS running, \
              (SELECT count(*) FROM (SELECT 1 FROM runs a WHERE a.job_id = j.id \
                  AND a.status = 'queued' LIMIT 1) AS q) AS queued \
              FROM jobs j WHERE j.enabled AND NOT j.paused AND j.next_run_at <= $1 \
@@ -117,7 +117,7 @@ macro_rules! due_jobs {
     };
 }
 
-/// The number of running runs of tenant `$t` (a bounded count over `runs_running_by_tenant`).
+/// The number of running runs of tenant `$t` (a bounded count over `runs_running`).
 macro_rules! running_of {
     ($t:literal) => {
         concat!(
@@ -129,8 +129,10 @@ macro_rules! running_of {
 }
 
 /// How many more runs tenant `$t` may start at `$now` under its rate limit (NULL: no limit):
-/// the limit minus its starts within the sliding window, counted over `runs_starts_by_tenant`
-/// (at most about the limit's count of rows).
+/// the limit minus its starts within the sliding window, counted over `runs_rate_starts` (at
+/// most about the limit's count of rows): the runs started while the tenant had a rate limit
+/// (`rate_counted`, set by the claim; setting a limit marks the starts already in its window,
+/// [`MARK_RATE_COUNTED`]).
 macro_rules! rate_room_of {
     ($t:literal, $now:literal) => {
         concat!(
@@ -140,7 +142,7 @@ macro_rules! rate_room_of {
             $t,
             ".rate_limit_count - (SELECT count(*) FROM runs s WHERE s.tenant_id = ",
             $t,
-            ".id AND s.started_at > ",
+            ".id AND s.rate_counted AND s.started_at > ",
             $now,
             " - ",
             $t,
@@ -152,7 +154,7 @@ macro_rules! rate_room_of {
 /// Up to `$limit` ready runs of tenant `$tenant` at `$now`, oldest first: one bounded range scan
 /// of `runs_queued_by_tenant`. A run of a job whose overlap policy is exclusive (`queue_one` or
 /// `cancel_previous`, as [`crate::policy::OverlapPolicy::exclusive`]) is passed over while
-/// another run of that job is running (one probe of `runs_running_by_job`); `exclusive` tells the
+/// another run of that job is running (one probe of `runs_running`); `exclusive` tells the
 /// claim to start at most one run of such a job at once.
 macro_rules! ready_runs {
     ($tenant:literal, $now:literal, $limit:literal) => {
@@ -165,10 +167,22 @@ macro_rules! ready_runs {
             " AND r.status = 'queued' AND r.not_before <= ",
             $now,
             " AND (j.overlap NOT IN ('queue_one', 'cancel_previous') \
-                  OR NOT EXISTS (SELECT 1 FROM runs x \
-                                 WHERE x.job_id = r.job_id AND x.status = 'running')) \
+                  OR NOT EXISTS (SELECT 1 FROM runs x WHERE x.tenant_id = r.tenant_id \
+                                 AND x.job_id = r.job_id AND x.status = 'running')) \
              ORDER BY r.not_before, r.id LIMIT ",
             $limit
+        )
+    };
+}
+
+/// Whether a run that starts now counts for its tenant's rate limit (`runs.rate_counted`): when
+/// the tenant has one.
+macro_rules! rate_counted_on_start {
+    ($run:literal) => {
+        concat!(
+            "(SELECT rc.rate_limit_count IS NOT NULL FROM tenants rc WHERE rc.id = ",
+            $run,
+            ".tenant_id)"
         )
     };
 }
@@ -199,8 +213,8 @@ macro_rules! waited_for_on_start {
 
 /// Tenants that may be served by a claim: not paused, whose next queued run is ready (one probe
 /// into the partial index `runs_queued_by_tenant`), with room under `max_concurrent` (a
-/// count over the partial index `runs_running_by_tenant`) and under the rate limit if any (a
-/// count over `runs_starts_by_tenant`). Least recently served first: with
+/// count over the partial index `runs_running`) and under the rate limit if any (a count over
+/// `runs_rate_starts`). Least recently served first: with
 /// `last_claimed_at` moved to `now` on every claim that serves a tenant, this is round robin,
 /// and the index `tenants_claim_order` lets the scan stop after `$2` tenants. A run counts as
 /// ready when its `not_before` is at most `$3` (the claim's horizon: now, or a moment ahead so
@@ -277,6 +291,10 @@ pub const INSERT_TENANT: &str = concat!(
 pub const TENANT_BY_NAME: &str =
     concat!("SELECT ", tenant_columns!(), " FROM tenants WHERE name = $1");
 pub const LIST_TENANTS: &str = concat!("SELECT ", tenant_columns!(), " FROM tenants ORDER BY name");
+/// After a rate limit is set on tenant `$1`: its runs started after `$2` (the window's start)
+/// count for it from now on (a range of `runs_started`).
+pub const MARK_RATE_COUNTED: &str = "UPDATE runs SET rate_counted = TRUE \
+     WHERE started_at > $2 AND tenant_id = $1 AND NOT rate_counted";
 /// Replaces the tenant's policy (rate limit and job defaults; `NULL` clears a value).
 pub const SET_TENANT_POLICY: &str = concat!(
     "UPDATE tenants SET rate_limit_count = $2, rate_limit_window_ms = $3, \
@@ -391,7 +409,8 @@ pub const SUPERSEDE_QUEUED: &str = "UPDATE runs SET status = 'cancelled', finish
 /// Overlap `cancel_previous`, step 2: the job's running runs are asked to stop; their nodes see
 /// the flag when they renew their leases ([`CANCEL_REQUESTED_RUNS`]).
 pub const REQUEST_CANCEL: &str = "UPDATE runs SET cancel_requested = TRUE, reason = $2 \
-     WHERE job_id = $1 AND status = 'running' AND NOT cancel_requested";
+     WHERE tenant_id = (SELECT tenant_id FROM jobs WHERE id = $1) AND job_id = $1 \
+     AND status = 'running' AND NOT cancel_requested";
 /// An occurrence (job, instant, attempt) that already exists was enqueued by someone else:
 /// leave it alone and do not count it.
 pub const ON_OCCURRENCE_CONFLICT: &str = " ON CONFLICT (job_id, scheduled_at, attempt) DO NOTHING";
@@ -456,11 +475,13 @@ pub const PRUNE_DELIVERIES: &str = "DELETE FROM deliveries WHERE id IN ( \
        AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = d.event_id \
                          AND o.delivered_at IS NULL AND o.failed_at IS NULL) \
      ORDER BY d.at LIMIT $2)";
-/// The earliest instant a queued run of a tenant that is not paused becomes ready.
-pub const NEXT_READY_AT: &str = "SELECT MIN(r.not_before) FROM runs r \
-     JOIN tenants t ON t.id = r.tenant_id WHERE r.status = 'queued' AND NOT t.paused";
+/// The earliest instant a queued run of a tenant that is not paused becomes ready: one probe
+/// of `runs_queued_by_tenant` per tenant.
+pub const NEXT_READY_AT: &str = "SELECT MIN((SELECT q.not_before FROM runs q \
+     WHERE q.tenant_id = t.id AND q.status = 'queued' ORDER BY q.not_before LIMIT 1)) \
+     FROM tenants t WHERE NOT t.paused";
 
-/// The earliest lease expiry among running runs (one probe into `runs_running_lease`).
+/// The earliest lease expiry among running runs (a scan of the running set, `runs_running`).
 pub const NEXT_LEASE_EXPIRY: &str =
     "SELECT MIN(lease_expires_at) FROM runs WHERE status = 'running'";
 
@@ -686,7 +707,7 @@ pub const OCCURRENCE_RUNS: &str = concat!(
 /// The runs of a window `[$2, $3)`, earliest occurrence first, at most `$6`: runs that started
 /// in it or up to the lookback before it (`$1`) and were still running at `$2`
 /// (`runs_started`); runs running since before the lookback (a partial index); queued runs ready
-/// before its end (`runs_queued_ready`: a waiting run is drawn until now); and occurrences in it
+/// before its end (`runs_queued_by_tenant`: a waiting run is drawn until now); and occurrences in it
 /// that never started (`runs_recent`). `$4` narrows to a tenant (by name), `$5` to a job (NULL:
 /// all). The branches are disjoint, and each is one index range.
 pub const RUN_SPANS: &str = concat!(

@@ -9,6 +9,34 @@ pub const LOCK_JOB: &str = concat!(job_by_id!(), " FOR NO KEY UPDATE OF j");
 /// `complete`): a fixed order means two batches never wait for each other in a cycle.
 pub const LOCK_JOBS_IN_ORDER: &str =
     "SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
+/// [`super::JOBS_SUCCEEDED_HEAD`] for Postgres, with the locks: jobs `$1` (sorted) whose every
+/// result in the batch succeeded, each with its latest finish `$2`. The `locked` CTE takes the
+/// row locks in id order, and the `UPDATE` only writes rows the CTE returned, so every lock is
+/// taken in that order whatever plan the `UPDATE` gets (two batches never wait for each other
+/// in a cycle). One prepared statement whatever the number of jobs.
+pub const LOCK_AND_FINISH_JOBS: &str = "WITH locked AS MATERIALIZED ( \
+         SELECT id FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE \
+     ) \
+     UPDATE jobs SET last_run_at = CASE \
+         WHEN jobs.last_run_at IS NULL OR jobs.last_run_at < v.finished THEN v.finished \
+         ELSE jobs.last_run_at END, consecutive_failures = 0, on_probation = FALSE \
+     FROM UNNEST($1::uuid[], $2::bigint[]) AS v(id, finished) \
+     WHERE jobs.id = v.id AND jobs.id IN (SELECT id FROM locked)";
+
+/// [`super::COMPLETE_RUNS_HEAD`] for Postgres: the results as arrays (`$1` run ids, `$2`
+/// nodes, `$3` fencing tokens, `$4` statuses, `$5` finishes, `$6` durations, `$7` exit codes,
+/// `$8` HTTP statuses, `$9` outputs, `$10` errors), so the text is one prepared statement
+/// whatever the batch's size (a `VALUES` list is a new statement to parse and plan per size).
+pub const COMPLETE_RUNS: &str = "UPDATE runs SET status = v.status, finished_at = v.finished_at, \
+     duration_ms = v.duration_ms, exit_code = v.exit_code, http_status = v.http_status, \
+     output = v.output, error = v.error, lease_expires_at = NULL \
+     FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], \
+                 $7::int[], $8::int[], $9::text[], $10::text[]) \
+          AS v(id, node, token, status, finished_at, duration_ms, exit_code, http_status, \
+               output, error) \
+     WHERE runs.id = v.id AND runs.status = 'running' AND runs.lease_owner = v.node \
+       AND runs.fencing_token = v.token RETURNING runs.id, runs.job_id";
+
 pub const LOCK_TENANT: &str = concat!(tenant_by_name!(), " FOR NO KEY UPDATE");
 pub const LOCK_TENANT_SETTINGS: &str = concat!(tenant_settings_by_name!(), " FOR NO KEY UPDATE");
 pub const LOCK_NAMED_HANDLER: &str =
@@ -115,7 +143,9 @@ pub const CLAIM_RUNS: &str = concat!(
          UPDATE runs r SET status = 'running', started_at = GREATEST($2, r.not_before), \
                 lease_owner = $4, \
                 lease_expires_at = $5, fencing_token = r.fencing_token + 1, \
-                waited_for = ",
+                rate_counted = ",
+    rate_counted_on_start!("r"),
+    ", waited_for = ",
     waited_for_on_start!("r", "$2", "$6"),
     " WHERE r.id = ANY(ARRAY(SELECT id FROM picked)) AND COALESCE(r.status, '') = 'queued' \
          RETURNING r.* \

@@ -51,7 +51,9 @@ pub const READY_RUNS_TERMS: usize = 400;
 pub const START_RUNS: &str = concat!(
     "UPDATE runs SET status = 'running', started_at = MAX($1, not_before), \
      lease_owner = $2, lease_expires_at = $3, fencing_token = fencing_token + 1, \
-     waited_for = ",
+     rate_counted = ",
+    rate_counted_on_start!("runs"),
+    ", waited_for = ",
     waited_for_on_start!("runs", "$1", "$4"),
     " WHERE status = 'queued' AND id IN "
 );

@@ -11,6 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -25,7 +26,8 @@ use sqlx::migrate::Migrator;
 
 use super::codec::{self, RowAccess};
 use super::dialect::Dialect;
-use super::queue::{claim_shares, whole_room, ClaimedRun, EligibleTenant};
+use super::dialect::FastClaim;
+use super::queue::{claim_shares, whole_room, ClaimedRun, EligibleTenant, RunResult};
 use super::sql;
 use crate::error::{Error, Result};
 
@@ -35,6 +37,7 @@ use crate::error::{Error, Result};
 mod portable;
 
 mod access;
+mod hot;
 
 /// The store the shared SQL is compiled for here.
 type This = SqliteStore;
@@ -49,8 +52,11 @@ const READERS: u32 = 4;
 pub struct SqliteStore {
     /// Queries that only read. WAL gives each a consistent snapshot without blocking the writer.
     reader: SqlitePool,
-    /// One connection: every write of this process, one at a time.
+    /// One connection: every write of this process except the engine's cycles, one at a time.
     writer: SqlitePool,
+    /// The engine's record-and-claim cycles, on a thread with a write connection of its own
+    /// (`hot.rs`); none for an in-memory database, whose one connection is the database.
+    hot: Option<Arc<hot::HotPath>>,
 }
 
 impl SqliteStore {
@@ -84,7 +90,7 @@ impl SqliteStore {
                 .max_lifetime(None)
                 .connect_with(options)
                 .await?;
-            return Ok(SqliteStore { reader: pool.clone(), writer: pool });
+            return Ok(SqliteStore { reader: pool.clone(), writer: pool, hot: None });
         }
         let options = options.create_if_missing(true).journal_mode(SqliteJournalMode::Wal);
         // The file holds every tenant's secrets: Rota creates it (and its folders) private
@@ -111,11 +117,15 @@ impl SqliteStore {
             .max_connections(READERS)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore { reader, writer })
+        let hot = Some(Arc::new(hot::HotPath::start(file)?));
+        Ok(SqliteStore { reader, writer, hot })
     }
 
     /// Closes every connection; later calls fail.
     pub async fn close(&self) {
+        if let Some(hot) = &self.hot {
+            hot.close();
+        }
         self.writer.close().await;
         self.reader.close().await;
     }
@@ -164,9 +174,33 @@ impl Dialect for SqliteStore {
         &self.writer
     }
 
-    /// `BEGIN IMMEDIATE`: see the module documentation.
+    /// `BEGIN IMMEDIATE`: see the module documentation. The hot path's thread lets this
+    /// writer take the lock first.
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
+        let _waiting = self.hot.as_ref().map(|hot| hot.announce_writer());
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// On the hot path's thread, when it takes the cycle (see `hot.rs`).
+    async fn fast_cycle(
+        &self,
+        results: &[RunResult],
+        claim: Option<FastClaim<'_>>,
+    ) -> Result<Option<(Vec<bool>, Vec<ClaimedRun>)>> {
+        let Some(hot) = &self.hot else {
+            return Ok(None);
+        };
+        let claim = claim.map(|claim| hot::ClaimRequest {
+            node_id: claim.node_id.to_owned(),
+            now: claim.now,
+            ready_until: claim.ready_until,
+            limit: claim.limit,
+            lease_ttl: claim.lease_ttl,
+        });
+        Ok(match hot.cycle(results, claim).await? {
+            hot::Cycle::Done(accepted, claimed) => Some((accepted, claimed)),
+            hot::Cycle::Shared => None,
+        })
     }
 
     /// The same choice as on Postgres, in steps inside one IMMEDIATE transaction (SQLite has no
@@ -293,11 +327,56 @@ impl Dialect for SqliteStore {
         Ok(false)
     }
 
-    /// Nothing to do: the IMMEDIATE transaction already holds the only write lock there is.
-    async fn lock_jobs_in_order(
-        _tx: &mut Transaction<'static, Sqlite>,
+    /// The write transaction: SQLite plans with the indexes by itself.
+    async fn begin_cycle(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.begin_write().await
+    }
+
+    /// One `UPDATE ... FROM (VALUES ...)` for the round (SQLite has no arrays to bind).
+    async fn complete_runs(
+        tx: &mut Transaction<'static, Sqlite>,
+        results: &[RunResult],
+        round: &[usize],
+    ) -> Result<Vec<(usize, Uuid)>> {
+        let index_of: HashMap<Uuid, usize> =
+            round.iter().map(|&index| (results[index].run_id, index)).collect();
+        let mut update = sqlx::QueryBuilder::<Sqlite>::new(sql::COMPLETE_RUNS_HEAD);
+        update.push_values(round, |mut values, &index| {
+            let result = &results[index];
+            values
+                .push_bind(result.run_id)
+                .push_bind(result.node_id.as_str())
+                .push_bind(result.fencing_token)
+                .push_bind(result.status.as_str())
+                .push_bind(codec::ms(result.finished_at))
+                .push_bind(result.duration_ms)
+                .push_bind(result.exit_code)
+                .push_bind(result.http_status)
+                .push_bind(codec::bound_output(&result.output))
+                .push_bind(result.error.as_deref().map(codec::bound_error));
+        });
+        update.push(sql::COMPLETE_RUNS_TAIL);
+        let mut accepted = Vec::with_capacity(round.len());
+        for row in update.build().fetch_all(&mut **tx).await? {
+            accepted.push((index_of[&row.uuid("id")?], row.uuid("job_id")?));
+        }
+        Ok(accepted)
+    }
+
+    /// Nothing to lock: the IMMEDIATE transaction already holds the only write lock there is.
+    async fn finish_jobs(
+        tx: &mut Transaction<'static, Sqlite>,
         _job_ids: &[Uuid],
+        succeeded: &[(Uuid, i64)],
     ) -> Result<()> {
+        for chunk in succeeded.chunks(codec::COMPLETE_BATCH) {
+            let mut update = sqlx::QueryBuilder::<Sqlite>::new(sql::JOBS_SUCCEEDED_HEAD);
+            update.push_values(chunk, |mut values, &(job_id, finished_at)| {
+                values.push_bind(job_id).push_bind(finished_at);
+            });
+            update.push(sql::JOBS_SUCCEEDED_TAIL);
+            update.build().execute(&mut **tx).await?;
+        }
         Ok(())
     }
 }
@@ -314,7 +393,7 @@ impl SqliteStore {
         ready_until_ms: i64,
     ) -> Result<(Vec<TenantQueue>, Vec<i64>)> {
         // (not before, run, job, exclusive) per tenant.
-        let mut ready_by_tenant: HashMap<Uuid, Vec<(i64, Uuid, Uuid, bool)>> = HashMap::new();
+        let mut ready_by_tenant: HashMap<Uuid, Vec<ReadyRun>> = HashMap::new();
         let terms: Vec<(Uuid, i64)> =
             eligible.iter().zip(shares).map(|(&(id, ..), &share)| (id, share)).collect();
         for chunk in terms.chunks(sql::sqlite::READY_RUNS_TERMS) {
@@ -332,26 +411,39 @@ impl SqliteStore {
                 ));
             }
         }
-        let mut queues = Vec::with_capacity(eligible.len());
-        let mut fetched = Vec::with_capacity(eligible.len());
-        let mut exclusive_jobs = HashSet::new();
-        for &(id, weight, ..) in eligible {
-            let mut runs = ready_by_tenant.remove(&id).unwrap_or_default();
-            fetched.push(runs.len() as i64);
-            // Oldest first (a compound SELECT does not promise its terms' order).
-            runs.sort_unstable_by_key(|&(not_before, run_id, ..)| (not_before, run_id));
-            let mut ready = Vec::new();
-            for (_, run_id, job_id, exclusive) in runs {
-                if exclusive && !exclusive_jobs.insert(job_id) {
-                    continue;
-                }
-                ready.push(run_id);
-            }
-            queues.push((id, weight, ready));
-        }
-        Ok((queues, fetched))
+        Ok(tenant_queues(eligible, ready_by_tenant))
     }
 }
+
+/// Ready runs `(not before, run, job, exclusive)` by tenant, as the claim's step 2 read them:
+/// the per-tenant queues in serving order (a job whose overlap policy is exclusive keeps at
+/// most one run) and how many rows each tenant returned.
+fn tenant_queues(
+    eligible: &[EligibleTenant],
+    mut ready_by_tenant: HashMap<Uuid, Vec<ReadyRun>>,
+) -> (Vec<TenantQueue>, Vec<i64>) {
+    let mut queues = Vec::with_capacity(eligible.len());
+    let mut fetched = Vec::with_capacity(eligible.len());
+    let mut exclusive_jobs = HashSet::new();
+    for &(id, weight, ..) in eligible {
+        let mut runs = ready_by_tenant.remove(&id).unwrap_or_default();
+        fetched.push(runs.len() as i64);
+        // Oldest first (a compound SELECT does not promise its terms' order).
+        runs.sort_unstable_by_key(|&(not_before, run_id, ..)| (not_before, run_id));
+        let mut ready = Vec::new();
+        for (_, run_id, job_id, exclusive) in runs {
+            if exclusive && !exclusive_jobs.insert(job_id) {
+                continue;
+            }
+            ready.push(run_id);
+        }
+        queues.push((id, weight, ready));
+    }
+    (queues, fetched)
+}
+
+/// A ready run as the claim reads it: not before, id, job, whether its job is exclusive.
+type ReadyRun = (i64, Uuid, Uuid, bool);
 
 /// Interleaves per-tenant queues (already in serving order, each already cut to what the tenant
 /// may take) in weighted rounds: in each round every tenant takes up to `weight` runs; every
