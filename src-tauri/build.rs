@@ -47,6 +47,7 @@ const COMMANDS: &[&str] = &[
     "restart_service",
     "remove_service",
     "quit_app",
+    "keep_in_tray",
 ];
 
 fn main() {

@@ -132,6 +132,8 @@ pub struct Console {
     user_service: Option<UserService>,
     /// Set by `quit_app`; the app's shell exits when it is.
     quit: tokio::sync::Notify,
+    /// Set by `keep_in_tray`; the app's shell shows the tray icon and hides the window.
+    tray: tokio::sync::Notify,
     state: RwLock<State>,
 }
 
@@ -144,6 +146,7 @@ impl Console {
             first_start: FirstStart::Ask,
             user_service: None,
             quit: tokio::sync::Notify::new(),
+            tray: tokio::sync::Notify::new(),
             state: RwLock::new(State::default()),
         }
     }
@@ -189,6 +192,16 @@ impl Console {
     /// Returns once [`Console::request_quit`] was called.
     pub async fn quit_requested(&self) {
         self.quit.notified().await;
+    }
+
+    /// Asks the app to hide its window behind a tray icon, its engine still running.
+    pub fn request_tray(&self) {
+        self.tray.notify_one();
+    }
+
+    /// Returns once [`Console::request_tray`] was called (again).
+    pub async fn tray_requested(&self) {
+        self.tray.notified().await;
     }
 
     /// Whether closing the window would stop jobs: Local mode with the engine in this app.

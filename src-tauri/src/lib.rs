@@ -10,7 +10,8 @@
 //! - [`live`]: the live updates: the core's change feed, read every second, emitted as the
 //!   typed event [`live::ConsoleChanged`].
 //! - [`background`]: Local mode's systemd user service (`rota serve` on the same file), which
-//!   the console installs, attaches to as a client, stops, restarts and removes.
+//!   the console installs, attaches to as a client, stops, restarts and removes; [`tray`]: the
+//!   tray icon that keeps the app's own engine running with the window hidden.
 //!
 //! The TypeScript bindings (`ui/src/bindings.ts`) are generated from [`specta_builder`] by the
 //! `export_bindings` test and committed; `cargo xtask test` fails when they are stale.
@@ -25,6 +26,7 @@ pub mod console;
 pub mod error;
 pub mod live;
 pub mod settings;
+pub mod tray;
 
 use std::sync::Arc;
 
@@ -90,6 +92,7 @@ pub fn specta_builder<R: Runtime>() -> Builder<R> {
             commands::background::restart_service,
             commands::background::remove_service,
             commands::background::quit_app,
+            commands::background::keep_in_tray,
         ])
         .events(collect_events![live::ConsoleChanged, commands::background::CloseRequested])
 }
@@ -139,6 +142,22 @@ pub fn run() {
             tauri::async_runtime::spawn(async move {
                 handle.state::<Console>().quit_requested().await;
                 handle.exit(0);
+            });
+            // `keep_in_tray`: the icon is made, and the window hidden, on the main thread.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                loop {
+                    handle.state::<Console>().tray_requested().await;
+                    let app = handle.clone();
+                    let shown = handle.run_on_main_thread(move || {
+                        if let Err(error) = tray::hide_to_tray(&app) {
+                            tracing::error!(%error, "cannot show the tray icon");
+                        }
+                    });
+                    if let Err(error) = shown {
+                        tracing::error!(%error, "cannot show the tray icon");
+                    }
+                }
             });
             Ok(())
         })

@@ -120,6 +120,11 @@ export const commands = {
 	removeService: () => typedError<BackgroundStatus, CommandError>(__TAURI_INVOKE("remove_service")),
 	/**  Closes the app: its engine (if any) stops, letting running jobs finish within the grace. */
 	quitApp: () => typedError<null, CommandError>(__TAURI_INVOKE("quit_app")),
+	/**
+	 *  "Keep running in the tray": hides the window behind a tray icon; this app's engine keeps
+	 *  executing the jobs while the user is logged in.
+	 */
+	keepInTray: () => typedError<null, CommandError>(__TAURI_INVOKE("keep_in_tray")),
 };
 
 /** Events */
@@ -196,6 +201,8 @@ export type BackgroundStatus = {
 	active: string | null,
 	/**  Whether it starts at login. */
 	enabled: boolean,
+	/**  Whether this desktop can show a tray icon ("keep running in the tray"). */
+	tray: boolean,
 };
 
 export type BackoffKind = "fixed" | "exponential";

@@ -44,6 +44,8 @@ pub struct BackgroundStatus {
     pub active: Option<String>,
     /// Whether it starts at login.
     pub enabled: bool,
+    /// Whether this desktop can show a tray icon ("keep running in the tray").
+    pub tray: bool,
 }
 
 impl From<Background> for BackgroundStatus {
@@ -62,7 +64,15 @@ impl From<Background> for BackgroundStatus {
                 (ServiceKind::Installed, None, Some(active), enabled)
             }
         };
-        BackgroundStatus { executor, holder, service, reason, active, enabled }
+        BackgroundStatus {
+            executor,
+            holder,
+            service,
+            reason,
+            active,
+            enabled,
+            tray: crate::tray::available(),
+        }
     }
 }
 
@@ -114,6 +124,21 @@ pub async fn remove_service(console: State<'_, Console>) -> Result<BackgroundSta
 #[specta::specta]
 pub async fn quit_app(console: State<'_, Console>) -> Result<(), CommandError> {
     console.request_quit();
+    Ok(())
+}
+
+/// "Keep running in the tray": hides the window behind a tray icon; this app's engine keeps
+/// executing the jobs while the user is logged in.
+#[tauri::command]
+#[specta::specta]
+pub async fn keep_in_tray(console: State<'_, Console>) -> Result<(), CommandError> {
+    if !crate::tray::available() {
+        return Err(CommandError::new(
+            crate::error::ErrorCode::Settings,
+            "this desktop has no tray (libayatana-appindicator3-1 is not installed)",
+        ));
+    }
+    console.request_tray();
     Ok(())
 }
 

@@ -715,13 +715,25 @@ describe("running in the background (issue 18)", () => {
     });
   });
 
-  it("without systemd, closing offers only stopping the scheduler", async () => {
-    await withConsole({ open: true, systemd: false }, async (page) => {
+  it("keeps the scheduler running in the tray with the window hidden", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await page.getByRole("heading", { name: "Overview" }).waitFor();
+      await page.evaluate(() => { window.__rotaMock.requestClose(); });
+      await page.getByTestId("close-dialog").getByRole("button", { name: "Keep running in the tray" }).click();
+      await page.waitForFunction(() => window.__rotaMock.trayed);
+      assert.equal(await page.getByTestId("close-dialog").count(), 0, "the question is answered");
+      assert.equal(await page.evaluate(() => window.__rotaMock.quit), false, "the app keeps running");
+    });
+  });
+
+  it("without systemd or a tray, closing offers only stopping the scheduler", async () => {
+    await withConsole({ open: true, systemd: false, tray: false }, async (page) => {
       await page.getByRole("heading", { name: "Overview" }).waitFor();
       await page.evaluate(() => { window.__rotaMock.requestClose(); });
       const dialog = page.getByTestId("close-dialog");
       await dialog.getByText(/not available here/).waitFor();
       assert.equal(await dialog.getByRole("button", { name: "Keep running in the background" }).count(), 0);
+      assert.equal(await dialog.getByRole("button", { name: "Keep running in the tray" }).count(), 0);
       await dialog.getByRole("button", { name: "Stop the scheduler and close" }).click();
       await page.waitForFunction(() => window.__rotaMock.quit);
     });

@@ -45,6 +45,8 @@ interface Options {
   profiles?: ProfileView[];
   /** Whether a systemd user session answers (default: yes). */
   systemd?: boolean;
+  /** Whether the desktop has a tray (default: yes). */
+  tray?: boolean;
 }
 
 interface MockControl {
@@ -57,6 +59,8 @@ interface MockControl {
   requestClose: () => void;
   /** Whether the app was asked to quit. */
   quit: boolean;
+  /** Whether the app was asked to hide behind its tray icon. */
+  trayed: boolean;
 }
 
 declare global {
@@ -304,6 +308,7 @@ export function installMockBackend(): void {
       job.updatedAt = "2026-03-20T12:30:00Z";
     },
     quit: false,
+    trayed: false,
     requestClose: () => {
       void events.closeRequested.emit({});
     },
@@ -317,12 +322,13 @@ export function installMockBackend(): void {
   window.__rotaMock = control;
 
   // Local mode's background: the app executes until the user service is installed.
+  const tray = options.tray !== false;
   let background: BackgroundStatus =
     options.systemd === false
-      ? { executor: "app", holder: null, service: "unavailable", reason: "no systemd user session answers (systemctl --user)", active: null, enabled: false }
-      : { executor: "app", holder: null, service: "not_installed", reason: null, active: null, enabled: false };
-  const serviceRunning = (): BackgroundStatus => ({ executor: "elsewhere", holder: "pid 4242, node test-4242", service: "installed", reason: null, active: "active", enabled: true });
-  const serviceStopped = (): BackgroundStatus => ({ executor: "app", holder: null, service: "installed", reason: null, active: "inactive", enabled: true });
+      ? { executor: "app", holder: null, service: "unavailable", reason: "no systemd user session answers (systemctl --user)", active: null, enabled: false, tray }
+      : { executor: "app", holder: null, service: "not_installed", reason: null, active: null, enabled: false, tray };
+  const serviceRunning = (): BackgroundStatus => ({ executor: "elsewhere", holder: "pid 4242, node test-4242", service: "installed", reason: null, active: "active", enabled: true, tray });
+  const serviceStopped = (): BackgroundStatus => ({ executor: "app", holder: null, service: "installed", reason: null, active: "inactive", enabled: true, tray });
 
   const handle = (cmd: string, args: Record<string, unknown>): unknown => {
     control.calls.push({ cmd, args });
@@ -513,8 +519,11 @@ export function installMockBackend(): void {
         background = serviceRunning();
         return background;
       case "remove_service":
-        background = { executor: "app", holder: null, service: "not_installed", reason: null, active: null, enabled: false };
+        background = { executor: "app", holder: null, service: "not_installed", reason: null, active: null, enabled: false, tray };
         return background;
+      case "keep_in_tray":
+        control.trayed = true;
+        return null;
       case "quit_app":
         control.quit = true;
         return null;

@@ -116,6 +116,10 @@ export function CloseDialog() {
     enabled: asked,
   });
   const quit = useMutation({ mutationFn: () => unwrap(commands.quitApp()) });
+  const tray = useMutation({
+    mutationFn: () => unwrap(commands.keepInTray()),
+    onSuccess: () => { setAsked(false); },
+  });
   const keep = useMutation({
     mutationFn: () => unwrap(commands.runInBackground()),
     onSuccess: (status) => {
@@ -125,25 +129,33 @@ export function CloseDialog() {
   });
   if (!asked) return null;
   const serviceAvailable = background.data !== undefined && background.data.service !== "unavailable";
+  const busy = keep.isPending || quit.isPending || tray.isPending;
   return (
     <div className="confirm" role="alertdialog" aria-modal="true" aria-labelledby="close-title" aria-describedby="close-text" data-testid="close-dialog">
       <h2 id="close-title">Stop the scheduler?</h2>
       <p id="close-text">
         This app executes the local database's jobs while its window is open. Closing it stops them until the app is opened again.
+        The tray keeps them running while you are logged in; the background service also after a reboot.
         {background.data?.service === "unavailable" && ` A background service is not available here (${background.data.reason ?? ""}).`}
       </p>
       <div className="buttons">
         {serviceAvailable && (
-          <button type="button" className="primary" disabled={keep.isPending || quit.isPending} onClick={() => { keep.mutate(); }}>
+          <button type="button" className="primary" disabled={busy} onClick={() => { keep.mutate(); }}>
             Keep running in the background
           </button>
         )}
-        <button type="button" className="danger" disabled={keep.isPending || quit.isPending} onClick={() => { quit.mutate(); }}>
+        {background.data?.tray === true && (
+          <button type="button" disabled={busy} onClick={() => { tray.mutate(); }}>
+            Keep running in the tray
+          </button>
+        )}
+        <button type="button" className="danger" disabled={busy} onClick={() => { quit.mutate(); }}>
           Stop the scheduler and close
         </button>
-        <button type="button" disabled={keep.isPending || quit.isPending} onClick={() => { setAsked(false); keep.reset(); }}>Cancel</button>
+        <button type="button" disabled={busy} onClick={() => { setAsked(false); keep.reset(); }}>Cancel</button>
       </div>
       {keep.isError && <p className="form-error" role="alert">{describeFailure(keep.error)}</p>}
+      {tray.isError && <p className="form-error" role="alert">{describeFailure(tray.error)}</p>}
     </div>
   );
 }
