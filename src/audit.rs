@@ -73,6 +73,13 @@ pub enum AuditAction {
     JobTriggered,
     #[serde(rename = "job.backfilled")]
     JobBackfilled,
+    /// `rota access grant`: a role given a capability (Postgres). The entry names the role, the
+    /// capability and the tenants; never a password.
+    #[serde(rename = "access.granted")]
+    AccessGranted,
+    /// `rota access revoke`: a role's grant in one tenant, or all of them, removed (Postgres).
+    #[serde(rename = "access.revoked")]
+    AccessRevoked,
 }
 
 text_enum!(AuditAction, "action", {
@@ -92,6 +99,8 @@ text_enum!(AuditAction, "action", {
     JobDeleted => "job.deleted",
     JobTriggered => "job.triggered",
     JobBackfilled => "job.backfilled",
+    AccessGranted => "access.granted",
+    AccessRevoked => "access.revoked",
 });
 
 /// One entry of the audit log, as stored.
@@ -165,6 +174,22 @@ impl NewAuditEntry {
             tenant: subject.map(|tenant| tenant.name.clone()),
             before: before.map(snapshot),
             after: after.map(snapshot),
+            ..Self::blank(action, operator, at)
+        }
+    }
+
+    /// A change of who may do what (`rota access`): `before` or `after` describes the grant
+    /// (role, capability, tenants), never a password.
+    pub fn access(
+        action: AuditAction,
+        operator: &str,
+        at: DateTime<Utc>,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Self {
+        NewAuditEntry {
+            before: before.map(redact),
+            after: after.map(redact),
             ..Self::blank(action, operator, at)
         }
     }

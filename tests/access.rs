@@ -543,6 +543,87 @@ async fn the_audit_operator_is_the_database_role_whatever_the_client_says() {
         .unwrap();
     assert_eq!(row.get::<String, _>("operator"), fixture.role("operator"));
     assert_eq!(row.get::<Option<String>, _>("display_name").as_deref(), Some("the-ceo"));
+
+    // Re-enabling records the role too, on the job and in its `job.re_enabled` event, not the
+    // name the client gave ("mallory" here, "someone-else" as the re-enable's operator).
+    let acme = || JobRef::named("acme", "nightly");
+    operator.disable_job(acme(), "mallory", None).await.unwrap();
+    let job = operator.enable_job(acme(), "someone-else", false).await.unwrap();
+    assert_eq!(job.enabled_by, Some(fixture.role("operator")));
+    let events = fixture.admin.outbox_events(100).await.unwrap();
+    let re_enabled: Vec<String> = events
+        .iter()
+        .filter_map(|event| match &event.event {
+            rota::event::Event::JobReEnabled(data) => Some(data.operator.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(re_enabled, [fixture.role("operator")]);
+    // The same through a bulk enable.
+    let selection = rota::api::JobSelection::Ids(vec![job.id]);
+    operator.disable_job(acme(), "mallory", None).await.unwrap();
+    let report =
+        operator.bulk_jobs(&selection, rota::api::BulkJobAction::Enable, false).await.unwrap();
+    assert_eq!(report.changed[0].enabled_by, Some(fixture.role("operator")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_and_revocations_are_in_the_audit_log_without_a_password() {
+    let Some(fixture) = Fixture::new().await else { return };
+    let password = "planted-password-77e1";
+    let request = GrantRequest {
+        role: fixture.role("auditor"),
+        tenants: vec!["acme".into(), "globex".into()],
+        capability: Capability::Operate,
+        password: Some(Password::new(password).unwrap()),
+    };
+    fixture.admin.grant_access(&request).await.unwrap();
+    fixture.admin.revoke_access(&fixture.role("auditor"), Some("globex")).await.unwrap();
+    let entries = fixture.admin.audit_log(&AuditFilter::default()).await.unwrap();
+    let granted = entries
+        .iter()
+        .find(|entry| {
+            entry.action == rota::api::AuditAction::AccessGranted
+                && entry
+                    .after
+                    .as_ref()
+                    .is_some_and(|after| after["role"] == fixture.role("auditor"))
+        })
+        .expect("an access.granted entry");
+    let after = granted.after.clone().unwrap();
+    assert_eq!(after["capability"], "operate");
+    assert_eq!(after["tenants"], serde_json::json!(["acme", "globex"]));
+    assert_eq!(after["login_updated"], true);
+    let revoked = entries
+        .iter()
+        .find(|entry| entry.action == rota::api::AuditAction::AccessRevoked)
+        .expect("an access.revoked entry");
+    let before = revoked.before.clone().unwrap();
+    assert_eq!(
+        (before["role"].clone(), before["tenant"].clone(), before["grants_removed"].clone()),
+        (
+            serde_json::json!(fixture.role("auditor")),
+            serde_json::json!("globex"),
+            serde_json::json!(1)
+        )
+    );
+    // Who granted: the admin's database role.
+    let admin_role: String = {
+        let mut admin = PgConnection::connect(&fixture.db.url).await.unwrap();
+        sqlx::query_scalar("SELECT session_user::text").fetch_one(&mut admin).await.unwrap()
+    };
+    assert_eq!(granted.operator, admin_role);
+    // The password is nowhere in the log, whatever form it might take.
+    let mut raw = PgConnection::connect(&fixture.db.url).await.unwrap();
+    let all: Vec<String> = sqlx::query_scalar("SELECT row_to_json(a)::text FROM audit_log a")
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+    assert!(all.iter().all(|row| !row.contains(password)), "the password is in the audit log");
+    // A member never reads the grants' entries (they belong to no tenant).
+    let viewer = fixture.rota_as("viewer").await;
+    let seen = viewer.audit_log(&AuditFilter::default()).await.unwrap();
+    assert!(seen.iter().all(|entry| entry.action != rota::api::AuditAction::AccessGranted));
 }
 
 /// The known traps of row-level security, checked on the schema so that a later migration

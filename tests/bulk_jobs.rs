@@ -176,9 +176,11 @@ backend_test!(a_bulk_action_changes_each_selected_job_once_with_one_audit_entry_
         .await
         .unwrap();
     assert_eq!(enabled.changed.len(), 2);
+    // Who enabled them: the operator on SQLite, the database role on Postgres.
+    let who = db.recorded_as("dana");
     for job in &enabled.changed {
         assert!(job.enabled && job.on_probation);
-        assert_eq!(job.enabled_by.as_deref(), Some("dana"));
+        assert_eq!(job.enabled_by.as_deref(), Some(who.as_str()));
         assert!(job.next_run_at.unwrap() > rota.now(), "restarts from now: {job:?}");
     }
     let events = rota.outbox_events(100).await.unwrap();

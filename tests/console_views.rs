@@ -595,7 +595,8 @@ backend_test!(job_operations_by_id_follow_the_job_through_a_rename, |db| {
     let disabled = world.rota.disable_job(job.id, "alice", Some("moving")).await.unwrap();
     assert_eq!(disabled.disabled_reason.as_deref(), Some("moving (by alice)"));
     let enabled = world.rota.enable_job(job.id, "alice", false).await.unwrap();
-    assert_eq!((enabled.enabled, enabled.enabled_by.as_deref()), (true, Some("alice")));
+    let alice = db.recorded_as("alice");
+    assert_eq!((enabled.enabled, enabled.enabled_by.as_deref()), (true, Some(alice.as_str())));
     assert_eq!(world.rota.trigger(job.id, None).await.unwrap().job, "daily-report");
 
     // 07:00 on 27 and 28 February.

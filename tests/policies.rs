@@ -526,13 +526,14 @@ backend_test!(five_failures_disable_once_even_with_two_engines, |db| {
     world.board.fail("flaky", false);
     let job = world.rota.enable_job(JobRef::named("acme", "flaky"), "alice", false).await.unwrap();
     assert_eq!((job.enabled, job.consecutive_failures), (true, 0));
-    assert_eq!((job.enabled_by.as_deref(), job.on_probation), (Some("alice"), false));
+    let alice = db.recorded_as("alice");
+    assert_eq!((job.enabled_by.as_deref(), job.on_probation), (Some(alice.as_str()), false));
     assert_eq!(job.next_run_at, Some(at("2027-01-01T12:01:00Z")));
     let events = world.rota.outbox_events(100).await.unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(
         (events[1].event.kind().as_str(), &events[1].event.data()["operator"]),
-        ("job.re_enabled", &serde_json::json!("alice"))
+        ("job.re_enabled", &serde_json::json!(alice))
     );
     world.set("2027-01-01T12:01:00Z");
     let report = engines[0].tick_once().await.unwrap();

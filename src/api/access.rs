@@ -50,7 +50,7 @@ impl<S: Store> Rota<S> {
             validate_name("tenant", tenant)?;
         }
         self.require_admin().await?;
-        self.store.grant_access(request, self.now()).await
+        self.store.grant_access(request, &self.operator, self.now()).await
     }
 
     /// Removes `role`'s grant in `tenant`, or all its grants and its membership of this
@@ -59,7 +59,7 @@ impl<S: Store> Rota<S> {
     pub async fn revoke_access(&self, role: &str, tenant: Option<&str>) -> Result<u64> {
         validate_role_name(role)?;
         self.require_admin().await?;
-        self.store.revoke_access(role, tenant).await
+        self.store.revoke_access(role, tenant, &self.operator, self.now()).await
     }
 
     /// Ok when the current role has `needed` in `tenant`; otherwise

@@ -21,11 +21,13 @@ store_concern! {
         fn list_access(&self) -> Result<Vec<RoleAccess>>;
 
         /// Creates the login role when missing, sets its password if given, and sets its
-        /// capability in each tenant (or makes it an admin). Returns whether it was created.
-        fn grant_access(&self, request: &GrantRequest, now: DateTime<Utc>) -> Result<bool>;
+        /// capability in each tenant (or makes it an admin), with an `access.granted` audit
+        /// entry (no password) in the same transaction. Returns whether it was created.
+        fn grant_access(&self, request: &GrantRequest, operator: &str, now: DateTime<Utc>) -> Result<bool>;
 
         /// Removes the role's grant in `tenant`, or all its grants and its membership of this
-        /// database's groups. Returns how many grants were removed.
-        fn revoke_access(&self, role: &str, tenant: Option<&str>) -> Result<u64>;
+        /// database's groups, with an `access.revoked` audit entry. Returns how many grants
+        /// were removed.
+        fn revoke_access(&self, role: &str, tenant: Option<&str>, operator: &str, now: DateTime<Utc>) -> Result<u64>;
     }
 }

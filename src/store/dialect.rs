@@ -78,6 +78,13 @@ pub(crate) trait Dialect {
     /// After a retention pass: where the database does not reclaim deleted and updated rows by
     /// itself, reclaims them in the tables Rota churns; returns whether it did.
     fn reclaim_space(&self) -> impl Future<Output = Result<bool>> + Send;
+    /// Who a change in `tx` is recorded as made by where a column or an event names a person
+    /// (`jobs.enabled_by`, `job.re_enabled`): the database role on a backend that has roles
+    /// (whatever the client calls itself, as in the audit log), else `operator`.
+    fn acting_role(
+        tx: &mut Transaction<'static, Self::Db>,
+        operator: &str,
+    ) -> impl Future<Output = Result<String>> + Send;
     /// Records `results` and claims (when `claim` is given) in one transaction on the backend's
     /// own fast path, if it has one and takes this cycle; `None`: nothing was written, the
     /// shared path runs it. Both keep the same rules (see [`super::RunQueue::record_and_claim`]).

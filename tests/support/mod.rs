@@ -38,6 +38,21 @@ pub fn postgres_required() -> bool {
 }
 
 impl TestDatabase {
+    /// Who a change made as `operator` is recorded as made by in `jobs.enabled_by` and events:
+    /// the operator on SQLite (single-user), the database role on Postgres (the user of this
+    /// database's URL), whatever the client says.
+    #[allow(dead_code)]
+    pub fn recorded_as(&self, operator: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => operator.to_owned(),
+            Backend::Postgres => {
+                let (_, rest) = self.url.split_once("://").expect("a URL");
+                let (user, _) = rest.split_once('@').expect("the URL names a user");
+                user.split(':').next().unwrap_or(user).to_owned()
+            }
+        }
+    }
+
     /// A fresh database, or `None` when Postgres is unavailable and not required.
     pub async fn create(backend: Backend) -> Option<TestDatabase> {
         match backend {

@@ -194,9 +194,10 @@ impl JobStore for This {
     ) -> Result<Job> {
         let mut tx = self.begin_write().await?;
         let before = Self::lock_job(&mut tx, id).await?;
+        let role = Self::acting_role(&mut tx, operator).await?;
         let enabled = sqlx::query(sql::ENABLE_JOB)
             .bind(id)
-            .bind(operator)
+            .bind(&role)
             .bind(probation)
             .bind(codec::opt_ms(next_run_at))
             .bind(codec::ms(now))
@@ -205,7 +206,7 @@ impl JobStore for This {
         if let Some(row) = enabled {
             let event = Event::JobReEnabled(JobReEnabled {
                 job: row.text("name")?,
-                operator: operator.to_owned(),
+                operator: role,
                 probation,
                 next_run_at,
             });
@@ -314,13 +315,14 @@ impl JobStore for This {
         };
         let statement = format!("{set} FROM {}{}", Self::BULK_JOB_ROWS, sql::BULK_JOBS_MATCH);
         let reason = codec::bound_error(&format!("disabled by {operator}"));
+        let mut tx = self.begin_write().await?;
+        let role = Self::acting_role(&mut tx, operator).await?;
         let mut update = sqlx::query(&statement).bind(&rows).bind(codec::ms(now));
         match action {
             BulkJobAction::Pause | BulkJobAction::Resume => {}
-            BulkJobAction::Enable => update = update.bind(operator),
+            BulkJobAction::Enable => update = update.bind(&role),
             BulkJobAction::Disable => update = update.bind(&reason),
         }
-        let mut tx = self.begin_write().await?;
         let updated = update.fetch_all(&mut *tx).await?;
         if updated.len() != changes.len() {
             // Someone changed or deleted a job since it was read: nothing is written (the
@@ -365,7 +367,7 @@ impl JobStore for This {
                 .map(|job| {
                     let event = Event::JobReEnabled(JobReEnabled {
                         job: job.name.clone(),
-                        operator: operator.to_owned(),
+                        operator: role.clone(),
                         probation: job.on_probation,
                         next_run_at: job.next_run_at,
                     });

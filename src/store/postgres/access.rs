@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::PgStore;
 use crate::access::{Capability, GrantRequest, Password, RoleAccess, TenantGrant, Whoami};
+use crate::audit::{AuditAction, NewAuditEntry};
 use crate::error::Result;
 use crate::store::codec::{self, RowAccess};
 use crate::store::{sql, AccessStore};
@@ -59,7 +60,12 @@ impl AccessStore for PgStore {
         Ok(roles.into_values().collect())
     }
 
-    async fn grant_access(&self, request: &GrantRequest, now: DateTime<Utc>) -> Result<bool> {
+    async fn grant_access(
+        &self,
+        request: &GrantRequest,
+        operator: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let verifier = request.password.as_ref().map(scram_verifier);
         let mut tx = self.pool.begin().await?;
         let created: bool = sqlx::query_scalar(sql::postgres::LOGIN_ROLE)
@@ -82,11 +88,29 @@ impl AccessStore for PgStore {
                 return Err(codec::not_found("tenant", tenant));
             }
         }
+        // What was granted, never the password (only whether one was set).
+        let after = serde_json::json!({
+            "role": request.role,
+            "capability": request.capability.as_str(),
+            "tenants": request.tenants,
+            "login_created": created,
+            // Whether the login role got a new password (the redaction hides any field named after one).
+            "login_updated": request.password.is_some(),
+        });
+        let entry =
+            NewAuditEntry::access(AuditAction::AccessGranted, operator, now, None, Some(after));
+        PgStore::write_audit(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(created)
     }
 
-    async fn revoke_access(&self, role: &str, tenant: Option<&str>) -> Result<u64> {
+    async fn revoke_access(
+        &self,
+        role: &str,
+        tenant: Option<&str>,
+        operator: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
         let login: Option<bool> = sqlx::query_scalar(sql::postgres::ROLE_LOGIN)
             .bind(role)
@@ -123,6 +147,15 @@ impl AccessStore for PgStore {
         if login.is_none() && removed == 0 {
             return Err(codec::not_found("role", role));
         }
+        let before = serde_json::json!({
+            "role": role,
+            // `null`: every tenant, and the role's membership of this database's groups.
+            "tenant": tenant,
+            "grants_removed": removed,
+        });
+        let entry =
+            NewAuditEntry::access(AuditAction::AccessRevoked, operator, now, Some(before), None);
+        PgStore::write_audit(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(removed)
     }

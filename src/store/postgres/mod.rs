@@ -137,6 +137,15 @@ impl Dialect for PgStore {
         Ok(self.pool.begin().await?)
     }
 
+    /// Postgres: the login role (`session_user`), as the audit log's trigger records it; the
+    /// client's own name is kept as the audit entry's display name.
+    async fn acting_role(
+        tx: &mut Transaction<'static, Postgres>,
+        _operator: &str,
+    ) -> Result<String> {
+        Ok(sqlx::query_scalar(sql::postgres::SESSION_ROLE).fetch_one(&mut **tx).await?)
+    }
+
     /// Two statements (rarely three) in the caller's transaction;
     /// [`sql::postgres::LOCK_ELIGIBLE_TENANTS`] explains why one statement cannot be right.
     async fn claim_in(

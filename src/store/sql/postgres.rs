@@ -173,6 +173,8 @@ pub const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations'
 // Roles and grants (migration 0010; SQLite has none: it is single-user).
 
 /// The current role, and whether it acts as an admin.
+/// The login role a change is made by (not `current_user`, which a `SET ROLE` changes).
+pub const SESSION_ROLE: &str = "SELECT session_user::text";
 pub const WHOAMI: &str = "SELECT current_user::text AS role, rota_access_is_admin() AS admin";
 /// The current role's grants, by tenant name (its own rows are all a member may read).
 pub const MY_GRANTS: &str = "SELECT t.name AS tenant, g.capability FROM access_grants g \

@@ -29,12 +29,19 @@ impl AccessStore for SqliteStore {
     async fn grant_access(
         &self,
         _request: &crate::access::GrantRequest,
+        _operator: &str,
         _now: DateTime<Utc>,
     ) -> Result<bool> {
         Err(single_user())
     }
 
-    async fn revoke_access(&self, _role: &str, _tenant: Option<&str>) -> Result<u64> {
+    async fn revoke_access(
+        &self,
+        _role: &str,
+        _tenant: Option<&str>,
+        _operator: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<u64> {
         Err(single_user())
     }
 }

@@ -181,6 +181,11 @@ impl Dialect for SqliteStore {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// SQLite is single-user: the operator the client names.
+    async fn acting_role(_tx: &mut Transaction<'static, Sqlite>, operator: &str) -> Result<String> {
+        Ok(operator.to_owned())
+    }
+
     /// On the hot path's thread, when it takes the cycle (see `hot.rs`).
     async fn fast_cycle(
         &self,
