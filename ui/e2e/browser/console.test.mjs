@@ -578,6 +578,57 @@ describe("times, jobs that will not run, and forms (issue 15)", () => {
     });
   });
 
+  it("clears Run now's line once the run has ended, without moving the controls", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Jobs").click();
+      await page.getByRole("button", { name: "nightly-report" }).click();
+      const pause = page.getByRole("button", { name: "Pause", exact: true });
+      const before = await pause.boundingBox();
+      await page.getByTestId("run-now").click();
+      await page.waitForFunction(() => document.querySelector('[data-testid="run-queued"]')?.dataset.status === "succeeded", null, { timeout: 10_000 });
+      // The outcome stays a while (RUN_NOW_OUTCOME_MS, 10 s), then the line is empty again.
+      await page.waitForFunction(() => {
+        const line = document.querySelector('[data-testid="run-queued"]');
+        return line !== null && line.dataset.status === undefined && line.textContent === "";
+      }, null, { timeout: 20_000 });
+      assert.deepEqual(await pause.boundingBox(), before, "clearing the line moved nothing");
+    });
+  });
+
+  it("draws a run that starts elsewhere on the open timeline, as it happens", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Timeline").click();
+      const summary = page.getByTestId("timeline-summary");
+      await summary.waitFor();
+      const runs = async () => Number((await summary.textContent()).match(/^([\d,]+) runs/)?.[1].replace(",", ""));
+      const shown = await runs();
+      const fetches = await page.evaluate(() => window.__rotaMock.calls.filter((call) => call.cmd === "timeline").length);
+      // Another console runs the job now: the engine's live updates reach this screen.
+      await page.evaluate(() => { window.__rotaMock.runNow("nightly-report"); });
+      await page.waitForFunction((expected) => document.querySelector('[data-testid="timeline-summary"]')?.textContent?.startsWith(`${expected} runs`), shown + 1, { timeout: 10_000 });
+      const after = await page.evaluate(() => window.__rotaMock.calls.filter((call) => call.cmd === "timeline").length);
+      assert.equal(after, fetches, "patched from the live update, not reloaded");
+    });
+  });
+
+  it("reads out the hovered bucket of the overview chart, and the latest one otherwise", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await page.getByRole("heading", { name: "Overview" }).waitFor();
+      const readout = page.getByTestId("chart-readout");
+      await page.waitForFunction(() => (document.querySelector('[data-testid="chart-readout"]')?.textContent ?? "") !== "");
+      const latest = await readout.textContent();
+      const format = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2})–\d{2}:\d{2} America\/New_York: \d+ started, \d+ failed, /;
+      assert.match(latest, format);
+      const over = page.locator(".u-over");
+      const box = await over.boundingBox();
+      await page.mouse.move(box.x + 3, box.y + box.height / 2);
+      await page.waitForFunction((text) => document.querySelector('[data-testid="chart-readout"]')?.textContent !== text, latest);
+      const hovered = await readout.textContent();
+      assert.match(hovered, format);
+      assert.ok(hovered.match(format)[1] < latest.match(format)[1], `the first bucket (${hovered}) is before the latest (${latest})`);
+    });
+  });
+
   it("asks before leaving a form with unsaved changes", async () => {
     await withConsole({ open: true }, async (page) => {
       await nav(page, "Jobs").click();

@@ -55,6 +55,8 @@ interface MockControl {
   calls: { cmd: string; args: unknown }[];
   /** The job, as the backend would say, failed five times and Rota disabled it. */
   autoDisable: (name: string, error: string) => void;
+  /** Someone else (another console, the CLI) ran the job now: its run arrives as live updates. */
+  runNow: (name: string) => void;
   /** The window's close button was pressed (the app sends `close-requested`). */
   requestClose: () => void;
   /** Whether the app was asked to quit. */
@@ -311,6 +313,11 @@ export function installMockBackend(): void {
     trayed: false,
     requestClose: () => {
       void events.closeRequested.emit({});
+    },
+    runNow: (name) => {
+      const job = jobs.find((candidate) => candidate.input.name === name);
+      if (job === undefined) throw new Error(`no job ${name}`);
+      runs.runNow(job.id, null);
     },
     autoDisable: (name, error) => {
       const job = jobs.find((candidate) => candidate.input.name === name);
