@@ -568,6 +568,55 @@ async fn the_audit_operator_is_the_database_role_whatever_the_client_says() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_without_createrole_is_told_what_is_missing_and_nothing_changes() {
+    let Some(fixture) = Fixture::new().await else { return };
+    // An admin of Rota (a member of the admin group) whose database role lacks CREATEROLE.
+    fixture.grant("lesser", &[], Capability::Admin).await;
+    let lesser = fixture.rota_as("lesser").await;
+    let newbie = GrantRequest {
+        role: fixture.role("newbie"),
+        tenants: vec!["acme".into()],
+        capability: Capability::View,
+        password: None,
+    };
+    let error = lesser.grant_access(&newbie).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Invalid, "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains("creating the login role needs the Postgres privilege CREATEROLE"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("ALTER ROLE {} CREATEROLE", fixture.role("lesser"))), "{text}");
+    let mut raw = PgConnection::connect(&fixture.db.url).await.unwrap();
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+            .bind(fixture.role("newbie"))
+            .fetch_one(&mut raw)
+            .await
+            .unwrap();
+    assert!(!exists, "no role was created");
+    // A new password for an existing role needs it too.
+    let password = GrantRequest {
+        role: fixture.role("viewer"),
+        tenants: vec!["acme".into()],
+        capability: Capability::View,
+        password: Some(Password::new("another-one-5d1").unwrap()),
+    };
+    let text = lesser.grant_access(&password).await.unwrap_err().to_string();
+    assert!(text.contains("setting a login role's password"), "{text}");
+    // A grant in a tenant for a role that exists needs no role change: it works.
+    let more = GrantRequest {
+        role: fixture.role("viewer"),
+        tenants: vec!["initech".into()],
+        capability: Capability::View,
+        password: None,
+    };
+    assert!(!lesser.grant_access(&more).await.unwrap(), "not created");
+    let mut viewer = fixture.raw_as("viewer").await;
+    assert_eq!(count_jobs(&mut viewer).await.unwrap(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grants_and_revocations_are_in_the_audit_log_without_a_password() {
     let Some(fixture) = Fixture::new().await else { return };
     let password = "planted-password-77e1";

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::PgStore;
 use crate::access::{Capability, GrantRequest, Password, RoleAccess, TenantGrant, Whoami};
 use crate::audit::{AuditAction, NewAuditEntry};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::codec::{self, RowAccess};
 use crate::store::{sql, AccessStore};
 
@@ -68,13 +68,29 @@ impl AccessStore for PgStore {
     ) -> Result<bool> {
         let verifier = request.password.as_ref().map(scram_verifier);
         let mut tx = self.pool.begin().await?;
+        // Creating a login role, setting its password and adding it to this database's groups
+        // are Postgres' own privileges (CREATEROLE), which an admin of Rota may lack: say so
+        // before trying, instead of the database's "permission denied".
+        let row = sqlx::query(sql::postgres::ROLE_PRIVILEGES)
+            .bind(&request.role)
+            .fetch_one(&mut *tx)
+            .await?;
+        let (me, role_exists) = (row.text("me")?, row.flag("role_exists")?);
+        if !row.flag("can_create_roles")? && (!role_exists || verifier.is_some()) {
+            return Err(needs_createrole(&me, &request.role, role_exists));
+        }
         let created: bool = sqlx::query_scalar(sql::postgres::LOGIN_ROLE)
             .bind(&request.role)
             .bind(verifier.as_deref())
             .fetch_one(&mut *tx)
-            .await?;
+            .await
+            .map_err(|error| refused_role_change(error, &me, &request.role, role_exists))?;
         if request.capability == Capability::Admin {
-            sqlx::query(sql::postgres::MAKE_ADMIN).bind(&request.role).execute(&mut *tx).await?;
+            sqlx::query(sql::postgres::MAKE_ADMIN)
+                .bind(&request.role)
+                .execute(&mut *tx)
+                .await
+                .map_err(|error| refused_role_change(error, &me, &request.role, role_exists))?;
         }
         for tenant in &request.tenants {
             let granted = sqlx::query(sql::postgres::UPSERT_GRANT)
@@ -159,6 +175,34 @@ impl AccessStore for PgStore {
         tx.commit().await?;
         Ok(removed)
     }
+}
+
+/// The error for an admin whose database role lacks CREATEROLE: what is missing, and the two
+/// ways out.
+fn needs_createrole(me: &str, role: &str, role_exists: bool) -> Error {
+    let what = if role_exists {
+        "setting a login role's password or adding it to this database's groups"
+    } else {
+        "creating the login role"
+    };
+    Error::invalid(
+        "role",
+        role,
+        format!(
+            "{what} needs the Postgres privilege CREATEROLE, which the database role {me} lacks: \
+             ask a superuser to run `ALTER ROLE {me} CREATEROLE`, or to create the login role \
+             (`CREATE ROLE {role} LOGIN PASSWORD '...'`) and then grant again without --password"
+        ),
+    )
+}
+
+/// A refusal while changing roles (Postgres' 42501) as [`needs_createrole`]; other errors as
+/// they are.
+fn refused_role_change(error: sqlx::Error, me: &str, role: &str, role_exists: bool) -> Error {
+    if codec::is_insufficient_privilege(&error) {
+        return needs_createrole(me, role, role_exists);
+    }
+    Error::from(error)
 }
 
 fn tenant_grant(row: &sqlx::postgres::PgRow) -> Result<TenantGrant> {

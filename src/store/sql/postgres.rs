@@ -173,6 +173,12 @@ pub const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations'
 // Roles and grants (migration 0010; SQLite has none: it is single-user).
 
 /// The current role, and whether it acts as an admin.
+/// What `rota access grant` needs to know before changing roles: the current role, whether it
+/// may create and alter roles (CREATEROLE, or a superuser), and whether the role `$1` exists.
+pub const ROLE_PRIVILEGES: &str = "SELECT current_user::text AS me, \
+     (SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user) \
+       AS can_create_roles, \
+     EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS role_exists";
 /// The login role a change is made by (not `current_user`, which a `SET ROLE` changes).
 pub const SESSION_ROLE: &str = "SELECT session_user::text";
 pub const WHOAMI: &str = "SELECT current_user::text AS role, rota_access_is_admin() AS admin";
