@@ -73,8 +73,11 @@ fn open(path: &Path) -> std::io::Result<File> {
 
 /// How long [`acquire`] tries again while the lock is held by someone who has not written a
 /// description: a [`holder`] probe holds it for microseconds, and a new engine writes its
-/// description right after taking it.
-const PROBE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+/// description right after taking it. About a second, counted in attempts [`PROBE_PAUSE`] apart
+/// rather than read from a clock: only `src/clock.rs` reads the wall clock
+/// (tests/architecture.rs).
+const PROBE_ATTEMPTS: u32 = 200;
+const PROBE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Takes the lock for an engine on the SQLite file `file`, writing `description` (the process
 /// and node) into it for whoever finds it held. `Ok(Err(holder))` when another engine holds it.
@@ -83,8 +86,9 @@ pub fn acquire(
     description: &str,
 ) -> std::io::Result<Result<EngineLock, EngineHolder>> {
     let path = lock_path(file);
-    let started = std::time::Instant::now();
+    let mut attempts = 0;
     loop {
+        attempts += 1;
         match try_lock(&path)? {
             Ok(mut lock) => {
                 lock.set_len(0)?;
@@ -92,8 +96,8 @@ pub fn acquire(
                 lock.flush()?;
                 return Ok(Ok(EngineLock { _lock: lock, path }));
             }
-            Err(holder) if holder.description.is_empty() && started.elapsed() < PROBE_PATIENCE => {
-                std::thread::sleep(std::time::Duration::from_millis(5));
+            Err(holder) if holder.description.is_empty() && attempts < PROBE_ATTEMPTS => {
+                std::thread::sleep(PROBE_PAUSE);
             }
             Err(holder) => return Ok(Err(holder)),
         }
