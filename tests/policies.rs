@@ -650,6 +650,39 @@ backend_test!(rate_limits_hold_across_two_engines, |db| {
         .all(|run| run.waited_for.is_none()));
 });
 
+// Starts are indexed for the rate limit only while the tenant has one (migration 0013,
+// `runs.rate_counted`): a limit set later still counts the starts already in its window.
+backend_test!(a_rate_limit_set_later_counts_the_starts_already_in_its_window, |db| {
+    let world = World::new(&db, "2027-01-01T10:00:00Z").await;
+    world.tenant("acme", 100).await;
+    world.job("acme", "burst", "0 0 1 1 *", policy(OverlapPolicy::Allow)).await;
+    for _ in 0..6 {
+        world.rota.trigger(JobRef::named("acme", "burst"), None).await.unwrap();
+    }
+    let engines = [world.engine(&db, "node-a", 8).await];
+    world.clock.advance(chrono::Duration::milliseconds(1));
+    assert_eq!(run_until_quiet(&engines).await, 6, "no limit yet");
+
+    world.clock.advance(secs(10));
+    let limit = RateLimit { count: 5, window: Duration::from_secs(60) };
+    world
+        .rota
+        .set_tenant_policy(
+            "acme",
+            &TenantPolicy { rate_limit: Some(limit), ..TenantPolicy::default() },
+        )
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        world.rota.trigger(JobRef::named("acme", "burst"), None).await.unwrap();
+    }
+    world.clock.advance(chrono::Duration::milliseconds(1));
+    assert_eq!(run_until_quiet(&engines).await, 0, "six starts in the window already");
+    // The first six leave the window at +60 s: room for five again.
+    world.clock.advance(secs(51));
+    assert_eq!(run_until_quiet(&engines).await, 3);
+});
+
 backend_test!(runs_record_that_they_waited_for_the_tenant_limit, |db| {
     let world = World::new(&db, "2027-01-01T10:00:00Z").await;
     world.tenant("acme", 1).await;
