@@ -46,21 +46,41 @@ const UNITS: &[(&str, &str)] = &[
 /// `systemd-analyze security` levels that pass, best first.
 const ACCEPTED_LEVELS: &[&str] = &["PERFECT", "SAFE", "OK"];
 
+/// Which build goes into the package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    Release,
+    /// Unoptimised binaries (`tauri build --debug`): minutes instead of most of an hour on a
+    /// busy two-core machine, for checking the packaging itself.
+    Debug,
+}
+
+impl Profile {
+    fn dir(self) -> &'static str {
+        match self {
+            Profile::Release => "release",
+            Profile::Debug => "debug",
+        }
+    }
+}
+
 pub fn deb(args: &[String]) -> Result {
     let mut check = false;
     let mut build = true;
+    let mut profile = Profile::Release;
     for arg in args {
         match arg.as_str() {
             "--check" => check = true,
             "--skip-build" => build = false,
+            "--debug" => profile = Profile::Debug,
             other => {
                 return Err(format!(
-                    "deb: unknown argument {other:?}; allowed: --check, --skip-build"
+                    "deb: unknown argument {other:?}; allowed: --check, --skip-build, --debug"
                 ))
             }
         }
     }
-    let package = if build { build_deb()? } else { built_deb()? };
+    let package = if build { build_deb(profile)? } else { built_deb(profile)? };
     eprintln!("\n    package: {}", package.display());
     if check {
         check_deb(&package)?;
@@ -68,28 +88,32 @@ pub fn deb(args: &[String]) -> Result {
     Ok(())
 }
 
-fn bundle_dir() -> PathBuf {
-    target_dir().join("release").join("bundle").join("deb")
+fn bundle_dir(profile: Profile) -> PathBuf {
+    target_dir().join(profile.dir()).join("bundle").join("deb")
 }
 
 /// The newest `.deb` in the bundle folder.
-fn built_deb() -> Result<PathBuf> {
-    let entries = std::fs::read_dir(bundle_dir())
-        .map_err(|error| format!("no package built yet ({}): {error}", bundle_dir().display()))?;
+fn built_deb(profile: Profile) -> Result<PathBuf> {
+    let dir = bundle_dir(profile);
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|error| format!("no package built yet ({}): {error}", dir.display()))?;
     entries
         .flatten()
         .map(|entry| entry.path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "deb"))
         .max_by_key(|path| std::fs::metadata(path).and_then(|meta| meta.modified()).ok())
-        .ok_or_else(|| format!("no .deb in {}; run cargo xtask deb", bundle_dir().display()))
+        .ok_or_else(|| format!("no .deb in {}; run cargo xtask deb", dir.display()))
 }
 
-fn build_deb() -> Result<PathBuf> {
+fn build_deb(profile: Profile) -> Result<PathBuf> {
     crate::desktop::prepare()?;
     apt_install(&["dpkg-dev", "fakeroot"])?;
-    step("building rota (release)");
-    run("cargo", &["build", "--release", "--bin", "rota"])?;
-    let rota = target_dir().join("release").join("rota");
+    step(&format!("building rota ({})", profile.dir()));
+    match profile {
+        Profile::Release => run("cargo", &["build", "--release", "--bin", "rota"])?,
+        Profile::Debug => run("cargo", &["build", "--bin", "rota"])?,
+    }
+    let rota = target_dir().join(profile.dir()).join("rota");
     step("generating the shell completions (rota completions bash|zsh|fish)");
     let generated = target_dir().join("package");
     std::fs::create_dir_all(&generated).map_err(|error| error.to_string())?;
@@ -113,13 +137,17 @@ fn build_deb() -> Result<PathBuf> {
     }
     let config = generated.join("tauri.package.json");
     std::fs::write(&config, files_config(&files)).map_err(|error| error.to_string())?;
-    step("building the .deb (release build; tauri build --bundles deb)");
+    step(&format!("building the .deb ({} build; tauri build --bundles deb)", profile.dir()));
     // Only this build's package is left in the folder, so `--skip-build` finds it.
-    let _ = std::fs::remove_dir_all(bundle_dir());
+    let _ = std::fs::remove_dir_all(bundle_dir(profile));
     let tauri = root().join("ui").join("node_modules").join(".bin").join("tauri");
     let config = config.to_string_lossy().into_owned();
-    run(&tauri.to_string_lossy(), &["build", "--bundles", "deb", "--config", &config])?;
-    let package = built_deb()?;
+    let mut args = vec!["build", "--bundles", "deb", "--config", &config];
+    if profile == Profile::Debug {
+        args.push("--debug");
+    }
+    run(&tauri.to_string_lossy(), &args)?;
+    let package = built_deb(profile)?;
     repack(&package)?;
     Ok(package)
 }
