@@ -148,7 +148,7 @@ fn build_deb(profile: Profile) -> Result<PathBuf> {
     }
     run(&tauri.to_string_lossy(), &args)?;
     let package = built_deb(profile)?;
-    repack(&package)?;
+    repack(&package, profile)?;
     Ok(package)
 }
 
@@ -175,9 +175,11 @@ fn json_string(text: &str) -> String {
     out
 }
 
-/// Marks `/etc/rota/rota.env` as a conffile (mode 0640) and sets every file's owner to root,
-/// rebuilding the package in place.
-fn repack(package: &Path) -> Result {
+/// Marks `/etc/rota/rota.env` as a conffile (mode 0640), moves Tauri's changelog from
+/// `/usr/share/doc/Rota` (the product name) to the package's `/usr/share/doc/rota`, and sets
+/// every file's owner to root, rebuilding the package in place (a debug build's with gzip:
+/// xz takes many minutes over its unoptimised binaries).
+fn repack(package: &Path, profile: Profile) -> Result {
     step("repacking: /etc/rota/rota.env as a conffile (0640), every file root:root");
     let dir = target_dir().join("package").join("tree");
     let _ = std::fs::remove_dir_all(&dir);
@@ -187,11 +189,24 @@ fn repack(package: &Path) -> Result {
     std::fs::write(dir.join("DEBIAN").join("conffiles"), "/etc/rota/rota.env\n")
         .map_err(|error| error.to_string())?;
     set_mode(&dir.join("etc/rota/rota.env"), 0o640)?;
+    let product_docs = dir.join("usr/share/doc/Rota");
+    if product_docs.exists() {
+        std::fs::rename(
+            product_docs.join("changelog.gz"),
+            dir.join("usr/share/doc/rota/changelog.gz"),
+        )
+        .map_err(|error| format!("cannot move the changelog: {error}"))?;
+        std::fs::remove_dir(&product_docs).map_err(|error| error.to_string())?;
+    }
     set_mode(&dir.join("usr/bin/rota"), 0o755)?;
     for script in ["postinst", "prerm", "postrm"] {
         set_mode(&dir.join("DEBIAN").join(script), 0o755)?;
     }
-    run("dpkg-deb", &["--root-owner-group", "-Zxz", "--build", &dir_text, &package_text])?;
+    let compression = match profile {
+        Profile::Release => "-Zxz",
+        Profile::Debug => "-Zgzip",
+    };
+    run("dpkg-deb", &["--root-owner-group", compression, "--build", &dir_text, &package_text])?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
