@@ -80,6 +80,51 @@ pub struct Forecast {
     /// Starts per minute of the window, in order (for a chart).
     #[serde(skip)]
     pub per_minute: BTreeMap<i64, u64>,
+    /// Starts per (minute, tenant), for the what-if.
+    #[serde(skip)]
+    pub tenant_minutes: HashMap<(i64, String), u64>,
+    /// Starts per second, for the what-if.
+    #[serde(skip)]
+    pub per_second: HashMap<i64, u64>,
+}
+
+/// One start of a job being edited, among everything else that starts then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WhatIfStart {
+    pub at: DateTime<Utc>,
+    /// Starts in that minute across the fleet (this job included).
+    pub fleet_minute: u64,
+    /// Starts in that minute in the job's tenant (this job included).
+    pub tenant_minute: u64,
+    /// Starts in that very second (this job included).
+    pub same_second: u64,
+    /// The second is a herd ([`HERD_THRESHOLD`] starts or more).
+    pub herd: bool,
+}
+
+impl Forecast {
+    /// How crowded each of `starts` (a job's own, already counted in the forecast) is.
+    pub fn crowding(&self, tenant: &str, starts: &[DateTime<Utc>]) -> Vec<WhatIfStart> {
+        starts
+            .iter()
+            .map(|at| {
+                let second = at.timestamp();
+                let minute = second.div_euclid(60);
+                let same_second = self.per_second.get(&second).copied().unwrap_or(0);
+                WhatIfStart {
+                    at: *at,
+                    fleet_minute: self.per_minute.get(&minute).copied().unwrap_or(0),
+                    tenant_minute: self
+                        .tenant_minutes
+                        .get(&(minute, tenant.to_owned()))
+                        .copied()
+                        .unwrap_or(0),
+                    same_second,
+                    herd: same_second >= HERD_THRESHOLD,
+                }
+            })
+            .collect()
+    }
 }
 
 /// The starts of `jobs` in `[from, to)`.
@@ -136,9 +181,9 @@ pub fn forecast(jobs: &[ForecastJob<'_>], from: DateTime<Utc>, to: DateTime<Utc>
         })
         .collect();
     let mut herds: Vec<Herd> = seconds
-        .into_iter()
+        .iter()
         .filter(|(_, starting)| starting.len() as u64 >= HERD_THRESHOLD)
-        .filter_map(|(second, starting)| {
+        .filter_map(|(&second, starting)| {
             let mut names: Vec<&str> =
                 starting.iter().map(|index| jobs[*index as usize].name.as_str()).collect();
             names.sort_unstable();
@@ -154,7 +199,25 @@ pub fn forecast(jobs: &[ForecastJob<'_>], from: DateTime<Utc>, to: DateTime<Utc>
         })
         .collect();
     herds.sort_by(|a, b| b.starts.cmp(&a.starts).then(a.second.cmp(&b.second)));
-    Forecast { from, to, jobs: jobs.len() as u64, starts: total, busiest, herds, per_minute }
+    let tenant_minutes = minutes
+        .iter()
+        .flat_map(|(minute, counts)| {
+            counts.iter().map(|(tenant, count)| ((*minute, tenants[*tenant].to_owned()), *count))
+        })
+        .collect();
+    let per_second =
+        seconds.iter().map(|(second, starting)| (*second, starting.len() as u64)).collect();
+    Forecast {
+        from,
+        to,
+        jobs: jobs.len() as u64,
+        starts: total,
+        busiest,
+        herds,
+        per_minute,
+        tenant_minutes,
+        per_second,
+    }
 }
 
 /// The whole minutes that spread `starts` to at most [`SPREAD_TARGET_PER_SECOND`] a second.

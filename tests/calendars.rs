@@ -371,6 +371,18 @@ backend_test!(the_forecast_counts_starts_honouring_calendars_and_flags_herds, |d
         .await
         .unwrap();
     assert_eq!(what_if.herds[0].starts, 26);
+    // The editor's what-if: the new job's next start joins the midnight herd.
+    let what_if = world.rota.what_if("acme", "new", &schedule, &plain).await.unwrap();
+    let first = &what_if.starts[0];
+    assert_eq!(first.at, at("2026-12-25T00:00:00Z"));
+    assert_eq!((first.same_second, first.fleet_minute, first.tenant_minute), (26, 26, 26));
+    assert!(first.herd);
+    assert_eq!(what_if.suggested_jitter_window_seconds, Some(60));
+    // With the window, it starts half a minute later (its id is not known yet) and no herd.
+    let what_if = world.rota.what_if("acme", "new", &schedule, &jittered).await.unwrap();
+    assert_eq!(what_if.starts[0].at, at("2026-12-25T00:00:30Z"));
+    assert!(!what_if.starts[0].herd);
+    assert_eq!(what_if.suggested_jitter_window_seconds, None);
     let error = world.rota.forecast(None, 0, None).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::Invalid);
 });

@@ -93,3 +93,51 @@ impl<S: Store> Rota<S> {
         Ok(crate::forecast::forecast(&inputs, now, to))
     }
 }
+
+/// How many of an edited job's next starts the what-if shows.
+pub const WHAT_IF_STARTS: usize = 5;
+
+/// The console's what-if for a job being edited: its next starts in the coming day, each with
+/// the starts around it (fleet and tenant) with this job added, and a jitter window that would
+/// spread the herd it joins.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WhatIf {
+    pub starts: Vec<crate::forecast::WhatIfStart>,
+    /// When a start joins a herd: the window that spreads the largest one it joins.
+    pub suggested_jitter_window_seconds: Option<u64>,
+}
+
+impl<S: Store> Rota<S> {
+    /// See [`WhatIf`]. `name` is the job's name (an existing job of that name is replaced by
+    /// the edited one).
+    pub async fn what_if(
+        &self,
+        tenant: &str,
+        name: &str,
+        schedule: &Schedule,
+        policy: &JobPolicy,
+    ) -> Result<WhatIf> {
+        self.require(Capability::View, tenant).await?;
+        let forecast = self.forecast(None, 24, Some((tenant, name, schedule, policy))).await?;
+        let tenant_id = self.store.tenant_by_name(tenant).await?.id;
+        let rule = self.calendar_rule(tenant_id, policy).await?;
+        let offset = chrono::Duration::from_std(
+            policy.jitter_window.map_or(std::time::Duration::ZERO, |window| window / 2),
+        )
+        .unwrap_or_default();
+        let timetable = crate::calendars::Timetable::new(schedule, rule.as_ref());
+        let starts: Vec<chrono::DateTime<chrono::Utc>> = timetable
+            .runs_after(forecast.from - offset, forecast.to - forecast.from)
+            .map(|slot| slot.at + offset)
+            .filter(|at| *at >= forecast.from && *at < forecast.to)
+            .take(WHAT_IF_STARTS)
+            .collect();
+        let starts = forecast.crowding(tenant, &starts);
+        let suggested = starts
+            .iter()
+            .filter(|start| start.herd)
+            .map(|start| crate::forecast::suggested_window(start.same_second))
+            .max();
+        Ok(WhatIf { starts, suggested_jitter_window_seconds: suggested })
+    }
+}

@@ -39,7 +39,7 @@ mod views;
 pub use self::audit::{validate_operator, AuditAction, AuditEntry, AuditFilter};
 pub use self::bulk::{BulkReport, MAX_BULK_JOBS};
 pub use self::calendars::CalendarSource;
-pub use self::forecast::MAX_FORECAST_HOURS;
+pub use self::forecast::{WhatIf, MAX_FORECAST_HOURS, WHAT_IF_STARTS};
 pub use self::jobs::{
     check_run_as_ceiling, parse_payload, preview_schedule, time_zone_names, JobPolicy, JobRef,
     NamedHandler, SchedulePreview, DST_LOOKAHEAD,

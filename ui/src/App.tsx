@@ -19,6 +19,7 @@ import { TimelineScreen } from "./screens/TimelineScreen";
 import { RunDetails } from "./screens/RunDetails";
 import { AutoDisabledScreen } from "./screens/AutoDisabledScreen";
 import { AuditScreen } from "./screens/AuditScreen";
+import { CalendarsScreen } from "./screens/CalendarsScreen";
 import { useOperatorName } from "./screens/JobOperations";
 import { CloseDialog, useBackground } from "./screens/BackgroundSection";
 
@@ -33,14 +34,16 @@ export type View =
   | { screen: "new-job"; tenant?: string }
   | { screen: "auto-disabled" }
   | { screen: "audit" }
+  | { screen: "calendars" }
   | { screen: "connection" };
 
 /** The navigation's tabs, in order. */
-const TABS: { screen: "overview" | "timeline" | "tenants" | "jobs" | "auto-disabled" | "audit" | "connection"; label: string }[] = [
+const TABS: { screen: "overview" | "timeline" | "tenants" | "jobs" | "calendars" | "auto-disabled" | "audit" | "connection"; label: string }[] = [
   { screen: "overview", label: "Overview" },
   { screen: "timeline", label: "Timeline" },
   { screen: "tenants", label: "Tenants" },
   { screen: "jobs", label: "Jobs" },
+  { screen: "calendars", label: "Calendars" },
   { screen: "auto-disabled", label: "Auto-disabled" },
   { screen: "audit", label: "Audit" },
   { screen: "connection", label: "Connection" },
@@ -153,6 +156,7 @@ function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (stat
         )}
         {view.screen === "auto-disabled" && <AutoDisabledScreen onOpenJob={openJob} />}
         {view.screen === "audit" && <AuditScreen />}
+        {view.screen === "calendars" && <CalendarsScreen />}
         {view.screen === "connection" && (
           <ConnectionScreen status={status} onStatus={onStatus} onSwitchMode={() => { switchMode.mutate(); }} switching={switchMode.isPending} />
         )}

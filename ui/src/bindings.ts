@@ -97,6 +97,17 @@ export const commands = {
 	 *  re-enabled jobs are on probation.
 	 */
 	bulkJobs: (selection: JobSelectionInput, action: BulkAction, probation: boolean) => typedError<BulkResult, CommandError>(__TAURI_INVOKE("bulk_jobs", { selection, action, probation })),
+	/**  A tenant's calendars with the shared ones, or every calendar the role may see. */
+	listCalendars: (tenant: string | null) => typedError<CalendarRow[], CommandError>(__TAURI_INVOKE("list_calendars", { tenant })),
+	/**
+	 *  Stores an iCalendar file's text as a new calendar, or (`replace`) as the new days of an
+	 *  existing one. A bad file is refused with its line and property; nothing is stored.
+	 */
+	importCalendar: (tenant: string | null, name: string, ics: string, replace: boolean) => typedError<CalendarRow, CommandError>(__TAURI_INVOKE("import_calendar", { tenant, name, ics, replace })),
+	/**  The whole days and windows of a calendar in `year`. */
+	calendarYear: (tenant: string | null, name: string, year: number) => typedError<CalendarYear, CommandError>(__TAURI_INVOKE("calendar_year", { tenant, name, year })),
+	/**  Starts around the edited job's next occurrences (tenant and fleet), herds flagged. */
+	whatIf: (input: WhatIfInput) => typedError<WhatIfView, CommandError>(__TAURI_INVOKE("what_if", { input })),
 	overview: () => typedError<OverviewData, CommandError>(__TAURI_INVOKE("overview")),
 	/**  The audit log, newest first. */
 	listAudit: (query: AuditQuery) => typedError<AuditRow[], CommandError>(__TAURI_INVOKE("list_audit", { query })),
@@ -216,6 +227,33 @@ export type BulkResult = {
 	selected: number,
 	/**  Jobs changed (the others were in that state already). */
 	changed: number,
+};
+
+/**  One whole day a calendar covers, and the event that covers it. */
+export type CalendarDay = {
+	/**  `YYYY-MM-DD`. */
+	date: string,
+	event: string,
+};
+
+/**  A calendar as the calendars table shows it. */
+export type CalendarRow = {
+	name: string,
+	/**  `null`: a shared calendar (admins change it; every tenant's jobs may use it). */
+	tenant: string | null,
+	events: number,
+	version: string,
+	updatedAt: string,
+};
+
+/**  A year of a calendar: its whole days, and its timed events (windows), named. */
+export type CalendarYear = {
+	name: string,
+	tenant: string | null,
+	year: number,
+	days: CalendarDay[],
+	/**  Timed events: their first start (with its zone, or "floating") and summary. */
+	windows: string[],
 };
 
 /**  What a role may do in a tenant; each includes the ones before it (`rota::access::Capability`). */
@@ -913,6 +951,35 @@ export type WaitedFor =
 "rate_limit" | 
 /**  Another run of the job was running (overlap policy). */
 "overlap";
+
+/**  The job being edited, for the what-if panel. */
+export type WhatIfInput = {
+	tenant: string,
+	name: string,
+	schedule: string,
+	timezone: string,
+	jitterWindowSeconds: number | null,
+	/**  The saved job being edited, whose calendars apply; `null` for a new job. */
+	jobId: string | null,
+};
+
+/**  One of the edited job's next starts, with what else starts then. */
+export type WhatIfStartRow = {
+	at: string,
+	fleetMinute: number,
+	tenantMinute: number,
+	sameSecond: number,
+	herd: boolean,
+};
+
+/**  The edited job's next starts in the coming day among the fleet's, with this job added. */
+export type WhatIfView = {
+	starts: WhatIfStartRow[],
+	/**  A jitter window that spreads the herd a start joins. */
+	suggestedJitterWindowSeconds: number | null,
+	/**  A second with this many starts is a herd. */
+	herdThreshold: number,
+};
 
 /**  The current role and what it may do. */
 export type Whoami = {

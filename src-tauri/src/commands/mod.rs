@@ -5,6 +5,7 @@ pub mod access;
 pub mod audit;
 pub mod background;
 pub mod bulk;
+pub mod calendars;
 pub mod connection;
 pub mod jobs;
 pub mod operations;

@@ -5,6 +5,7 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 
 import { RunsMock, type StoredJob } from "./runs";
+import { CalendarsMock, NOT_MINE } from "./calendars";
 import { DEFAULT_POLICY } from "../screens/jobForm";
 
 import { events } from "../bindings";
@@ -337,8 +338,11 @@ export function installMockBackend(): void {
   const serviceRunning = (): BackgroundStatus => ({ executor: "elsewhere", holder: "pid 4242, node test-4242", service: "installed", reason: null, active: "active", enabled: true, tray });
   const serviceStopped = (): BackgroundStatus => ({ executor: "app", holder: null, service: "installed", reason: null, active: "inactive", enabled: true, tray });
 
+  const calendars = new CalendarsMock(fail, () => NOW);
   const handle = (cmd: string, args: Record<string, unknown>): unknown => {
     control.calls.push({ cmd, args });
+    const calendarAnswer = calendars.handle(cmd, args);
+    if (calendarAnswer !== NOT_MINE) return calendarAnswer;
     switch (cmd) {
       case "open_saved_connection":
       case "connection_status":

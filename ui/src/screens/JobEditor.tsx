@@ -15,6 +15,7 @@ import { ConflictPanel } from "./ConflictPanel";
 import { HandlerFields } from "./HandlerFields";
 import { PolicyFields } from "./PolicyFields";
 import { SchedulePanel } from "./SchedulePanel";
+import { WhatIfPanel } from "./WhatIfPanel";
 import { EMPTY_JOB, formFieldOf, formFromInput, inputFromForm, type JobForm } from "./jobForm";
 
 /** A stale save: the job as it is stored now, to show next to the user's edit. */
@@ -205,6 +206,7 @@ export function JobEditor({
         <SchedulePanel />
         <HandlerFields />
         <PolicyFields />
+        <WhatIfPanel jobId={jobId} />
 
         <fieldset>
           <legend>Payload</legend>

@@ -1,0 +1,91 @@
+// The calendars screen and the job editor's what-if panel (issue 17) in headless Chromium
+// against the mock build, with the IPC answered by src/mock/backend.ts and src/mock/calendars.ts.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+
+import { launch, openConsole, serveDist } from "./support.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await serveDist();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function withConsole(options, body) {
+  const session = await openConsole(browser, server.url, options);
+  try {
+    await body(session.page);
+    assert.deepEqual(session.problems, [], "the page logged no errors");
+  } finally {
+    await session.close();
+  }
+}
+
+const nav = (page, name) => page.getByRole("navigation").getByRole("button", { name, exact: true });
+
+const OFFICE = [
+  "BEGIN:VCALENDAR", "VERSION:2.0",
+  "BEGIN:VEVENT", "UID:xmas", "DTSTART;VALUE=DATE:20261225", "DTEND;VALUE=DATE:20261227", "SUMMARY:Christmas", "END:VEVENT",
+  "END:VCALENDAR", "",
+].join("\r\n");
+
+describe("calendars", () => {
+  it("imports a file, shows its days in a year view, and refuses a bad file by line", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Calendars").click();
+      await page.getByRole("heading", { name: "Calendars", exact: true }).waitFor();
+      await page.getByLabel("Name", { exact: true }).fill("office");
+      await page.getByLabel("Tenant").selectOption("acme");
+      await page.getByLabel("iCalendar file").setInputFiles({ name: "office.ics", mimeType: "text/calendar", buffer: Buffer.from(OFFICE) });
+      await page.getByRole("button", { name: "Import" }).click();
+      await page.getByRole("status").filter({ hasText: "Imported calendar office: 2 event(s)." }).waitFor();
+      await page.getByRole("table", { name: "Calendars" }).getByRole("button", { name: "office" }).waitFor();
+
+      // The year view opens on the current year; go to 2026 and find the two days marked.
+      const view = page.getByRole("region", { name: "Year view of office" });
+      await view.waitFor();
+      while (Number(await page.getByTestId("calendar-year").textContent()) > 2026) {
+        await page.getByRole("button", { name: "Previous year" }).click();
+      }
+      while (Number(await page.getByTestId("calendar-year").textContent()) < 2026) {
+        await page.getByRole("button", { name: "Next year" }).click();
+      }
+      await view.locator('td.covered[data-date="2026-12-25"]').waitFor();
+      assert.equal(await view.locator("td.covered").count(), 2);
+      assert.equal(await view.locator('td[data-date="2026-12-26"]').getAttribute("title"), "Christmas");
+
+      // A bad file: the error names its line and property, and nothing is added.
+      await page.getByLabel("Name", { exact: true }).fill("broken");
+      await page.getByLabel("iCalendar file").setInputFiles({ name: "bad.ics", mimeType: "text/calendar", buffer: Buffer.from(OFFICE.replace("20261225", "2026-12-25")) });
+      await page.getByRole("button", { name: "Import" }).click();
+      const alert = page.getByRole("alert");
+      await alert.waitFor();
+      assert.match(await alert.textContent(), /line 5, DTSTART/);
+      assert.equal(await page.getByRole("table", { name: "Calendars" }).locator("tbody tr").count(), 1);
+    });
+  });
+});
+
+describe("what-if panel", () => {
+  it("flags a herd before saving and offers the jitter window", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Jobs").click();
+      await page.getByRole("button", { name: "New job" }).click();
+      await page.getByLabel("Name", { exact: true }).fill("nightly-report");
+      await page.getByLabel("Cron expression").fill("0 0 * * *");
+      const panel = page.getByRole("group", { name: "What if" });
+      await panel.locator("tr.herd").waitFor();
+      await panel.getByRole("button", { name: "Use a jitter window of 60 s" }).click();
+      assert.equal(await page.getByLabel("Start jitter window (seconds)").inputValue(), "60");
+      await page.waitForFunction(() => document.querySelector(".what-if tr.herd") === null);
+      assert.equal(await panel.getByRole("button", { name: /Use a jitter window/ }).count(), 0);
+    });
+  });
+});
