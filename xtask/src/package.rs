@@ -43,6 +43,9 @@ const UNITS: &[(&str, &str)] = &[
     ("usr/lib/systemd/user/rota.service", "packaging/debian/rota-user.service"),
 ];
 
+/// The package's maintainer field.
+const MAINTAINER: &str = "The Rota authors <rota@example.com>";
+
 /// `systemd-analyze security` levels that pass, best first.
 const ACCEPTED_LEVELS: &[&str] = &["PERFECT", "SAFE", "OK"];
 
@@ -198,6 +201,30 @@ fn repack(package: &Path, profile: Profile) -> Result {
         .map_err(|error| format!("cannot move the changelog: {error}"))?;
         std::fs::remove_dir(&product_docs).map_err(|error| error.to_string())?;
     }
+    // Tauri names the publisher as the maintainer, without the address Debian requires.
+    let control_file = dir.join("DEBIAN").join("control");
+    let control = std::fs::read_to_string(&control_file).map_err(|error| error.to_string())?;
+    let control: String = control
+        .lines()
+        .map(|line| match line.strip_prefix("Maintainer:") {
+            Some(_) => format!("Maintainer: {MAINTAINER}\n"),
+            None => format!("{line}\n"),
+        })
+        .collect();
+    std::fs::write(&control_file, control).map_err(|error| error.to_string())?;
+    // Debug symbols stay in the build tree; then the checksums of what is shipped.
+    run("strip", &["--strip-unneeded", &format!("{dir_text}/usr/bin/rota")])?;
+    run("strip", &["--strip-unneeded", &format!("{dir_text}/usr/bin/rota-desktop")])?;
+    run(
+        "sh",
+        &[
+            "-c",
+            "cd \"$1\" && find . -type f ! -path './DEBIAN/*' -printf '%P\\0' | sort -z \
+             | xargs -0 md5sum > DEBIAN/md5sums",
+            "sh",
+            &dir_text,
+        ],
+    )?;
     set_mode(&dir.join("usr/bin/rota"), 0o755)?;
     for script in ["postinst", "prerm", "postrm"] {
         set_mode(&dir.join("DEBIAN").join(script), 0o755)?;
