@@ -688,6 +688,32 @@ fn a_limited_role_sees_its_grants_and_typed_refusals() {
             rota.grant_access(&request).await.expect("grant");
         }
     });
+    // The access screen's commands, as an admin: a grant with a password answers with the
+    // roles and never the password; a revoke takes effect in the list.
+    let other = format!("helper_{}", database.name);
+    let planted = "planted-console-password-31c";
+    let listed = harness.ok(
+        "grant_access",
+        json!({ "input": { "role": other, "tenants": ["acme", "initech"], "capability": "edit", "password": planted } }),
+    );
+    assert!(!listed.to_string().contains(planted), "{listed}");
+    let entry =
+        listed.as_array().expect("roles").iter().find(|row| row["role"] == other.as_str()).cloned();
+    let grants = entry.expect("the new role is listed")["grants"].clone();
+    assert_eq!(grants.as_array().map(Vec::len), Some(2), "{grants}");
+    let listed = harness.ok("revoke_access", json!({ "role": other, "tenant": "initech" }));
+    let entry =
+        listed.as_array().expect("roles").iter().find(|row| row["role"] == other.as_str()).cloned();
+    assert_eq!(
+        entry.expect("still listed")["grants"],
+        json!([{ "tenant": "acme", "capability": "edit" }])
+    );
+    let refused = harness.err(
+        "grant_access",
+        json!({ "input": { "role": other, "tenants": [], "capability": "view", "password": null } }),
+    );
+    assert_eq!(refused["code"], "invalid", "{refused}");
+    harness.ok("revoke_access", json!({ "role": other, "tenant": null }));
     let (_, rest) = database.url.split_once('@').expect("the URL names a user");
     let status = connect(&format!("postgres://{role}@{rest}"));
     assert_eq!(status["state"], "open");
@@ -741,6 +767,9 @@ fn a_limited_role_sees_its_grants_and_typed_refusals() {
     );
     assert_eq!(refused["forbidden"], json!({ "capability": "operate", "tenant": "globex" }));
     assert_eq!(harness.ok("get_job", json!({ "id": acme }))["paused"], false);
+    // The access screen is for admins only.
+    let refused = harness.err("list_access", json!({}));
+    assert_eq!(refused["forbidden"], json!({ "capability": "admin", "tenant": null }));
     // Tenants' settings are for admins only: no tenant in the refusal.
     let refused = harness.err(
         "update_tenant",

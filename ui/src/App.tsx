@@ -20,6 +20,7 @@ import { RunDetails } from "./screens/RunDetails";
 import { AutoDisabledScreen } from "./screens/AutoDisabledScreen";
 import { AuditScreen } from "./screens/AuditScreen";
 import { CalendarsScreen } from "./screens/CalendarsScreen";
+import { AccessScreen } from "./screens/AccessScreen";
 import { useOperatorName } from "./screens/JobOperations";
 import { CloseDialog, useBackground } from "./screens/BackgroundSection";
 
@@ -35,10 +36,11 @@ export type View =
   | { screen: "auto-disabled" }
   | { screen: "audit" }
   | { screen: "calendars" }
+  | { screen: "access" }
   | { screen: "connection" };
 
 /** The navigation's tabs, in order. */
-const TABS: { screen: "overview" | "timeline" | "tenants" | "jobs" | "calendars" | "auto-disabled" | "audit" | "connection"; label: string }[] = [
+const TABS: { screen: "overview" | "timeline" | "tenants" | "jobs" | "calendars" | "auto-disabled" | "audit" | "access" | "connection"; label: string }[] = [
   { screen: "overview", label: "Overview" },
   { screen: "timeline", label: "Timeline" },
   { screen: "tenants", label: "Tenants" },
@@ -46,6 +48,7 @@ const TABS: { screen: "overview" | "timeline" | "tenants" | "jobs" | "calendars"
   { screen: "calendars", label: "Calendars" },
   { screen: "auto-disabled", label: "Auto-disabled" },
   { screen: "audit", label: "Audit" },
+  { screen: "access", label: "Access" },
   { screen: "connection", label: "Connection" },
 ];
 
@@ -108,7 +111,8 @@ function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (stat
       <header className="topbar">
         <span className="brand">Rota</span>
         <nav aria-label="Screens">
-          {TABS.map((entry) => (
+          {/* Access is for admins of a shared (Postgres) database; SQLite has no roles. */}
+          {TABS.filter((entry) => entry.screen !== "access" || (whoami?.admin === true && !whoami.singleUser)).map((entry) => (
             <button key={entry.screen} type="button" className={tab === entry.screen ? "tab active" : "tab"} onClick={() => { setView({ screen: entry.screen }); }}>
               {entry.label}
             </button>
@@ -157,6 +161,7 @@ function Shell({ status, onStatus }: { status: ConnectionStatus; onStatus: (stat
         {view.screen === "auto-disabled" && <AutoDisabledScreen onOpenJob={openJob} />}
         {view.screen === "audit" && <AuditScreen />}
         {view.screen === "calendars" && <CalendarsScreen />}
+        {view.screen === "access" && <AccessScreen />}
         {view.screen === "connection" && (
           <ConnectionScreen status={status} onStatus={onStatus} onSwitchMode={() => { switchMode.mutate(); }} switching={switchMode.isPending} />
         )}

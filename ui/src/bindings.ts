@@ -113,6 +113,18 @@ export const commands = {
 	listAudit: (query: AuditQuery) => typedError<AuditRow[], CommandError>(__TAURI_INVOKE("list_audit", { query })),
 	/**  The current role and its capabilities (`rota access whoami`). */
 	whoami: () => typedError<Whoami, CommandError>(__TAURI_INVOKE("whoami")),
+	/**  Every role with grants here or in this database's groups (admins only; Postgres). */
+	listAccess: () => typedError<RoleView[], CommandError>(__TAURI_INVOKE("list_access")),
+	/**
+	 *  Grants a capability (creating the login role when missing); returns the roles as they are
+	 *  now, never the password.
+	 */
+	grantAccess: (input: GrantInput) => typedError<RoleView[], CommandError>(__TAURI_INVOKE("grant_access", { input })),
+	/**
+	 *  Revokes a role's grant in `tenant`, or all of them (`null`); returns the roles as they are
+	 *  now.
+	 */
+	revokeAccess: (role: string, tenant: string | null) => typedError<RoleView[], CommandError>(__TAURI_INVOKE("revoke_access", { role, tenant })),
 	listProfiles: () => typedError<ProfileView[], CommandError>(__TAURI_INVOKE("list_profiles")),
 	/**  Saves a profile; returns the profiles now saved. */
 	saveProfile: (input: ProfileInput) => typedError<ProfileView[], CommandError>(__TAURI_INVOKE("save_profile", { input })),
@@ -411,6 +423,19 @@ export type GhostColumns = {
 	lane: number[],
 	atMs: (number | null)[],
 	expectedMs: (number | null)[],
+};
+
+/**
+ *  A grant from the access screen (`rota access grant`). The password, if any, goes to the
+ *  database as a SCRAM verifier and is never sent back.
+ */
+export type GrantInput = {
+	role: string,
+	/**  The tenants, by name (none for `admin`). */
+	tenants: string[],
+	capability: Capability,
+	/**  A new password for the login role; `null` keeps it (or makes a role without one). */
+	password: string | null,
 };
 
 /**  What a job runs, as the editor edits it. */
@@ -729,6 +754,15 @@ export type Refusal = {
 	capability: Capability,
 	/**  The tenant it was needed in; `null`: an admin-only action. */
 	tenant: string | null,
+};
+
+/**  A role and its grants, as the access screen lists it (`rota access list`). */
+export type RoleView = {
+	role: string,
+	/**  Whether it may log in (people's roles may; the database's groups may not). */
+	login: boolean,
+	admin: boolean,
+	grants: TenantAccess[],
 };
 
 /**  One attempt with everything it recorded. */

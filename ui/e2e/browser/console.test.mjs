@@ -732,6 +732,34 @@ describe("environments and roles", () => {
     });
   });
 
+  it("lets an admin grant and revoke on the access screen, never showing the password again", async () => {
+    const whoami = { role: "ana", admin: true, singleUser: false, grants: [] };
+    await withConsole({ open: true, whoami }, async (page) => {
+      await nav(page, "Access").click();
+      await page.getByRole("heading", { name: "Access" }).waitFor();
+      await page.getByLabel("Role", { exact: true }).fill("ben");
+      await page.getByLabel("Capability").selectOption("operate");
+      await page.getByLabel("Tenants").selectOption(["acme", "globex"]);
+      await page.getByLabel("New password (optional)").fill("hunter2-planted");
+      await page.getByRole("button", { name: "Grant", exact: true }).click();
+      await page.getByTestId("access-status").filter({ hasText: "Granted operate to ben in acme, globex." }).waitFor();
+      const row = page.locator('tr[data-role="ben"]');
+      assert.match(await row.textContent(), /acme: operate.*globex: operate/);
+      assert.equal(await page.getByLabel("New password (optional)").inputValue(), "", "the password left the form");
+      assert.doesNotMatch(await page.content(), /hunter2-planted/);
+      await row.getByRole("button", { name: "Revoke ben in globex" }).click();
+      await page.getByTestId("access-status").filter({ hasText: "Revoked ben's grant in globex." }).waitFor();
+      assert.doesNotMatch(await row.textContent(), /globex/);
+    });
+  });
+
+  it("shows no access screen to a limited role or on SQLite", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await page.getByRole("heading", { name: "Overview" }).waitFor();
+      assert.equal(await nav(page, "Access").count(), 0, "SQLite has no roles");
+    });
+  });
+
   it("disables what a limited role may not do, per tenant", async () => {
     const whoami = { role: "support_ana", admin: false, singleUser: false, grants: [{ tenant: "acme", capability: "operate" }, { tenant: "globex", capability: "view" }] };
     await withConsole({ open: true, whoami }, async (page) => {

@@ -10,6 +10,8 @@ import { DEFAULT_POLICY } from "../screens/jobForm";
 
 import { events } from "../bindings";
 import type {
+  GrantInput,
+  RoleView,
   BulkAction,
   JobSelectionInput,
   JobStateFilter,
@@ -171,6 +173,8 @@ export function installMockBackend(): void {
     : { state: "setup", mode: null, location: null, executing: false, problem: null, environment: null };
   const tenants: TenantRow[] = [];
   let operator = "dana";
+  // Roles and grants as `rota access list` shows them (Postgres); passwords are never kept.
+  let accessRoles: RoleView[] = [];
   let profiles: ProfileView[] = options.profiles ?? [];
   const jobs: StoredJob[] = [];
   let ids = 0;
@@ -538,6 +542,27 @@ export function installMockBackend(): void {
       case "quit_app":
         control.quit = true;
         return null;
+      case "list_access":
+        return accessRoles;
+      case "grant_access": {
+        const input = args.input as GrantInput;
+        if (input.role.trim() === "") fail("invalid", 'role: "" is invalid: must not be empty', { field: "role" });
+        if (input.capability !== "admin" && input.tenants.length === 0) fail("invalid", 'tenant: "(none)" is invalid: name at least one tenant (--tenant T) for view, operate or edit', { field: "tenant" });
+        const existing = accessRoles.find((entry) => entry.role === input.role);
+        const entry: RoleView = existing ?? { role: input.role, login: true, admin: false, grants: [] };
+        if (input.capability === "admin") entry.admin = true;
+        for (const tenant of input.tenants) {
+          entry.grants = [...entry.grants.filter((grant) => grant.tenant !== tenant), { tenant, capability: input.capability }];
+        }
+        if (existing === undefined) accessRoles = [...accessRoles, entry];
+        return accessRoles;
+      }
+      case "revoke_access": {
+        const role = String(args.role);
+        const tenant = typeof args.tenant === "string" ? args.tenant : null;
+        accessRoles = accessRoles.map((entry) => entry.role !== role ? entry : { ...entry, admin: tenant === null ? false : entry.admin, grants: entry.grants.filter((grant) => tenant !== null && grant.tenant !== tenant) });
+        return accessRoles;
+      }
       case "whoami":
         return options.whoami ?? { role: operator, admin: true, grants: [], singleUser: true };
       default:
