@@ -441,33 +441,57 @@ pub(crate) fn prepare_work_dir(dir: &Path, run_as: Option<&RunAs>) -> Result<(),
     let cannot = |what: &str, error: &dyn fmt::Display| {
         format!("cannot {what} the working directory {}: {error}", dir.display())
     };
-    if let Some(parent) = dir.parent() {
-        std::fs::create_dir_all(parent).map_err(|error| cannot("create the parent of", &error))?;
-    }
-    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => {}
-        // Created meanwhile (another run of the tenant): the same rules as for any existing one.
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            let metadata =
-                std::fs::symlink_metadata(dir).map_err(|error| cannot("read", &error))?;
-            return check_existing(&metadata);
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return Err(format!("working directory {}: not a directory's path", dir.display()));
+    };
+    std::fs::create_dir_all(parent).map_err(|error| cannot("create the parent of", &error))?;
+    // Built under a staging name and moved into place only once it has its mode and owner: two
+    // runs of one tenant starting together must never see the directory between its creation
+    // (owned by Rota's user) and its change of owner, which the rule above would refuse.
+    let staging =
+        parent.join(format!(".{}.rota-new-{}", name.to_string_lossy(), uuid::Uuid::new_v4()));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&staging)
+        .map_err(|error| cannot("create", &error))?;
+    // Ok(false): another run of the tenant put its directory in place first.
+    let give = || -> Result<bool, String> {
+        let flags = nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_NOFOLLOW;
+        let handle = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags.bits())
+            .open(&staging)
+            .map_err(|error| cannot("open", &error))?;
+        handle
+            .set_permissions(std::fs::Permissions::from_mode(0o700))
+            .map_err(|error| cannot("set the mode of", &error))?;
+        if run_as.is_some() {
+            std::os::unix::fs::fchown(&handle, Some(uid), Some(gid))
+                .map_err(|error| cannot(&format!("give to {who}"), &error))?;
         }
-        Err(error) => return Err(cannot("create", &error)),
+        // No replacing: `rename` would put this one over an empty directory made meanwhile.
+        match nix::fcntl::renameat2(
+            nix::fcntl::AT_FDCWD,
+            &staging,
+            nix::fcntl::AT_FDCWD,
+            dir,
+            nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+        ) {
+            Ok(()) => Ok(true),
+            Err(nix::errno::Errno::EEXIST) => Ok(false),
+            Err(error) => Err(cannot("move into place", &error)),
+        }
+    };
+    let placed = give();
+    if !matches!(placed, Ok(true)) {
+        let _ = std::fs::remove_dir(&staging);
     }
-    let flags = nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_NOFOLLOW;
-    let handle = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags.bits())
-        .open(dir)
-        .map_err(|error| cannot("open", &error))?;
-    handle
-        .set_permissions(std::fs::Permissions::from_mode(0o700))
-        .map_err(|error| cannot("set the mode of", &error))?;
-    if run_as.is_some() {
-        std::os::unix::fs::fchown(&handle, Some(uid), Some(gid))
-            .map_err(|error| cannot(&format!("give to {who}"), &error))?;
+    if placed? {
+        return Ok(());
     }
-    Ok(())
+    // Created meanwhile (another run of the tenant): the same rules as for any existing one.
+    let metadata = std::fs::symlink_metadata(dir).map_err(|error| cannot("read", &error))?;
+    check_existing(&metadata)
 }
 
 /// The wrapper's arguments after `__exec`, up to and including `--`. The working directory is
@@ -840,6 +864,43 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two runs of one tenant starting together both get the run-as user's directory: neither
+    /// sees it between its creation (owned by Rota's user) and its change of owner. Needs root,
+    /// as CI is, to give a directory away.
+    #[test]
+    fn runs_starting_together_all_get_the_run_as_users_new_directory() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: giving a directory to another user needs root");
+            return;
+        }
+        let user = RunAs { name: "daemon".into(), uid: 1, gid: 1, home: "/".into() };
+        let root = tempfile::tempdir().unwrap();
+        for round in 0..50 {
+            let dir = root.path().join(format!("tenant-{round}"));
+            let start = std::sync::Barrier::new(8);
+            let outcomes: Vec<Result<(), String>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            start.wait();
+                            prepare_work_dir(&dir, Some(&user))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+            });
+            for outcome in outcomes {
+                assert_eq!(outcome, Ok(()), "round {round}");
+            }
+            let leftovers: Vec<_> = std::fs::read_dir(root.path())
+                .unwrap()
+                .filter_map(|entry| entry.ok())
+                .filter(|entry| entry.file_name().to_string_lossy().contains("rota-new"))
+                .collect();
+            assert!(leftovers.is_empty(), "staging directories left behind: {leftovers:?}");
+        }
+    }
 
     #[test]
     fn limits_merge_field_by_field() {
