@@ -78,6 +78,49 @@ pub(crate) fn whole_room(&(_, _, room, rate_room): &EligibleTenant, limit: u32) 
     i64::from(limit).min(room).min(rate_room.unwrap_or(i64::MAX)).max(0)
 }
 
+/// The claim's one widening (see [`claim_shares`]): the tenants that returned their whole
+/// share may read up to their whole room. Whether any share grew, so a second read is due.
+pub(crate) fn widen_shares(
+    eligible: &[EligibleTenant],
+    fetched: &[i64],
+    shares: &mut [i64],
+    limit: u32,
+) -> bool {
+    let mut widened = false;
+    for (index, tenant) in eligible.iter().enumerate() {
+        let room = whole_room(tenant, limit);
+        if fetched[index] == shares[index] && shares[index] < room {
+            shares[index] = room;
+            widened = true;
+        }
+    }
+    widened
+}
+
+/// Of the jobs whose runs finished (`(job id, index into results)`), those whose every result
+/// here succeeded for good, with the latest finish in epoch milliseconds (sorted: one statement
+/// records them all), and the jobs with any other result (recorded one by one).
+pub(crate) fn split_successes(
+    finished_jobs: &[(Uuid, usize)],
+    results: &[RunResult],
+) -> (Vec<(Uuid, i64)>, std::collections::HashSet<Uuid>) {
+    let mut only_successes: std::collections::HashMap<Uuid, i64> = Default::default();
+    let mut mixed: std::collections::HashSet<Uuid> = Default::default();
+    for &(job_id, index) in finished_jobs {
+        let result = &results[index];
+        if result.status == crate::run::RunStatus::Succeeded && result.retry_at.is_none() {
+            let last = only_successes.entry(job_id).or_insert(i64::MIN);
+            *last = (*last).max(crate::store::codec::ms(result.finished_at));
+        } else {
+            mixed.insert(job_id);
+        }
+    }
+    only_successes.retain(|job_id, _| !mixed.contains(job_id));
+    let mut succeeded: Vec<(Uuid, i64)> = only_successes.into_iter().collect();
+    succeeded.sort_unstable();
+    (succeeded, mixed)
+}
+
 /// An eligible tenant: id, weight, room under `max_concurrent`, room under the rate limit.
 pub(crate) type EligibleTenant = (Uuid, usize, i64, Option<i64>);
 

@@ -1,6 +1,6 @@
 //! The run queue: the engine's steps (shared SQL; see `super`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +14,7 @@ use crate::event::{Event, JobAutoDisabled};
 use crate::run::{Run, RunStatus, Trigger};
 use crate::store::codec::RowAccess;
 use crate::store::dialect::{Dialect, FastClaim};
+use crate::store::queue::split_successes;
 use crate::store::AUTO_DISABLED_REASON;
 use crate::store::{codec, sql, ClaimedRun, RunQueue, RunResult, TickReport};
 
@@ -337,20 +338,7 @@ impl This {
         let mut job_ids: Vec<Uuid> = finished_jobs.iter().map(|&(job, _)| job).collect();
         job_ids.sort_unstable();
         job_ids.dedup();
-        let mut only_successes: HashMap<Uuid, i64> = HashMap::new();
-        let mut mixed: HashSet<Uuid> = HashSet::new();
-        for &(job_id, index) in &finished_jobs {
-            let result = &results[index];
-            if result.status == RunStatus::Succeeded && result.retry_at.is_none() {
-                let last = only_successes.entry(job_id).or_insert(i64::MIN);
-                *last = (*last).max(codec::ms(result.finished_at));
-            } else {
-                mixed.insert(job_id);
-            }
-        }
-        only_successes.retain(|job_id, _| !mixed.contains(job_id));
-        let mut succeeded: Vec<(Uuid, i64)> = only_successes.into_iter().collect();
-        succeeded.sort_unstable();
+        let (succeeded, mixed) = split_successes(&finished_jobs, results);
         Self::finish_jobs(tx, &job_ids, &succeeded).await?;
         finished_jobs.retain(|(job_id, _)| mixed.contains(job_id));
         finished_jobs.sort_by_key(|&(job_id, index)| (job_id, results[index].finished_at));

@@ -33,7 +33,7 @@ use super::{round_robin, tenant_queues, ReadyRun, TenantQueue, BUSY_TIMEOUT};
 use crate::error::{Error, Result};
 use crate::run::{RunStatus, Trigger};
 use crate::store::codec::{self, RowAccess};
-use crate::store::queue::{claim_shares, whole_room, EligibleTenant};
+use crate::store::queue::{claim_shares, split_successes, widen_shares, EligibleTenant};
 use crate::store::{sql, ClaimedRun, RunResult};
 
 /// Prepared statements kept per connection: a claim and a batch differ in their number of rows
@@ -312,20 +312,7 @@ fn complete(tx: &Connection, results: &[RunResult]) -> Result<Vec<bool>> {
         }
     }
     // Jobs whose every result here succeeded: one statement for all of them.
-    let mut only_successes: HashMap<Uuid, i64> = HashMap::new();
-    let mut mixed: HashSet<Uuid> = HashSet::new();
-    for &(job_id, index) in &finished_jobs {
-        let result = &results[index];
-        if result.status == RunStatus::Succeeded && result.retry_at.is_none() {
-            let last = only_successes.entry(job_id).or_insert(i64::MIN);
-            *last = (*last).max(codec::ms(result.finished_at));
-        } else {
-            mixed.insert(job_id);
-        }
-    }
-    only_successes.retain(|job_id, _| !mixed.contains(job_id));
-    let mut succeeded: Vec<(Uuid, i64)> = only_successes.into_iter().collect();
-    succeeded.sort_unstable();
+    let (succeeded, mixed) = split_successes(&finished_jobs, results);
     for chunk in succeeded.chunks(codec::COMPLETE_BATCH) {
         let text = format!(
             "{}VALUES {}{}",
@@ -402,19 +389,9 @@ fn claim_runs(tx: &Connection, claim: &ClaimRequest) -> Result<Option<Vec<Claime
     let mut shares = claim_shares(&eligible, limit);
     let (mut queues, fetched) = ready_queues(tx, &eligible, &shares, ready_until_ms)?;
     let mut chosen = round_robin(&queues, limit);
-    if chosen.len() < limit as usize {
-        let mut widened = false;
-        for (index, tenant) in eligible.iter().enumerate() {
-            let room = whole_room(tenant, limit);
-            if fetched[index] == shares[index] && shares[index] < room {
-                shares[index] = room;
-                widened = true;
-            }
-        }
-        if widened {
-            (queues, _) = ready_queues(tx, &eligible, &shares, ready_until_ms)?;
-            chosen = round_robin(&queues, limit);
-        }
+    if chosen.len() < limit as usize && widen_shares(&eligible, &fetched, &mut shares, limit) {
+        (queues, _) = ready_queues(tx, &eligible, &shares, ready_until_ms)?;
+        chosen = round_robin(&queues, limit);
     }
     if chosen.is_empty() {
         return Ok(Some(Vec::new()));

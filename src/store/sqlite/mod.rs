@@ -27,7 +27,7 @@ use sqlx::migrate::Migrator;
 use super::codec::{self, RowAccess};
 use super::dialect::Dialect;
 use super::dialect::FastClaim;
-use super::queue::{claim_shares, whole_room, ClaimedRun, EligibleTenant, RunResult};
+use super::queue::{claim_shares, widen_shares, ClaimedRun, EligibleTenant, RunResult};
 use super::sql;
 use crate::error::{Error, Result};
 
@@ -250,19 +250,9 @@ impl Dialect for SqliteStore {
         let mut chosen = round_robin(&queues, limit);
         // A tenant with less ready work than its share leaves the claim short: the tenants that
         // may have more than their share read up to their whole room, once.
-        if chosen.len() < limit as usize {
-            let mut widened = false;
-            for (index, tenant) in eligible.iter().enumerate() {
-                let room = whole_room(tenant, limit);
-                if fetched[index] == shares[index] && shares[index] < room {
-                    shares[index] = room;
-                    widened = true;
-                }
-            }
-            if widened {
-                (queues, _) = Self::ready_queues(tx, &eligible, &shares, ready_until_ms).await?;
-                chosen = round_robin(&queues, limit);
-            }
+        if chosen.len() < limit as usize && widen_shares(&eligible, &fetched, &mut shares, limit) {
+            (queues, _) = Self::ready_queues(tx, &eligible, &shares, ready_until_ms).await?;
+            chosen = round_robin(&queues, limit);
         }
         if chosen.is_empty() {
             return Ok(Vec::new());
