@@ -19,5 +19,8 @@ export default defineConfig({
     include: ["src/**/*.test.{ts,tsx}"],
     restoreMocks: true,
     setupFiles: ["src/test-setup.ts"],
+    // Above Testing Library's retry limit (src/test-setup.ts), so a slow machine fails on the
+    // condition that did not hold, with its message, rather than on the test's clock.
+    testTimeout: 20000,
   },
 });
