@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::calendars::StoredCalendar;
 use crate::job::Job;
 use crate::tenant::Tenant;
 use crate::text_enum::text_enum;
@@ -80,6 +81,15 @@ pub enum AuditAction {
     /// `rota access revoke`: a role's grant in one tenant, or all of them, removed (Postgres).
     #[serde(rename = "access.revoked")]
     AccessRevoked,
+    /// A calendar added (to a tenant, or shared). The entry names it, its tenant, version and
+    /// number of events, never the file.
+    #[serde(rename = "calendar.created")]
+    CalendarCreated,
+    /// A calendar's days replaced by a new file.
+    #[serde(rename = "calendar.updated")]
+    CalendarUpdated,
+    #[serde(rename = "calendar.removed")]
+    CalendarRemoved,
 }
 
 text_enum!(AuditAction, "action", {
@@ -101,6 +111,9 @@ text_enum!(AuditAction, "action", {
     JobBackfilled => "job.backfilled",
     AccessGranted => "access.granted",
     AccessRevoked => "access.revoked",
+    CalendarCreated => "calendar.created",
+    CalendarUpdated => "calendar.updated",
+    CalendarRemoved => "calendar.removed",
 });
 
 /// One entry of the audit log, as stored.
@@ -251,6 +264,26 @@ impl NewAuditEntry {
         }
     }
 
+    /// A calendar added, replaced or removed: the tenant it belongs to (none for a shared
+    /// one), and snapshots of its name, tenant, version and event count (a holiday feed is
+    /// tens of kilobytes: the log keeps what identifies it, not the file).
+    pub fn calendar(
+        action: AuditAction,
+        operator: &str,
+        at: DateTime<Utc>,
+        before: Option<&StoredCalendar>,
+        after: Option<&StoredCalendar>,
+    ) -> Self {
+        let subject = after.or(before);
+        NewAuditEntry {
+            tenant_id: subject.and_then(|calendar| calendar.tenant_id),
+            tenant: subject.and_then(|calendar| calendar.tenant.clone()),
+            before: before.map(calendar_summary),
+            after: after.map(calendar_summary),
+            ..Self::blank(action, operator, at)
+        }
+    }
+
     /// A named handler definition set (created or replaced).
     pub fn handler(
         operator: &str,
@@ -266,6 +299,19 @@ impl NewAuditEntry {
             ..Self::blank(AuditAction::HandlerSet, operator, at)
         }
     }
+}
+
+/// What the audit log keeps of a calendar. `events` is `None` for a text that no longer
+/// parses (only a hand edit of the database makes one).
+fn calendar_summary(calendar: &StoredCalendar) -> Value {
+    let events = calendar.parse().ok().map(|parsed| parsed.events().len());
+    serde_json::json!({
+        "name": calendar.name,
+        "tenant": calendar.tenant,
+        "version": calendar.version,
+        "events": events,
+        "bytes": calendar.source.len(),
+    })
 }
 
 /// A record as JSON, with its secrets replaced.

@@ -1190,4 +1190,63 @@ async fn shared_calendars_are_read_by_members_and_changed_by_admins_only() {
         .await
         .unwrap_err();
     assert_eq!(sqlstate(&error), "42501", "{error}");
+
+    // Each change is an audit entry (migration 0015): the editor's names its role, and members
+    // read their tenants' entries as a job's; a shared calendar's and another tenant's are the
+    // admins' only.
+    editor.update_calendar(Some("acme"), "office", &days("2027-12-31")).await.unwrap();
+    editor.remove_calendar(Some("acme"), "office").await.unwrap();
+    let calendar_entries =
+        |entries: Vec<rota::api::AuditEntry>| -> Vec<(String, Option<String>, String)> {
+            let mut seen: Vec<(String, Option<String>, String)> = entries
+                .into_iter()
+                .filter(|entry| entry.action.as_str().starts_with("calendar."))
+                .map(|entry| {
+                    let name =
+                        entry.after.or(entry.before).unwrap()["name"].as_str().unwrap().to_owned();
+                    (entry.action.to_string(), entry.tenant, name)
+                })
+                .collect();
+            seen.sort();
+            seen
+        };
+    let created = "calendar.created".to_owned();
+    let acme = Some("acme".to_owned());
+    let all = calendar_entries(fixture.admin.audit_log(&AuditFilter::default()).await.unwrap());
+    assert_eq!(
+        all,
+        [
+            (created.clone(), None, "holidays".to_owned()),
+            (created.clone(), acme.clone(), "office".to_owned()),
+            (created.clone(), Some("initech".to_owned()), "secret-plans".to_owned()),
+            ("calendar.removed".to_owned(), acme.clone(), "office".to_owned()),
+            ("calendar.updated".to_owned(), acme.clone(), "office".to_owned()),
+        ]
+    );
+    let entries = viewer.audit_log(&AuditFilter::default()).await.unwrap();
+    let by_editor =
+        entries.iter().find(|entry| entry.action.as_str() == "calendar.created").unwrap();
+    assert_eq!(by_editor.operator, fixture.role("editor"));
+    assert_eq!(
+        calendar_entries(entries),
+        [
+            (created, acme.clone(), "office".to_owned()),
+            ("calendar.removed".to_owned(), acme.clone(), "office".to_owned()),
+            ("calendar.updated".to_owned(), acme, "office".to_owned()),
+        ]
+    );
+    // In raw SQL, an editor writes a calendar entry only in its tenants, and an operator none.
+    let insert = "INSERT INTO audit_log (id, at, operator, action, tenant_id) \
+                  SELECT gen_random_uuid(), 1, 'x', $1, id FROM tenants WHERE name = $2";
+    for (role, action, tenant) in
+        [("editor", "calendar.created", "initech"), ("operator", "calendar.created", "acme")]
+    {
+        let mut raw = fixture.raw_as(role).await;
+        let result = sqlx::query(insert).bind(action).bind(tenant).execute(&mut raw).await;
+        // A tenant the role cannot see selects no row; one it sees is refused by the policy.
+        match result {
+            Ok(done) => assert_eq!(done.rows_affected(), 0, "{role}"),
+            Err(error) => assert_eq!(sqlstate(&error), "42501", "{role}: {error}"),
+        }
+    }
 }

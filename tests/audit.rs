@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rota::api::{
-    AuditAction, AuditEntry, AuditFilter, BackfillRequest, JobRef, Rota, TenantSettingsUpdate,
-    TenantUpdate,
+    AuditAction, AuditEntry, AuditFilter, BackfillRequest, CalendarSource, JobRef, Rota,
+    TenantSettingsUpdate, TenantUpdate,
 };
 use rota::clock::{Clock, ManualClock};
 use rota::engine::{Engine, EngineConfig};
@@ -406,6 +406,146 @@ backend_test!(the_database_refuses_to_change_or_delete_entries, |db| {
     let entries = log(&rota).await;
     assert_eq!(entries.len(), 1);
     assert_eq!(client_name(&entries[0]), "alice");
+});
+
+fn days(dates: &[&str]) -> CalendarSource {
+    CalendarSource::Days {
+        dates: dates.iter().map(|d| d.parse().unwrap()).collect(),
+        ranges: vec![],
+    }
+}
+
+backend_test!(calendar_changes_are_entries_naming_the_calendar_not_its_file, |db| {
+    let store = db.store().await;
+    let clock = ManualClock::new(at("2027-01-01T10:00:00Z"));
+    let rota = Rota::new(store.clone(), Arc::new(clock.clone())).with_operator("alice");
+    rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
+    let acme = Some("acme");
+    let summary = |entry: &Option<serde_json::Value>| {
+        let value = entry.clone().expect("a snapshot");
+        (
+            value["name"].clone(),
+            value["tenant"].clone(),
+            value["version"].clone(),
+            value["events"].clone(),
+        )
+    };
+
+    let entry = one_entry!(clock, rota, AuditAction::CalendarCreated, acme, None, {
+        rota.add_calendar(acme, "office", &days(&["2027-12-24", "2027-12-25"])).await.unwrap()
+    });
+    assert_eq!(entry.before, None);
+    assert_eq!(
+        summary(&entry.after),
+        (
+            serde_json::json!("office"),
+            serde_json::json!("acme"),
+            serde_json::json!(1),
+            serde_json::json!(2)
+        )
+    );
+
+    let entry = one_entry!(clock, rota, AuditAction::CalendarUpdated, acme, None, {
+        let three = days(&["2027-12-24", "2027-12-25", "2027-12-31"]);
+        rota.update_calendar(acme, "office", &three).await.unwrap()
+    });
+    assert_eq!(
+        summary(&entry.before),
+        (
+            serde_json::json!("office"),
+            serde_json::json!("acme"),
+            serde_json::json!(1),
+            serde_json::json!(2)
+        )
+    );
+    assert_eq!(
+        summary(&entry.after),
+        (
+            serde_json::json!("office"),
+            serde_json::json!("acme"),
+            serde_json::json!(2),
+            serde_json::json!(3)
+        )
+    );
+
+    let entry = one_entry!(clock, rota, AuditAction::CalendarRemoved, acme, None, {
+        rota.remove_calendar(acme, "office").await.unwrap()
+    });
+    assert_eq!(
+        summary(&entry.before),
+        (
+            serde_json::json!("office"),
+            serde_json::json!("acme"),
+            serde_json::json!(2),
+            serde_json::json!(3)
+        )
+    );
+    assert_eq!(entry.after, None);
+
+    // A shared calendar belongs to no tenant.
+    let entry = one_entry!(clock, rota, AuditAction::CalendarCreated, None, None, {
+        rota.add_calendar(None, "holidays", &days(&["2027-12-25"])).await.unwrap()
+    });
+    assert_eq!(
+        summary(&entry.after),
+        (
+            serde_json::json!("holidays"),
+            serde_json::json!(null),
+            serde_json::json!(1),
+            serde_json::json!(1)
+        )
+    );
+
+    // A refused change writes none; no entry holds the file.
+    let entries = log(&rota).await.len();
+    rota.add_calendar(None, "holidays", &days(&["2027-12-26"])).await.unwrap_err();
+    rota.remove_calendar(acme, "office").await.unwrap_err();
+    let all = log(&rota).await;
+    assert_eq!(all.len(), entries);
+    let text = serde_json::to_string(&all).unwrap();
+    assert!(!text.contains("VCALENDAR") && !text.contains("20271225"), "{text}");
+});
+
+backend_test!(the_schema_allows_every_audit_action_and_keeps_entries_across_its_migration, |db| {
+    // Entries written before migration 0015 (which rebuilds SQLite's table to change its
+    // CHECK) are kept, and the table stays append-only.
+    support::migrate_up_to(&db, 14).await;
+    let old = uuid::Uuid::new_v4();
+    with_connection!(db, |connection| {
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, operator, action, tenant, display_name) \
+             VALUES ($1, 1, 'alice', 'tenant.created', 'acme', 'Alice')",
+        )
+        .bind(old)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    });
+    let store = db.store().await;
+    let rota = Rota::new(store, Arc::new(ManualClock::new(at("2027-01-01T10:00:00Z"))));
+    let kept = log(&rota).await;
+    assert_eq!((kept.len(), kept[0].id, kept[0].tenant.as_deref()), (1, old, Some("acme")));
+    with_connection!(db, |connection| {
+        for action in AuditAction::ALL {
+            sqlx::query("INSERT INTO audit_log (id, at, operator, action) VALUES ($1, 2, 'a', $2)")
+                .bind(uuid::Uuid::new_v4())
+                .bind(action.as_str())
+                .execute(&mut connection)
+                .await
+                .unwrap_or_else(|error| panic!("{action}: {error}"));
+        }
+        let error = sqlx::query(
+            "INSERT INTO audit_log (id, at, operator, action) VALUES ($1, 3, 'a', 'job.exploded')",
+        )
+        .bind(uuid::Uuid::new_v4())
+        .execute(&mut connection)
+        .await
+        .unwrap_err();
+        assert!(error.to_string().to_lowercase().contains("check"), "{error}");
+        let error =
+            sqlx::query("DELETE FROM audit_log").execute(&mut connection).await.unwrap_err();
+        assert!(error.to_string().contains("append-only"), "{error}");
+    });
 });
 
 /// The CLI: the global `--operator` (else `ROTA_OPERATOR`) is recorded, and `rota audit list`

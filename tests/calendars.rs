@@ -7,15 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rota::api::{CalendarSource, Rota};
-use rota::calendars::OnExcluded;
+use rota::api::{CalendarSource, JobRef, Rota};
+use rota::calendars::{OnExcluded, SlotKind};
 use rota::clock::{Clock, ManualClock};
 use rota::engine::{Engine, EngineConfig};
 use rota::handler::{CommandSpec, HandlerSpec};
 use rota::job::JobDefinition;
 use rota::policy::{JobPolicy, OverlapPolicy, TenantPolicy};
 use rota::run::{RunStatus, Trigger};
-use rota::store::{AnyStore, RunFilter};
+use rota::store::{AnyStore, BulkJobAction, JobSelection, RunFilter, TenantUpdate};
 use rota::tenant::NewTenant;
 use rota::ErrorCode;
 
@@ -163,6 +163,54 @@ backend_test!(a_moved_occurrence_runs_at_its_new_time_and_says_where_it_came_fro
         ]
     );
 });
+
+// Issue 17: enabling a job computed its next run from the cron schedule alone, so a run its
+// calendars move to an earlier day (previous) was lost: the next run instant was the excluded
+// Friday, whose slot lies before it.
+backend_test!(enabling_or_resuming_a_job_honours_its_calendars, |db| {
+    let world = World::new(&db, "2026-12-20T08:00:00Z").await;
+    world.rota.add_calendar(Some("acme"), "office", &ics(OFFICE)).await.unwrap();
+    // Fridays at 09:00; Friday the 25th moves to Thursday the 24th, which the schedule does
+    // not have itself.
+    let previous = excluding(&["office"], OnExcluded::Previous);
+    for name in ["one", "bulk", "paused"] {
+        world.job(name, "0 9 * * FRI", &previous).await;
+    }
+    world.rota.disable_job(JobRef::named("acme", "one"), "alice", None).await.unwrap();
+    world.rota.disable_job(JobRef::named("acme", "bulk"), "alice", None).await.unwrap();
+    world.rota.pause_job(JobRef::named("acme", "paused")).await.unwrap();
+    pause_tenant(&world, true).await;
+
+    world.clock.set(at("2026-12-23T12:00:00Z"));
+    let thursday = Some(at("2026-12-24T09:00:00Z"));
+    let one = world.rota.enable_job(JobRef::named("acme", "one"), "alice", false).await.unwrap();
+    assert_eq!(one.next_run_at, thursday, "enable");
+    let bulk = world.rota.job(JobRef::named("acme", "bulk")).await.unwrap();
+    let report = world
+        .rota
+        .bulk_jobs(&JobSelection::Ids(vec![bulk.id]), BulkJobAction::Enable, false)
+        .await
+        .unwrap();
+    assert_eq!(report.changed[0].next_run_at, thursday, "bulk enable");
+    let resumed = world.rota.resume_job(JobRef::named("acme", "paused")).await.unwrap();
+    assert_eq!(resumed.next_run_at, thursday, "resume");
+    pause_tenant(&world, false).await;
+
+    world.tick_at(&["2026-12-24T09:00:00Z", "2026-12-25T09:00:00Z"]).await;
+    let moved = (
+        "2026-12-24T09:00:00+00:00".to_owned(),
+        RunStatus::Queued,
+        Some("calendar office: Christmas Day; moved from 2026-12-25T09:00:00+00:00".to_owned()),
+    );
+    for name in ["one", "bulk", "paused"] {
+        assert_eq!(world.runs(name).await, std::slice::from_ref(&moved), "{name}");
+    }
+});
+
+async fn pause_tenant(world: &World, paused: bool) {
+    let update = TenantUpdate { paused: Some(paused), ..TenantUpdate::default() };
+    world.rota.update_tenant("acme", &update, None).await.unwrap();
+}
 
 backend_test!(shared_calendars_tenant_names_first_and_changes_reach_the_engine, |db| {
     let world = World::new(&db, "2026-12-24T08:00:00Z").await;
@@ -385,6 +433,98 @@ backend_test!(the_forecast_counts_starts_honouring_calendars_and_flags_herds, |d
     assert_eq!(what_if.suggested_jitter_window_seconds, None);
     let error = world.rota.forecast(None, 0, None).await.unwrap_err();
     assert_eq!(error.code(), ErrorCode::Invalid);
+});
+
+// Issue 17: the what-if showed a saved job's jittered starts at its window's middle, not where
+// the engine makes them ready (its stable offset, from its id).
+backend_test!(the_what_if_starts_a_saved_jittered_job_when_the_engine_does, |db| {
+    let world = World::new(&db, "2026-12-24T12:00:00Z").await;
+    let schedule = rota::cron::Schedule::parse("0 0 * * *", "UTC").unwrap();
+    let window = Duration::from_secs(600);
+    let policy = JobPolicy {
+        jitter_window: Some(window),
+        overlap: OverlapPolicy::Allow,
+        ..JobPolicy::default()
+    };
+    // A job whose offset is not in the middle's second (what the what-if showed before); one
+    // that is is disabled, out of the forecast.
+    let mut index = 0;
+    let job = loop {
+        let name = format!("jittered-{index}");
+        world.job(&name, "0 0 * * *", &policy).await;
+        let job = world.rota.job(JobRef::named("acme", &name)).await.unwrap();
+        if policy.start_offset(job.id).as_secs() != (window / 2).as_secs() {
+            break job;
+        }
+        world.rota.disable_job(JobRef::Id(job.id), "test", None).await.unwrap();
+        index += 1;
+    };
+    let what_if = world.rota.what_if("acme", &job.name, &schedule, &policy).await.unwrap();
+    let forecast = world
+        .rota
+        .forecast(Some("acme"), 24, Some(("acme", &job.name, &schedule, &policy)))
+        .await
+        .unwrap();
+
+    world.tick_at(&["2026-12-25T00:00:00Z"]).await;
+    let filter = RunFilter { job: Some(job.name.clone()), limit: Some(10), ..RunFilter::default() };
+    let runs = world.rota.list_runs(&filter).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(what_if.starts[0].at, runs[0].not_before);
+    assert_eq!(what_if.starts[0].same_second, 1);
+    // The forecast with the edited job counts its start in that second.
+    assert_eq!(forecast.per_second.get(&runs[0].not_before.timestamp()), Some(&1));
+});
+
+// Issue 17, item 7: the schedule editor's next runs say which a calendar excludes (naming the
+// calendar and the event) and which it moves, and where to.
+backend_test!(the_editors_preview_marks_excluded_and_moved_runs, |db| {
+    let world = World::new(&db, "2026-12-23T12:00:00Z").await;
+    world.rota.add_calendar(Some("acme"), "office", &ics(OFFICE)).await.unwrap();
+    let preview = |policy: JobPolicy| {
+        let rota = &world.rota;
+        async move {
+            rota.preview_schedule_with_calendars("acme", "0 9 * * *", "UTC", "UTC", &policy, 4)
+                .await
+        }
+    };
+    let kinds = |preview: &rota::api::SchedulePreview| -> Vec<String> {
+        preview
+            .slots
+            .iter()
+            .map(|slot| match &slot.kind {
+                SlotKind::Run => format!("run {}", slot.at.to_rfc3339()),
+                SlotKind::Excluded { because, .. } => format!("excluded ({because})"),
+                SlotKind::Moved { because, from } => {
+                    format!(
+                        "moved from {} to {} ({because})",
+                        from.to_rfc3339(),
+                        slot.at.to_rfc3339()
+                    )
+                }
+            })
+            .collect()
+    };
+    let plain = preview(JobPolicy::default()).await.unwrap();
+    assert!(plain.slots.iter().all(|slot| slot.kind == SlotKind::Run));
+    let skipped = preview(excluding(&["office"], OnExcluded::Skip)).await.unwrap();
+    assert_eq!(
+        kinds(&skipped),
+        [
+            "run 2026-12-24T09:00:00+00:00",
+            "excluded (calendar office: Christmas Day)",
+            "run 2026-12-26T09:00:00+00:00",
+            "run 2026-12-27T09:00:00+00:00",
+        ]
+    );
+    let moved = preview(excluding(&["office"], OnExcluded::Previous)).await.unwrap();
+    assert_eq!(
+        kinds(&moved)[1],
+        "moved from 2026-12-25T09:00:00+00:00 to 2026-12-24T09:00:00+00:00 (calendar office: Christmas Day)"
+    );
+    assert_eq!(moved.runs.len(), moved.slots.len());
+    let error = preview(excluding(&["nowhere"], OnExcluded::Skip)).await.unwrap_err();
+    assert_eq!(error.code(), ErrorCode::NotFound);
 });
 
 backend_test!(the_timelines_projected_runs_honour_calendars, |db| {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use rota::api::{JobRef, Rota, TenantSettingsUpdate};
+use rota::api::{CalendarSource, JobRef, Rota, TenantSettingsUpdate};
 use rota::clock::{Clock, ManualClock};
 use rota::handler::{CommandLimits, CommandSpec, HandlerSpec, HttpSpec, SigningSecret};
 use rota::import::schedules::{self, ApplyPlan};
@@ -298,3 +298,92 @@ fn a_duplicate_key_is_an_error_naming_its_line() {
     assert!(error.contains("duplicate") && error.contains("MODE"), "{error}");
     assert!(error.contains("line 7"), "{error}");
 }
+
+const OFFICE: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n\
+BEGIN:VEVENT\r\nUID:xmas\r\nDTSTART;VALUE=DATE:20271225\r\nDTEND;VALUE=DATE:20271226\r\n\
+SUMMARY:Christmas Day\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:upgrade\r\n\
+DTSTART;TZID=Europe/Berlin:20270410T020000\r\nDTEND;TZID=Europe/Berlin:20270410T040000\r\n\
+RRULE:FREQ=MONTHLY;BYDAY=2SA\r\nSUMMARY:Maintenance\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+/// Every calendar the caller sees as (tenant, name, text, version), in the listing's order.
+async fn calendars(rota: &Rota<AnyStore>) -> Vec<(Option<String>, String, String)> {
+    let listed = rota.list_calendars(None).await.unwrap();
+    listed.into_iter().map(|c| (c.tenant, c.name, c.source)).collect()
+}
+
+// Issue 17: a file's jobs named calendars the file did not carry, so applying it on a fresh
+// database failed, and an edited calendar never travelled.
+backend_test!(calendars_travel_with_their_jobs_exactly, |db| {
+    let original = rota(db.store().await);
+    original.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
+    original.add_tenant(&NewTenant::named("globex"), &TenantPolicy::default()).await.unwrap();
+    let days = |dates: &[&str], ranges: &[(&str, &str)]| CalendarSource::Days {
+        dates: dates.iter().map(|d| d.parse().unwrap()).collect(),
+        ranges: ranges.iter().map(|(f, t)| (f.parse().unwrap(), t.parse().unwrap())).collect(),
+    };
+    original.add_calendar(None, "holidays", &CalendarSource::Ics(OFFICE.into())).await.unwrap();
+    let closing = days(&["2027-03-31", "2027-06-30"], &[("2027-12-24", "2027-12-31")]);
+    original.add_calendar(Some("acme"), "closing", &closing).await.unwrap();
+    // A single day given as a range is stored after the ranges: still written as days.
+    let odd = days(&[], &[("2027-05-01", "2027-05-03"), ("2027-05-10", "2027-05-10")]);
+    original.add_calendar(Some("globex"), "closing", &odd).await.unwrap();
+    let mut policy = JobPolicy::default();
+    PolicyChanges {
+        exclude_calendars: Some(vec!["holidays".into()]),
+        only_calendar: Some("closing".into()),
+        on_excluded: Some("next".into()),
+        ..PolicyChanges::default()
+    }
+    .apply(&mut policy)
+    .unwrap();
+    let http = || HandlerSpec::Http(HttpSpec::post("https://reports.example/run"));
+    original.add_job("acme", &job("close", "0 18 * * *", http()), &policy).await.unwrap();
+    original.add_job("globex", &job("close", "0 18 * * *", http()), &policy).await.unwrap();
+
+    let text = export(&original).await;
+    assert!(text.contains("2027-12-24..2027-12-31"), "{text}");
+    assert!(text.contains("2027-05-10..2027-05-10"), "{text}");
+    assert!(text.contains("ics:"), "{text}");
+
+    let copy_db = support::TestDatabase::create(db.backend).await.unwrap();
+    let copy = rota(copy_db.store().await);
+    let first = plan(&copy, &text, false).await.unwrap();
+    let keys: Vec<String> = first
+        .changes
+        .iter()
+        .filter(|c| c.kind == "calendar")
+        .map(|c| format!("{} {}", c.action.as_str(), c.key))
+        .collect();
+    assert_eq!(keys, ["create holidays", "create acme/closing", "create globex/closing"]);
+    schedules::execute(&copy, &first).await.unwrap();
+    assert_eq!(calendars(&copy).await, calendars(&original).await, "the very same texts");
+    for tenant in ["acme", "globex"] {
+        let job = JobRef::named(tenant, "close");
+        let (a, b) = (original.job(job).await.unwrap(), copy.job(job).await.unwrap());
+        assert_eq!((a.policy, a.next_run_at), (b.policy, b.next_run_at), "{tenant}");
+    }
+    assert_eq!(export(&copy).await, text);
+    assert!(plan(&copy, &text, false).await.unwrap().is_empty());
+
+    // One tenant's file carries its calendars and the shared ones its jobs name.
+    let acme = schedules::to_yaml(&schedules::export(&original, Some("acme")).await.unwrap());
+    let document = schedules::from_yaml(&acme).unwrap();
+    assert_eq!(document.calendars.keys().collect::<Vec<_>>(), ["holidays"]);
+    assert_eq!(document.tenants["acme"].calendars.keys().collect::<Vec<_>>(), ["closing"]);
+
+    // A changed calendar is an update with its changed days; a bad one writes nothing.
+    let changed = text.replace("2027-06-30", "2027-09-30");
+    let update = plan(&copy, &changed, false).await.unwrap();
+    let shown = update.to_string();
+    assert!(shown.contains("~ calendar acme/closing (update)"), "{shown}");
+    assert!(shown.contains("2027-09-30"), "{shown}");
+    schedules::execute(&copy, &update).await.unwrap();
+    let closing = copy.calendar(Some("acme"), "closing").await.unwrap();
+    assert_eq!(closing.version, 2);
+    let broken = text.replace("DTSTART;VALUE=DATE:20271225", "DTSTART;VALUE=DATE:2027-12-25");
+    let error = plan(&copy, &broken, false).await.unwrap_err().to_string();
+    assert!(error.starts_with("calendars.holidays: calendar holidays: line"), "{error}");
+    let unknown = text.replace("only_calendar: closing", "only_calendar: nowhere");
+    let error = plan(&copy, &unknown, false).await.unwrap_err().to_string();
+    assert!(error.contains("no calendar \"nowhere\""), "{error}");
+});

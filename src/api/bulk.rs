@@ -4,8 +4,10 @@
 
 use std::collections::BTreeSet;
 
+use super::calendars::next_run_at;
 use super::Rota;
 use crate::access::Capability;
+use crate::calendars::CalendarBook;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::store::{BulkJobAction, BulkJobChange, JobSelection, Store};
@@ -69,6 +71,14 @@ impl<S: Store> Rota<S> {
         }
         let selected = jobs.len() as u64;
         let now = self.now();
+        // Enabling restarts each job's schedule: the calendars the jobs name are read once.
+        let calendars = match action {
+            BulkJobAction::Enable => {
+                let disabled = jobs.iter().filter(|job| !job.enabled);
+                self.calendars_named_by(disabled.map(|job| (job.tenant_id, &job.policy))).await?
+            }
+            _ => CalendarBook::default(),
+        };
         let mut changes = Vec::new();
         for job in jobs {
             let changes_it = match action {
@@ -82,8 +92,10 @@ impl<S: Store> Rota<S> {
             }
             let (next_run_at, probation) = if action == BulkJobAction::Enable {
                 // As for one job: the schedule restarts from now (no burst for the time it
-                // was off).
-                (job.parsed_schedule()?.next_after(now), probation || job.policy.probation)
+                // was off), at its next slot with its calendars.
+                let schedule = job.parsed_schedule()?;
+                let next = next_run_at(&calendars, job.tenant_id, &schedule, &job.policy, now);
+                (next, probation || job.policy.probation)
             } else {
                 (None, false)
             };

@@ -31,7 +31,7 @@ pub enum CalendarSource {
 impl CalendarSource {
     /// The text to store, checked: a file that does not parse is refused with its line and
     /// property, and nothing is stored.
-    fn checked_text(&self, name: &str) -> Result<String> {
+    pub(crate) fn checked_text(&self, name: &str) -> Result<String> {
         let text = match self {
             CalendarSource::Ics(text) => text.clone(),
             CalendarSource::Days { dates, ranges } => {
@@ -98,7 +98,7 @@ impl<S: Store> Rota<S> {
         let text = source.checked_text(name)?;
         let scope = self.calendar_scope(tenant, Capability::Edit).await?;
         self.store
-            .create_calendar(scope, name, &text, self.now())
+            .create_calendar(scope, name, &text, &self.operator, self.now())
             .await
             .map_err(in_tenant(Capability::Edit, tenant.unwrap_or_default()))
     }
@@ -115,7 +115,7 @@ impl<S: Store> Rota<S> {
         let current = self.stored_calendar(scope, name).await?;
         let updated = self
             .store
-            .update_calendar(current.id, &text, self.now())
+            .update_calendar(current.id, &text, &self.operator, self.now())
             .await
             .map_err(in_tenant(Capability::Edit, tenant.unwrap_or_default()))?;
         self.reschedule_users(&updated).await?;
@@ -140,7 +140,7 @@ impl<S: Store> Rota<S> {
             ));
         }
         self.store
-            .delete_calendar(current.id)
+            .delete_calendar(current.id, &self.operator, self.now())
             .await
             .map_err(in_tenant(Capability::Edit, tenant.unwrap_or_default()))
     }
@@ -200,6 +200,33 @@ impl<S: Store> Rota<S> {
         Ok(())
     }
 
+    /// The calendars that jobs of these tenants with these policies name, each read once (the
+    /// tenant's own, else the shared one of that name); a name that exists in neither is
+    /// refused, naming it.
+    pub(super) async fn calendars_named_by<'p>(
+        &self,
+        jobs: impl IntoIterator<Item = (Uuid, &'p JobPolicy)>,
+    ) -> Result<CalendarBook> {
+        let mut book = CalendarBook::default();
+        let mut read = std::collections::HashSet::new();
+        for (tenant_id, policy) in jobs {
+            let names = policy.exclude_calendars.iter().chain(policy.only_calendar.iter());
+            for name in names {
+                if !read.insert((tenant_id, name.as_str())) {
+                    continue;
+                }
+                let found = match self.store.calendar_named(Some(tenant_id), name).await? {
+                    Some(found) => found,
+                    None => self.store.calendar_named(None, name).await?.ok_or_else(|| {
+                        Error::NotFound { what: "calendar", key: name.to_owned() }
+                    })?,
+                };
+                book.insert(&found);
+            }
+        }
+        Ok(book)
+    }
+
     /// The calendar rule of a job of `tenant_id` with `policy`; a calendar it names that does
     /// not exist (in the tenant or shared) is refused, naming it.
     pub async fn calendar_rule(
@@ -207,27 +234,12 @@ impl<S: Store> Rota<S> {
         tenant_id: Uuid,
         policy: &JobPolicy,
     ) -> Result<Option<CalendarRule>> {
-        if policy.exclude_calendars.is_empty() && policy.only_calendar.is_none() {
-            return Ok(None);
-        }
-        let mut book = CalendarBook::default();
-        let names = policy.exclude_calendars.iter().chain(policy.only_calendar.iter());
-        for name in names {
-            let found =
-                match self.store.calendar_named(Some(tenant_id), name).await? {
-                    Some(found) => found,
-                    None => self.store.calendar_named(None, name).await?.ok_or_else(|| {
-                        Error::NotFound { what: "calendar", key: name.to_owned() }
-                    })?,
-                };
-            book.insert(&found);
-        }
-        let (rule, _) = book.rule(tenant_id, policy);
-        Ok(rule)
+        let book = self.calendars_named_by([(tenant_id, policy)]).await?;
+        Ok(book.rule(tenant_id, policy).0)
     }
 
-    /// The first instant after `now` at which the job has a slot (a run, a moved run, or an
-    /// occurrence its calendars exclude, which the tick records).
+    /// A job's next run instant after `now`, honouring its calendars (see [`next_run_at`]);
+    /// reads the calendars it names, refusing one that does not exist.
     pub(super) async fn next_slot(
         &self,
         tenant_id: Uuid,
@@ -235,7 +247,24 @@ impl<S: Store> Rota<S> {
         policy: &JobPolicy,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>> {
-        let rule = self.calendar_rule(tenant_id, policy).await?;
-        Ok(Timetable::new(schedule, rule.as_ref()).next_slot_after(now).map(|slot| slot.at))
+        let book = self.calendars_named_by([(tenant_id, policy)]).await?;
+        Ok(next_run_at(&book, tenant_id, schedule, policy, now))
     }
+}
+
+/// The one rule for a job's next run instant after `now`: the first slot of its
+/// [`Timetable`] (a run; a run its calendars moved here from another day; or an
+/// occurrence they exclude, which the tick records as skipped), as the engine's tick computes
+/// it. Every write of `jobs.next_run_at` outside the tick comes from here: create, edit,
+/// enable (one job or many), a change of a calendar or of a job's calendars. (Pausing and
+/// resuming keep the instant: the tick then walks the slots since it.)
+pub(super) fn next_run_at(
+    book: &CalendarBook,
+    tenant_id: Uuid,
+    schedule: &Schedule,
+    policy: &JobPolicy,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let (rule, _) = book.rule(tenant_id, policy);
+    Timetable::new(schedule, rule.as_ref()).next_slot_after(now).map(|slot| slot.at)
 }

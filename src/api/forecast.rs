@@ -72,12 +72,13 @@ impl<S: Store> Rota<S> {
                 })
             })
             .collect();
-        let extra_rule = match extra {
-            Some((tenant, _, _, policy)) => {
+        let (extra_rule, extra_offset) = match extra {
+            Some((tenant, name, _, policy)) => {
                 let tenant_id = self.store.tenant_by_name(tenant).await?.id;
-                self.calendar_rule(tenant_id, policy).await?
+                let rule = self.calendar_rule(tenant_id, policy).await?;
+                (rule, self.edited_job_offset(tenant, name, policy).await?)
             }
-            None => None,
+            None => (None, std::time::Duration::ZERO),
         };
         if let Some((tenant, name, schedule, policy)) = extra {
             inputs.push(crate::forecast::ForecastJob {
@@ -85,12 +86,29 @@ impl<S: Store> Rota<S> {
                 name: format!("{tenant}/{name}"),
                 schedule,
                 rule: extra_rule.as_ref(),
-                // A job not saved yet has no id: its jitter is shown as its window's middle.
-                offset: policy.jitter_window.map_or(std::time::Duration::ZERO, |window| window / 2),
+                offset: extra_offset,
                 jittered: policy.jitter_window.is_some(),
             });
         }
         Ok(crate::forecast::forecast(&inputs, now, to))
+    }
+
+    /// How long after each slot a job being edited starts, with `policy`'s jitter window: a
+    /// saved job's own stable offset (its id decides it, as the engine's tick does, so the
+    /// what-if shows the instants its runs will be ready at); a job not saved yet has no id,
+    /// and is shown at its window's middle.
+    async fn edited_job_offset(
+        &self,
+        tenant: &str,
+        name: &str,
+        policy: &JobPolicy,
+    ) -> Result<std::time::Duration> {
+        let Some(window) = policy.jitter_window else { return Ok(std::time::Duration::ZERO) };
+        match self.store.job_by_name(tenant, name).await {
+            Ok(saved) => Ok(policy.start_offset(saved.id)),
+            Err(Error::NotFound { .. }) => Ok(window / 2),
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -121,10 +139,9 @@ impl<S: Store> Rota<S> {
         let forecast = self.forecast(None, 24, Some((tenant, name, schedule, policy))).await?;
         let tenant_id = self.store.tenant_by_name(tenant).await?.id;
         let rule = self.calendar_rule(tenant_id, policy).await?;
-        let offset = chrono::Duration::from_std(
-            policy.jitter_window.map_or(std::time::Duration::ZERO, |window| window / 2),
-        )
-        .unwrap_or_default();
+        let offset =
+            chrono::Duration::from_std(self.edited_job_offset(tenant, name, policy).await?)
+                .unwrap_or_default();
         let timetable = crate::calendars::Timetable::new(schedule, rule.as_ref());
         let starts: Vec<chrono::DateTime<chrono::Utc>> = timetable
             .runs_after(forecast.from - offset, forecast.to - forecast.from)

@@ -221,9 +221,10 @@ impl<S: Store> Rota<S> {
     }
 
     /// Enables a disabled job again: its failure streak restarts, `operator` is recorded (on
-    /// the job and in a `job.re_enabled` outbox event), and its next run is computed from now,
-    /// so the time it was disabled causes no burst. With `probation` (or the job's probation
-    /// policy) the next failed occurrence disables it again.
+    /// the job and in a `job.re_enabled` outbox event), and its next run is its next slot
+    /// after now (its calendars honoured), so the time it was disabled causes no burst. With
+    /// `probation` (or the job's probation policy) the next failed occurrence disables it
+    /// again.
     pub async fn enable_job(
         &self,
         job: impl Into<JobRef<'_>>,
@@ -234,7 +235,8 @@ impl<S: Store> Rota<S> {
         let job = self.job(job).await?;
         self.require(Capability::Operate, &job.tenant).await?;
         let now = self.now();
-        let next_run_at = job.parsed_schedule()?.next_after(now);
+        let schedule = job.parsed_schedule()?;
+        let next_run_at = self.next_slot(job.tenant_id, &schedule, &job.policy, now).await?;
         let probation = probation || job.policy.probation;
         self.store
             .enable_job(job.id, operator, probation, next_run_at, now)
@@ -388,6 +390,11 @@ pub struct SchedulePreview {
     pub runs: Vec<crate::cron::Occurrence>,
     /// Daylight-saving transitions within [`DST_LOOKAHEAD`] that change when the job runs.
     pub dst_effects: Vec<crate::cron::DstEffect>,
+    /// What the job's calendars make of each of `runs` (same order): the run itself, a run
+    /// moved to another day (where, and why), or an occurrence excluded (by which calendar and
+    /// event). All plain runs without calendars ([`Rota::preview_schedule_with_calendars`]
+    /// judges them).
+    pub slots: Vec<crate::calendars::Slot>,
 }
 
 /// Validates `expression` in `timezone` and explains it: the description, the next `count` runs
@@ -404,14 +411,46 @@ pub fn preview_schedule(
     let viewer: chrono_tz::Tz = viewer_timezone.parse().map_err(|_| {
         Error::invalid("viewer time zone", viewer_timezone, "not a time zone of the IANA database")
     })?;
+    let runs: Vec<crate::cron::Occurrence> =
+        schedule.occurrences_after(now).take(count.min(1000)).collect();
     Ok(SchedulePreview {
         description: schedule.describe(),
         kind: schedule.kind(),
         timezone: schedule.timezone(),
         viewer_timezone: viewer,
-        runs: schedule.occurrences_after(now).take(count.min(1000)).collect(),
+        slots: runs.iter().map(|run| crate::calendars::Slot::plain(run.at)).collect(),
+        runs,
         dst_effects: schedule.dst_effects(now, now + DST_LOOKAHEAD),
     })
+}
+
+impl<S: Store> Rota<S> {
+    /// [`preview_schedule`] with the calendars chosen in the editor (`policy`'s exclude
+    /// calendars, only-calendar and on-excluded, the job's tenant's or shared ones): each next
+    /// occurrence is judged as the engine's tick will judge it. A calendar name that exists
+    /// neither in `tenant` nor among the shared ones is refused, naming it.
+    pub async fn preview_schedule_with_calendars(
+        &self,
+        tenant: &str,
+        expression: &str,
+        timezone: &str,
+        viewer_timezone: &str,
+        policy: &JobPolicy,
+        count: usize,
+    ) -> Result<SchedulePreview> {
+        let mut preview =
+            preview_schedule(expression, timezone, viewer_timezone, self.now(), count)?;
+        if policy.exclude_calendars.is_empty() && policy.only_calendar.is_none() {
+            return Ok(preview);
+        }
+        self.require(Capability::View, tenant).await?;
+        let tenant_id = self.store.tenant_by_name(tenant).await?.id;
+        if let Some(rule) = self.calendar_rule(tenant_id, policy).await? {
+            let zone = preview.timezone;
+            preview.slots = preview.runs.iter().map(|run| rule.judge(run, zone)).collect();
+        }
+        Ok(preview)
+    }
 }
 
 /// Whether a policy edit changed the job's calendars (then its next slot may come sooner).

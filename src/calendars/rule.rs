@@ -101,6 +101,11 @@ pub enum SlotKind {
 }
 
 impl Slot {
+    /// The schedule's own occurrence at `at`, which runs.
+    pub fn plain(at: DateTime<Utc>) -> Self {
+        Slot { at, kind: SlotKind::Run }
+    }
+
     /// Whether the job runs at this slot.
     pub fn runs(&self) -> bool {
         !matches!(self.kind, SlotKind::Excluded { .. })

@@ -77,8 +77,20 @@ pub async fn run(command: AuditCommand, database: &DatabaseArgs) -> anyhow::Resu
     Ok(())
 }
 
-/// `acme/nightly-report`, `acme`, or `handler reports.daily`.
+/// `acme/nightly-report`, `acme`, `handler reports.daily`, or `calendar acme/office` (a shared
+/// calendar: `calendar holidays`).
 fn target(entry: &AuditEntry) -> String {
+    let calendar = entry.after.as_ref().or(entry.before.as_ref()).and_then(|s| s["name"].as_str());
+    let about_calendar = matches!(
+        entry.action,
+        AuditAction::CalendarCreated | AuditAction::CalendarUpdated | AuditAction::CalendarRemoved
+    );
+    if let (true, Some(name)) = (about_calendar, calendar) {
+        return match &entry.tenant {
+            Some(tenant) => format!("calendar {tenant}/{name}"),
+            None => format!("calendar {name}"),
+        };
+    }
     match (&entry.tenant, &entry.job, &entry.handler) {
         (Some(tenant), Some(job), _) => format!("{tenant}/{job}"),
         (Some(tenant), None, _) => tenant.clone(),

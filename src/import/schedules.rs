@@ -9,6 +9,9 @@
 //!     headers:
 //!       Authorization:
 //!         env: ROTA_SECRET_HANDLER_REPORTS_DAILY_AUTHORIZATION
+//! calendars:
+//!   public-holidays:
+//!     ics: "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n...END:VCALENDAR\r\n"
 //! tenants:
 //!   acme:
 //!     max_concurrent: 5
@@ -21,6 +24,10 @@
 //!         cpu_seconds: 600
 //!         address_space_bytes: 1073741824
 //!       run_as: acme
+//!     calendars:
+//!       closing-days:
+//!         dates: [2027-03-31, 2027-06-30]
+//!         ranges: [2027-12-24..2027-12-31]
 //!     jobs:
 //!       nightly-report:
 //!         schedule: 30 2 * * *
@@ -33,7 +40,14 @@
 //!           max_retries: 3
 //!           backoff_initial: 30
 //!           overlap: queue_one
+//!           exclude_calendars: [public-holidays]
 //! ```
+//!
+//! Calendars travel with the jobs that name them: a tenant's own under the tenant, shared ones
+//! at the top (export writes every shared calendar, or for one tenant those its jobs name).
+//! A calendar made of whole days is written as `dates` and `ranges`; any other as its
+//! iCalendar text, byte for byte (line endings included), so apply stores exactly what export
+//! read. Apply creates or replaces them before the jobs, and never removes one.
 //!
 //! A job's `policy` and a tenant's `rate_limit`, `default_max_retries` and
 //! `default_auto_disable_after` use the names of the CLI's flags (durations in seconds); export
@@ -66,7 +80,8 @@ use serde_json::{json, Value};
 
 use super::diff::{diff, FieldChange};
 use super::{job_value, stored_definition, tenant_jobs, Action, ImportError};
-use crate::api::{JobRef, Rota};
+use crate::api::{CalendarSource, JobRef, Rota};
+use crate::calendars::{dates_calendar, parse_ics, StoredCalendar};
 use crate::handler::{CommandLimits, HandlerSpec, SigningSecret};
 use crate::job::{JobDefinition, DEFAULT_TIMEOUT};
 use crate::policy::{JobPolicy, PolicyChanges, RateLimit, TenantPolicy};
@@ -86,8 +101,109 @@ pub struct Document {
     /// Named handler definitions, by name (jobs refer to them with `type: named`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub handlers: BTreeMap<String, Value>,
+    /// Shared calendars (every tenant's jobs may name them), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub calendars: BTreeMap<String, CalendarDocument>,
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantDocument>,
+}
+
+/// A calendar: whole days (`dates`, and inclusive `ranges` written `FROM..TO`), or an
+/// iCalendar file's text, kept byte for byte. Export writes the days when they make exactly
+/// the stored text (a calendar made with `--date`/`--range`), else the text.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarDocument {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dates: Vec<chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ics: Option<String>,
+}
+
+impl CalendarDocument {
+    /// What a stored calendar's text is written as: its days, when [`dates_calendar`] makes the
+    /// very same text from them, else the text itself.
+    fn of_text(text: &str) -> CalendarDocument {
+        match days_of(text) {
+            Some((dates, ranges)) => CalendarDocument {
+                dates,
+                ranges: ranges.iter().map(|(from, to)| format!("{from}..{to}")).collect(),
+                ics: None,
+            },
+            None => CalendarDocument { ics: Some(text.to_owned()), ..CalendarDocument::default() },
+        }
+    }
+
+    /// The calendar's source, checked for shape (one of `ics` or days; ranges `FROM..TO`).
+    fn source(&self, path: &str) -> Result<CalendarSource, ImportError> {
+        let days = !self.dates.is_empty() || !self.ranges.is_empty();
+        match (&self.ics, days) {
+            (Some(_), true) => Err(invalid(path, "give either ics or dates and ranges, not both")),
+            (Some(text), false) => Ok(CalendarSource::Ics(text.clone())),
+            (None, false) => Err(invalid(path, "has no days; give ics, or dates and ranges")),
+            (None, true) => {
+                let mut ranges = Vec::new();
+                for range in &self.ranges {
+                    let parsed = range.split_once("..").and_then(|(from, to)| {
+                        Some((from.trim().parse().ok()?, to.trim().parse().ok()?))
+                    });
+                    let Some(parsed) = parsed else {
+                        return Err(invalid(
+                            &format!("{path}.ranges"),
+                            format!("{range:?} is not a range; allowed FROM..TO (YYYY-MM-DD)"),
+                        ));
+                    };
+                    ranges.push(parsed);
+                }
+                Ok(CalendarSource::Days { dates: self.dates.clone(), ranges })
+            }
+        }
+    }
+}
+
+/// The dates and ranges whose [`dates_calendar`] is exactly `text`, if any: its events in file
+/// order, the single days first (as `--date` writes them), then the spans.
+fn days_of(text: &str) -> Option<DaysAndRanges> {
+    let calendar = parse_ics(text).ok()?;
+    let mut events: Vec<&crate::calendars::Event> = calendar.events().iter().collect();
+    events.sort_by_key(|event| event.line);
+    let (mut dates, mut ranges) = (Vec::new(), Vec::new());
+    for event in events {
+        let crate::calendars::EventTime::Date(from) = event.start else { return None };
+        let days = event.duration.num_days();
+        if event.duration != chrono::Duration::days(days) || days < 1 {
+            return None;
+        }
+        let to = from + chrono::Duration::days(days - 1);
+        if from == to && ranges.is_empty() {
+            dates.push(from);
+        } else {
+            ranges.push((from, to));
+        }
+    }
+    (dates_calendar(&dates, &ranges) == text).then_some((dates, ranges))
+}
+
+type DaysAndRanges = (Vec<chrono::NaiveDate>, Vec<(chrono::NaiveDate, chrono::NaiveDate)>);
+
+/// A calendar's comparable fields for a plan: its days, or for an iCalendar file its size and
+/// digest (the file itself would fill the plan).
+fn calendar_value(text: &str) -> Value {
+    match days_of(text) {
+        Some((dates, ranges)) => json!({
+            "dates": dates,
+            "ranges": ranges.iter().map(|(from, to)| format!("{from}..{to}")).collect::<Vec<_>>(),
+        }),
+        None => {
+            use sha2::Digest;
+            let events = parse_ics(text).map(|calendar| calendar.events().len()).unwrap_or(0);
+            let digest = sha2::Sha256::digest(text.as_bytes());
+            let hex: String = digest.iter().take(6).map(|byte| format!("{byte:02x}")).collect();
+            json!({ "ics": format!("{events} events, {} bytes, sha256 {hex}", text.len()) })
+        }
+    }
 }
 
 /// A tenant: its limits, channels, command defaults and jobs.
@@ -122,6 +238,10 @@ pub struct TenantDocument {
     pub default_auto_disable_after: Option<u32>,
     #[serde(default, skip_serializing_if = "CommandDefaults::is_empty")]
     pub commands: CommandDefaults,
+    /// The tenant's own calendars, by name (its jobs look a name up here first, then among
+    /// the shared ones).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub calendars: BTreeMap<String, CalendarDocument>,
     #[serde(default)]
     pub jobs: BTreeMap<String, JobDocument>,
 }
@@ -452,6 +572,8 @@ pub async fn export<S: Store>(rota: &Rota<S>, tenant: Option<&str>) -> crate::Re
     };
     let mut document = Document::default();
     let mut used_handlers = std::collections::BTreeSet::new();
+    let mut used_calendars = std::collections::BTreeSet::new();
+    let stored_calendars = rota.list_calendars(None).await?;
     for tenant in tenants {
         let settings = rota.tenant_settings(&tenant.name).await?;
         let mut jobs = BTreeMap::new();
@@ -459,6 +581,8 @@ pub async fn export<S: Store>(rota: &Rota<S>, tenant: Option<&str>) -> crate::Re
             if let HandlerSpec::Named { name } = &job.handler {
                 used_handlers.insert(name.clone());
             }
+            let names = job.policy.exclude_calendars.iter().chain(&job.policy.only_calendar);
+            used_calendars.extend(names.cloned());
             let handler = export_handler(&job.handler, &[&tenant.name, &job.name]);
             jobs.insert(
                 job.name.clone(),
@@ -497,9 +621,30 @@ pub async fn export<S: Store>(rota: &Rota<S>, tenant: Option<&str>) -> crate::Re
                     run_as: settings.run_as,
                     work_dir: settings.work_dir,
                 },
+                calendars: stored_calendars
+                    .iter()
+                    .filter(|calendar| calendar.tenant_id == Some(tenant.id))
+                    .map(|calendar| {
+                        (calendar.name.clone(), CalendarDocument::of_text(&calendar.source))
+                    })
+                    .collect(),
                 jobs,
             },
         );
+    }
+    // Shared calendars: all of them, or (for one tenant) those its jobs may mean by a name
+    // the tenant has no calendar of its own for.
+    for calendar in stored_calendars.iter().filter(|calendar| calendar.tenant_id.is_none()) {
+        let shadowed = document
+            .tenants
+            .values()
+            .all(|exported| exported.calendars.contains_key(&calendar.name));
+        let used = used_calendars.contains(&calendar.name) && !shadowed;
+        if tenant.is_none() || used {
+            document
+                .calendars
+                .insert(calendar.name.clone(), CalendarDocument::of_text(&calendar.source));
+        }
     }
     for (name, spec) in stored_handlers(rota).await? {
         if tenant.is_none() || used_handlers.contains(&name) {
@@ -519,9 +664,9 @@ async fn stored_handlers<S: Store>(rota: &Rota<S>) -> crate::Result<BTreeMap<Str
 /// One object that `apply` creates, updates or deletes.
 #[derive(Debug, Clone)]
 pub struct ObjectChange {
-    /// `handler`, `tenant` or `job`.
+    /// `handler`, `calendar`, `tenant` or `job`.
     pub kind: &'static str,
-    /// The handler's or tenant's name, or `tenant/job`.
+    /// The handler's, shared calendar's or tenant's name, or `tenant/job`, `tenant/calendar`.
     pub key: String,
     pub action: Action,
     pub fields: Vec<FieldChange>,
@@ -571,14 +716,45 @@ impl fmt::Display for ApplyPlan {
 /// A write, prepared and validated.
 #[derive(Debug, Clone)]
 enum Step {
-    Handler { name: String, spec: HandlerSpec },
+    Handler {
+        name: String,
+        spec: HandlerSpec,
+    },
     CreateTenant(NewTenant),
-    UpdateTenant { name: String, update: TenantUpdate },
-    TenantPolicy { name: String, policy: TenantPolicy },
-    Settings { tenant: String, update: TenantSettingsUpdate },
-    CreateJob { tenant: String, definition: JobDefinition, policy: JobPolicy },
-    UpdateJob { id: uuid::Uuid, version: i64, definition: JobDefinition, policy: JobPolicy },
-    DeleteJob { tenant: String, name: String },
+    UpdateTenant {
+        name: String,
+        update: TenantUpdate,
+    },
+    TenantPolicy {
+        name: String,
+        policy: TenantPolicy,
+    },
+    Settings {
+        tenant: String,
+        update: TenantSettingsUpdate,
+    },
+    /// A calendar of `tenant` (`None`: shared) to create, or (`exists`) to replace.
+    Calendar {
+        tenant: Option<String>,
+        name: String,
+        source: CalendarSource,
+        exists: bool,
+    },
+    CreateJob {
+        tenant: String,
+        definition: JobDefinition,
+        policy: JobPolicy,
+    },
+    UpdateJob {
+        id: uuid::Uuid,
+        version: i64,
+        definition: JobDefinition,
+        policy: JobPolicy,
+    },
+    DeleteJob {
+        tenant: String,
+        name: String,
+    },
 }
 
 fn invalid(path: &str, message: impl fmt::Display) -> ImportError {
@@ -705,6 +881,11 @@ pub async fn plan_apply<S: Store>(
         file_handlers.insert(name.clone(), spec);
     }
 
+    let stored_calendars = rota.list_calendars(None).await?;
+    for (name, calendar) in &document.calendars {
+        plan_calendar(&mut plan, None, name, calendar, &stored_calendars)?;
+    }
+
     let stored_tenants: BTreeMap<String, crate::tenant::Tenant> =
         rota.list_tenants().await?.into_iter().map(|t| (t.name.clone(), t)).collect();
     for (name, tenant) in &document.tenants {
@@ -782,6 +963,9 @@ pub async fn plan_apply<S: Store>(
             });
         }
 
+        for (calendar_name, calendar) in &tenant.calendars {
+            plan_calendar(&mut plan, Some(name), calendar_name, calendar, &stored_calendars)?;
+        }
         let existing = match stored {
             Some(_) => tenant_jobs(rota, name).await?,
             None => Vec::new(),
@@ -823,6 +1007,22 @@ pub async fn plan_apply<S: Store>(
             let policy_path = format!("{path}.policy");
             job.policy.apply(&mut policy).map_err(|error| invalid(&policy_path, error))?;
             policy.validate(&schedule).map_err(|error| invalid(&policy_path, error))?;
+            // Every calendar it names: the tenant's or a shared one, in the file or stored.
+            for calendar in policy.exclude_calendars.iter().chain(&policy.only_calendar) {
+                let known = tenant.calendars.contains_key(calendar)
+                    || document.calendars.contains_key(calendar)
+                    || stored_calendars.iter().any(|stored| {
+                        &stored.name == calendar
+                            && (stored.tenant_id.is_none()
+                                || stored.tenant.as_deref() == Some(name))
+                    });
+                if !known {
+                    return Err(invalid(
+                        &policy_path,
+                        format!("no calendar {calendar:?} in the file or the database"),
+                    ));
+                }
+            }
             let key = format!("{name}/{job_name}");
             match existing.iter().find(|stored| &stored.name == job_name) {
                 None => {
@@ -876,6 +1076,48 @@ pub async fn plan_apply<S: Store>(
     Ok(plan)
 }
 
+/// Compares a calendar of the file (of `tenant`, or shared) with the stored one of that name:
+/// checked completely (a bad file is refused with its line and property), then a create, an
+/// update with the changed days (or the file's size and digest), or nothing.
+fn plan_calendar(
+    plan: &mut ApplyPlan,
+    tenant: Option<&str>,
+    name: &str,
+    calendar: &CalendarDocument,
+    stored: &[StoredCalendar],
+) -> Result<(), ImportError> {
+    let path = match tenant {
+        Some(tenant) => format!("tenants.{tenant}.calendars.{name}"),
+        None => format!("calendars.{name}"),
+    };
+    crate::calendars::validate_name("calendar name", name).map_err(|e| invalid(&path, e))?;
+    let source = calendar.source(&path)?;
+    let text = source.checked_text(name).map_err(|error| invalid(&path, error))?;
+    let key = match tenant {
+        Some(tenant) => format!("{tenant}/{name}"),
+        None => name.to_owned(),
+    };
+    let current =
+        stored.iter().find(|stored| stored.name == name && stored.tenant.as_deref() == tenant);
+    let (action, fields) = match current {
+        None => (Action::Create, Vec::new()),
+        Some(current) if current.source == text => (Action::Unchanged, Vec::new()),
+        Some(current) => {
+            (Action::Update, diff(&calendar_value(&current.source), &calendar_value(&text)))
+        }
+    };
+    plan.record("calendar", key, action, fields);
+    if action != Action::Unchanged {
+        plan.steps.push(Step::Calendar {
+            tenant: tenant.map(str::to_owned),
+            name: name.to_owned(),
+            source,
+            exists: current.is_some(),
+        });
+    }
+    Ok(())
+}
+
 /// The run-as user of a command handler.
 fn command_run_as(spec: &HandlerSpec) -> Option<String> {
     match spec {
@@ -909,12 +1151,13 @@ impl ApplyPlan {
     }
 }
 
-/// Writes `plan`: handlers, then tenants and their settings, then jobs, then deletions.
+/// Writes `plan`: handlers, then tenants, their settings and the calendars, then jobs, then
+/// deletions.
 pub async fn execute<S: Store>(rota: &Rota<S>, plan: &ApplyPlan) -> Result<(), ImportError> {
     let rank = |step: &Step| match step {
         Step::Handler { .. } => 0,
         Step::CreateTenant(_) | Step::UpdateTenant { .. } => 1,
-        Step::TenantPolicy { .. } | Step::Settings { .. } => 2,
+        Step::TenantPolicy { .. } | Step::Settings { .. } | Step::Calendar { .. } => 2,
         Step::CreateJob { .. } | Step::UpdateJob { .. } => 3,
         Step::DeleteJob { .. } => 4,
     };
@@ -936,6 +1179,12 @@ pub async fn execute<S: Store>(rota: &Rota<S>, plan: &ApplyPlan) -> Result<(), I
                 // The plan checked every job the tenant keeps against its run-as user.
                 let skip = crate::api::JobsCheck::Skip;
                 rota.update_tenant_settings_with(tenant, update, skip).await?;
+            }
+            Step::Calendar { tenant, name, source, exists: false } => {
+                rota.add_calendar(tenant.as_deref(), name, source).await?;
+            }
+            Step::Calendar { tenant, name, source, exists: true } => {
+                rota.update_calendar(tenant.as_deref(), name, source).await?;
             }
             Step::CreateJob { tenant, definition, policy } => {
                 rota.add_job(tenant, definition, policy).await?;

@@ -13,13 +13,15 @@ store_concern! {
     /// Calendars: named holiday and blackout calendars, per tenant or shared (`tenant_id`
     /// `None`). A name is unique within its tenant, and among the shared calendars.
     pub trait CalendarStore {
-        /// Stores a new calendar; [`crate::Error::AlreadyExists`] when the name is taken there.
-        fn create_calendar(&self, tenant_id: Option<Uuid>, name: &str, source: &str, now: DateTime<Utc>) -> Result<StoredCalendar>;
+        /// Stores a new calendar, with a `calendar.created` audit entry naming `operator`;
+        /// [`crate::Error::AlreadyExists`] when the name is taken there.
+        fn create_calendar(&self, tenant_id: Option<Uuid>, name: &str, source: &str, operator: &str, now: DateTime<Utc>) -> Result<StoredCalendar>;
 
-        /// Replaces a calendar's text (its version goes up).
-        fn update_calendar(&self, id: Uuid, source: &str, now: DateTime<Utc>) -> Result<StoredCalendar>;
+        /// Replaces a calendar's text (its version goes up), with a `calendar.updated` entry.
+        fn update_calendar(&self, id: Uuid, source: &str, operator: &str, now: DateTime<Utc>) -> Result<StoredCalendar>;
 
-        fn delete_calendar(&self, id: Uuid) -> Result<()>;
+        /// Removes a calendar, with a `calendar.removed` entry.
+        fn delete_calendar(&self, id: Uuid, operator: &str, now: DateTime<Utc>) -> Result<()>;
 
         /// The calendar named `name` in a tenant (or among the shared ones for `None`).
         fn calendar_named(&self, tenant_id: Option<Uuid>, name: &str) -> Result<Option<StoredCalendar>>;

@@ -29,6 +29,8 @@ pub(crate) trait Dialect {
     const LOCK_TENANT_SETTINGS: &'static str;
     /// A named handler's spec by name, locked until the transaction ends.
     const LOCK_NAMED_HANDLER: &'static str;
+    /// A calendar by id (with its tenant's name), locked until the transaction ends.
+    const LOCK_CALENDAR: &'static str;
     /// The due jobs a tick takes (skipping those another node is ticking, where that exists).
     const DUE_JOBS: &'static str;
     /// The expired leases a reaper takes (skipping those another node is reaping).

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::This;
+use crate::audit::{AuditAction, NewAuditEntry};
 use crate::calendars::StoredCalendar;
 use crate::error::Result;
 use crate::job::Job;
@@ -18,6 +19,7 @@ impl CalendarStore for This {
         tenant_id: Option<Uuid>,
         name: &str,
         source: &str,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> Result<StoredCalendar> {
         let id = codec::new_id(now);
@@ -37,38 +39,59 @@ impl CalendarStore for This {
                     codec::already_exists("calendar", name)(error)
                 }
             })?;
+        let after = Self::calendar_in(&mut tx, sql::CALENDAR_BY_ID, id).await?;
+        let entry = NewAuditEntry::calendar(
+            AuditAction::CalendarCreated,
+            operator,
+            now,
+            None,
+            Some(&after),
+        );
+        Self::write_audit(&mut tx, entry).await?;
         tx.commit().await?;
-        self.calendar(id).await
+        Ok(after)
     }
 
     async fn update_calendar(
         &self,
         id: Uuid,
         source: &str,
+        operator: &str,
         now: DateTime<Utc>,
     ) -> Result<StoredCalendar> {
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(sql::UPDATE_CALENDAR)
+        let before = Self::calendar_in(&mut tx, Self::LOCK_CALENDAR, id).await?;
+        sqlx::query(sql::UPDATE_CALENDAR)
             .bind(id)
             .bind(source)
             .bind(codec::ms(now))
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if updated == 0 {
-            return Err(codec::not_found("calendar", id));
-        }
+            .await?;
+        let after = Self::calendar_in(&mut tx, sql::CALENDAR_BY_ID, id).await?;
+        let entry = NewAuditEntry::calendar(
+            AuditAction::CalendarUpdated,
+            operator,
+            now,
+            Some(&before),
+            Some(&after),
+        );
+        Self::write_audit(&mut tx, entry).await?;
         tx.commit().await?;
-        self.calendar(id).await
+        Ok(after)
     }
 
-    async fn delete_calendar(&self, id: Uuid) -> Result<()> {
+    async fn delete_calendar(&self, id: Uuid, operator: &str, now: DateTime<Utc>) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let deleted =
-            sqlx::query(sql::DELETE_CALENDAR).bind(id).execute(&mut *tx).await?.rows_affected();
-        if deleted == 0 {
-            return Err(codec::not_found("calendar", id));
-        }
+        let before = Self::calendar_in(&mut tx, Self::LOCK_CALENDAR, id).await?;
+        sqlx::query(sql::DELETE_CALENDAR).bind(id).execute(&mut *tx).await?;
+        let entry = NewAuditEntry::calendar(
+            AuditAction::CalendarRemoved,
+            operator,
+            now,
+            Some(&before),
+            None,
+        );
+        Self::write_audit(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(())
     }

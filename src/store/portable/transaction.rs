@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::{Db, This};
 use crate::audit::NewAuditEntry;
+use crate::calendars::StoredCalendar;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::store::dialect::Dialect;
@@ -59,6 +60,21 @@ impl This {
             insert.build().execute(&mut **tx).await?;
         }
         Ok(())
+    }
+
+    /// Calendar `id` read in the transaction with `statement` (`CALENDAR_BY_ID`, or the
+    /// dialect's `LOCK_CALENDAR` to hold it until the transaction ends).
+    pub(crate) async fn calendar_in(
+        tx: &mut sqlx::Transaction<'static, Db>,
+        statement: &'static str,
+        id: Uuid,
+    ) -> Result<StoredCalendar> {
+        let row = sqlx::query(statement)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| codec::not_found("calendar", id))?;
+        codec::calendar(&row)
     }
 
     /// Job `id` in the transaction, locked until it ends (see `LOCK_JOB`).

@@ -101,6 +101,7 @@ impl Dialect for PgStore {
     const LOCK_TENANT: &'static str = sql::postgres::LOCK_TENANT;
     const LOCK_TENANT_SETTINGS: &'static str = sql::postgres::LOCK_TENANT_SETTINGS;
     const LOCK_NAMED_HANDLER: &'static str = sql::postgres::LOCK_NAMED_HANDLER;
+    const LOCK_CALENDAR: &'static str = sql::postgres::LOCK_CALENDAR;
     const DUE_JOBS: &'static str = sql::postgres::DUE_JOBS;
     const EXPIRED_LEASES: &'static str = sql::postgres::EXPIRED_LEASES;
     const RENEW_LEASES_TAIL: &'static str = sql::postgres::RENEW_LEASES_TAIL;

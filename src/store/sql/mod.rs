@@ -878,6 +878,14 @@ pub const INSERT_AUDIT_HEAD: &str = concat!("INSERT INTO audit_log (", audit_col
 pub const SELECT_AUDIT: &str =
     concat!("SELECT ", audit_columns!(), ", display_name FROM audit_log");
 
+// Calendars (the statements are below; the per-dialect locks read the same columns).
+macro_rules! calendar_select {
+    () => {
+        "SELECT c.id, c.tenant_id, t.name AS tenant, c.name, c.source, c.created_at, \
+         c.updated_at, c.version FROM calendars c LEFT JOIN tenants t ON t.id = c.tenant_id"
+    };
+}
+
 /// Statements for Postgres only.
 pub mod postgres;
 
@@ -885,13 +893,6 @@ pub mod postgres;
 pub mod sqlite;
 
 // Calendars.
-
-macro_rules! calendar_select {
-    () => {
-        "SELECT c.id, c.tenant_id, t.name AS tenant, c.name, c.source, c.created_at, \
-         c.updated_at, c.version FROM calendars c LEFT JOIN tenants t ON t.id = c.tenant_id"
-    };
-}
 
 pub const INSERT_CALENDAR: &str = "INSERT INTO calendars (id, tenant_id, name, source, \
      created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $5, 1)";

@@ -41,6 +41,8 @@ pub const LOCK_TENANT: &str = concat!(tenant_by_name!(), " FOR NO KEY UPDATE");
 pub const LOCK_TENANT_SETTINGS: &str = concat!(tenant_settings_by_name!(), " FOR NO KEY UPDATE");
 pub const LOCK_NAMED_HANDLER: &str =
     "SELECT spec FROM named_handlers WHERE name = $1 FOR NO KEY UPDATE";
+pub const LOCK_CALENDAR: &str =
+    concat!(calendar_select!(), " WHERE c.id = $1 FOR NO KEY UPDATE OF c");
 
 /// Postgres: a bulk action's jobs as rows `v (id, version, next_run_at, probation)` from the
 /// JSON array `$1`, so that one statement covers any number of jobs (an array of records is

@@ -7,6 +7,7 @@ pub const LOCK_JOB: &str = job_by_id!();
 pub const LOCK_TENANT: &str = tenant_by_name!();
 pub const LOCK_TENANT_SETTINGS: &str = tenant_settings_by_name!();
 pub const LOCK_NAMED_HANDLER: &str = "SELECT spec FROM named_handlers WHERE name = $1";
+pub const LOCK_CALENDAR: &str = concat!(calendar_select!(), " WHERE c.id = $1");
 
 /// SQLite: a bulk action's jobs as rows `v (id, version, next_run_at, probation)` from the
 /// JSON array `$1` (see the Postgres version for why JSON). SQLite has no record type to read

@@ -146,6 +146,7 @@ impl Dialect for SqliteStore {
     const LOCK_TENANT: &'static str = sql::sqlite::LOCK_TENANT;
     const LOCK_TENANT_SETTINGS: &'static str = sql::sqlite::LOCK_TENANT_SETTINGS;
     const LOCK_NAMED_HANDLER: &'static str = sql::sqlite::LOCK_NAMED_HANDLER;
+    const LOCK_CALENDAR: &'static str = sql::sqlite::LOCK_CALENDAR;
     const DUE_JOBS: &'static str = sql::sqlite::DUE_JOBS;
     const EXPIRED_LEASES: &'static str = sql::sqlite::EXPIRED_LEASES;
     const RENEW_LEASES_TAIL: &'static str = sql::sqlite::RENEW_LEASES_TAIL;
