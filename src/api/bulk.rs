@@ -74,8 +74,14 @@ impl<S: Store> Rota<S> {
         // Enabling restarts each job's schedule: the calendars the jobs name are read once.
         let calendars = match action {
             BulkJobAction::Enable => {
-                let disabled = jobs.iter().filter(|job| !job.enabled);
-                self.calendars_named_by(disabled.map(|job| (job.tenant_id, &job.policy))).await?
+                // Collected first: an iterator of closures held across the await would keep
+                // the future from being provably `Send` (the console's command needs it).
+                let disabled: Vec<(uuid::Uuid, &crate::policy::JobPolicy)> = jobs
+                    .iter()
+                    .filter(|job| !job.enabled)
+                    .map(|job| (job.tenant_id, &job.policy))
+                    .collect();
+                self.calendars_named_by(disabled).await?
             }
             _ => CalendarBook::default(),
         };
