@@ -246,6 +246,31 @@ impl NewAuditEntry {
         }
     }
 
+    /// A test run of an unsaved definition (the job editor's): recorded as `job.triggered` under
+    /// the definition's name, with no job id, `after` holding the run and the definition (its
+    /// secrets replaced), so the audit log says who ran what, even though no job was saved.
+    pub fn test_run(
+        operator: &str,
+        at: DateTime<Utc>,
+        tenant_id: Uuid,
+        tenant: &str,
+        definition: &crate::job::JobDefinition,
+        run_id: Uuid,
+    ) -> Self {
+        let after = serde_json::json!({
+            "run_id": run_id,
+            "trigger": "test",
+            "definition": definition,
+        });
+        NewAuditEntry {
+            tenant_id: Some(tenant_id),
+            tenant: Some(tenant.to_owned()),
+            job: Some(definition.name.clone()),
+            after: Some(redact(after)),
+            ..Self::blank(AuditAction::JobTriggered, operator, at)
+        }
+    }
+
     /// A change of a tenant's settings, given as documents (see the store's settings snapshot).
     pub fn tenant_settings(
         operator: &str,

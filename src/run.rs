@@ -63,7 +63,9 @@ impl RunStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
     pub id: Uuid,
-    pub job_id: Uuid,
+    /// `None` for a test run ([`Trigger::Test`]): it runs a definition no job row holds.
+    pub job_id: Option<Uuid>,
+    /// The job's name, or the name in a test run's definition.
     pub job: String,
     pub tenant_id: Uuid,
     pub tenant: String,

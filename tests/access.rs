@@ -1250,3 +1250,59 @@ async fn shared_calendars_are_read_by_members_and_changed_by_admins_only() {
         }
     }
 }
+
+/// A test run executes whatever its author typed, so it needs `edit` in its tenant, like saving
+/// the definition: refused by name through the API, and by the database for raw SQL (the
+/// restrictive policy of migration 0016), while `operate` still inserts runs of saved jobs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_run_needs_edit_in_its_tenant() {
+    let Some(fixture) = Fixture::new().await else { return };
+    let draft = definition("draft");
+    for role in ["viewer", "operator"] {
+        let rota = fixture.rota_as(role).await;
+        let refused = rota.test_run("acme", &draft).await.unwrap_err();
+        assert_eq!(forbidden(refused), (Capability::Edit, Some("acme".to_owned())), "{role}");
+    }
+    let editor = fixture.rota_as("editor").await;
+    let run = editor.test_run("acme", &draft).await.unwrap();
+    assert_eq!((run.job_id, run.job.as_str()), (None, "draft"));
+    // The editor reads its test run back; another tenant's is refused.
+    assert_eq!(editor.run(run.id).await.unwrap().id, run.id);
+    let refused = editor.test_run("initech", &draft).await.unwrap_err();
+    assert_eq!(forbidden(refused).0, Capability::Edit);
+
+    // Raw SQL: a row without a job needs edit; an operator's manual run still goes in.
+    let acme: uuid::Uuid = fixture.admin.tenant("acme").await.unwrap().id;
+    let insert_test = "INSERT INTO runs (id, job_id, tenant_id, scheduled_at, trigger, attempt, \
+         status, queued_at, not_before, definition) \
+         VALUES ($1, NULL, $2, 1001, 'test', 1, 'queued', 1, 1, $3)";
+    let as_json = serde_json::to_value(&draft).unwrap();
+    let mut operator = fixture.raw_as("operator").await;
+    let error = sqlx::query(insert_test)
+        .bind(uuid::Uuid::new_v4())
+        .bind(acme)
+        .bind(&as_json)
+        .execute(&mut operator)
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&error), "42501", "{error}");
+    let acme_job = fixture.admin.job(JobRef::named("acme", "nightly")).await.unwrap().id;
+    sqlx::query(
+        "INSERT INTO runs (id, job_id, tenant_id, scheduled_at, trigger, attempt, status, \
+         queued_at, not_before) VALUES ($1, $2, $3, 1001, 'manual', 1, 'queued', 1, 1)",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(acme_job)
+    .bind(acme)
+    .execute(&mut operator)
+    .await
+    .unwrap();
+    let mut editor = fixture.raw_as("editor").await;
+    sqlx::query(insert_test)
+        .bind(uuid::Uuid::new_v4())
+        .bind(acme)
+        .bind(&as_json)
+        .execute(&mut editor)
+        .await
+        .unwrap();
+}

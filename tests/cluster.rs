@@ -269,7 +269,7 @@ async fn killed_node_loses_no_occurrence_and_repeats_only_its_in_flight_runs() {
         .map(|run| {
             format!(
                 "{}:{}",
-                run.job_id,
+                run.job_id.unwrap(),
                 run.scheduled_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             )
         })

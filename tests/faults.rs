@@ -370,7 +370,7 @@ impl Cluster {
 fn idempotency_key(run: &Run) -> String {
     format!(
         "{}:{}",
-        run.job_id,
+        run.job_id.unwrap(),
         run.scheduled_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )
 }

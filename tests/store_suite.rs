@@ -598,7 +598,7 @@ async fn enqueue_due_enqueues_each_occurrence_once(store: AnyStore) {
     assert_eq!(runs.len(), 1);
     let run = &runs[0];
     assert_eq!(
-        (run.job_id, run.tenant_id, run.job.as_str(), run.tenant.as_str()),
+        (run.job_id.unwrap(), run.tenant_id, run.job.as_str(), run.tenant.as_str()),
         (nightly.id, acme.id, "nightly", "acme")
     );
     assert_eq!((run.trigger, run.attempt, run.status), (Trigger::Schedule, 1, RunStatus::Queued));
@@ -1042,7 +1042,8 @@ async fn one_batch_of_results_keeps_each_jobs_order(store: AnyStore) {
     let (_, steady) = tenant_with_runs(&store, "globex", 3, 1, 3).await;
     let claimed = store.claim(NODE, t(0), 10, TTL).await.unwrap();
     assert_eq!(claimed.len(), 6);
-    let of = |job: &Job| claimed.iter().filter(|run| run.run.job_id == job.id).collect::<Vec<_>>();
+    let of =
+        |job: &Job| claimed.iter().filter(|run| run.run.job_id == Some(job.id)).collect::<Vec<_>>();
     let (flaky_runs, steady_runs) = (of(&flaky), of(&steady));
     let batch = vec![
         result(flaky_runs[2], RunStatus::Failed, t(3)),

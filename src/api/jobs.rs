@@ -183,7 +183,7 @@ impl<S: Store> Rota<S> {
     }
 
     /// See [`Rota::checking_programs_here`].
-    fn check_program_here(&self, handler: &HandlerSpec) -> Result<()> {
+    pub(super) fn check_program_here(&self, handler: &HandlerSpec) -> Result<()> {
         let HandlerSpec::Command(command) = handler else { return Ok(()) };
         let program = std::path::Path::new(&command.program);
         if !self.programs_here || command.shell || !program.is_absolute() || program.is_file() {
@@ -323,13 +323,17 @@ impl<S: Store> Rota<S> {
 
     /// Refuses a handler that names a run-as user other than its tenant's (the tenant's user
     /// is a ceiling; the engine checks again at each run).
-    async fn check_run_as_ceiling(&self, tenant: &str, handler: &HandlerSpec) -> Result<()> {
+    pub(super) async fn check_run_as_ceiling(
+        &self,
+        tenant: &str,
+        handler: &HandlerSpec,
+    ) -> Result<()> {
         let Some(user) = self.handler_run_as(handler).await? else { return Ok(()) };
         let settings = self.store.tenant_settings(tenant).await?;
         check_run_as_ceiling(tenant, settings.run_as.as_deref(), &user)
     }
 
-    async fn check_named_handler_exists(&self, handler: &HandlerSpec) -> Result<()> {
+    pub(super) async fn check_named_handler_exists(&self, handler: &HandlerSpec) -> Result<()> {
         if let HandlerSpec::Named { name } = handler {
             let in_process = self.registry.get(name).is_some();
             if !in_process && self.store.named_handler(name).await?.is_none() {

@@ -8,7 +8,7 @@ use super::access::in_tenant;
 use super::{check_limit, retention_cutoff, JobRef, Rota};
 use crate::access::Capability;
 use crate::error::{Error, Result};
-use crate::job::Job;
+use crate::job::{Job, JobDefinition};
 use crate::run::Run;
 use crate::store::{RunFilter, Store};
 
@@ -64,6 +64,34 @@ impl<S: Store> Rota<S> {
             .enqueue_manual(id, payload, &self.operator, self.now())
             .await
             .map_err(in_tenant(Capability::Operate, &tenant))
+    }
+
+    /// Runs `definition` once in `tenant` as a test (the job editor's "test run"), before it is
+    /// saved: a queued run with trigger `test` that the running engine claims and executes like
+    /// any run, under the tenant's isolation, run-as user, limits and the definition's timeout.
+    /// Follow it with [`Rota::run`].
+    ///
+    /// It is validated exactly as saving the definition would be (the same named errors, and
+    /// nothing written on a refusal), and needs `edit` in the tenant: it executes whatever was
+    /// typed, which only an editor may save (`operate` only runs what an editor saved).
+    ///
+    /// No job row is behind it, so it touches no job: not a failure streak or auto-disable, not
+    /// a next run, not an overlap policy (it is never exclusive and never waits for a job's
+    /// runs), not a job's history; it is never retried or recovered. It does count as the
+    /// tenant's work: it waits for a slot under `max_concurrent` and the rate limit, and a
+    /// paused tenant holds it, like the tenant's other runs. It is audited as `job.triggered`
+    /// with the definition.
+    pub async fn test_run(&self, tenant: &str, definition: &JobDefinition) -> Result<Run> {
+        definition.validate()?;
+        self.require(Capability::Edit, tenant).await?;
+        self.check_named_handler_exists(&definition.handler).await?;
+        self.check_program_here(&definition.handler)?;
+        self.check_run_as_ceiling(tenant, &definition.handler).await?;
+        let tenant = self.store.tenant_by_name(tenant).await?;
+        self.store
+            .enqueue_test(tenant.id, definition, &self.operator, self.now())
+            .await
+            .map_err(in_tenant(Capability::Edit, &tenant.name))
     }
 
     /// The occurrences of a job in the past range `[from, to]`, and unless it is a dry run, a

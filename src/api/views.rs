@@ -244,16 +244,17 @@ impl<S: Store> Rota<S> {
         self.store.list_runs(&filter).await
     }
 
-    /// Every attempt of the occurrence `run_id` belongs to.
+    /// Every attempt of the occurrence `run_id` belongs to. A test run is no job's occurrence:
+    /// `NotFound` (read it with [`Rota::run`]).
     pub async fn occurrence(&self, run_id: Uuid) -> Result<Occurrence> {
         let run = self.store.run(run_id).await?;
-        let job = self.store.job(run.job_id).await?;
-        let runs = self.store.occurrence_runs(run.job_id, run.scheduled_at).await?;
-        let idempotency_key = format!(
-            "{}:{}",
-            run.job_id,
-            crate::handler::envelope::format_instant(run.scheduled_at)
-        );
+        let job_id = run
+            .job_id
+            .ok_or_else(|| Error::NotFound { what: "occurrence", key: run_id.to_string() })?;
+        let job = self.store.job(job_id).await?;
+        let runs = self.store.occurrence_runs(job_id, run.scheduled_at).await?;
+        let idempotency_key =
+            format!("{}:{}", job_id, crate::handler::envelope::format_instant(run.scheduled_at));
         Ok(Occurrence { job, scheduled_at: run.scheduled_at, runs, idempotency_key })
     }
 

@@ -17,9 +17,12 @@ pub(super) async fn execute<S: Store>(
     claimed: ClaimedRun,
 ) -> Option<RunResult> {
     let run = &claimed.run;
+    // A test run has no job: its envelope names the run itself as the job, so its
+    // `Idempotency-Key` is its own and never a saved job's.
+    let job_id = run.job_id.unwrap_or(run.id);
     let envelope = Envelope {
         run_id: run.id,
-        job_id: run.job_id,
+        job_id,
         job: run.job.clone(),
         tenant_id: run.tenant_id,
         tenant: run.tenant.clone(),
@@ -91,7 +94,7 @@ pub(super) async fn execute<S: Store>(
     let retry_at = match status {
         RunStatus::Failed | RunStatus::TimedOut => claimed
             .retry
-            .next_delay(run.attempt, run.job_id, run.scheduled_at)
+            .next_delay(run.attempt, job_id, run.scheduled_at)
             .map(|delay| finished_at + super::chrono_duration(delay)),
         _ => None,
     };

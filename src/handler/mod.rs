@@ -67,6 +67,9 @@ pub enum Trigger {
     Recovery,
     /// A past occurrence run late on purpose (catch-up after downtime, or an explicit backfill).
     Backfill,
+    /// The editor's "test run": an unsaved definition run once, with no job row behind it
+    /// (`runs.definition` carries it); it never retries and never touches a job's state.
+    Test,
 }
 
 text_enum!(Trigger, "trigger", {
@@ -75,6 +78,7 @@ text_enum!(Trigger, "trigger", {
     Retry => "retry",
     Recovery => "recovery",
     Backfill => "backfill",
+    Test => "test",
 });
 
 /// An in-process handler: the seam for embedding Rota as a library.

@@ -640,10 +640,17 @@ pub(crate) fn due_job(row: &impl RowAccess) -> Result<DueJob> {
 }
 
 pub(crate) fn run(row: &impl RowAccess) -> Result<Run> {
+    let job = match row.opt_text("job")? {
+        Some(name) => name,
+        // A test run has no job: its definition names it.
+        None => test_definition(row)?.map(|definition| definition.name).ok_or_else(|| {
+            Error::invalid("runs.job_id", "NULL", "a run without a job must carry a definition")
+        })?,
+    };
     Ok(Run {
         id: row.uuid("id")?,
-        job_id: row.uuid("job_id")?,
-        job: row.text("job")?,
+        job_id: row.opt_uuid("job_id")?,
+        job,
         tenant_id: row.uuid("tenant_id")?,
         tenant: row.text("tenant")?,
         scheduled_at: instant(row, "scheduled_at")?,
@@ -672,7 +679,24 @@ pub(crate) fn run(row: &impl RowAccess) -> Result<Run> {
     })
 }
 
+/// A test run's definition (`runs.definition`); `None` for a run of a job.
+fn test_definition(row: &impl RowAccess) -> Result<Option<crate::job::JobDefinition>> {
+    row.opt_json("definition")?.map(|value| document("runs.definition", value)).transpose()
+}
+
 pub(crate) fn claimed_run(row: &impl RowAccess) -> Result<ClaimedRun> {
+    if let Some(definition) = test_definition(row)? {
+        // A test run executes its own definition once: no retries (a retry would be another
+        // run the author did not ask for), and nothing of a job.
+        return Ok(ClaimedRun {
+            run: run(row)?,
+            handler: definition.handler,
+            job_payload: definition.payload,
+            timeout: definition.timeout,
+            retry: RetryPolicy { max_retries: 0, ..RetryPolicy::default() },
+            context: run_context(row)?,
+        });
+    }
     Ok(ClaimedRun {
         run: run(row)?,
         handler: document("jobs.handler", json(row, "handler")?)?,

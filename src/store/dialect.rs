@@ -106,7 +106,7 @@ pub(crate) trait Dialect {
         tx: &mut Transaction<'static, Self::Db>,
         results: &[RunResult],
         round: &[usize],
-    ) -> impl Future<Output = Result<Vec<(usize, Uuid)>>> + Send;
+    ) -> impl Future<Output = Result<Vec<(usize, Option<Uuid>)>>> + Send;
     /// Locks the jobs `job_ids` (sorted: every job a completion batch finished a run of) in
     /// that order, then records `succeeded` (jobs whose every result succeeded, with their
     /// latest finish): streak and probation reset, `last_run_at` moved forward.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::job::JobDefinition;
 use crate::run::{Run, RunStatus};
 
 /// How a backfill went.
@@ -37,6 +38,11 @@ store_concern! {
         /// already taken.
         fn enqueue_manual(&self, job_id: Uuid, payload: Option<&serde_json::Value>, operator: &str, now: DateTime<Utc>) -> Result<Run>;
 
+        /// Queues a test run (trigger `test`) of `definition` in tenant `tenant_id` now: a run
+        /// with no job row behind it, which carries the definition; written with its audit entry.
+        fn enqueue_test(&self, tenant_id: Uuid, definition: &JobDefinition, operator: &str, now: DateTime<Utc>) -> Result<Run>;
+
+        /// Any run by id, a test run too.
         fn run(&self, id: Uuid) -> Result<Run>;
 
         /// Queues a run (trigger `backfill`) of each of `occurrences` of `job_id` that has no row

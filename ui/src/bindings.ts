@@ -32,6 +32,13 @@ export const commands = {
 	/**  The names a `named` handler may use, with what each runs: the named-handler picker. */
 	listNamedHandlers: () => typedError<NamedHandler[], CommandError>(__TAURI_INVOKE("list_named_handlers")),
 	/**
+	 *  Runs the editor's unsaved definition once as a test (trigger `test`), validated as saving it
+	 *  would be; the UI follows the run with `get_run`. `jobId` names the job being edited, if any:
+	 *  its stored handler fills in the values the editor was shown masked, as a save does, and its
+	 *  tenant is the test's.
+	 */
+	testRun: (tenant: string, jobId: string | null, input: JobInput) => typedError<RunAttempt, CommandError>(__TAURI_INVOKE("test_run", { tenant, jobId, input })),
+	/**
 	 *  Validates a schedule and explains it. An invalid expression or zone is an error whose
 	 *  `field` is `schedule` or `timezone`, with the cron field and the span of the bad text.
 	 */
@@ -47,6 +54,8 @@ export const commands = {
 	 *  payload for this run only.
 	 */
 	runJobNow: (jobId: string, payload: string | null) => typedError<RunRow, CommandError>(__TAURI_INVOKE("run_job_now", { jobId, payload })),
+	/**  One run as it is now, with what it recorded: how the job editor follows its test run. */
+	getRun: (runId: string) => typedError<RunAttempt, CommandError>(__TAURI_INVOKE("get_run", { runId })),
 	/**  The runs of a window, and the runs the schedules will make in it (ghosts). */
 	timeline: (query: TimelineQuery) => typedError<TimelineData, CommandError>(__TAURI_INVOKE("timeline", { query })),
 	/**  Jobs Rota disabled after failures, most recent first. */
@@ -813,7 +822,8 @@ export type RunNote =
 /**  One attempt of an occurrence, as lists show it. */
 export type RunRow = {
 	id: string,
-	jobId: string,
+	/**  `None` for a test run: it ran a definition no job holds. */
+	jobId: string | null,
 	job: string,
 	tenant: string,
 	/**  The occurrence this attempt is for. */
@@ -975,7 +985,9 @@ export type TimelineQuery = {
 };
 
 /**  How a run came about. */
-export type Trigger = "schedule" | "manual" | "retry" | "recovery" | "backfill";
+export type Trigger = "schedule" | "manual" | "retry" | "recovery" | "backfill" | 
+/**  The job editor's test run of an unsaved definition. */
+"test";
 
 /**  What kept a ready run from starting at once. */
 export type WaitedFor = 

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::State;
 
+use super::runs::RunAttempt;
 use super::{instant, optional_instant, parse_id};
 use crate::console::Console;
 use crate::error::CommandError;
@@ -697,6 +698,37 @@ pub async fn update_job(
     let job = rota.update_job(id, expected, &definition, Some(&policy)).await?;
     console.schedules_changed().await;
     Ok(job.into())
+}
+
+/// Runs the editor's unsaved definition once as a test (trigger `test`), validated as saving it
+/// would be; the UI follows the run with `get_run`. `jobId` names the job being edited, if any:
+/// its stored handler fills in the values the editor was shown masked, as a save does, and its
+/// tenant is the test's.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_run(
+    console: State<'_, Console>,
+    tenant: String,
+    job_id: Option<String>,
+    input: JobInput,
+) -> Result<RunAttempt, CommandError> {
+    let rota = console.rota().await?;
+    let (tenant, definition) = match job_id.as_deref().filter(|id| !id.is_empty()) {
+        Some(id) => {
+            let current = rota.job(parse_id(id)?).await?;
+            let (mut definition, _) = input.into_parts(Some(&current.handler))?;
+            if let (HandlerSpec::Http(edited), HandlerSpec::Http(shown)) =
+                (&mut definition.handler, &current.handler)
+            {
+                edited.follow_redirects = shown.follow_redirects;
+            }
+            (current.tenant, definition)
+        }
+        None => (tenant, input.into_parts(None)?.0),
+    };
+    let run = rota.test_run(&tenant, &definition).await?;
+    console.schedules_changed().await;
+    Ok(RunAttempt::from(&run))
 }
 
 /// The names a `named` handler may use, with what each runs: the named-handler picker.

@@ -57,6 +57,8 @@ pub enum Trigger {
     Retry,
     Recovery,
     Backfill,
+    /// The job editor's test run of an unsaved definition.
+    Test,
 }
 
 impl From<rota::run::Trigger> for Trigger {
@@ -68,6 +70,7 @@ impl From<rota::run::Trigger> for Trigger {
             Core::Retry => Trigger::Retry,
             Core::Recovery => Trigger::Recovery,
             Core::Backfill => Trigger::Backfill,
+            Core::Test => Trigger::Test,
         }
     }
 }
@@ -104,7 +107,8 @@ pub(crate) fn epoch_ms(at: DateTime<Utc>) -> f64 {
 #[serde(rename_all = "camelCase")]
 pub struct RunRow {
     pub id: String,
-    pub job_id: String,
+    /// `None` for a test run: it ran a definition no job holds.
+    pub job_id: Option<String>,
     pub job: String,
     pub tenant: String,
     /// The occurrence this attempt is for.
@@ -135,7 +139,7 @@ impl From<&Run> for RunRow {
     fn from(run: &Run) -> Self {
         RunRow {
             id: run.id.to_string(),
-            job_id: run.job_id.to_string(),
+            job_id: run.job_id.map(|id| id.to_string()),
             job: run.job.clone(),
             tenant: run.tenant.clone(),
             scheduled_at: instant(run.scheduled_at),
@@ -196,6 +200,19 @@ pub struct OccurrenceDetail {
     pub attempts: Vec<RunAttempt>,
 }
 
+impl From<&Run> for RunAttempt {
+    fn from(run: &Run) -> Self {
+        RunAttempt {
+            run: run.into(),
+            output: rota::redact::optional_text(run.output.clone()),
+            error: rota::redact::optional_text(run.error.clone()),
+            payload_override: run.payload.as_ref().map(pretty),
+            lease_expires_at: optional_instant(run.lease_expires_at),
+            cancel_requested: run.cancel_requested,
+        }
+    }
+}
+
 fn pretty(value: &serde_json::Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
@@ -229,19 +246,19 @@ pub async fn get_occurrence(
         scheduled_at: instant(occurrence.scheduled_at),
         idempotency_key: occurrence.idempotency_key,
         job_payload: pretty(&occurrence.job.payload),
-        attempts: occurrence
-            .runs
-            .iter()
-            .map(|run| RunAttempt {
-                run: run.into(),
-                output: rota::redact::optional_text(run.output.clone()),
-                error: rota::redact::optional_text(run.error.clone()),
-                payload_override: run.payload.as_ref().map(pretty),
-                lease_expires_at: optional_instant(run.lease_expires_at),
-                cancel_requested: run.cancel_requested,
-            })
-            .collect(),
+        attempts: occurrence.runs.iter().map(RunAttempt::from).collect(),
     })
+}
+
+/// One run as it is now, with what it recorded: how the job editor follows its test run.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_run(
+    console: State<'_, Console>,
+    run_id: String,
+) -> Result<RunAttempt, CommandError> {
+    let rota = console.rota().await?;
+    Ok(RunAttempt::from(&rota.run(parse_id(&run_id)?).await?))
 }
 
 /// Queues a run of the job now; `payload` (JSON text, checked by the core) replaces the job's

@@ -281,6 +281,7 @@ impl This {
         // was refused, as if the results were recorded one by one.
         let mut finished_jobs: Vec<(Uuid, usize)> = Vec::with_capacity(results.len());
         let mut pending: Vec<usize> = (0..results.len()).collect();
+        let mut tested: Vec<Uuid> = Vec::new();
         while !pending.is_empty() {
             let mut seen = HashSet::new();
             let (mut round, later): (Vec<usize>, Vec<usize>) =
@@ -289,15 +290,20 @@ impl This {
             for chunk in round.chunks(codec::COMPLETE_BATCH) {
                 for (index, job_id) in Self::complete_runs(tx, results, chunk).await? {
                     accepted[index] = true;
-                    finished_jobs.push((job_id, index));
+                    // A test run (no job) touches no job: no streak, no last run, no retry.
+                    match job_id {
+                        Some(job_id) => finished_jobs.push((job_id, index)),
+                        None => tested.push(results[index].run_id),
+                    }
                 }
             }
             pending = later
                 .into_iter()
                 .filter(|&index| {
-                    !finished_jobs
-                        .iter()
-                        .any(|&(_, done)| results[done].run_id == results[index].run_id)
+                    !tested.contains(&results[index].run_id)
+                        && !finished_jobs
+                            .iter()
+                            .any(|&(_, done)| results[done].run_id == results[index].run_id)
                 })
                 .collect();
         }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::{Db, This};
 use crate::audit::{AuditAction, NewAuditEntry};
 use crate::error::{Error, Result};
+use crate::job::JobDefinition;
 use crate::run::{Run, Trigger};
 use crate::store::dialect::Dialect;
 use crate::store::{codec, sql, BackfillReport, JobStore, RunFilter, RunStore};
@@ -75,6 +76,32 @@ impl RunStore for This {
             now,
             "too many manual runs of this job were queued in the same second",
         ))
+    }
+
+    async fn enqueue_test(
+        &self,
+        tenant_id: Uuid,
+        definition: &JobDefinition,
+        operator: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Run> {
+        let id = codec::new_id(now);
+        let mut tx = self.begin_write().await?;
+        sqlx::query(sql::INSERT_TEST_RUN)
+            .bind(id)
+            .bind(tenant_id)
+            .bind(sqlx::types::Json(definition))
+            .bind(sqlx::types::Json(&definition.payload))
+            .bind(codec::ms(now))
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query(sql::RUN_BY_ID).bind(id).fetch_one(&mut *tx).await?;
+        let run = codec::run(&row)?;
+        let entry =
+            NewAuditEntry::test_run(operator, now, tenant_id, &run.tenant, definition, run.id);
+        Self::write_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(run)
     }
 
     async fn run(&self, id: Uuid) -> Result<Run> {

@@ -272,7 +272,7 @@ impl Dialect for PgStore {
         tx: &mut Transaction<'static, Postgres>,
         results: &[RunResult],
         round: &[usize],
-    ) -> Result<Vec<(usize, Uuid)>> {
+    ) -> Result<Vec<(usize, Option<Uuid>)>> {
         let index_of: HashMap<Uuid, usize> =
             round.iter().map(|&index| (results[index].run_id, index)).collect();
         let pick = |index: &usize| &results[*index];
@@ -301,7 +301,7 @@ impl Dialect for PgStore {
             .await?;
         let mut accepted = Vec::with_capacity(rows.len());
         for row in &rows {
-            accepted.push((index_of[&row.uuid("id")?], row.uuid("job_id")?));
+            accepted.push((index_of[&row.uuid("id")?], row.opt_uuid("job_id")?));
         }
         Ok(accepted)
     }

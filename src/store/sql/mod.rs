@@ -50,19 +50,23 @@ macro_rules! job_columns {
     };
 }
 
-/// Columns of a run (alias `r`) joined with its job (alias `j`) and tenant (alias `t`).
+/// Columns of a run (alias `r`) joined with its job (alias `j`) and tenant (alias `t`). A test
+/// run has no job (`job_id` and `job` are NULL, [`from_runs_and_tests`]): its `definition`
+/// names it.
 macro_rules! run_columns {
     () => {
         "r.id, r.job_id, j.name AS job, r.tenant_id, t.name AS tenant, r.scheduled_at, \
          r.trigger, r.attempt, r.status, r.payload, r.queued_at, r.not_before, r.started_at, \
          r.finished_at, r.duration_ms, r.lease_owner, r.lease_expires_at, r.fencing_token, \
          r.exit_code, r.http_status, r.output, r.error, r.reason, r.waited_for, \
-         r.cancel_requested"
+         r.cancel_requested, r.definition"
     };
 }
 
 /// A run's columns plus what executing it needs from the job: a claimed run. The tenant's
-/// signing secret and command defaults come along (see [`super::codec::run_context`]).
+/// signing secret and command defaults come along (see [`super::codec::run_context`]). A test
+/// run's job columns are NULL: its `definition` holds the handler, payload and timeout, and it
+/// has no retries (see [`super::codec::claimed_run`]).
 macro_rules! claimed_columns {
     () => {
         concat!(
@@ -76,9 +80,17 @@ macro_rules! claimed_columns {
     };
 }
 
+/// Runs of jobs: the inner join leaves test runs out (they are no job's history).
 macro_rules! from_runs {
     () => {
         " FROM runs r JOIN jobs j ON j.id = r.job_id JOIN tenants t ON t.id = r.tenant_id"
+    };
+}
+
+/// Runs of jobs and test runs (which have no job): what the engine claims and a run read by id.
+macro_rules! from_runs_and_tests {
+    () => {
+        " FROM runs r LEFT JOIN jobs j ON j.id = r.job_id JOIN tenants t ON t.id = r.tenant_id"
     };
 }
 
@@ -155,18 +167,20 @@ macro_rules! rate_room_of {
 /// of `runs_queued_by_tenant`. A run of a job whose overlap policy is exclusive (`queue_one` or
 /// `cancel_previous`, as [`crate::policy::OverlapPolicy::exclusive`]) is passed over while
 /// another run of that job is running (one probe of `runs_running`); `exclusive` tells the
-/// claim to start at most one run of such a job at once.
+/// claim to start at most one run of such a job at once. A test run has no job (`LEFT JOIN`)
+/// and no overlap policy: never exclusive, and its `job_id` here is its own id.
 macro_rules! ready_runs {
     ($tenant:literal, $now:literal, $limit:literal) => {
         concat!(
-            "SELECT r.id, r.job_id, r.tenant_id, r.not_before, \
-                    j.overlap IN ('queue_one', 'cancel_previous') AS exclusive \
-             FROM runs r JOIN jobs j ON j.id = r.job_id \
+            "SELECT r.id, COALESCE(r.job_id, r.id) AS job_id, r.tenant_id, r.not_before, \
+                    COALESCE(j.overlap, 'allow') IN ('queue_one', 'cancel_previous') \
+                        AS exclusive \
+             FROM runs r LEFT JOIN jobs j ON j.id = r.job_id \
              WHERE r.tenant_id = ",
             $tenant,
             " AND r.status = 'queued' AND r.not_before <= ",
             $now,
-            " AND (j.overlap NOT IN ('queue_one', 'cancel_previous') \
+            " AND (COALESCE(j.overlap, 'allow') NOT IN ('queue_one', 'cancel_previous') \
                   OR NOT EXISTS (SELECT 1 FROM runs x WHERE x.tenant_id = r.tenant_id \
                                  AND x.job_id = r.job_id AND x.status = 'running')) \
              ORDER BY r.not_before, r.id LIMIT ",
@@ -423,7 +437,15 @@ pub const ADVANCE_JOBS_TAIL: &str = ") AS v WHERE jobs.id = v.column1";
 // Runs.
 
 pub const SELECT_RUNS: &str = concat!("SELECT ", run_columns!(), from_runs!());
-pub const RUN_BY_ID: &str = concat!("SELECT ", run_columns!(), from_runs!(), " WHERE r.id = $1");
+/// Any run, a test run too.
+pub const RUN_BY_ID: &str =
+    concat!("SELECT ", run_columns!(), from_runs_and_tests!(), " WHERE r.id = $1");
+/// A test run (trigger `test`, no job) of tenant `$2`: definition `$3`, its payload `$4`,
+/// queued and ready at `$5`. It is queued like any run, so the tenant's concurrency and rate
+/// limits and its pause hold it back like the tenant's other work.
+pub const INSERT_TEST_RUN: &str = "INSERT INTO runs (id, job_id, tenant_id, scheduled_at, \
+     trigger, attempt, status, payload, queued_at, not_before, definition) \
+     VALUES ($1, NULL, $2, $5, 'test', 1, 'queued', $4, $5, $5, $3)";
 /// A run of attempt 1; `ON CONFLICT` reports a taken occurrence as 0 rows instead of an error.
 pub const INSERT_RUN: &str = "INSERT INTO runs (id, job_id, tenant_id, scheduled_at, trigger, \
      attempt, status, payload, queued_at, not_before) \
@@ -431,12 +453,12 @@ pub const INSERT_RUN: &str = "INSERT INTO runs (id, job_id, tenant_id, scheduled
      ON CONFLICT (job_id, scheduled_at, attempt) DO NOTHING";
 /// The next attempt of run `$5` (same job, occurrence and payload), with trigger `$2`, queued at
 /// `$3` and ready at `$4`; none for a run that was asked to stop (a newer occurrence replaced
-/// it). (SQLite needs the `WHERE` to parse `INSERT ... SELECT ... ON CONFLICT`; it is there
-/// anyway.)
+/// it), and none for a test run (run once: never retried, never recovered). (SQLite needs the
+/// `WHERE` to parse `INSERT ... SELECT ... ON CONFLICT`; it is there anyway.)
 pub const INSERT_NEXT_ATTEMPT: &str = "INSERT INTO runs (id, job_id, tenant_id, scheduled_at, \
      trigger, attempt, status, payload, queued_at, not_before) \
      SELECT $1, job_id, tenant_id, scheduled_at, $2, attempt + 1, 'queued', payload, $3, $4 \
-     FROM runs WHERE id = $5 AND NOT cancel_requested \
+     FROM runs WHERE id = $5 AND NOT cancel_requested AND job_id IS NOT NULL \
      ON CONFLICT (job_id, scheduled_at, attempt) DO NOTHING";
 /// A backfill run (trigger `$7`, reason `$6`) of occurrence `$4` of job `$2`, queued and ready at
 /// `$5`: attempt 1 if the occurrence has no row yet, the next attempt if its latest row says it
@@ -452,15 +474,16 @@ pub const BACKFILL_RUN: &str = "INSERT INTO runs (id, job_id, tenant_id, schedul
      ON CONFLICT (job_id, scheduled_at, attempt) DO NOTHING";
 /// Retention, one batch: up to `$3` finished runs scheduled before `$1`, oldest first, each
 /// only if its job has at least `$2` newer runs (so the last `$2` of every job stay). Each
-/// candidate costs at most `$2` steps of the occurrence key's index.
+/// candidate costs at most `$2` steps of the occurrence key's index. Test runs (no job) go by
+/// age alone.
 pub const PRUNE_RUNS: &str = "DELETE FROM runs WHERE id IN ( \
      SELECT r.id FROM runs r \
      WHERE r.scheduled_at < $1 AND r.status NOT IN ('queued', 'running') \
-       AND (SELECT count(*) FROM ( \
+       AND (r.job_id IS NULL OR (SELECT count(*) FROM ( \
               SELECT 1 FROM runs n WHERE n.job_id = r.job_id \
                 AND (n.scheduled_at > r.scheduled_at \
                      OR (n.scheduled_at = r.scheduled_at AND n.attempt > r.attempt)) \
-              LIMIT $2) AS newer) >= $2 \
+              LIMIT $2) AS newer) >= $2) \
      ORDER BY r.scheduled_at, r.id LIMIT $3)";
 /// Outbox events settled (delivered or given up on) before `$1`, oldest first, `$2` at a time
 /// (through the expression index `outbox_settled`).
@@ -493,7 +516,8 @@ pub const NEXT_LEASE_EXPIRY: &str =
 ///
 /// Results are recorded in batches: the builder appends `VALUES (id, node, fencing token, status,
 /// finished, duration, exit code, HTTP status, output, error), ...` and then
-/// [`COMPLETE_RUNS_TAIL`]; the rows returned are the accepted results.
+/// [`COMPLETE_RUNS_TAIL`]; the rows returned are the accepted results, each with its job (NULL
+/// for a test run, whose result touches no job).
 pub const COMPLETE_RUNS_HEAD: &str =
     "UPDATE runs SET status = v.column4, finished_at = v.column5, \
      duration_ms = v.column6, exit_code = v.column7, http_status = v.column8, output = v.column9, \
@@ -637,7 +661,9 @@ pub const APPLIED_MIGRATIONS: &str =
 // The console's views.
 /// Tenants with live counts. Each count is a bounded scan of an index: `jobs (tenant_id, name)`,
 /// the partial indexes on running and queued runs, and `runs_by_tenant` for recent failures.
-/// `$1`: failures count from this instant.
+/// `$1`: failures count from this instant. Running and queued runs include test runs (they take
+/// the tenant's slots); failures do not (a failing test run is its author's draft, not a
+/// failure of the tenant's jobs).
 pub const TENANT_OVERVIEW: &str = concat!(
     "SELECT ",
     tenant_columns!(),
@@ -647,7 +673,8 @@ pub const TENANT_OVERVIEW: &str = concat!(
      (SELECT COUNT(*) FROM runs r WHERE r.tenant_id = tenants.id AND r.status = 'running') AS running, \
      (SELECT COUNT(*) FROM runs r WHERE r.tenant_id = tenants.id AND r.status = 'queued') AS queued, \
      (SELECT COUNT(*) FROM runs r WHERE r.tenant_id = tenants.id \
-        AND r.status IN ('failed', 'timed_out', 'lost') AND r.finished_at >= $1) AS failed_since \
+        AND r.status IN ('failed', 'timed_out', 'lost') AND r.finished_at >= $1 \
+        AND r.job_id IS NOT NULL) AS failed_since \
      FROM tenants ORDER BY name"
 );
 /// The job page's count; the store appends the same filters as to [`SELECT_JOBS`].
@@ -758,10 +785,11 @@ pub const RUN_BUCKETS: &str = "SELECT (r.started_at - $1) / $3 AS bucket, COUNT(
      FROM runs r WHERE r.started_at >= $1 AND r.started_at < $2 GROUP BY 1 ORDER BY 1";
 
 /// The average duration of each job's successful runs started since `$1` (`runs_started`: one
-/// range over the recent runs, whatever the number of jobs).
+/// range over the recent runs, whatever the number of jobs); test runs are no job's.
 pub const AVERAGE_DURATIONS: &str = "SELECT job_id, \
      CAST(AVG(duration_ms) AS DOUBLE PRECISION) AS avg_ms FROM runs \
-     WHERE started_at >= $1 AND status = 'succeeded' AND duration_ms IS NOT NULL GROUP BY job_id";
+     WHERE started_at >= $1 AND status = 'succeeded' AND duration_ms IS NOT NULL \
+       AND job_id IS NOT NULL GROUP BY job_id";
 
 /// Enabled, unpaused jobs of unpaused tenants whose next run is before `$1`, soonest first, at
 /// most `$4` (the partial index `jobs_due`); `$2` narrows to a tenant, `$3` to a job (NULL:

@@ -164,7 +164,7 @@ pub const CLAIM_RUNS: &str = concat!(
      ) \
      SELECT ",
     claimed_columns!(),
-    " FROM claimed r JOIN picked p ON p.id = r.id JOIN jobs j ON j.id = r.job_id \
+    " FROM claimed r JOIN picked p ON p.id = r.id LEFT JOIN jobs j ON j.id = r.job_id \
      JOIN tenants t ON t.id = r.tenant_id \
      ORDER BY p.turn, p.last_claimed_at, r.tenant_id, p.not_before, r.id"
 );

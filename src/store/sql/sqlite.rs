@@ -69,7 +69,7 @@ pub const MARK_SERVED_TAIL: &str = ") AS v WHERE tenants.id = v.column1";
 
 /// Claim, step 5: read back what was claimed (the caller appends the ids `($1, $2, ...)`).
 pub const CLAIMED_RUNS: &str =
-    concat!("SELECT ", claimed_columns!(), from_runs!(), " WHERE r.id IN ");
+    concat!("SELECT ", claimed_columns!(), from_runs_and_tests!(), " WHERE r.id IN ");
 
 /// Whether sqlx's migration bookkeeping exists (a database never migrated has none).
 pub const MIGRATIONS_TABLE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";

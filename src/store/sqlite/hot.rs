@@ -281,7 +281,10 @@ fn complete(tx: &Connection, results: &[RunResult]) -> Result<Vec<bool>> {
         while let Some(row) = rows.next()? {
             let index = index_of[&row.uuid("id")?];
             accepted[index] = true;
-            finished_jobs.push((row.uuid("job_id")?, index));
+            // A test run (no job) touches no job: no streak, no last run, no retry.
+            if let Some(job_id) = row.opt_uuid("job_id")? {
+                finished_jobs.push((job_id, index));
+            }
         }
     }
     // A refused result recorded already by this claim (its first COMMIT's answer was lost)

@@ -333,7 +333,7 @@ impl Dialect for SqliteStore {
         tx: &mut Transaction<'static, Sqlite>,
         results: &[RunResult],
         round: &[usize],
-    ) -> Result<Vec<(usize, Uuid)>> {
+    ) -> Result<Vec<(usize, Option<Uuid>)>> {
         let index_of: HashMap<Uuid, usize> =
             round.iter().map(|&index| (results[index].run_id, index)).collect();
         let mut update = sqlx::QueryBuilder::<Sqlite>::new(sql::COMPLETE_RUNS_HEAD);
@@ -354,7 +354,7 @@ impl Dialect for SqliteStore {
         update.push(sql::COMPLETE_RUNS_TAIL);
         let mut accepted = Vec::with_capacity(round.len());
         for row in update.build().fetch_all(&mut **tx).await? {
-            accepted.push((index_of[&row.uuid("id")?], row.uuid("job_id")?));
+            accepted.push((index_of[&row.uuid("id")?], row.opt_uuid("job_id")?));
         }
         Ok(accepted)
     }

@@ -240,6 +240,37 @@ describe("job policies and handlers", () => {
     });
   });
 
+  it("test-runs the unsaved definition and shows its outcome and output, saving nothing (issue 15 item 4)", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Jobs").click();
+      await page.getByRole("button", { name: "New job" }).click();
+      await page.getByLabel("Name", { exact: true }).fill("draft");
+      await page.getByRole("radio", { name: "Command" }).check();
+      // Refused as a save would be, next to the field, and nothing runs.
+      await page.locator("#job-program").fill("/bin/echo hello");
+      await page.getByRole("button", { name: "Test run" }).click();
+      await page.locator("#job-program-error").getByText("did you mean program `/bin/echo` with argument `hello`?", { exact: false }).waitFor();
+      assert.equal(await page.getByTestId("test-run").count(), 0);
+      // Run as typed, followed from queued to its end, with what it printed.
+      await page.locator("#job-program").fill("/bin/echo");
+      await page.getByRole("button", { name: "Test run" }).click();
+      const panel = page.getByTestId("test-run");
+      await panel.getByText("Test run succeeded", { exact: false }).waitFor();
+      assert.match(await page.getByTestId("test-run-output").textContent(), /test run of draft: \/bin\/echo/);
+      // A failing definition shows its error.
+      await page.locator("#job-program").fill("/bin/false");
+      await page.getByRole("button", { name: "Test run" }).click();
+      await panel.getByText("Test run failed", { exact: false }).waitFor();
+      assert.equal(await page.getByTestId("test-run-error").textContent(), "exit status 1");
+      assert.match(await panel.getByRole("status").textContent(), /Test run failed in .*: exit status 1\./);
+      // Nothing was saved: still a new job, still guarded as unsaved.
+      const calls = await page.evaluate(() => window.__rotaMock.calls.map((call) => call.cmd));
+      assert.equal(calls.filter((cmd) => cmd === "test_run").length, 3);
+      assert.ok(!calls.includes("create_job"), "no job was created");
+      assert.equal(await page.getByRole("button", { name: "Create job" }).count(), 1);
+    });
+  });
+
   it("picks a named handler from the core's list", async () => {
     await withConsole({ open: true }, async (page) => {
       await nav(page, "Jobs").click();

@@ -36,6 +36,7 @@ export const TRIGGER_LABEL: Record<Trigger, string> = {
   retry: "retry",
   recovery: "recovery (node lost)",
   backfill: "backfill",
+  test: "test run (editor)",
 };
 
 export const WAITED_FOR_LABEL: Record<WaitedFor, string> = {

@@ -468,6 +468,16 @@ export function installMockBackend(): void {
         return runs.listJobRuns(String(args.jobId), Number(args.limit));
       case "get_occurrence":
         return runs.occurrence(String(args.runId));
+      case "test_run": {
+        const input = args.input as JobInput;
+        validateJob(input);
+        const editing = typeof args.jobId === "string" ? jobs.find((candidate) => candidate.id === args.jobId) : undefined;
+        const tenant = editing?.tenant ?? String(args.tenant);
+        if (!tenants.some((row) => row.name === tenant)) fail("not_found", `tenant "${tenant}" does not exist`, { field: "tenant" });
+        return runs.testRun(tenant, input);
+      }
+      case "get_run":
+        return runs.getRun(String(args.runId));
       case "run_job_now":
         return runs.runNow(String(args.jobId), typeof args.payload === "string" ? args.payload : null);
       case "timeline":

@@ -13,6 +13,7 @@ import type {
   JobState,
   OccurrenceDetail,
   OverviewData,
+  RunAttempt,
   RunChange,
   RunRow,
   RunStatus,
@@ -37,8 +38,11 @@ export interface StoredJob {
   enabledBy: string | null;
 }
 
+/** A run of a saved job (a test run has no job: `tests` keeps those). */
+type JobRunRow = RunRow & { jobId: string };
+
 interface MockRun {
-  row: RunRow;
+  row: JobRunRow;
   output: string | null;
   error: string | null;
   payloadOverride: string | null;
@@ -51,6 +55,8 @@ const FINAL = (status: RunStatus) => status !== "queued" && status !== "running"
 
 export class RunsMock {
   readonly runs: MockRun[] = [];
+  /** The job editor's test runs, by id: no job's history, so not in `runs`. */
+  readonly tests = new Map<string, RunAttempt>();
   readonly audit: AuditRow[] = [];
   /** Generated runs for the timeline only: columns, as the backend sends them. */
   private generated: { lanes: { jobId: string; job: string; tenant: string }[]; lane: number[]; begin: number[]; end: number[]; status: RunStatus[]; ids: string[] } | null = null;
@@ -75,7 +81,7 @@ export class RunsMock {
   }
 
   /** A finished run of `job` scheduled at `scheduledMs`. */
-  addRun(job: StoredJob, scheduledMs: number, status: RunStatus, attempt = 1, extra: Partial<RunRow> = {}, output = "report built\n"): MockRun {
+  addRun(job: StoredJob, scheduledMs: number, status: RunStatus, attempt = 1, extra: Partial<JobRunRow> = {}, output = "report built\n"): MockRun {
     const started = scheduledMs + 1_200;
     const finished = started + 3_400;
     const run: MockRun = {
@@ -198,6 +204,62 @@ export class RunsMock {
       }, this.step);
     }, this.step);
     return run.row;
+  }
+
+  /** The editor's test run of `input` (validated by the caller): queued, then run by the fake
+   * engine. A command whose program is `/bin/false` fails with exit status 1; anything else
+   * succeeds and prints what it ran. */
+  testRun(tenant: string, input: JobInput): RunAttempt {
+    const now = Date.now();
+    const id = this.id();
+    let attempt: RunAttempt = {
+      run: {
+        id, jobId: null, job: input.name, tenant, scheduledAt: iso(now), trigger: "test", attempt: 1, status: "queued",
+        queuedAt: iso(now), notBefore: iso(now), startedAt: null, finishedAt: null, durationMs: null, latenessMs: null, node: null,
+        exitCode: null, httpStatus: null, reason: null, waitedFor: null, errorSummary: null,
+      },
+      output: null,
+      error: null,
+      payloadOverride: input.payload,
+      leaseExpiresAt: null,
+      cancelRequested: false,
+    };
+    this.tests.set(id, attempt);
+    this.audit.unshift({
+      id: this.id(), at: iso(now), operator: "dana", action: "job.triggered", tenant, job: input.name, handler: null,
+      before: null, after: JSON.stringify({ run_id: id, trigger: "test" }),
+    });
+    const handler = input.handler;
+    const failing = handler.type === "command" && handler.program === "/bin/false";
+    const ran = handler.type === "command" ? [handler.program, ...handler.args].join(" ") : handler.type === "http" ? `${handler.method} ${handler.url}` : handler.name;
+    setTimeout(() => {
+      const started = Date.now();
+      attempt = { ...attempt, run: { ...attempt.run, status: "running", startedAt: iso(started), latenessMs: started - now, node: "console-1234" } };
+      this.tests.set(id, attempt);
+      setTimeout(() => {
+        const finished = Date.now();
+        attempt = {
+          ...attempt,
+          run: {
+            ...attempt.run, status: failing ? "failed" : "succeeded", finishedAt: iso(finished), durationMs: finished - started,
+            exitCode: failing ? 1 : 0, errorSummary: failing ? "exit status 1" : null,
+          },
+          output: failing ? "" : `test run of ${input.name}: ${ran}\n`,
+          error: failing ? "exit status 1" : null,
+        };
+        this.tests.set(id, attempt);
+      }, this.step);
+    }, this.step);
+    return attempt;
+  }
+
+  /** One run by id: a test run, or a run of a job. */
+  getRun(runId: string): RunAttempt {
+    const test = this.tests.get(runId);
+    if (test !== undefined) return test;
+    const run = this.runs.find((candidate) => candidate.row.id === runId);
+    if (run === undefined) return this.fail("not_found", `run "${runId}" does not exist`);
+    return { run: run.row, output: run.output, error: run.error, payloadOverride: run.payloadOverride, leaseExpiresAt: null, cancelRequested: false };
   }
 
   listJobRuns(jobId: string, limit: number): RunRow[] {

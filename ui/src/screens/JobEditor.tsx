@@ -15,6 +15,7 @@ import { ConflictPanel } from "./ConflictPanel";
 import { HandlerFields } from "./HandlerFields";
 import { PolicyFields } from "./PolicyFields";
 import { SchedulePanel } from "./SchedulePanel";
+import { TestRunPanel } from "./TestRunPanel";
 import { WhatIfPanel } from "./WhatIfPanel";
 import { EMPTY_JOB, formFieldOf, formFromInput, inputFromForm, type JobForm } from "./jobForm";
 
@@ -50,6 +51,9 @@ export function JobEditor({
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
+  /** The editor's latest test run, followed by the panel below the buttons. */
+  const [testRunId, setTestRunId] = useState<string | null>(null);
+  const [testing, setTesting] = useState(false);
   const guardKey = jobId === undefined ? "new job" : "job definition";
   useUnsavedChanges(guardKey, form.formState.isDirty && !form.formState.isSubmitSuccessful);
 
@@ -71,6 +75,36 @@ export function JobEditor({
       form.setValue("tenant", firstTenant);
     }
   }, [jobId, firstTenant, form]);
+
+  /** A refusal naming a field marks that field; anything else is shown above the form. */
+  const showFailure = (thrown: unknown) => {
+    const error = commandError(thrown);
+    const field = error?.field === null || error?.field === undefined ? null : formFieldOf(error.field);
+    if (error !== null && field !== null) {
+      form.setError(field, { message: error.message }, { shouldFocus: true });
+    } else {
+      setProblem(describeFailure(thrown));
+    }
+  };
+
+  /** Runs the form's definition once, unsaved (validated by the core as a save is). The form
+   * stays as it is: still unsaved, still guarded. */
+  const testRun = async () => {
+    setProblem(null);
+    setSaved(false);
+    if (!(await form.trigger())) return;
+    const values = form.getValues();
+    setTesting(true);
+    try {
+      const attempt = await unwrap(commands.testRun(values.tenant, jobId ?? null, inputFromForm(values)));
+      queryClient.setQueryData(["run", attempt.run.id], attempt);
+      setTestRunId(attempt.run.id);
+    } catch (thrown) {
+      showFailure(thrown);
+    } finally {
+      setTesting(false);
+    }
+  };
 
   const save = async (values: JobForm, version: string | null) => {
     setProblem(null);
@@ -103,12 +137,7 @@ export function JobEditor({
         }
         return;
       }
-      const field = error?.field === null || error?.field === undefined ? null : formFieldOf(error.field);
-      if (error !== null && field !== null) {
-        form.setError(field, { message: error.message }, { shouldFocus: true });
-      } else {
-        setProblem(describeFailure(thrown));
-      }
+      showFailure(thrown);
     }
   };
 
@@ -140,6 +169,14 @@ export function JobEditor({
           <h1>{title}</h1>
           <div className="buttons">
             <button type="button" onClick={onClose}>Back to jobs</button>
+            <button
+              type="button"
+              title={denied ?? "Runs this definition once now, unsaved, and shows its output here"}
+              disabled={testing || payloadProblem !== null || denied !== undefined}
+              onClick={() => void testRun()}
+            >
+              Test run
+            </button>
             <button type="submit" className="primary" title={denied} disabled={formState.isSubmitting || payloadProblem !== null || denied !== undefined}>
               {jobId === undefined ? "Create job" : "Save"}
             </button>
@@ -155,6 +192,7 @@ export function JobEditor({
         {denied !== undefined && access.whoami !== undefined && <p className="meta" data-testid="edit-denied">{denied}</p>}
         {saved && <p className="saved" role="status">Saved.</p>}
         {problem !== null && <p className="form-error" role="alert">{problem}</p>}
+        {testRunId !== null && <TestRunPanel runId={testRunId} />}
         {conflict !== null && (
           <ConflictPanel
             mine={inputFromForm(form.getValues())}
