@@ -150,6 +150,11 @@ const FIRST_ADDITIVE_MIGRATION: u32 = 8;
 /// changing type.
 const NOT_ADDITIVE: [&str; 5] = ["DROP TABLE", "DROP COLUMN", "RENAME", "ALTER COLUMN", "TRUNCATE"];
 
+/// Statements that match [`NOT_ADDITIVE`] but that an older binary survives, each allowed by its
+/// whole normalised text and said why where it is written. 0016: `runs.job_id` may be NULL (a
+/// test run, which only a newer binary makes; older binaries read runs joined to jobs).
+const ALLOWED_RELAXATIONS: [&str; 1] = ["ALTER TABLE RUNS ALTER COLUMN JOB_ID DROP NOT NULL;"];
+
 #[test]
 fn migrations_are_additive_only() {
     let mut offenders = Vec::new();
@@ -168,7 +173,9 @@ fn migrations_are_additive_only() {
                 // Comments may say anything.
                 let code = line.split("--").next().unwrap_or("").to_uppercase();
                 let code = code.split_whitespace().collect::<Vec<_>>().join(" ");
-                if rebuilt.iter().any(|table| rebuild_statement(&code, table)) {
+                if rebuilt.iter().any(|table| rebuild_statement(&code, table))
+                    || ALLOWED_RELAXATIONS.contains(&code.as_str())
+                {
                     continue;
                 }
                 for phrase in NOT_ADDITIVE {

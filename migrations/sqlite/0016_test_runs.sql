@@ -6,10 +6,11 @@
 -- test runs therefore leaves them out (the job's history, the timeline, the overview's counts);
 -- the claim and a run read by id join with `LEFT JOIN`. Its trigger is the new `test`.
 --
--- SQLite cannot change a CHECK constraint or a column's NOT NULL, so the table is rebuilt (the
--- documented procedure: create, copy, drop, rename, index, as in 0002). No table refers to
--- runs, so dropping it with foreign keys on deletes nothing else.
-CREATE TABLE runs_new (
+-- SQLite cannot change a CHECK constraint or a column's NOT NULL, so the table is rebuilt under
+-- its own name (create, copy, drop, rename, index, as in 0002 and 0015). No table refers to
+-- runs, so dropping it with foreign keys on deletes nothing else. What an older binary sees of
+-- test runs: see migrations/postgres/0016_test_runs.sql.
+CREATE TABLE runs_rebuilt (
     id               BLOB PRIMARY KEY NOT NULL,
     job_id           BLOB REFERENCES jobs (id) ON DELETE CASCADE,
     tenant_id        BLOB NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
@@ -45,7 +46,7 @@ CREATE TABLE runs_new (
     CONSTRAINT runs_test_trigger CHECK ((trigger = 'test') = (job_id IS NULL)),
     UNIQUE (job_id, scheduled_at, attempt)
 );
-INSERT INTO runs_new (id, job_id, tenant_id, scheduled_at, trigger, attempt, status, payload,
+INSERT INTO runs_rebuilt (id, job_id, tenant_id, scheduled_at, trigger, attempt, status, payload,
                       queued_at, not_before, started_at, finished_at, duration_ms, lease_owner,
                       lease_expires_at, fencing_token, exit_code, http_status, output, error,
                       reason, waited_for, cancel_requested, rate_counted)
@@ -55,7 +56,7 @@ SELECT id, job_id, tenant_id, scheduled_at, trigger, attempt, status, payload, q
        cancel_requested, rate_counted
 FROM runs;
 DROP TABLE runs;
-ALTER TABLE runs_new RENAME TO runs;
+ALTER TABLE runs_rebuilt RENAME TO runs;
 -- The indexes runs had after 0013, unchanged.
 CREATE INDEX runs_queued_by_tenant ON runs (tenant_id, not_before, id) WHERE status = 'queued';
 CREATE INDEX runs_recent ON runs (scheduled_at);
