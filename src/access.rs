@@ -100,20 +100,20 @@ pub struct GrantRequest {
 pub struct Password(String);
 
 impl Password {
-    /// A password typed by a person: not empty, printable ASCII.
+    /// A password typed by a person: not empty, no control characters. Any other Unicode text
+    /// is fine: the verifier is computed from its SASLprep form, as Postgres' clients log in.
     pub fn new(text: impl Into<String>) -> Result<Self> {
         let text = text.into();
         if text.is_empty() {
             return Err(Error::invalid("password", "(empty)", "must not be empty"));
         }
-        // The verifier is computed here; Postgres clients normalise a password with SASLprep
-        // before they hash it, which changes some non-ASCII text, so a non-ASCII password could
-        // be set here and then never match at login.
-        if !text.chars().all(|c| (' '..='~').contains(&c)) {
+        // A tab or a newline in a password is a paste gone wrong far more often than a choice,
+        // and some clients cannot type it at the login prompt.
+        if text.chars().any(char::is_control) {
             return Err(Error::invalid(
                 "password",
                 "(hidden)",
-                "allowed: printable ASCII characters (letters, digits, punctuation, space)",
+                "allowed: any characters except control characters (tab, newline, ...)",
             ));
         }
         Ok(Password(text))

@@ -213,16 +213,25 @@ fn tenant_grant(row: &sqlx::postgres::PgRow) -> Result<TenantGrant> {
 /// `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`), computed here as `psql`'s
 /// `\password` does, so the password never travels to the server or into its logs.
 fn scram_verifier(password: &Password) -> String {
-    use base64::Engine as _;
-    let base64 = base64::engine::general_purpose::STANDARD;
     // A version 4 UUID is 122 random bits from the operating system.
     let salt = uuid::Uuid::new_v4().into_bytes();
-    let salted = pbkdf2_sha256(password.expose().as_bytes(), &salt, SCRAM_ITERATIONS);
+    scram_verifier_with_salt(password.expose(), &salt, SCRAM_ITERATIONS)
+}
+
+fn scram_verifier_with_salt(password: &str, salt: &[u8], iterations: u32) -> String {
+    use base64::Engine as _;
+    let base64 = base64::engine::general_purpose::STANDARD;
+    // Clients hash the SASLprep form of what was typed (RFC 4013: compatibility characters
+    // and non-ASCII spaces mapped, NFKC), and, as libpq's pg_saslprep, the text itself when it
+    // has no such form (prohibited or unassigned characters). Hashing the raw text of a
+    // password SASLprep changes would store a verifier no login can match.
+    let prepared = stringprep::saslprep(password).unwrap_or(std::borrow::Cow::Borrowed(password));
+    let salted = pbkdf2_sha256(prepared.as_bytes(), salt, iterations);
     let client_key = hmac_sha256(&salted, b"Client Key");
     let stored_key = Sha256::digest(client_key);
     let server_key = hmac_sha256(&salted, b"Server Key");
     format!(
-        "SCRAM-SHA-256${SCRAM_ITERATIONS}:{}${}:{}",
+        "SCRAM-SHA-256${iterations}:{}${}:{}",
         base64.encode(salt),
         base64.encode(stored_key),
         base64.encode(server_key)
@@ -270,6 +279,78 @@ mod tests {
             "WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY="
         );
         assert_eq!(base64.encode(server_key), "wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=");
+    }
+
+    /// What the server itself stores for a password (`CREATE ROLE ... PASSWORD`, hashed by
+    /// Postgres with its own SASLprep) is what this module computes with the server's salt, for
+    /// passwords that SASLprep changes, ones it leaves alone, and one it cannot prepare. Before,
+    /// non-ASCII passwords were refused, because the raw text was hashed.
+    #[tokio::test]
+    async fn verifiers_match_the_servers_own_for_unicode_passwords() {
+        use sqlx::Connection as _;
+        let url = std::env::var("ROTA_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let mut server = match sqlx::PgConnection::connect(&url).await {
+            Ok(connection) => connection,
+            Err(error)
+                if std::env::var_os("CI").is_none()
+                    && std::env::var_os("ROTA_REQUIRE_POSTGRES").is_none() =>
+            {
+                eprintln!("skipped: Postgres unreachable at {url}: {error}");
+                return;
+            }
+            Err(error) => panic!("Postgres is required but unreachable at {url}: {error}"),
+        };
+        let role = format!("rota_test_scram_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query("SET password_encryption = 'scram-sha-256'")
+            .execute(&mut server)
+            .await
+            .unwrap();
+        let passwords = [
+            "\u{FB01}x\u{00A0}it", // a ligature and a no-break space: "fix it" after SASLprep
+            "Ma\u{00DF}nahme caf\u{00E9} \u{2163}", // sharp s, e acute, a Roman numeral four
+            "tr\u{00E8}s s\u{00FB}r", // unchanged by SASLprep
+            "pr\u{0627}1",         // right-to-left with a digit last: no SASLprep form
+        ];
+        let mut mismatches = Vec::new();
+        for password in passwords {
+            assert!(Password::new(password).is_ok(), "{password:?} refused");
+            // CREATE ROLE takes no parameters: Postgres quotes the literal itself.
+            let statement: String = sqlx::query_scalar(
+                "SELECT format('CREATE ROLE %I PASSWORD %L', $1::text, $2::text)",
+            )
+            .bind(&role)
+            .bind(password)
+            .fetch_one(&mut server)
+            .await
+            .unwrap();
+            sqlx::query(&statement).execute(&mut server).await.unwrap();
+            let stored: String =
+                sqlx::query_scalar("SELECT rolpassword FROM pg_authid WHERE rolname = $1")
+                    .bind(&role)
+                    .fetch_one(&mut server)
+                    .await
+                    .unwrap();
+            sqlx::query(&format!("DROP ROLE \"{role}\"")).execute(&mut server).await.unwrap();
+            let (iterations, rest) =
+                stored.strip_prefix("SCRAM-SHA-256$").unwrap().split_once(':').unwrap();
+            let (salt, _) = rest.split_once('$').unwrap();
+            use base64::Engine as _;
+            let salt = base64::engine::general_purpose::STANDARD.decode(salt).unwrap();
+            let ours = scram_verifier_with_salt(password, &salt, iterations.parse().unwrap());
+            if ours != stored {
+                mismatches.push(format!("{password:?}: server {stored}, ours {ours}"));
+            }
+        }
+        server.close().await.unwrap();
+        assert!(mismatches.is_empty(), "{mismatches:#?}");
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_the_field_named() {
+        let error = Password::new("line\nbreak").unwrap_err().to_string();
+        assert!(error.contains("password") && error.contains("control"), "{error}");
+        assert!(!error.contains("break"), "the password is not echoed: {error}");
     }
 
     #[test]
