@@ -112,6 +112,7 @@ fn default_policy() -> Value {
         "overlap": "skip", "missed": "run_once", "missedMaxRuns": 100,
         "catchUpWindowSeconds": null, "autoDisableAfter": null, "probation": false,
         "jitterWindowSeconds": null,
+        "calendars": { "excludeCalendars": [], "onlyCalendar": null, "onExcluded": "skip" },
     })
 }
 
@@ -179,6 +180,54 @@ fn editing_scenario(harness: &Harness) {
         json!({ "expression": "30 2 * * *", "timezone": "Mars/Olympus", "viewerTimezone": "UTC" }),
     );
     assert_eq!(bad_zone["field"], "timezone");
+    // With the form's tenant and calendars, each run says what they make of it: excluded (by
+    // which calendar and event), or moved (to where).
+    let today = rota::clock::Clock::now(&SystemClock).date_naive();
+    let closed = today + chrono::Duration::days(3);
+    let ics = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:c\r\n\
+         DTSTART;VALUE=DATE:{}\r\nSUMMARY:Closed\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        closed.format("%Y%m%d")
+    );
+    harness.ok(
+        "import_calendar",
+        json!({ "tenant": "acme", "name": "office", "ics": ics, "replace": false }),
+    );
+    let day_of = |run: &Value| run["at"].as_str().expect("at")[..10].to_owned();
+    let closed_day = closed.format("%Y-%m-%d").to_string();
+    for (on_excluded, expected) in [("skip", "excluded"), ("next", "moved")] {
+        let preview = harness.ok(
+            "preview_schedule",
+            json!({ "expression": "0 12 * * *", "timezone": "UTC", "viewerTimezone": "UTC",
+                    "tenant": "acme",
+                    "calendars": { "excludeCalendars": ["office"], "onlyCalendar": null,
+                                   "onExcluded": on_excluded } }),
+        );
+        let runs = preview["runs"].as_array().expect("runs");
+        for run in runs {
+            if day_of(run) == closed_day {
+                assert_eq!(run["calendar"]["type"], expected, "{run}");
+                assert_eq!(run["calendar"]["calendar"], "office");
+                assert_eq!(run["calendar"]["event"], "Closed");
+                assert_eq!(run["calendar"]["reason"], "calendar office: Closed");
+            } else {
+                assert!(run["calendar"].is_null(), "{run}");
+            }
+        }
+        if expected == "moved" {
+            let moved = runs.iter().find(|run| day_of(run) == closed_day).expect("the day");
+            let next = (closed + chrono::Duration::days(1)).format("%Y-%m-%dT12:00:00Z");
+            assert_eq!(moved["calendar"]["to"], next.to_string());
+        }
+    }
+    let unknown = harness.err(
+        "preview_schedule",
+        json!({ "expression": "0 12 * * *", "timezone": "UTC", "viewerTimezone": "UTC",
+                "tenant": "acme",
+                "calendars": { "excludeCalendars": ["nowhere"], "onlyCalendar": null,
+                               "onExcluded": "skip" } }),
+    );
+    assert_eq!(unknown["code"], "not_found");
     let zones = harness.ok("list_time_zones", json!({}));
     assert!(zones.as_array().expect("zones").iter().any(|zone| zone == "Europe/Berlin"));
 
@@ -332,6 +381,7 @@ fn policies_handlers_and_operator(harness: &Harness) {
         "overlap": "queue_one", "missed": "run_all", "missedMaxRuns": 5,
         "catchUpWindowSeconds": 7200, "autoDisableAfter": 2, "probation": true,
         "jitterWindowSeconds": 60,
+        "calendars": { "excludeCalendars": [], "onlyCalendar": null, "onExcluded": "skip" },
     });
     let job = harness.ok("create_job", json!({ "tenant": "acme", "input": input }));
     assert_eq!(job["definition"]["policy"], input["policy"]);

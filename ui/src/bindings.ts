@@ -40,9 +40,11 @@ export const commands = {
 	testRun: (tenant: string, jobId: string | null, input: JobInput) => typedError<RunAttempt, CommandError>(__TAURI_INVOKE("test_run", { tenant, jobId, input })),
 	/**
 	 *  Validates a schedule and explains it. An invalid expression or zone is an error whose
-	 *  `field` is `schedule` or `timezone`, with the cron field and the span of the bad text.
+	 *  `field` is `schedule` or `timezone`, with the cron field and the span of the bad text. With
+	 *  the form's `tenant` and `calendars`, each run says whether a calendar excludes or moves it
+	 *  (a calendar name that does not exist is `not_found`).
 	 */
-	previewSchedule: (expression: string, timezone: string, viewerTimezone: string) => typedError<SchedulePreview, CommandError>(__TAURI_INVOKE("preview_schedule", { expression, timezone, viewerTimezone })),
+	previewSchedule: (expression: string, timezone: string, viewerTimezone: string, tenant: string | null, calendars: CalendarsInput | null) => typedError<SchedulePreview, CommandError>(__TAURI_INVOKE("preview_schedule", { expression, timezone, viewerTimezone, tenant, calendars })),
 	/**  Every IANA zone name, for the zone picker. */
 	listTimeZones: () => __TAURI_INVOKE<string[]>("list_time_zones"),
 	/**  A job's latest runs, newest occurrence first. */
@@ -257,6 +259,22 @@ export type CalendarDay = {
 	event: string,
 };
 
+/**  What the calendars chosen in the editor make of a run (as the engine will judge it). */
+export type CalendarMark = 
+/**
+ *  The occurrence does not run; `noAllowedDay` when it was to move but no day within a
+ *  month allowed it.
+ */
+{ type: "excluded"; calendar: string; 
+/**  The event's name; `null` when an only-calendar has no event that day. */
+event: string | null; 
+/**  For people: "calendar office: Christmas Day". */
+reason: string; noAllowedDay: boolean } | 
+/**  It runs at another instant instead. */
+{ type: "moved"; calendar: string; event: string | null; reason: string; 
+/**  Where it runs, RFC 3339 in UTC, and as clocks read in both zones. */
+to: string; toJobZone: string; toViewerZone: string };
+
 /**  A calendar as the calendars table shows it. */
 export type CalendarRow = {
 	name: string,
@@ -275,6 +293,15 @@ export type CalendarYear = {
 	days: CalendarDay[],
 	/**  Timed events: their first start (with its zone, or "floating") and summary. */
 	windows: string[],
+};
+
+/**  A job's calendars, as the editor chooses them (names of its tenant's or shared calendars). */
+export type CalendarsInput = {
+	/**  Calendars whose days (or windows) the job does not run on. */
+	excludeCalendars: string[],
+	/**  The calendar whose days alone the job runs on; `null`: none. */
+	onlyCalendar: string | null,
+	onExcluded: OnExcluded,
 };
 
 /**  What a role may do in a tenant; each includes the ones before it (`rota::access::Capability`). */
@@ -666,6 +693,15 @@ export type OccurrenceDetail = {
 	attempts: RunAttempt[],
 };
 
+/**  What happens to an occurrence a calendar of the job excludes. */
+export type OnExcluded = 
+/**  It does not run (a skipped run names the calendar and the event). */
+"skip" | 
+/**  It runs at the same wall time on the next allowed day. */
+"next" | 
+/**  It runs at the same wall time on the previous allowed day. */
+"previous";
+
 /**  What happens to an occurrence while the job's previous run is still queued or running. */
 export type OverlapPolicy = "skip" | "queue_one" | "allow" | "cancel_previous";
 
@@ -715,6 +751,8 @@ export type PolicyInput = {
 	probation: boolean,
 	/**  Spread runs over this window after each scheduled instant (a stable offset per job). */
 	jitterWindowSeconds: number | null,
+	/**  The calendars the job runs around. */
+	calendars: CalendarsInput,
 };
 
 export type PreviewRun = {
@@ -725,6 +763,8 @@ export type PreviewRun = {
 	/**  The clock reading in the viewer's zone. */
 	viewerZone: string,
 	note: RunNote | null,
+	/**  `null`: the calendars leave it alone (or none is chosen). */
+	calendar: CalendarMark | null,
 };
 
 /**  A profile to save (added, or replacing the one with the same name). */
@@ -1005,8 +1045,10 @@ export type WhatIfInput = {
 	schedule: string,
 	timezone: string,
 	jitterWindowSeconds: number | null,
-	/**  The saved job being edited, whose calendars apply; `null` for a new job. */
+	/**  The saved job being edited (its other policies apply); `null` for a new job. */
 	jobId: string | null,
+	/**  The calendars chosen in the editor. */
+	calendars: CalendarsInput,
 };
 
 /**  One of the edited job's next starts, with what else starts then. */

@@ -146,8 +146,10 @@ pub struct WhatIfInput {
     pub schedule: String,
     pub timezone: String,
     pub jitter_window_seconds: Option<u32>,
-    /// The saved job being edited, whose calendars apply; `null` for a new job.
+    /// The saved job being edited (its other policies apply); `null` for a new job.
     pub job_id: Option<String>,
+    /// The calendars chosen in the editor.
+    pub calendars: super::jobs::CalendarsInput,
 }
 
 /// One of the edited job's next starts, with what else starts then.
@@ -190,6 +192,7 @@ pub async fn what_if(
         Some(id) => rota.job(super::parse_id(id)?).await?.policy,
         None => rota::policy::JobPolicy::default(),
     };
+    input.calendars.apply_to(&mut policy);
     policy.jitter_window = input
         .jitter_window_seconds
         .filter(|seconds| *seconds > 0)

@@ -239,6 +239,69 @@ pub enum OverlapPolicy {
     CancelPrevious,
 }
 
+/// What happens to an occurrence a calendar of the job excludes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum OnExcluded {
+    /// It does not run (a skipped run names the calendar and the event).
+    #[default]
+    Skip,
+    /// It runs at the same wall time on the next allowed day.
+    Next,
+    /// It runs at the same wall time on the previous allowed day.
+    Previous,
+}
+
+impl From<OnExcluded> for rota::calendars::OnExcluded {
+    fn from(value: OnExcluded) -> Self {
+        match value {
+            OnExcluded::Skip => rota::calendars::OnExcluded::Skip,
+            OnExcluded::Next => rota::calendars::OnExcluded::Next,
+            OnExcluded::Previous => rota::calendars::OnExcluded::Previous,
+        }
+    }
+}
+
+impl From<rota::calendars::OnExcluded> for OnExcluded {
+    fn from(value: rota::calendars::OnExcluded) -> Self {
+        match value {
+            rota::calendars::OnExcluded::Skip => OnExcluded::Skip,
+            rota::calendars::OnExcluded::Next => OnExcluded::Next,
+            rota::calendars::OnExcluded::Previous => OnExcluded::Previous,
+        }
+    }
+}
+
+/// A job's calendars, as the editor chooses them (names of its tenant's or shared calendars).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarsInput {
+    /// Calendars whose days (or windows) the job does not run on.
+    pub exclude_calendars: Vec<String>,
+    /// The calendar whose days alone the job runs on; `null`: none.
+    pub only_calendar: Option<String>,
+    pub on_excluded: OnExcluded,
+}
+
+impl CalendarsInput {
+    /// Sets `policy`'s calendars to these.
+    pub fn apply_to(&self, policy: &mut JobPolicy) {
+        policy.exclude_calendars = self.exclude_calendars.clone();
+        policy.only_calendar = self.only_calendar.clone().filter(|name| !name.is_empty());
+        policy.on_excluded = self.on_excluded.into();
+    }
+}
+
+impl From<&JobPolicy> for CalendarsInput {
+    fn from(policy: &JobPolicy) -> Self {
+        CalendarsInput {
+            exclude_calendars: policy.exclude_calendars.clone(),
+            only_calendar: policy.only_calendar.clone(),
+            on_excluded: policy.on_excluded.into(),
+        }
+    }
+}
+
 /// What happens to occurrences missed while no scheduler ran or the job was paused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "snake_case")]
@@ -277,6 +340,8 @@ pub struct PolicyInput {
     pub probation: bool,
     /// Spread runs over this window after each scheduled instant (a stable offset per job).
     pub jitter_window_seconds: Option<u32>,
+    /// The calendars the job runs around.
+    pub calendars: CalendarsInput,
 }
 
 /// A name a `named` handler may refer to.
@@ -453,7 +518,7 @@ impl PolicyInput {
             MissedPolicy::Skip => MissedKind::Skip,
         };
         let seconds = |value: Option<u32>| value.map(|value| Duration::from_secs(value.into()));
-        Ok(JobPolicy {
+        let mut policy = JobPolicy {
             max_retries: self.max_retries,
             backoff: Backoff::from_parts(kind, initial, self.backoff_multiplier, max),
             retry_jitter: self.retry_jitter,
@@ -468,9 +533,10 @@ impl PolicyInput {
             auto_disable_after: self.auto_disable_after,
             probation: self.probation,
             jitter_window: seconds(self.jitter_window_seconds),
-            // Calendars are not edited here: `update_job` keeps the job's own.
             ..JobPolicy::default()
-        })
+        };
+        self.calendars.apply_to(&mut policy);
+        Ok(policy)
     }
 }
 
@@ -509,6 +575,7 @@ impl From<&JobPolicy> for PolicyInput {
             auto_disable_after: policy.auto_disable_after,
             probation: policy.probation,
             jitter_window_seconds: seconds(policy.jitter_window),
+            calendars: CalendarsInput::from(policy),
         }
     }
 }
@@ -684,11 +751,7 @@ pub async fn update_job(
     // The stored handler holds the secrets the editor was shown masked and the redirect rule
     // it does not show. Read at any version: a stale edit is refused below by the version check.
     let current = rota.job(id).await?;
-    let (mut definition, mut policy) = input.into_parts(Some(&current.handler))?;
-    // The editor does not show the job's calendars: an edit keeps them.
-    policy.exclude_calendars = current.policy.exclude_calendars.clone();
-    policy.only_calendar = current.policy.only_calendar.clone();
-    policy.on_excluded = current.policy.on_excluded;
+    let (mut definition, policy) = input.into_parts(Some(&current.handler))?;
     // An edited HTTP handler keeps the redirect rule the console does not show.
     if let (HandlerSpec::Http(edited), HandlerSpec::Http(shown)) =
         (&mut definition.handler, &current.handler)

@@ -1,11 +1,14 @@
 //! The schedule editor's live answers, all from the core's cron engine (the code the scheduler
-//! runs): validation, the description, the next runs and the daylight-saving effects.
+//! runs): validation, the description, the next runs and the daylight-saving effects, and what
+//! the calendars chosen in the form make of each run.
 
+use rota::calendars::{Slot, SlotKind};
 use rota::cron::{DstAdjustment, DstEffectKind, JobKind};
 use serde::Serialize;
 use specta::Type;
 use tauri::State;
 
+use super::jobs::CalendarsInput;
 use crate::console::Console;
 use crate::error::{schedule_error, CommandError};
 
@@ -38,6 +41,35 @@ pub enum RunNote {
     SecondPass,
 }
 
+/// What the calendars chosen in the editor make of a run (as the engine will judge it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CalendarMark {
+    /// The occurrence does not run; `noAllowedDay` when it was to move but no day within a
+    /// month allowed it.
+    Excluded {
+        calendar: String,
+        /// The event's name; `null` when an only-calendar has no event that day.
+        event: Option<String>,
+        /// For people: "calendar office: Christmas Day".
+        reason: String,
+        #[serde(rename = "noAllowedDay")]
+        no_allowed_day: bool,
+    },
+    /// It runs at another instant instead.
+    Moved {
+        calendar: String,
+        event: Option<String>,
+        reason: String,
+        /// Where it runs, RFC 3339 in UTC, and as clocks read in both zones.
+        to: String,
+        #[serde(rename = "toJobZone")]
+        to_job_zone: String,
+        #[serde(rename = "toViewerZone")]
+        to_viewer_zone: String,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewRun {
@@ -48,6 +80,8 @@ pub struct PreviewRun {
     /// The clock reading in the viewer's zone.
     pub viewer_zone: String,
     pub note: Option<RunNote>,
+    /// `null`: the calendars leave it alone (or none is chosen).
+    pub calendar: Option<CalendarMark>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type)]
@@ -87,7 +121,9 @@ pub struct SchedulePreview {
 const CLOCK: &str = "%a %Y-%m-%d %H:%M:%S %Z";
 
 /// Validates a schedule and explains it. An invalid expression or zone is an error whose
-/// `field` is `schedule` or `timezone`, with the cron field and the span of the bad text.
+/// `field` is `schedule` or `timezone`, with the cron field and the span of the bad text. With
+/// the form's `tenant` and `calendars`, each run says whether a calendar excludes or moves it
+/// (a calendar name that does not exist is `not_found`).
 #[tauri::command]
 #[specta::specta]
 pub async fn preview_schedule(
@@ -95,21 +131,44 @@ pub async fn preview_schedule(
     expression: String,
     timezone: String,
     viewer_timezone: String,
+    tenant: Option<String>,
+    calendars: Option<CalendarsInput>,
 ) -> Result<SchedulePreview, CommandError> {
     let now = console.now();
-    let preview =
-        rota::api::preview_schedule(&expression, &timezone, &viewer_timezone, now, NEXT_RUNS)
-            .map_err(|error| match &error {
-                rota::Error::Schedule(cron) => {
-                    let text = if cron.field() == rota::cron::Field::TimeZone {
-                        &timezone
-                    } else {
-                        &expression
-                    };
-                    schedule_error(cron, Some(text))
-                }
-                _ => CommandError::from(error),
-            })?;
+    let chosen = calendars
+        .filter(|calendars| {
+            !calendars.exclude_calendars.is_empty()
+                || calendars.only_calendar.as_ref().is_some_and(|name| !name.is_empty())
+        })
+        .zip(tenant.filter(|tenant| !tenant.is_empty()));
+    // Without calendars the preview needs no database (the editor works before connecting).
+    let preview = match chosen {
+        Some((calendars, tenant)) => {
+            let mut policy = rota::policy::JobPolicy::default();
+            calendars.apply_to(&mut policy);
+            let rota = console.rota().await?;
+            rota.preview_schedule_with_calendars(
+                &tenant,
+                &expression,
+                &timezone,
+                &viewer_timezone,
+                &policy,
+                NEXT_RUNS,
+            )
+            .await
+        }
+        None => {
+            rota::api::preview_schedule(&expression, &timezone, &viewer_timezone, now, NEXT_RUNS)
+        }
+    };
+    let preview = preview.map_err(|error| match &error {
+        rota::Error::Schedule(cron) => {
+            let text =
+                if cron.field() == rota::cron::Field::TimeZone { &timezone } else { &expression };
+            schedule_error(cron, Some(text))
+        }
+        _ => CommandError::from(error),
+    })?;
     Ok(SchedulePreview {
         description: preview.description,
         kind: match preview.kind {
@@ -122,7 +181,13 @@ pub async fn preview_schedule(
         runs: preview
             .runs
             .iter()
-            .map(|run| PreviewRun {
+            .zip(&preview.slots)
+            .map(|(run, slot)| PreviewRun {
+                calendar: calendar_mark(slot, |at| {
+                    let job_zone = at.with_timezone(&preview.timezone).format(CLOCK).to_string();
+                    let viewer = at.with_timezone(&preview.viewer_timezone).format(CLOCK);
+                    (job_zone, viewer.to_string())
+                }),
                 at: super::instant(run.at),
                 job_zone: run.at.with_timezone(&preview.timezone).format(CLOCK).to_string(),
                 viewer_zone: run
@@ -158,6 +223,33 @@ pub async fn preview_schedule(
             })
             .collect(),
     })
+}
+
+/// `clocks` reads an instant in the job's zone and in the viewer's.
+fn calendar_mark(
+    slot: &Slot,
+    clocks: impl Fn(chrono::DateTime<chrono::Utc>) -> (String, String),
+) -> Option<CalendarMark> {
+    match &slot.kind {
+        SlotKind::Run => None,
+        SlotKind::Excluded { because, no_allowed_day } => Some(CalendarMark::Excluded {
+            calendar: because.calendar.clone(),
+            event: because.event.clone(),
+            reason: because.to_string(),
+            no_allowed_day: *no_allowed_day,
+        }),
+        SlotKind::Moved { because, .. } => {
+            let (to_job_zone, to_viewer_zone) = clocks(slot.at);
+            Some(CalendarMark::Moved {
+                calendar: because.calendar.clone(),
+                event: because.event.clone(),
+                reason: because.to_string(),
+                to: super::instant(slot.at),
+                to_job_zone,
+                to_viewer_zone,
+            })
+        }
+    }
 }
 
 /// Every IANA zone name, for the zone picker.

@@ -1,4 +1,5 @@
-// The calendars screen and the job editor's what-if panel (issue 17) in headless Chromium
+// The calendars screen, the schedule editor's calendars and preview marks, and the job
+// editor's what-if panel (issue 17) in headless Chromium
 // against the mock build, with the IPC answered by src/mock/backend.ts and src/mock/calendars.ts.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -86,6 +87,51 @@ describe("what-if panel", () => {
       assert.equal(await page.getByLabel("Start jitter window (seconds)").inputValue(), "60");
       await page.waitForFunction(() => document.querySelector(".what-if tr.herd") === null);
       assert.equal(await panel.getByRole("button", { name: /Use a jitter window/ }).count(), 0);
+    });
+  });
+});
+
+const CLOSING = [
+  "BEGIN:VCALENDAR", "VERSION:2.0",
+  "BEGIN:VEVENT", "UID:closing", "DTSTART;VALUE=DATE:20260324", "DTEND;VALUE=DATE:20260325", "SUMMARY:Closing", "END:VEVENT",
+  "END:VCALENDAR", "",
+].join("\r\n");
+
+describe("schedule editor's preview", () => {
+  it("marks the runs the chosen calendars exclude or move, and where to", async () => {
+    await withConsole({ open: true }, async (page) => {
+      await nav(page, "Calendars").click();
+      await page.getByLabel("Name", { exact: true }).fill("office");
+      await page.getByLabel("Tenant").selectOption("acme");
+      await page.getByLabel("iCalendar file").setInputFiles({ name: "office.ics", mimeType: "text/calendar", buffer: Buffer.from(CLOSING) });
+      await page.getByRole("button", { name: "Import" }).click();
+      await page.getByRole("status").filter({ hasText: "Imported calendar office" }).waitFor();
+
+      await nav(page, "Jobs").click();
+      await page.getByRole("button", { name: "New job" }).click();
+      await page.getByLabel("Name", { exact: true }).fill("closing-report");
+      await page.getByLabel("Cron expression").fill("0 12 * * *");
+      const runs = page.getByTestId("next-runs");
+      await runs.locator("tbody tr").first().waitFor();
+      assert.equal(await runs.locator("tr[data-calendar]").count(), 0, "no calendar chosen: no marks");
+
+      // The mock's runs are daily from 2026-03-21; the 24th is closed.
+      await page.getByRole("group", { name: "Does not run on" }).getByLabel("office").check();
+      const excluded = runs.locator("tr.excluded");
+      await excluded.waitFor();
+      assert.equal(await excluded.count(), 1);
+      assert.match(await excluded.textContent(), /2026-03-24T12:00:00Z/);
+      assert.match(await excluded.textContent(), /Excluded: calendar office: Closing/);
+
+      await page.getByLabel("An excluded run").selectOption("next");
+      const moved = runs.locator("tr.moved");
+      await moved.waitFor();
+      assert.match(await moved.textContent(), /Moved to 2026-03-25T12:00:00Z \(job\), with that day's run \(calendar office: Closing\)/);
+      assert.equal(await runs.locator("tr.excluded").count(), 0);
+
+      // Unticked: the marks go.
+      await page.getByRole("group", { name: "Does not run on" }).getByLabel("office").uncheck();
+      await page.waitForFunction(() => document.querySelector('[data-testid="next-runs"] tr[data-calendar]') === null);
     });
   });
 });

@@ -20,6 +20,7 @@ import type {
   ProfileInput,
   ProfileView,
   BackgroundStatus,
+  CalendarsInput,
   Whoami,
   JobDetail,
   JobInput,
@@ -146,7 +147,7 @@ function preview(expression: string, timezone: string, viewer: string): Schedule
     viewerTimezone: viewer,
     runs: Array.from({ length: 10 }, (_, index) => {
       const at = new Date(NOW + (index + 1) * 86_400_000).toISOString().replace(".000Z", "Z");
-      return { at, jobZone: `${at} (${timezone})`, viewerZone: `${at} (${viewer})`, note: null };
+      return { at, jobZone: `${at} (${timezone})`, viewerZone: `${at} (${viewer})`, note: null, calendar: null };
     }),
     dstWarnings: dst
       ? [{ date: "2026-03-29", kind: "moved_to_transition", message: "2026-03-29: 02:30 does not exist, runs at 03:00 CEST", transitionAt: "2026-03-29T01:00:00Z" }]
@@ -460,8 +461,12 @@ export function installMockBackend(): void {
         job.version += 1;
         return detail(job);
       }
-      case "preview_schedule":
-        return preview(String(args.expression), String(args.timezone), String(args.viewerTimezone));
+      case "preview_schedule": {
+        const answer = preview(String(args.expression), String(args.timezone), String(args.viewerTimezone));
+        const tenant = typeof args.tenant === "string" ? args.tenant : null;
+        const chosen = (args.calendars as CalendarsInput | null | undefined) ?? null;
+        return { ...answer, runs: calendars.markRuns(tenant, chosen, answer.runs) };
+      }
       case "list_time_zones":
         return ZONES;
       case "list_job_runs":

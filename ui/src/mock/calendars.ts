@@ -1,7 +1,7 @@
 // The calendars screen's and the what-if panel's commands in the headless-browser mock. The
 // iCalendar reading here is crude (all-day DTSTART/DTEND and SUMMARY only); the real reader is
 // tested in Rust.
-import type { CalendarRow, CalendarYear, CommandError, WhatIfInput, WhatIfView } from "../bindings";
+import type { CalendarMark, CalendarRow, CalendarsInput, CalendarYear, CommandError, PreviewRun, WhatIfInput, WhatIfView } from "../bindings";
 
 interface Stored {
   row: CalendarRow;
@@ -54,6 +54,46 @@ export class CalendarsMock {
   private readonly calendars: Stored[] = [];
 
   constructor(private readonly fail: Fail, private readonly now: () => number) {}
+
+  /** The schedule preview's runs marked as the core would (whole days only, in UTC): a run
+   * on a day an exclude calendar lists, or that the only-calendar does not, is excluded or
+   * moved to the same time on the next or previous allowed day. */
+  markRuns(tenant: string | null, chosen: CalendarsInput | null, runs: PreviewRun[]): PreviewRun[] {
+    if (chosen === null || tenant === null) return runs;
+    const find = (name: string) => {
+      const stored =
+        this.calendars.find((candidate) => candidate.row.name === name && candidate.row.tenant === tenant) ??
+        this.calendars.find((candidate) => candidate.row.name === name && candidate.row.tenant === null);
+      if (stored === undefined) this.fail("not_found", `calendar "${name}" does not exist`);
+      return stored;
+    };
+    const excluding = chosen.excludeCalendars.map(find);
+    const only = chosen.onlyCalendar === null ? null : find(chosen.onlyCalendar);
+    const verdict = (date: string): { calendar: string; event: string | null } | null => {
+      for (const stored of excluding) {
+        const day = stored.days.find((candidate) => candidate.date === date);
+        if (day !== undefined) return { calendar: stored.row.name, event: day.event };
+      }
+      if (only === null) return null;
+      const day = only.days.find((candidate) => candidate.date === date);
+      return day === undefined ? { calendar: only.row.name, event: null } : null;
+    };
+    return runs.map((run) => {
+      const because = verdict(run.at.slice(0, 10));
+      if (because === null) return run;
+      const reason = `calendar ${because.calendar}: ${because.event ?? "not one of its days"}`;
+      const step = chosen.onExcluded === "next" ? 1 : chosen.onExcluded === "previous" ? -1 : 0;
+      for (let days = 1; step !== 0 && days <= 31; days += 1) {
+        const to = new Date(Date.parse(run.at) + step * days * 86_400_000).toISOString().replace(".000Z", "Z");
+        if (verdict(to.slice(0, 10)) === null) {
+          const mark: CalendarMark = { type: "moved", ...because, reason, to, toJobZone: `${to} (job)`, toViewerZone: `${to} (you)` };
+          return { ...run, calendar: mark };
+        }
+      }
+      const mark: CalendarMark = { type: "excluded", ...because, reason, noAllowedDay: step !== 0 };
+      return { ...run, calendar: mark };
+    });
+  }
 
   handle(cmd: string, args: Record<string, unknown>): unknown {
     switch (cmd) {

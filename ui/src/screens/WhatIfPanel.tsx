@@ -1,10 +1,13 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useFormContext } from "react-hook-form";
 
+import type { CalendarsInput } from "../bindings";
 import { commands, describeFailure, unwrap } from "../lib/commands";
 import { formatInZone, viewerTimeZone } from "../lib/time";
 import { useDebounced } from "../lib/useDebounced";
-import type { JobForm } from "./jobForm";
+import { calendarsInput, type JobForm } from "./jobForm";
+
+const NO_CALENDARS: CalendarsInput = { excludeCalendars: [], onlyCalendar: null, onExcluded: "skip" };
 
 /** What if this job were saved as it is: its next starts in the coming day among everything
  * else that starts then (its tenant's and the whole fleet's), a herd flagged before saving,
@@ -19,6 +22,7 @@ export function WhatIfPanel({ jobId }: { jobId?: string }) {
     schedule: watch("schedule"),
     timezone: watch("timezone"),
     jitter: watch("policy.jitterWindowSeconds"),
+    calendars: calendarsInput(watch("policy.calendars")) ?? NO_CALENDARS,
   });
   const input = JSON.parse(useDebounced(typed, 400)) as {
     tenant: string;
@@ -26,11 +30,12 @@ export function WhatIfPanel({ jobId }: { jobId?: string }) {
     schedule: string;
     timezone: string;
     jitter: string;
+    calendars: CalendarsInput;
   };
   const jitterSeconds = /^\d+$/.test(input.jitter.trim()) ? Number(input.jitter.trim()) : null;
   const ready = input.tenant !== "" && input.name.trim() !== "" && input.schedule.trim() !== "";
   const whatIf = useQuery({
-    queryKey: ["what-if", jobId ?? null, input.tenant, input.name, input.schedule, input.timezone, jitterSeconds],
+    queryKey: ["what-if", jobId ?? null, input.tenant, input.name, input.schedule, input.timezone, jitterSeconds, JSON.stringify(input.calendars)],
     queryFn: () =>
       unwrap(commands.whatIf({
         tenant: input.tenant,
@@ -39,6 +44,7 @@ export function WhatIfPanel({ jobId }: { jobId?: string }) {
         timezone: input.timezone,
         jitterWindowSeconds: jitterSeconds,
         jobId: jobId ?? null,
+        calendars: input.calendars,
       })),
     enabled: ready,
     placeholderData: keepPreviousData,

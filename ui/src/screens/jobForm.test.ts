@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { JobInput } from "../bindings";
-import { DEFAULT_POLICY, formFieldOf, formFromInput, inputFromForm, optionalWhole, policyInput } from "./jobForm";
+import { calendarsInput, DEFAULT_POLICY, formFieldOf, formFromInput, inputFromForm, optionalWhole, policyInput } from "./jobForm";
 
 const COMMAND: JobInput = {
   name: "cleanup",
@@ -45,6 +45,17 @@ describe("job form conversion", () => {
     const form = formFromInput("acme", COMMAND);
     const input = inputFromForm({ ...form, workingDir: "  ", args: "" });
     expect(input.handler).toMatchObject({ workingDir: null, args: [] });
+  });
+
+  it("round-trips the job's calendars, and sends none when none is chosen", () => {
+    const calendars = { excludeCalendars: ["office", "holidays"], onlyCalendar: "closing", onExcluded: "next" as const };
+    const input: JobInput = { ...COMMAND, policy: { ...COMMAND.policy, calendars } };
+    const form = formFromInput("acme", input);
+    expect(form.policy.calendars).toEqual({ excludeCalendars: ["office", "holidays"], onlyCalendar: "closing", onExcluded: "next" });
+    expect(inputFromForm(form)).toEqual(input);
+    expect(calendarsInput({ excludeCalendars: [], onlyCalendar: " ", onExcluded: "previous" })).toBeNull();
+    expect(calendarsInput({ excludeCalendars: [], onlyCalendar: "closing", onExcluded: "skip" })).toEqual({ excludeCalendars: [], onlyCalendar: "closing", onExcluded: "skip" });
+    expect(formFromInput("acme", COMMAND).policy.calendars.onlyCalendar).toBe("");
   });
 
   it("maps the command's field names to form fields", () => {

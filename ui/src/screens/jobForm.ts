@@ -2,7 +2,17 @@
 // every rule is checked by the core.
 import type { FieldPath } from "react-hook-form";
 
-import type { BackoffKind, HandlerInput, JobInput, MissedPolicy, NameValue, OverlapPolicy, PolicyInput } from "../bindings";
+import type {
+  BackoffKind,
+  CalendarsInput,
+  HandlerInput,
+  JobInput,
+  MissedPolicy,
+  NameValue,
+  OnExcluded,
+  OverlapPolicy,
+  PolicyInput,
+} from "../bindings";
 
 /** A job's policies as the form holds them. Optional whole numbers are text: empty means the
  * default (the tenant's, for retries and the auto-disable threshold). */
@@ -20,6 +30,21 @@ export interface PolicyForm {
   autoDisableAfter: string;
   probation: boolean;
   jitterWindowSeconds: string;
+  calendars: CalendarsForm;
+}
+
+/** The job's calendars as the form holds them: an empty only-calendar means none. */
+export interface CalendarsForm {
+  excludeCalendars: string[];
+  onlyCalendar: string;
+  onExcluded: OnExcluded;
+}
+
+/** The calendars to send: `null` when none is chosen (the preview then needs no database). */
+export function calendarsInput(form: CalendarsForm): CalendarsInput | null {
+  const only = form.onlyCalendar.trim();
+  if (form.excludeCalendars.length === 0 && only === "") return null;
+  return { excludeCalendars: form.excludeCalendars, onlyCalendar: only === "" ? null : only, onExcluded: form.onExcluded };
 }
 
 /** The policies of a new job: the core's defaults. */
@@ -37,6 +62,7 @@ export const DEFAULT_POLICY: PolicyInput = {
   autoDisableAfter: null,
   probation: false,
   jitterWindowSeconds: null,
+  calendars: { excludeCalendars: [], onlyCalendar: null, onExcluded: "skip" },
 };
 
 const optionalText = (value: number | null): string => (value === null ? "" : String(value));
@@ -70,6 +96,7 @@ export function policyForm(policy: PolicyInput): PolicyForm {
     catchUpWindowSeconds: optionalText(policy.catchUpWindowSeconds),
     autoDisableAfter: optionalText(policy.autoDisableAfter),
     jitterWindowSeconds: optionalText(policy.jitterWindowSeconds),
+    calendars: { ...policy.calendars, onlyCalendar: policy.calendars.onlyCalendar ?? "" },
   };
 }
 
@@ -83,6 +110,7 @@ export function policyInput(form: PolicyForm): PolicyInput {
     catchUpWindowSeconds: whole(form.catchUpWindowSeconds),
     autoDisableAfter: whole(form.autoDisableAfter),
     jitterWindowSeconds: whole(form.jitterWindowSeconds),
+    calendars: calendarsInput(form.calendars) ?? { excludeCalendars: [], onlyCalendar: null, onExcluded: form.calendars.onExcluded },
   };
 }
 
