@@ -141,7 +141,7 @@ mod tests {
         let message = "Schedule".parse::<Trigger>().unwrap_err().to_string();
         assert_eq!(
             message,
-            "trigger: \"Schedule\" is invalid: allowed: schedule, manual, retry, recovery, backfill"
+            "trigger: \"Schedule\" is invalid: allowed: schedule, manual, retry, recovery, backfill, test"
         );
     }
 }
