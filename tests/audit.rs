@@ -587,6 +587,18 @@ fn the_cli_records_the_operator_and_lists_the_logs() {
     );
     let table = String::from_utf8(rota(&["audit", "list"])).unwrap();
     assert!(table.contains("max_concurrent: 3 → 5"), "{table}");
+    // A calendar's entries name it (shared ones without a tenant) and what changed.
+    rota(&["calendar", "add", "freeze", "--tenant", "acme", "--date", "2027-12-24"]);
+    rota(&["calendar", "add", "holidays", "--date", "2027-12-25"]);
+    let two = ["calendar", "update", "freeze", "--tenant", "acme", "--date", "2027-12-24"];
+    rota(&[&two[..], &["--date", "2027-12-31"]].concat());
+    let table = String::from_utf8(rota(&["audit", "list"])).unwrap();
+    let line = |action: &str| {
+        table.lines().find(|line| line.contains(action)).unwrap_or_default().to_owned()
+    };
+    assert!(line("calendar.created").contains("calendar holidays"), "{table}");
+    assert!(line("calendar.updated").contains("calendar acme/freeze"), "{table}");
+    assert!(line("calendar.updated").contains("events: 1 → 2"), "{table}");
     let deliveries: serde_json::Value =
         serde_json::from_slice(&rota(&["notifications", "list", "--json"])).unwrap();
     assert_eq!(deliveries, serde_json::json!([]));
