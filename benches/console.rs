@@ -4,8 +4,8 @@
 //! On SQLite and on Postgres, with N jobs (10,000 by default) across 20 tenants, made through
 //! the API: the median of five of each listing the jobs table makes (the first page, a tenant,
 //! a search, each state filter), reading a bulk action's selection of every job, and bulk
-//! pause and resume of every job (each one action: one statement for all the jobs, one audit
-//! entry each). Timings are printed side by side, never asserted. Postgres is the server on
+//! pause, resume, disable and enable of every job (each one action: one statement for all the
+//! jobs, one audit entry each). Timings are printed side by side, never asserted. Postgres is the server on
 //! 127.0.0.1:5432 (`ROTA_TEST_POSTGRES_URL` overrides).
 
 use std::sync::Arc;
@@ -154,20 +154,27 @@ async fn bench(backend: &str, jobs: usize) -> Vec<(String, f64)> {
         median_ms!(5, rota.store().select_jobs(&everything, 1_000_000).await.unwrap());
     assert_eq!(selected.len(), jobs);
     results.push((format!("read a selection of all {jobs} jobs"), ms));
-    let mut pauses = Vec::new();
-    let mut resumes = Vec::new();
+    // Enable first: the tenth disabled above is enabled again, then every job is disabled and
+    // enabled; each action changes the jobs not yet in its state.
+    rota.bulk_jobs(&everything, BulkJobAction::Enable, false).await.unwrap();
+    let actions = [
+        ("pause", BulkJobAction::Pause),
+        ("resume", BulkJobAction::Resume),
+        ("disable", BulkJobAction::Disable),
+        ("enable", BulkJobAction::Enable),
+    ];
+    let mut timings: Vec<Vec<f64>> = vec![Vec::new(); actions.len()];
     for _ in 0..3 {
-        let started = Instant::now();
-        let report = rota.bulk_jobs(&everything, BulkJobAction::Pause, false).await.unwrap();
-        pauses.push(started.elapsed().as_secs_f64() * 1000.0);
-        assert_eq!(report.changed.len(), jobs);
-        let started = Instant::now();
-        let report = rota.bulk_jobs(&everything, BulkJobAction::Resume, false).await.unwrap();
-        resumes.push(started.elapsed().as_secs_f64() * 1000.0);
-        assert_eq!(report.changed.len(), jobs);
+        for (index, (_, action)) in actions.iter().enumerate() {
+            let started = Instant::now();
+            let report = rota.bulk_jobs(&everything, *action, false).await.unwrap();
+            timings[index].push(started.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(report.changed.len(), jobs);
+        }
     }
-    results.push((format!("bulk pause of all {jobs} jobs (one action)"), median(pauses)));
-    results.push((format!("bulk resume of all {jobs} jobs (one action)"), median(resumes)));
+    for ((what, _), timing) in actions.iter().zip(timings) {
+        results.push((format!("bulk {what} of all {jobs} jobs (one action)"), median(timing)));
+    }
     db.drop_database().await;
     results
 }

@@ -227,6 +227,56 @@ impl NewAuditEntry {
         }
     }
 
+    /// A change of a job's state, as [`NewAuditEntry::job`] writes it, for a bulk action's
+    /// thousands: the two snapshots share every field the change left alone, so those are
+    /// redacted once (the same function on the same value gives the same text) and only the
+    /// fields that differ are redacted for `before` too.
+    pub fn job_change(
+        action: AuditAction,
+        operator: &str,
+        at: DateTime<Utc>,
+        before: &Job,
+        after: &Job,
+    ) -> Self {
+        let after_raw = serde_json::to_value(after).unwrap_or(Value::Null);
+        let before_raw = serde_json::to_value(before).unwrap_or(Value::Null);
+        let shown_after = redact(after_raw.clone());
+        let shown_before = match (before_raw, &after_raw, &shown_after) {
+            (Value::Object(fields), Value::Object(after_fields), Value::Object(shown)) => {
+                Value::Object(
+                    fields
+                        .into_iter()
+                        .map(|(key, value)| {
+                            let value = match (after_fields.get(&key), shown.get(&key)) {
+                                (Some(same), Some(shown)) if *same == value => shown.clone(),
+                                // Redacted with its name, as `redact` does inside an object.
+                                _ => match redact(Value::Object(
+                                    std::iter::once((key.clone(), value)).collect(),
+                                )) {
+                                    Value::Object(mut one) => {
+                                        one.remove(&key).unwrap_or(Value::Null)
+                                    }
+                                    _ => Value::Null,
+                                },
+                            };
+                            (key, value)
+                        })
+                        .collect(),
+                )
+            }
+            (raw, ..) => redact(raw),
+        };
+        NewAuditEntry {
+            tenant_id: Some(after.tenant_id),
+            tenant: Some(after.tenant.clone()),
+            job_id: Some(after.id),
+            job: Some(after.name.clone()),
+            before: Some(shown_before),
+            after: Some(shown_after),
+            ..Self::blank(action, operator, at)
+        }
+    }
+
     /// An operation on a job that creates something else (a manual run, a backfill): the job
     /// names the target, `after` says what was created.
     pub fn job_operation(

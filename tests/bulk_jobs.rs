@@ -232,3 +232,44 @@ backend_test!(a_job_changed_in_between_fails_the_whole_bulk_action, |db| {
     assert!(listed(&rota, JobStateFilter::Disabled).await.is_empty());
     assert!(audited(&rota, AuditAction::JobDisabled).await.is_empty());
 });
+
+// A bulk action redacts the fields its snapshots share once (`NewAuditEntry::job_change`): its
+// entries must read exactly as one job's change does, secrets hidden in both snapshots.
+backend_test!(a_bulk_actions_audit_snapshots_are_those_of_a_single_change, |db| {
+    let (rota, _clock) = world(&db).await;
+    let http = rota::handler::HttpSpec {
+        method: "POST".into(),
+        url: "https://user:hunter2@hooks.example/x".into(),
+        headers: [("Authorization".to_owned(), "Bearer s3cret".to_owned())].into(),
+        follow_redirects: rota::handler::FollowRedirects::None,
+    };
+    let definition = JobDefinition {
+        name: "hook".into(),
+        schedule: "*/10 * * * *".into(),
+        timezone: "UTC".into(),
+        handler: HandlerSpec::Http(http),
+        payload: serde_json::json!({"api_token": "t0ken", "plain": "visible"}),
+        timeout: Duration::from_secs(60),
+    };
+    let before = rota.add_job("acme", &definition, &JobPolicy::default()).await.unwrap();
+    let selection = JobSelection::Ids(vec![before.id]);
+    for (action, audited) in [
+        (BulkJobAction::Disable, AuditAction::JobDisabled),
+        (BulkJobAction::Enable, AuditAction::JobEnabled),
+        (BulkJobAction::Pause, AuditAction::JobPaused),
+    ] {
+        let before = rota.job(before.id).await.unwrap();
+        let report = rota.bulk_jobs(&selection, action, false).await.unwrap();
+        let after = &report.changed[0];
+        let filter = AuditFilter { limit: Some(100), ..AuditFilter::default() };
+        let entries = rota.audit_log(&filter).await.unwrap();
+        let entry = entries.into_iter().find(|entry| entry.action == audited).unwrap();
+        assert_eq!(entry.before, Some(rota::audit::snapshot(&before)), "{action:?}");
+        assert_eq!(entry.after, Some(rota::audit::snapshot(after)), "{action:?}");
+        let text = serde_json::to_string(&entry).unwrap();
+        for secret in ["hunter2", "s3cret", "t0ken"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("visible"));
+    }
+});

@@ -355,9 +355,9 @@ impl JobStore for This {
             changes.iter().map(|change| (change.job.id, &change.job)).collect();
         let entries = after
             .iter()
-            .map(|job| {
-                let before = before.get(&job.id).copied();
-                NewAuditEntry::job(audit_action, operator, now, before, Some(job))
+            .map(|job| match before.get(&job.id) {
+                Some(before) => NewAuditEntry::job_change(audit_action, operator, now, before, job),
+                None => NewAuditEntry::job(audit_action, operator, now, None, Some(job)),
             })
             .collect();
         Self::write_audits(&mut tx, entries).await?;
