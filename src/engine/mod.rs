@@ -433,6 +433,7 @@ impl<S: Store> Engine<S> {
                 config.lease_ttl,
             ))
             .await?;
+        self.inner.stats.cycles.fetch_add(1, Ordering::Relaxed);
         self.count_results(results, &accepted);
         Ok(self.start_claimed(claimed).await)
     }
@@ -889,12 +890,20 @@ impl<S: Store> Engine<S> {
                     // transaction.
                     let more = started > 0 && self.inner.slots.available_permits() > 0;
                     if more || !self.inner.results.is_empty() {
+                        self.gather_results().await;
                         continue;
                     }
-                    let sleep = self.next_dispatch_sleep().await;
+                    // Every slot busy: nothing can be claimed before a run ends, and its end
+                    // wakes this loop (the recheck bounds the wait all the same). No probe for
+                    // the next ready run, which costs a read per cycle at full load.
+                    let sleep = if self.inner.slots.available_permits() == 0 {
+                        self.dispatch_recheck()
+                    } else {
+                        self.next_dispatch_sleep().await
+                    };
                     tokio::select! {
                         () = shutdown.cancelled() => break,
-                        () = self.inner.dispatch_wake.notified() => {}
+                        () = self.inner.dispatch_wake.notified() => self.gather_results().await,
                         () = tokio::time::sleep(sleep) => {}
                     }
                 }
@@ -910,6 +919,30 @@ impl<S: Store> Engine<S> {
         }
         health.loop_stopped(LoopName::Dispatch);
         Ok(())
+    }
+
+    /// Lets runs that are about to end (in-process handlers end within microseconds) put
+    /// their results in the buffer before the dispatcher takes it: it yields to the runtime
+    /// as long as each turn brought new results, at most [`GATHER_TURNS`] times. Without it,
+    /// the first result to arrive wakes the dispatcher, which records it alone and claims a
+    /// single run, and every cycle (a commit) carries a few runs instead of a slot's worth.
+    /// No timer: a long-running handler's slot costs one turn.
+    async fn gather_results(&self) {
+        let mut waiting = self.inner.results.len();
+        for _ in 0..GATHER_TURNS {
+            // Slots are taken when a run is spawned and freed once its result is waiting.
+            let executing =
+                self.inner.config.workers as usize - self.inner.slots.available_permits();
+            if executing == 0 {
+                return;
+            }
+            tokio::task::yield_now().await;
+            let now_waiting = self.inner.results.len();
+            if now_waiting == waiting {
+                return;
+            }
+            waiting = now_waiting;
+        }
     }
 
     /// The dispatcher's longest idle sleep: it looks for runs queued by other nodes this often.
@@ -1029,6 +1062,10 @@ impl<S: Store> Engine<S> {
 
 /// Results recorded per transaction, at most.
 const RESULT_BATCH: usize = 256;
+
+/// How many times the dispatcher yields, at most, for results about to arrive
+/// ([`Engine::gather_results`]).
+const GATHER_TURNS: usize = 16;
 
 pub(crate) fn chrono_duration(duration: Duration) -> chrono::Duration {
     chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)

@@ -20,6 +20,9 @@ pub struct EngineStats {
     pub fenced_out: AtomicU64,
     pub recovered: AtomicU64,
     pub running: AtomicU64,
+    /// Record-and-claim transactions the dispatcher committed (its runs per cycle are
+    /// `claimed / cycles`: the batch each commit carries).
+    pub cycles: AtomicU64,
     /// How late scheduled runs started: start minus the instant they were due (`not_before`:
     /// the scheduled instant plus the job's jitter offset).
     pub fire_lateness: Histogram,
