@@ -115,6 +115,22 @@ impl World {
         };
         assert_eq!(self.store.complete(&[result]).await.unwrap(), vec![true]);
     }
+
+    /// The jobs projected on the timeline from 11:00 to 18:00 on 2027-03-14 (by name), and the
+    /// ids of the overview's next runs: where a job that will not run must be missing.
+    async fn projected_and_next(&self) -> (std::collections::BTreeSet<String>, Vec<uuid::Uuid>) {
+        let window = SpanQuery {
+            from: at("2027-03-14T11:00:00Z"),
+            to: at("2027-03-14T18:00:00Z"),
+            tenant: None,
+            job_id: None,
+            limit: 1000,
+        };
+        let timeline = self.rota.timeline(&window).await.unwrap();
+        let projected = timeline.projections.iter().map(|ghost| ghost.job.clone()).collect();
+        let overview = self.rota.overview().await.unwrap();
+        (projected, overview.next_runs.iter().map(|job| job.id).collect())
+    }
 }
 
 backend_test!(an_occurrence_lists_every_attempt_with_its_node_and_key, |db| {
@@ -257,19 +273,8 @@ backend_test!(jobs_that_will_not_run_have_no_next_run_and_no_projection, |db| {
     assert!(!fragile.enabled, "one failure auto-disables it");
     assert!(fragile.next_run_at.is_some(), "it keeps the next run it would have made");
 
-    let window = SpanQuery {
-        from: at("2027-03-14T11:00:00Z"),
-        to: at("2027-03-14T18:00:00Z"),
-        tenant: None,
-        job_id: None,
-        limit: 1000,
-    };
-    let timeline = world.rota.timeline(&window).await.unwrap();
-    let projected: std::collections::BTreeSet<&str> =
-        timeline.projections.iter().map(|ghost| ghost.job.as_str()).collect();
-    assert_eq!(projected, ["runs"].into(), "only the job that runs is projected");
-    let overview = world.rota.overview().await.unwrap();
-    let next: Vec<_> = overview.next_runs.iter().map(|job| job.id).collect();
+    let (projected, next) = world.projected_and_next().await;
+    assert_eq!(projected, ["runs".to_owned()].into(), "only the job that runs is projected");
     assert_eq!(next, [runs.id], "only the job that runs has a next run");
 });
 
@@ -294,19 +299,8 @@ backend_test!(jobs_of_a_paused_tenant_have_no_next_run_and_no_projection, |db| {
         page.jobs.iter().map(|job| (job.tenant.as_str(), job.tenant_paused)).collect();
     assert_eq!(flags, [("idle", true), ("acme", false)]);
 
-    let window = SpanQuery {
-        from: at("2027-03-14T11:00:00Z"),
-        to: at("2027-03-14T18:00:00Z"),
-        tenant: None,
-        job_id: None,
-        limit: 1000,
-    };
-    let timeline = world.rota.timeline(&window).await.unwrap();
-    let projected: std::collections::BTreeSet<&str> =
-        timeline.projections.iter().map(|ghost| ghost.job.as_str()).collect();
-    assert_eq!(projected, ["runs"].into(), "the paused tenant's job is not projected");
-    let overview = world.rota.overview().await.unwrap();
-    let next: Vec<_> = overview.next_runs.iter().map(|job| job.id).collect();
+    let (projected, next) = world.projected_and_next().await;
+    assert_eq!(projected, ["runs".to_owned()].into(), "the paused tenant's job is not projected");
     assert_eq!(next, [runs.id], "only the job that runs has a next run");
 
     // Resumed, it is back in both.

@@ -2,34 +2,11 @@
 // editor's what-if panel (issue 17) in headless Chromium
 // against the mock build, with the IPC answered by src/mock/backend.ts and src/mock/calendars.ts.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 
-import { launch, openConsole, serveDist } from "./support.mjs";
+import { nav, useConsole } from "./support.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function withConsole(options, body) {
-  const session = await openConsole(browser, server.url, options);
-  try {
-    await body(session.page);
-    assert.deepEqual(session.problems, [], "the page logged no errors");
-  } finally {
-    await session.close();
-  }
-}
-
-const nav = (page, name) => page.getByRole("navigation").getByRole("button", { name, exact: true });
+const withConsole = useConsole();
 
 const OFFICE = [
   "BEGIN:VCALENDAR", "VERSION:2.0",

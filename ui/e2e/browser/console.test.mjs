@@ -1,34 +1,11 @@
 // UI tests in headless Chromium against the mock build (`npm run build:mock`): forms, tables
 // and the error paths, with the IPC answered by src/mock/backend.ts.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 
-import { launch, openConsole, serveDist } from "./support.mjs";
+import { nav, useConsole } from "./support.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function withConsole(options, body) {
-  const session = await openConsole(browser, server.url, options);
-  try {
-    await body(session.page);
-    assert.deepEqual(session.problems, [], "the page logged no errors");
-  } finally {
-    await session.close();
-  }
-}
-
-const nav = (page, name) => page.getByRole("navigation").getByRole("button", { name, exact: true });
+const withConsole = useConsole();
 
 describe("first start", () => {
   it("offers Local with demo data and opens on the tenants", async () => {

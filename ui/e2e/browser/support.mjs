@@ -1,9 +1,12 @@
 // Serves the mock build (dist-mock) on a loopback port and opens pages in Debian's headless
 // Chromium through playwright-core (no browser download).
+import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+
+import { after, before } from "node:test";
 
 import { chromium } from "playwright-core";
 
@@ -59,3 +62,32 @@ export async function openConsole(browser, url, options = {}) {
   await page.goto(url);
   return { page, problems, close: () => context.close() };
 }
+
+/** What every browser test file sets up: the mock build served and one browser for the file
+ * (started before its tests, closed after them). Returns `withConsole(options, body)`, which
+ * runs `body(page)` on a fresh page with `options` for the mock backend, then checks that the
+ * page logged no errors and closes it. */
+export function useConsole() {
+  let server;
+  let browser;
+  before(async () => {
+    server = await serveDist();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return async function withConsole(options, body) {
+    const session = await openConsole(browser, server.url, options);
+    try {
+      await body(session.page);
+      assert.deepEqual(session.problems, [], "the page logged no errors");
+    } finally {
+      await session.close();
+    }
+  };
+}
+
+/** The main navigation's button for the screen `name`. */
+export const nav = (page, name) => page.getByRole("navigation").getByRole("button", { name, exact: true });
