@@ -107,6 +107,17 @@ pub(crate) trait Dialect {
         results: &[RunResult],
         round: &[usize],
     ) -> impl Future<Output = Result<Vec<(usize, Option<Uuid>)>>> + Send;
+    /// Records the results `round` (as [`Dialect::complete_runs`]) when every one of them
+    /// succeeded for good (no retry), together with their jobs (as [`Dialect::finish_jobs`]
+    /// with every accepted run's job; a test run has none), where the backend does both in one
+    /// statement; `None`: nothing was written, the caller runs the two steps.
+    fn complete_succeeded(
+        _tx: &mut Transaction<'static, Self::Db>,
+        _results: &[RunResult],
+        _round: &[usize],
+    ) -> impl Future<Output = Result<Option<Accepted>>> + Send {
+        std::future::ready(Ok(None))
+    }
     /// Locks the jobs `job_ids` (sorted: every job a completion batch finished a run of) in
     /// that order, then records `succeeded` (jobs whose every result succeeded, with their
     /// latest finish): streak and probation reset, `last_run_at` moved forward.
@@ -116,6 +127,10 @@ pub(crate) trait Dialect {
         succeeded: &[(Uuid, i64)],
     ) -> impl Future<Output = Result<()>> + Send;
 }
+
+/// `(index into the results, the run's job)` of the results a completion accepted (no job: a
+/// test run).
+pub(crate) type Accepted = Vec<(usize, Option<Uuid>)>;
 
 /// What a [`Dialect::fast_cycle`] claims: as [`super::RunQueue::record_and_claim`]'s arguments.
 #[derive(Debug, Clone, Copy)]

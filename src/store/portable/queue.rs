@@ -282,6 +282,29 @@ impl This {
         let mut finished_jobs: Vec<(Uuid, usize)> = Vec::with_capacity(results.len());
         let mut pending: Vec<usize> = (0..results.len()).collect();
         let mut tested: Vec<Uuid> = Vec::new();
+        // The engine's usual batch: distinct runs, all succeeded for good. Where the backend
+        // records runs and jobs in one statement, that is the whole completion.
+        let mut jobs_recorded = false;
+        let distinct = results.iter().map(|result| result.run_id).collect::<HashSet<_>>().len();
+        if distinct == results.len()
+            && results.len() <= codec::COMPLETE_BATCH
+            && results
+                .iter()
+                .all(|result| result.status == RunStatus::Succeeded && result.retry_at.is_none())
+        {
+            pending.sort_by_key(|&index| results[index].run_id);
+            if let Some(done) = Self::complete_succeeded(tx, results, &pending).await? {
+                for (index, job_id) in done {
+                    accepted[index] = true;
+                    // A test run (no job) touches no job.
+                    if let Some(job_id) = job_id {
+                        finished_jobs.push((job_id, index));
+                    }
+                }
+                pending.clear();
+                jobs_recorded = true;
+            }
+        }
         while !pending.is_empty() {
             let mut seen = HashSet::new();
             let (mut round, later): (Vec<usize>, Vec<usize>) =
@@ -345,7 +368,9 @@ impl This {
         job_ids.sort_unstable();
         job_ids.dedup();
         let (succeeded, mixed) = split_successes(&finished_jobs, results);
-        Self::finish_jobs(tx, &job_ids, &succeeded).await?;
+        if !jobs_recorded {
+            Self::finish_jobs(tx, &job_ids, &succeeded).await?;
+        }
         finished_jobs.retain(|(job_id, _)| mixed.contains(job_id));
         finished_jobs.sort_by_key(|&(job_id, index)| (job_id, results[index].finished_at));
         for &(job_id, index) in &finished_jobs {

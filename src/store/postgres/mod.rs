@@ -261,9 +261,16 @@ impl Dialect for PgStore {
     }
 
     /// `SET LOCAL` sent with the `BEGIN` (one simple-protocol message): the claim's plans use
-    /// its indexes (see [`Dialect::use_indexes`]) at no extra round trip.
+    /// its indexes (see [`Dialect::use_indexes`]) at no extra round trip. Without sequential
+    /// scans a plan that still needs one is costed at 10^10, far above `jit_above_cost`, and
+    /// Postgres would then compile it to machine code on every execution (measured here: 1.1 s
+    /// for the claim with one table lacking an index path): JIT is off for the cycle, whose
+    /// statements each touch a few hundred rows.
     async fn begin_cycle(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin_with("BEGIN; SET LOCAL enable_seqscan = off").await?)
+        Ok(self
+            .pool
+            .begin_with("BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL jit = off")
+            .await?)
     }
 
     /// One prepared statement whatever the number of results ([`sql::postgres::COMPLETE_RUNS`]:
@@ -273,10 +280,58 @@ impl Dialect for PgStore {
         results: &[RunResult],
         round: &[usize],
     ) -> Result<Vec<(usize, Option<Uuid>)>> {
+        Self::record_results(tx, sql::postgres::COMPLETE_RUNS, results, round).await
+    }
+
+    /// Runs and jobs in one statement ([`sql::postgres::COMPLETE_SUCCEEDED_RUNS`]): one round
+    /// trip fewer per cycle.
+    async fn complete_succeeded(
+        tx: &mut Transaction<'static, Postgres>,
+        results: &[RunResult],
+        round: &[usize],
+    ) -> Result<Option<super::dialect::Accepted>> {
+        let statement = sql::postgres::COMPLETE_SUCCEEDED_RUNS;
+        Ok(Some(Self::record_results(tx, statement, results, round).await?))
+    }
+
+    /// When every job of the batch only succeeded (the usual case), locking and recording are
+    /// one statement ([`sql::postgres::LOCK_AND_FINISH_JOBS`]); otherwise the locks come first
+    /// ([`sql::postgres::LOCK_JOBS_IN_ORDER`]), since the jobs with other results are written
+    /// one by one afterwards.
+    async fn finish_jobs(
+        tx: &mut Transaction<'static, Postgres>,
+        job_ids: &[Uuid],
+        succeeded: &[(Uuid, i64)],
+    ) -> Result<()> {
+        if job_ids.len() > succeeded.len() && job_ids.len() > 1 {
+            sqlx::query(sql::postgres::LOCK_JOBS_IN_ORDER).bind(job_ids).execute(&mut **tx).await?;
+        }
+        if !succeeded.is_empty() {
+            let (ids, finished): (Vec<Uuid>, Vec<i64>) = succeeded.iter().copied().unzip();
+            sqlx::query(sql::postgres::LOCK_AND_FINISH_JOBS)
+                .bind(ids)
+                .bind(finished)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl PgStore {
+    /// Runs `statement` (`COMPLETE_RUNS` or `COMPLETE_SUCCEEDED_RUNS`: the same binds, the
+    /// results `round` as arrays) and returns `(index, job)` of the accepted results (no job: a
+    /// test run).
+    async fn record_results(
+        tx: &mut Transaction<'static, Postgres>,
+        statement: &'static str,
+        results: &[RunResult],
+        round: &[usize],
+    ) -> Result<Vec<(usize, Option<Uuid>)>> {
         let index_of: HashMap<Uuid, usize> =
             round.iter().map(|&index| (results[index].run_id, index)).collect();
         let pick = |index: &usize| &results[*index];
-        let rows = sqlx::query(sql::postgres::COMPLETE_RUNS)
+        let rows = sqlx::query(statement)
             .bind(round.iter().map(|index| pick(index).run_id).collect::<Vec<_>>())
             .bind(round.iter().map(|index| pick(index).node_id.as_str()).collect::<Vec<_>>())
             .bind(round.iter().map(|index| pick(index).fencing_token).collect::<Vec<_>>())
@@ -304,28 +359,5 @@ impl Dialect for PgStore {
             accepted.push((index_of[&row.uuid("id")?], row.opt_uuid("job_id")?));
         }
         Ok(accepted)
-    }
-
-    /// When every job of the batch only succeeded (the usual case), locking and recording are
-    /// one statement ([`sql::postgres::LOCK_AND_FINISH_JOBS`]); otherwise the locks come first
-    /// ([`sql::postgres::LOCK_JOBS_IN_ORDER`]), since the jobs with other results are written
-    /// one by one afterwards.
-    async fn finish_jobs(
-        tx: &mut Transaction<'static, Postgres>,
-        job_ids: &[Uuid],
-        succeeded: &[(Uuid, i64)],
-    ) -> Result<()> {
-        if job_ids.len() > succeeded.len() && job_ids.len() > 1 {
-            sqlx::query(sql::postgres::LOCK_JOBS_IN_ORDER).bind(job_ids).execute(&mut **tx).await?;
-        }
-        if !succeeded.is_empty() {
-            let (ids, finished): (Vec<Uuid>, Vec<i64>) = succeeded.iter().copied().unzip();
-            sqlx::query(sql::postgres::LOCK_AND_FINISH_JOBS)
-                .bind(ids)
-                .bind(finished)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
     }
 }

@@ -37,6 +37,38 @@ pub const COMPLETE_RUNS: &str = "UPDATE runs SET status = v.status, finished_at 
      WHERE runs.id = v.id AND runs.status = 'running' AND runs.lease_owner = v.node \
        AND runs.fencing_token = v.token RETURNING runs.id, runs.job_id";
 
+/// [`COMPLETE_RUNS`] and [`LOCK_AND_FINISH_JOBS`] in one statement, for a batch whose every
+/// result succeeded for good (no retry), the engine's usual batch: one round trip instead of
+/// two. Same binds as `COMPLETE_RUNS`, same rows returned. The runs are written first (as
+/// `COMPLETE_RUNS` alone would), then the jobs of the accepted runs are locked in id order
+/// (`locked`, materialized) and recorded with their latest finish; the jobs' `UPDATE` only
+/// writes rows `locked` returned, so the locks are taken in that order whatever its plan, as in
+/// `LOCK_AND_FINISH_JOBS`. A job changed by another transaction after this statement's snapshot
+/// is written at its newest version (the lock waits for it, and the `UPDATE` re-reads it), so
+/// `last_run_at` still only moves forward.
+pub const COMPLETE_SUCCEEDED_RUNS: &str = "WITH done AS ( \
+         UPDATE runs SET status = v.status, finished_at = v.finished_at, \
+                duration_ms = v.duration_ms, exit_code = v.exit_code, \
+                http_status = v.http_status, output = v.output, error = v.error, \
+                lease_expires_at = NULL \
+         FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], \
+                     $6::bigint[], $7::int[], $8::int[], $9::text[], $10::text[]) \
+              AS v(id, node, token, status, finished_at, duration_ms, exit_code, http_status, \
+                   output, error) \
+         WHERE runs.id = v.id AND runs.status = 'running' AND runs.lease_owner = v.node \
+           AND runs.fencing_token = v.token RETURNING runs.id, runs.job_id, runs.finished_at \
+     ), finished AS ( \
+         SELECT job_id AS id, max(finished_at) AS finished FROM done GROUP BY job_id \
+     ), locked AS MATERIALIZED ( \
+         SELECT id FROM jobs WHERE id IN (SELECT id FROM finished) ORDER BY id \
+         FOR NO KEY UPDATE \
+     ), recorded AS ( \
+         UPDATE jobs SET last_run_at = CASE \
+             WHEN jobs.last_run_at IS NULL OR jobs.last_run_at < f.finished THEN f.finished \
+             ELSE jobs.last_run_at END, consecutive_failures = 0, on_probation = FALSE \
+         FROM finished f WHERE jobs.id = f.id AND jobs.id IN (SELECT id FROM locked) \
+     ) SELECT id, job_id FROM done";
+
 pub const LOCK_TENANT: &str = concat!(tenant_by_name!(), " FOR NO KEY UPDATE");
 pub const LOCK_TENANT_SETTINGS: &str = concat!(tenant_settings_by_name!(), " FOR NO KEY UPDATE");
 pub const LOCK_NAMED_HANDLER: &str =
