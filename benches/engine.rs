@@ -20,7 +20,10 @@
 //!    then claiming only at the instant, one after the other), and of a burst of schedules
 //!    all due in the same second;
 //! 4. fairness: 999 light tenants with one run each while one tenant floods the queue: the
-//!    light runs' wait, the heavy tenant's share of the first starts, Jain's index;
+//!    light runs' wait, the heavy tenant's share of the first starts, Jain's index; and what
+//!    fairness costs: the whole flood burned down, against the same number of runs queued for
+//!    one tenant, where the fair claim has nothing to choose between and takes runs oldest
+//!    first (a FIFO claim, the same engine and limits otherwise), side by side;
 //! 5. scale: 10,000 to 1,000,000 schedules across 1,000 tenants, none due: the in-process idle
 //!    tick, and a real `rota serve`'s CPU and resident memory;
 //! 6. crash recovery (Postgres; SQLite allows one engine per file): two `rota serve` nodes,
@@ -393,14 +396,17 @@ fn registry(handler: &Arc<NoOp>) -> HandlerRegistry {
 
 /// Runs `engines` engines until `total` runs succeeded; returns runs per second.
 async fn burn_down(db: &Database, engines: usize, total: u64) -> f64 {
-    let handler = Arc::new(NoOp::default());
+    burn_down_with(db, engines, total, &Arc::new(NoOp::default())).await
+}
+
+/// [`burn_down`] with the handler given (one that records its starts costs a little per run).
+async fn burn_down_with(db: &Database, engines: usize, total: u64, handler: &Arc<NoOp>) -> f64 {
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::new();
     let mut handles = Vec::new();
     let started = Instant::now();
     for node in 0..engines {
-        let engine =
-            engine_with(db.store().await, bench_config(&format!("bench-{node}")), &handler);
+        let engine = engine_with(db.store().await, bench_config(&format!("bench-{node}")), handler);
         tasks.push(spawn_engine(&engine, &shutdown));
         handles.push(engine);
     }
@@ -664,6 +670,11 @@ struct BackendReport {
     fairness_light_wait_p99_ms: f64,
     fairness_heavy_share_first_1000: f64,
     fairness_jain_first_1000: f64,
+    /// The flood (one heavy tenant, 999 light ones) burned down to its last run, runs/s.
+    fairness_flood_runs_per_s: f64,
+    /// The same number of runs queued for one tenant (the claim degenerates to oldest first).
+    fairness_fifo_runs_per_s: f64,
+    fairness_flood_fraction_of_fifo: f64,
     scale: Vec<ScaleReport>,
     lease_ttl_s: u64,
     recovery_s: Vec<f64>,
@@ -774,7 +785,9 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
     }
 
     if settings.wants("fairness") {
-        // Fairness: one tenant floods, 999 tenants have one ready run each.
+        // Fairness: one tenant floods, 999 tenants have one ready run each. The engine runs
+        // until the whole flood is done, so the same run also gives the flood's throughput.
+        let total = runs + 999;
         let db = Database::create(backend).await;
         let store = db.store().await;
         seed_queue(&store, 1, 10, runs as usize, 64).await;
@@ -784,21 +797,16 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
         let shutdown = CancellationToken::new();
         let started = Instant::now();
         let task = spawn_engine(&engine, &shutdown);
-        loop {
-            let light_done = handler
-                .starts
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|(tenant, _)| tenant != "tenant-0000")
-                .count();
-            if light_done >= 999 || started.elapsed() > Duration::from_secs(120) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        while engine.stats().succeeded.load(Ordering::Relaxed) < total
+            && started.elapsed() < Duration::from_secs(600)
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        let flood_elapsed = started.elapsed();
+        let flood_done = engine.stats().succeeded.load(Ordering::Relaxed);
         shutdown.cancel();
         task.await.unwrap().unwrap();
+        report.fairness_flood_runs_per_s = flood_done as f64 / flood_elapsed.as_secs_f64();
         let starts = handler.starts.lock().unwrap().clone();
         let mut waits: Vec<i64> = starts
             .iter()
@@ -820,6 +828,22 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
         let squares: f64 = per_tenant.values().map(|x| x * x).sum();
         report.fairness_jain_first_1000 = sum * sum / (per_tenant.len() as f64 * squares);
         db.drop_database().await;
+
+        // The FIFO reference, right after: as many runs, all one tenant's, same limit of 64.
+        let db = Database::create(backend).await;
+        seed_queue(&db.store().await, 1, 10, total as usize, 64).await;
+        // Its handler records starts too, as the flood's did, so both pay the same per run.
+        let recording = Arc::new(NoOp { record_starts: true, ..NoOp::default() });
+        report.fairness_fifo_runs_per_s = burn_down_with(&db, 1, total, &recording).await;
+        db.drop_database().await;
+        report.fairness_flood_fraction_of_fifo =
+            report.fairness_flood_runs_per_s / report.fairness_fifo_runs_per_s;
+        eprintln!(
+            "  {backend}: flood {:.0} runs/s, one tenant oldest first {:.0} runs/s ({:.2})",
+            report.fairness_flood_runs_per_s,
+            report.fairness_fifo_runs_per_s,
+            report.fairness_flood_fraction_of_fifo
+        );
     }
 
     if settings.wants("scale") {
@@ -1452,6 +1476,14 @@ fn print_table(backends: &[&str], reports: &[BackendReport]) {
     });
     row("fairness: Jain's index, first 1,000 starts", &|r| {
         format!("{:.3}", r.fairness_jain_first_1000)
+    });
+    row("fairness: flood burned down / same runs for one tenant (oldest first), runs/s", &|r| {
+        format!(
+            "{:.0} / {:.0} ({:.2})",
+            r.fairness_flood_runs_per_s,
+            r.fairness_fifo_runs_per_s,
+            r.fairness_flood_fraction_of_fifo
+        )
     });
     let sizes = reports.first().map_or(0, |r| r.scale.len());
     for index in 0..sizes {
