@@ -1,8 +1,9 @@
 // End to end on the real app, what a support engineer meets on day one (issue 15): a Berlin
 // job's header carries its zone (1), a disabled job says why it will not run (2), a run arriving
-// on an open timeline (3), a program with a space refused with the split offered (4), Run now
-// followed to its end (6), and a bulk pause of every job that matches a filter (10). Screens
-// are saved as screenshots (artifacts/screenshots/).
+// on an open timeline (3), a program with a space refused with the split offered and the
+// unsaved definition test-run by the app's engine (4), Run now followed to its end (6), and a
+// bulk pause of every job that matches a filter (10). Screens are saved as screenshots
+// (artifacts/screenshots/).
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 
@@ -78,6 +79,24 @@ it("refuses a program with a space and offers the split (item 4)", async () => {
   await error.waitForDisplayed();
   assert.match(await error.getText(), /did you mean program `\/bin\/echo` with argument `hello`\?/);
   await screenshot(browser, "program-split");
+});
+
+it("test-runs the unsaved definition through the app's engine and shows what it printed (item 4)", async () => {
+  // The form from the test above, still unsaved: the split applied by hand.
+  await typeInto("#job-program", "/bin/echo");
+  await typeInto("#job-args", "hello from a test run");
+  await (await byText("button", "Test run")).click();
+  const status = await browser.$('[data-testid="test-run"] p[role="status"]');
+  await status.waitForDisplayed({ timeout: 20_000 });
+  await browser.waitUntil(async () => ["succeeded", "failed", "timed_out", "lost"].includes(await status.getAttribute("data-status")), {
+    timeout: 60_000,
+    timeoutMsg: "the test run never ended",
+  });
+  assert.equal(await status.getAttribute("data-status"), "succeeded", await textOf('[data-testid="test-run"]'));
+  assert.match(await textOf('[data-testid="test-run-output"]'), /hello from a test run/);
+  await screenshot(browser, "test-run");
+  // Nothing was saved: the form still offers to create the job.
+  assert.ok(await (await byText("button", "Create job")).isDisplayed());
 });
 
 it("pauses every job that matches a filter in one action (item 10), and says why they will not run (item 2)", async () => {
