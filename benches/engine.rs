@@ -10,8 +10,9 @@
 //!    the whole cycle is one prepared statement sent alone (a data-modifying CTE completes the
 //!    previous ten by primary key and claims ten ready runs with `FOR UPDATE SKIP LOCKED`, in
 //!    the queue index's order and without the engine's tenant shares and limits): one round
-//!    trip and one commit per ten runs, four loops. On SQLite one
-//!    thread owns one connection (`rusqlite`, prepared statements, WAL,
+//!    trip and one commit per ten runs, four loops, each over a quarter of the tenants (a
+//!    range of the queue index, so the loops do not walk past each other's locked rows). On
+//!    SQLite one thread owns one connection (`rusqlite`, prepared statements, WAL,
 //!    `synchronous=NORMAL`) and each `BEGIN IMMEDIATE` transaction completes the previous ten
 //!    and claims the next ten (`UPDATE ... RETURNING`). Beside it, the store's own claim +
 //!    complete without the engine;
