@@ -37,6 +37,12 @@ pub struct TenantAccess {
     pub capability: Capability,
 }
 
+impl From<rota::access::TenantGrant> for TenantAccess {
+    fn from(grant: rota::access::TenantGrant) -> Self {
+        TenantAccess { tenant: grant.tenant, capability: grant.capability.into() }
+    }
+}
+
 /// The current role and what it may do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
@@ -56,14 +62,7 @@ impl From<rota::access::Whoami> for Whoami {
         Whoami {
             role: whoami.role,
             admin: whoami.admin,
-            grants: whoami
-                .grants
-                .into_iter()
-                .map(|grant| TenantAccess {
-                    tenant: grant.tenant,
-                    capability: grant.capability.into(),
-                })
-                .collect(),
+            grants: whoami.grants.into_iter().map(TenantAccess::from).collect(),
             single_user: whoami.single_user,
         }
     }
@@ -119,14 +118,7 @@ async fn roles(console: &Console) -> Result<Vec<RoleView>, CommandError> {
             role: role.role,
             login: role.login,
             admin: role.admin,
-            grants: role
-                .grants
-                .into_iter()
-                .map(|grant| TenantAccess {
-                    tenant: grant.tenant,
-                    capability: grant.capability.into(),
-                })
-                .collect(),
+            grants: role.grants.into_iter().map(TenantAccess::from).collect(),
         })
         .collect())
 }
