@@ -142,6 +142,19 @@ impl<T> Store for T where
 {
 }
 
+/// The statements of the claim's choice of tenants, for the test that pins it
+/// (`tests/claim_choice.rs`): what each backend runs, and the walk in claim order that it must
+/// always agree with. Not an interface.
+#[doc(hidden)]
+pub mod claim_choice {
+    pub use super::sql::postgres::{
+        LOCK_ELIGIBLE_TENANTS as POSTGRES, LOCK_ELIGIBLE_TENANTS_BY_WALK as POSTGRES_BY_WALK,
+    };
+    pub use super::sql::sqlite::{
+        ELIGIBLE_TENANTS as SQLITE, ELIGIBLE_TENANTS_BY_WALK as SQLITE_BY_WALK,
+    };
+}
+
 /// Every concern's trait, for calling store methods on a concrete store (`use
 /// rota::store::prelude::*`).
 pub mod prelude {

@@ -225,44 +225,141 @@ macro_rules! waited_for_on_start {
     };
 }
 
-/// Tenants that may be served by a claim: not paused, whose next queued run is ready (one probe
-/// into the partial index `runs_queued_by_tenant`), with room under `max_concurrent` (a
-/// count over the partial index `runs_running`) and under the rate limit if any (a count over
-/// `runs_rate_starts`). Least recently served first: with
-/// `last_claimed_at` moved to `now` on every claim that serves a tenant, this is round robin,
-/// and the index `tenants_claim_order` lets the scan stop after `$2` tenants. A run counts as
-/// ready when its `not_before` is at most `$3` (the claim's horizon: now, or a moment ahead so
-/// that runs are claimed before their instant and start on it).
+/// What the claim reads of a tenant `t` it may serve at `$1`: `id` (first, for
+/// `query_scalar`), `weight`, `last_claimed_at` (the order), `room` (`max_concurrent` minus the
+/// running count), `rate_room` (NULL without a rate limit) and `watch_throttled` (the tenant
+/// wants `tenant.throttled` events and has a rate limit: only then does the claim look for
+/// throttling, see [`MARK_THROTTLED`]).
+macro_rules! eligible_tenant_columns {
+    () => {
+        concat!(
+            "t.id, t.weight, t.last_claimed_at, t.max_concurrent - ",
+            running_of!("t"),
+            " AS room, ",
+            rate_room_of!("t", "$1"),
+            " AS rate_room, \
+             t.notify_throttled AND t.rate_limit_count IS NOT NULL AS watch_throttled"
+        )
+    };
+}
+
+/// Whether a claim at `$1` with horizon `$3` may serve tenant `t`: not paused, its next queued
+/// run ready (one probe into the partial index `runs_queued_by_tenant`: a run counts as ready
+/// when its `not_before` is at most the horizon, now or a moment ahead so that runs are claimed
+/// before their instant and start on it), room under `max_concurrent` (a count over the partial
+/// index `runs_running`) and under the rate limit if any (a count over `runs_rate_starts`).
 ///
 /// The ready test is a correlated scalar subquery on purpose, not `EXISTS`: Postgres may turn an
 /// `EXISTS` into a semi-join driven by all ready runs (it did, without statistics, right after
 /// a bulk enqueue: 230 ms per claim with 100,000 ready runs), and a scalar subquery is never
 /// flattened, so the cost stays one index probe per tenant looked at, whatever the queue holds.
-/// Columns: `id` (first, for `query_scalar`), `weight`, `room` (`max_concurrent` minus the
-/// running count), `rate_room` (NULL without a rate limit) and `watch_throttled` (the tenant
-/// wants `tenant.throttled` events and has a rate limit: only then does the claim look for
-/// throttling, see [`MARK_THROTTLED`]). Completed per backend (locking).
-macro_rules! eligible_tenants {
+macro_rules! eligible_tenant_tests {
     () => {
         concat!(
-            "SELECT t.id, t.weight, t.max_concurrent - ",
-            running_of!("t"),
-            " AS room, ",
-            rate_room_of!("t", "$1"),
-            " AS rate_room, \
-             t.notify_throttled AND t.rate_limit_count IS NOT NULL AS watch_throttled \
-             FROM tenants t \
-             WHERE NOT t.paused \
-               AND (SELECT q.not_before FROM runs q \
-                    WHERE q.tenant_id = t.id AND q.status = 'queued' \
-                    ORDER BY q.not_before LIMIT 1) <= $3 \
-               AND ",
+            "NOT t.paused \
+             AND (SELECT q.not_before FROM runs q \
+                  WHERE q.tenant_id = t.id AND q.status = 'queued' \
+                  ORDER BY q.not_before LIMIT 1) <= $3 \
+             AND ",
             running_of!("t"),
             " < t.max_concurrent AND COALESCE(",
             rate_room_of!("t", "$1"),
-            ", 1) > 0 \
-             ORDER BY t.last_claimed_at, t.id \
-             LIMIT $2"
+            ", 1) > 0"
+        )
+    };
+}
+
+/// The tenants a claim serves: up to `$2` of the tenants that pass [`eligible_tenant_tests!`],
+/// least recently served first (`last_claimed_at`, then `id`); with `last_claimed_at` moved to
+/// `now` on every claim that serves a tenant, this is round robin. Columns:
+/// [`eligible_tenant_columns!`]. `$lock` is the backend's row lock on `t` (Postgres) or nothing
+/// (SQLite).
+///
+/// The same answer is found one of two ways, whichever costs less; the other branch's `LIMIT`
+/// is 0, and neither backend starts a branch limited to nothing:
+/// - `walk`: the unpaused tenants in that order (`tenants_claim_order`), one probe of each one's
+///   queue, stopping after `$2` eligible ones. Cheap while the tenants first in line have ready
+///   work. But a tenant with nothing queued is never served, so idle tenants gather at the head
+///   of the line: with 999 idle tenants and one flooding, every claim probed 1,000 queues (the
+///   fairness benchmark's flood ran at 0.83 of a FIFO claim's rate on SQLite).
+/// - `among`: only the tenants that have queued runs, enumerated by a loose index scan of
+///   `runs_queued_by_tenant` (`queued_tenants`: from one tenant id to the next that has a queued
+///   run, one probe per such tenant, stopping after `$2 + 1`; a NULL id marks the end), tested,
+///   ordered and limited the same way. Every tenant the walk can return has a queued run, so
+///   when the scan reached the end it found them all, and the answer is the walk's
+///   (`tests/claim_choice.rs` checks it over random queues).
+///
+/// `strategy` takes `among` when the tenant first in line has no ready run (`first_in_line`: the
+/// walk would begin by passing over tenants) and the scan found at most `$2` tenants with queued
+/// runs. Both keep `among` from costing more than the walk: it tests and sorts every tenant it
+/// finds, at most `$2`, as many as the walk tests at best; when it gives up, `$2 + 1` probes were
+/// spent; and when the head of the line is ready (every tenant busy, as in the throughput
+/// benchmark) the scan is not started. More than `$2` tenants with queued runs behind idle ones
+/// still cost the whole walk.
+///
+/// On Postgres `$lock` sits inside each branch, above its tests, order and limit: only the
+/// tenants returned are locked, and those another claim holds are skipped for the next in line,
+/// as in the walk. Both branches read the statement's one snapshot. Plans, checked with
+/// `EXPLAIN` under realistic statistics, with `runs` and `tenants` analysed empty, custom and
+/// generic: index probes only (`use_indexes` also turns sequential scans off in the claim's
+/// transaction), and `among` joins its ids to `tenants_pkey` in a nested loop.
+macro_rules! eligible_tenants {
+    ($lock:literal) => {
+        concat!(
+            "WITH RECURSIVE \
+             first_in_line(ready) AS ( \
+                 SELECT COALESCE((SELECT (SELECT f.not_before FROM runs f \
+                                          WHERE f.tenant_id = h.id AND f.status = 'queued' \
+                                          ORDER BY f.not_before LIMIT 1) <= $3 \
+                                  FROM tenants h WHERE NOT h.paused \
+                                  ORDER BY h.last_claimed_at, h.id LIMIT 1), FALSE) \
+             ), \
+             queued_tenants(id, n) AS ( \
+                 SELECT (SELECT r.tenant_id FROM runs r WHERE r.status = 'queued' \
+                         ORDER BY r.tenant_id LIMIT 1), 1 \
+                 WHERE NOT (SELECT ready FROM first_in_line) \
+                 UNION ALL \
+                 SELECT (SELECT r.tenant_id FROM runs r \
+                         WHERE r.status = 'queued' AND r.tenant_id > qt.id \
+                         ORDER BY r.tenant_id LIMIT 1), qt.n + 1 \
+                 FROM queued_tenants qt WHERE qt.id IS NOT NULL AND qt.n <= $2 \
+             ), \
+             strategy(among) AS ( \
+                 SELECT EXISTS (SELECT 1 FROM queued_tenants WHERE id IS NULL) \
+             ) \
+             SELECT * FROM (SELECT ",
+            eligible_tenant_columns!(),
+            " FROM queued_tenants qt JOIN tenants t ON t.id = qt.id WHERE ",
+            eligible_tenant_tests!(),
+            " ORDER BY t.last_claimed_at, t.id \
+             LIMIT CASE WHEN (SELECT among FROM strategy) THEN $2 ELSE 0 END",
+            $lock,
+            ") AS among \
+             UNION ALL \
+             SELECT * FROM (SELECT ",
+            eligible_tenant_columns!(),
+            " FROM tenants t WHERE ",
+            eligible_tenant_tests!(),
+            " ORDER BY t.last_claimed_at, t.id \
+             LIMIT CASE WHEN (SELECT among FROM strategy) THEN 0 ELSE $2 END",
+            $lock,
+            ") AS walk \
+             ORDER BY last_claimed_at, id"
+        )
+    };
+}
+
+/// [`eligible_tenants!`] by the walk alone, the reference it must always agree with (see
+/// `tests/claim_choice.rs`).
+macro_rules! eligible_tenants_by_walk {
+    ($lock:literal) => {
+        concat!(
+            "SELECT ",
+            eligible_tenant_columns!(),
+            " FROM tenants t WHERE ",
+            eligible_tenant_tests!(),
+            " ORDER BY t.last_claimed_at, t.id LIMIT $2",
+            $lock
         )
     };
 }

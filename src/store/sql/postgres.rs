@@ -110,9 +110,12 @@ pub const EXPIRED_LEASES: &str = concat!(expired_leases!(), " FOR NO KEY UPDATE 
 /// misses the runs that claim just started, and `max_concurrent` would be exceeded. Step 2 is
 /// a new statement with a new snapshot, taken after the locks are held: it sees them.
 /// (The eligibility tests here may be stale for the same reason; they only pick candidates,
-/// and step 2 recounts.)
-pub const LOCK_ELIGIBLE_TENANTS: &str =
-    concat!(eligible_tenants!(), " FOR NO KEY UPDATE OF t SKIP LOCKED");
+/// and step 2 recounts.) The lock is taken in whichever branch chooses the tenants (see
+/// `eligible_tenants!`), on the tenants returned only.
+pub const LOCK_ELIGIBLE_TENANTS: &str = eligible_tenants!(" FOR NO KEY UPDATE OF t SKIP LOCKED");
+/// [`LOCK_ELIGIBLE_TENANTS`] by the walk in claim order alone, which it must agree with (tests).
+pub const LOCK_ELIGIBLE_TENANTS_BY_WALK: &str =
+    eligible_tenants_by_walk!(" FOR NO KEY UPDATE OF t SKIP LOCKED");
 
 /// Claim, step 2 of 2: for each locked tenant (`$1`), read up to its room of its oldest
 /// ready runs with one bounded index range scan each (`LATERAL ... LIMIT`), so the cost grows

@@ -33,7 +33,9 @@ pub const EXPIRED_LEASES: &str = expired_leases!();
 
 /// Claim, step 1: the same choice of tenants as on Postgres, without the lock clause (the
 /// IMMEDIATE transaction holds the database's write lock, so nothing changes underneath).
-pub const ELIGIBLE_TENANTS: &str = eligible_tenants!();
+pub const ELIGIBLE_TENANTS: &str = eligible_tenants!("");
+/// [`ELIGIBLE_TENANTS`] by the walk in claim order alone, which it must agree with (tests).
+pub const ELIGIBLE_TENANTS_BY_WALK: &str = eligible_tenants_by_walk!("");
 
 /// Claim, step 2, one term per eligible tenant, joined by `UNION ALL` into one statement
 /// (at most [`READY_RUNS_TERMS`] terms): SQLite has no `LATERAL`, and a window function over
