@@ -708,10 +708,12 @@ async fn claim_respects_max_concurrent(store: AnyStore) {
     let first = store.claim(NODE, t(0), 10, TTL).await.unwrap();
     assert_eq!(first.len(), 2);
     assert!(store.claim(NODE, t(0), 10, TTL).await.unwrap().is_empty(), "the tenant is full");
+    assert!(!store.claimable_now(t(0), t(0)).await.unwrap(), "ready runs wait for the limit");
     assert_eq!(
         store.complete(&[result(&first[0], RunStatus::Succeeded, t(1))]).await.unwrap(),
         [true]
     );
+    assert!(store.claimable_now(t(1), t(1)).await.unwrap(), "a slot was freed");
     let next = store.claim("node-b", t(1), 10, TTL).await.unwrap();
     assert_eq!(next.len(), 1, "one slot was freed");
     assert_eq!(next[0].run.lease_owner.as_deref(), Some("node-b"));
@@ -730,6 +732,7 @@ async fn paused_tenant_is_not_claimed(store: AnyStore) {
         .unwrap();
     assert!(store.claim(NODE, t(0), 10, TTL).await.unwrap().is_empty());
     assert_eq!(store.next_ready_at().await.unwrap(), None, "a paused tenant's runs are not ready");
+    assert!(!store.claimable_now(t(0), t(0)).await.unwrap());
     store
         .update_tenant(
             "acme",
@@ -749,6 +752,8 @@ async fn future_not_before_is_not_claimed(store: AnyStore) {
     enqueue(&store, t(0), &[(nightly.id, vec![t(60)])]).await;
     assert!(store.claim(NODE, t(0), 10, TTL).await.unwrap().is_empty());
     assert_eq!(store.next_ready_at().await.unwrap(), Some(t(60)));
+    assert!(!store.claimable_now(t(0), t(59)).await.unwrap(), "not ready by the horizon");
+    assert!(store.claimable_now(t(0), t(60)).await.unwrap(), "ready by the horizon");
     assert!(store.claim(NODE, t(59), 10, TTL).await.unwrap().is_empty());
     let claimed = store.claim(NODE, t(60), 10, TTL).await.unwrap();
     assert_eq!(claimed.len(), 1);
@@ -1294,6 +1299,7 @@ async fn claim_respects_the_rate_limit(store: AnyStore) {
         first.iter().map(|run| result(run, RunStatus::Succeeded, t(1))).collect();
     store.complete(&done).await.unwrap();
     assert!(store.claim(NODE, t(59), 10, TTL).await.unwrap().is_empty(), "finished runs count");
+    assert!(!store.claimable_now(t(59), t(59)).await.unwrap(), "ready runs wait for the window");
     let second = store.claim(NODE, t(60), 10, TTL).await.unwrap();
     assert_eq!(second.len(), 2, "the starts at t(0) left the window");
     assert!(second.iter().all(|run| run.run.waited_for == Some(WaitedFor::RateLimit)));
@@ -1318,6 +1324,7 @@ async fn exclusive_jobs_run_one_at_a_time(store: AnyStore) {
     let count = |job: &str| claimed.iter().filter(|run| run.run.job == job).count();
     assert_eq!((count("sync"), count("other")), (1, 3), "other jobs are not held back");
     assert!(store.claim(NODE, t(4), 10, TTL).await.unwrap().is_empty(), "none while one runs");
+    assert!(!store.claimable_now(t(4), t(4)).await.unwrap(), "the ready run waits for its job");
     let sync_run = claimed.iter().find(|run| run.run.job == "sync").unwrap();
     store.complete(&[result(sync_run, RunStatus::Succeeded, t(5))]).await.unwrap();
     assert_eq!(store.claim(NODE, t(6), 10, TTL).await.unwrap().len(), 1);

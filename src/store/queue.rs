@@ -152,6 +152,13 @@ store_concern! {
         /// The earliest `not_before` of a queued run (a retry waiting for its backoff).
         fn next_ready_at(&self) -> Result<Option<DateTime<Utc>>>;
 
+        /// Whether a claim at `now` could take a run ready by `ready_until` (its horizon):
+        /// some tenant with room under its limits has a ready run the claim would take. The
+        /// engine asks after a claim that took nothing while runs were ready: if so, another
+        /// node's claim held those tenants for a moment and a claim soon will succeed; if not,
+        /// every ready run waits for a limit or for a running run to end.
+        fn claimable_now(&self, now: DateTime<Utc>, ready_until: DateTime<Utc>) -> Result<bool>;
+
         /// The earliest lease expiry of a running run (any node's), so recovery can wake when a dead
         /// node's lease runs out instead of on its next period.
         fn next_lease_expiry(&self) -> Result<Option<DateTime<Utc>>>;

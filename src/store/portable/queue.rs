@@ -118,6 +118,19 @@ impl RunQueue for This {
         codec::opt_instant_value("runs.not_before", next)
     }
 
+    /// A read, planned with the claim's indexes (see [`Dialect::use_indexes`]).
+    async fn claimable_now(&self, now: DateTime<Utc>, ready_until: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.reader().begin().await?;
+        Self::use_indexes(&mut tx).await?;
+        let claimable: bool = sqlx::query_scalar(sql::CLAIMABLE_NOW)
+            .bind(codec::ms(now))
+            .bind(codec::ms(ready_until))
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(claimable)
+    }
+
     async fn next_lease_expiry(&self) -> Result<Option<DateTime<Utc>>> {
         let next: Option<i64> =
             sqlx::query_scalar(sql::NEXT_LEASE_EXPIRY).fetch_one(self.reader()).await?;

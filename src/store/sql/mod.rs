@@ -600,6 +600,23 @@ pub const PRUNE_DELIVERIES: &str = "DELETE FROM deliveries WHERE id IN ( \
 pub const NEXT_READY_AT: &str = "SELECT MIN((SELECT q.not_before FROM runs q \
      WHERE q.tenant_id = t.id AND q.status = 'queued' ORDER BY q.not_before LIMIT 1)) \
      FROM tenants t WHERE NOT t.paused";
+/// Whether a claim at `$1` could take a run ready by `$2` right now: a tenant that is not
+/// paused, with room under `max_concurrent` and its rate limit, has a run the claim would take
+/// (the first of [`ready_runs!`], which passes over a run of an exclusive job while another run
+/// of that job is running). When a claim took nothing although this holds, another node's
+/// claim held those tenants' rows (`SKIP LOCKED`) for a few milliseconds; when it does not
+/// hold, every ready run waits for a limit or a running run to end. The probes are correlated
+/// scalar subqueries, which Postgres never turns into a join over the whole queue (see
+/// `eligible_tenants!`); the first tenant that qualifies ends the scan.
+pub const CLAIMABLE_NOW: &str = concat!(
+    "SELECT EXISTS (SELECT 1 FROM tenants t WHERE NOT t.paused AND ",
+    running_of!("t"),
+    " < t.max_concurrent AND COALESCE(",
+    rate_room_of!("t", "$1"),
+    ", 1) > 0 AND (SELECT count(*) FROM (",
+    ready_runs!("t.id", "$2", "1"),
+    ") AS first_ready) > 0) AS claimable"
+);
 
 /// The earliest lease expiry among running runs (a scan of the running set, `runs_running`).
 pub const NEXT_LEASE_EXPIRY: &str =
