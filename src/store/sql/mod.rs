@@ -622,6 +622,15 @@ pub const CLAIMABLE_NOW: &str = concat!(
 pub const NEXT_LEASE_EXPIRY: &str =
     "SELECT MIN(lease_expires_at) FROM runs WHERE status = 'running'";
 
+/// [`COMPLETE_RUNS_HEAD`] after `UPDATE ` (SQLite's hot path puts `OR FAIL` in between).
+macro_rules! complete_runs_set {
+    () => {
+        "runs SET status = v.column4, finished_at = v.column5, \
+         duration_ms = v.column6, exit_code = v.column7, http_status = v.column8, \
+         output = v.column9, error = v.column10, lease_expires_at = NULL FROM ("
+    };
+}
+
 /// The claimed run's result is accepted only if it is still running under the same claim: the
 /// same node and the same fencing token. A claim that was superseded (the lease expired and the
 /// run was recovered, then maybe claimed again) matches no row. `lease_owner` stays: it tells
@@ -632,10 +641,7 @@ pub const NEXT_LEASE_EXPIRY: &str =
 /// finished, duration, exit code, HTTP status, output, error), ...` and then
 /// [`COMPLETE_RUNS_TAIL`]; the rows returned are the accepted results, each with its job (NULL
 /// for a test run, whose result touches no job).
-pub const COMPLETE_RUNS_HEAD: &str =
-    "UPDATE runs SET status = v.column4, finished_at = v.column5, \
-     duration_ms = v.column6, exit_code = v.column7, http_status = v.column8, output = v.column9, \
-     error = v.column10, lease_expires_at = NULL FROM (";
+pub const COMPLETE_RUNS_HEAD: &str = concat!("UPDATE ", complete_runs_set!());
 pub const COMPLETE_RUNS_TAIL: &str = ") AS v WHERE runs.id = v.column1 \
      AND runs.status = 'running' AND runs.lease_owner = v.column2 \
      AND runs.fencing_token = v.column3 RETURNING runs.id, runs.job_id";
@@ -643,11 +649,17 @@ pub const COMPLETE_RUNS_TAIL: &str = ") AS v WHERE runs.id = v.column1 \
 /// recorded already by the same claim from one that was fenced out.
 pub const RUN_OUTCOMES: &str = "SELECT id, status, finished_at, lease_owner, fencing_token \
      FROM runs WHERE id IN ";
+/// [`JOBS_SUCCEEDED_HEAD`] after `UPDATE ` (SQLite's hot path puts `OR FAIL` in between).
+macro_rules! jobs_succeeded_set {
+    () => {
+        "jobs SET last_run_at = CASE \
+         WHEN jobs.last_run_at IS NULL OR jobs.last_run_at < v.column2 THEN v.column2 \
+         ELSE jobs.last_run_at END, consecutive_failures = 0, on_probation = FALSE FROM ("
+    };
+}
 /// [`JOB_SUCCEEDED`] for a batch of jobs whose results all succeeded: `VALUES (job, latest
 /// finish), ...` between head and tail.
-pub const JOBS_SUCCEEDED_HEAD: &str = "UPDATE jobs SET last_run_at = CASE \
-     WHEN jobs.last_run_at IS NULL OR jobs.last_run_at < v.column2 THEN v.column2 \
-     ELSE jobs.last_run_at END, consecutive_failures = 0, on_probation = FALSE FROM (";
+pub const JOBS_SUCCEEDED_HEAD: &str = concat!("UPDATE ", jobs_succeeded_set!());
 pub const JOBS_SUCCEEDED_TAIL: &str = ") AS v WHERE jobs.id = v.column1";
 /// `last_run_at` never moves back, whatever order results arrive in.
 macro_rules! job_finished {

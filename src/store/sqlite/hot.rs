@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::ToSql;
-use rusqlite::{Connection, OpenFlags, Statement, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Statement};
 use uuid::Uuid;
 
 use super::{round_robin, tenant_queues, ReadyRun, TenantQueue, BUSY_TIMEOUT};
@@ -269,17 +269,33 @@ fn run_cycle(
     if results.iter().any(|result| failed_occurrence(result) || !ids.insert(result.run_id)) {
         return Ok(Cycle::Shared);
     }
-    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let accepted = complete(&tx, results)?;
+    // `BEGIN` and `COMMIT` as cached statements: rusqlite's transactions parse them anew each
+    // time (`execute_batch`).
+    connection.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let answer = cycle_in_transaction(connection, results, claim);
+    if !matches!(answer, Ok(Cycle::Done(..))) && !connection.is_autocommit() {
+        // A failed rollback leaves the connection inside the transaction: `serve` closes it.
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    answer
+}
+
+/// The cycle inside its transaction, committed unless it fails or hands the cycle back.
+fn cycle_in_transaction(
+    connection: &Connection,
+    results: &[RunResult],
+    claim: Option<&ClaimRequest>,
+) -> Result<Cycle> {
+    let accepted = complete(connection, results)?;
     let claimed = match claim {
-        Some(claim) => match claim_runs(&tx, claim)? {
+        Some(claim) => match claim_runs(connection, claim)? {
             Some(claimed) => claimed,
-            // Dropping the transaction rolls the results back too.
+            // The caller rolls the results back too.
             None => return Ok(Cycle::Shared),
         },
         None => Vec::new(),
     };
-    tx.commit()?;
+    connection.prepare_cached("COMMIT")?.execute([])?;
     Ok(Cycle::Done(accepted, claimed))
 }
 
@@ -313,7 +329,7 @@ fn complete(tx: &Connection, results: &[RunResult]) -> Result<Vec<bool>> {
     for chunk in order.chunks(codec::COMPLETE_BATCH) {
         let text = format!(
             "{}VALUES {}{}",
-            sql::COMPLETE_RUNS_HEAD,
+            sql::sqlite::COMPLETE_RUNS_HEAD,
             values_list(chunk.len(), 10),
             sql::COMPLETE_RUNS_TAIL
         );
@@ -384,7 +400,7 @@ fn complete(tx: &Connection, results: &[RunResult]) -> Result<Vec<bool>> {
     for chunk in succeeded.chunks(codec::COMPLETE_BATCH) {
         let text = format!(
             "{}VALUES {}{}",
-            sql::JOBS_SUCCEEDED_HEAD,
+            sql::sqlite::JOBS_SUCCEEDED_HEAD,
             values_list(chunk.len(), 2),
             sql::JOBS_SUCCEEDED_TAIL
         );
