@@ -270,3 +270,28 @@ backend_test!(the_choice_of_tenants_is_the_walks_whichever_way_it_is_found, |db|
     assert!(among >= CASES / 10 && walked >= CASES / 10, "among {among}, walked {walked}");
     assert!(nonempty >= CASES / 3, "{nonempty} cases chose a tenant");
 });
+
+/// SQLite plans a join in the order it likes unless told: without `CROSS JOIN` it walked
+/// `tenants_claim_order` for the tenants among the queued ones too, testing every tenant, and
+/// the loose scan saved nothing. The walk is the only branch that may scan that index.
+#[tokio::test]
+async fn on_sqlite_the_choice_among_queued_tenants_starts_from_them() {
+    let db = support::TestDatabase::create(Backend::Sqlite).await.expect("a SQLite file");
+    db.store().await.close().await;
+    let plan: Vec<String> = with_connection!(db, |connection| {
+        let steps: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", claim_choice::SQLITE))
+                .fetch_all(&mut connection)
+                .await
+                .expect("plan");
+        steps.into_iter().map(|(_, _, _, detail)| detail).collect()
+    });
+    let walks =
+        plan.iter().filter(|step| step.starts_with("SCAN t USING INDEX tenants_claim_order"));
+    assert_eq!(walks.count(), 1, "{plan:#?}");
+    let among_from_ids = plan.windows(2).any(|steps| {
+        steps[0] == "SCAN qt"
+            && steps[1].starts_with("SEARCH t USING INDEX sqlite_autoindex_tenants_1")
+    });
+    assert!(among_from_ids, "among starts from the ids: {plan:#?}");
+}
