@@ -190,7 +190,7 @@ macro_rules! ready_runs {
 }
 
 /// Whether a run that starts now counts for its tenant's rate limit (`runs.rate_counted`): when
-/// the tenant has one.
+/// the tenant has one. (Postgres's claim; SQLite's binds it, see `sqlite::START_RUNS`.)
 macro_rules! rate_counted_on_start {
     ($run:literal) => {
         concat!(

@@ -48,9 +48,12 @@ pub const READY_RUNS_TERM: &str = concat!("SELECT * FROM (", ready_runs!("?", "?
 pub const READY_RUNS_TERMS: usize = 400;
 
 /// Claim, step 3: start the chosen runs (a run claimed ahead of its `not_before` starts
-/// then). Binds: `$1` now, `$2` node, `$3` lease expiry, `$4`
-/// the lateness threshold, and the caller appends the list of run ids `($5, $6, ...)`. Runs
-/// before [`MARK_SERVED`], so that a late run reads its tenant's previous `limited_by`.
+/// then). Binds: `$1` now, `$2` node, `$3` lease expiry, `$4` the lateness threshold, `$5`
+/// whether the runs count for their tenant's rate limit (`rate_counted`: the tenant has one; the
+/// claim knows it from [`ELIGIBLE_TENANTS`]' `rate_room`, so the runs of tenants with and
+/// without a limit start in two statements instead of a look-up of each run's tenant), and the
+/// caller appends the list of run ids `($6, $7, ...)`. Runs before [`MARK_SERVED`], so that a
+/// late run reads its tenant's previous `limited_by`.
 ///
 /// `OR FAIL` and a `CASE` instead of `MAX()`: no statement journal (see [`COMPLETE_RUNS_HEAD`]);
 /// the shared path's claim rolls back on any error too.
@@ -58,11 +61,9 @@ pub const START_RUNS: &str = concat!(
     "UPDATE OR FAIL runs SET status = 'running', \
      started_at = CASE WHEN not_before > $1 THEN not_before ELSE $1 END, \
      lease_owner = $2, lease_expires_at = $3, fencing_token = fencing_token + 1, \
-     rate_counted = ",
-    rate_counted_on_start!("runs"),
-    ", waited_for = ",
+     waited_for = ",
     waited_for_on_start!("runs", "$1", "$4"),
-    " WHERE status = 'queued' AND id IN "
+    ", rate_counted = $5 WHERE status = 'queued' AND id IN "
 );
 
 /// [`super::COMPLETE_RUNS_HEAD`] for the hot path (`hot.rs`), without a statement journal. The

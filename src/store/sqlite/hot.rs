@@ -483,16 +483,19 @@ fn claim_runs(tx: &Connection, claim: &ClaimRequest) -> Result<Option<Vec<Claime
         return Ok(Some(Vec::new()));
     }
 
-    let text = format!("{}{}", sql::sqlite::START_RUNS, codec::placeholders(5, chosen.len()));
-    let mut statement = tx.prepare_cached(&text)?;
-    bind_numbered(&mut statement, 1, &now_ms)?;
-    bind_numbered(&mut statement, 2, &claim.node_id)?;
-    bind_numbered(&mut statement, 3, &codec::expiry_ms(claim.now, claim.lease_ttl))?;
-    bind_numbered(&mut statement, 4, &codec::duration_ms(crate::policy::LATE_START))?;
-    for (offset, id) in chosen.iter().enumerate() {
-        bind_numbered(&mut statement, 5 + offset, id)?;
+    for (rate_counted, runs) in super::by_rate_counting(&queues, &eligible, &chosen) {
+        let text = format!("{}{}", sql::sqlite::START_RUNS, codec::placeholders(6, runs.len()));
+        let mut statement = tx.prepare_cached(&text)?;
+        bind_numbered(&mut statement, 1, &now_ms)?;
+        bind_numbered(&mut statement, 2, &claim.node_id)?;
+        bind_numbered(&mut statement, 3, &codec::expiry_ms(claim.now, claim.lease_ttl))?;
+        bind_numbered(&mut statement, 4, &codec::duration_ms(crate::policy::LATE_START))?;
+        bind_numbered(&mut statement, 5, &rate_counted)?;
+        for (offset, id) in runs.iter().enumerate() {
+            bind_numbered(&mut statement, 6 + offset, id)?;
+        }
+        statement.raw_execute()?;
     }
-    statement.raw_execute()?;
 
     // Served tenants move to the back of the line, in one statement.
     let chosen_set: HashSet<Uuid> = chosen.iter().copied().collect();

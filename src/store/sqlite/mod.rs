@@ -259,16 +259,20 @@ impl Dialect for SqliteStore {
             return Ok(Vec::new());
         }
 
-        let start = format!("{}{}", sql::sqlite::START_RUNS, codec::placeholders(5, chosen.len()));
-        let mut query = sqlx::query(&start)
-            .bind(now_ms)
-            .bind(node_id)
-            .bind(codec::expiry_ms(now, lease_ttl))
-            .bind(codec::duration_ms(crate::policy::LATE_START));
-        for id in &chosen {
-            query = query.bind(*id);
+        for (rate_counted, runs) in by_rate_counting(&queues, &eligible, &chosen) {
+            let start =
+                format!("{}{}", sql::sqlite::START_RUNS, codec::placeholders(6, runs.len()));
+            let mut query = sqlx::query(&start)
+                .bind(now_ms)
+                .bind(node_id)
+                .bind(codec::expiry_ms(now, lease_ttl))
+                .bind(codec::duration_ms(crate::policy::LATE_START))
+                .bind(rate_counted);
+            for id in runs {
+                query = query.bind(id);
+            }
+            query.execute(&mut **tx).await?;
         }
-        query.execute(&mut **tx).await?;
 
         // Served tenants move to the back of the line, in one statement.
         let mut served = Vec::new();
@@ -436,6 +440,26 @@ fn tenant_queues(
         queues.push((id, weight, ready));
     }
     (queues, fetched)
+}
+
+/// The chosen runs (in their order) split by whether they count for their tenant's rate limit
+/// when they start (`runs.rate_counted`): a tenant with a rate limit has a `rate_room` (NULL
+/// without one, read in this transaction). Usually one group. The start binds the flag
+/// instead of looking up each run's tenant (two index probes per run).
+fn by_rate_counting(
+    queues: &[TenantQueue],
+    eligible: &[EligibleTenant],
+    chosen: &[Uuid],
+) -> Vec<(bool, Vec<Uuid>)> {
+    let counted: HashSet<Uuid> = queues
+        .iter()
+        .zip(eligible)
+        .filter(|(_, &(_, _, _, rate_room))| rate_room.is_some())
+        .flat_map(|((_, _, ready), _)| ready.iter().copied())
+        .collect();
+    let (counted, uncounted): (Vec<Uuid>, Vec<Uuid>) =
+        chosen.iter().partition(|id| counted.contains(id));
+    [(true, counted), (false, uncounted)].into_iter().filter(|(_, runs)| !runs.is_empty()).collect()
 }
 
 /// A ready run as the claim reads it: not before, id, job, whether its job is exclusive.
