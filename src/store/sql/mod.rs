@@ -295,7 +295,9 @@ macro_rules! eligible_tenant_tests {
 /// finds, at most `$2`, as many as the walk tests at best; when it gives up, `$2 + 1` probes were
 /// spent; and when the head of the line is ready (every tenant busy, as in the throughput
 /// benchmark) the scan is not started. More than `$2` tenants with queued runs behind idle ones
-/// still cost the whole walk.
+/// still cost the whole walk. Postgres runs this statement only after a claim that found fewer
+/// tenants than its limit, the plain walk otherwise (`FEW_ELIGIBLE_LAST_TIME` in
+/// `postgres/mod.rs`: it initialises the whole plan on every execution).
 ///
 /// On Postgres `$lock` sits inside each branch, above its tests, order and limit: only the
 /// tenants returned are locked, and those another claim holds are skipped for the next in line,
@@ -356,7 +358,7 @@ macro_rules! eligible_tenants {
 }
 
 /// [`eligible_tenants!`] by the walk alone, the reference it must always agree with (see
-/// `tests/claim_choice.rs`).
+/// `tests/claim_choice.rs`), and Postgres's choice while the walk stops early.
 macro_rules! eligible_tenants_by_walk {
     ($lock:literal) => {
         concat!(
