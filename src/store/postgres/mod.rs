@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -90,13 +90,62 @@ impl PgStore {
 /// Migrations a newer binary applied are left alone (`ignore_missing`): they are additive, so
 /// this binary keeps working during a rolling upgrade.
 /// Which statement chooses the claim's tenants; both choose the same (`tests/claim_choice.rs`).
-/// After a claim that found fewer tenants than it could serve, and so walked every tenant,
-/// [`sql::postgres::LOCK_ELIGIBLE_TENANTS`], which can skip the idle ones; after one that found
-/// enough, the plain walk, which stopped early and is cheaper to start: Postgres initialises a
-/// statement's whole plan on every execution, and the two-branch statement's cost about 50 µs
-/// more per claim (5% of the throughput benchmark, where every tenant is busy). A hint for the
-/// process, never a rule: a wrong guess costs time, not a different choice.
-static FEW_ELIGIBLE_LAST_TIME: AtomicBool = AtomicBool::new(false);
+/// The plain walk ([`sql::postgres::LOCK_ELIGIBLE_TENANTS_BY_WALK`]) is cheaper to start:
+/// Postgres initialises a statement's whole plan on every execution, and the two-branch
+/// [`sql::postgres::LOCK_ELIGIBLE_TENANTS`] cost about 50 µs more per claim (5% of the
+/// throughput benchmark with four engines, where every tenant is busy). It pays only when it
+/// takes its `among` branch (idle tenants first in line, few tenants with queued runs). So: after
+/// a walk that found fewer tenants than its limit (it went through every tenant, or others held
+/// them), try the two-branch statement; keep it while it takes `among`; when it walks, go back
+/// to the plain walk and wait twice as many claims as last time (up to 256) before trying
+/// again. Process-wide and racy on purpose: a hint, never a rule; a wrong guess costs time, not
+/// a different choice.
+struct ChoiceHint {
+    two_branch: AtomicBool,
+    walks_before_trying: AtomicU32,
+    backoff: AtomicU32,
+}
+
+static CHOICE_HINT: ChoiceHint = ChoiceHint {
+    two_branch: AtomicBool::new(false),
+    walks_before_trying: AtomicU32::new(0),
+    backoff: AtomicU32::new(1),
+};
+
+impl ChoiceHint {
+    /// The statement for the next claim, and whether it is the two-branch one.
+    fn statement(&self) -> (&'static str, bool) {
+        if self.two_branch.load(Ordering::Relaxed) {
+            (sql::postgres::LOCK_ELIGIBLE_TENANTS, true)
+        } else {
+            (sql::postgres::LOCK_ELIGIBLE_TENANTS_BY_WALK, false)
+        }
+    }
+
+    /// After a claim by the two-branch statement or not, that found `found` tenants out of
+    /// `limit`; `among`: whether its rows came from the tenants with queued runs (`None`: no rows).
+    fn learn(&self, two_branch: bool, found: usize, limit: usize, among: Option<bool>) {
+        if two_branch {
+            match among {
+                Some(true) => self.backoff.store(1, Ordering::Relaxed),
+                Some(false) => {
+                    let backoff = self.backoff.load(Ordering::Relaxed);
+                    self.walks_before_trying.store(backoff, Ordering::Relaxed);
+                    self.backoff.store((backoff * 2).min(256), Ordering::Relaxed);
+                    self.two_branch.store(false, Ordering::Relaxed);
+                }
+                None => {}
+            }
+        } else {
+            let waiting = self.walks_before_trying.load(Ordering::Relaxed);
+            if waiting > 0 {
+                self.walks_before_trying.store(waiting - 1, Ordering::Relaxed);
+            } else if found < limit {
+                self.two_branch.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}
 
 static MIGRATOR: Migrator =
     Migrator { ignore_missing: true, ..sqlx::migrate!("./migrations/postgres") };
@@ -173,18 +222,18 @@ impl Dialect for PgStore {
         let now_ms = codec::ms(now);
         // The transaction plans with the indexes from its `BEGIN` on (`begin_cycle`). Measured
         // without: 10,000 runs due at once started in 8.4 s instead of 2.6 s.
-        let choice = if FEW_ELIGIBLE_LAST_TIME.load(Ordering::Relaxed) {
-            sql::postgres::LOCK_ELIGIBLE_TENANTS
-        } else {
-            sql::postgres::LOCK_ELIGIBLE_TENANTS_BY_WALK
-        };
+        let (choice, two_branch) = CHOICE_HINT.statement();
         let eligible = sqlx::query(choice)
             .bind(now_ms)
             .bind(i64::from(limit))
             .bind(codec::ms(ready_until))
             .fetch_all(&mut **tx)
             .await?;
-        FEW_ELIGIBLE_LAST_TIME.store(eligible.len() < limit as usize, Ordering::Relaxed);
+        let among = match eligible.first() {
+            Some(row) if two_branch => Some(row.flag("among_queued")?),
+            _ => None,
+        };
+        CHOICE_HINT.learn(two_branch, eligible.len(), limit as usize, among);
         let mut tenants: Vec<Uuid> = Vec::with_capacity(eligible.len());
         let mut rooms: Vec<EligibleTenant> = Vec::with_capacity(eligible.len());
         // Tenants that opted in to `tenant.throttled` (usually none: no extra statement).

@@ -295,13 +295,14 @@ macro_rules! eligible_tenant_tests {
 /// finds, at most `$2`, as many as the walk tests at best; when it gives up, `$2 + 1` probes were
 /// spent; and when the head of the line is ready (every tenant busy, as in the throughput
 /// benchmark) the scan is not started. More than `$2` tenants with queued runs behind idle ones
-/// still cost the whole walk. Postgres runs this statement only after a claim that found fewer
-/// tenants than its limit, the plain walk otherwise (`FEW_ELIGIBLE_LAST_TIME` in
-/// `postgres/mod.rs`: it initialises the whole plan on every execution).
+/// still cost the whole walk. Postgres runs the plain walk unless this statement is likely to
+/// take `among` (`ChoiceHint` in `postgres/mod.rs`: it initialises the whole plan on every
+/// execution).
 ///
 /// On Postgres `$lock` sits inside each branch, above its tests, order and limit: only the
 /// tenants returned are locked, and those another claim holds are skipped for the next in line,
-/// as in the walk. Both branches read the statement's one snapshot.
+/// as in the walk. Both branches read the statement's one snapshot. Each row also says which
+/// branch chose it (`among_queued`).
 ///
 /// Plans. `among` must start from its few ids: written `CROSS JOIN`, which SQLite takes as the
 /// join order (the left table in the outer loop). As a plain join, SQLite 3.46 preferred to walk `tenants_claim_order`
@@ -337,7 +338,7 @@ macro_rules! eligible_tenants {
              ) \
              SELECT * FROM (SELECT ",
             eligible_tenant_columns!(),
-            " FROM queued_tenants qt CROSS JOIN tenants t WHERE t.id = qt.id AND ",
+            ", TRUE AS among_queued FROM queued_tenants qt CROSS JOIN tenants t WHERE t.id = qt.id AND ",
             eligible_tenant_tests!(),
             " ORDER BY t.last_claimed_at, t.id \
              LIMIT CASE WHEN (SELECT among FROM strategy) THEN $2 ELSE 0 END",
@@ -346,7 +347,7 @@ macro_rules! eligible_tenants {
              UNION ALL \
              SELECT * FROM (SELECT ",
             eligible_tenant_columns!(),
-            " FROM tenants t WHERE ",
+            ", FALSE AS among_queued FROM tenants t WHERE ",
             eligible_tenant_tests!(),
             " ORDER BY t.last_claimed_at, t.id \
              LIMIT CASE WHEN (SELECT among FROM strategy) THEN 0 ELSE $2 END",
@@ -358,7 +359,7 @@ macro_rules! eligible_tenants {
 }
 
 /// [`eligible_tenants!`] by the walk alone, the reference it must always agree with (see
-/// `tests/claim_choice.rs`), and Postgres's choice while the walk stops early.
+/// `tests/claim_choice.rs`), and Postgres's usual choice (`ChoiceHint` in `postgres/mod.rs`).
 macro_rules! eligible_tenants_by_walk {
     ($lock:literal) => {
         concat!(

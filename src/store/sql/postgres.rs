@@ -114,8 +114,8 @@ pub const EXPIRED_LEASES: &str = concat!(expired_leases!(), " FOR NO KEY UPDATE 
 /// `eligible_tenants!`), on the tenants returned only.
 pub const LOCK_ELIGIBLE_TENANTS: &str = eligible_tenants!(" FOR NO KEY UPDATE OF t SKIP LOCKED");
 /// [`LOCK_ELIGIBLE_TENANTS`] by the walk in claim order alone, which it must agree with
-/// (tests): the claim's choice while the walk stops early (see `FEW_ELIGIBLE_LAST_TIME` in
-/// `postgres/mod.rs`).
+/// (tests), and the claim's choice unless that one is likely to take its `among` branch (see
+/// `ChoiceHint` in `postgres/mod.rs`).
 pub const LOCK_ELIGIBLE_TENANTS_BY_WALK: &str =
     eligible_tenants_by_walk!(" FOR NO KEY UPDATE OF t SKIP LOCKED");
 
