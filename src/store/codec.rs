@@ -4,7 +4,6 @@
 //! never a panic.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -312,28 +311,7 @@ impl_row_access!(sqlx::sqlite::SqliteRow);
 /// Hashed with FNV-1a: column names are short and not chosen by anyone hostile, and the
 /// standard SipHash was the larger part of each lookup (about 4% of the thread's instructions,
 /// 38 lookups per claimed run).
-pub(crate) struct ColumnIndex(HashMap<String, usize, BuildHasherDefault<ColumnNameHasher>>);
-
-/// FNV-1a over the bytes written (see [`ColumnIndex`]).
-pub(crate) struct ColumnNameHasher(u64);
-
-impl Default for ColumnNameHasher {
-    fn default() -> Self {
-        ColumnNameHasher(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for ColumnNameHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+pub(crate) struct ColumnIndex(HashMap<String, usize, fnv::FnvBuildHasher>);
 
 impl ColumnIndex {
     pub(crate) fn of(statement: &rusqlite::Statement<'_>) -> ColumnIndex {

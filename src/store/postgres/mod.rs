@@ -87,8 +87,6 @@ impl PgStore {
     }
 }
 
-/// Migrations a newer binary applied are left alone (`ignore_missing`): they are additive, so
-/// this binary keeps working during a rolling upgrade.
 /// Which statement chooses the claim's tenants; both choose the same (`tests/claim_choice.rs`).
 /// The plain walk ([`sql::postgres::LOCK_ELIGIBLE_TENANTS_BY_WALK`]) is cheaper to start:
 /// Postgres initialises a statement's whole plan on every execution, and the two-branch
@@ -147,6 +145,8 @@ impl ChoiceHint {
     }
 }
 
+/// Migrations a newer binary applied are left alone (`ignore_missing`): they are additive, so
+/// this binary keeps working during a rolling upgrade.
 static MIGRATOR: Migrator =
     Migrator { ignore_missing: true, ..sqlx::migrate!("./migrations/postgres") };
 

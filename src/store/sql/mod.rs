@@ -243,6 +243,20 @@ macro_rules! eligible_tenant_columns {
     };
 }
 
+/// Whether tenant `t` may start a run at `$now`: room under `max_concurrent` (a count over the
+/// partial index `runs_running`) and under its rate limit if it has one (a count over
+/// `runs_rate_starts`).
+macro_rules! tenant_has_room {
+    ($now:literal) => {
+        concat!(
+            running_of!("t"),
+            " < t.max_concurrent AND COALESCE(",
+            rate_room_of!("t", $now),
+            ", 1) > 0"
+        )
+    };
+}
+
 /// Whether a claim at `$1` with horizon `$3` may serve tenant `t`: not paused, its next queued
 /// run ready (one probe into the partial index `runs_queued_by_tenant`: a run counts as ready
 /// when its `not_before` is at most the horizon, now or a moment ahead so that runs are claimed
@@ -261,10 +275,7 @@ macro_rules! eligible_tenant_tests {
                   WHERE q.tenant_id = t.id AND q.status = 'queued' \
                   ORDER BY q.not_before LIMIT 1) <= $3 \
              AND ",
-            running_of!("t"),
-            " < t.max_concurrent AND COALESCE(",
-            rate_room_of!("t", "$1"),
-            ", 1) > 0"
+            tenant_has_room!("$1")
         )
     };
 }
@@ -619,10 +630,8 @@ pub const NEXT_READY_AT: &str = "SELECT MIN((SELECT q.not_before FROM runs q \
 /// `eligible_tenants!`); the first tenant that qualifies ends the scan.
 pub const CLAIMABLE_NOW: &str = concat!(
     "SELECT EXISTS (SELECT 1 FROM tenants t WHERE NOT t.paused AND ",
-    running_of!("t"),
-    " < t.max_concurrent AND COALESCE(",
-    rate_room_of!("t", "$1"),
-    ", 1) > 0 AND (SELECT count(*) FROM (",
+    tenant_has_room!("$1"),
+    " AND (SELECT count(*) FROM (",
     ready_runs!("t.id", "$2", "1"),
     ") AS first_ready) > 0) AS claimable"
 );
