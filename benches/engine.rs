@@ -718,7 +718,8 @@ struct Settings {
     scale_cpu_seconds: u64,
     lease_ttl_s: u64,
     /// `--only=burst,scale`: just these sections (throughput, sustained, lateness, burst,
-    /// fairness, scale, recovery); all when empty.
+    /// fairness, scale, recovery); all when empty. `lateness-ahead`: of the lateness section,
+    /// only the default configuration (claiming ahead, 64 slots).
     only: Vec<String>,
 }
 
@@ -793,6 +794,10 @@ async fn bench_backend(backend: &str, settings: &Settings) -> BackendReport {
             idle_lateness(backend, settings, Duration::ZERO, 64).await;
         report.lateness = idle_lateness(backend, settings, claim_ahead, 64).await;
         report.lateness_wide = idle_lateness(backend, settings, claim_ahead, 256).await;
+    } else if settings.wants("lateness-ahead") {
+        // The default configuration alone (a third of the time), for comparing two builds.
+        let claim_ahead = EngineConfig::new("idle").claim_ahead;
+        report.lateness = idle_lateness(backend, settings, claim_ahead, 64).await;
     }
 
     if settings.wants("burst") {
