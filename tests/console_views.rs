@@ -627,6 +627,31 @@ backend_test!(job_operations_by_id_follow_the_job_through_a_rename, |db| {
     assert_eq!(world.rota.job(newcomer.id).await.unwrap().name, "report");
 });
 
+/// SQLite uses a partial index only for a query that states the index's condition in the same
+/// words: the overview's count of recent failures and `runs_failures_by_tenant` (migration
+/// 0017) must say it alike, or the count reads every run a tenant finished in the window.
+#[tokio::test]
+async fn on_sqlite_the_overview_counts_failures_through_their_index() {
+    let db = support::TestDatabase::create(support::Backend::Sqlite).await.expect("a SQLite file");
+    db.store().await.close().await;
+    let plan: Vec<String> = with_connection!(db, |connection| {
+        let steps: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            rota::store::pinned_plans::TENANT_OVERVIEW
+        ))
+        .fetch_all(&mut connection)
+        .await
+        .expect("plan");
+        steps.into_iter().map(|(_, _, _, detail)| detail).collect()
+    });
+    let failures = plan.iter().any(|step| {
+        step.starts_with(
+            "SEARCH r USING INDEX runs_failures_by_tenant (tenant_id=? AND finished_at>?)",
+        )
+    });
+    assert!(failures, "{plan:#?}");
+}
+
 /// The cursor's text form, as front ends carry it.
 struct JobCursorText;
 

@@ -155,6 +155,12 @@ pub mod claim_choice {
     };
 }
 
+/// Statements whose plans a test pins (`tests/console_views.rs`). Not an interface.
+#[doc(hidden)]
+pub mod pinned_plans {
+    pub use super::sql::TENANT_OVERVIEW;
+}
+
 /// Every concern's trait, for calling store methods on a concrete store (`use
 /// rota::store::prelude::*`).
 pub mod prelude {

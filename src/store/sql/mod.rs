@@ -804,10 +804,12 @@ pub const APPLIED_MIGRATIONS: &str =
 /// Statements for Postgres only.
 // The console's views.
 /// Tenants with live counts. Each count is a bounded scan of an index: `jobs (tenant_id, name)`,
-/// the partial indexes on running and queued runs, and `runs_by_tenant` for recent failures.
-/// `$1`: failures count from this instant. Running and queued runs include test runs (they take
-/// the tenant's slots); failures do not (a failing test run is its author's draft, not a
-/// failure of the tenant's jobs).
+/// the partial indexes on running and queued runs, and `runs_failures_by_tenant` for recent
+/// failures, whose condition is written here in the words of its definition (SQLite uses a
+/// partial index only for a query that states its condition; migration 0017 wrote it as
+/// comparisons). `$1`: failures count from this instant. Running and queued runs include test
+/// runs (they take the tenant's slots); failures do not (a failing test run is its author's
+/// draft, not a failure of the tenant's jobs).
 pub const TENANT_OVERVIEW: &str = concat!(
     "SELECT ",
     tenant_columns!(),
@@ -817,7 +819,8 @@ pub const TENANT_OVERVIEW: &str = concat!(
      (SELECT COUNT(*) FROM runs r WHERE r.tenant_id = tenants.id AND r.status = 'running') AS running, \
      (SELECT COUNT(*) FROM runs r WHERE r.tenant_id = tenants.id AND r.status = 'queued') AS queued, \
      (SELECT COUNT(*) FROM runs r WHERE r.tenant_id = tenants.id \
-        AND r.status IN ('failed', 'timed_out', 'lost') AND r.finished_at >= $1 \
+        AND (r.status = 'failed' OR r.status = 'timed_out' OR r.status = 'lost') \
+        AND r.finished_at >= $1 \
         AND r.job_id IS NOT NULL) AS failed_since \
      FROM tenants ORDER BY name"
 );
