@@ -85,9 +85,10 @@ pub const JOBS_SUCCEEDED_HEAD: &str = concat!("UPDATE OR FAIL ", jobs_succeeded_
 /// Claim, step 4, for every served tenant at once: it moves to the back of the line and
 /// remembers which limit this claim used up. The builder appends `VALUES (tenant, limit,
 /// now), ...` between head and tail (only the builder's placeholders: sqlx on SQLite cannot
-/// mix numbered and positional ones).
+/// mix numbered and positional ones). `OR FAIL`: no statement journal (see
+/// [`COMPLETE_RUNS_HEAD`]; the `CHECK` on `limited_by` made it one that may abort).
 pub const MARK_SERVED_HEAD: &str =
-    "UPDATE tenants SET last_claimed_at = v.column3, limited_by = v.column2 FROM (";
+    "UPDATE OR FAIL tenants SET last_claimed_at = v.column3, limited_by = v.column2 FROM (";
 pub const MARK_SERVED_TAIL: &str = ") AS v WHERE tenants.id = v.column1";
 
 /// Claim, step 5: read back what was claimed (the caller appends the ids `($1, $2, ...)`).

@@ -309,6 +309,33 @@ fn bind_numbered(statement: &mut Statement<'_>, number: usize, value: &dyn ToSql
     Ok(())
 }
 
+/// Binds `ids` to the parameters `$first`, `$first + 1`, ... of `statement`, a list that
+/// `codec::placeholders(first, ids.len())` wrote after every lower-numbered parameter: SQLite
+/// numbers each new name in order of first appearance, so the list's are consecutive, and one
+/// lookup by name serves them all (a lookup compares the name with every parameter's; one per
+/// id was quadratic in the claim's size).
+fn bind_ids(statement: &mut Statement<'_>, first: usize, ids: &[Uuid]) -> Result<()> {
+    let Some(last) = ids.len().checked_sub(1) else {
+        return Ok(());
+    };
+    let start = statement.parameter_index(&format!("${first}"))?;
+    let end = statement.parameter_index(&format!("${}", first + last))?;
+    let start = match (start, end) {
+        (Some(start), Some(end)) if end == start + last => start,
+        _ => {
+            return Err(Error::invalid(
+                "statement",
+                format!("${first} to ${}", first + last),
+                "a list of consecutive parameters",
+            ))
+        }
+    };
+    for (offset, id) in ids.iter().enumerate() {
+        statement.raw_bind_parameter(start + offset, id)?;
+    }
+    Ok(())
+}
+
 /// `(?, ?, ...), (...)`: `rows` rows of `columns` positional placeholders.
 fn values_list(rows: usize, columns: usize) -> String {
     let row = format!("({})", vec!["?"; columns].join(", "));
@@ -491,9 +518,7 @@ fn claim_runs(tx: &Connection, claim: &ClaimRequest) -> Result<Option<Vec<Claime
         bind_numbered(&mut statement, 3, &codec::expiry_ms(claim.now, claim.lease_ttl))?;
         bind_numbered(&mut statement, 4, &codec::duration_ms(crate::policy::LATE_START))?;
         bind_numbered(&mut statement, 5, &rate_counted)?;
-        for (offset, id) in runs.iter().enumerate() {
-            bind_numbered(&mut statement, 6 + offset, id)?;
-        }
+        bind_ids(&mut statement, 6, &runs)?;
         statement.raw_execute()?;
     }
 
@@ -526,9 +551,7 @@ fn claim_runs(tx: &Connection, claim: &ClaimRequest) -> Result<Option<Vec<Claime
 
     let text = format!("{}{}", sql::sqlite::CLAIMED_RUNS, codec::placeholders(1, chosen.len()));
     let mut statement = tx.prepare_cached(&text)?;
-    for (offset, id) in chosen.iter().enumerate() {
-        bind_numbered(&mut statement, 1 + offset, id)?;
-    }
+    bind_ids(&mut statement, 1, &chosen)?;
     let mut claimed: HashMap<Uuid, ClaimedRun> = HashMap::with_capacity(chosen.len());
     let columns = ColumnIndex::of(&statement);
     let mut rows = statement.raw_query();
