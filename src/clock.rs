@@ -9,6 +9,13 @@ use chrono::{DateTime, Utc};
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     /// The current instant.
     fn now(&self) -> DateTime<Utc>;
+
+    /// Whether this clock follows the machine's real time, so that a wait for one of its
+    /// instants may use the operating system's timers; a virtual clock's waits stay on tokio's
+    /// timer, which tests control.
+    fn is_wall_clock(&self) -> bool {
+        false
+    }
 }
 
 /// The real wall clock.
@@ -19,6 +26,10 @@ impl Clock for SystemClock {
     #[allow(clippy::disallowed_methods)] // The one sanctioned wall-clock read.
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    fn is_wall_clock(&self) -> bool {
+        true
     }
 }
 

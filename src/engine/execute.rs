@@ -10,6 +10,16 @@ use crate::handler::{Envelope, HandlerSpec, Outcome, OutcomeStatus, ResolvedSpec
 use crate::run::RunStatus;
 use crate::store::{ClaimedRun, RunResult, Store};
 
+/// Waits `early`, the time until a run claimed ahead may start: on the wall clock with the
+/// precise timer (`on_time`), on a virtual clock with tokio's.
+async fn wait_for_instant<S: Store>(engine: &Engine<S>, early: Duration) {
+    if engine.clock().is_wall_clock() {
+        super::on_time::sleep(early).await;
+    } else {
+        tokio::time::sleep(early).await;
+    }
+}
+
 /// Runs `claimed` and returns the result to record, or `None` when the run was interrupted by
 /// shutdown: it is then handed back to the queue instead of being recorded as cancelled.
 pub(super) async fn execute<S: Store>(
@@ -36,7 +46,7 @@ pub(super) async fn execute<S: Store>(
     let early = (run.not_before - engine.clock().now()).to_std().unwrap_or(Duration::ZERO);
     let cancelled_while_waiting = !early.is_zero()
         && tokio::select! {
-            () = tokio::time::sleep(early) => false,
+            () = wait_for_instant(engine, early) => false,
             () = cancel.cancelled() => true,
         };
     let started = engine.clock().now();

@@ -10,6 +10,7 @@
 
 mod execute;
 mod metrics;
+mod on_time;
 pub mod plan;
 mod results;
 pub mod retention;
