@@ -65,6 +65,192 @@ impl Clock for ManualClock {
     }
 }
 
+/// Waits that end on the instant: how a run claimed ahead starts on its scheduled instant.
+///
+/// tokio's timer counts whole milliseconds: a sleep's deadline is rounded up to the next tick
+/// of its wheel, and the runtime then parks in `epoll_wait`, whose timeout is whole
+/// milliseconds too. A run claimed ahead (`EngineConfig::claim_ahead`) that waited with
+/// `tokio::time::sleep` started a median 1.3 ms after its instant (measured on Postgres in the
+/// engine benchmark's idle-lateness case), and every record-and-claim cycle after that first
+/// batch started that much later too. Here one thread per process keeps the pending deadlines
+/// in a heap and waits for the earliest with a condition variable, whose timeout the kernel
+/// keeps to microseconds (a futex with a high-resolution timer); at the deadline it completes
+/// each waiter's oneshot channel. A waiter never ends early: the thread fires only deadlines
+/// that have passed.
+///
+/// Only waits on the wall clock come here; an engine on a virtual clock (tests) keeps tokio's
+/// timer, which `tokio::time::pause` controls.
+mod on_time {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    use std::sync::{Condvar, Mutex, OnceLock};
+    use std::time::{Duration, Instant};
+
+    use tokio::sync::oneshot;
+
+    /// Waits for `duration` on the wall clock, ending within microseconds after it, never before.
+    /// Dropping the future abandons the wait (the thread drops its entry at the deadline).
+    pub(crate) async fn sleep(duration: Duration) {
+        if duration.is_zero() {
+            return;
+        }
+        let deadline = Instant::now() + duration;
+        let Some(timer) = timer() else {
+            // No thread (it could not be started): tokio's timer is late, never early.
+            return tokio::time::sleep_until(deadline.into()).await;
+        };
+        let (fire, fired) = oneshot::channel();
+        timer.add(deadline, fire);
+        if fired.await.is_err() {
+            // The thread dropped the entry without firing it (it cannot, short of a panic there):
+            // wait out the rest on tokio's timer rather than start early.
+            tokio::time::sleep_until(deadline.into()).await;
+        }
+    }
+
+    /// A pending deadline; the sequence number keeps equal deadlines apart in the heap.
+    struct Entry {
+        deadline: Instant,
+        sequence: u64,
+        fire: oneshot::Sender<()>,
+    }
+
+    impl PartialEq for Entry {
+        fn eq(&self, other: &Self) -> bool {
+            (self.deadline, self.sequence) == (other.deadline, other.sequence)
+        }
+    }
+
+    impl Eq for Entry {}
+
+    impl PartialOrd for Entry {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+
+    impl Ord for Entry {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            (self.deadline, self.sequence).cmp(&(other.deadline, other.sequence))
+        }
+    }
+
+    #[derive(Default)]
+    struct Pending {
+        /// Earliest first.
+        heap: BinaryHeap<Reverse<Entry>>,
+        next_sequence: u64,
+    }
+
+    /// The process's timer thread and its deadlines.
+    struct Timer {
+        pending: Mutex<Pending>,
+        /// Signalled when a deadline earlier than every pending one arrives.
+        earlier: Condvar,
+    }
+
+    impl Timer {
+        fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+            self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+
+        fn add(&self, deadline: Instant, fire: oneshot::Sender<()>) {
+            let mut pending = self.lock();
+            let earliest =
+                pending.heap.peek().is_none_or(|Reverse(first)| deadline < first.deadline);
+            let sequence = pending.next_sequence;
+            pending.next_sequence += 1;
+            pending.heap.push(Reverse(Entry { deadline, sequence, fire }));
+            drop(pending);
+            if earliest {
+                self.earlier.notify_one();
+            }
+        }
+
+        /// The thread: fires every deadline that has passed, then sleeps until the earliest left
+        /// (or until an earlier one is added).
+        fn serve(&self) {
+            let mut pending = self.lock();
+            loop {
+                let now = Instant::now();
+                while pending.heap.peek().is_some_and(|Reverse(first)| first.deadline <= now) {
+                    if let Some(Reverse(due)) = pending.heap.pop() {
+                        // An abandoned wait has dropped its receiver: nothing to do.
+                        let _ = due.fire.send(());
+                    }
+                }
+                pending = match pending.heap.peek().map(|Reverse(first)| first.deadline - now) {
+                    Some(until) => {
+                        self.earlier
+                            .wait_timeout(pending, until)
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .0
+                    }
+                    None => {
+                        self.earlier.wait(pending).unwrap_or_else(|poisoned| poisoned.into_inner())
+                    }
+                };
+            }
+        }
+    }
+
+    /// The timer, its thread started on first use; `None` if the thread could not be started.
+    fn timer() -> Option<&'static Timer> {
+        static TIMER: OnceLock<Option<&'static Timer>> = OnceLock::new();
+        *TIMER.get_or_init(|| {
+            let timer: &'static Timer = Box::leak(Box::new(Timer {
+                pending: Mutex::new(Pending::default()),
+                earlier: Condvar::new(),
+            }));
+            match std::thread::Builder::new().name("rota-on-time".into()).spawn(|| timer.serve()) {
+                Ok(_) => Some(timer),
+                Err(error) => {
+                    tracing::warn!(%error, "could not start the timer thread; runs claimed ahead start on tokio's timer (about a millisecond late)");
+                    None
+                }
+            }
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[tokio::test]
+        async fn waits_never_end_before_their_deadline_in_any_order() {
+            // Deadlines added latest first, so each new one is the earliest and wakes the thread.
+            let waits: Vec<_> = (0..20u64)
+                .rev()
+                .map(|step| {
+                    let duration = Duration::from_micros(300 * step);
+                    tokio::spawn(async move {
+                        let deadline = Instant::now() + duration;
+                        sleep(duration).await;
+                        Instant::now() >= deadline
+                    })
+                })
+                .collect();
+            for wait in waits {
+                assert!(wait.await.unwrap(), "a wait ended before its deadline");
+            }
+        }
+
+        #[tokio::test]
+        async fn an_abandoned_wait_does_not_disturb_the_others() {
+            let abandoned = tokio::spawn(sleep(Duration::from_millis(5)));
+            abandoned.abort();
+            let deadline = Instant::now() + Duration::from_millis(2);
+            sleep(Duration::from_millis(2)).await;
+            assert!(Instant::now() >= deadline);
+            // The abandoned entry fires into a dropped receiver at its deadline; a later wait
+            // still ends.
+            sleep(Duration::from_millis(6)).await;
+        }
+    }
+}
+
+pub(crate) use on_time::sleep as sleep_precisely;
+
 #[cfg(test)]
 mod tests {
     use super::*;

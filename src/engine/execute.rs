@@ -11,10 +11,10 @@ use crate::run::RunStatus;
 use crate::store::{ClaimedRun, RunResult, Store};
 
 /// Waits `early`, the time until a run claimed ahead may start: on the wall clock with the
-/// precise timer (`on_time`), on a virtual clock with tokio's.
+/// precise timer (`clock::sleep_precisely`), on a virtual clock with tokio's.
 async fn wait_for_instant<S: Store>(engine: &Engine<S>, early: Duration) {
     if engine.clock().is_wall_clock() {
-        super::on_time::sleep(early).await;
+        crate::clock::sleep_precisely(early).await;
     } else {
         tokio::time::sleep(early).await;
     }

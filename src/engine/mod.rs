@@ -10,7 +10,6 @@
 
 mod execute;
 mod metrics;
-mod on_time;
 pub mod plan;
 mod results;
 pub mod retention;
