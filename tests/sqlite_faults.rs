@@ -326,9 +326,11 @@ async fn a_node_whose_disk_fills_up_resumes_by_itself_and_runs_every_occurrence(
         problems.push(format!("{repeated} occurrences were delivered more than once"));
     }
     let warnings = node.warnings();
-    if warnings.len() > 40 {
+    // Forty lines per twelve seconds full, as before the window grew to 25 s: each failing
+    // loop logs its first failures and then a count every 10 s, not a line per retry.
+    if warnings.len() > 80 {
         problems.push(format!(
-            "{} warning lines while the disk was full (at most 40): {:#?}",
+            "{} warning lines while the disk was full (at most 80): {:#?}",
             warnings.len(),
             &warnings[..10]
         ));
