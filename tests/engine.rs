@@ -9,10 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rota::api::TenantUpdate;
 use rota::api::{JobPolicy, JobRef, Rota, TenantPolicy};
 use rota::clock::{Clock, ManualClock};
 use rota::engine::{Engine, EngineConfig};
 use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome};
+use rota::health::LoopName;
 use rota::job::JobDefinition;
 use rota::run::{RunStatus, Trigger};
 use rota::store::{AnyStore, RunFilter};
@@ -365,3 +367,313 @@ backend_test!(a_run_claimed_for_this_node_but_never_received_is_not_renewed_fore
         "{runs:?}"
     );
 });
+
+/// Runs of the job `held` wait until `release` is cancelled; every other run succeeds at once.
+/// Each execution is noted by run id.
+#[derive(Default)]
+struct Gate {
+    release: CancellationToken,
+    executing: CancellationToken,
+    executed: Mutex<Vec<uuid::Uuid>>,
+}
+
+#[async_trait::async_trait]
+impl Handler for Gate {
+    async fn run(&self, envelope: &Envelope, cancel: CancellationToken) -> Outcome {
+        self.executed.lock().unwrap().push(envelope.run_id);
+        if envelope.job == "held" {
+            self.executing.cancel();
+            tokio::select! {
+                () = self.release.cancelled() => {}
+                () = cancel.cancelled() => return Outcome::failed("stopped"),
+            }
+        }
+        Outcome::succeeded("ok")
+    }
+}
+
+/// Holds the engine's next record-and-claim cycle in flight, the way each backend can be caught
+/// mid-cycle: on SQLite a connection of the test's own holds the write lock, so the cycle waits
+/// for it inside the hot path's thread (which runs it to the end once the lock is free, whatever
+/// the engine did meanwhile); on Postgres a deferred trigger makes the commit of a claim take
+/// `commit_s` seconds (a COMMIT that was sent lands, whatever the client does meanwhile).
+enum CycleHold {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres { connection: sqlx::PgConnection, commit_s: f64 },
+}
+
+impl CycleHold {
+    async fn prepare(db: &support::TestDatabase, commit_s: f64) -> CycleHold {
+        use sqlx::Connection;
+        match db.backend {
+            support::Backend::Sqlite => {
+                CycleHold::Sqlite(sqlx::SqliteConnection::connect(&db.url).await.unwrap())
+            }
+            support::Backend::Postgres => {
+                let mut connection = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                for statement in [
+                    "CREATE TABLE slow_commits (seconds DOUBLE PRECISION NOT NULL)",
+                    "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                     BEGIN PERFORM pg_sleep(seconds) FROM slow_commits; RETURN NULL; END $$",
+                    // At COMMIT, once per claimed run.
+                    "CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON runs \
+                     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW \
+                     WHEN (OLD.status = 'queued' AND NEW.status = 'running') \
+                     EXECUTE FUNCTION slow_commit()",
+                ] {
+                    sqlx::query(statement).execute(&mut connection).await.unwrap();
+                }
+                CycleHold::Postgres { connection, commit_s }
+            }
+        }
+    }
+
+    /// From now on, the engine's cycles cannot finish: on SQLite until [`Self::release`], on
+    /// Postgres for `commit_s` each. `resume` (SQLite only) is a tenant to resume in the
+    /// same transaction: a claim waiting for the lock then finds its runs.
+    async fn hold(&mut self, resume: Option<&str>) {
+        match self {
+            CycleHold::Sqlite(connection) => {
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await.unwrap();
+                if let Some(tenant) = resume {
+                    sqlx::query("UPDATE tenants SET paused = 0 WHERE name = $1")
+                        .bind(tenant)
+                        .execute(&mut *connection)
+                        .await
+                        .unwrap();
+                }
+            }
+            CycleHold::Postgres { connection, commit_s } => {
+                assert!(resume.is_none(), "on Postgres, claims are held at their commit");
+                sqlx::query("INSERT INTO slow_commits VALUES ($1)")
+                    .bind(*commit_s)
+                    .execute(&mut *connection)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Waits until a cycle of `engine` is held, with `results` results waiting in it. On SQLite
+    /// the dispatcher is the only loop that writes meanwhile (see `MidCycle::start`), so a
+    /// call waiting is its cycle, waiting for the lock; on Postgres a backend sleeps in a
+    /// claim's commit.
+    async fn wait_until_held(&mut self, engine: &Engine<AnyStore>, results: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let held = engine.results_waiting() == results
+                && match self {
+                    CycleHold::Sqlite(_) => {
+                        engine.health().report().database.longest_wait_s.is_some()
+                    }
+                    CycleHold::Postgres { connection, .. } => {
+                        sleeping_commits(connection).await > 0
+                    }
+                };
+            if held {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no cycle in flight within 10 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Lets held cycles finish, and waits until no cycle is held any more.
+    async fn release(&mut self) {
+        match self {
+            CycleHold::Sqlite(connection) => {
+                sqlx::query("COMMIT").execute(&mut *connection).await.unwrap();
+            }
+            CycleHold::Postgres { connection, .. } => {
+                sqlx::query("DELETE FROM slow_commits").execute(&mut *connection).await.unwrap();
+                // A commit already sleeping finishes its sleep.
+                while sleeping_commits(connection).await > 0 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Postgres backends of this database sleeping in a held commit.
+async fn sleeping_commits(connection: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event = 'PgSleep'",
+    )
+    .fetch_one(connection)
+    .await
+    .unwrap()
+}
+
+/// Polls `condition` every 10 ms for up to `limit`; panics with `what` if it never holds.
+async fn wait_for<F, Fut>(what: &str, limit: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !condition().await {
+        assert!(tokio::time::Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Tenant `acme` with the jobs `held` and `queued` (run by triggers, executed by a [`Gate`]), an
+/// engine running on it with one worker slot and a shutdown grace, and a [`CycleHold`].
+struct MidCycle {
+    rota: Rota<AnyStore>,
+    engine: Engine<AnyStore>,
+    gate: Arc<Gate>,
+    hold: CycleHold,
+    shutdown: CancellationToken,
+    running: tokio::task::JoinHandle<rota::Result<()>>,
+}
+
+impl MidCycle {
+    async fn start(db: &support::TestDatabase, grace: Duration, commit_s: f64) -> MidCycle {
+        let store = db.store().await;
+        let clock = ManualClock::new(at("2027-01-01T10:00:00Z"));
+        let gate = Arc::new(Gate::default());
+        let mut registry = HandlerRegistry::new();
+        registry.register("gate", gate.clone()).unwrap();
+        let rota =
+            Rota::new(store.clone(), Arc::new(clock.clone())).with_registry(registry.clone());
+        rota.add_tenant(&NewTenant::named("acme"), &TenantPolicy::default()).await.unwrap();
+        for name in ["held", "queued"] {
+            let mut definition = job(name, "0 0 1 1 *");
+            definition.handler = HandlerSpec::Named { name: "gate".into() };
+            rota.add_job("acme", &definition, &JobPolicy::default()).await.unwrap();
+        }
+        let hold = CycleHold::prepare(db, commit_s).await;
+        let mut config = EngineConfig::new("node-a");
+        // One slot: while `held` runs, nothing else is claimed.
+        config.workers = 1;
+        // Once started, the dispatcher is the only loop that writes (the tick, the lease
+        // maintenance and the reaper write at the start, then every minute or 100 s).
+        config.idle_recheck = Duration::from_secs(60);
+        config.lease_ttl = Duration::from_secs(300);
+        config.shutdown_grace = grace;
+        let engine = Engine::with_registry(store, Arc::new(clock), config, registry);
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn({
+            let engine = engine.clone();
+            let shutdown = shutdown.clone();
+            async move { engine.run(shutdown).await }
+        });
+        MidCycle { rota, engine, gate, hold, shutdown, running }
+    }
+}
+
+/// The engine is told to stop while its dispatcher's record-and-claim cycle is in flight: the
+/// cycle's transaction commits (see [`CycleHold`]), claiming `queued` for this node and, when
+/// `with_result`, recording the result of the run `held`. Whatever the cycle did must be
+/// finished or handed back when `run` returns: no run left `running`, each run succeeded once
+/// or is queued again (executed at most once), no result counted as fenced out, no error.
+///
+/// Before, the dispatcher dropped the cycle at the shutdown. On Postgres a claim's COMMIT
+/// already sent landed after the hand-back had released this node's runs (`RELEASE` passes
+/// over rows that are still `queued` in its snapshot), and the claimed run stayed `running`,
+/// leased to a stopped node, until its lease expired.
+async fn shutdown_mid_cycle(db: support::TestDatabase, with_result: bool) {
+    let MidCycle { rota, engine, gate, mut hold, shutdown, running } =
+        MidCycle::start(&db, Duration::from_secs(10), 3.0).await;
+    let held = rota.trigger(JobRef::named("acme", "held"), None).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), gate.executing.cancelled())
+        .await
+        .expect("`held` starts");
+    let sqlite = db.backend == support::Backend::Sqlite;
+    if with_result {
+        // Queued behind `held` (no free slot): the cycle that records `held` claims it.
+        rota.trigger(JobRef::named("acme", "queued"), None).await.unwrap();
+        hold.hold(None).await;
+        gate.release.cancel();
+    } else {
+        gate.release.cancel();
+        wait_for("`held` recorded", Duration::from_secs(10), || async {
+            rota.run(held.id).await.unwrap().status == RunStatus::Succeeded
+        })
+        .await;
+        if sqlite {
+            // Queued while its tenant is paused; resumed in the transaction holding the lock,
+            // so the claim waiting for the lock takes it.
+            let pause = TenantUpdate { paused: Some(true), ..TenantUpdate::default() };
+            rota.update_tenant("acme", &pause, None).await.unwrap();
+            rota.trigger(JobRef::named("acme", "queued"), None).await.unwrap();
+            hold.hold(Some("acme")).await;
+        } else {
+            hold.hold(None).await;
+            rota.trigger(JobRef::named("acme", "queued"), None).await.unwrap();
+            engine.notify_runs_queued();
+        }
+    }
+    hold.wait_until_held(&engine, usize::from(with_result)).await;
+
+    shutdown.cancel();
+    if sqlite {
+        // The loops that stop at once have stopped: the dispatcher saw the shutdown too.
+        wait_for("the tick loop stopped", Duration::from_secs(10), || async {
+            engine.health().loop_ages().iter().all(|(name, _)| *name != LoopName::Tick)
+        })
+        .await;
+    }
+    // On Postgres, this waits for the held commit to land.
+    hold.release().await;
+    let stopped = tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the engine stops within its grace")
+        .unwrap();
+    assert!(stopped.is_ok(), "run() failed: {stopped:?}");
+
+    let runs = rota.list_runs(&RunFilter::default()).await.unwrap();
+    let executed = gate.executed.lock().unwrap().clone();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    for run in &runs {
+        let executions = executed.iter().filter(|id| **id == run.id).count();
+        match run.status {
+            RunStatus::Succeeded => assert_eq!(executions, 1, "{run:?}"),
+            RunStatus::Queued => assert_eq!(executions, 0, "{run:?}"),
+            _ => panic!("left {}: {run:?}", run.status),
+        }
+    }
+    assert_eq!(rota.run(held.id).await.unwrap().status, RunStatus::Succeeded);
+    assert_eq!(engine.stats().fenced_out.load(Ordering::Relaxed), 0, "a result was fenced out");
+}
+
+backend_test!(a_shutdown_during_a_claim_finishes_or_hands_back_what_it_claimed, |db| {
+    shutdown_mid_cycle(db, false).await;
+});
+
+backend_test!(a_shutdown_during_a_record_and_claim_cycle_records_once_and_hands_back, |db| {
+    shutdown_mid_cycle(db, true).await;
+});
+
+// The engine waits for the cycle in flight at its shutdown, but no longer than its grace: a
+// database that stalls (here a claim's commit that takes 6 s) does not keep it from stopping.
+// (Postgres only: SQLite's stall is its busy timeout, which bounds every write of the shutdown,
+// the hand-back's too.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_shutdown_waits_for_a_stalled_cycle_no_longer_than_its_grace() {
+    let Some(db) = support::TestDatabase::create(support::Backend::Postgres).await else {
+        return;
+    };
+    let grace = Duration::from_secs(1);
+    let MidCycle { rota, engine, gate: _, mut hold, shutdown, running } =
+        MidCycle::start(&db, grace, 6.0).await;
+    hold.hold(None).await;
+    rota.trigger(JobRef::named("acme", "queued"), None).await.unwrap();
+    engine.notify_runs_queued();
+    hold.wait_until_held(&engine, 0).await;
+
+    let stopping = tokio::time::Instant::now();
+    shutdown.cancel();
+    let stopped = tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the engine stops")
+        .unwrap();
+    let took = stopping.elapsed();
+    assert!(stopped.is_ok(), "run() failed: {stopped:?}");
+    assert!(took >= grace, "stopped after {took:?}, before the cycle or the grace ended");
+    assert!(took < grace + Duration::from_millis(1500), "stopped only after {took:?}");
+    hold.release().await;
+}

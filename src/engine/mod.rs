@@ -23,6 +23,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
+use tokio::time::timeout_at;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
@@ -689,9 +690,10 @@ impl<S: Store> Engine<S> {
         execute::execute(self, claimed).await
     }
 
-    /// Runs the engine until `shutdown` is cancelled, then stops claiming, lets running work
-    /// finish within the grace while recording its results, waits for the database (within
-    /// the grace) if it is away, hands back what is left and marks the node stopped.
+    /// Runs the engine until `shutdown` is cancelled, then stops claiming (once the cycle in
+    /// flight, if any, has ended: the runs it claimed start), lets running work finish within
+    /// the grace while recording its results, waits for the database (within the grace) if it
+    /// is away, hands back what is left and marks the node stopped.
     ///
     /// Every loop backs off exponentially while its step fails, logs a streak of failures in
     /// a few lines, and reports its iterations to [`Engine::health`].
@@ -709,17 +711,59 @@ impl<S: Store> Engine<S> {
         // owns the runs it is finishing.
         let renewing = CancellationToken::new();
         let maintenance = tokio::spawn(self.clone().maintenance_loop(renewing.clone()));
-        while let Some(joined) = loops.join_next().await {
-            if let Ok(Err(error)) = joined {
-                warn!(%error, "engine loop stopped with an error");
-            }
-        }
-        let deadline = tokio::time::Instant::now() + self.inner.config.shutdown_grace;
+        let deadline = self.stop_loops(&mut loops, &shutdown).await;
         let finished = self.finish_work(deadline).await;
         renewing.cancel();
         let _ = maintenance.await;
         finished?;
         self.hand_back(deadline).await
+    }
+
+    /// Waits for `loops` to end at the shutdown; returns the end of the shutdown grace, which
+    /// starts then. Loops end at once, except the dispatcher, which first finishes the cycle it
+    /// is in (see [`Engine::dispatcher_loop`]); one still running at the end of the grace (a
+    /// database that stalls) is aborted, its cycle dropped.
+    async fn stop_loops(
+        &self,
+        loops: &mut JoinSet<Result<()>>,
+        shutdown: &CancellationToken,
+    ) -> tokio::time::Instant {
+        let grace = self.inner.config.shutdown_grace;
+        let mut deadline = None;
+        loop {
+            let joined = match deadline {
+                None => tokio::select! {
+                    () = shutdown.cancelled() => {
+                        deadline = Some(tokio::time::Instant::now() + grace);
+                        continue;
+                    }
+                    joined = loops.join_next() => joined,
+                },
+                Some(deadline) => match timeout_at(deadline, loops.join_next()).await {
+                    Ok(joined) => joined,
+                    Err(_) => {
+                        self.abort_loops(loops).await;
+                        return deadline;
+                    }
+                },
+            };
+            match joined {
+                Some(Ok(Err(error))) => warn!(%error, "engine loop stopped with an error"),
+                Some(_) => {}
+                None => return deadline.unwrap_or_else(|| tokio::time::Instant::now() + grace),
+            }
+        }
+    }
+
+    /// At the end of the shutdown grace: aborts the loops still running (the dispatcher, its
+    /// cycle waiting for a database that stalls).
+    async fn abort_loops(&self, loops: &mut JoinSet<Result<()>>) {
+        warn!(
+            grace_s = self.inner.config.shutdown_grace.as_secs(),
+            "shutdown grace passed with the dispatcher waiting for the database: its cycle is dropped, and runs it may still claim wait for their leases to expire"
+        );
+        loops.shutdown().await;
+        self.inner.health.loop_stopped(LoopName::Dispatch);
     }
 
     /// At shutdown: lets running handlers finish within the grace, recording their results as
@@ -873,6 +917,14 @@ impl<S: Store> Engine<S> {
     /// work: one commit (on Postgres, one disk flush) per cycle instead of two. A failed write
     /// keeps its results and is retried with backoff: losing a result would run the
     /// occurrence again later.
+    ///
+    /// A shutdown does not interrupt a cycle: it ends the loop after it. A cycle dropped halfway
+    /// may still commit (SQLite's hot-path thread runs a cycle it was sent to the end; on
+    /// Postgres a COMMIT already sent lands), and the runs it claimed would then be `running`
+    /// on this node with nobody to start them, or to hand them back: the hand-back's `RELEASE`
+    /// may already have passed them (on Postgres it passes over rows still `queued` in its
+    /// snapshot), leaving them to the reaper once their leases expire. [`Engine::run`] bounds
+    /// the wait by the shutdown grace.
     async fn dispatcher_loop(self, shutdown: CancellationToken) -> Result<()> {
         let health = self.inner.health.clone();
         health.loop_started(LoopName::Dispatch, self.dispatch_recheck());
@@ -880,11 +932,7 @@ impl<S: Store> Engine<S> {
         // Claims in a row that took nothing while a run was claimable (`next_dispatch_sleep`).
         let mut contended = 0;
         while !shutdown.is_cancelled() {
-            let step = tokio::select! {
-                () = shutdown.cancelled() => break,
-                step = self.record_and_dispatch_once() => step,
-            };
-            match step {
+            match self.record_and_dispatch_once().await {
                 Ok(started) => {
                     pacer.succeeded();
                     if started > 0 {
