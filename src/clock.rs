@@ -108,16 +108,16 @@ mod on_time {
         }
     }
 
-    /// A pending deadline; the sequence number keeps equal deadlines apart in the heap.
+    /// A pending deadline. Entries compare by deadline alone: a heap holds equal elements, and
+    /// entries with the same deadline fire in the same pass, in whatever order.
     struct Entry {
         deadline: Instant,
-        sequence: u64,
         fire: oneshot::Sender<()>,
     }
 
     impl PartialEq for Entry {
         fn eq(&self, other: &Self) -> bool {
-            (self.deadline, self.sequence) == (other.deadline, other.sequence)
+            self.deadline == other.deadline
         }
     }
 
@@ -131,7 +131,7 @@ mod on_time {
 
     impl Ord for Entry {
         fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-            (self.deadline, self.sequence).cmp(&(other.deadline, other.sequence))
+            self.deadline.cmp(&other.deadline)
         }
     }
 
@@ -139,7 +139,6 @@ mod on_time {
     struct Pending {
         /// Earliest first.
         heap: BinaryHeap<Reverse<Entry>>,
-        next_sequence: u64,
     }
 
     /// The process's timer thread and its deadlines.
@@ -158,9 +157,7 @@ mod on_time {
             let mut pending = self.lock();
             let earliest =
                 pending.heap.peek().is_none_or(|Reverse(first)| deadline < first.deadline);
-            let sequence = pending.next_sequence;
-            pending.next_sequence += 1;
-            pending.heap.push(Reverse(Entry { deadline, sequence, fire }));
+            pending.heap.push(Reverse(Entry { deadline, fire }));
             drop(pending);
             if earliest {
                 self.earlier.notify_one();
@@ -232,6 +229,23 @@ mod on_time {
                 .collect();
             for wait in waits {
                 assert!(wait.await.unwrap(), "a wait ended before its deadline");
+            }
+        }
+
+        #[tokio::test]
+        async fn waits_with_the_same_deadline_all_end_on_it() {
+            let timer = timer().expect("the timer thread");
+            let deadline = Instant::now() + Duration::from_millis(2);
+            let waits: Vec<_> = (0..5)
+                .map(|_| {
+                    let (fire, fired) = oneshot::channel();
+                    timer.add(deadline, fire);
+                    fired
+                })
+                .collect();
+            for fired in waits {
+                fired.await.expect("fired");
+                assert!(Instant::now() >= deadline, "a wait ended before its deadline");
             }
         }
 
