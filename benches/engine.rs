@@ -429,8 +429,13 @@ async fn burn_down_with(db: &Database, engines: usize, total: u64, handler: &Arc
         handles.iter().map(|engine| engine.stats().cycles.load(Ordering::Relaxed)).sum();
     let claimed: u64 =
         handles.iter().map(|engine| engine.stats().claimed.load(Ordering::Relaxed)).sum();
+    let side_by_side: u64 = handles
+        .iter()
+        .map(|engine| engine.stats().side_by_side_cycles.load(Ordering::Relaxed))
+        .sum();
     eprintln!(
-        "    {engines} engine(s): {cycles} cycles, {:.1} runs claimed per cycle",
+        "    {engines} engine(s): {cycles} cycles ({side_by_side} recording beside the claim), \
+         {:.1} runs claimed per cycle",
         claimed as f64 / cycles.max(1) as f64
     );
     total as f64 / elapsed.as_secs_f64()

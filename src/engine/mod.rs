@@ -16,7 +16,7 @@ pub mod retention;
 mod stats;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -129,6 +129,10 @@ struct Inner<S: Store> {
     /// Held while results are recorded, so that one writer at a time takes them from the
     /// buffer (a tokio mutex: held across the write).
     recording: tokio::sync::Mutex<()>,
+    /// Whether the last claim took as many runs as it could: the queue is burning down, and
+    /// where the store allows it, the next cycle records and claims side by side (see
+    /// [`Engine::record_and_dispatch`]).
+    last_claim_full: AtomicBool,
     /// The count of database contact breaks when this node last renewed its leases: a larger
     /// count means the database was away since, and the leases are renewed before results are
     /// recorded or anything is claimed.
@@ -179,6 +183,7 @@ impl<S: Store> Engine<S> {
                 calendars: Mutex::new(CalendarBook::default()),
                 results: ResultBuffer::new(),
                 recording: tokio::sync::Mutex::new(()),
+                last_claim_full: AtomicBool::new(false),
                 renewed_after_breaks: AtomicU64::new(0),
                 grace_logged: Mutex::new(None),
                 in_flight: tokio::sync::Mutex::new(JoinSet::new()),
@@ -393,12 +398,16 @@ impl<S: Store> Engine<S> {
     /// database was away, this node's leases are renewed first: its finished runs stay its own
     /// until their results are in, and nothing new is claimed before they are.
     pub async fn record_and_dispatch_once(&self) -> Result<usize> {
+        Ok(self.record_and_dispatch_cycle().await?.started)
+    }
+
+    /// [`Engine::record_and_dispatch_once`], telling the dispatcher whether to claim again at
+    /// once.
+    async fn record_and_dispatch_cycle(&self) -> Result<Cycle> {
         let _recording = self.inner.recording.lock().await;
         self.renew_after_break().await?;
         let batch = self.inner.results.oldest(RESULT_BATCH);
-        let started = self.record_and_dispatch(&batch).await?;
-        self.inner.results.recorded(batch.len());
-        Ok(started)
+        self.record_and_dispatch(&batch).await
     }
 
     /// How many runs the next claim may take: the free worker slots, at most `claim_batch`;
@@ -411,21 +420,31 @@ impl<S: Store> Engine<S> {
         free.min(self.inner.config.claim_batch as usize) as u32
     }
 
-    /// Records `results` and claims for the free slots in one transaction (either part may be
-    /// empty), then starts the claimed runs. Returns the number started. Runs due within
-    /// [`EngineConfig::claim_ahead`] are claimed too and start on their instant.
-    async fn record_and_dispatch(&self, results: &[RunResult]) -> Result<usize> {
+    /// Records `results` (the oldest waiting, taken off the buffer once recorded) and claims
+    /// for the free slots in one transaction (either part may be empty), then starts the
+    /// claimed runs. Runs due within [`EngineConfig::claim_ahead`] are
+    /// claimed too and start on their instant.
+    ///
+    /// While the queue burns down (the last claim was full) on a store with concurrent writers
+    /// ([`crate::store::RunQueue::records_beside_claims`]), the results are recorded in one
+    /// transaction and the claim made in another, at the same time: on Postgres a cycle then
+    /// lasts about as long as its longer half instead of both halves and a disk flush in turn.
+    /// The claim may not see the rooms this recording frees (a run of an exclusive job whose
+    /// previous run is being recorded, a tenant at its limit): it takes less, and the cycle
+    /// tells the dispatcher to claim again at once, as one transaction.
+    async fn record_and_dispatch(&self, results: &[RunResult]) -> Result<Cycle> {
         let limit = self.claim_limit();
         let config = &self.inner.config;
         let store = &self.inner.store;
         if limit == 0 {
             self.record(results).await?;
-            return Ok(0);
+            self.inner.results.recorded(results.len());
+            return Ok(Cycle::default());
         }
         let now = self.now();
         let ready_until = now + chrono_duration(config.claim_ahead);
-        let (accepted, claimed) = self
-            .db(store.record_and_claim(
+        let claim = |results| {
+            self.db(store.record_and_claim(
                 results,
                 &config.node_id,
                 now,
@@ -433,10 +452,34 @@ impl<S: Store> Engine<S> {
                 limit,
                 config.lease_ttl,
             ))
-            .await?;
+        };
+        let side_by_side = !results.is_empty()
+            && self.inner.last_claim_full.load(Ordering::Relaxed)
+            && store.records_beside_claims().await;
+        self.inner.last_claim_full.store(false, Ordering::Relaxed);
+        let (recorded, claimed) = if side_by_side {
+            let (recorded, claimed) = tokio::join!(self.record(results), claim(&[]));
+            if recorded.is_ok() {
+                self.inner.results.recorded(results.len());
+            }
+            (recorded, claimed?.1)
+        } else {
+            let (accepted, claimed) = claim(results).await?;
+            self.count_results(results, &accepted);
+            self.inner.results.recorded(results.len());
+            (Ok(()), claimed)
+        };
         self.inner.stats.cycles.fetch_add(1, Ordering::Relaxed);
-        self.count_results(results, &accepted);
-        Ok(self.start_claimed(claimed).await)
+        if side_by_side {
+            self.inner.stats.side_by_side_cycles.fetch_add(1, Ordering::Relaxed);
+        }
+        let full = claimed.len() == limit as usize;
+        self.inner.last_claim_full.store(full, Ordering::Relaxed);
+        let started = self.start_claimed(claimed).await;
+        // Runs claimed are started whatever became of the results beside them; results not
+        // recorded stay waiting, and the error makes the dispatcher back off.
+        recorded?;
+        Ok(Cycle { started, claim_again: side_by_side && !full })
     }
 
     /// If the database was away since this node last renewed its leases, renews them now.
@@ -932,16 +975,18 @@ impl<S: Store> Engine<S> {
         // Claims in a row that took nothing while a run was claimable (`next_dispatch_sleep`).
         let mut contended = 0;
         while !shutdown.is_cancelled() {
-            match self.record_and_dispatch_once().await {
-                Ok(started) => {
+            match self.record_and_dispatch_cycle().await {
+                Ok(Cycle { started, claim_again }) => {
                     pacer.succeeded();
                     if started > 0 {
                         contended = 0;
                     }
                     // A full claim means more may be ready: claim again at once if a slot is
                     // free; results that arrived meanwhile are recorded in the same
-                    // transaction.
-                    let more = started > 0 && self.inner.slots.available_permits() > 0;
+                    // transaction. So does a claim that could not see the rooms recorded
+                    // beside it.
+                    let more =
+                        (started > 0 || claim_again) && self.inner.slots.available_permits() > 0;
                     if more || !self.inner.results.is_empty() {
                         self.gather_results().await;
                         continue;
@@ -1134,6 +1179,16 @@ impl<S: Store> Engine<S> {
 
 /// Results recorded per transaction, at most.
 const RESULT_BATCH: usize = 256;
+
+/// What a record-and-claim cycle did.
+#[derive(Debug, Default, Clone, Copy)]
+struct Cycle {
+    /// Runs claimed and started.
+    started: usize,
+    /// The claim ran beside the recording of results, could not see the rooms they freed, and
+    /// took less than it asked for: claim again at once.
+    claim_again: bool,
+}
 
 /// How many times the dispatcher yields, at most, for results about to arrive
 /// ([`Engine::gather_results`]).

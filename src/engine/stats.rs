@@ -23,6 +23,9 @@ pub struct EngineStats {
     /// Record-and-claim transactions the dispatcher committed (its runs per cycle are
     /// `claimed / cycles`: the batch each commit carries).
     pub cycles: AtomicU64,
+    /// Of those, the cycles that recorded their results in a transaction beside the claim's
+    /// instead of in the same one (a queue burning down, on Postgres).
+    pub side_by_side_cycles: AtomicU64,
     /// How late scheduled runs started: start minus the instant they were due (`not_before`:
     /// the scheduled instant plus the job's jitter offset).
     pub fire_lateness: Histogram,

@@ -45,6 +45,10 @@ pub(crate) trait Dialect {
     /// A bulk action's jobs, `v (id, version, next_run_at, probation)`, read from the JSON
     /// array bound as `$1` (a table expression for `FROM`).
     const BULK_JOB_ROWS: &'static str;
+    /// Whether two write transactions run at once here (row locks, a server process each), so
+    /// that recording results and claiming go faster side by side than in one transaction
+    /// (see [`super::RunQueue::records_beside_claims`]). SQLite has one writer.
+    const CONCURRENT_WRITERS: bool;
 
     /// The backend's migrations.
     fn migrator() -> &'static Migrator;

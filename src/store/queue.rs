@@ -186,6 +186,13 @@ store_concern! {
         /// Postgres a disk flush) off the start of runs due at an instant.
         fn record_and_claim(&self, results: &[RunResult], node_id: &str, now: DateTime<Utc>, ready_until: DateTime<Utc>, limit: u32, lease_ttl: Duration) -> Result<(Vec<bool>, Vec<ClaimedRun>)>;
 
+        /// Whether the engine, while runs are burning down, should record a batch of results
+        /// and claim the next batch in two transactions at once rather than in one
+        /// ([`Store::record_and_claim`]): true where two writers work at once (Postgres: two
+        /// server processes, two disk flushes that overlap), false where one writer does
+        /// everything in turn (SQLite).
+        fn records_beside_claims(&self) -> bool;
+
         /// The running runs of `node_id` that were asked to stop (overlap `cancel_previous`).
         fn cancel_requested(&self, node_id: &str) -> Result<Vec<Uuid>>;
 

@@ -163,7 +163,10 @@ impl RunQueue for This {
         if let Some((accepted, _)) = self.fast_cycle(results, None).await? {
             return Ok(accepted);
         }
-        let mut tx = self.begin_write().await?;
+        // The cycle's transaction: the engine records results alone, or beside a claim in
+        // another transaction (`Engine::record_and_dispatch`), with the same plans as when it
+        // records them together with a claim.
+        let mut tx = self.begin_cycle().await?;
         let accepted = Self::complete_in(&mut tx, results).await?;
         tx.commit().await?;
         Ok(accepted)
@@ -188,6 +191,10 @@ impl RunQueue for This {
         let claimed = Self::claim_in(&mut tx, node_id, now, ready_until, limit, lease_ttl).await?;
         tx.commit().await?;
         Ok((accepted, claimed))
+    }
+
+    async fn records_beside_claims(&self) -> bool {
+        Self::CONCURRENT_WRITERS
     }
 
     async fn cancel_requested(&self, node_id: &str) -> Result<Vec<Uuid>> {

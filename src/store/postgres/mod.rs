@@ -167,6 +167,7 @@ impl Dialect for PgStore {
     const PENDING_EVENTS: &'static str = sql::postgres::PENDING_EVENTS;
     const BULK_JOB_ROWS: &'static str = sql::postgres::BULK_JOB_ROWS;
     const MIGRATIONS_TABLE_EXISTS: &'static str = sql::postgres::MIGRATIONS_TABLE_EXISTS;
+    const CONCURRENT_WRITERS: bool = true;
 
     fn migrator() -> &'static Migrator {
         &MIGRATOR

@@ -153,6 +153,7 @@ impl Dialect for SqliteStore {
     const PENDING_EVENTS: &'static str = sql::sqlite::PENDING_EVENTS;
     const BULK_JOB_ROWS: &'static str = sql::sqlite::BULK_JOB_ROWS;
     const MIGRATIONS_TABLE_EXISTS: &'static str = sql::sqlite::MIGRATIONS_TABLE_EXISTS;
+    const CONCURRENT_WRITERS: bool = false;
 
     fn migrator() -> &'static Migrator {
         &MIGRATOR
