@@ -8,6 +8,8 @@
 //! - A reaper that lost the database too gives the owners of leases that expired meanwhile a
 //!   lease period after it reconnects; only then is a node that stays silent taken for dead.
 //! - A reaper that kept the database recovers a cut-off node's runs when its lease expires.
+//! - A running engine told to stop while its connection is frozen returns a moment after its
+//!   shutdown grace (on tokio's wall-clock timers), saying what it left undone.
 
 mod support;
 
@@ -18,7 +20,9 @@ use chrono::{DateTime, Utc};
 use rota::api::{JobPolicy, JobRef, Rota, TenantPolicy};
 use rota::clock::{Clock, ManualClock};
 use rota::engine::{Engine, EngineConfig};
-use rota::handler::{Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome};
+use rota::handler::{
+    CommandSpec, Envelope, Handler, HandlerRegistry, HandlerSpec, Outcome, OutcomeStatus,
+};
 use rota::job::JobDefinition;
 use rota::run::{Run, RunStatus, Trigger};
 use rota::store::prelude::*;
@@ -61,7 +65,12 @@ impl Handler for Held {
             let release = self.release.lock().unwrap().clone();
             tokio::select! {
                 () = release.cancelled() => {}
-                () = cancel.cancelled() => return Outcome::failed("cancelled"),
+                // Stopped (the shutdown's hard stop): cancelled, so that its run is handed
+                // back whether the executor or the handler notices the stop first.
+                () = cancel.cancelled() => {
+                    let stopped = Outcome::failed("stopped");
+                    return Outcome { status: OutcomeStatus::Cancelled, ..stopped };
+                }
             }
         }
         Outcome::succeeded("ok")
@@ -262,4 +271,150 @@ async fn a_reaper_that_kept_the_database_recovers_a_cut_off_node_when_its_lease_
     assert_eq!(reaper.reap_once().await.unwrap(), 1, "no grace: the reaper saw it all");
     world.release_held();
     owner.wait_idle().await;
+}
+
+/// What the engine holds when its connection to the database freezes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeldAtFreeze {
+    /// A run still executing: the shutdown stops it after the grace and must hand it back.
+    Executing,
+    /// A finished run's result: the shutdown must record it.
+    Result,
+    /// A run about to read its handler's stored definition, which it then waits for: the
+    /// shutdown stops it after the grace and must hand it back.
+    Resolving,
+}
+
+/// Tasks alive on this test's runtime: the engine's, the proxy's and the pools'.
+fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current().metrics().num_alive_tasks()
+}
+
+/// An engine running on the wall clock through a proxy that freezes (no byte moves, nothing is
+/// closed: a network partition, a server that stalls), holding a run or a result, is told to
+/// stop. Its shutdown waits for the database up to the grace, but no longer than the short
+/// time after it that the hand-back gets: `run()` returns an error saying what was left
+/// undone, and no task it spawned outlives it.
+///
+/// Before, the shutdown's database calls had no client-side limit: the recording of results
+/// and the hand-back waited for an answer that never came, and so did the shutdown for a run
+/// reading its handler's definition (the hard stop did not interrupt that read); `run()` never
+/// returned (a systemd stop ended in SIGKILL, a console window did not close).
+async fn shutdown_with_frozen_database(held: HeldAtFreeze) {
+    let Some(world) = World::start().await else { return };
+    let baseline = alive_tasks();
+    let proxy = world.proxy().await;
+    let store = AnyStore::connect(&proxy.url_for(&world.db.url)).await.unwrap();
+    let grace = Duration::from_secs(2);
+    let mut config = EngineConfig::new("node-a");
+    config.workers = 4;
+    config.lease_ttl = LEASE;
+    config.shutdown_grace = grace;
+    // The run `stored` is queued 1.5 s ahead: claimed at once, it waits for its instant.
+    config.claim_ahead = Duration::from_secs(5);
+    let clock: Arc<dyn Clock> = Arc::new(world.clock.clone());
+    let engine = Engine::with_registry(store.clone(), clock, config, registry(&world.handler));
+    let shutdown = CancellationToken::new();
+    let mut running = tokio::spawn({
+        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        async move { engine.run(shutdown).await }
+    });
+    let held_run = if held == HeldAtFreeze::Resolving {
+        // A command kept as a named handler: a run reads its definition as it starts.
+        let command = HandlerSpec::Command(CommandSpec::new("/bin/true", [] as [&str; 0]));
+        world.rota.set_named_handler("stored", &command).await.unwrap();
+        let job = JobDefinition {
+            name: "stored".into(),
+            schedule: "0 0 1 1 *".into(),
+            timezone: "UTC".into(),
+            handler: HandlerSpec::Named { name: "stored".into() },
+            payload: serde_json::json!({}),
+            timeout: Duration::from_secs(600),
+        };
+        world.rota.add_job("acme", &job, &JobPolicy::default()).await.unwrap();
+        let later = Arc::new(ManualClock::new(t0() + chrono::Duration::milliseconds(1500)));
+        let ahead = Rota::new(world.store.clone(), later);
+        ahead.trigger(JobRef::named("acme", "stored"), None).await.unwrap()
+    } else {
+        world.rota.trigger(JobRef::named("acme", "held"), None).await.unwrap()
+    };
+    engine.notify_runs_queued();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let started = || match held {
+        // The read of its definition starts 1.5 s after the claim, the database frozen then
+        // (and the grace, 2 s, running).
+        HeldAtFreeze::Resolving => {
+            engine.stats().claimed.load(std::sync::atomic::Ordering::Relaxed) > 0
+        }
+        _ => !world.handler.executed.lock().unwrap().is_empty(),
+    };
+    while !started() {
+        assert!(std::time::Instant::now() < deadline, "the run did not start within 10 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    proxy.freeze();
+    if held == HeldAtFreeze::Result {
+        // It finishes now: the dispatcher's cycle that records it waits for the frozen database.
+        world.release_held();
+        wait_for_results(&engine, 1).await;
+    }
+    let stopping = tokio::time::Instant::now();
+    shutdown.cancel();
+    let stopped = match tokio::time::timeout(grace + Duration::from_secs(10), &mut running).await {
+        Ok(stopped) => stopped.unwrap(),
+        Err(_) => {
+            running.abort();
+            panic!("run() did not return within the grace + 10 s of the shutdown");
+        }
+    };
+    let took = stopping.elapsed();
+    let error = stopped.expect_err("nothing could be written: run() says what was not done");
+    let text = error.to_string();
+    match held {
+        HeldAtFreeze::Executing | HeldAtFreeze::Resolving => {
+            assert!(text.contains("not handed back"), "{text}");
+        }
+        HeldAtFreeze::Result => assert!(text.contains("not recorded"), "{text}"),
+    }
+    assert!(error.is_connection_problem(), "{error:?}");
+    assert!(took >= grace, "stopped after {took:?}, before the grace ended");
+    assert!(took < grace + Duration::from_secs(3), "stopped only after {took:?}");
+    // Nothing reached the database (the test's own connection does not pass the proxy): the run
+    // is still this node's, until its lease expires.
+    let run = world.store.run(held_run.id).await.unwrap();
+    assert_eq!(
+        (run.status, run.lease_owner.as_deref()),
+        (RunStatus::Running, Some("node-a")),
+        "{run:?}"
+    );
+
+    // With the proxy gone its connections close, and the engine's pool closes without waiting
+    // for a database that will never answer: then no task is left of the engine's run.
+    drop(proxy);
+    store.close().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while alive_tasks() > baseline {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} tasks outlive the engine's run",
+            alive_tasks() - baseline
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_with_a_frozen_database_connection_hands_back_no_later_than_after_its_grace() {
+    shutdown_with_frozen_database(HeldAtFreeze::Executing).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_with_a_frozen_database_connection_gives_up_its_results_after_its_grace() {
+    shutdown_with_frozen_database(HeldAtFreeze::Result).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_with_a_frozen_database_connection_stops_a_run_reading_its_handler() {
+    shutdown_with_frozen_database(HeldAtFreeze::Resolving).await;
 }

@@ -60,14 +60,25 @@ pub(super) async fn execute<S: Store>(
             Some("cancelled before it started".into()),
         )
     } else {
-        match resolve(engine, &claimed.handler).await {
-            Ok(spec) => {
+        // Reading a stored handler's definition waits for the database: a stop must not wait
+        // for it (a frozen connection never answers).
+        let resolved = tokio::select! {
+            resolved = resolve(engine, &claimed.handler) => Some(resolved),
+            () = cancel.cancelled() => None,
+        };
+        match resolved {
+            None => Outcome::new(
+                OutcomeStatus::Cancelled,
+                String::new(),
+                Some("cancelled before it started".into()),
+            ),
+            Some(Ok(spec)) => {
                 engine
                     .executor()
                     .execute_in(&spec, &envelope, &claimed.context, claimed.timeout, cancel)
                     .await
             }
-            Err(message) => Outcome::failed(message),
+            Some(Err(message)) => Outcome::failed(message),
         }
     };
     engine.unregister_run(run.id);

@@ -30,7 +30,7 @@ use tracing::{debug, error, info, info_span, warn, Instrument};
 use crate::calendars::CalendarBook;
 use crate::clock::Clock;
 use crate::cron::Schedule;
-use crate::error::Result;
+use crate::error::{DatabaseProblem, Error, Result};
 use crate::handler::{Executor, HandlerRegistry};
 use crate::health::contact::ReapGate;
 use crate::health::pacing::RETRY_CAP;
@@ -738,6 +738,12 @@ impl<S: Store> Engine<S> {
     /// the grace while recording its results, waits for the database (within the grace) if it
     /// is away, hands back what is left and marks the node stopped.
     ///
+    /// It returns at the latest a short while ([`Engine::wrap_up`]) after the grace, or after
+    /// the handlers it stopped then have ended (within the executor's kill grace), whatever the
+    /// database does: every database call of the shutdown is given up then, even one on a
+    /// connection that freezes (no answer, no close: a network partition, a stalled server),
+    /// and the error says what was left undone.
+    ///
     /// Every loop backs off exponentially while its step fails, logs a streak of failures in
     /// a few lines, and reports its iterations to [`Engine::health`].
     pub async fn run(&self, shutdown: CancellationToken) -> Result<()> {
@@ -758,8 +764,39 @@ impl<S: Store> Engine<S> {
         let finished = self.finish_work(deadline).await;
         renewing.cancel();
         let _ = maintenance.await;
-        finished?;
-        self.hand_back(deadline).await
+        self.hand_back(deadline, finished?).await
+    }
+
+    /// How long after the shutdown grace (or after the handlers stopped at its end have ended)
+    /// the last steps of the shutdown may take: those handlers' results, the hand-back and the
+    /// node's stop. A database that answers needs
+    /// milliseconds for them; one that does not must not keep the process from exiting (a
+    /// systemd stop would end in SIGKILL, a console window would not close). A tenth of the
+    /// grace, a second at least (3 s for `rota serve`'s 30 s, within the unit's 45 s stop
+    /// timeout).
+    fn wrap_up(&self) -> Duration {
+        (self.inner.config.shutdown_grace / 10).max(Duration::from_secs(1))
+    }
+
+    /// A database call of the shutdown, given up at `until`: a frozen connection never
+    /// answers, and the driver sets no limit of its own on a statement's reply. Giving up
+    /// fails like a lost connection.
+    async fn shutdown_call<T>(
+        &self,
+        until: tokio::time::Instant,
+        call: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match timeout_at(until, call).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Database {
+                problem: DatabaseProblem::Connection,
+                source: format!(
+                    "the database did not answer in time for the shutdown to end within its grace ({} s)",
+                    self.inner.config.shutdown_grace.as_secs()
+                )
+                .into(),
+            }),
+        }
     }
 
     /// Waits for `loops` to end at the shutdown; returns the end of the shutdown grace, which
@@ -812,9 +849,11 @@ impl<S: Store> Engine<S> {
     /// At shutdown: lets running handlers finish within the grace, recording their results as
     /// they come, and keeps trying to record what waits until the grace ends (a result kept
     /// is an occurrence not executed again). After the grace, running handlers are stopped
-    /// (their runs are handed back) and their results get one more attempt. Fails with the
-    /// last database error if results are still waiting then.
-    async fn finish_work(&self, deadline: tokio::time::Instant) -> Result<()> {
+    /// (their runs are handed back) and their results get one more attempt. Every write is
+    /// given up at its deadline (see [`Engine::shutdown_call`]). Returns when the shutdown's
+    /// last calls must end (see [`Engine::wrap_up`]); fails, saying how many results are not
+    /// recorded, if results are still waiting then.
+    async fn finish_work(&self, deadline: tokio::time::Instant) -> Result<tokio::time::Instant> {
         let grace = self.inner.config.shutdown_grace;
         let mut pacer = LoopPacer::new(LoopName::Shutdown, self.inner.health.clone(), RETRY_CAP);
         let mut retry_at: Option<tokio::time::Instant> = None;
@@ -824,7 +863,7 @@ impl<S: Store> Engine<S> {
             while in_flight.try_join_next().is_some() {}
             let due = retry_at.is_none_or(|at| tokio::time::Instant::now() >= at);
             if due && !self.inner.results.is_empty() {
-                match self.record_waiting().await {
+                match self.shutdown_call(deadline, self.record_waiting()).await {
                     Ok(_) => {
                         pacer.succeeded();
                         retry_at = None;
@@ -837,7 +876,7 @@ impl<S: Store> Engine<S> {
                 }
             }
             if in_flight.is_empty() && self.inner.results.is_empty() {
-                return Ok(());
+                return Ok(deadline + self.wrap_up());
             }
             if tokio::time::Instant::now() >= deadline {
                 break;
@@ -855,39 +894,72 @@ impl<S: Store> Engine<S> {
                 "shutdown grace passed; stopping running handlers and handing their runs back"
             );
             self.inner.hard_stop.cancel();
+            // Each ends within the executor's kill grace, a command after its SIGTERM's.
             while in_flight.join_next().await.is_some() {}
         }
+        let wrap_up_end = tokio::time::Instant::now().max(deadline) + self.wrap_up();
         if !self.inner.results.is_empty() {
-            match self.record_results_once().await {
-                Ok(_) => return Ok(()),
+            match self.shutdown_call(wrap_up_end, self.record_results_once()).await {
+                Ok(_) => return Ok(wrap_up_end),
                 Err(error) => last_error = Some(error),
             }
         }
         let waiting = self.inner.results.len();
         if waiting == 0 {
-            return Ok(());
+            return Ok(wrap_up_end);
         }
+        let cause = last_error.expect("results wait only after a failed write");
         error!(
             results = waiting,
             grace_s = grace.as_secs(),
+            error = %cause,
             "the database did not answer within the shutdown grace: these finished runs are not recorded, and other nodes will run them again once their leases expire"
         );
-        Err(last_error.expect("results wait only after a failed write"))
+        Err(left_undone(
+            &format!(
+                "{waiting} finished run(s) not recorded at shutdown: other nodes will run those occurrences again once their leases expire"
+            ),
+            &cause,
+        ))
     }
 
     /// At shutdown, once every result is recorded: hands unfinished runs back to the queue and
-    /// marks the node stopped, waiting for the database until `deadline` (the end of the
-    /// grace) if it is away.
-    async fn hand_back(&self, deadline: tokio::time::Instant) -> Result<()> {
+    /// marks the node stopped, trying again until `deadline` (the end of the grace) if the
+    /// database is away; a call in flight is given up at `wrap_up_end` (see
+    /// [`Engine::wrap_up`]).
+    async fn hand_back(
+        &self,
+        deadline: tokio::time::Instant,
+        wrap_up_end: tokio::time::Instant,
+    ) -> Result<()> {
         let node_id = &self.inner.config.node_id;
         let store = &self.inner.store;
-        let released =
-            self.retry_until(deadline, || self.db(store.release(node_id, self.now()))).await?;
+        let released = self
+            .retry_until(deadline, || {
+                self.shutdown_call(wrap_up_end, self.db(store.release(node_id, self.now())))
+            })
+            .await
+            .map_err(|cause| {
+                let lease_s = self.inner.config.lease_ttl.as_secs();
+                error!(error = %cause, lease_s, "the database did not answer within the shutdown grace: this node's unfinished runs are not handed back, and wait for their leases to expire");
+                left_undone(
+                    &format!("this node's unfinished runs not handed back at shutdown: they wait for their leases to expire (at most {lease_s} s) before another node runs them"),
+                    &cause,
+                )
+            })?;
         if released > 0 {
             info!(released, "handed unfinished runs back to the queue");
         }
-        self.retry_until(deadline, || self.db(store.mark_node_stopped(node_id, self.now())))
-            .await?;
+        self.retry_until(deadline, || {
+            self.shutdown_call(wrap_up_end, self.db(store.mark_node_stopped(node_id, self.now())))
+        })
+        .await
+        .map_err(|cause| {
+            left_undone(
+                "this node not marked stopped at shutdown: the console shows it silent rather than stopped",
+                &cause,
+            )
+        })?;
         info!("engine stopped");
         Ok(())
     }
@@ -1198,6 +1270,15 @@ const GATHER_TURNS: usize = 16;
 /// run was claimable: another node's claim holds the tenants until its commit, a few
 /// milliseconds (see `next_dispatch_sleep`).
 const CONTENDED_RETRY: Duration = Duration::from_millis(2);
+
+/// The error of a shutdown that left `undone` (what, and what follows from it) because of
+/// `cause`, the database's last error or its silence.
+fn left_undone(undone: &str, cause: &Error) -> Error {
+    Error::Database {
+        problem: cause.database_problem().unwrap_or(DatabaseProblem::Other),
+        source: format!("{undone} ({cause})").into(),
+    }
+}
 
 pub(crate) fn chrono_duration(duration: Duration) -> chrono::Duration {
     chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
