@@ -433,10 +433,13 @@ async fn burn_down_with(db: &Database, engines: usize, total: u64, handler: &Arc
         .iter()
         .map(|engine| engine.stats().side_by_side_cycles.load(Ordering::Relaxed))
         .sum();
+    let asked: u64 =
+        handles.iter().map(|engine| engine.stats().claim_asked.load(Ordering::Relaxed)).sum();
     eprintln!(
         "    {engines} engine(s): {cycles} cycles ({side_by_side} recording beside the claim), \
-         {:.1} runs claimed per cycle",
-        claimed as f64 / cycles.max(1) as f64
+         {:.1} runs claimed per cycle of {:.1} asked for",
+        claimed as f64 / cycles.max(1) as f64,
+        asked as f64 / cycles.max(1) as f64
     );
     total as f64 / elapsed.as_secs_f64()
 }

@@ -81,6 +81,16 @@ impl<S: Store> Engine<S> {
                 stats.claimed.load(Ordering::Relaxed),
             ),
             (
+                "rota_dispatch_cycles_total",
+                "Record-and-claim cycles of this node's dispatcher.",
+                stats.cycles.load(Ordering::Relaxed),
+            ),
+            (
+                "rota_claim_slots_offered_total",
+                "Runs this node's claims asked for (free worker slots); claimed / offered is how full claims come back (low while slots are free: other nodes hold the tenants, or limits).",
+                stats.claim_asked.load(Ordering::Relaxed),
+            ),
+            (
                 "rota_runs_succeeded_total",
                 "Runs this node recorded as succeeded.",
                 stats.succeeded.load(Ordering::Relaxed),

@@ -473,6 +473,7 @@ impl<S: Store> Engine<S> {
         if side_by_side {
             self.inner.stats.side_by_side_cycles.fetch_add(1, Ordering::Relaxed);
         }
+        self.inner.stats.claim_asked.fetch_add(u64::from(limit), Ordering::Relaxed);
         let full = claimed.len() == limit as usize;
         self.inner.last_claim_full.store(full, Ordering::Relaxed);
         let started = self.start_claimed(claimed).await;

@@ -26,6 +26,9 @@ pub struct EngineStats {
     /// Of those, the cycles that recorded their results in a transaction beside the claim's
     /// instead of in the same one (a queue burning down, on Postgres).
     pub side_by_side_cycles: AtomicU64,
+    /// Runs the cycles' claims asked for (the free worker slots at each, at most the claim
+    /// batch): `claimed / claim_asked` is how full claims come back.
+    pub claim_asked: AtomicU64,
     /// How late scheduled runs started: start minus the instant they were due (`not_before`:
     /// the scheduled instant plus the job's jitter offset).
     pub fire_lateness: Histogram,
