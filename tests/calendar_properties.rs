@@ -181,3 +181,27 @@ proptest! {
         prop_assert_eq!(ticked, walked);
     }
 }
+
+// Found by `the_ticks_windows_and_the_iterator_agree` (CI, 2026-12-07): two excluded weekdays in
+// a row both move to the next allowed day, and a tick's window ends between them. The tick found
+// the later occurrence's move first (its window's own occurrence) and the iterator the earlier
+// one's, so they named different origins for the same run.
+#[test]
+fn two_occurrences_moved_onto_one_day_name_the_earliest_origin_in_every_window() {
+    let schedule = Schedule::parse("15 0 * * MON-FRI", "UTC").unwrap();
+    let days: BTreeSet<NaiveDate> = [
+        NaiveDate::from_ymd_opt(2027, 5, 20).unwrap(),
+        NaiveDate::from_ymd_opt(2027, 5, 21).unwrap(),
+    ]
+    .into();
+    let rule = rule(&days, OnExcluded::Next);
+    let timetable = Timetable::new(&schedule, Some(&rule));
+    let thursday = Utc.with_ymd_and_hms(2027, 5, 20, 0, 15, 0).unwrap();
+    let saturday = Utc.with_ymd_and_hms(2027, 5, 22, 0, 15, 0).unwrap();
+    let walked = timetable.next_slot_after(thursday - Duration::seconds(1)).unwrap();
+    let cut = thursday + Duration::minutes(1);
+    let (ticked, _) = timetable.slots_between(cut, saturday + Duration::hours(1), 100);
+    assert_eq!(walked.at, saturday);
+    assert_eq!(ticked.first(), Some(&walked));
+    assert!(matches!(walked.kind, SlotKind::Moved { from, .. } if from == thursday), "{walked:?}");
+}

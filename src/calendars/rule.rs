@@ -392,12 +392,15 @@ impl<'a> Timetable<'a> {
 }
 
 /// Sorts slots by instant and keeps one per instant: the schedule's own run before a moved one
-/// that landed on it.
+/// that landed on it, and of several occurrences moved onto the same instant (two excluded days
+/// in a row moving to the same allowed day), the one from the earliest occurrence. Not the
+/// first one found: the tick finds them window by window and the iterator in one pass, in
+/// different orders, and both must name the same origin.
 fn merge(mut slots: Vec<Slot>) -> Vec<Slot> {
     let rank = |slot: &Slot| match slot.kind {
-        SlotKind::Run => 0,
-        SlotKind::Excluded { .. } => 1,
-        SlotKind::Moved { .. } => 2,
+        SlotKind::Run => (0, None),
+        SlotKind::Excluded { .. } => (1, None),
+        SlotKind::Moved { from, .. } => (2, Some(from)),
     };
     slots.sort_by(|a, b| a.at.cmp(&b.at).then(rank(a).cmp(&rank(b))));
     slots.dedup_by(|later, earlier| later.at == earlier.at);
