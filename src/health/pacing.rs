@@ -110,6 +110,43 @@ impl FailureLog {
     }
 }
 
+/// What a [`RepeatLog`] says to log now: `unlogged` occurrences went unlogged since the last
+/// line, `total` happened in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeats {
+    pub unlogged: u64,
+    pub total: u64,
+}
+
+/// Decides which occurrences of a repeated event that has no success to end it (a connection
+/// the SQLite pool closes after a failed transaction) are worth a log line: the first, then at
+/// most one per `period`, carrying the count of those in between. The one after a quiet period
+/// is logged at once. Its instants are tokio's, which the store may read (it has no clock).
+#[derive(Debug, Clone)]
+pub struct RepeatLog {
+    period: Duration,
+    last_logged: Option<tokio::time::Instant>,
+    unlogged: u64,
+    total: u64,
+}
+
+impl RepeatLog {
+    pub fn new(period: Duration) -> RepeatLog {
+        RepeatLog { period, last_logged: None, unlogged: 0, total: 0 }
+    }
+
+    /// An occurrence at `now`; returns what to log, if anything.
+    pub fn occurred(&mut self, now: tokio::time::Instant) -> Option<Repeats> {
+        self.total += 1;
+        if self.last_logged.is_some_and(|at| now.saturating_duration_since(at) < self.period) {
+            self.unlogged += 1;
+            return None;
+        }
+        self.last_logged = Some(now);
+        Some(Repeats { unlogged: std::mem::take(&mut self.unlogged), total: self.total })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +194,26 @@ mod tests {
         assert_eq!(log.failures(), 0);
         assert_eq!(log.succeeded(), None, "no streak, nothing to end");
         assert_eq!(log.failed(at(60)), Some(FailureNotice::Started), "a new streak");
+    }
+
+    #[test]
+    fn a_repeated_event_is_logged_once_per_period_with_the_count_in_between() {
+        let mut log = RepeatLog::new(Duration::from_secs(10));
+        let start = tokio::time::Instant::now();
+        let at = |millis: u64| start + Duration::from_millis(millis);
+        let logged: Vec<(u64, Option<Repeats>)> = [0, 5, 1_000, 9_999, 10_000, 12_000, 30_000]
+            .into_iter()
+            .map(|millis| (millis, log.occurred(at(millis))))
+            .filter(|(_, repeats)| repeats.is_some())
+            .collect();
+        assert_eq!(
+            logged,
+            [
+                (0, Some(Repeats { unlogged: 0, total: 1 })),
+                (10_000, Some(Repeats { unlogged: 3, total: 5 })),
+                // After a quiet period, at once.
+                (30_000, Some(Repeats { unlogged: 1, total: 7 })),
+            ]
+        );
     }
 }

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -30,6 +30,7 @@ use super::dialect::FastClaim;
 use super::queue::{claim_shares, widen_shares, ClaimedRun, EligibleTenant, RunResult};
 use super::sql;
 use crate::error::{Error, Result};
+use crate::health::pacing::{RepeatLog, Repeats, REPEAT_LOG_PERIOD};
 
 // The shared SQL, compiled for this backend (see `portable/mod.rs`).
 #[allow(clippy::duplicate_mod, reason = "the shared SQL is compiled once per backend on purpose")]
@@ -99,9 +100,14 @@ impl SqliteStore {
         create_private_file(&file)?;
         // The writer connects first: it switches the file to WAL. SQLite creates `-wal` and
         // `-shm` with the main file's mode; ones left by an older version are tightened.
-        let writer = discarding_broken_connections(SqlitePoolOptions::new().max_connections(1))
-            .connect_with(options.clone())
-            .await?;
+        let closed = Arc::new(Mutex::new(RepeatLog::new(REPEAT_LOG_PERIOD)));
+        let writer = discarding_broken_connections(
+            SqlitePoolOptions::new().max_connections(1),
+            "writer",
+            &closed,
+        )
+        .connect_with(options.clone())
+        .await?;
         for suffix in ["-wal", "-shm"] {
             let mut companion = file.clone().into_os_string();
             companion.push(suffix);
@@ -113,7 +119,7 @@ impl SqliteStore {
                 )
             })?;
         }
-        let reader = discarding_broken_connections(SqlitePoolOptions::new())
+        let reader = discarding_broken_connections(SqlitePoolOptions::new(), "reader", &closed)
             .max_connections(READERS)
             .connect_with(options)
             .await?;
@@ -495,18 +501,55 @@ type TenantQueue = (Uuid, usize, Vec<Uuid>);
 /// then fails too, and sqlx keeps counting the transaction as open, so every later `BEGIN` on that
 /// connection would fail ("begin_with at non-zero transaction depth") until a restart. Not for
 /// in-memory databases, whose one connection is the database.
-fn discarding_broken_connections(options: SqlitePoolOptions) -> SqlitePoolOptions {
+///
+/// While the disk stays full that is about one connection per failed write, a second or more:
+/// `closed` (shared by the store's pools) logs the first and then a count every
+/// [`REPEAT_LOG_PERIOD`], as the failing loops log their own failures.
+fn discarding_broken_connections(
+    options: SqlitePoolOptions,
+    pool: &'static str,
+    closed: &Arc<Mutex<RepeatLog>>,
+) -> SqlitePoolOptions {
+    let on_acquire = Arc::clone(closed);
+    let on_release = Arc::clone(closed);
     options
-        .before_acquire(|connection, _| Box::pin(async move { Ok(usable(connection)) }))
-        .after_release(|connection, _| Box::pin(async move { Ok(usable(connection)) }))
+        .before_acquire(move |connection, _| {
+            let usable = usable(connection, pool, &on_acquire);
+            Box::pin(async move { Ok(usable) })
+        })
+        .after_release(move |connection, _| {
+            let usable = usable(connection, pool, &on_release);
+            Box::pin(async move { Ok(usable) })
+        })
 }
 
-fn usable(connection: &SqliteConnection) -> bool {
-    if connection.is_in_transaction() {
-        tracing::warn!("closing a SQLite connection left inside a failed transaction");
-        return false;
+fn usable(connection: &SqliteConnection, pool: &'static str, closed: &Mutex<RepeatLog>) -> bool {
+    if !connection.is_in_transaction() {
+        return true;
     }
-    true
+    let repeats = closed
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .occurred(tokio::time::Instant::now());
+    match repeats {
+        // The first, or the first after a quiet period.
+        Some(Repeats { unlogged: 0, total }) => tracing::warn!(
+            pool,
+            total,
+            "closing a SQLite connection left inside a failed transaction (its COMMIT or ROLLBACK \
+             failed: a full disk, an I/O error); a new one is opened when needed (repeats are \
+             counted and logged every {} s)",
+            REPEAT_LOG_PERIOD.as_secs()
+        ),
+        Some(Repeats { unlogged, total }) => tracing::warn!(
+            pool,
+            closed = unlogged + 1,
+            total,
+            "still closing SQLite connections left inside failed transactions"
+        ),
+        None => {}
+    }
+    false
 }
 
 /// Whether `url` names an in-memory database (`sqlite::memory:`, `sqlite://:memory:`,
