@@ -706,7 +706,7 @@ backend_test!(a_queue_burned_down_runs_and_records_every_run_once, |db| {
     let rota = Rota::new(store.clone(), clock.clone()).with_registry(registry.clone());
     // Once the narrow tenant's few runs are done, the bulk tenant fills every claim alone: full
     // claims, so recording beside them, whatever the machine's load.
-    let tenants = [("bulk", 1_000, 150), ("narrow", 1, 10)];
+    let tenants = [("bulk", 1_000, 150), ("narrow", 1, 2)];
     let mut expected = 0;
     for (tenant, max_concurrent, per_job) in tenants {
         rota.add_tenant(
@@ -725,7 +725,7 @@ backend_test!(a_queue_burned_down_runs_and_records_every_run_once, |db| {
         }
     }
     let mut config = EngineConfig::new("node-a");
-    config.workers = 8;
+    config.workers = 32;
     let engine = Engine::with_registry(store.clone(), clock, config, registry);
     let shutdown = CancellationToken::new();
     let running = tokio::spawn({
@@ -753,7 +753,13 @@ backend_test!(a_queue_burned_down_runs_and_records_every_run_once, |db| {
     assert_eq!(stats.fenced_out.load(Ordering::Relaxed), 0);
     let side_by_side = stats.side_by_side_cycles.load(Ordering::Relaxed);
     match db.backend {
-        support::Backend::Postgres => assert!(side_by_side > 0, "never recorded beside a claim"),
+        support::Backend::Postgres => assert!(
+            side_by_side > 0,
+            "never recorded beside a claim: {} cycles asked for {} runs, claimed {}",
+            stats.cycles.load(Ordering::Relaxed),
+            stats.claim_asked.load(Ordering::Relaxed),
+            stats.claimed.load(Ordering::Relaxed)
+        ),
         support::Backend::Sqlite => assert_eq!(side_by_side, 0, "SQLite has one writer"),
     }
     let succeeded = rota
@@ -766,3 +772,73 @@ backend_test!(a_queue_burned_down_runs_and_records_every_run_once, |db| {
         .unwrap();
     assert_eq!(succeeded.len(), expected);
 });
+
+// Postgres: while results cannot be written but claims can (here a trigger refuses every
+// finished run; in production, say, a statement timeout waiting for a job row), a recording
+// that failed beside a claim makes the next cycle one transaction again, which fails as a
+// whole: nothing more is claimed, and the results waiting stay bounded by the slots. Before,
+// every retry ran beside another claim, and each added a claim's worth of runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn results_that_cannot_be_written_stop_the_claims_beside_them() {
+    use sqlx::Connection;
+    let Some(db) = support::TestDatabase::create(support::Backend::Postgres).await else {
+        return;
+    };
+    let store = db.store().await;
+    let clock: Arc<dyn Clock> = Arc::new(rota::clock::SystemClock);
+    let handler = Arc::new(RunIds::default());
+    let mut registry = HandlerRegistry::new();
+    registry.register("probe", handler.clone()).unwrap();
+    let rota = Rota::new(store.clone(), clock.clone()).with_registry(registry.clone());
+    rota.add_tenant(
+        &NewTenant { name: "bulk".into(), max_concurrent: 1_000, weight: 1 },
+        &TenantPolicy::default(),
+    )
+    .await
+    .unwrap();
+    rota.add_job("bulk", &job("bulk-0", "0 0 1 1 *"), &JobPolicy::default()).await.unwrap();
+    for _ in 0..300 {
+        rota.trigger(JobRef::named("bulk", "bulk-0"), None).await.unwrap();
+    }
+    let mut connection = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_finish() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF NEW.status = 'succeeded' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+         RETURN NEW; END $$; \
+         CREATE TRIGGER refuse_finish BEFORE UPDATE ON runs FOR EACH ROW \
+         EXECUTE FUNCTION refuse_finish();",
+    )
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    let workers = 16;
+    let mut config = EngineConfig::new("node-a");
+    config.workers = workers;
+    config.claim_batch = workers;
+    config.shutdown_grace = Duration::from_secs(1);
+    let engine = Engine::with_registry(store.clone(), clock, config, registry);
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        async move { engine.run(shutdown).await }
+    });
+    // The first claim (no results yet) and the first cycle beside its results are full, so
+    // the cycle after that would run beside a claim again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while engine.stats().side_by_side_cycles.load(Ordering::Relaxed) == 0 {
+        assert!(std::time::Instant::now() < deadline, "never recorded beside a claim");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let claimed = engine.stats().claimed.load(Ordering::Relaxed);
+    let waiting = engine.results_waiting();
+    shutdown.cancel();
+    // The results can never be written: the shutdown ends with an error after its grace.
+    let _ = running.await.unwrap();
+    assert!(
+        claimed <= u64::from(2 * workers),
+        "{claimed} runs claimed while no result could be written (slots: {workers})"
+    );
+    assert!(waiting <= 2 * workers as usize, "{waiting} results waiting");
+    assert_eq!(engine.stats().succeeded.load(Ordering::Relaxed), 0);
+}

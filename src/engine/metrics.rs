@@ -86,8 +86,13 @@ impl<S: Store> Engine<S> {
                 stats.cycles.load(Ordering::Relaxed),
             ),
             (
+                "rota_dispatch_cycles_side_by_side_total",
+                "Of those cycles, the ones that recorded results in a transaction beside the claim's (Postgres, while a queue burns down).",
+                stats.side_by_side_cycles.load(Ordering::Relaxed),
+            ),
+            (
                 "rota_claim_slots_offered_total",
-                "Runs this node's claims asked for (free worker slots); claimed / offered is how full claims come back (low while slots are free: other nodes hold the tenants, or limits).",
+                "Runs this node's claims asked for (free worker slots); claimed / offered is how full claims come back (low while runs wait: other nodes' claims hold the tenants, tenant limits, or a claim beside a recording that could not see the rooms it freed).",
                 stats.claim_asked.load(Ordering::Relaxed),
             ),
             (

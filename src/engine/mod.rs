@@ -16,7 +16,7 @@ pub mod retention;
 mod stats;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -133,6 +133,9 @@ struct Inner<S: Store> {
     /// where the store allows it, the next cycle records and claims side by side (see
     /// [`Engine::record_and_dispatch`]).
     last_claim_full: AtomicBool,
+    /// Cycles left before the dispatcher records beside a claim again, after such a claim came
+    /// back short.
+    side_by_side_paused: AtomicU32,
     /// The count of database contact breaks when this node last renewed its leases: a larger
     /// count means the database was away since, and the leases are renewed before results are
     /// recorded or anything is claimed.
@@ -184,6 +187,7 @@ impl<S: Store> Engine<S> {
                 results: ResultBuffer::new(),
                 recording: tokio::sync::Mutex::new(()),
                 last_claim_full: AtomicBool::new(false),
+                side_by_side_paused: AtomicU32::new(0),
                 renewed_after_breaks: AtomicU64::new(0),
                 grace_logged: Mutex::new(None),
                 in_flight: tokio::sync::Mutex::new(JoinSet::new()),
@@ -394,7 +398,8 @@ impl<S: Store> Engine<S> {
     }
 
     /// The dispatcher's step: records the waiting results and claims for the free slots in one
-    /// transaction, then starts the claimed runs; returns the number started. After the
+    /// transaction (or two at once, see [`Engine::record_and_dispatch`]), then starts the
+    /// claimed runs; returns the number started. After the
     /// database was away, this node's leases are renewed first: its finished runs stay its own
     /// until their results are in, and nothing new is claimed before they are.
     pub async fn record_and_dispatch_once(&self) -> Result<usize> {
@@ -431,7 +436,12 @@ impl<S: Store> Engine<S> {
     /// lasts about as long as its longer half instead of both halves and a disk flush in turn.
     /// The claim may not see the rooms this recording frees (a run of an exclusive job whose
     /// previous run is being recorded, a tenant at its limit): it takes less, and the cycle
-    /// tells the dispatcher to claim again at once, as one transaction.
+    /// tells the dispatcher to claim again at once, as one transaction; the next
+    /// [`SIDE_BY_SIDE_PAUSE`] cycles then stay in one transaction each (a tenant at its limit
+    /// would otherwise make every batch three transactions: the recording, a claim that sees
+    /// no room, and the claim again). After a recording failed, the next cycle is one
+    /// transaction again: while results cannot be written, nothing more is claimed (see
+    /// `results.rs`).
     async fn record_and_dispatch(&self, results: &[RunResult]) -> Result<Cycle> {
         let limit = self.claim_limit();
         let config = &self.inner.config;
@@ -453,7 +463,12 @@ impl<S: Store> Engine<S> {
                 config.lease_ttl,
             ))
         };
+        let paused = self.inner.side_by_side_paused.load(Ordering::Relaxed);
+        if paused > 0 {
+            self.inner.side_by_side_paused.store(paused - 1, Ordering::Relaxed);
+        }
         let side_by_side = !results.is_empty()
+            && paused == 0
             && self.inner.last_claim_full.load(Ordering::Relaxed)
             && store.records_beside_claims().await;
         self.inner.last_claim_full.store(false, Ordering::Relaxed);
@@ -475,7 +490,10 @@ impl<S: Store> Engine<S> {
         }
         self.inner.stats.claim_asked.fetch_add(u64::from(limit), Ordering::Relaxed);
         let full = claimed.len() == limit as usize;
-        self.inner.last_claim_full.store(full, Ordering::Relaxed);
+        self.inner.last_claim_full.store(full && recorded.is_ok(), Ordering::Relaxed);
+        if side_by_side && !full {
+            self.inner.side_by_side_paused.store(SIDE_BY_SIDE_PAUSE, Ordering::Relaxed);
+        }
         let started = self.start_claimed(claimed).await;
         // Runs claimed are started whatever became of the results beside them; results not
         // recorded stay waiting, and the error makes the dispatcher back off.
@@ -1252,6 +1270,10 @@ impl<S: Store> Engine<S> {
 
 /// Results recorded per transaction, at most.
 const RESULT_BATCH: usize = 256;
+
+/// Cycles that stay in one transaction after a claim made beside a recording came back short
+/// (see `Engine::record_and_dispatch`).
+const SIDE_BY_SIDE_PAUSE: u32 = 8;
 
 /// What a record-and-claim cycle did.
 #[derive(Debug, Default, Clone, Copy)]

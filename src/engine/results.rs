@@ -4,8 +4,10 @@
 //! succeeds: dropping it would leave its run `running` until the lease expired, and another
 //! node would execute the occurrence again. The buffer is bounded by the worker slots: a run
 //! holds a slot until its result is here, and new runs are claimed only in the transaction that
-//! records the waiting results, so while writes fail nothing new is claimed and at most one
-//! result per slot (plus those of the last claim) can wait.
+//! records the waiting results or, while a queue burns down on Postgres, in one made beside it;
+//! a recording that failed makes the next cycle one transaction again. So while writes fail
+//! nothing new is claimed, and at most one result per slot (plus those of the last claim and of
+//! one claim made beside the failed recording) can wait.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;

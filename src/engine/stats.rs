@@ -20,8 +20,9 @@ pub struct EngineStats {
     pub fenced_out: AtomicU64,
     pub recovered: AtomicU64,
     pub running: AtomicU64,
-    /// Record-and-claim transactions the dispatcher committed (its runs per cycle are
-    /// `claimed / cycles`: the batch each commit carries).
+    /// Record-and-claim cycles the dispatcher completed (its runs per cycle are
+    /// `claimed / cycles`: the batch each cycle carries; a cycle is one transaction, or two at
+    /// once when it records beside its claim).
     pub cycles: AtomicU64,
     /// Of those, the cycles that recorded their results in a transaction beside the claim's
     /// instead of in the same one (a queue burning down, on Postgres).
