@@ -848,6 +848,10 @@ impl<S: Store> Engine<S> {
             };
             match joined {
                 Some(Ok(Err(error))) => warn!(%error, "engine loop stopped with an error"),
+                // A loop that panicked: its work stopped long before the shutdown; say so.
+                Some(Err(failure)) if failure.is_panic() => {
+                    error!(%failure, "engine loop panicked");
+                }
                 Some(_) => {}
                 None => return deadline.unwrap_or_else(|| tokio::time::Instant::now() + grace),
             }
