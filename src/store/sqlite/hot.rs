@@ -39,6 +39,7 @@ use uuid::Uuid;
 
 use super::{round_robin, tenant_queues, ReadyRun, TenantQueue, BUSY_TIMEOUT};
 use crate::error::{Error, Result};
+use crate::health::pacing::{RepeatLog, Repeats, REPEAT_LOG_PERIOD};
 use crate::run::{RunStatus, Trigger};
 use crate::store::codec::{self, ColumnIndex, RowAccess};
 use crate::store::queue::{claim_shares, split_successes, widen_shares, EligibleTenant};
@@ -164,6 +165,9 @@ fn serve(
 ) {
     let mut connection: Option<Connection> = None;
     let mut cycles = 0u32;
+    // While the disk stays full every cycle closes its connection: logged as the store's pools
+    // log theirs, the first and then a count at most every period.
+    let mut closed = RepeatLog::new(REPEAT_LOG_PERIOD);
     while let Ok(request) = requests.recv() {
         // Writers on the shared path first (a tick, an API change): they wait in SQLite's busy
         // handler, which sleeps milliseconds at a time.
@@ -185,9 +189,21 @@ fn serve(
         // A connection left inside a transaction (a failed COMMIT or ROLLBACK: a full disk, an
         // I/O error) is closed; the next cycle opens a new one.
         if connection.as_ref().is_some_and(|open| !open.is_autocommit()) {
-            tracing::warn!(
-                "closing the SQLite hot-path connection left inside a failed transaction"
-            );
+            match closed.occurred(tokio::time::Instant::now()) {
+                Some(Repeats { unlogged: 0, total }) => tracing::warn!(
+                    total,
+                    "closing the SQLite hot-path connection left inside a failed transaction \
+                     (its COMMIT or ROLLBACK failed: a full disk, an I/O error); the next cycle \
+                     opens a new one (repeats are counted and logged every {} s)",
+                    REPEAT_LOG_PERIOD.as_secs()
+                ),
+                Some(Repeats { unlogged, total }) => tracing::warn!(
+                    closed = unlogged + 1,
+                    total,
+                    "still closing the SQLite hot-path connection after failed transactions"
+                ),
+                None => {}
+            }
             connection = None;
         }
         if matches!(answer, Ok(Cycle::Done(..))) {
