@@ -94,6 +94,18 @@ fn engine(
     Engine::with_registry(store.clone(), clock, config, registry(probe))
 }
 
+/// Runs `engine` (`Engine::run`) on a task of its own until the token returned is cancelled.
+fn run_in_background(
+    engine: &Engine<AnyStore>,
+) -> (CancellationToken, tokio::task::JoinHandle<rota::error::Result<()>>) {
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let (engine, shutdown) = (engine.clone(), shutdown.clone());
+        async move { engine.run(shutdown).await }
+    });
+    (shutdown, running)
+}
+
 /// Claims, executes and records until `engines` find nothing more to run at this instant.
 async fn run_until_quiet(engines: &[Engine<AnyStore>]) {
     loop {
@@ -275,11 +287,7 @@ backend_test!(runs_claimed_ahead_start_on_their_instant_never_before, |db| {
     let mut config = EngineConfig::new("node-a");
     config.claim_ahead = Duration::from_secs(2);
     let engine = Engine::with_registry(store.clone(), clock, config, registry);
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let (engine, shutdown) = (engine.clone(), shutdown.clone());
-        async move { engine.run(shutdown).await }
-    });
+    let (shutdown, running) = run_in_background(&engine);
     tokio::time::sleep(Duration::from_millis(4_200)).await;
     shutdown.cancel();
     running.await.unwrap().unwrap();
@@ -555,12 +563,7 @@ impl MidCycle {
         config.lease_ttl = Duration::from_secs(300);
         config.shutdown_grace = grace;
         let engine = Engine::with_registry(store, Arc::new(clock), config, registry);
-        let shutdown = CancellationToken::new();
-        let running = tokio::spawn({
-            let engine = engine.clone();
-            let shutdown = shutdown.clone();
-            async move { engine.run(shutdown).await }
-        });
+        let (shutdown, running) = run_in_background(&engine);
         MidCycle { rota, engine, gate, hold, shutdown, running }
     }
 }
@@ -727,11 +730,7 @@ backend_test!(a_queue_burned_down_runs_and_records_every_run_once, |db| {
     let mut config = EngineConfig::new("node-a");
     config.workers = 32;
     let engine = Engine::with_registry(store.clone(), clock, config, registry);
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let (engine, shutdown) = (engine.clone(), shutdown.clone());
-        async move { engine.run(shutdown).await }
-    });
+    let (shutdown, running) = run_in_background(&engine);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while engine.stats().succeeded.load(Ordering::Relaxed) < expected as u64 {
         assert!(std::time::Instant::now() < deadline, "not burned down within 60 s");
@@ -817,11 +816,7 @@ async fn results_that_cannot_be_written_stop_the_claims_beside_them() {
     config.claim_batch = workers;
     config.shutdown_grace = Duration::from_secs(1);
     let engine = Engine::with_registry(store.clone(), clock, config, registry);
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let (engine, shutdown) = (engine.clone(), shutdown.clone());
-        async move { engine.run(shutdown).await }
-    });
+    let (shutdown, running) = run_in_background(&engine);
     // The first claim (no results yet) and the first cycle beside its results are full, so
     // the cycle after that would run beside a claim again.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

@@ -16,7 +16,7 @@ pub mod retention;
 mod stats;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -127,15 +127,9 @@ struct Inner<S: Store> {
     /// Results waiting to be recorded, kept while the database is away.
     results: ResultBuffer,
     /// Held while results are recorded, so that one writer at a time takes them from the
-    /// buffer (a tokio mutex: held across the write).
-    recording: tokio::sync::Mutex<()>,
-    /// Whether the last claim took as many runs as it could: the queue is burning down, and
-    /// where the store allows it, the next cycle records and claims side by side (see
-    /// [`Engine::record_and_dispatch`]).
-    last_claim_full: AtomicBool,
-    /// Cycles left before the dispatcher records beside a claim again, after such a claim came
-    /// back short.
-    side_by_side_paused: AtomicU32,
+    /// buffer (a tokio mutex: held across the write); it keeps what the cycles remember to
+    /// decide whether the next one records beside its claim.
+    recording: tokio::sync::Mutex<SideBySide>,
     /// The count of database contact breaks when this node last renewed its leases: a larger
     /// count means the database was away since, and the leases are renewed before results are
     /// recorded or anything is claimed.
@@ -185,9 +179,7 @@ impl<S: Store> Engine<S> {
                 schedules: Mutex::new(HashMap::new()),
                 calendars: Mutex::new(CalendarBook::default()),
                 results: ResultBuffer::new(),
-                recording: tokio::sync::Mutex::new(()),
-                last_claim_full: AtomicBool::new(false),
-                side_by_side_paused: AtomicU32::new(0),
+                recording: tokio::sync::Mutex::new(SideBySide::default()),
                 renewed_after_breaks: AtomicU64::new(0),
                 grace_logged: Mutex::new(None),
                 in_flight: tokio::sync::Mutex::new(JoinSet::new()),
@@ -409,10 +401,10 @@ impl<S: Store> Engine<S> {
     /// [`Engine::record_and_dispatch_once`], telling the dispatcher whether to claim again at
     /// once.
     async fn record_and_dispatch_cycle(&self) -> Result<Cycle> {
-        let _recording = self.inner.recording.lock().await;
+        let mut side_by_side = self.inner.recording.lock().await;
         self.renew_after_break().await?;
         let batch = self.inner.results.oldest(RESULT_BATCH);
-        self.record_and_dispatch(&batch).await
+        self.record_and_dispatch(&batch, &mut side_by_side).await
     }
 
     /// How many runs the next claim may take: the free worker slots, at most `claim_batch`;
@@ -442,7 +434,11 @@ impl<S: Store> Engine<S> {
     /// no room, and the claim again). After a recording failed, the next cycle is one
     /// transaction again: while results cannot be written, nothing more is claimed (see
     /// `results.rs`).
-    async fn record_and_dispatch(&self, results: &[RunResult]) -> Result<Cycle> {
+    async fn record_and_dispatch(
+        &self,
+        results: &[RunResult],
+        state: &mut SideBySide,
+    ) -> Result<Cycle> {
         let limit = self.claim_limit();
         let config = &self.inner.config;
         let store = &self.inner.store;
@@ -463,15 +459,8 @@ impl<S: Store> Engine<S> {
                 config.lease_ttl,
             ))
         };
-        let paused = self.inner.side_by_side_paused.load(Ordering::Relaxed);
-        if paused > 0 {
-            self.inner.side_by_side_paused.store(paused - 1, Ordering::Relaxed);
-        }
-        let side_by_side = !results.is_empty()
-            && paused == 0
-            && self.inner.last_claim_full.load(Ordering::Relaxed)
-            && store.records_beside_claims().await;
-        self.inner.last_claim_full.store(false, Ordering::Relaxed);
+        let side_by_side =
+            state.take_turn() && !results.is_empty() && store.records_beside_claims().await;
         let (recorded, claimed) = if side_by_side {
             let (recorded, claimed) = tokio::join!(self.record(results), claim(&[]));
             if recorded.is_ok() {
@@ -490,10 +479,7 @@ impl<S: Store> Engine<S> {
         }
         self.inner.stats.claim_asked.fetch_add(u64::from(limit), Ordering::Relaxed);
         let full = claimed.len() == limit as usize;
-        self.inner.last_claim_full.store(full && recorded.is_ok(), Ordering::Relaxed);
-        if side_by_side && !full {
-            self.inner.side_by_side_paused.store(SIDE_BY_SIDE_PAUSE, Ordering::Relaxed);
-        }
+        state.after_cycle(side_by_side, full, recorded.is_ok());
         let started = self.start_claimed(claimed).await;
         // Runs claimed are started whatever became of the results beside them; results not
         // recorded stay waiting, and the error makes the dispatcher back off.
@@ -1278,6 +1264,36 @@ const RESULT_BATCH: usize = 256;
 /// Cycles that stay in one transaction after a claim made beside a recording came back short
 /// (see `Engine::record_and_dispatch`).
 const SIDE_BY_SIDE_PAUSE: u32 = 8;
+
+/// What the dispatcher's cycles remember to decide whether the next one records its results
+/// beside its claim (see `Engine::record_and_dispatch`).
+#[derive(Debug, Default)]
+struct SideBySide {
+    /// The last claim took as many runs as it could, and the results beside it were recorded:
+    /// the queue is burning down.
+    last_claim_full: bool,
+    /// Cycles left in one transaction each, after a claim beside a recording came back short.
+    paused: u32,
+}
+
+impl SideBySide {
+    /// Whether this cycle may record beside its claim; a paused cycle counts down.
+    fn take_turn(&mut self) -> bool {
+        let full = std::mem::take(&mut self.last_claim_full);
+        if self.paused > 0 {
+            self.paused -= 1;
+            return false;
+        }
+        full
+    }
+
+    fn after_cycle(&mut self, side_by_side: bool, full: bool, recorded: bool) {
+        self.last_claim_full = full && recorded;
+        if side_by_side && !full {
+            self.paused = SIDE_BY_SIDE_PAUSE;
+        }
+    }
+}
 
 /// What a record-and-claim cycle did.
 #[derive(Debug, Default, Clone, Copy)]
